@@ -1,0 +1,1 @@
+"""Models of the billing app (see ../shared/DESIGN.md)."""

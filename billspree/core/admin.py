@@ -1,0 +1,84 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+
+from billspree.core.admin_site import OrganizationScopedAdmin
+from billspree.core.models import ApiKey, AuditEvent, Invitation, Membership, Organization, User
+
+
+@admin.register(Organization)
+class OrganizationAdmin(admin.ModelAdmin):
+    """Only the selected organization; organizations are created from the portal."""
+
+    list_display = ("name", "default_currency", "time_zone", "created_at")
+    readonly_fields = ("public_id",)
+
+    def get_queryset(self, request):
+        org = getattr(request, "organization", None)
+        return super().get_queryset(request).filter(pk=org.pk if org else None)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    """Only people who are members of the selected organization."""
+
+    ordering = ("email",)
+    list_display = ("email", "first_name", "last_name", "is_staff", "is_active")
+    search_fields = ("email", "first_name", "last_name")
+    fieldsets = (
+        (None, {"fields": ("email", "password")}),
+        ("Personal info", {"fields": ("first_name", "last_name")}),
+        ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser")}),
+    )
+    add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+    list_filter = ("is_staff", "is_active")
+
+    def get_queryset(self, request):
+        org = getattr(request, "organization", None)
+        return super().get_queryset(request).filter(memberships__organization=org).distinct()
+
+
+@admin.register(Membership)
+class MembershipAdmin(OrganizationScopedAdmin):
+    list_display = ("user", "role", "created_at")
+    list_filter = ("role",)
+    raw_id_fields = ("user",)
+
+
+@admin.register(Invitation)
+class InvitationAdmin(OrganizationScopedAdmin):
+    list_display = ("email", "role", "created_at", "expires_at", "accepted_at", "revoked_at")
+    readonly_fields = ("public_id", "token_hash", "invited_by", "sent_at", "accepted_at")
+
+    def has_add_permission(self, request):
+        return False  # invitations are created in the portal so that the email is sent
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(OrganizationScopedAdmin):
+    list_display = ("name", "prefix", "scopes", "created_at", "last_used_at", "revoked_at")
+    readonly_fields = ("public_id", "prefix", "created_by", "created_at", "last_used_at")
+    exclude = ("organization", "key_hash")
+
+    def has_add_permission(self, request):
+        return False  # keys are created in the portal or API, where the secret is shown once
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(OrganizationScopedAdmin):
+    list_display = ("created_at", "action", "target", "actor", "api_key")
+    list_filter = ("action",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,31 @@
+"""The admin's share of organization scoping.
+
+Admin pages query through the scoped managers, so the middleware's organization context
+already limits every changelist, change form and foreign-key choice to the staff user's
+selected organization. :class:`OrganizationScopedAdmin` adds what the manager cannot:
+new rows get the current organization, and the field is never editable.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+admin_site = admin.site
+admin_site.site_header = "Billspree administration"
+admin_site.site_title = "Billspree admin"
+admin_site.index_title = "Administration of the selected organization"
+
+
+class OrganizationScopedAdmin(admin.ModelAdmin):
+    exclude = ("organization",)
+    readonly_fields: tuple[str, ...] = ("public_id",)
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.organization = request.organization
+        super().save_model(request, obj, form, change)
+
+    def has_module_permission(self, request):
+        return getattr(request, "organization", None) is not None and super().has_module_permission(
+            request
+        )

@@ -1,0 +1,77 @@
+"""One JSON error shape for every API error.
+
+``{"error": {"status": 400, "code": "invalid", "message": "...", "fields": {"name": ["..."]}}}``
+Integrators parse one format whether the error came from a serializer, a service
+(Django ``ValidationError``), a state conflict (409) or authentication.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.serializers import as_serializer_error
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from billspree.core.errors import Conflict
+
+
+class ConflictError(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+    default_detail = "The request conflicts with the current state."
+
+
+def _flatten(detail: Any) -> list[str]:
+    if isinstance(detail, dict):
+        return [m for v in detail.values() for m in _flatten(v)]
+    if isinstance(detail, list):
+        return [m for v in detail for m in _flatten(v)]
+    return [str(detail)]
+
+
+def _code(exc: exceptions.APIException) -> str:
+    codes = exc.get_codes()
+    if isinstance(codes, str):
+        return codes
+    return getattr(exc, "default_code", "error")
+
+
+def error_body(status_code: int, code: str, message: str, fields: dict[str, Any] | None = None) -> dict:
+    return {"error": {"status": status_code, "code": code, "message": message, "fields": fields or {}}}
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    fields: dict[str, Any] = {}
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(detail=as_serializer_error(exc))
+    elif isinstance(exc, Conflict):
+        fields = exc.fields
+        exc = ConflictError(detail=exc.message, code=exc.code)
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    assert isinstance(exc, exceptions.APIException)
+    if isinstance(exc, exceptions.ValidationError):
+        detail = exc.detail
+        if isinstance(detail, dict):
+            fields = {k: _flatten(v) for k, v in detail.items() if k != "non_field_errors"}
+            general = _flatten(detail.get("non_field_errors", []))
+            message = general[0] if general else "Invalid input: " + ", ".join(sorted(fields))
+        else:
+            message = "; ".join(_flatten(detail))
+        code = "invalid"
+    else:
+        message = "; ".join(_flatten(exc.detail))
+        code = _code(exc)
+    response.data = error_body(response.status_code, code, message, fields)
+    return response

@@ -1,0 +1,62 @@
+from django import forms
+from djmoney.settings import CURRENCY_CHOICES
+
+from billspree.core.models import ApiKeyScope, Organization, Role
+
+
+class OrganizationSettingsForm(forms.ModelForm):
+    class Meta:
+        model = Organization
+        fields = ["name", "default_currency", "time_zone", "logo"]
+        help_texts = {
+            "time_zone": "Used for dates in the portal; each property can have its own.",
+            "default_currency": "New properties and rate lists start in this currency.",
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from django.conf import settings
+
+        allowed = set(settings.CURRENCIES)
+        self.fields["default_currency"].choices = [
+            c for c in CURRENCY_CHOICES if c[0] in allowed
+        ]
+
+
+class InvitationForm(forms.Form):
+    email = forms.EmailField()
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.VIEWER)
+
+
+class MemberRoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Role.choices)
+
+
+class ApiKeyForm(forms.Form):
+    name = forms.CharField(max_length=100, help_text="Who or what uses this key, e.g. 'ERP sync'.")
+    scopes = forms.MultipleChoiceField(
+        choices=ApiKeyScope.choices,
+        widget=forms.CheckboxSelectMultiple,
+        initial=[ApiKeyScope.READ],
+        help_text="Read lets the key list and fetch; write also lets it create and change data.",
+    )
+
+
+class SignupForm(forms.Form):
+    """Account creation from an invitation link (the email is the invitation's)."""
+
+    first_name = forms.CharField(max_length=150)
+    last_name = forms.CharField(max_length=150, required=False)
+    password = forms.CharField(widget=forms.PasswordInput, min_length=8)
+
+    def __init__(self, *args, email: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.email = email
+
+    def clean_password(self):
+        from django.contrib.auth import get_user_model
+        from django.contrib.auth.password_validation import validate_password
+
+        password = self.cleaned_data["password"]
+        validate_password(password, get_user_model()(username=self.email, email=self.email))
+        return password

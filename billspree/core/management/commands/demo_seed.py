@@ -1,0 +1,48 @@
+"""Load the demo organizations and logins (idempotent: running it twice changes nothing)."""
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from billspree.core.models import Membership, Organization, Role, User
+from billspree.core.scoping import organization_context
+from billspree.core.services import organization_create
+
+DEMO_PASSWORD = "billspree-demo"  # noqa: S105 - a documented demo login, not a secret
+DEMO_USERS = [
+    ("manager@demo.billspree.test", "Maria", "Keller"),
+    ("viewer@demo.billspree.test", "Viktor", "Brandt"),
+]
+DEMO_ORGS = [
+    ("Riverside Property Management", "EUR", "Europe/Berlin"),
+    ("Harbor Utilities", "CHF", "Europe/Zurich"),
+]
+
+
+class Command(BaseCommand):
+    help = "Create the demo organizations and users (safe to run again)."
+
+    @transaction.atomic
+    def handle(self, *args, **options):
+        users = {}
+        for email, first, last in DEMO_USERS:
+            user = User.objects.filter(email=email).first()
+            if user is None:
+                user = User.objects.create_user(email, DEMO_PASSWORD, first_name=first, last_name=last)
+            users[email] = user
+        manager = users["manager@demo.billspree.test"]
+        viewer = users["viewer@demo.billspree.test"]
+        for name, currency, tz in DEMO_ORGS:
+            org = Organization.objects.filter(name=name).first()
+            if org is None:
+                org = organization_create(
+                    name=name, owner=manager, default_currency=currency, time_zone=tz
+                )
+            with organization_context(org):
+                Membership.objects.get_or_create(
+                    organization=org, user=viewer, defaults={"role": Role.VIEWER}
+                )
+            self.seed_organization(org)
+        self.stdout.write(self.style.SUCCESS("Demo data ready."))
+
+    def seed_organization(self, org: Organization) -> None:
+        """Hook for later capabilities (properties, meters, readings) to add demo data."""

@@ -1,0 +1,44 @@
+"""Binds the request's organization (from the logged-in member's session) to the scope."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+
+from billspree.core.selectors import user_memberships
+from billspree.core.scoping import organization_context
+
+SESSION_KEY = "organization_id"
+
+
+def bind_session_organization(request: HttpRequest) -> None:
+    """Pick the member's selected organization, falling back to their first one."""
+    request.organization = None
+    request.membership = None
+    request.role = None
+    request.api_key = None
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return
+    memberships = list(user_memberships(user))
+    if not memberships:
+        return
+    wanted = request.session.get(SESSION_KEY)
+    chosen = next((m for m in memberships if str(m.organization.public_id) == wanted), memberships[0])
+    request.session[SESSION_KEY] = str(chosen.organization.public_id)
+    request.memberships = memberships
+    request.membership = chosen
+    request.organization = chosen.organization
+    request.role = chosen.role
+
+
+class OrganizationMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request.memberships = []
+        bind_session_organization(request)
+        with organization_context(request.organization):
+            return self.get_response(request)

@@ -1,0 +1,164 @@
+"""The one organization-scoping mechanism.
+
+Every domain model inherits :class:`OrganizationScopedModel`. Its default manager returns
+querysets that add ``organization = <current organization>`` the moment they are turned
+into SQL, reading the organization from a context variable that the request (middleware,
+API base view), a Celery task or a test sets. With no organization in context the query
+raises :class:`OrganizationContextMissing` instead of returning everyone's rows: scoping
+fails closed. The explicit escape hatch is ``Model.objects.unscoped()``.
+
+The filter is applied lazily (when the SQL is compiled, not when the queryset object is
+created) so that class-level querysets such as ModelForm choice fields or DRF related
+fields can be declared at import time and still be scoped per request.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from django.db import models
+from django.db.models import Q, sql
+
+if TYPE_CHECKING:
+    from billspree.core.models import Organization
+
+_current: contextvars.ContextVar[Organization | None] = contextvars.ContextVar(
+    "billspree_organization", default=None
+)
+
+
+class OrganizationContextMissing(RuntimeError):
+    """A scoped query ran with no organization in context."""
+
+
+def current_organization() -> Organization | None:
+    return _current.get()
+
+
+def require_organization() -> Organization:
+    org = _current.get()
+    if org is None:
+        raise OrganizationContextMissing(
+            "No organization in context: wrap the code in organization_context(org) "
+            "or use .unscoped() deliberately."
+        )
+    return org
+
+
+def set_current_organization(org: Organization | None) -> contextvars.Token:
+    return _current.set(org)
+
+
+def reset_current_organization(token: contextvars.Token) -> None:
+    _current.reset(token)
+
+
+@contextmanager
+def organization_context(org: Organization | None) -> Iterator[Organization | None]:
+    token = _current.set(org)
+    try:
+        yield org
+    finally:
+        _current.reset(token)
+
+
+class ScopedQuery(sql.Query):
+    """A SQL query that adds ``organization = <current>`` when it is compiled.
+
+    Compilation is the one door every query passes (fetch, count, exists, aggregate,
+    update, subquery), so this catches them all; a query converted to another class
+    (UPDATE/DELETE) is scoped just before the conversion.
+    """
+
+    scope_pending = False
+
+    def apply_scope(self) -> None:
+        if self.scope_pending:
+            self.scope_pending = False
+            self.add_q(Q(organization=require_organization()))
+
+    def get_compiler(self, using=None, connection=None, elide_empty=True):
+        self.apply_scope()
+        return super().get_compiler(using, connection, elide_empty)
+
+    def chain(self, klass=None):
+        if klass is not None and klass is not self.__class__:
+            self.apply_scope()
+        return super().chain(klass)
+
+
+class OrganizationQuerySet(models.QuerySet):
+    def unscoped(self) -> OrganizationQuerySet:
+        """All organizations' rows. Use only where crossing organizations is the point."""
+        clone = self._chain()
+        if isinstance(clone.query, ScopedQuery):
+            clone.query.scope_pending = False
+        return clone
+
+    def _apply_scope(self) -> None:
+        if isinstance(self.query, ScopedQuery):
+            self.query.apply_scope()
+
+    def delete(self):
+        self._apply_scope()
+        return super().delete()
+
+    delete.alters_data = True
+    delete.queryset_only = True
+
+    def _raw_delete(self, using):
+        self._apply_scope()
+        return super()._raw_delete(using)
+
+    _raw_delete.alters_data = True
+
+    def update(self, **kwargs):
+        self._apply_scope()
+        return super().update(**kwargs)
+
+    update.alters_data = True
+
+    def _update(self, values):
+        self._apply_scope()
+        return super()._update(values)
+
+    _update.alters_data = True
+    _update.queryset_only = False
+
+
+class OrganizationManager(models.Manager.from_queryset(OrganizationQuerySet)):  # type: ignore[misc]
+    def get_queryset(self) -> OrganizationQuerySet:
+        query = ScopedQuery(self.model)
+        query.scope_pending = True
+        return self._queryset_class(model=self.model, query=query, using=self._db, hints=self._hints)
+
+    def unscoped(self) -> OrganizationQuerySet:
+        return super().get_queryset()
+
+
+class OrganizationScopedModel(models.Model):
+    """Base of every domain model: belongs to one organization, has an opaque public id."""
+
+    organization = models.ForeignKey(
+        "core.Organization", on_delete=models.CASCADE, related_name="+", editable=False
+    )
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+
+    objects = OrganizationManager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        org = current_organization()
+        if self.organization_id is None and org is not None:
+            self.organization = org
+        elif org is not None and self.organization_id != org.pk:
+            raise OrganizationContextMissing(
+                f"Refusing to save a {type(self).__name__} of another organization"
+            )
+        super().save(*args, **kwargs)

@@ -1,0 +1,279 @@
+"""State changes of organizations, members, invitations and API keys."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from billspree.core.errors import Conflict
+from billspree.core.models import (
+    ApiKey,
+    ApiKeyScope,
+    AuditEvent,
+    Invitation,
+    Membership,
+    Organization,
+    Role,
+)
+from billspree.core.scoping import organization_context, require_organization
+
+API_KEY_PREFIX = "bsk"
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def _sha256(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def audit_record(
+    *,
+    action: str,
+    actor: AbstractBaseUser | None = None,
+    api_key: ApiKey | None = None,
+    target: str = "",
+    detail: dict[str, Any] | None = None,
+) -> AuditEvent:
+    if actor is not None and getattr(actor, "api_key", None) is not None:
+        api_key, actor = api_key or actor.api_key, None  # an API key's ServiceUser
+    return AuditEvent.objects.create(
+        organization=require_organization(),
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        api_key=api_key,
+        action=action,
+        target=target[:200],
+        detail=detail or {},
+    )
+
+
+@transaction.atomic
+def organization_create(
+    *, name: str, owner: AbstractBaseUser, default_currency: str = "EUR", time_zone: str = "UTC"
+) -> Organization:
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": ["An organization needs a name."]})
+    org = Organization.objects.create(
+        name=name, default_currency=default_currency, time_zone=time_zone
+    )
+    with organization_context(org):
+        Membership.objects.create(organization=org, user=owner, role=Role.ADMIN)
+        audit_record(action="organization.create", actor=owner, target=org.name)
+    return org
+
+
+@transaction.atomic
+def organization_update(*, actor: AbstractBaseUser | None, **fields: Any) -> Organization:
+    org = require_organization()
+    allowed = {"name", "default_currency", "time_zone", "logo"}
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ValidationError({k: ["This field cannot be changed."] for k in unknown})
+    if "name" in fields and not str(fields["name"]).strip():
+        raise ValidationError({"name": ["An organization needs a name."]})
+    for key, value in fields.items():
+        setattr(org, key, value)
+    org.full_clean()
+    org.save()
+    audit_record(
+        action="organization.update",
+        actor=actor,
+        target=org.name,
+        detail={k: str(v) for k, v in fields.items()},
+    )
+    return org
+
+
+def _admins_left(excluding: Membership) -> int:
+    return (
+        Membership.objects.select_for_update()
+        .filter(role=Role.ADMIN)
+        .exclude(pk=excluding.pk)
+        .count()
+    )
+
+
+@transaction.atomic
+def member_role_set(*, membership: Membership, role: str, actor: AbstractBaseUser) -> Membership:
+    if role not in Role.values:
+        raise ValidationError({"role": [f"Unknown role '{role}'. Use one of {', '.join(Role.values)}."]})
+    if membership.role == Role.ADMIN and role != Role.ADMIN and _admins_left(membership) == 0:
+        raise Conflict("An organization needs at least one admin.", fields={"role": ["last admin"]})
+    old = membership.role
+    membership.role = role
+    membership.save(update_fields=["role"])
+    audit_record(
+        action="member.role",
+        actor=actor,
+        target=membership.user.get_username(),
+        detail={"from": old, "to": role},
+    )
+    return membership
+
+
+@transaction.atomic
+def member_remove(*, membership: Membership, actor: AbstractBaseUser) -> None:
+    if membership.role == Role.ADMIN and _admins_left(membership) == 0:
+        raise Conflict("You cannot remove the last admin of an organization.")
+    username = membership.user.get_username()
+    membership.delete()
+    audit_record(action="member.remove", actor=actor, target=username)
+
+
+@transaction.atomic
+def invitation_create(
+    *, email: str, role: str, actor: AbstractBaseUser | None
+) -> tuple[Invitation, str]:
+    """Create an invitation and queue its email; returns the invitation and its raw token."""
+    from billspree.core.tasks import invitation_send
+
+    email = get_user_model().objects.normalize_email(email).strip().lower()
+    if role not in Role.values:
+        raise ValidationError({"role": [f"Unknown role '{role}'."]})
+    if Membership.objects.filter(user__email__iexact=email).exists():
+        raise Conflict(
+            f"{email} is already a member of this organization.", fields={"email": ["already a member"]}
+        )
+    token = secrets.token_urlsafe(32)
+    try:
+        with transaction.atomic():
+            invitation = Invitation.objects.create(
+                organization=require_organization(),
+                email=email,
+                role=role,
+                token_hash=_sha256(token),
+                invited_by=actor,
+                expires_at=timezone.now() + timedelta(days=settings.INVITATION_TTL_DAYS),
+            )
+    except IntegrityError as exc:
+        raise Conflict(
+            f"{email} already has an open invitation; revoke it to send a new one.",
+            fields={"email": ["already invited"]},
+        ) from exc
+    audit_record(action="invitation.create", actor=actor, target=email, detail={"role": role})
+    transaction.on_commit(lambda: invitation_send.delay(invitation.pk, token))
+    return invitation, token
+
+
+@transaction.atomic
+def invitation_revoke(*, invitation: Invitation, actor: AbstractBaseUser) -> Invitation:
+    if invitation.accepted_at is not None:
+        raise Conflict("This invitation was already accepted.")
+    if invitation.revoked_at is None:
+        invitation.revoked_at = timezone.now()
+        invitation.save(update_fields=["revoked_at"])
+        audit_record(action="invitation.revoke", actor=actor, target=invitation.email)
+    return invitation
+
+
+def invitation_by_token(token: str) -> Invitation | None:
+    """Find an open invitation across organizations: the token itself is the credential."""
+    return (
+        Invitation.objects.unscoped()
+        .select_related("organization")
+        .filter(
+            token_hash=_sha256(token),
+            accepted_at__isnull=True,
+            revoked_at__isnull=True,
+            expires_at__gt=timezone.now(),
+        )
+        .first()
+    )
+
+
+@transaction.atomic
+def invitation_accept(*, token: str, user: AbstractBaseUser) -> Membership:
+    invitation = invitation_by_token(token)
+    if invitation is None:
+        raise ValidationError({"token": ["This invitation link is invalid, expired or already used."]})
+    with organization_context(invitation.organization):
+        claimed = Invitation.objects.filter(pk=invitation.pk, accepted_at__isnull=True).update(
+            accepted_at=timezone.now()
+        )
+        if claimed != 1:
+            raise ValidationError({"token": ["This invitation was already used."]})
+        membership, created = Membership.objects.get_or_create(
+            organization=invitation.organization, user=user, defaults={"role": invitation.role}
+        )
+        audit_record(
+            action="invitation.accept",
+            actor=user,
+            target=invitation.email,
+            detail={"role": membership.role, "new_member": created},
+        )
+    return membership
+
+
+def invitation_mark_sent(*, invitation_id: int) -> None:
+    Invitation.objects.unscoped().filter(pk=invitation_id).update(sent_at=timezone.now())
+
+
+@transaction.atomic
+def api_key_create(
+    *, name: str, scopes: list[str], actor: AbstractBaseUser | None
+) -> tuple[ApiKey, str]:
+    """Create a key; the returned secret is the only time it exists in clear."""
+    name = name.strip()
+    errors: dict[str, list[str]] = {}
+    if not name:
+        errors["name"] = ["Give the key a name that says who uses it."]
+    bad = [s for s in scopes if s not in ApiKeyScope.values]
+    if bad or not scopes:
+        errors["scopes"] = [f"Scopes must be a non-empty subset of {ApiKeyScope.values}."]
+    if errors:
+        raise ValidationError(errors)
+    scopes = sorted(set(scopes) | {ApiKeyScope.READ})
+    prefix = secrets.token_hex(4)
+    secret = f"{API_KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
+    key = ApiKey.objects.create(
+        organization=require_organization(),
+        name=name,
+        prefix=prefix,
+        key_hash=_sha256(secret),
+        scopes=scopes,
+        created_by=actor,
+    )
+    audit_record(action="api_key.create", actor=actor, target=name, detail={"scopes": scopes})
+    return key, secret
+
+
+@transaction.atomic
+def api_key_revoke(*, api_key: ApiKey, actor: AbstractBaseUser | None) -> ApiKey:
+    if api_key.revoked_at is None:
+        api_key.revoked_at = timezone.now()
+        api_key.save(update_fields=["revoked_at"])
+        audit_record(action="api_key.revoke", actor=actor, target=api_key.name)
+    return api_key
+
+
+def api_key_authenticate(raw: str) -> ApiKey | None:
+    """Resolve a presented secret to an active key, across organizations, and stamp its use.
+
+    The last-used stamp is a conditional update at most once a minute, so a busy
+    integrator does not turn every request into a write.
+    """
+    parts = raw.split("_")
+    if len(parts) != 3 or parts[0] != API_KEY_PREFIX:
+        return None
+    key = (
+        ApiKey.objects.unscoped()
+        .select_related("organization")
+        .filter(prefix=parts[1], revoked_at__isnull=True)
+        .first()
+    )
+    if key is None or not hmac.compare_digest(key.key_hash, _sha256(raw)):
+        return None
+    now = timezone.now()
+    if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
+        ApiKey.objects.unscoped().filter(pk=key.pk).update(last_used_at=now)
+        key.last_used_at = now
+    return key

@@ -1,0 +1,268 @@
+"""Portal pages of the core: dashboard, organization switcher, settings, members, API keys."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model, login
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views import View
+from django.views.generic import ListView, TemplateView
+
+from billspree.core import forms, services
+from billspree.core.errors import Conflict
+from billspree.core.middleware import SESSION_KEY
+from billspree.core.models import ApiKey, AuditEvent, Invitation, Membership, Role
+from billspree.core.portal import OrganizationPortalMixin
+from billspree.core.selectors import user_memberships
+
+
+def _error_text(exc: ValidationError | Conflict) -> str:
+    if isinstance(exc, Conflict):
+        return exc.message
+    return " ".join(m for msgs in exc.message_dict.values() for m in msgs)
+
+
+class DashboardView(OrganizationPortalMixin, TemplateView):
+    template_name = "core/dashboard.html"
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        ctx["member_count"] = Membership.objects.count()
+        ctx["api_key_count"] = ApiKey.objects.filter(revoked_at__isnull=True).count()
+        ctx["recent_events"] = AuditEvent.objects.select_related("actor", "api_key")[:8]
+        return ctx
+
+
+class SectionView(OrganizationPortalMixin, TemplateView):
+    """A navigation section whose capability is still being built: an honest empty state."""
+
+    template_name = "core/section_pending.html"
+    section = ""
+    description = ""
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        ctx.update(section=self.section, description=self.description)
+        return ctx
+
+
+class OrganizationSwitchView(LoginRequiredMixin, View):
+    def post(self, request: HttpRequest, id: str) -> HttpResponse:
+        membership = user_memberships(request.user).filter(organization__public_id=id).first()
+        if membership is None:
+            raise Http404("No such organization")
+        request.session[SESSION_KEY] = str(membership.organization.public_id)
+        messages.success(request, f"Switched to {membership.organization.name}.")
+        return redirect("portal:dashboard")
+
+
+class NoOrganizationView(LoginRequiredMixin, View):
+    """A logged-in user without organization can create one (and becomes its admin)."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        if request.organization is not None:
+            return redirect("portal:dashboard")
+        return render(request, "core/no_organization.html")
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        try:
+            org = services.organization_create(name=request.POST.get("name", ""), owner=request.user)
+        except ValidationError as exc:
+            return render(request, "core/no_organization.html", {"error": _error_text(exc)}, status=400)
+        request.session[SESSION_KEY] = str(org.public_id)
+        messages.success(request, f"Created {org.name}. You are its admin.")
+        return redirect("portal:dashboard")
+
+
+class SettingsView(OrganizationPortalMixin, View):
+    read_role = Role.ADMIN
+    write_role = Role.ADMIN
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        form = forms.OrganizationSettingsForm(instance=request.organization)
+        return render(request, "core/settings.html", {"form": form})
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = forms.OrganizationSettingsForm(
+            request.POST, request.FILES, instance=request.organization
+        )
+        if not form.is_valid():
+            return render(request, "core/settings.html", {"form": form}, status=400)
+        changed = {name: form.cleaned_data[name] for name in form.changed_data}
+        if changed:
+            services.organization_update(actor=request.user, **changed)
+        messages.success(request, "Settings saved." if changed else "Nothing changed.")
+        return redirect("portal:settings")
+
+
+class MembersView(OrganizationPortalMixin, View):
+    write_role = Role.ADMIN
+
+    def _render(self, request: HttpRequest, form=None, status: int = 200) -> HttpResponse:
+        ctx = {
+            "members": Membership.objects.select_related("user"),
+            "invitations": Invitation.objects.filter(
+                accepted_at__isnull=True, revoked_at__isnull=True
+            ),
+            "form": form or forms.InvitationForm(),
+            "roles": Role.choices,
+        }
+        return render(request, "core/members.html", ctx, status=status)
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return self._render(request)
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = forms.InvitationForm(request.POST)
+        if not form.is_valid():
+            return self._render(request, form, status=400)
+        try:
+            services.invitation_create(
+                email=form.cleaned_data["email"], role=form.cleaned_data["role"], actor=request.user
+            )
+        except (ValidationError, Conflict) as exc:
+            form.add_error("email", _error_text(exc))
+            return self._render(request, form, status=400)
+        messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")
+        return redirect("portal:members")
+
+
+class MemberRoleView(OrganizationPortalMixin, View):
+    write_role = Role.ADMIN
+
+    def post(self, request: HttpRequest, id: str) -> HttpResponse:
+        membership = get_object_or_404(Membership, public_id=id)
+        form = forms.MemberRoleForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, "Choose a valid role.")
+            return redirect("portal:members")
+        try:
+            services.member_role_set(
+                membership=membership, role=form.cleaned_data["role"], actor=request.user
+            )
+            messages.success(request, f"{membership.user.email} is now {membership.get_role_display()}.")
+        except (ValidationError, Conflict) as exc:
+            messages.error(request, _error_text(exc))
+        return redirect("portal:members")
+
+
+class MemberRemoveView(OrganizationPortalMixin, View):
+    write_role = Role.ADMIN
+
+    def post(self, request: HttpRequest, id: str) -> HttpResponse:
+        membership = get_object_or_404(Membership, public_id=id)
+        try:
+            services.member_remove(membership=membership, actor=request.user)
+            messages.success(request, f"Removed {membership.user.email}.")
+        except Conflict as exc:
+            messages.error(request, exc.message)
+        return redirect("portal:members")
+
+
+class InvitationRevokeView(OrganizationPortalMixin, View):
+    write_role = Role.ADMIN
+
+    def post(self, request: HttpRequest, id: str) -> HttpResponse:
+        invitation = get_object_or_404(Invitation, public_id=id)
+        try:
+            services.invitation_revoke(invitation=invitation, actor=request.user)
+            messages.success(request, f"Invitation of {invitation.email} revoked.")
+        except Conflict as exc:
+            messages.error(request, exc.message)
+        return redirect("portal:members")
+
+
+class ApiKeysView(OrganizationPortalMixin, View):
+    read_role = Role.ADMIN
+    write_role = Role.ADMIN
+
+    def _render(self, request, form=None, new_secret=None, status=200):
+        ctx = {"keys": ApiKey.objects.all(), "form": form or forms.ApiKeyForm(), "new_secret": new_secret}
+        return render(request, "core/api_keys.html", ctx, status=status)
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return self._render(request)
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = forms.ApiKeyForm(request.POST)
+        if not form.is_valid():
+            return self._render(request, form, status=400)
+        key, secret = services.api_key_create(
+            name=form.cleaned_data["name"], scopes=form.cleaned_data["scopes"], actor=request.user
+        )
+        messages.success(request, f"API key “{key.name}” created. Copy it now: it is shown only once.")
+        return self._render(request, new_secret=secret)
+
+
+class ApiKeyRevokeView(OrganizationPortalMixin, View):
+    read_role = Role.ADMIN
+    write_role = Role.ADMIN
+
+    def post(self, request: HttpRequest, id: str) -> HttpResponse:
+        key = get_object_or_404(ApiKey, public_id=id)
+        services.api_key_revoke(api_key=key, actor=request.user)
+        messages.success(request, f"API key “{key.name}” revoked. Requests with it now get 401.")
+        return redirect("portal:api_keys")
+
+
+class AuditLogView(OrganizationPortalMixin, ListView):
+    read_role = Role.ADMIN
+    template_name = "core/audit_log.html"
+    context_object_name = "events"
+    paginate_by = 50
+
+    def get_queryset(self):
+        return AuditEvent.objects.select_related("actor", "api_key")
+
+
+class InvitationAcceptView(View):
+    """The link in an invitation email: sign up (new email) or join (logged-in user)."""
+
+    def _context(self, token: str):
+        invitation = services.invitation_by_token(token)
+        return invitation
+
+    def get(self, request: HttpRequest, token: str) -> HttpResponse:
+        invitation = self._context(token)
+        if invitation is None:
+            return render(request, "core/invitation_invalid.html", status=404)
+        exists = get_user_model().objects.filter(email__iexact=invitation.email).exists()
+        form = forms.SignupForm(email=invitation.email)
+        return render(
+            request, "core/invitation_accept.html",
+            {"invitation": invitation, "form": form, "account_exists": exists},
+        )
+
+    def post(self, request: HttpRequest, token: str) -> HttpResponse:
+        invitation = self._context(token)
+        if invitation is None:
+            return render(request, "core/invitation_invalid.html", status=404)
+        user_model = get_user_model()
+        if request.user.is_authenticated:
+            user = request.user
+        elif user_model.objects.filter(email__iexact=invitation.email).exists():
+            return redirect(f"{reverse('login')}?next={request.path}")
+        else:
+            form = forms.SignupForm(request.POST, email=invitation.email)
+            if not form.is_valid():
+                return render(
+                    request, "core/invitation_accept.html",
+                    {"invitation": invitation, "form": form, "account_exists": False}, status=400,
+                )
+            user = user_model.objects.create_user(
+                invitation.email, form.cleaned_data["password"],
+                first_name=form.cleaned_data["first_name"], last_name=form.cleaned_data["last_name"],
+            )
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        try:
+            membership = services.invitation_accept(token=token, user=user)
+        except ValidationError as exc:
+            messages.error(request, _error_text(exc))
+            return redirect("portal:dashboard")
+        request.session[SESSION_KEY] = str(membership.organization.public_id)
+        messages.success(request, f"Welcome to {membership.organization.name}.")
+        return redirect("portal:dashboard")

@@ -1,0 +1,1 @@
+"""Models of the gateways app (see ../shared/DESIGN.md)."""

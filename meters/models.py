@@ -1,0 +1,1 @@
+"""Models of the meters app (see ../shared/DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""Models of the readings app (see ../shared/DESIGN.md)."""

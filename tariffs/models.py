@@ -1,0 +1,1 @@
+"""Models of the tariffs app (see ../shared/DESIGN.md)."""
