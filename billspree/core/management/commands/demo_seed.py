@@ -1,5 +1,8 @@
 """Load the demo organizations and logins (idempotent: running it twice changes nothing)."""
 
+import importlib
+
+from django.apps import apps
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
@@ -45,4 +48,16 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
 
     def seed_organization(self, org: Organization) -> None:
-        """Hook for later capabilities (properties, meters, readings) to add demo data."""
+        """Each app may have a ``demo.py`` with ``seed(org)``; they run in INSTALLED_APPS order.
+
+        Discovery (not imports) keeps the core free of upward dependencies on the apps.
+        """
+        for app in apps.get_app_configs():
+            try:
+                module = importlib.import_module(f"{app.name}.demo")
+            except ModuleNotFoundError as exc:
+                if exc.name != f"{app.name}.demo":
+                    raise
+                continue
+            with organization_context(org):
+                module.seed(org)
