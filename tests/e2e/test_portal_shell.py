@@ -59,5 +59,5 @@ def test_api_key_is_shown_once(page, world_a):
     secret = page.get_by_test_id("new-api-key").locator("code.secret").inner_text()
     assert secret.startswith("bsk_")
     page.goto("/settings/api-keys/")
-    expect(page.get_by_text("ERP sync")).to_be_visible()
+    expect(page.get_by_role("cell", name="ERP sync")).to_be_visible()
     assert secret not in page.content()
