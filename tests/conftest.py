@@ -28,9 +28,14 @@ def require_service(available: bool, what: str) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _email_backend(settings):
+def _email_and_eager_tasks(settings):
+    """Emails go to ``mail.outbox``; tasks run inline unless a test starts a real worker."""
+    from billspree.celery import app
+
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    settings.CELERY_TASK_ALWAYS_EAGER = True
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = False
 
 
 @pytest.fixture

@@ -58,5 +58,5 @@ class SignupForm(forms.Form):
         from django.contrib.auth.password_validation import validate_password
 
         password = self.cleaned_data["password"]
-        validate_password(password, get_user_model()(username=self.email, email=self.email))
+        validate_password(password, get_user_model()(email=self.email))
         return password
