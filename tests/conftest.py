@@ -23,7 +23,9 @@ def require_service(available: bool, what: str) -> None:
     if available:
         return
     if os.environ.get("BILLSPREE_REQUIRE_SERVICES"):
-        pytest.fail(f"{what} is required here (BILLSPREE_REQUIRE_SERVICES is set) but not available")
+        pytest.fail(
+            f"{what} is required here (BILLSPREE_REQUIRE_SERVICES is set) but not available"
+        )
     pytest.skip(f"{what} not available")
 
 

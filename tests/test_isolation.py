@@ -78,7 +78,8 @@ def all_routes() -> list[Route]:
 
 def scoped_models() -> list[type[OrganizationScopedModel]]:
     return [
-        m for m in apps.get_models()
+        m
+        for m in apps.get_models()
         if issubclass(m, OrganizationScopedModel) and not m._meta.abstract
     ]
 
@@ -126,7 +127,7 @@ def foreign_ids(org: Organization, model=None) -> dict[str, list[str]]:
 
 def fill_values(route: Route, ids: dict[str, list[str]], random: bool) -> list[dict[str, str]]:
     """Candidate kwargs for a route: each of B's ids (or one random id) in each slot."""
-    names = [n for n in route.converters] or _placeholders(route.pattern)
+    names = list(route.converters) or _placeholders(route.pattern)
     if not names:
         return [{}]
     combos: list[dict[str, str]] = []
@@ -179,7 +180,8 @@ def staff_a(populated):
 def test_every_scoped_model_is_populated(populated):
     _, world_b = populated
     empty = [
-        m._meta.label for m in scoped_models()
+        m._meta.label
+        for m in scoped_models()
         if not m.objects.unscoped().filter(organization=world_b.org).exists()
     ]
     assert not empty, f"tests/<app>/factories.py must create rows of: {empty}"
@@ -220,7 +222,9 @@ def _writable_relations(serializer) -> Iterator[tuple[str, type]]:
             continue
         if isinstance(field, PublicIdRelatedField):
             yield name, field.queryset.model
-        elif isinstance(field, ManyRelatedField) and isinstance(field.child_relation, PublicIdRelatedField):
+        elif isinstance(field, ManyRelatedField) and isinstance(
+            field.child_relation, PublicIdRelatedField
+        ):
             yield name, field.child_relation.queryset.model
 
 
@@ -243,10 +247,14 @@ def test_api_relations_refuse_another_organizations_ids(populated):
             field = serializer_class().fields[name]
             payload = {name: [value] if isinstance(field, ManyRelatedField) else value}
             for c in (client, admin):
-                response = c.post("/" + route.pattern, data=json.dumps(payload), content_type="application/json")
+                response = c.post(
+                    "/" + route.pattern, data=json.dumps(payload), content_type="application/json"
+                )
                 if response.status_code == 403:
                     continue
-                assert response.status_code == 400, f"{route.pattern} {name}: {response.status_code}"
+                assert response.status_code == 400, (
+                    f"{route.pattern} {name}: {response.status_code}"
+                )
                 assert name in response.json()["error"]["fields"], response.json()
                 assert world_b.marker.lower() not in response.content.decode().lower()
                 tested += 1

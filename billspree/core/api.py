@@ -45,9 +45,7 @@ class OrganizationView(OrganizationAPIView):
     def patch(self, request: Request) -> Response:
         ser = OrganizationSerializer(request.organization, data=request.data, partial=True)
         ser.is_valid(raise_exception=True)
-        org = services.organization_update(
-            actor=self.audit_kwargs()["actor"], **ser.validated_data
-        )
+        org = services.organization_update(actor=self.audit_kwargs()["actor"], **ser.validated_data)
         return Response(OrganizationSerializer(org).data)
 
 
@@ -62,8 +60,11 @@ class MemberSerializer(OrganizationModelSerializer):
 
 
 class MemberViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin,
-    mixins.DestroyModelMixin, OrganizationViewSet,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    OrganizationViewSet,
 ):
     queryset = Membership.objects.select_related("user")
     serializer_class = MemberSerializer
@@ -88,7 +89,16 @@ class InvitationSerializer(OrganizationModelSerializer):
 
     class Meta:
         model = Invitation
-        fields = ["id", "email", "role", "status", "created_at", "expires_at", "sent_at", "accepted_at"]
+        fields = [
+            "id",
+            "email",
+            "role",
+            "status",
+            "created_at",
+            "expires_at",
+            "sent_at",
+            "accepted_at",
+        ]
         read_only_fields = ["created_at", "expires_at", "sent_at", "accepted_at"]
 
     def get_status(self, obj: Invitation) -> str:
@@ -133,7 +143,16 @@ class ApiKeySerializer(OrganizationModelSerializer):
 
     class Meta:
         model = ApiKey
-        fields = ["id", "name", "prefix", "scopes", "active", "created_at", "last_used_at", "revoked_at"]
+        fields = [
+            "id",
+            "name",
+            "prefix",
+            "scopes",
+            "active",
+            "created_at",
+            "last_used_at",
+            "revoked_at",
+        ]
         read_only_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
 
 
@@ -145,8 +164,11 @@ class ApiKeyCreatedSerializer(ApiKeySerializer):
 
 
 class ApiKeyViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
-    mixins.DestroyModelMixin, OrganizationViewSet,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.DestroyModelMixin,
+    OrganizationViewSet,
 ):
     """API keys. The secret is in the creation response only; DELETE revokes (keeps history)."""
 
@@ -162,7 +184,8 @@ class ApiKeyViewSet(
         ser.is_valid(raise_exception=True)
         with transaction.atomic():
             key, secret = services.api_key_create(
-                name=ser.validated_data["name"], scopes=ser.validated_data["scopes"],
+                name=ser.validated_data["name"],
+                scopes=ser.validated_data["scopes"],
                 actor=request.user,
             )
         key.key = secret

@@ -41,8 +41,12 @@ def _code(exc: exceptions.APIException) -> str:
     return getattr(exc, "default_code", "error")
 
 
-def error_body(status_code: int, code: str, message: str, fields: dict[str, Any] | None = None) -> dict:
-    return {"error": {"status": status_code, "code": code, "message": message, "fields": fields or {}}}
+def error_body(
+    status_code: int, code: str, message: str, fields: dict[str, Any] | None = None
+) -> dict:
+    return {
+        "error": {"status": status_code, "code": code, "message": message, "fields": fields or {}}
+    }
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

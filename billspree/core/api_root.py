@@ -19,6 +19,8 @@ class ApiRootView(APIView):
                 "version": "v1",
                 "schema": request.build_absolute_uri(reverse("api:schema")),
                 "docs": request.build_absolute_uri(reverse("api:docs")),
-                "authentication": "Authorization: Api-Key <key> (create keys in Settings › API keys)",
+                "authentication": (
+                    "Authorization: Api-Key <key> (create keys in Settings › API keys)"
+                ),
             }
         )

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 
 class Conflict(Exception):
-    def __init__(self, message: str, *, fields: dict[str, list[str]] | None = None, code: str = "conflict"):
+    def __init__(
+        self, message: str, *, fields: dict[str, list[str]] | None = None, code: str = "conflict"
+    ):
         super().__init__(message)
         self.message = message
         self.fields = fields or {}

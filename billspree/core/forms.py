@@ -18,9 +18,7 @@ class OrganizationSettingsForm(forms.ModelForm):
         from django.conf import settings
 
         allowed = set(settings.CURRENCIES)
-        self.fields["default_currency"].choices = [
-            c for c in CURRENCY_CHOICES if c[0] in allowed
-        ]
+        self.fields["default_currency"].choices = [c for c in CURRENCY_CHOICES if c[0] in allowed]
 
 
 class InvitationForm(forms.Form):

@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
-from billspree.core.selectors import user_memberships
 from billspree.core.scoping import organization_context
+from billspree.core.selectors import user_memberships
 
 SESSION_KEY = "organization_id"
 
@@ -25,7 +25,9 @@ def bind_session_organization(request: HttpRequest) -> None:
     if not memberships:
         return
     wanted = request.session.get(SESSION_KEY)
-    chosen = next((m for m in memberships if str(m.organization.public_id) == wanted), memberships[0])
+    chosen = next(
+        (m for m in memberships if str(m.organization.public_id) == wanted), memberships[0]
+    )
     request.session[SESSION_KEY] = str(chosen.organization.public_id)
     request.memberships = memberships
     request.membership = chosen

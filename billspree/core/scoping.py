@@ -134,7 +134,9 @@ class OrganizationManager(models.Manager.from_queryset(OrganizationQuerySet)):  
     def get_queryset(self) -> OrganizationQuerySet:
         query = ScopedQuery(self.model)
         query.scope_pending = True
-        return self._queryset_class(model=self.model, query=query, using=self._db, hints=self._hints)
+        return self._queryset_class(
+            model=self.model, query=query, using=self._db, hints=self._hints
+        )
 
     def unscoped(self) -> OrganizationQuerySet:
         return super().get_queryset()

@@ -105,7 +105,9 @@ def _admins_left(excluding: Membership) -> int:
 @transaction.atomic
 def member_role_set(*, membership: Membership, role: str, actor: AbstractBaseUser) -> Membership:
     if role not in Role.values:
-        raise ValidationError({"role": [f"Unknown role '{role}'. Use one of {', '.join(Role.values)}."]})
+        raise ValidationError(
+            {"role": [f"Unknown role '{role}'. Use one of {', '.join(Role.values)}."]}
+        )
     if membership.role == Role.ADMIN and role != Role.ADMIN and _admins_left(membership) == 0:
         raise Conflict("An organization needs at least one admin.", fields={"role": ["last admin"]})
     old = membership.role
@@ -141,7 +143,8 @@ def invitation_create(
         raise ValidationError({"role": [f"Unknown role '{role}'."]})
     if Membership.objects.filter(user__email__iexact=email).exists():
         raise Conflict(
-            f"{email} is already a member of this organization.", fields={"email": ["already a member"]}
+            f"{email} is already a member of this organization.",
+            fields={"email": ["already a member"]},
         )
     token = secrets.token_urlsafe(32)
     try:
@@ -194,7 +197,9 @@ def invitation_by_token(token: str) -> Invitation | None:
 def invitation_accept(*, token: str, user: AbstractBaseUser) -> Membership:
     invitation = invitation_by_token(token)
     if invitation is None:
-        raise ValidationError({"token": ["This invitation link is invalid, expired or already used."]})
+        raise ValidationError(
+            {"token": ["This invitation link is invalid, expired or already used."]}
+        )
     with organization_context(invitation.organization):
         claimed = Invitation.objects.filter(pk=invitation.pk, accepted_at__isnull=True).update(
             accepted_at=timezone.now()

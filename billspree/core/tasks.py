@@ -16,7 +16,9 @@ from billspree.core.services import invitation_mark_sent
 @shared_task(bind=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
 def invitation_send(self, invitation_id: int, token: str) -> str:
     invitation = (
-        Invitation.objects.unscoped().select_related("organization", "invited_by").get(pk=invitation_id)
+        Invitation.objects.unscoped()
+        .select_related("organization", "invited_by")
+        .get(pk=invitation_id)
     )
     with organization_context(invitation.organization):
         link = settings.SITE_URL + reverse("portal:invitation_accept", args=[token])

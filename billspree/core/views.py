@@ -13,6 +13,7 @@ from django.views import View
 from django.views.generic import ListView, TemplateView
 
 from billspree.core import forms, services
+from billspree.core.dashboard import Card, collect_cards
 from billspree.core.errors import Conflict
 from billspree.core.middleware import SESSION_KEY
 from billspree.core.models import ApiKey, AuditEvent, Invitation, Membership, Role
@@ -31,8 +32,21 @@ class DashboardView(OrganizationPortalMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
-        ctx["member_count"] = Membership.objects.count()
-        ctx["api_key_count"] = ApiKey.objects.filter(revoked_at__isnull=True).count()
+        ctx["cards"] = [
+            *collect_cards(self.request),
+            Card(
+                label="Members",
+                value=Membership.objects.count(),
+                foot="People with a login",
+                url=reverse("portal:members"),
+            ),
+            Card(
+                label="API keys",
+                value=ApiKey.objects.filter(revoked_at__isnull=True).count(),
+                foot="Active integrations",
+                url=reverse("portal:api_keys") if self.request.role == Role.ADMIN else "",
+            ),
+        ]
         ctx["recent_events"] = AuditEvent.objects.select_related("actor", "api_key")[:8]
         return ctx
 
@@ -70,9 +84,13 @@ class NoOrganizationView(LoginRequiredMixin, View):
 
     def post(self, request: HttpRequest) -> HttpResponse:
         try:
-            org = services.organization_create(name=request.POST.get("name", ""), owner=request.user)
+            org = services.organization_create(
+                name=request.POST.get("name", ""), owner=request.user
+            )
         except ValidationError as exc:
-            return render(request, "core/no_organization.html", {"error": _error_text(exc)}, status=400)
+            return render(
+                request, "core/no_organization.html", {"error": _error_text(exc)}, status=400
+            )
         request.session[SESSION_KEY] = str(org.public_id)
         messages.success(request, f"Created {org.name}. You are its admin.")
         return redirect("portal:dashboard")
@@ -144,7 +162,9 @@ class MemberRoleView(OrganizationPortalMixin, View):
             services.member_role_set(
                 membership=membership, role=form.cleaned_data["role"], actor=request.user
             )
-            messages.success(request, f"{membership.user.email} is now {membership.get_role_display()}.")
+            messages.success(
+                request, f"{membership.user.email} is now {membership.get_role_display()}."
+            )
         except (ValidationError, Conflict) as exc:
             messages.error(request, _error_text(exc))
         return redirect("portal:members")
@@ -181,7 +201,11 @@ class ApiKeysView(OrganizationPortalMixin, View):
     write_role = Role.ADMIN
 
     def _render(self, request, form=None, new_secret=None, status=200):
-        ctx = {"keys": ApiKey.objects.all(), "form": form or forms.ApiKeyForm(), "new_secret": new_secret}
+        ctx = {
+            "keys": ApiKey.objects.all(),
+            "form": form or forms.ApiKeyForm(),
+            "new_secret": new_secret,
+        }
         return render(request, "core/api_keys.html", ctx, status=status)
 
     def get(self, request: HttpRequest) -> HttpResponse:
@@ -194,7 +218,9 @@ class ApiKeysView(OrganizationPortalMixin, View):
         key, secret = services.api_key_create(
             name=form.cleaned_data["name"], scopes=form.cleaned_data["scopes"], actor=request.user
         )
-        messages.success(request, f"API key “{key.name}” created. Copy it now: it is shown only once.")
+        messages.success(
+            request, f"API key “{key.name}” created. Copy it now: it is shown only once."
+        )
         return self._render(request, new_secret=secret)
 
 
@@ -233,7 +259,8 @@ class InvitationAcceptView(View):
         exists = get_user_model().objects.filter(email__iexact=invitation.email).exists()
         form = forms.SignupForm(email=invitation.email)
         return render(
-            request, "core/invitation_accept.html",
+            request,
+            "core/invitation_accept.html",
             {"invitation": invitation, "form": form, "account_exists": exists},
         )
 
@@ -250,12 +277,16 @@ class InvitationAcceptView(View):
             form = forms.SignupForm(request.POST, email=invitation.email)
             if not form.is_valid():
                 return render(
-                    request, "core/invitation_accept.html",
-                    {"invitation": invitation, "form": form, "account_exists": False}, status=400,
+                    request,
+                    "core/invitation_accept.html",
+                    {"invitation": invitation, "form": form, "account_exists": False},
+                    status=400,
                 )
             user = user_model.objects.create_user(
-                invitation.email, form.cleaned_data["password"],
-                first_name=form.cleaned_data["first_name"], last_name=form.cleaned_data["last_name"],
+                invitation.email,
+                form.cleaned_data["password"],
+                first_name=form.cleaned_data["first_name"],
+                last_name=form.cleaned_data["last_name"],
             )
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         try:

@@ -129,7 +129,9 @@ def test_role_change_and_removal(world_a):
     admin = api_client(user=world_a.admin)
     with organization_context(world_a.org):
         viewer = Membership.objects.get(user=world_a.viewer)
-    response = admin.patch(f"/api/v1/members/{viewer.public_id}/", {"role": "operator"}, format="json")
+    response = admin.patch(
+        f"/api/v1/members/{viewer.public_id}/", {"role": "operator"}, format="json"
+    )
     assert response.status_code == 200 and response.json()["role"] == "operator"
     response = admin.patch(f"/api/v1/members/{viewer.public_id}/", {"role": "owner"}, format="json")
     assert response.status_code == 400 and "role" in error_of(response)["fields"]
@@ -142,7 +144,9 @@ def test_invitation_by_api_sends_email(world_a, django_capture_on_commit_callbac
     admin = api_client(user=world_a.admin)
     with django_capture_on_commit_callbacks(execute=True):
         response = admin.post(
-            "/api/v1/invitations/", {"email": "New.Person@Example.test", "role": "manager"}, format="json"
+            "/api/v1/invitations/",
+            {"email": "New.Person@Example.test", "role": "manager"},
+            format="json",
         )
     assert response.status_code == 201, response.json()
     assert response.json()["status"] == "pending"
@@ -168,7 +172,9 @@ def test_pagination_filtering_and_search(world_a):
     admin = api_client(user=world_a.admin)
     page = admin.get("/api/v1/members/?page_size=2").json()
     assert page["count"] == 4 and len(page["results"]) == 2 and page["next"]
-    assert [m["role"] for m in admin.get("/api/v1/members/?role=viewer").json()["results"]] == ["viewer"]
+    assert [m["role"] for m in admin.get("/api/v1/members/?role=viewer").json()["results"]] == [
+        "viewer"
+    ]
     found = admin.get("/api/v1/members/?search=operator-").json()["results"]
     assert [m["email"] for m in found] == [world_a.operator.email]
 
@@ -178,7 +184,10 @@ def test_schema_and_docs_are_served_locally(world_a):
     schema = client.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
     assert schema.status_code == 200
     spec = schema.json()
-    assert "/api/v1/members/" in spec["paths"] and "ApiKeyAuth" in spec["components"]["securitySchemes"]
+    assert (
+        "/api/v1/members/" in spec["paths"]
+        and "ApiKeyAuth" in spec["components"]["securitySchemes"]
+    )
     docs = client.get("/api/v1/docs/")
     assert docs.status_code == 200
     html = docs.content.decode()

@@ -30,7 +30,8 @@ def test_switching_to_a_foreign_organization_is_404(world_a, world_b):
 def test_settings_update_and_validation(world_a):
     client = login_client(world_a.admin, world_a.org)
     response = client.post(
-        "/settings/", {"name": "Alpha Renamed", "default_currency": "CHF", "time_zone": "Europe/Zurich"}
+        "/settings/",
+        {"name": "Alpha Renamed", "default_currency": "CHF", "time_zone": "Europe/Zurich"},
     )
     assert response.status_code == 302
     world_a.org.refresh_from_db()
@@ -50,7 +51,9 @@ def test_settings_are_for_admins_only(world_a):
 def test_invitation_round_trip_creates_a_member(world_a, django_capture_on_commit_callbacks):
     admin = login_client(world_a.admin, world_a.org)
     with django_capture_on_commit_callbacks(execute=True):
-        response = admin.post("/settings/members/", {"email": "newbie@example.test", "role": "operator"})
+        response = admin.post(
+            "/settings/members/", {"email": "newbie@example.test", "role": "operator"}
+        )
     assert response.status_code == 302
     link = re.search(r"https?://\S+(/invite/\S+/)", mail.outbox[0].body).group(1)
 
@@ -59,7 +62,9 @@ def test_invitation_round_trip_creates_a_member(world_a, django_capture_on_commi
     assert page.status_code == 200 and world_a.org.name in page.content.decode()
     weak = guest.post(link, {"first_name": "New", "password": "123"})
     assert weak.status_code == 400 and not User.objects.filter(email="newbie@example.test").exists()
-    joined = guest.post(link, {"first_name": "New", "last_name": "Bie", "password": "a-Long-pass-phrase"})
+    joined = guest.post(
+        link, {"first_name": "New", "last_name": "Bie", "password": "a-Long-pass-phrase"}
+    )
     assert joined.status_code == 302
     with organization_context(world_a.org):
         member = Membership.objects.get(user__email="newbie@example.test")
@@ -90,7 +95,8 @@ def test_existing_user_accepts_after_login(world_a, world_b, django_capture_on_c
     html = client.get("/").content.decode()
     assert world_b.org.name in html  # switched to the new organization
     assert {m.organization for m in Membership.objects.unscoped().filter(user=world_a.viewer)} == {
-        world_a.org, world_b.org
+        world_a.org,
+        world_b.org,
     }
 
 
@@ -113,7 +119,8 @@ def test_password_reset_sends_a_working_link(world_a):
     link = re.search(r"https?://[^/\s]+(/accounts/reset/\S+/)", mail.outbox[0].body).group(1)
     form = client.get(link, follow=True)
     response = client.post(
-        form.redirect_chain[-1][0], {"new_password1": "Brand-new-pass-42", "new_password2": "Brand-new-pass-42"}
+        form.redirect_chain[-1][0],
+        {"new_password1": "Brand-new-pass-42", "new_password2": "Brand-new-pass-42"},
     )
     assert response.status_code == 302
     assert Client().login(email=world_a.viewer.email, password="Brand-new-pass-42")

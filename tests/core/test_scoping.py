@@ -24,7 +24,10 @@ def test_scoped_query_without_organization_raises(world_a):
 def test_every_query_kind_sees_only_the_current_organization(world_a, world_b):
     with organization_context(world_a.org):
         assert {m.user for m in Membership.objects.all()} == {
-            world_a.admin, world_a.manager, world_a.operator, world_a.viewer
+            world_a.admin,
+            world_a.manager,
+            world_a.operator,
+            world_a.viewer,
         }
         assert Membership.objects.count() == 4
         assert Membership.objects.aggregate(n=Count("id"))["n"] == 4

@@ -36,8 +36,18 @@ def test_login_switch_organization_and_navigate(page, world_a, world_b):
     expect(nav.get_by_role("link", name="API keys")).to_have_count(0)
     expect(nav.get_by_role("link", name="Members")).to_have_count(0)
 
-    for section in ["Properties", "Meters", "Readings", "Tenants", "Tariffs", "Billing", "Gateways"]:
-        page.get_by_role("navigation", name="Main").get_by_role("link", name=section, exact=True).click()
+    for section in [
+        "Properties",
+        "Meters",
+        "Readings",
+        "Tenants",
+        "Tariffs",
+        "Billing",
+        "Gateways",
+    ]:
+        page.get_by_role("navigation", name="Main").get_by_role(
+            "link", name=section, exact=True
+        ).click()
         expect(page.get_by_role("heading", level=1)).to_contain_text(section)
 
     switcher.locator("summary").click()

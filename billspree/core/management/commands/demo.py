@@ -31,8 +31,20 @@ class Command(BaseCommand):
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         commands = {
             "web": [python, manage, "runserver", addr, "--noreload"],
-            "worker": [python, "-m", "celery", "-A", "billspree", "worker", "-l", "info",
-                       "--pool", "threads", "--concurrency", "4"],
+            "worker": [
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "billspree",
+                "worker",
+                "-l",
+                "info",
+                "--pool",
+                "threads",
+                "--concurrency",
+                "4",
+            ],
             "beat": [python, "-m", "celery", "-A", "billspree", "beat", "-l", "info"],
         }
         procs = {
@@ -43,7 +55,8 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"\n  Billspree is running at http://{addr}/\n"
-                f"  Log in as {DEMO_USERS[0][0]} / {DEMO_PASSWORD} (admin of both demo organizations)\n"
+                f"  Log in as {DEMO_USERS[0][0]} / {DEMO_PASSWORD} "
+                "(admin of both demo organizations)\n"
                 f"  or {DEMO_USERS[1][0]} / {DEMO_PASSWORD} (viewer).\n"
                 f"  API docs: http://{addr}/api/v1/docs/   Celery: {broker}\n"
                 "  Press Ctrl-C to stop.\n"

@@ -30,7 +30,9 @@ class Command(BaseCommand):
         for email, first, last in DEMO_USERS:
             user = User.objects.filter(email=email).first()
             if user is None:
-                user = User.objects.create_user(email, DEMO_PASSWORD, first_name=first, last_name=last)
+                user = User.objects.create_user(
+                    email, DEMO_PASSWORD, first_name=first, last_name=last
+                )
             users[email] = user
         manager = users["manager@demo.billspree.test"]
         viewer = users["viewer@demo.billspree.test"]
