@@ -193,3 +193,19 @@ def test_schema_and_docs_are_served_locally(world_a):
     html = docs.content.decode()
     assert "swagger-ui" in html and "cdn" not in html.lower() and "unpkg" not in html
     assert "/static/drf_spectacular_sidecar/" in html
+
+
+def test_member_list_query_count_does_not_grow_with_rows(world_a, django_assert_max_num_queries):
+    from tests.factories import make_user
+
+    admin = api_client(user=world_a.admin)
+    admin.get("/api/v1/members/")  # warm up the session and content types
+    with django_assert_max_num_queries(8):
+        assert admin.get("/api/v1/members/").json()["count"] == 4
+    with organization_context(world_a.org):
+        for i in range(20):
+            Membership.objects.create(
+                organization=world_a.org, user=make_user(f"extra{i}@example.test"), role="viewer"
+            )
+    with django_assert_max_num_queries(8):
+        assert admin.get("/api/v1/members/").json()["count"] == 24
