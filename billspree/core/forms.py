@@ -58,3 +58,12 @@ class SignupForm(forms.Form):
         password = self.cleaned_data["password"]
         validate_password(password, get_user_model()(email=self.email))
         return password
+
+
+class PublicIdChoiceField(forms.ModelChoiceField):
+    """A choice of a scoped model by public id: the HTML never carries sequential keys, and
+    the queryset (``Model.objects.all()``) is scoped per request by the manager."""
+
+    def __init__(self, queryset, **kwargs):
+        kwargs.setdefault("to_field_name", "public_id")
+        super().__init__(queryset, **kwargs)
