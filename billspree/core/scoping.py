@@ -142,13 +142,18 @@ class OrganizationManager(models.Manager.from_queryset(OrganizationQuerySet)):  
         return super().get_queryset()
 
 
-class OrganizationScopedModel(models.Model):
-    """Base of every domain model: belongs to one organization, has an opaque public id."""
+class OrganizationOwnedModel(models.Model):
+    """Belongs to one organization, with the scoped manager and the save rule.
+
+    Use it directly for rows addressed by a natural key rather than a public id (e.g.
+    readings, keyed by meter and instant in a partitioned table, where a UUID per row would
+    cost space and could not be globally unique); everything else inherits
+    :class:`OrganizationScopedModel`.
+    """
 
     organization = models.ForeignKey(
         "core.Organization", on_delete=models.CASCADE, related_name="+", editable=False
     )
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
 
     objects = OrganizationManager()
 
@@ -164,3 +169,12 @@ class OrganizationScopedModel(models.Model):
                 f"Refusing to save a {type(self).__name__} of another organization"
             )
         super().save(*args, **kwargs)
+
+
+class OrganizationScopedModel(OrganizationOwnedModel):
+    """Base of every domain model: belongs to one organization, has an opaque public id."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+
+    class Meta:
+        abstract = True
