@@ -1,1 +1,269 @@
-"""Models of the readings app (see ../shared/DESIGN.md)."""
+"""Readings, the uploads they came in, replaced values, anomalies, and per-meter state.
+
+The ``Reading`` table is built for billions of rows (10,000 meters every 15 minutes is
+350 M rows a year):
+
+* It is a PostgreSQL table ``PARTITION BY RANGE (read_at)`` with one partition per
+  calendar month (UTC), created ahead by a scheduled task and on demand by ingestion
+  (see ``readings.partitions``). The migration creates it with raw SQL; Django only
+  knows its state.
+* Its primary key is ``(meter_id, read_at)``: "one reading per meter and instant" is the
+  key itself, it includes the partition key (PostgreSQL requires that for unique
+  constraints on a partitioned table), and its btree is exactly the index "readings of
+  meter M between t1 and t2" needs. A second index ``(organization_id, read_at)`` serves
+  organization-wide lists by time. Nothing else is indexed: every index slows ingestion.
+* There is no ``id`` and no ``public_id`` (a UUID per row would cost 16 bytes and a
+  global unique index cannot exist on a partitioned table). A reading is addressed by
+  its meter's public id and its instant. That is why ``Reading`` and ``MeterReadingState``
+  do not inherit ``OrganizationScopedModel`` (which adds both) but
+  :class:`OrganizationScopedRow`, which keeps the same scoped manager and save rule.
+* "Who created it" is stored once per batch: every reading points at the ``Upload`` it
+  came in (a CSV file, an API batch, a manual entry, a gateway poll), which records the
+  user or API key. Per-row user FKs would make deleting a user scan billions of rows.
+* ``total`` is the register value unwrapped across rollovers (a running sum of deltas),
+  so consumption between two instants is a difference of two interpolated totals, with
+  no scan of the readings in between (see ``readings.selectors``).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+
+from billspree.core.scoping import (
+    OrganizationContextMissing,
+    OrganizationManager,
+    OrganizationScopedModel,
+    current_organization,
+)
+
+VALUE_DIGITS = 20
+VALUE_PLACES = 4
+
+
+class OrganizationScopedRow(models.Model):
+    """``OrganizationScopedModel`` without ``public_id``: for rows with a natural key.
+
+    Same scoped manager (queries fail closed without an organization in context, the
+    escape hatch is ``unscoped()``) and the same rule that ``save()`` fills the
+    organization from the context and refuses another organization's row.
+    """
+
+    organization = models.ForeignKey(
+        "core.Organization", on_delete=models.CASCADE, related_name="+", editable=False,
+        db_index=False,
+    )
+
+    objects = OrganizationManager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        org = current_organization()
+        if self.organization_id is None and org is not None:
+            self.organization = org
+        elif org is not None and self.organization_id != org.pk:
+            raise OrganizationContextMissing(
+                f"Refusing to save a {type(self).__name__} of another organization"
+            )
+        super().save(*args, **kwargs)
+
+
+class Source(models.TextChoices):
+    GATEWAY = "gateway", "Gateway"
+    UPLOAD = "upload", "CSV upload"
+    API = "api", "API"
+    MANUAL = "manual", "Manual entry"
+    ESTIMATE = "estimate", "Estimate"
+
+
+class Quality(models.TextChoices):
+    ACTUAL = "actual", "Actual"
+    ESTIMATED = "estimated", "Estimated"
+    CORRECTED = "corrected", "Corrected"
+
+
+class Upload(OrganizationScopedModel):
+    """One delivery of readings: a CSV file, an API batch, a manual entry or a gateway poll.
+
+    It records who sent it, its progress while a task works on it, its outcome counts,
+    the per-row error report, and for API batches the ``Idempotency-Key`` with the
+    stored response that a resubmission gets back.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting"
+        PROCESSING = "processing", "Processing"
+        DONE = "done", "Imported"
+        REJECTED = "rejected", "Rejected"
+        FAILED = "failed", "Failed"
+
+    source = models.CharField(max_length=8, choices=Source.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    filename = models.CharField(max_length=255, blank=True)
+    file = models.FileField(upload_to="readings/uploads/%Y/%m/", blank=True)
+    note = models.CharField(max_length=200, blank=True)
+    replace = models.BooleanField(default=False, help_text="Replace readings that differ.")
+    all_or_nothing = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    api_key = models.ForeignKey(
+        "core.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    idempotency_key = models.CharField(max_length=200, blank=True)
+    request_hash = models.CharField(max_length=64, blank=True)
+    response = models.JSONField(null=True, blank=True)
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    unchanged_count = models.PositiveIntegerField(default=0)
+    replaced_count = models.PositiveIntegerField(default=0)
+    anomaly_count = models.PositiveIntegerField(default=0)
+    error_count = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True, help_text="The first bad rows, for the page.")
+    error_report = models.FileField(upload_to="readings/reports/%Y/%m/", blank=True)
+    failure = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
+                name="upload_unique_idempotency_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.filename or f"{self.get_source_display()} {self.created_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def progress_percent(self) -> int:
+        if self.status in (self.Status.DONE, self.Status.REJECTED):
+            return 100
+        if not self.rows_total:
+            return 0
+        return min(100, int(self.rows_done * 100 / self.rows_total))
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.REJECTED, self.Status.FAILED)
+
+
+class Reading(OrganizationScopedRow):
+    """A cumulative register value of a meter at an instant (partitioned; see module doc)."""
+
+    pk = models.CompositePrimaryKey("meter_id", "read_at")
+    meter = models.ForeignKey("meters.Meter", on_delete=models.PROTECT, related_name="+", db_index=False)
+    read_at = models.DateTimeField()
+    value = models.DecimalField(max_digits=VALUE_DIGITS, decimal_places=VALUE_PLACES)
+    total = models.DecimalField(
+        max_digits=VALUE_DIGITS + 4, decimal_places=VALUE_PLACES,
+        help_text="Register unwrapped across rollovers: consumption is a difference of totals.",
+    )
+    source = models.CharField(max_length=8, choices=Source.choices)
+    quality = models.CharField(max_length=9, choices=Quality.choices, default=Quality.ACTUAL)
+    upload = models.ForeignKey(
+        Upload, null=True, blank=True, on_delete=models.DO_NOTHING, related_name="+", db_index=False
+    )
+    is_anomaly = models.BooleanField(default=False)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["meter_id", "read_at"]
+        indexes = [models.Index(fields=["organization", "read_at"], name="reading_org_read_at")]
+
+    def __str__(self) -> str:
+        return f"{self.meter_id} {self.read_at:%Y-%m-%d %H:%M} {self.value}"
+
+
+class MeterReadingState(OrganizationScopedRow):
+    """The latest reading of a meter and its recent daily use, kept by ingestion.
+
+    Ingestion locks these rows (``FOR UPDATE``, in meter order) so two concurrent
+    deliveries for one meter are validated one after the other; most readings arrive
+    after the latest one, so validating them needs this row only, not the big table.
+    """
+
+    meter = models.OneToOneField(
+        "meters.Meter", primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+    last_read_at = models.DateTimeField(null=True, blank=True)
+    last_value = models.DecimalField(
+        max_digits=VALUE_DIGITS, decimal_places=VALUE_PLACES, null=True, blank=True
+    )
+    last_total = models.DecimalField(
+        max_digits=VALUE_DIGITS + 4, decimal_places=VALUE_PLACES, null=True, blank=True
+    )
+    window_days = models.DecimalField(max_digits=12, decimal_places=6, default=Decimal("0"))
+    window_use = models.DecimalField(max_digits=VALUE_DIGITS + 4, decimal_places=VALUE_PLACES, default=Decimal("0"))
+    updated_at = models.DateTimeField(auto_now=True)
+
+    @property
+    def daily_use(self) -> Decimal | None:
+        """Average register advance per day over about the last 30 days of readings."""
+        if self.window_days <= 0:
+            return None
+        return self.window_use / self.window_days
+
+
+class ReadingRevision(OrganizationScopedModel):
+    """The audit of a replaced reading value (who replaced it is on ``upload``)."""
+
+    meter = models.ForeignKey("meters.Meter", on_delete=models.CASCADE, related_name="+")
+    read_at = models.DateTimeField()
+    old_value = models.DecimalField(max_digits=VALUE_DIGITS, decimal_places=VALUE_PLACES)
+    new_value = models.DecimalField(max_digits=VALUE_DIGITS, decimal_places=VALUE_PLACES)
+    old_source = models.CharField(max_length=8, choices=Source.choices)
+    old_quality = models.CharField(max_length=9, choices=Quality.choices)
+    upload = models.ForeignKey(Upload, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    note = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["meter", "read_at"], name="revision_meter_read_at")]
+
+    def __str__(self) -> str:
+        return f"{self.meter} {self.read_at}: {self.old_value} → {self.new_value}"
+
+
+class ReadingAnomaly(OrganizationScopedModel):
+    """An accepted reading that looks implausible, waiting for someone to confirm or correct."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "To review"
+        CONFIRMED = "confirmed", "Confirmed"
+        CORRECTED = "corrected", "Corrected"
+
+    meter = models.ForeignKey("meters.Meter", on_delete=models.CASCADE, related_name="+")
+    read_at = models.DateTimeField()
+    value = models.DecimalField(max_digits=VALUE_DIGITS, decimal_places=VALUE_PLACES)
+    previous_read_at = models.DateTimeField(null=True, blank=True)
+    previous_value = models.DecimalField(
+        max_digits=VALUE_DIGITS, decimal_places=VALUE_PLACES, null=True, blank=True
+    )
+    reason = models.CharField(max_length=300)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    upload = models.ForeignKey(Upload, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    note = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-read_at"]
+        verbose_name_plural = "reading anomalies"
+        indexes = [models.Index(fields=["organization", "status"], name="anomaly_org_status")]
+
+    def __str__(self) -> str:
+        return f"{self.meter} {self.read_at}: {self.reason}"

@@ -1,0 +1,141 @@
+"""Turning what people and machines send into Decimals and aware instants, or a reason why not.
+
+Shared by every path (API, CSV, manual entry), so "12,5" or "2025-03-01" mean the same
+thing wherever they arrive. Functions return ``(value, None)`` or ``(None, reason)``
+instead of raising: ingestion collects every bad row rather than stopping at the first.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, tzinfo
+from decimal import Decimal, InvalidOperation
+from typing import IO, Any
+
+from readings.models import VALUE_PLACES
+
+COLUMNS = ("meterNumber", "readAt", "value", "quality")
+REQUIRED_COLUMNS = ("meterNumber", "readAt", "value")
+
+
+@dataclass(slots=True)
+class RowIn:
+    """One reading as received; ``line`` is what error reports cite (CSV line, API index)."""
+
+    line: int
+    meter_number: Any
+    read_at: Any
+    value: Any
+    quality: Any = None
+
+
+def parse_value(raw: Any) -> tuple[Decimal | None, str | None]:
+    """A register value: a number, a decimal comma allowed ("12,5"), never NaN or negative."""
+    if isinstance(raw, bool) or raw is None:
+        return None, "A register value is required."
+    if isinstance(raw, Decimal):
+        number = raw
+    else:
+        text = str(raw).strip().replace("\u00a0", "").replace(" ", "")
+        if "," in text and "." not in text and text.count(",") == 1:
+            text = text.replace(",", ".")
+        if not text:
+            return None, "A register value is required."
+        try:
+            number = Decimal(text)
+        except InvalidOperation:
+            return None, f"Not a number: {str(raw)[:40]!r}."
+    if not number.is_finite():
+        return None, "Not a finite number (NaN or infinity)."
+    if number < 0:
+        return None, "A register value cannot be negative."
+    if -number.as_tuple().exponent > VALUE_PLACES and number != number.quantize(Decimal(1).scaleb(-VALUE_PLACES)):
+        return None, f"At most {VALUE_PLACES} decimal places."
+    return number, None
+
+
+def localize(naive: datetime, tz: tzinfo) -> tuple[datetime | None, str | None]:
+    """Attach a time zone, refusing local times that DST makes ambiguous or impossible."""
+    first, second = naive.replace(tzinfo=tz, fold=0), naive.replace(tzinfo=tz, fold=1)
+    if first.utcoffset() == second.utcoffset():
+        return first, None
+    roundtrip = first.astimezone(UTC).astimezone(tz).replace(tzinfo=None)
+    if roundtrip != naive:
+        return None, f"{naive:%Y-%m-%d %H:%M} does not exist in {tz} (clocks jump forward)."
+    return None, f"{naive:%Y-%m-%d %H:%M} is ambiguous in {tz} (clocks go back); add the UTC offset."
+
+
+def parse_instant(raw: Any, tz: tzinfo) -> tuple[datetime | None, str | None]:
+    """An ISO timestamp (with offset, or local to ``tz``) or an ISO date (local midnight)."""
+    if isinstance(raw, datetime):
+        parsed = raw
+    elif isinstance(raw, date):
+        parsed = datetime(raw.year, raw.month, raw.day)  # noqa: DTZ001 - localized below
+    else:
+        text = str(raw or "").strip()
+        if not text:
+            return None, "A timestamp is required."
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            return None, f"Not an ISO date or timestamp: {text[:40]!r} (e.g. 2025-03-01 or 2025-03-01T00:00:00Z)."
+    if parsed.tzinfo is None:
+        return localize(parsed, tz)
+    return parsed.astimezone(UTC), None
+
+
+# --- CSV ------------------------------------------------------------------------------
+
+
+class CsvHeaderError(ValueError):
+    """The file cannot be read as a readings CSV at all (no usable header)."""
+
+
+def sniff_delimiter(header_line: str) -> str:
+    """``;`` when the header uses it (European exports, decimal comma), else ``,``."""
+    return ";" if header_line.count(";") > header_line.count(",") else ","
+
+
+def _header_map(header: list[str]) -> dict[str, int]:
+    wanted = {c.lower(): c for c in COLUMNS}
+    found: dict[str, int] = {}
+    for index, name in enumerate(header):
+        key = name.strip().lstrip("\ufeff").lower()
+        if key in wanted:
+            found[wanted[key]] = index
+    missing = [c for c in REQUIRED_COLUMNS if c not in found]
+    if missing:
+        raise CsvHeaderError(
+            f"Line 1: missing column(s) {', '.join(missing)}; expected {', '.join(COLUMNS[:3])} "
+            f"[, quality] separated by ',' or ';'."
+        )
+    return found
+
+
+def csv_rows(stream: IO[bytes]) -> Iterator[RowIn]:
+    """Stream a readings CSV (bytes, UTF-8 with or without BOM) as ``RowIn``, never the whole file."""
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
+    first = text.readline()
+    if not first.strip():
+        raise CsvHeaderError("Line 1: the file is empty; expected a header row.")
+    delimiter = sniff_delimiter(first)
+    columns = _header_map(next(csv.reader([first], delimiter=delimiter)))
+    quality_at = columns.get("quality")
+    width = max(columns.values()) + 1
+    reader = csv.reader(text, delimiter=delimiter)
+    for record in reader:
+        line = reader.line_num + 1  # the header was read before the reader started
+        if not record or not any(cell.strip() for cell in record):
+            continue
+        if len(record) < width:
+            record = record + [""] * (width - len(record))
+        yield RowIn(
+            line=line,
+            meter_number=record[columns["meterNumber"]],
+            read_at=record[columns["readAt"]],
+            value=record[columns["value"]],
+            quality=(record[quality_at] or None) if quality_at is not None else None,
+        )

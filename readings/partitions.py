@@ -1,0 +1,111 @@
+"""Monthly partitions of ``readings_reading``: named ``readings_reading_pYYYYMM``, UTC months.
+
+There is deliberately **no default partition**. A row outside every partition makes the
+INSERT fail loudly, and every writer (the ingestion service, the benchmark, the demo)
+calls :func:`partitions_ensure` for the instants it is about to write. A default
+partition would instead collect such rows silently, and PostgreSQL then refuses to create
+the month's partition (or must scan and move the default's rows under an exclusive lock).
+
+Partitions are created ahead by the daily ``readings.tasks.partitions_ahead`` task and
+on demand by ingestion (historic backfills, clock errors a few months ahead).
+Creating one takes a lock on the parent table for the rest of the transaction, so the
+ingestion service creates missing partitions in a short transaction of their own when it
+is not already inside one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from django.db import connection, transaction
+
+PARENT = "readings_reading"
+#: Arbitrary constant for the advisory lock that serialises partition creation.
+LOCK_ID = 0x52454144
+
+_known: set[tuple[int, int]] = set()
+
+
+def month_of(instant: datetime) -> tuple[int, int]:
+    utc = instant.astimezone(UTC)
+    return utc.year, utc.month
+
+
+def _next_month(year: int, month: int) -> tuple[int, int]:
+    return (year + 1, 1) if month == 12 else (year, month + 1)
+
+
+def partition_name(year: int, month: int) -> str:
+    return f"{PARENT}_p{year:04d}{month:02d}"
+
+
+def existing_partitions() -> set[tuple[int, int]]:
+    """(year, month) of every attached partition, read from the catalog."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT c.relname FROM pg_inherits i
+            JOIN pg_class c ON c.oid = i.inhrelid
+            JOIN pg_class p ON p.oid = i.inhparent
+            WHERE p.relname = %s
+            """,
+            [PARENT],
+        )
+        names = [row[0] for row in cursor.fetchall()]
+    prefix = f"{PARENT}_p"
+    return {(int(n[len(prefix):][:4]), int(n[len(prefix):][4:6])) for n in names if n.startswith(prefix)}
+
+
+def _create(year: int, month: int) -> None:
+    lower = datetime(year, month, 1, tzinfo=UTC)
+    upper = datetime(*_next_month(year, month), 1, tzinfo=UTC)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TABLE IF NOT EXISTS {partition_name(year, month)} "  # noqa: S608 - name from ints
+            f"PARTITION OF {PARENT} FOR VALUES FROM (%s) TO (%s)",
+            [lower, upper],
+        )
+
+
+def partitions_ensure(months: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Make sure a partition exists for each (year, month); returns the ones created.
+
+    Safe to call concurrently (an advisory lock serialises creators, and each re-reads the
+    catalog under it) and cheap when nothing is missing (a per-process cache of known
+    partitions avoids even the catalog query). A rolled-back transaction may forget a
+    partition this process thinks exists; the cache is cleared then (see ``_forget``).
+    """
+    wanted = set(months) - _known
+    if not wanted:
+        return []
+    with transaction.atomic():
+        present = existing_partitions()
+        missing = sorted(wanted - present)
+        if missing:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_ID])
+            present = existing_partitions()
+            missing = sorted(wanted - present)
+            for year, month in missing:
+                _create(year, month)
+        transaction.on_commit(lambda: _known.update(wanted))
+    return missing
+
+
+def partitions_ensure_for(instants: Iterable[datetime]) -> list[tuple[int, int]]:
+    return partitions_ensure({month_of(t) for t in instants})
+
+
+def partitions_ahead(*, now: datetime, months_ahead: int = 3) -> list[tuple[int, int]]:
+    """This month and the next ``months_ahead`` months (the daily scheduled task)."""
+    months, ym = [], month_of(now)
+    for _ in range(months_ahead + 1):
+        months.append(ym)
+        ym = _next_month(*ym)
+    return partitions_ensure(months)
+
+
+def forget_known_partitions() -> None:
+    """Clear the per-process cache (tests drop and recreate databases)."""
+    _known.clear()

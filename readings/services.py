@@ -1,0 +1,388 @@
+"""State changes of readings. Every source (API, CSV, manual entry, gateways) calls
+:func:`reading_ingest`; the other services wrap it for one path each.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from itertools import islice
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from billspree.core.errors import Conflict
+from billspree.core.models import ApiKey
+from billspree.core.scoping import require_organization
+from billspree.core.services import audit_record
+from meters.models import Meter
+from readings import ingest
+from readings.models import Reading, ReadingAnomaly, Source, Upload
+from readings.parsing import CsvHeaderError, RowIn, csv_rows
+from readings.partitions import month_of, partitions_ensure
+
+CHUNK_ROWS = 5000
+API_BATCH_LIMIT = 10_000
+#: Bad rows kept on the upload for the page; the downloadable report has all of them.
+ERRORS_ON_PAGE = 200
+
+
+class _RollBack(Exception):
+    """Raised inside the ingestion transaction to undo an all-or-nothing batch."""
+
+
+@dataclass
+class IngestResult:
+    results: list[ingest.RowResult] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+    committed: bool = True
+    rows: int = 0
+
+    @property
+    def error_count(self) -> int:
+        return self.counts.get("rejected", 0)
+
+
+def _chunks(rows: Iterable[RowIn], size: int) -> Iterator[list[RowIn]]:
+    iterator = iter(rows)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def reading_ingest(
+    *,
+    rows: Iterable[RowIn],
+    source: str,
+    upload: Upload | None = None,
+    replace: bool = False,
+    all_or_nothing: bool = False,
+    now: datetime | None = None,
+    keep_results: bool = True,
+    on_chunk: Callable[[int, list[ingest.RowResult]], None] | None = None,
+) -> IngestResult:
+    """Validate and store readings with the rules of ``readings.ingest``; one result per row.
+
+    ``all_or_nothing``: any rejected row undoes the whole batch (CSV default); results
+    still list every row, so the caller can report every bad one. Otherwise good rows are
+    stored and bad ones rejected individually (API batches). Resubmitting the same rows
+    changes nothing (duplicates are no-ops). ``on_chunk`` is told the progress; with
+    ``keep_results=False`` only rejected rows are kept (a million-row file).
+    """
+    if source not in Source.values:
+        raise ValidationError({"source": [f"Unknown source {source!r}."]})
+    org = require_organization()
+    batch = ingest.Batch(
+        organization_id=org.pk, source=source, upload=upload, replace=replace,
+        now=now or ingest.utcnow(), default_tz=org.time_zone,
+    )
+    outcome = IngestResult(counts={"created": 0, "unchanged": 0, "replaced": 0, "rejected": 0})
+    try:
+        with transaction.atomic():
+            for chunk in _chunks(rows, CHUNK_ROWS):
+                results = ingest.process_chunk(batch, chunk)
+                _tally(outcome, results, keep_results)
+                if on_chunk:
+                    on_chunk(outcome.rows, results)
+            if all_or_nothing and outcome.error_count:
+                raise _RollBack
+    except _RollBack:
+        outcome.committed = False
+    return outcome
+
+
+def _tally(outcome: IngestResult, results: list[ingest.RowResult], keep: bool) -> None:
+    outcome.rows += len(results)
+    for r in results:
+        outcome.counts[r.status] = outcome.counts.get(r.status, 0) + 1
+        outcome.counts["anomalies"] = outcome.counts.get("anomalies", 0) + bool(r.anomaly and r.status != "rejected")
+    outcome.results.extend(results if keep else [r for r in results if r.status == "rejected"])
+
+
+# --- API batches with Idempotency-Key --------------------------------------------------------
+
+
+def _request_hash(items: list[dict], replace: bool) -> str:
+    body = json.dumps({"items": items, "replace": replace}, sort_keys=True, default=str)
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def _guess_months(values: Iterable[Any]) -> set[tuple[int, int]]:
+    """Months an API batch will write to, for creating partitions before the transaction.
+
+    A naive or date-only instant may be local to any zone, so the neighbouring months are
+    included; anything unparseable is left to validation.
+    """
+    months = set()
+    for raw in values:
+        try:
+            t = raw if isinstance(raw, datetime) else datetime.fromisoformat(str(raw).strip())
+        except ValueError:
+            continue
+        t = t if t.tzinfo else t.replace(tzinfo=UTC)
+        months.update({month_of(t - timedelta(days=1)), month_of(t + timedelta(days=1))})
+    return months
+
+
+def reading_batch_submit(
+    *,
+    items: list[dict],
+    idempotency_key: str = "",
+    replace: bool = False,
+    all_or_nothing: bool = False,
+    actor: AbstractBaseUser | None = None,
+    api_key: ApiKey | None = None,
+) -> tuple[dict, bool]:
+    """Ingest an API batch; returns (response body, replayed).
+
+    With an ``Idempotency-Key`` the first response is stored on the batch's ``Upload``
+    in the same transaction as its readings; the same key with the same body returns
+    that response again (``replayed``), with another body it is a conflict.
+    """
+    if len(items) > API_BATCH_LIMIT:
+        raise ValidationError({"items": [f"At most {API_BATCH_LIMIT} readings per request."]})
+    key = idempotency_key.strip()[:200]
+    digest = _request_hash(items, replace)
+    if key and (stored := _replay(key, digest)) is not None:
+        return stored, True
+    if not connection.in_atomic_block:
+        partitions_ensure(_guess_months(i.get("readAt") for i in items if isinstance(i, dict)))
+    try:
+        with transaction.atomic():
+            return _submit(items, key, digest, replace, all_or_nothing, actor, api_key), False
+    except IntegrityError:
+        if key and (stored := _replay(key, digest)) is not None:
+            return stored, True  # a concurrent request with the same key won the race
+        raise
+
+
+def _replay(key: str, digest: str) -> dict | None:
+    upload = Upload.objects.filter(idempotency_key=key).first()
+    if upload is None:
+        return None
+    if upload.request_hash != digest:
+        raise Conflict(
+            "This Idempotency-Key was already used with a different request body.",
+            fields={"Idempotency-Key": ["reused with another body"]}, code="idempotency_key_reused",
+        )
+    return upload.response
+
+
+def _submit(items, key, digest, replace, all_or_nothing, actor, api_key) -> dict:
+    upload = Upload.objects.create(
+        organization=require_organization(), source=Source.API, status=Upload.Status.PROCESSING,
+        idempotency_key=key, request_hash=digest, replace=replace, all_or_nothing=all_or_nothing,
+        created_by=actor if actor is not None and actor.is_authenticated and not api_key else None,
+        api_key=api_key, rows_total=len(items),
+    )
+    rows = [_api_row(index, item) for index, item in enumerate(items)]
+    outcome = reading_ingest(
+        rows=rows, source=Source.API, upload=upload, replace=replace, all_or_nothing=all_or_nothing
+    )
+    body = {
+        "upload": str(upload.public_id),
+        "committed": outcome.committed,
+        "counts": outcome.counts,
+        "results": [_api_result(r, outcome.committed) for r in outcome.results],
+    }
+    _finish(upload, outcome, response=body)
+    return body
+
+
+def _api_row(index: int, item: Any) -> RowIn:
+    if not isinstance(item, dict):
+        return RowIn(line=index, meter_number="", read_at=None, value=None)
+    return RowIn(
+        line=index, meter_number=item.get("meterNumber"), read_at=item.get("readAt"),
+        value=item.get("value"), quality=item.get("quality"),
+    )
+
+
+def _api_result(r: ingest.RowResult, committed: bool) -> dict:
+    data = r.as_dict()
+    data["index"] = data.pop("line")
+    if not committed and r.status != "rejected":
+        data["status"] = "not_imported"
+    return data
+
+
+def _finish(upload: Upload, outcome: IngestResult, *, response: dict | None = None) -> None:
+    failed = not outcome.committed
+    upload.status = Upload.Status.REJECTED if failed else Upload.Status.DONE
+    upload.rows_total = upload.rows_done = outcome.rows
+    upload.created_count = 0 if failed else outcome.counts.get("created", 0)
+    upload.unchanged_count = 0 if failed else outcome.counts.get("unchanged", 0)
+    upload.replaced_count = 0 if failed else outcome.counts.get("replaced", 0)
+    upload.anomaly_count = 0 if failed else outcome.counts.get("anomalies", 0)
+    upload.error_count = outcome.error_count
+    upload.errors = [_error_row(r) for r in outcome.results if r.status == "rejected"][:ERRORS_ON_PAGE]
+    upload.response = response
+    upload.finished_at = timezone.now()
+    upload.save()
+
+
+def _error_row(r: ingest.RowResult) -> dict:
+    return {"line": r.line, "meterNumber": r.meter_number, "errors": [list(e) for e in r.errors]}
+
+
+# --- CSV uploads -----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def upload_create(
+    *,
+    file: Any,
+    actor: AbstractBaseUser | None = None,
+    api_key: ApiKey | None = None,
+    replace: bool = False,
+    all_or_nothing: bool = True,
+) -> Upload:
+    """Store an uploaded CSV and queue its import (a task: large files take a while)."""
+    from readings.tasks import upload_process_task
+
+    name = getattr(file, "name", "") or "readings.csv"
+    if not name.lower().endswith((".csv", ".txt")):
+        raise ValidationError({"file": ["Upload a .csv file (columns meterNumber, readAt, value[, quality])."]})
+    upload = Upload(
+        organization=require_organization(), source=Source.UPLOAD, filename=name[:255],
+        replace=replace, all_or_nothing=all_or_nothing, api_key=api_key,
+        created_by=actor if actor is not None and actor.is_authenticated and not api_key else None,
+    )
+    upload.file.save(name.rsplit("/", 1)[-1], file, save=False)
+    upload.save()
+    audit_record(action="readings.upload", actor=actor, api_key=api_key, target=name)
+    transaction.on_commit(lambda: upload_process_task.delay(upload.pk))
+    return upload
+
+
+def upload_claim(*, upload_id: int) -> bool:
+    """Claim a pending upload for processing; False if another worker already has it."""
+    return Upload.objects.filter(pk=upload_id, status=Upload.Status.PENDING).update(
+        status=Upload.Status.PROCESSING
+    ) == 1
+
+
+def upload_process(*, upload: Upload, now: datetime | None = None) -> Upload:
+    """Import a claimed CSV upload, streaming the file; progress is visible while it runs."""
+    from readings.progress import ProgressWriter
+
+    try:
+        _prepare_partitions(upload)
+        with upload.file.open("rb") as stream, ProgressWriter(upload.pk) as progress:
+            outcome = reading_ingest(
+                rows=csv_rows(stream), source=Source.UPLOAD, upload=upload, replace=upload.replace,
+                all_or_nothing=upload.all_or_nothing, keep_results=False, now=now,
+                on_chunk=lambda done, _results: progress.update(done),
+            )
+    except CsvHeaderError as exc:
+        return _upload_failed(upload, str(exc))
+    except UnicodeDecodeError:
+        return _upload_failed(upload, "The file is not UTF-8 text; export it as CSV (UTF-8).")
+    _finish(upload, outcome)
+    _save_report(upload, outcome)
+    return upload
+
+
+def _prepare_partitions(upload: Upload) -> None:
+    """Create the file's months' partitions in short transactions before the long import."""
+    if connection.in_atomic_block:
+        return
+    with upload.file.open("rb") as stream:
+        try:
+            partitions_ensure(_guess_months(r.read_at for r in csv_rows(stream)))
+        except (CsvHeaderError, UnicodeDecodeError):
+            return
+
+
+def _upload_failed(upload: Upload, reason: str) -> Upload:
+    upload.status = Upload.Status.REJECTED
+    upload.error_count = 1
+    upload.errors = [{"line": 1, "meterNumber": "", "errors": [["file", reason]]}]
+    upload.failure = reason
+    upload.finished_at = timezone.now()
+    upload.save()
+    return upload
+
+
+def _save_report(upload: Upload, outcome: IngestResult) -> None:
+    if not outcome.error_count:
+        return
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["line", "meterNumber", "column", "reason"])
+    for r in outcome.results:
+        for column, reason in r.errors:
+            writer.writerow([r.line, r.meter_number, column, reason])
+    upload.error_report.save(f"errors-{upload.public_id}.csv", ContentFile(buffer.getvalue().encode()), save=True)
+
+
+def upload_error_csv(*, upload: Upload) -> bytes:
+    """The bad-row report as CSV (the stored full report, or the page's rows)."""
+    if upload.error_report:
+        with upload.error_report.open("rb") as f:
+            return f.read()
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["line", "meterNumber", "column", "reason"])
+    for row in upload.errors:
+        for column, reason in row["errors"]:
+            writer.writerow([row["line"], row["meterNumber"], column, reason])
+    return buffer.getvalue().encode()
+
+
+# --- manual entry and anomaly review -----------------------------------------------------
+
+
+def reading_enter(
+    *, meter: Meter, read_at: datetime, value: Decimal | str, actor: AbstractBaseUser, replace: bool = False
+) -> ingest.RowResult:
+    """One reading typed in the portal; the same rules as every other path."""
+    with transaction.atomic():
+        upload = Upload.objects.create(
+            organization=require_organization(), source=Source.MANUAL, created_by=actor,
+            replace=replace, all_or_nothing=True, rows_total=1,
+        )
+        row = RowIn(line=1, meter_number=meter.serial_number, read_at=read_at, value=value)
+        outcome = reading_ingest(rows=[row], source=Source.MANUAL, upload=upload, replace=replace, all_or_nothing=True)
+        _finish(upload, outcome)
+    result = outcome.results[0]
+    if result.status == "rejected":
+        raise ValidationError({_FORM_FIELDS.get(c, c): [m] for c, m in result.errors})
+    return result
+
+
+_FORM_FIELDS = {"readAt": "read_at", "value": "value", "meterNumber": "meter"}
+
+
+@transaction.atomic
+def anomaly_review(
+    *, anomaly: ReadingAnomaly, action: str, actor: AbstractBaseUser, value: Decimal | str | None = None,
+    note: str = "",
+) -> ReadingAnomaly:
+    """Confirm an anomalous reading as real, or correct its value (a replace, audited)."""
+    if anomaly.status != ReadingAnomaly.Status.OPEN:
+        raise Conflict("This anomaly was already reviewed.")
+    if action == "correct":
+        if value in (None, ""):
+            raise ValidationError({"value": ["Give the corrected register value."]})
+        meter = Meter.objects.get(pk=anomaly.meter_id)
+        reading_enter(meter=meter, read_at=anomaly.read_at, value=value, actor=actor, replace=True)
+        anomaly.status = ReadingAnomaly.Status.CORRECTED
+    elif action == "confirm":
+        anomaly.status = ReadingAnomaly.Status.CONFIRMED
+    else:
+        raise ValidationError({"action": ["Use confirm or correct."]})
+    Reading.objects.filter(meter_id=anomaly.meter_id, read_at=anomaly.read_at).update(is_anomaly=False)
+    anomaly.reviewed_by, anomaly.reviewed_at, anomaly.note = actor, timezone.now(), note[:200]
+    anomaly.save()
+    audit_record(action=f"readings.anomaly.{action}", actor=actor, target=str(anomaly)[:200])
+    return anomaly
