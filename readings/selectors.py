@@ -1,0 +1,256 @@
+"""Read queries of readings: lists, the previous reading, and consumption.
+
+Consumption over [start, end) is computed per assignment *segment* (a meter at a billing
+point over part of the period) as the difference of the meter's unwrapped register
+``total`` at the segment's two boundaries, times the meter's multiplier:
+
+* at a boundary the total is interpolated linearly in time between the stored readings
+  just before and just after it (rollovers are already unwrapped in ``total``);
+* a segment that starts at the meter's connection starts from the assignment's
+  ``initial_reading``, one that ends at its removal ends at its ``final_reading``, so a
+  replaced meter's old and new segments add up;
+* a boundary after the last reading of an open assignment is **estimated** from the
+  meter's recent daily use (kept by ingestion in ``MeterReadingState``) and flagged;
+  with no history to estimate from the result is flagged ``missing`` with no quantity
+  rather than a silent zero.
+
+Set-based: for any number of meters, one query for meters, one for assignments, one for
+the states, and one (rarely two) for the readings around every boundary at once.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.db import connection
+from django.db.models import QuerySet
+
+from meters.models import Meter, MeterAssignment
+from readings.ingest import DAY_SECONDS, Point, advance
+from readings.models import MeterReadingState, Reading, ReadingAnomaly, Upload
+
+#: First look for boundary readings this close (few partitions), then without limit.
+NEAR = timedelta(days=45)
+QUANTUM = Decimal("0.0001")
+
+
+@dataclass
+class Consumption:
+    """What one meter (or one billing point's meters of one type) used over a period."""
+
+    start: datetime
+    end: datetime
+    quantity: Decimal | None = Decimal(0)
+    unit: str = ""
+    estimated: bool = False
+    missing: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, other: Consumption) -> None:
+        self.estimated |= other.estimated
+        self.missing |= other.missing
+        self.notes.extend(other.notes)
+        if self.quantity is None or other.quantity is None:
+            self.quantity = None
+        else:
+            self.quantity += other.quantity
+
+
+@dataclass
+class Segment:
+    meter: Meter
+    assignment: MeterAssignment
+    start: datetime
+    end: datetime
+
+
+@dataclass
+class Boundary:
+    meter_id: int
+    at: datetime
+    lo: datetime
+    hi: datetime | None
+    prev: Point | None = None
+    next: Point | None = None
+
+
+# --- public selectors -------------------------------------------------------------------
+
+
+def meter_consumption(
+    *, meter_ids: Iterable[int], start: datetime, end: datetime
+) -> dict[int, Consumption]:
+    """Consumption of each meter over [start, end), across rollover, replacement, multiplier."""
+    ids = list(meter_ids)
+    assignments = MeterAssignment.objects.filter(meter_id__in=ids)
+    out = {m: Consumption(start, end) for m in ids}
+    for segment, result in _segment_consumption(assignments, start, end):
+        out[segment.meter.id].unit = segment.meter.unit
+        out[segment.meter.id].add(result)
+    return out
+
+
+def billing_point_consumption(
+    *, billing_point_ids: Iterable[int], start: datetime, end: datetime
+) -> dict[tuple[int, str], Consumption]:
+    """Consumption per (billing point, meter type): the sum of its meters' segments."""
+    assignments = MeterAssignment.objects.filter(billing_point_id__in=list(billing_point_ids))
+    out: dict[tuple[int, str], Consumption] = {}
+    for segment, result in _segment_consumption(assignments, start, end):
+        key = (segment.assignment.billing_point_id, segment.meter.type)
+        total = out.setdefault(key, Consumption(start, end, unit=segment.meter.unit))
+        total.add(result)
+    return out
+
+
+def previous_reading(*, meter: Meter, before: datetime) -> Reading | None:
+    return Reading.objects.filter(meter=meter, read_at__lt=before).order_by("-read_at").first()
+
+
+def readings_for_meter(*, meter: Meter, start: datetime | None = None, end: datetime | None = None):
+    """Readings of a meter, newest first, in [start, end): the primary key's range scan."""
+    qs = Reading.objects.filter(meter=meter)
+    if start is not None:
+        qs = qs.filter(read_at__gte=start)
+    if end is not None:
+        qs = qs.filter(read_at__lt=end)
+    return qs.order_by("-read_at")
+
+
+def open_anomalies() -> QuerySet[ReadingAnomaly]:
+    return ReadingAnomaly.objects.filter(status=ReadingAnomaly.Status.OPEN).select_related("meter")
+
+
+def recent_uploads() -> QuerySet[Upload]:
+    return Upload.objects.select_related("created_by", "api_key").order_by("-created_at")
+
+
+# --- segments and boundaries ----------------------------------------------------------------
+
+
+def _segment_consumption(assignments: QuerySet[MeterAssignment], start: datetime, end: datetime):
+    overlapping = (
+        assignments.filter(connected_at__lt=end)
+        .exclude(removed_at__lte=start)
+        .select_related("meter")
+        .order_by("meter_id", "connected_at")
+    )
+    segments = [
+        Segment(a.meter, a, max(start, a.connected_at), min(end, a.removed_at or end))
+        for a in overlapping
+    ]
+    if not segments:
+        return []
+    boundaries = _boundaries(segments)
+    _find_neighbours(boundaries)
+    daily = _daily_use({s.meter.id for s in segments})
+    return [(s, _consume(s, boundaries, daily)) for s in segments]
+
+
+def _boundaries(segments: list[Segment]) -> dict[tuple[int, datetime], Boundary]:
+    found: dict[tuple[int, datetime], Boundary] = {}
+    for s in segments:
+        for at in (s.start, s.end):
+            a = s.assignment
+            found.setdefault((a.pk, at), Boundary(s.meter.id, at, a.connected_at, a.removed_at))
+    return found
+
+
+def _find_neighbours(boundaries: dict[tuple[int, datetime], Boundary]) -> None:
+    """Readings just before/after every boundary inside its assignment: near first, then all."""
+    items = list(boundaries.values())
+    _lookup(items, near=True)
+    far = [b for b in items if (b.prev is None and b.at - NEAR > b.lo) or (b.next is None and (b.hi is None or b.at + NEAR < b.hi))]
+    if far:
+        _lookup(far, near=False)
+
+
+def _lookup(items: list[Boundary], *, near: bool) -> None:
+    lo = [max(b.lo, b.at - NEAR) if near else b.lo for b in items]
+    hi = [(min(b.hi, b.at + NEAR) if b.hi else b.at + NEAR) if near else b.hi for b in items]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT b.i, p.read_at, p.value, p.total, n.read_at, n.value, n.total
+            FROM unnest(%s::int[], %s::bigint[], %s::timestamptz[], %s::timestamptz[],
+                        %s::timestamptz[]) AS b(i, meter_id, t, lo, hi)
+            LEFT JOIN LATERAL (SELECT read_at, value, total FROM readings_reading r
+                WHERE r.meter_id = b.meter_id AND r.read_at <= b.t AND r.read_at >= b.lo
+                ORDER BY r.read_at DESC LIMIT 1) p ON true
+            LEFT JOIN LATERAL (SELECT read_at, value, total FROM readings_reading r
+                WHERE r.meter_id = b.meter_id AND r.read_at >= b.t
+                  AND (b.hi IS NULL OR r.read_at <= b.hi)
+                ORDER BY r.read_at LIMIT 1) n ON true
+            """,
+            [list(range(len(items))), [b.meter_id for b in items], [b.at for b in items], lo, hi],
+        )
+        for i, pa, pv, pt, na, nv, nt in cursor.fetchall():
+            if pa is not None:
+                items[i].prev = Point(pa, pv, pt)
+            if na is not None:
+                items[i].next = Point(na, nv, nt)
+
+
+def _daily_use(meter_ids: set[int]) -> dict[int, Decimal | None]:
+    states = MeterReadingState.objects.filter(meter_id__in=meter_ids)
+    return {s.meter_id: s.daily_use for s in states}
+
+
+# --- arithmetic ------------------------------------------------------------------------------
+
+
+def _consume(s: Segment, boundaries, daily: dict[int, Decimal | None]) -> Consumption:
+    result = Consumption(s.start, s.end, unit=s.meter.unit)
+    first = _total_at(s, boundaries[(s.assignment.pk, s.start)], daily, result)
+    last = _total_at(s, boundaries[(s.assignment.pk, s.end)], daily, result)
+    if first is None or last is None:
+        result.quantity, result.missing = None, True
+        result.notes.append(f"{s.meter.serial_number}: no readings to measure or estimate from.")
+        return result
+    result.quantity = ((last - first) * s.meter.multiplier).quantize(QUANTUM)
+    return result
+
+
+def _total_at(s: Segment, b: Boundary, daily, result: Consumption) -> Decimal | None:
+    """The unwrapped register at the boundary, using the assignment's initial/final values."""
+    a, cap = s.assignment, Decimal(10) ** s.meter.register_digits
+    prev, nxt = b.prev, b.next
+    if prev is None and nxt is not None:  # before the first reading: start at the initial value
+        prev = Point(a.connected_at, a.initial_reading, nxt.total - advance(a.initial_reading, nxt.value, cap)[0])
+    if nxt is None and prev is not None and a.removed_at is not None and a.final_reading is not None:
+        nxt = Point(a.removed_at, a.final_reading, prev.total + advance(prev.value, a.final_reading, cap)[0])
+    if prev is None and nxt is None:
+        prev = Point(a.connected_at, a.initial_reading, a.initial_reading)
+        if a.removed_at is not None and a.final_reading is not None:
+            nxt = Point(a.removed_at, a.final_reading, a.initial_reading + advance(a.initial_reading, a.final_reading, cap)[0])
+    return _interpolate(s, b.at, prev, nxt, daily, result)
+
+
+def _interpolate(s: Segment, at: datetime, prev: Point, nxt: Point | None, daily, result) -> Decimal | None:
+    if prev.at == at:
+        return prev.total
+    if nxt is not None:
+        if nxt.at == at:
+            return nxt.total
+        share = Decimal((at - prev.at).total_seconds()) / Decimal((nxt.at - prev.at).total_seconds())
+        return prev.total + (nxt.total - prev.total) * share
+    use = daily.get(s.meter.id)
+    if use is None:
+        return None
+    result.estimated = True
+    result.notes.append(
+        f"{s.meter.serial_number}: estimated after {prev.at:%Y-%m-%d %H:%M} UTC from "
+        f"{use.quantize(Decimal('0.01'))} a day."
+    )
+    return prev.total + use * Decimal((at - prev.at).total_seconds()) / DAY_SECONDS
+
+
+def consumption_by_meter_type(results: dict[tuple[int, str], Consumption]) -> dict[int, dict[str, Consumption]]:
+    grouped: dict[int, dict[str, Consumption]] = defaultdict(dict)
+    for (bp, kind), c in results.items():
+        grouped[bp][kind] = c
+    return dict(grouped)
