@@ -1,3 +1,15 @@
 """REST endpoints of the readings app, mounted under /api/v1/."""
 
-urlpatterns: list = []
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from readings import api
+
+router = SimpleRouter()
+router.register("readings/uploads", api.UploadViewSet, basename="reading-upload")
+
+urlpatterns = [
+    path("readings/", api.ReadingsView.as_view(), name="readings"),
+    path("readings/consumption/", api.ConsumptionView.as_view(), name="reading-consumption"),
+    *router.urls,
+]

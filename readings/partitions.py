@@ -24,9 +24,6 @@ PARENT = "readings_reading"
 #: Arbitrary constant for the advisory lock that serialises partition creation.
 LOCK_ID = 0x52454144
 
-_known: set[tuple[int, int]] = set()
-
-
 def month_of(instant: datetime) -> tuple[int, int]:
     utc = instant.astimezone(UTC)
     return utc.year, utc.month
@@ -72,11 +69,11 @@ def partitions_ensure(months: Iterable[tuple[int, int]]) -> list[tuple[int, int]
     """Make sure a partition exists for each (year, month); returns the ones created.
 
     Safe to call concurrently (an advisory lock serialises creators, and each re-reads the
-    catalog under it) and cheap when nothing is missing (a per-process cache of known
-    partitions avoids even the catalog query). A rolled-back transaction may forget a
-    partition this process thinks exists; the cache is cleared then (see ``_forget``).
+    catalog under it) and cheap when nothing is missing: one catalog query. There is no
+    per-process cache on purpose: a partition created in a transaction that is later
+    rolled back would stay in such a cache and the next COPY would fail.
     """
-    wanted = set(months) - _known
+    wanted = set(months)
     if not wanted:
         return []
     with transaction.atomic():
@@ -89,7 +86,6 @@ def partitions_ensure(months: Iterable[tuple[int, int]]) -> list[tuple[int, int]
             missing = sorted(wanted - present)
             for year, month in missing:
                 _create(year, month)
-        transaction.on_commit(lambda: _known.update(wanted))
     return missing
 
 
@@ -104,8 +100,3 @@ def partitions_ahead(*, now: datetime, months_ahead: int = 3) -> list[tuple[int,
         months.append(ym)
         ym = _next_month(*ym)
     return partitions_ensure(months)
-
-
-def forget_known_partitions() -> None:
-    """Clear the per-process cache (tests drop and recreate databases)."""
-    _known.clear()
