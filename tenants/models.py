@@ -1,1 +1,228 @@
-"""Models of the tenants app (see ../shared/DESIGN.md)."""
+"""Tenants, who owns what, occupancies, registered moves and RFID badges.
+
+The database, not only Python, keeps time periods sane: no two occupancies of one
+billing point overlap and no badge has two holders at once (exclusion constraints over a
+``tstzrange``, half-open ``[start, end)``, an open end meaning "until further notice").
+Instants are aware and stored in UTC; a plain date entered by a person means midnight in
+the property's time zone (see :func:`tenants.services.to_instant`).
+"""
+
+from __future__ import annotations
+
+from django.contrib.postgres.constraints import ExclusionConstraint
+from django.contrib.postgres.fields import RangeOperators
+from django.db import models
+from django.db.models import F, Func, Q
+
+from billspree.core.scoping import OrganizationScopedModel
+from meters.models import BillingPoint, Property
+
+
+class TstzRange(Func):
+    """``tstzrange(start, end)``: half-open, NULL end = unbounded."""
+
+    function = "TSTZRANGE"
+    output_field = models.DateTimeField()
+
+
+class Tenant(OrganizationScopedModel):
+    """Whoever is billed for a billing point: a person, a company, or the owner."""
+
+    class Kind(models.TextChoices):
+        PERSON = "person", "Person"
+        COMPANY = "company", "Company"
+
+    class Language(models.TextChoices):
+        EN = "en", "English"
+        DE = "de", "German"
+        FR = "fr", "French"
+        IT = "it", "Italian"
+
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.PERSON)
+    name = models.CharField(max_length=200)
+    contact_person = models.CharField(
+        max_length=200, blank=True, help_text="Who to talk to at a company tenant."
+    )
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    language = models.CharField(
+        max_length=2,
+        choices=Language.choices,
+        default=Language.EN,
+        help_text="Language of statements and emails.",
+    )
+    customer_number = models.CharField(
+        max_length=32, help_text="Unique in the organization; left empty, the next number."
+    )
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "customer_number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "customer_number"], name="tenant_unique_customer_number"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.customer_number})"
+
+
+class Ownership(OrganizationScopedModel):
+    """The owner of a property, or of one billing point of it (an override).
+
+    Why here and like this: vacant periods are billed to the owner, who is a tenant, so
+    ownership must point at :class:`Tenant`; meters sits below tenants and may not import
+    it, hence this table rather than a field on ``BillingPoint``. A rental block has one
+    owner for every unit (one row per property, billing_point empty); in a condominium
+    single units belong to different people (a row per billing point overrides the
+    property's owner). Two partial unique indexes allow at most one owner per property
+    and one override per billing point. Ownership is not effective-dated: after a sale
+    the new owner is recorded and past vacancies are reported under them too (bills
+    already issued are immutable, so nothing billed changes).
+    """
+
+    owner = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="ownerships")
+    property = models.ForeignKey(Property, on_delete=models.CASCADE, related_name="+")
+    billing_point = models.ForeignKey(
+        BillingPoint,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text="Empty: the owner of every billing point of the property without an override.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["property"],
+                condition=Q(billing_point__isnull=True),
+                name="ownership_one_per_property",
+            ),
+            models.UniqueConstraint(
+                fields=["billing_point"],
+                condition=Q(billing_point__isnull=False),
+                name="ownership_one_per_billing_point",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.owner.name} owns {self.billing_point or self.property}"
+
+
+class Occupancy(OrganizationScopedModel):
+    """A tenant at a billing point over [move_in, move_out); open move_out = still there."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="occupancies")
+    billing_point = models.ForeignKey(
+        BillingPoint, on_delete=models.PROTECT, related_name="occupancies"
+    )
+    move_in = models.DateTimeField()
+    move_out = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "occupancies"
+        ordering = ["-move_in"]
+        indexes = [models.Index(fields=["billing_point", "move_in"], name="occupancy_bp_move_in")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(move_out__isnull=True) | Q(move_out__gt=F("move_in")),
+                name="occupancy_move_out_after_move_in",
+            ),
+            ExclusionConstraint(
+                name="occupancy_no_overlap_per_billing_point",
+                expressions=[
+                    ("billing_point", RangeOperators.EQUAL),
+                    (TstzRange("move_in", "move_out"), RangeOperators.OVERLAPS),
+                ],
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tenant.name} at {self.billing_point.name}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.move_out is None
+
+
+class Move(OrganizationScopedModel):
+    """A registered move: who left, who came (nobody = vacancy) and the meters at that instant.
+
+    ``readings`` keeps the register values given with the move (meter serial → value as
+    text, Decimal-exact) so the move record shows what was read even after the readings
+    themselves are corrected; they are also ingested as readings when given.
+    """
+
+    billing_point = models.ForeignKey(BillingPoint, on_delete=models.PROTECT, related_name="+")
+    moved_at = models.DateTimeField()
+    outgoing = models.ForeignKey(
+        Occupancy, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    incoming = models.ForeignKey(
+        Occupancy, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    readings = models.JSONField(default=dict, blank=True)
+    note = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-moved_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Move at {self.billing_point.name} on {self.moved_at:%Y-%m-%d}"
+
+    @property
+    def is_vacancy(self) -> bool:
+        return self.incoming_id is None
+
+
+class RfidBadge(OrganizationScopedModel):
+    """An RFID badge (EV charging, laundry) identified by the UID its reader reports."""
+
+    uid = models.CharField(max_length=64, help_text="As the reader reports it, e.g. 04A2B3C4D5.")
+    label = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "RFID badge"
+        ordering = ["uid"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "uid"], name="badge_unique_uid")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.uid} {self.label}".strip()
+
+
+class BadgeAssignment(OrganizationScopedModel):
+    """A badge held by a tenant over [assigned_at, returned_at); one holder at a time."""
+
+    badge = models.ForeignKey(RfidBadge, on_delete=models.PROTECT, related_name="assignments")
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="badge_assignments")
+    assigned_at = models.DateTimeField()
+    returned_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-assigned_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(returned_at__isnull=True) | Q(returned_at__gt=F("assigned_at")),
+                name="badge_returned_after_assigned",
+            ),
+            ExclusionConstraint(
+                name="badge_one_holder_at_a_time",
+                expressions=[
+                    ("badge", RangeOperators.EQUAL),
+                    (TstzRange("assigned_at", "returned_at"), RangeOperators.OVERLAPS),
+                ],
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.badge.uid} held by {self.tenant.name}"
