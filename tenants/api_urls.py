@@ -1,3 +1,15 @@
 """REST endpoints of the tenants app, mounted under /api/v1/."""
 
-urlpatterns: list = []
+from rest_framework.routers import SimpleRouter
+
+from tenants import api
+
+router = SimpleRouter()
+router.register("tenants", api.TenantViewSet, basename="tenant")
+router.register("ownerships", api.OwnershipViewSet, basename="ownership")
+router.register("occupancies", api.OccupancyViewSet, basename="occupancy")
+router.register("moves", api.MoveViewSet, basename="move")
+router.register("badges", api.BadgeViewSet, basename="badge")
+router.register("badge-assignments", api.BadgeAssignmentViewSet, basename="badge-assignment")
+
+urlpatterns = router.urls

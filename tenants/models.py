@@ -96,6 +96,7 @@ class Ownership(OrganizationScopedModel):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        ordering = ["property__name", "created_at"]
         constraints = [
             models.UniqueConstraint(
                 fields=["property"],
