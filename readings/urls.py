@@ -1,16 +1,16 @@
 from django.urls import path
 
-from billspree.core.views import SectionView
+from readings import views
 
 app_name = "readings"
 
 urlpatterns = [
-    path(
-        "",
-        SectionView.as_view(
-            section="Readings",
-            description="Meter readings from gateways, CSV uploads, the API and manual entry, with validation and consumption.",
-        ),
-        name="index",
-    ),
+    path("", views.ReadingListView.as_view(), name="index"),
+    path("meters/<uuid:id>/", views.MeterReadingsView.as_view(), name="meter"),
+    path("upload/", views.UploadView.as_view(), name="upload"),
+    path("uploads/<uuid:id>/", views.UploadDetailView.as_view(), name="upload_detail"),
+    path("uploads/<uuid:id>/progress/", views.UploadProgressView.as_view(), name="upload_progress"),
+    path("uploads/<uuid:id>/errors.csv", views.UploadErrorsView.as_view(), name="upload_errors"),
+    path("anomalies/", views.AnomalyListView.as_view(), name="anomalies"),
+    path("anomalies/<uuid:id>/review/", views.AnomalyReviewView.as_view(), name="anomaly_review"),
 ]
