@@ -70,7 +70,10 @@ class BillingPoint(OrganizationScopedModel):
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.APARTMENT)
     floor = models.CharField(max_length=16, blank=True)
     area_m2 = models.DecimalField(
-        max_digits=10, decimal_places=2, null=True, blank=True,
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
         validators=[MinValueValidator(Decimal("0"))],
     )
     notes = models.TextField(blank=True)
@@ -114,18 +117,27 @@ class Meter(OrganizationScopedModel):
     serial_number = models.CharField(
         max_length=64, help_text="As printed on the device; never changes (meterNumber in the API)."
     )
-    label = models.CharField(max_length=200, blank=True, help_text="A name people recognise; may change.")
+    label = models.CharField(
+        max_length=200, blank=True, help_text="A name people recognise; may change."
+    )
     multiplier = models.DecimalField(
-        max_digits=12, decimal_places=4, default=Decimal("1"),
+        max_digits=12,
+        decimal_places=4,
+        default=Decimal("1"),
         validators=[MinValueValidator(Decimal("0.0001"))],
         help_text="CT ratio or pulse factor: consumption = register delta × multiplier.",
     )
     register_digits = models.PositiveSmallIntegerField(
-        default=8, validators=[MinValueValidator(1), MaxValueValidator(15)],
+        default=8,
+        validators=[MinValueValidator(1), MaxValueValidator(15)],
         help_text="Digits before the decimal point; the register rolls over to 0 after 10^digits.",
     )
     parent = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="sub_meters",
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="sub_meters",
         help_text="The main meter upstream of this sub-meter.",
     )
     notes = models.TextField(blank=True)
