@@ -1,0 +1,106 @@
+"""Demo readings: a year of monthly readings for every installed demo meter, and three
+days of 15-minute readings for a few electricity meters, all through the ingestion service.
+
+Every value is a sample of one smooth, increasing curve per meter (its rate varies a
+little with the season), so the readings are consistent with each other whatever order
+they arrive in, and running the seed again only finds duplicates: nothing changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from datetime import UTC, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
+
+from billspree.core.models import Organization
+from meters.models import MeterAssignment, MeterType
+from readings.models import Source, Upload
+from readings.parsing import RowIn
+from readings.services import reading_ingest
+
+#: Typical use per day, by meter type, in the meter's default unit.
+DAILY_USE = {
+    MeterType.ELECTRICITY: 9.0,
+    MeterType.GAS: 2.0,
+    MeterType.COLD_WATER: 0.25,
+    MeterType.HOT_WATER: 0.12,
+    MeterType.HEAT: 12.0,
+    MeterType.COOLING: 6.0,
+}
+FIFTEEN_MINUTE_METERS = 3
+FIFTEEN_MINUTE_DAYS = 3
+
+
+def _factor(serial: str) -> float:
+    """A stable 0.6–1.4 per meter, so demo meters do not all use the same."""
+    return 0.6 + int(hashlib.sha256(serial.encode()).hexdigest()[:4], 16) / 0xFFFF * 0.8
+
+
+def _register(a: MeterAssignment, at: datetime) -> Decimal:
+    """The meter's register at an instant: initial value + a seasonal, increasing curve."""
+    days = (at - a.connected_at).total_seconds() / 86400
+    rate = DAILY_USE.get(a.meter.type, 5.0) * _factor(a.meter.serial_number)
+    used = rate * (days + 0.1 * 365 / (2 * math.pi) * math.sin(2 * math.pi * days / 365))
+    cap = Decimal(10) ** a.meter.register_digits
+    value = (a.initial_reading + Decimal(str(used))) % cap
+    return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def _month_starts(tz: ZoneInfo, today: datetime) -> list[datetime]:
+    first = today.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    starts = []
+    for back in range(12, -1, -1):
+        y, m = divmod(first.year * 12 + first.month - 1 - back, 12)
+        starts.append(datetime(y, m + 1, 1, tzinfo=tz))
+    return starts
+
+
+def _monthly_rows(assignments: list[MeterAssignment], now: datetime) -> list[RowIn]:
+    rows = []
+    for a in assignments:
+        tz = ZoneInfo(str(a.billing_point.property.time_zone))
+        for at in _month_starts(tz, now.astimezone(tz)):
+            if a.connected_at <= at <= now:
+                rows.append(RowIn(len(rows) + 1, a.meter.serial_number, at.astimezone(UTC), _register(a, at)))
+    return rows
+
+
+def _quarter_hour_rows(assignments: list[MeterAssignment], now: datetime) -> list[RowIn]:
+    electric = [a for a in assignments if a.meter.type == MeterType.ELECTRICITY][:FIFTEEN_MINUTE_METERS]
+    end = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    rows = []
+    for a in electric:
+        at = max(end - timedelta(days=FIFTEEN_MINUTE_DAYS), a.connected_at)
+        while at < end:
+            rows.append(RowIn(len(rows) + 1, a.meter.serial_number, at, _register(a, at)))
+            at += timedelta(minutes=15)
+    return rows
+
+
+def _upload(org: Organization, source: str, name: str) -> Upload:
+    upload, _ = Upload.objects.get_or_create(
+        source=source, filename=name,
+        defaults={"organization": org, "status": Upload.Status.DONE, "all_or_nothing": False},
+    )
+    return upload
+
+
+def seed(org: Organization) -> None:
+    now = datetime.now(UTC)
+    assignments = list(
+        MeterAssignment.objects.filter(removed_at__isnull=True)
+        .select_related("meter", "billing_point__property")
+        .order_by("meter__serial_number")
+    )
+    if not assignments:
+        return
+    reading_ingest(
+        rows=_monthly_rows(assignments, now), source=Source.UPLOAD,
+        upload=_upload(org, Source.UPLOAD, "demo-monthly-readings.csv"), keep_results=False,
+    )
+    reading_ingest(
+        rows=_quarter_hour_rows(assignments, now), source=Source.GATEWAY,
+        upload=_upload(org, Source.GATEWAY, "demo gateway polls"), keep_results=False,
+    )
