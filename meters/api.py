@@ -4,6 +4,10 @@ The Meter Assignment API keeps the field names integrators know from the seed
 (``connectionID``, ``meterNumber``, ``connectionDate``, ``status``, ``initialReading``);
 errors a service raises under its own argument names are renamed to those fields, so a
 400 or 409 names the field the client actually sent.
+
+Querysets with subquery annotations (a meter's status, a billing point's active meters)
+are built per request in ``get_queryset``: the scoping filter inside a ``Subquery`` is
+added when first compiled and would otherwise stick to the first request's organization.
 """
 
 from __future__ import annotations
@@ -75,7 +79,7 @@ class NaturalKeyField(PublicIdRelatedField):
     Unknown values and other organizations' rows are the same 400 naming the field."""
 
     default_error_messages = {
-        "does_not_exist": "No {model} with {key} '{value}' in this organization.",
+        "does_not_exist": "No {model} with {key_label} '{value}' in this organization.",
         "invalid": "Not a valid value.",
     }
 
@@ -93,7 +97,7 @@ class NaturalKeyField(PublicIdRelatedField):
             self.fail(
                 "does_not_exist",
                 model=queryset.model._meta.verbose_name,
-                key=self.key_label,
+                key_label=self.key_label,
                 value=data,
             )
 
@@ -233,11 +237,16 @@ class BillingPointFilter(django_filters.FilterSet):
 class BillingPointViewSet(OrganizationModelViewSet):
     """Billing points, also reachable as ``/connections/`` (the seed's word)."""
 
-    queryset = selectors.billing_point_list()
+    queryset = BillingPoint.objects.all()
     serializer_class = BillingPointSerializer
     filterset_class = BillingPointFilter
     search_fields = ["name", "connection_id"]
     ordering_fields = ["name", "connection_id", "created_at"]
+
+    def get_queryset(self):
+        # Built per request: a class-level queryset with subquery annotations would keep
+        # the organization of the first request in its subqueries (see the module doc).
+        return selectors.billing_point_list()
 
     def perform_create(self, serializer: BillingPointSerializer) -> None:
         serializer.instance = services.billing_point_create(
@@ -337,12 +346,15 @@ class MeterViewSet(OrganizationModelViewSet):
     """Meters. ``?status=inactive&type=water`` lists the water meters (cold and hot) free
     to assign; the serial number never changes once created."""
 
-    queryset = selectors.meters_with_status().order_by("serial_number")
+    queryset = Meter.objects.all()
     serializer_class = MeterSerializer
     filterset_class = MeterFilter
     search_fields = ["serial_number", "label"]
     ordering_fields = ["serial_number", "label", "type", "created_at"]
     parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    def get_queryset(self):
+        return selectors.meters_with_status().order_by("serial_number")
 
     def perform_create(self, serializer: MeterSerializer) -> None:
         serializer.instance = services.meter_create(

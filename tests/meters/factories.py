@@ -20,30 +20,46 @@ def populate(world) -> None:
     marker = world.marker
     slug = marker.lower()
     prop = services.property_create(
-        name=f"Lindenhof {marker}", address=f"Lindenstrasse 1 {marker}", time_zone="Europe/Berlin",
+        name=f"Lindenhof {marker}",
+        address=f"Lindenstrasse 1 {marker}",
+        time_zone="Europe/Berlin",
         currency="EUR",
     )
     bp = services.billing_point_create(
-        property=prop, connection_id=f"CN-{slug}-001", name=f"Apartment 1A {marker}",
-        kind="apartment", floor="1", area_m2=Decimal("72.50"),
+        property=prop,
+        connection_id=f"CN-{slug}-001",
+        name=f"Apartment 1A {marker}",
+        kind="apartment",
+        floor="1",
+        area_m2=Decimal("72.50"),
     )
     main = services.meter_create(
-        type=MeterType.ELECTRICITY, serial_number=f"EM-{slug}-MAIN", label=f"Main {marker}",
+        type=MeterType.ELECTRICITY,
+        serial_number=f"EM-{slug}-MAIN",
+        label=f"Main {marker}",
         multiplier=Decimal("40"),
     )
     meter = services.meter_create(
-        type=MeterType.ELECTRICITY, serial_number=f"EM-{slug}-001", label=f"Flat 1A {marker}",
+        type=MeterType.ELECTRICITY,
+        serial_number=f"EM-{slug}-001",
+        label=f"Flat 1A {marker}",
         parent=main,
     )
     spare = services.meter_create(
         type=MeterType.COLD_WATER, serial_number=f"WM-{slug}-SPARE", label=f"Spare {marker}"
     )
     assignment = services.meter_assign(
-        billing_point=bp, meter=meter, connected_at=datetime(2025, 1, 1, tzinfo=BERLIN),
+        billing_point=bp,
+        meter=meter,
+        connected_at=datetime(2025, 1, 1, tzinfo=BERLIN),
         initial_reading=Decimal("100"),
     )
     world.objects.update(
-        property=prop, billing_point=bp, meter=meter, main_meter=main, spare_meter=spare,
+        property=prop,
+        billing_point=bp,
+        meter=meter,
+        main_meter=main,
+        spare_meter=spare,
         assignment=assignment,
     )
 

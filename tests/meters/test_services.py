@@ -120,7 +120,9 @@ def test_parent_must_be_same_type_and_not_a_loop(reg):
 def test_assign_with_a_date_means_midnight_in_the_property_zone(reg):
     _, bp, meters = reg
     a = services.meter_assign(
-        billing_point=bp, meter=meters[MeterType.ELECTRICITY], connected_at=date(2026, 3, 1),
+        billing_point=bp,
+        meter=meters[MeterType.ELECTRICITY],
+        connected_at=date(2026, 3, 1),
         initial_reading="12,5",
     )
     assert a.connected_at == datetime(2026, 3, 1, tzinfo=BERLIN)
@@ -137,7 +139,8 @@ def test_assign_accepts_aware_iso_text_and_refuses_naive(reg):
     assert a.connected_at == datetime(2026, 3, 1, 11, tzinfo=BERLIN)
     with pytest.raises(ValidationError) as exc:
         services.meter_assign(
-            billing_point=bp, meter=meters[MeterType.HOT_WATER],
+            billing_point=bp,
+            meter=meters[MeterType.HOT_WATER],
             connected_at="2026-03-01T10:00:00",
         )
     assert "connected_at" in exc.value.message_dict
@@ -178,14 +181,21 @@ def test_recording_an_overlapping_past_period_is_a_clear_conflict(reg):
     before = _counts()
     with pytest.raises(Conflict) as exc:
         services.meter_assignment_record(
-            billing_point=bp, meter=meter, connected_at=date(2025, 12, 1),
-            removed_at=date(2026, 1, 15), final_reading=10,
+            billing_point=bp,
+            meter=meter,
+            connected_at=date(2025, 12, 1),
+            removed_at=date(2026, 1, 15),
+            final_reading=10,
         )
     assert "overlaps" in exc.value.message and "Flat 1" in exc.value.message
     assert _counts() == before
     past = services.meter_assignment_record(
-        billing_point=bp, meter=meter, connected_at=date(2025, 6, 1),
-        removed_at=date(2026, 1, 1), initial_reading=1, final_reading=10,
+        billing_point=bp,
+        meter=meter,
+        connected_at=date(2025, 6, 1),
+        removed_at=date(2026, 1, 1),
+        initial_reading=1,
+        final_reading=10,
     )
     assert past.final_reading == 10
 
@@ -219,8 +229,11 @@ def test_replace_closes_and_opens_at_the_same_instant(reg):
     new_meter = services.meter_create(type=MeterType.ELECTRICITY, serial_number="NEW-E")
     a = services.meter_assign(billing_point=bp, meter=old_meter, connected_at=date(2026, 1, 1))
     new = services.meter_replace(
-        assignment=a, new_meter=new_meter, replaced_at=date(2026, 6, 15),
-        final_reading="1234.5", initial_reading="0.3",
+        assignment=a,
+        new_meter=new_meter,
+        replaced_at=date(2026, 6, 15),
+        final_reading="1234.5",
+        initial_reading="0.3",
     )
     a.refresh_from_db()
     assert a.removed_at == new.connected_at == datetime(2026, 6, 15, tzinfo=BERLIN)
@@ -249,7 +262,10 @@ def test_failed_replace_writes_nothing(reg):
     before = _counts()
     with pytest.raises(ValidationError) as exc:
         services.meter_replace(
-            assignment=a, new_meter=free, replaced_at=date(2026, 6, 1), final_reading=10,
+            assignment=a,
+            new_meter=free,
+            replaced_at=date(2026, 6, 1),
+            final_reading=10,
             initial_reading="abc",
         )
     assert "initial_reading" in exc.value.message_dict
@@ -257,7 +273,9 @@ def test_failed_replace_writes_nothing(reg):
     # a meter of another type is refused before anything
     with pytest.raises(ValidationError) as exc:
         services.meter_replace(
-            assignment=a, new_meter=meters[MeterType.GAS], replaced_at=date(2026, 6, 1),
+            assignment=a,
+            new_meter=meters[MeterType.GAS],
+            replaced_at=date(2026, 6, 1),
             final_reading=10,
         )
     assert "new_meter" in exc.value.message_dict
@@ -268,16 +286,26 @@ def test_new_connection_creates_point_and_meters_in_one_step(reg):
     prop, _, meters = reg
     existing = meters[MeterType.COLD_WATER]
     bp = services.billing_point_create_with_meters(
-        property=prop, connection_id="NEW-7", name="Apartment 7", kind="apartment",
+        property=prop,
+        connection_id="NEW-7",
+        name="Apartment 7",
+        kind="apartment",
         connected_at=date(2026, 4, 1),
         meters=[
-            services.NewMeter(type=MeterType.ELECTRICITY, serial_number="E-NEW-7",
-                              initial_reading="10"),
-            services.NewMeter(type=MeterType.COLD_WATER, serial_number=existing.serial_number,
-                              initial_reading="3.25"),
+            services.NewMeter(
+                type=MeterType.ELECTRICITY, serial_number="E-NEW-7", initial_reading="10"
+            ),
+            services.NewMeter(
+                type=MeterType.COLD_WATER,
+                serial_number=existing.serial_number,
+                initial_reading="3.25",
+            ),
         ],
     )
-    assert {m.serial_number for m in selectors.active_meters(bp)} == {"E-NEW-7", existing.serial_number}
+    assert {m.serial_number for m in selectors.active_meters(bp)} == {
+        "E-NEW-7",
+        existing.serial_number,
+    }
     assert Meter.objects.get(serial_number="E-NEW-7").unit == "kWh"
 
 
@@ -288,7 +316,9 @@ def test_failed_new_connection_writes_nothing(reg):
     before = _counts()
     with pytest.raises(Conflict) as exc:
         services.billing_point_create_with_meters(
-            property=prop, connection_id="NEW-8", name="Apartment 8",
+            property=prop,
+            connection_id="NEW-8",
+            name="Apartment 8",
             connected_at=date(2026, 4, 1),
             meters=[
                 services.NewMeter(type=MeterType.GAS, serial_number="G-NEW-8"),
@@ -300,9 +330,15 @@ def test_failed_new_connection_writes_nothing(reg):
     assert not Meter.objects.filter(serial_number="G-NEW-8").exists()
     with pytest.raises(ValidationError) as exc:
         services.billing_point_create_with_meters(
-            property=prop, connection_id="NEW-8", name="Apartment 8",
+            property=prop,
+            connection_id="NEW-8",
+            name="Apartment 8",
             connected_at=date(2026, 4, 1),
-            meters=[services.NewMeter(type=MeterType.GAS, serial_number=meters[MeterType.HOT_WATER].serial_number)],
+            meters=[
+                services.NewMeter(
+                    type=MeterType.GAS, serial_number=meters[MeterType.HOT_WATER].serial_number
+                )
+            ],
         )
     assert "meters[0].type" in exc.value.message_dict
     assert _counts() == before
@@ -328,12 +364,15 @@ def test_list_selectors_do_not_grow_with_rows(reg, django_assert_num_queries):
     for i in range(15):
         m = services.meter_create(type=MeterType.HEAT, serial_number=f"HX-{i}")
         services.meter_assign(
-            billing_point=bp, meter=m, connected_at=datetime(2026, 1, 1, tzinfo=BERLIN)
-            + timedelta(days=i),
+            billing_point=bp,
+            meter=m,
+            connected_at=datetime(2026, 1, 1, tzinfo=BERLIN) + timedelta(days=i),
         )
     with django_assert_num_queries(1):
-        rows = [(m.serial_number, m.is_active, m.current_billing_point_name, m.parent)
-                for m in selectors.meter_list()]
+        rows = [
+            (m.serial_number, m.is_active, m.current_billing_point_name, m.parent)
+            for m in selectors.meter_list()
+        ]
     assert len(rows) == 19
     with django_assert_num_queries(1):
         [(b.name, b.active_meter_count, b.property.name) for b in selectors.billing_point_list()]
