@@ -1,16 +1,32 @@
 from django.urls import path
 
-from billspree.core.views import SectionView
+from tenants import views
 
 app_name = "tenants"
 
 urlpatterns = [
+    path("", views.TenantListView.as_view(), name="index"),
+    path("new/", views.TenantCreateView.as_view(), name="create"),
+    path("<uuid:id>/", views.TenantDetailView.as_view(), name="detail"),
+    path("<uuid:id>/edit/", views.TenantUpdateView.as_view(), name="edit"),
     path(
-        "",
-        SectionView.as_view(
-            section="Tenants",
-            description="Tenants, occupancies, moves and RFID badges.",
-        ),
-        name="index",
+        "<uuid:id>/occupancies/new/",
+        views.TenantOccupancyCreateView.as_view(),
+        name="occupancy_create",
+    ),
+    path("<uuid:id>/badges/new/", views.TenantBadgeAssignView.as_view(), name="badge_assign"),
+    path("moves/", views.MoveListView.as_view(), name="move_list"),
+    path("moves/new/", views.MoveRegisterView.as_view(), name="move_register"),
+    path(
+        "billing-points/<uuid:id>/",
+        views.BillingPointOccupancyView.as_view(),
+        name="billing_point",
+    ),
+    path("billing-points/<uuid:id>/owner/", views.OwnerSetView.as_view(), name="owner_set"),
+    path("badges/", views.BadgeListView.as_view(), name="badge_list"),
+    path(
+        "badges/assignments/<uuid:id>/return/",
+        views.BadgeReturnView.as_view(),
+        name="badge_return",
     ),
 ]

@@ -1,0 +1,142 @@
+"""Portal forms of tenants. They parse input only; services decide and write.
+
+Related choices are :class:`PublicIdChoiceField` over scoped querysets: option values are
+public ids and another organization's row is simply "not a valid choice".
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import forms
+
+from billspree.core.forms import PublicIdChoiceField
+from meters.models import BillingPoint, Meter
+from tenants.models import Tenant
+
+DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class TenantForm(forms.ModelForm):
+    class Meta:
+        model = Tenant
+        fields = [
+            "kind",
+            "name",
+            "contact_person",
+            "email",
+            "phone",
+            "language",
+            "customer_number",
+            "notes",
+        ]
+        widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["customer_number"].required = False
+
+    def validate_unique(self) -> None:
+        """Uniqueness is the service's job (it names the clashing number)."""
+
+
+class TenantFilterForm(forms.Form):
+    q = forms.CharField(required=False, label="Search")
+    kind = forms.ChoiceField(required=False, choices=[("", "Any kind"), *Tenant.Kind.choices])
+    status = forms.ChoiceField(
+        required=False,
+        choices=[("", "Anyone"), ("occupying", "Occupying now"), ("none", "Not occupying")],
+    )
+
+
+def billing_point_field(**kwargs) -> PublicIdChoiceField:
+    return PublicIdChoiceField(
+        BillingPoint.objects.select_related("property"), label="Billing point", **kwargs
+    )
+
+
+class OccupancyForm(forms.Form):
+    billing_point = billing_point_field()
+    move_in = forms.DateField(widget=DATE_WIDGET, help_text="Midnight in the property's time.")
+    move_out = forms.DateField(
+        widget=DATE_WIDGET, required=False, help_text="Empty: still living there."
+    )
+
+
+class MoveStartForm(forms.Form):
+    """Step 1 of registering a move: where and when."""
+
+    billing_point = billing_point_field()
+    moved_on = forms.DateField(
+        widget=DATE_WIDGET,
+        label="Move date",
+        help_text="The outgoing tenant is billed until the start of this day.",
+    )
+
+
+class MoveForm(MoveStartForm):
+    """Step 2 (and the confirmed submission): who comes, and the meters at that instant."""
+
+    incoming_tenant = PublicIdChoiceField(
+        Tenant.objects.all(),
+        required=False,
+        label="Incoming tenant",
+        empty_label="Nobody: vacant, billed to the owner",
+    )
+    note = forms.CharField(max_length=200, required=False)
+
+    def __init__(self, *args, meters: list[Meter] = (), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["billing_point"].widget = forms.HiddenInput()
+        self.fields["moved_on"].widget = forms.HiddenInput()
+        self.meters = list(meters)
+        for meter in self.meters:
+            self.fields[self.reading_name(meter)] = forms.DecimalField(
+                required=False,
+                min_value=Decimal("0"),
+                max_digits=20,
+                decimal_places=4,
+                label=f"{meter.serial_number} · {meter.get_type_display()} ({meter.unit})",
+                help_text=meter.label or "Register value at the move; leave empty if not read.",
+            )
+
+    @staticmethod
+    def reading_name(meter: Meter) -> str:
+        return f"reading_{meter.public_id.hex}"
+
+    def readings(self) -> dict[str, Decimal]:
+        values = (
+            (m.serial_number, self.cleaned_data.get(self.reading_name(m))) for m in self.meters
+        )
+        return {serial: value for serial, value in values if value is not None}
+
+    def reading_fields(self) -> list[forms.BoundField]:
+        return [self[self.reading_name(m)] for m in self.meters]
+
+
+class OwnerForm(forms.Form):
+    owner = PublicIdChoiceField(Tenant.objects.all(), label="Owner")
+    scope = forms.ChoiceField(
+        choices=[
+            ("billing_point", "This billing point only"),
+            ("property", "The whole property (units without their own owner)"),
+        ],
+        initial="property",
+    )
+
+
+class BadgeAssignForm(forms.Form):
+    uid = forms.CharField(max_length=64, label="Badge UID", help_text="As the reader shows it.")
+    label = forms.CharField(max_length=100, required=False)
+    tenant = PublicIdChoiceField(Tenant.objects.all())
+    assigned_on = forms.DateField(widget=DATE_WIDGET, label="Handed out on")
+
+
+class BadgeReturnForm(forms.Form):
+    returned_on = forms.DateField(widget=DATE_WIDGET, label="Returned on")
+
+
+class TenantBadgeForm(BadgeAssignForm):
+    """Assign a badge from a tenant's page: the tenant is the page's."""
+
+    tenant = None
