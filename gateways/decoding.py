@@ -1,0 +1,105 @@
+"""Registers ⇄ numbers, with no I/O: every data type and word order, and scaling.
+
+A Modbus register is 16 bits, sent high byte first. Wider values span 2 or 4 registers;
+devices disagree on which register comes first ("word order"): *big* sends the most
+significant word first (ABCD, Eastron, Schneider), *little* the least significant first
+(CDAB, Carlo Gavazzi). Bytes inside a register are always big-endian.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from collections.abc import Sequence
+from decimal import Decimal, InvalidOperation
+
+#: data type → (struct code, registers)
+FORMATS: dict[str, tuple[str, int]] = {
+    "u16": ("H", 1),
+    "i16": ("h", 1),
+    "u32": ("I", 2),
+    "i32": ("i", 2),
+    "u64": ("Q", 4),
+    "i64": ("q", 4),
+    "f32": ("f", 2),
+    "f64": ("d", 4),
+}
+WORD_ORDERS = ("big", "little")
+
+
+class DecodeError(ValueError):
+    """The registers cannot be the value the profile says (wrong count, bad type)."""
+
+
+def register_count(data_type: str) -> int:
+    try:
+        return FORMATS[data_type][1]
+    except KeyError:
+        raise DecodeError(f"Unknown data type {data_type!r}.") from None
+
+
+def _ordered(words: Sequence[int], word_order: str) -> list[int]:
+    if word_order not in WORD_ORDERS:
+        raise DecodeError(f"Unknown word order {word_order!r}.")
+    return list(reversed(words)) if word_order == "little" else list(words)
+
+
+def decode(registers: Sequence[int], data_type: str, word_order: str = "big") -> int | float:
+    """The raw number held by ``registers`` (exactly as many as the type needs)."""
+    code, count = FORMATS.get(data_type, ("", 0))
+    if not count:
+        raise DecodeError(f"Unknown data type {data_type!r}.")
+    if len(registers) != count:
+        raise DecodeError(f"{data_type} needs {count} registers, got {len(registers)}.")
+    if any(not 0 <= r <= 0xFFFF for r in registers):
+        raise DecodeError("A register holds 16 bits (0–65535).")
+    raw = b"".join(r.to_bytes(2, "big") for r in _ordered(registers, word_order))
+    return struct.unpack(f">{code}", raw)[0]
+
+
+def encode(value: int | float, data_type: str, word_order: str = "big") -> list[int]:
+    """The registers a device would send for ``value`` (used by the simulator and tests)."""
+    code, count = FORMATS.get(data_type, ("", 0))
+    if not count:
+        raise DecodeError(f"Unknown data type {data_type!r}.")
+    try:
+        raw = struct.pack(f">{code}", value)
+    except struct.error as exc:
+        raise DecodeError(f"{value!r} does not fit in {data_type}: {exc}") from exc
+    words = [int.from_bytes(raw[i : i + 2], "big") for i in range(0, len(raw), 2)]
+    return _ordered(words, word_order)
+
+
+def scaled(raw: int | float, scale: Decimal, data_type: str = "") -> Decimal:
+    """``raw × scale`` as a Decimal; raises DecodeError for NaN or infinity.
+
+    A float32 carries about 7 significant digits; more would be noise of the binary
+    representation (12345.67 arrives as 12345.669921875), so it is read with 7.
+    """
+    if isinstance(raw, float) and not math.isfinite(raw):
+        raise DecodeError("The meter sent NaN or infinity.")
+    try:
+        if isinstance(raw, float):
+            number = Decimal(format(raw, ".7g") if data_type == "f32" else repr(raw))
+        else:
+            number = Decimal(raw)
+        return number * scale
+    except InvalidOperation as exc:  # pragma: no cover - repr of a finite float parses
+        raise DecodeError(f"Not a number: {raw!r}") from exc
+
+
+def value_from_registers(
+    registers: Sequence[int], data_type: str, word_order: str, scale: Decimal, places: int = 4
+) -> Decimal:
+    """Decode, scale and round to ``places`` decimals (what a reading stores)."""
+    value = scaled(decode(registers, data_type, word_order), scale, data_type)
+    return value.quantize(Decimal(1).scaleb(-places))
+
+
+def one_based_to_address(number: int) -> tuple[int, int]:
+    """A manual's register number ("30073", "40001", "300073") → (function code, address)."""
+    text = str(number)
+    if len(text) in (5, 6) and text[0] in "34":
+        fc = 4 if text[0] == "3" else 3
+        return fc, int(text[1:]) - 1
+    raise DecodeError(f"{number} is not a 3xxxx/4xxxx register number.")

@@ -1,0 +1,327 @@
+"""The Modbus wire: an asyncio poller with no database access.
+
+* One TCP connection per gateway and its requests one after the other (gateways mix up
+  concurrent sessions), with the configured pause between requests; many gateways run
+  concurrently in one event loop (:func:`poll_many`).
+* Values next to each other on the same device and function code are read in one
+  request (up to 125 registers, the protocol's limit).
+* Each request gets the gateway's timeout; a timeout or a lost connection closes the
+  connection (a late answer must not be taken for the next request's), waits with
+  exponential backoff, reconnects and retries up to ``retries`` times. Modbus exception
+  answers are not retried unless they say "busy" or "the device behind the gateway did not
+  answer". After a few requests in a row fail at the transport level the rest of the
+  gateway is skipped: one dead gateway costs seconds, not minutes.
+
+Services turn :class:`TargetResult` into readings, errors and health (``gateways.services``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Coroutine, Hashable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from pymodbus import FramerType
+from pymodbus.client import AsyncModbusTcpClient
+from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
+
+MAX_REGISTERS = 125
+BACKOFF_BASE_S = 0.05
+BACKOFF_MAX_S = 2.0
+#: Transport-level failures (timeouts, lost connections) of consecutive requests after
+#: which the remaining requests of a gateway are skipped.
+ABORT_AFTER = 3
+RETRYABLE_EXCEPTIONS = {0x05, 0x06, 0x0A, 0x0B}  # acknowledge, busy, gateway path/no answer
+EXCEPTION_NAMES = {
+    0x01: "illegal function",
+    0x02: "illegal data address",
+    0x03: "illegal data value",
+    0x04: "device failure",
+    0x05: "acknowledge",
+    0x06: "device busy",
+    0x0A: "gateway path unavailable",
+    0x0B: "gateway target device failed to respond",
+}
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Item:
+    """One value to read: ``ref`` comes back with its registers."""
+
+    ref: Hashable
+    device_id: int
+    function_code: int
+    address: int
+    count: int
+
+
+@dataclass
+class Block:
+    device_id: int
+    function_code: int
+    address: int
+    count: int
+    items: list[Item] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Target:
+    """One gateway and what to read from it."""
+
+    ref: Hashable
+    host: str
+    port: int
+    rtu_over_tcp: bool = False
+    timeout: float = 2.0
+    retries: int = 2
+    delay: float = 0.0
+    items: tuple[Item, ...] = ()
+
+
+@dataclass(frozen=True)
+class Failure:
+    kind: str  # "connection", "timeout", "exception"
+    message: str
+    exception_code: int | None = None
+
+
+@dataclass
+class ItemResult:
+    registers: list[int] | None = None
+    failure: Failure | None = None
+    latency_ms: int | None = None
+
+
+@dataclass
+class TargetResult:
+    ref: Hashable
+    items: dict[Hashable, ItemResult] = field(default_factory=dict)
+    requests: int = 0
+    failed_requests: int = 0
+    latencies_ms: list[int] = field(default_factory=list)
+    duration_s: float = 0.0
+    connect_failure: Failure | None = None
+
+    @property
+    def latency_ms(self) -> int | None:
+        if not self.latencies_ms:
+            return None
+        return round(sum(self.latencies_ms) / len(self.latencies_ms))
+
+    @property
+    def any_success(self) -> bool:
+        return any(r.registers is not None for r in self.items.values())
+
+
+def plan_blocks(items: Sequence[Item], max_registers: int = MAX_REGISTERS) -> list[Block]:
+    """Group items into as few requests as possible: same device and function code,
+    contiguous or overlapping addresses, at most ``max_registers`` per request."""
+    ordered = sorted(items, key=lambda i: (i.device_id, i.function_code, i.address, i.count))
+    blocks: list[Block] = []
+    for item in ordered:
+        last = blocks[-1] if blocks else None
+        if (
+            last is not None
+            and (last.device_id, last.function_code) == (item.device_id, item.function_code)
+            and item.address <= last.address + last.count
+            and max(last.address + last.count, item.address + item.count) - last.address
+            <= max_registers
+        ):
+            last.count = max(last.count, item.address + item.count - last.address)
+            last.items.append(item)
+        else:
+            blocks.append(
+                Block(item.device_id, item.function_code, item.address, item.count, [item])
+            )
+    return blocks
+
+
+def _client(target: Target) -> AsyncModbusTcpClient:
+    return AsyncModbusTcpClient(
+        target.host,
+        port=target.port,
+        framer=FramerType.RTU if target.rtu_over_tcp else FramerType.SOCKET,
+        timeout=target.timeout,
+        retries=0,
+        reconnect_delay=0,
+        name=f"gateway {target.host}:{target.port}",
+    )
+
+
+def _backoff(attempt: int) -> float:
+    return min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2 ** (attempt - 1))
+
+
+def _exception_failure(code: int) -> Failure:
+    name = EXCEPTION_NAMES.get(code, "unknown exception")
+    return Failure("exception", f"Modbus exception {code:#04x} ({name})", code)
+
+
+class Session:
+    """One gateway's connection: requests serialized, retried, reconnected."""
+
+    def __init__(self, target: Target, result: TargetResult):
+        self.target = target
+        self.result = result
+        self.client = _client(target)
+        self.transport_failures = 0
+
+    async def _ensure_connected(self) -> Failure | None:
+        if self.client.connected:
+            return None
+        if await self.client.connect():
+            return None
+        where = f"{self.target.host}:{self.target.port}"
+        return Failure("connection", f"Cannot connect to {where}")
+
+    def _drop(self) -> None:
+        self.client.close()
+        self.client = _client(self.target)
+
+    async def call(self, send) -> tuple[Any, Failure | None]:
+        """Run ``send(client)`` with timeout, retries, backoff and reconnection."""
+        failure: Failure | None = None
+        for attempt in range(self.target.retries + 1):
+            if attempt:
+                await asyncio.sleep(_backoff(attempt))
+            failure = await self._ensure_connected()
+            if failure is not None:
+                continue
+            self.result.requests += 1
+            started = time.perf_counter()
+            try:
+                response = await asyncio.wait_for(
+                    send(self.client), timeout=self.target.timeout * 2 + 1
+                )
+            except (TimeoutError, ModbusIOException):
+                failure = Failure("timeout", f"No answer within {self.target.timeout:g} s")
+                self._drop()
+                continue
+            except (ConnectionException, ConnectionError, OSError) as exc:
+                failure = Failure("connection", f"Connection lost: {exc}"[:300])
+                self._drop()
+                continue
+            except ModbusException as exc:
+                failure = Failure("connection", f"Modbus error: {exc}"[:300])
+                self._drop()
+                continue
+            self.result.latencies_ms.append(round((time.perf_counter() - started) * 1000))
+            if response.isError():
+                failure = _exception_failure(response.exception_code)
+                if response.exception_code in RETRYABLE_EXCEPTIONS:
+                    continue
+                return None, failure
+            return response, None
+        return None, failure
+
+    def close(self) -> None:
+        self.client.close()
+
+
+async def _read_block(session: Session, block: Block) -> tuple[list[int] | None, Failure | None]:
+    def send(client: AsyncModbusTcpClient) -> Coroutine:
+        read = (
+            client.read_input_registers
+            if block.function_code == 4
+            else client.read_holding_registers
+        )
+        return read(block.address, count=block.count, device_id=block.device_id)
+
+    response, failure = await session.call(send)
+    if failure is not None:
+        return None, failure
+    registers = list(response.registers)
+    if len(registers) < block.count:
+        return None, Failure("exception", f"Short answer: {len(registers)} of {block.count}")
+    return registers, None
+
+
+def _distribute(result: TargetResult, block: Block, registers, failure, latency) -> None:
+    for item in block.items:
+        if registers is None:
+            result.items[item.ref] = ItemResult(failure=failure)
+        else:
+            offset = item.address - block.address
+            result.items[item.ref] = ItemResult(
+                registers=registers[offset : offset + item.count], latency_ms=latency
+            )
+
+
+async def poll_target(target: Target) -> TargetResult:
+    """Read every item of one gateway over one connection; never raises for I/O."""
+    result = TargetResult(ref=target.ref)
+    started = time.perf_counter()
+    session = Session(target, result)
+    consecutive = 0
+    try:
+        for index, block in enumerate(plan_blocks(target.items)):
+            if consecutive >= ABORT_AFTER:
+                skipped = Failure(
+                    "connection",
+                    f"Skipped: the gateway failed {consecutive} requests in a row",
+                )
+                _distribute(result, block, None, skipped, None)
+                continue
+            if index and target.delay:
+                await asyncio.sleep(target.delay)
+            registers, failure = await _read_block(session, block)
+            if failure is not None:
+                result.failed_requests += 1
+            consecutive = consecutive + 1 if failure and failure.kind != "exception" else 0
+            latency = result.latencies_ms[-1] if result.latencies_ms else None
+            _distribute(result, block, registers, failure, latency)
+    finally:
+        session.close()
+        result.duration_s = time.perf_counter() - started
+    return result
+
+
+async def poll_many(targets: Sequence[Target], concurrency: int = 64) -> list[TargetResult]:
+    """Poll gateways in parallel (each over its own single connection)."""
+    limit = asyncio.Semaphore(concurrency)
+
+    async def one(target: Target) -> TargetResult:
+        async with limit:
+            return await poll_target(target)
+
+    return list(await asyncio.gather(*(one(t) for t in targets)))
+
+
+async def write_target(
+    target: Target, *, device_id: int, coil: bool, address: int, value: int
+) -> TargetResult:
+    """Write one coil (function 5) or holding register (function 6) and report how it went.
+
+    The item ref of the write is ``"write"``."""
+    result = TargetResult(ref=target.ref)
+    session = Session(target, result)
+
+    def send(client: AsyncModbusTcpClient) -> Coroutine:
+        if coil:
+            return client.write_coil(address, bool(value), device_id=device_id)
+        return client.write_register(address, value, device_id=device_id)
+
+    try:
+        response, failure = await session.call(send)
+    finally:
+        session.close()
+    result.items["write"] = ItemResult(
+        registers=[value] if failure is None else None, failure=failure
+    )
+    return result
+
+
+def run_sync(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine from synchronous code (a Celery task, a view, a command), also
+    when the calling thread already runs an event loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()

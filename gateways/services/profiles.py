@@ -1,0 +1,211 @@
+"""Meter profiles: the built-in copies of each organization and custom ones."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from billspree.core.errors import Conflict
+from billspree.core.models import ApiKey
+from billspree.core.scoping import require_organization
+from billspree.core.services import audit_record
+from gateways import decoding
+from gateways.models import (
+    Profile,
+    ProfileValue,
+)
+from gateways.profiles import BUILTIN_PROFILES, ProfileDef
+from gateways.services._common import _who
+
+# --- profiles ---------------------------------------------------------------------------------
+
+
+def _profile_from_def(definition: ProfileDef) -> Profile:
+    return Profile(
+        name=definition.name,
+        builtin=definition.key,
+        manufacturer=definition.manufacturer,
+        meter_type=definition.meter_type,
+        description=definition.description,
+        relay_kind=definition.relay_kind,
+        relay_address=definition.relay_address,
+        relay_on_value=definition.relay_on_value,
+        relay_off_value=definition.relay_off_value,
+    )
+
+
+@transaction.atomic
+def profile_builtins_ensure() -> list[Profile]:
+    """Give the current organization its read-only copy of each built-in profile (idempotent)."""
+    org = require_organization()
+    have = set(Profile.objects.exclude(builtin="").values_list("builtin", flat=True))
+    created = []
+    for key, definition in BUILTIN_PROFILES.items():
+        if key in have:
+            continue
+        profile = _profile_from_def(definition)
+        profile.organization = org
+        if Profile.objects.filter(name=profile.name).exists():
+            profile.name = f"{profile.name} (built-in)"
+        profile.save()
+        ProfileValue.objects.bulk_create(
+            ProfileValue(organization=org, profile=profile, **vars(v)) for v in definition.values
+        )
+        created.append(profile)
+    return created
+
+
+def _check_values(values: Sequence[dict[str, Any]]) -> dict[str, list[str]]:
+    """Errors of a profile's value list, by field, naming the row."""
+    errors: dict[str, list[str]] = {}
+    if not values:
+        errors["values"] = ["A profile needs at least one value."]
+        return errors
+    keys = [str(v.get("key", "")) for v in values]
+    if len(set(keys)) != len(keys):
+        errors.setdefault("values", []).append("Each value needs its own key.")
+    readings = sum(bool(v.get("is_reading")) for v in values)
+    if readings != 1:
+        errors.setdefault("values", []).append(
+            "Exactly one value must be the cumulative register stored as readings "
+            f"(is_reading); {readings} are."
+        )
+    for index, v in enumerate(values, start=1):
+        count = decoding.FORMATS.get(v.get("data_type", ""), ("", 0))[1]
+        if count and int(v.get("address", 0)) + count > 65536:
+            errors.setdefault("values", []).append(
+                f"Value {index} ({v.get('key')}): address + {count} registers passes 65535."
+            )
+    return errors
+
+
+def _build_values(profile: Profile, values: Sequence[dict[str, Any]]) -> list[ProfileValue]:
+    built = []
+    for index, data in enumerate(values, start=1):
+        value = ProfileValue(organization=profile.organization, profile=profile, **data)
+        try:
+            value.full_clean(exclude=["profile"], validate_unique=False)
+        except ValidationError as exc:
+            raise ValidationError(
+                {
+                    "values": [
+                        f"Value {index}: {f}: {' '.join(m)}" for f, m in exc.message_dict.items()
+                    ]
+                }
+            ) from exc
+        built.append(value)
+    return built
+
+
+PROFILE_FIELDS = {
+    "name",
+    "manufacturer",
+    "meter_type",
+    "description",
+    "relay_kind",
+    "relay_address",
+    "relay_on_value",
+    "relay_off_value",
+}
+
+
+def _profile_save(profile: Profile, values: Sequence[dict[str, Any]] | None) -> Profile:
+    if profile.relay_kind and profile.relay_address is None:
+        raise ValidationError({"relay_address": ["A relay needs the address to write."]})
+    profile.full_clean(exclude=["organization"])
+    if values is not None and (errors := _check_values(values)):
+        raise ValidationError(errors)
+    profile.save()
+    if values is not None:
+        built = _build_values(profile, values)
+        profile.values.all().delete()
+        ProfileValue.objects.bulk_create(built)
+    return profile
+
+
+@transaction.atomic
+def profile_create(
+    *,
+    values: Sequence[dict[str, Any]],
+    actor: AbstractBaseUser | None = None,
+    api_key: ApiKey | None = None,
+    **fields: Any,
+) -> Profile:
+    unknown = set(fields) - PROFILE_FIELDS
+    if unknown:
+        raise ValidationError({k: ["Unknown field."] for k in unknown})
+    if Profile.objects.filter(name=str(fields.get("name", "")).strip()).exists():
+        raise ValidationError({"name": ["A profile with this name exists already."]})
+    profile = Profile(organization=require_organization(), **fields)
+    _profile_save(profile, values)
+    audit_record(action="profile.create", target=profile.name, **_who(actor, api_key))
+    return profile
+
+
+@transaction.atomic
+def profile_update(
+    *,
+    profile: Profile,
+    values: Sequence[dict[str, Any]] | None = None,
+    actor: AbstractBaseUser | None = None,
+    api_key: ApiKey | None = None,
+    **fields: Any,
+) -> Profile:
+    if profile.is_builtin:
+        raise Conflict("Built-in profiles cannot be changed; copy it into a custom profile.")
+    unknown = set(fields) - PROFILE_FIELDS
+    if unknown:
+        raise ValidationError({k: ["Unknown field."] for k in unknown})
+    name = str(fields.get("name", profile.name)).strip()
+    if Profile.objects.filter(name=name).exclude(pk=profile.pk).exists():
+        raise ValidationError({"name": ["A profile with this name exists already."]})
+    for key, value in fields.items():
+        setattr(profile, key, value)
+    _profile_save(profile, values)
+    audit_record(action="profile.update", target=profile.name, **_who(actor, api_key))
+    return profile
+
+
+@transaction.atomic
+def profile_copy(
+    *,
+    profile: Profile,
+    name: str,
+    actor: AbstractBaseUser | None = None,
+    api_key: ApiKey | None = None,
+) -> Profile:
+    """A custom, editable copy of any profile (typically a built-in one)."""
+    values = [{f: getattr(v, f) for f in VALUE_FIELDS} for v in profile.values.all()]
+    fields = {f: getattr(profile, f) for f in PROFILE_FIELDS}
+    fields["name"] = name.strip()
+    return profile_create(values=values, actor=actor, api_key=api_key, **fields)
+
+
+VALUE_FIELDS = (
+    "key",
+    "label",
+    "function_code",
+    "address",
+    "data_type",
+    "word_order",
+    "scale",
+    "unit",
+    "is_reading",
+)
+
+
+@transaction.atomic
+def profile_delete(
+    *, profile: Profile, actor: AbstractBaseUser | None = None, api_key: ApiKey | None = None
+) -> None:
+    if profile.is_builtin:
+        raise Conflict("Built-in profiles cannot be deleted.")
+    if profile.register_maps.exists():
+        raise Conflict("Meters are read with this profile; map them to another one first.")
+    name = profile.name
+    profile.delete()
+    audit_record(action="profile.delete", target=name, **_who(actor, api_key))

@@ -1,0 +1,27 @@
+"""Celery tasks of the gateways app: ids in, one service call, nothing else.
+
+django-celery-beat runs ``gateway_poll_task`` for each gateway on its interval (the
+``PeriodicTask`` is kept by ``services.gateway_create/update``). Repeated deliveries of
+the same slot are harmless: the service claims the slot first and stops if it is taken.
+"""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.db import OperationalError
+
+from billspree.core.scoping import organization_context
+from gateways import services
+from gateways.models import Gateway
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3, acks_late=True)
+def gateway_poll_task(gateway_id: int, manual: bool = False) -> str:
+    gateway = (
+        Gateway.objects.unscoped().select_related("organization").filter(pk=gateway_id).first()
+    )
+    if gateway is None:
+        return "gone"
+    with organization_context(gateway.organization):
+        run = services.gateway_poll(gateway=gateway, manual=manual)
+    return run.summary if run else "slot already polled"
