@@ -48,25 +48,50 @@ ORG_NAME = "Bench ingest (bench/ingest.py)"
 
 def bench_meters(org: Organization, count: int) -> dict[str, int]:
     """The bench organization's meters, created once (bulk) and reused."""
-    existing = dict(Meter.objects.filter(serial_number__startswith="BENCH-").values_list("serial_number", "id"))
+    existing = dict(
+        Meter.objects.filter(serial_number__startswith="BENCH-").values_list("serial_number", "id")
+    )
     missing = [f"BENCH-{i:06d}" for i in range(count) if f"BENCH-{i:06d}" not in existing]
     if missing:
-        prop, _ = Property.objects.get_or_create(name="Bench property", defaults={"time_zone": "UTC"})
+        prop, _ = Property.objects.get_or_create(
+            name="Bench property", defaults={"time_zone": "UTC"}
+        )
         points = BillingPoint.objects.bulk_create(
-            [BillingPoint(organization=org, property=prop, connection_id=s, name=s) for s in missing]
+            [
+                BillingPoint(organization=org, property=prop, connection_id=s, name=s)
+                for s in missing
+            ]
         )
         meters = Meter.objects.bulk_create(
-            [Meter(organization=org, serial_number=s, type=MeterType.ELECTRICITY, unit="kWh", register_digits=9) for s in missing]
+            [
+                Meter(
+                    organization=org,
+                    serial_number=s,
+                    type=MeterType.ELECTRICITY,
+                    unit="kWh",
+                    register_digits=9,
+                )
+                for s in missing
+            ]
         )
-        MeterAssignment.objects.bulk_create([
-            MeterAssignment(organization=org, meter=m, billing_point=p, connected_at=START - timedelta(days=1))
-            for m, p in zip(meters, points, strict=True)
-        ])
+        MeterAssignment.objects.bulk_create(
+            [
+                MeterAssignment(
+                    organization=org,
+                    meter=m,
+                    billing_point=p,
+                    connected_at=START - timedelta(days=1),
+                )
+                for m, p in zip(meters, points, strict=True)
+            ]
+        )
         existing.update({m.serial_number: m.id for m in meters})
     return {s: existing[s] for s in sorted(existing)[:count]}
 
 
-def write_files(folder: Path, org_id: int, meters: dict[str, int], per_meter: int) -> tuple[Path, Path]:
+def write_files(
+    folder: Path, org_id: int, meters: dict[str, int], per_meter: int
+) -> tuple[Path, Path]:
     """The upload CSV and the baseline's COPY file, with the same rows, streamed to disk."""
     csv_path, copy_path = folder / "readings.csv", folder / "copy.txt"
     created = datetime.now(UTC).isoformat()
@@ -77,20 +102,26 @@ def write_files(folder: Path, org_id: int, meters: dict[str, int], per_meter: in
             for n, (serial, meter_id) in enumerate(meters.items()):
                 value = f"{1000 + step * (1 + n % 7)}.{n % 100:02d}"
                 csv_file.write(f"{serial},{at},{value}\n")
-                copy_file.write(f"{org_id}\t{meter_id}\t{at}\t{value}\t{value}\tupload\tactual\t\tf\t{created}\n")
+                copy_file.write(
+                    f"{org_id}\t{meter_id}\t{at}\t{value}\t{value}\tupload\tactual\t\tf\t{created}\n"
+                )
     return csv_path, copy_path
 
 
 def reset(meter_ids: list[int]) -> None:
     with connection.cursor() as cursor:
         cursor.execute(f"TRUNCATE {partition_name(2001, 1)}")  # noqa: S608 - constant name
-        cursor.execute("DELETE FROM readings_meterreadingstate WHERE meter_id = ANY(%s)", [meter_ids])
+        cursor.execute(
+            "DELETE FROM readings_meterreadingstate WHERE meter_id = ANY(%s)", [meter_ids]
+        )
 
 
 def run_service(csv_path: Path) -> float:
     began = time.perf_counter()
     with csv_path.open("rb") as stream:
-        outcome = reading_ingest(rows=csv_rows(stream), source="upload", all_or_nothing=True, keep_results=False)
+        outcome = reading_ingest(
+            rows=csv_rows(stream), source="upload", all_or_nothing=True, keep_results=False
+        )
     elapsed = time.perf_counter() - began
     assert outcome.committed and outcome.error_count == 0, outcome.results[:3]
     return elapsed
@@ -99,7 +130,9 @@ def run_service(csv_path: Path) -> float:
 def run_copy(copy_path: Path) -> float:
     began = time.perf_counter()
     with transaction.atomic(), copy_path.open() as stream, connection.cursor() as cursor:
-        cursor.copy_expert(f"COPY readings_reading ({COPY_COLUMNS}) FROM STDIN WITH (FORMAT text, NULL '')", stream)
+        cursor.copy_expert(
+            f"COPY readings_reading ({COPY_COLUMNS}) FROM STDIN WITH (FORMAT text, NULL '')", stream
+        )
     return time.perf_counter() - began
 
 
@@ -110,7 +143,9 @@ def main() -> None:
     args = parser.parse_args()
     meter_count, per_meter = (1_000, 20) if args.small else (10_000, 100)
     rows = meter_count * per_meter
-    org = Organization.objects.filter(name=ORG_NAME).first() or Organization.objects.create(name=ORG_NAME)
+    org = Organization.objects.filter(name=ORG_NAME).first() or Organization.objects.create(
+        name=ORG_NAME
+    )
     with organization_context(org), tempfile.TemporaryDirectory() as folder:
         meters = bench_meters(org, meter_count)
         partitions_ensure([(2001, 1)])
@@ -123,11 +158,17 @@ def main() -> None:
             reset(ids)
             rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
             service.append(run_service(csv_path))
-            print(f"run {run + 1}: service {rows / service[-1]:,.0f} rows/s, COPY {rows / copy[-1]:,.0f} rows/s")
+            print(
+                f"run {run + 1}: service {rows / service[-1]:,.0f} rows/s, "
+                f"COPY {rows / copy[-1]:,.0f} rows/s"
+            )
         reset(ids)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     rate, baseline = rows / statistics.median(service), rows / statistics.median(copy)
-    print(f"rows={rows} meters={meter_count} runs={args.runs} peak RSS {peak_mb:.0f} MB (before first import {rss_before / 1024:.0f} MB)")
+    print(
+        f"rows={rows} meters={meter_count} runs={args.runs} peak RSS {peak_mb:.0f} MB "
+        f"(before the first import {rss_before / 1024:.0f} MB)"
+    )
     print(
         f"BENCH ingest rows_per_s={rate:.0f} baseline_rows_per_s={baseline:.0f} "
         f"ratio={rate / baseline:.3f} rows={rows} peak_rss_mb={peak_mb:.0f}"

@@ -14,7 +14,11 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from billspree.core.api_base import OrganizationAPIView, OrganizationModelSerializer, OrganizationViewSet
+from billspree.core.api_base import (
+    OrganizationAPIView,
+    OrganizationModelSerializer,
+    OrganizationViewSet,
+)
 from billspree.core.models import Role
 from billspree.core.pagination import Pagination
 from meters.models import Meter
@@ -28,7 +32,9 @@ class ReadingItemSerializer(serializers.Serializer):
 
     meterNumber = serializers.CharField()  # noqa: N815 - the API's published field names
     readAt = serializers.CharField(help_text="ISO 8601; without offset: the property's time zone.")  # noqa: N815
-    value = serializers.CharField(help_text="Register value, e.g. \"1234.5\" (decimal comma accepted).")
+    value = serializers.CharField(
+        help_text='Register value, e.g. "1234.5" (decimal comma accepted).'
+    )
     quality = serializers.ChoiceField(choices=["actual", "estimated", "corrected"], required=False)
 
 
@@ -85,7 +91,9 @@ class ReadingsView(OrganizationAPIView):
     def get(self, request: Request) -> Response:
         meter = _meter_from_query(request)
         tz = request.organization.time_zone
-        qs = selectors.readings_for_meter(meter=meter, start=_instant(request, "from", tz), end=_instant(request, "to", tz))
+        qs = selectors.readings_for_meter(
+            meter=meter, start=_instant(request, "from", tz), end=_instant(request, "to", tz)
+        )
         paginator = Pagination()
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response([_reading_json(meter, r) for r in page])
@@ -100,13 +108,20 @@ class ReadingsView(OrganizationAPIView):
             },
         ),
         parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
-        responses={200: inline_serializer("ReadingBatchResult", {"counts": serializers.DictField(), "results": serializers.ListField()})},
+        responses={
+            200: inline_serializer(
+                "ReadingBatchResult",
+                {"counts": serializers.DictField(), "results": serializers.ListField()},
+            )
+        },
     )
     def post(self, request: Request) -> Response:
         data = request.data
         items = data if isinstance(data, list) else data.get("readings")
         if not isinstance(items, list):
-            raise ValidationError({"readings": ["Send a JSON list of readings, or {\"readings\": [...]}."]})
+            raise ValidationError(
+                {"readings": ['Send a JSON list of readings, or {"readings": [...]}.']}
+            )
         options = data if isinstance(data, dict) else {}
         body, replayed = services.reading_batch_submit(
             items=items,
@@ -136,7 +151,10 @@ class ConsumptionView(OrganizationAPIView):
         ],
         responses=inline_serializer(
             "Consumption",
-            {"quantity": serializers.CharField(allow_null=True), "estimated": serializers.BooleanField()},
+            {
+                "quantity": serializers.CharField(allow_null=True),
+                "estimated": serializers.BooleanField(),
+            },
         ),
     )
     def get(self, request: Request) -> Response:
@@ -146,12 +164,19 @@ class ConsumptionView(OrganizationAPIView):
         if start is None or end is None or end <= start:
             raise ValidationError({"to": ["Give ?from= and a later ?to=."]})
         c = selectors.meter_consumption(meter_ids=[meter.id], start=start, end=end)[meter.id]
-        return Response({
-            "meter": str(meter.public_id), "meterNumber": meter.serial_number,
-            "from": start.isoformat(), "to": end.isoformat(),
-            "quantity": None if c.quantity is None else str(c.quantity), "unit": meter.unit,
-            "estimated": c.estimated, "missing": c.missing, "notes": c.notes,
-        })
+        return Response(
+            {
+                "meter": str(meter.public_id),
+                "meterNumber": meter.serial_number,
+                "from": start.isoformat(),
+                "to": end.isoformat(),
+                "quantity": None if c.quantity is None else str(c.quantity),
+                "unit": meter.unit,
+                "estimated": c.estimated,
+                "missing": c.missing,
+                "notes": c.notes,
+            }
+        )
 
 
 class UploadSerializer(OrganizationModelSerializer):
@@ -160,9 +185,24 @@ class UploadSerializer(OrganizationModelSerializer):
     class Meta:
         model = Upload
         fields = [
-            "id", "source", "status", "filename", "replace", "all_or_nothing", "rows_total",
-            "rows_done", "progress", "created_count", "unchanged_count", "replaced_count",
-            "anomaly_count", "error_count", "errors", "failure", "created_at", "finished_at",
+            "id",
+            "source",
+            "status",
+            "filename",
+            "replace",
+            "all_or_nothing",
+            "rows_total",
+            "rows_done",
+            "progress",
+            "created_count",
+            "unchanged_count",
+            "replaced_count",
+            "anomaly_count",
+            "error_count",
+            "errors",
+            "failure",
+            "created_at",
+            "finished_at",
         ]
         read_only_fields = fields
 
@@ -173,7 +213,9 @@ class UploadCreateSerializer(serializers.Serializer):
     all_or_nothing = serializers.BooleanField(default=True)
 
 
-class UploadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, OrganizationViewSet):
+class UploadViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, OrganizationViewSet
+):
     """CSV uploads: ``POST`` a file (processed in the background), poll its status."""
 
     queryset = Upload.objects.select_related("created_by", "api_key")
@@ -196,5 +238,7 @@ class UploadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cre
     def errors_csv(self, request: Request, id: str | None = None) -> HttpResponse:
         upload = self.get_object()
         response = HttpResponse(services.upload_error_csv(upload=upload), content_type="text/csv")
-        response["Content-Disposition"] = f'attachment; filename="upload-{upload.public_id}-errors.csv"'
+        response["Content-Disposition"] = (
+            f'attachment; filename="upload-{upload.public_id}-errors.csv"'
+        )
         return response

@@ -63,12 +63,18 @@ def _monthly_rows(assignments: list[MeterAssignment], now: datetime) -> list[Row
         tz = ZoneInfo(str(a.billing_point.property.time_zone))
         for at in _month_starts(tz, now.astimezone(tz)):
             if a.connected_at <= at <= now:
-                rows.append(RowIn(len(rows) + 1, a.meter.serial_number, at.astimezone(UTC), _register(a, at)))
+                rows.append(
+                    RowIn(
+                        len(rows) + 1, a.meter.serial_number, at.astimezone(UTC), _register(a, at)
+                    )
+                )
     return rows
 
 
 def _quarter_hour_rows(assignments: list[MeterAssignment], now: datetime) -> list[RowIn]:
-    electric = [a for a in assignments if a.meter.type == MeterType.ELECTRICITY][:FIFTEEN_MINUTE_METERS]
+    electric = [a for a in assignments if a.meter.type == MeterType.ELECTRICITY][
+        :FIFTEEN_MINUTE_METERS
+    ]
     end = now.replace(hour=0, minute=0, second=0, microsecond=0)
     rows = []
     for a in electric:
@@ -81,7 +87,8 @@ def _quarter_hour_rows(assignments: list[MeterAssignment], now: datetime) -> lis
 
 def _upload(org: Organization, source: str, name: str) -> Upload:
     upload, _ = Upload.objects.get_or_create(
-        source=source, filename=name,
+        source=source,
+        filename=name,
         defaults={"organization": org, "status": Upload.Status.DONE, "all_or_nothing": False},
     )
     return upload
@@ -97,10 +104,14 @@ def seed(org: Organization) -> None:
     if not assignments:
         return
     reading_ingest(
-        rows=_monthly_rows(assignments, now), source=Source.UPLOAD,
-        upload=_upload(org, Source.UPLOAD, "demo-monthly-readings.csv"), keep_results=False,
+        rows=_monthly_rows(assignments, now),
+        source=Source.UPLOAD,
+        upload=_upload(org, Source.UPLOAD, "demo-monthly-readings.csv"),
+        keep_results=False,
     )
     reading_ingest(
-        rows=_quarter_hour_rows(assignments, now), source=Source.GATEWAY,
-        upload=_upload(org, Source.GATEWAY, "demo gateway polls"), keep_results=False,
+        rows=_quarter_hour_rows(assignments, now),
+        source=Source.GATEWAY,
+        upload=_upload(org, Source.GATEWAY, "demo gateway polls"),
+        keep_results=False,
     )

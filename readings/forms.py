@@ -18,23 +18,30 @@ class UploadForm(forms.Form):
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
     )
     all_or_nothing = forms.BooleanField(
-        label="All or nothing", required=False, initial=True,
+        label="All or nothing",
+        required=False,
+        initial=True,
         help_text="Import nothing if any row is bad (recommended). Untick to import the good rows.",
     )
     replace = forms.BooleanField(
-        label="Replace differing readings", required=False,
-        help_text="Correct readings already stored at the same instant (the old value is kept in the audit).",
+        label="Replace differing readings",
+        required=False,
+        help_text="Correct readings already stored at the same instant "
+        "(the old value is kept in the audit).",
     )
 
 
 class ManualReadingForm(forms.Form):
     read_at = forms.DateTimeField(
-        label="Read at", help_text="Local time of the property.",
+        label="Read at",
+        help_text="Local time of the property.",
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"],
     )
     value = forms.CharField(
-        label="Register value", max_length=30, help_text="As shown on the register; decimal comma accepted.",
+        label="Register value",
+        max_length=30,
+        help_text="As shown on the register; decimal comma accepted.",
         widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
     )
 
@@ -44,8 +51,12 @@ class ManualReadingForm(forms.Form):
 
 class ReadingFilterForm(forms.Form):
     meter = PublicIdChoiceField(Meter.objects.all(), required=False, empty_label="All meters")
-    start = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label="Until", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.DateField(
+        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    end = forms.DateField(
+        label="Until", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
     source = forms.ChoiceField(choices=[("", "Any source"), *Source.choices], required=False)
     quality = forms.ChoiceField(choices=[("", "Any quality"), *Quality.choices], required=False)
     anomalies = forms.BooleanField(label="Anomalies only", required=False)

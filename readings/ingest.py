@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 from django.db import connection
 
 from meters.models import Meter, MeterAssignment
-from readings.models import MeterReadingState, Quality, ReadingAnomaly, ReadingRevision, Upload
+from readings.models import Quality, ReadingAnomaly, ReadingRevision, Upload
 from readings.parsing import RowIn, parse_instant, parse_value
 from readings.partitions import partitions_ensure_for
 
@@ -40,7 +40,7 @@ ROLLOVER_SHARE = Decimal("0.1")
 #: A delta above this many times the meter's typical use for the interval is an anomaly.
 ANOMALY_FACTOR = Decimal(10)
 #: Typical daily use is averaged over about this many days of recent readings.
-WINDOW_DAYS = Decimal(30)
+WINDOW_DAYS = 30.0
 #: Meter clocks drift; a reading this far ahead of our clock is still accepted.
 FUTURE_TOLERANCE = timedelta(minutes=5)
 DAY_SECONDS = Decimal(86400)
@@ -96,14 +96,16 @@ class Point:
 
 @dataclass(slots=True)
 class State:
+    """A meter's latest reading and its ~30-day window of use (floats: it is a statistic)."""
+
     meter_id: int
     last: Point | None
-    window_days: Decimal
-    window_use: Decimal
+    window_days: float
+    window_use: float
     dirty: bool = False
 
     @property
-    def daily_use(self) -> Decimal | None:
+    def daily_use(self) -> float | None:
         return self.window_use / self.window_days if self.window_days >= 1 else None
 
 
@@ -139,19 +141,32 @@ def load_meters(batch: Batch, serials: Iterable[str]) -> None:
     wanted = {s for s in serials if s not in batch.meters}
     if not wanted:
         return
-    found = {m.serial_number: m for m in Meter.objects.filter(serial_number__in=wanted).only("id", "serial_number", "register_digits")}
+    found = {
+        m.serial_number: m
+        for m in Meter.objects.filter(serial_number__in=wanted).only(
+            "id", "serial_number", "register_digits"
+        )
+    }
     assignments: dict[int, list[MeterAssignment]] = defaultdict(list)
     rows = (
         MeterAssignment.objects.filter(meter_id__in=[m.id for m in found.values()])
         .select_related("billing_point__property")
-        .only("meter_id", "connected_at", "removed_at", "initial_reading", "billing_point__property__time_zone")
+        .only(
+            "meter_id",
+            "connected_at",
+            "removed_at",
+            "initial_reading",
+            "billing_point__property__time_zone",
+        )
         .order_by("meter_id", "connected_at")
     )
     for a in rows:
         assignments[a.meter_id].append(a)
     for serial in wanted:
         meter = found.get(serial)
-        batch.meters[serial] = None if meter is None else _meter_info(batch, meter, assignments[meter.id])
+        batch.meters[serial] = (
+            None if meter is None else _meter_info(batch, meter, assignments[meter.id])
+        )
 
 
 def _meter_info(batch: Batch, meter: Meter, assignments: list[MeterAssignment]) -> MeterInfo:
@@ -205,28 +220,39 @@ def _check_quality(batch: Batch, row: RowIn, result: RowResult) -> None:
     elif raw in Quality.values:
         result.quality, result.quality_given = raw, True
     else:
-        result.reject("quality", f"Unknown quality {raw!r}; use one of {', '.join(Quality.values)}.")
+        result.reject(
+            "quality", f"Unknown quality {raw!r}; use one of {', '.join(Quality.values)}."
+        )
 
 
-def _check_instant(batch: Batch, meter: MeterInfo | None, instant: datetime, result: RowResult) -> None:
+def _check_instant(
+    batch: Batch, meter: MeterInfo | None, instant: datetime, result: RowResult
+) -> None:
     if instant > batch.now + FUTURE_TOLERANCE:
         result.reject("readAt", f"{instant:%Y-%m-%d %H:%M} UTC is in the future.")
         return
     if meter is None:
         return
     if not meter.assignments:
-        result.reject("meterNumber", f"Meter {meter.serial} is not installed at any billing point; assign it first.")
+        result.reject(
+            "meterNumber",
+            f"Meter {meter.serial} is not installed at any billing point; assign it first.",
+        )
         return
     first_connected = meter.assignments[0][0]
     if instant < first_connected:
         local = first_connected.astimezone(meter.tz)
-        result.reject("readAt", f"Before the meter was connected ({local:%Y-%m-%d %H:%M} {meter.tz}).")
+        result.reject(
+            "readAt", f"Before the meter was connected ({local:%Y-%m-%d %H:%M} {meter.tz})."
+        )
         return
     if _assignment_at(meter, instant) is None:
         result.reject("readAt", "The meter was not installed at a billing point at this instant.")
 
 
-def _assignment_at(meter: MeterInfo, instant: datetime) -> tuple[datetime, datetime | None, Decimal] | None:
+def _assignment_at(
+    meter: MeterInfo, instant: datetime
+) -> tuple[datetime, datetime | None, Decimal] | None:
     """The assignment covering the instant; its removal instant counts (the final reading)."""
     for connected, removed, initial in reversed(meter.assignments):
         if connected <= instant and (removed is None or instant <= removed):
@@ -260,7 +286,7 @@ def lock_states(organization_id: int, meter_ids: list[int]) -> dict[int, State]:
         states = {}
         for meter_id, at, value, total, days, use in cursor.fetchall():
             last = Point(at, value, total) if at is not None else None
-            states[meter_id] = State(meter_id, last, days, use)
+            states[meter_id] = State(meter_id, last, float(days), float(use))
     return states
 
 
@@ -289,7 +315,9 @@ def stored_at(pairs: list[tuple[int, datetime]]) -> dict[tuple[int, datetime], S
         return {(m, t): Stored(v, tot, s, q, u) for m, t, v, tot, s, q, u in cursor.fetchall()}
 
 
-def neighbours(pairs: list[tuple[int, datetime]]) -> dict[tuple[int, datetime], tuple[Point | None, Point | None]]:
+def neighbours(
+    pairs: list[tuple[int, datetime]],
+) -> dict[tuple[int, datetime], tuple[Point | None, Point | None]]:
     """For back-filled rows: the stored reading just before and just after each instant."""
     if not pairs:
         return {}
@@ -316,7 +344,8 @@ def neighbours(pairs: list[tuple[int, datetime]]) -> dict[tuple[int, datetime], 
 
 
 COPY_COLUMNS = (
-    "organization_id, meter_id, read_at, value, total, source, quality, upload_id, is_anomaly, created_at"
+    "organization_id, meter_id, read_at, value, total, source, quality, upload_id, is_anomaly, "
+    "created_at"
 )
 
 
@@ -325,12 +354,14 @@ def copy_readings(rows: list[tuple]) -> None:
     if not rows:
         return
     partitions_ensure_for(r[2] for r in rows)
+    stamps = {r[9]: r[9].isoformat() for r in rows[:1]}
     buffer = io.StringIO()
-    for r in rows:
-        buffer.write(
-            f"{r[0]}\t{r[1]}\t{r[2].isoformat()}\t{r[3]}\t{r[4]}\t{r[5]}\t{r[6]}\t"
-            f"{'' if r[7] is None else r[7]}\t{'t' if r[8] else 'f'}\t{r[9].isoformat()}\n"
-        )
+    buffer.writelines(
+        f"{r[0]}\t{r[1]}\t{r[2].isoformat()}\t{r[3]}\t{r[4]}\t{r[5]}\t{r[6]}\t"
+        f"{'' if r[7] is None else r[7]}\t{'t' if r[8] else 'f'}\t"
+        f"{stamps.get(r[9]) or r[9].isoformat()}\n"
+        for r in rows
+    )
     buffer.seek(0)
     with connection.cursor() as cursor:
         cursor.copy_expert(
@@ -339,7 +370,8 @@ def copy_readings(rows: list[tuple]) -> None:
 
 
 def update_readings(rows: list[tuple]) -> None:
-    """Apply replacements: (meter_id, read_at, value, total, quality, source, upload_id, is_anomaly)."""
+    """Apply replacements; rows are (meter_id, read_at, value, total, quality, source,
+    upload_id, is_anomaly)."""
     if not rows:
         return
     columns = list(zip(*rows, strict=True))
@@ -491,20 +523,29 @@ def _dedupe_in_chunk(valid: list[RowResult]) -> list[RowResult]:
             if first.value == r.value:
                 r.status = "unchanged"
             else:
-                r.reject("value", f"Line {first.line} gives {first.value} for the same meter and instant.")
+                r.reject(
+                    "value",
+                    f"Line {first.line} gives {first.value} for the same meter and instant.",
+                )
             continue
         kept.append(r)
     return kept
 
 
-def _decide(batch, r: RowResult, meter: MeterInfo, state: State, stored, near, writes: ChunkWrites) -> None:
+def _decide(
+    batch, r: RowResult, meter: MeterInfo, state: State, stored, near, writes: ChunkWrites
+) -> None:
     key = (r.meter_id, r.read_at)
     existing = stored.get(key)
     if existing is not None and existing.value == r.value:
         r.status = "unchanged"
         return
     if existing is not None and not batch.replace:
-        r.reject("value", f"{existing.value} is already recorded for this instant; send it with replace to correct it.")
+        r.reject(
+            "value",
+            f"{existing.value} is already recorded for this instant; "
+            "send it with replace to correct it.",
+        )
         return
     if _is_backfill(state, r.read_at):
         prev, nxt = near.get(key, (None, None))
@@ -529,12 +570,18 @@ def _with_initial(meter: MeterInfo, instant: datetime, prev: Point | None) -> Po
         return prev
     connected, _, initial = assignment
     if connected < instant and (prev is None or prev.at < connected):
-        base_total = None if prev is None or prev.total is None else prev.total + advance(prev.value, initial, meter.cap)[0]
+        base_total = (
+            None
+            if prev is None or prev.total is None
+            else prev.total + advance(prev.value, initial, meter.cap)[0]
+        )
         return Point(connected, initial, base_total)
     return prev
 
 
-def _check_order(batch, r: RowResult, meter: MeterInfo, prev: Point | None, nxt: Point | None) -> Decimal:
+def _check_order(
+    batch, r: RowResult, meter: MeterInfo, prev: Point | None, nxt: Point | None
+) -> Decimal:
     delta = Decimal(0)
     if prev is not None:
         delta, kind = advance(prev.value, r.value, meter.cap)
@@ -557,41 +604,79 @@ def _flag_jump(r: RowResult, state: State, prev: Point | None, delta: Decimal) -
     typical = state.daily_use
     if r.anomaly or prev is None or not typical or typical <= 0 or delta <= 0:
         return
-    days = max(Decimal((r.read_at - prev.at).total_seconds()) / DAY_SECONDS, Decimal(1))
-    if delta > ANOMALY_FACTOR * typical * days:
+    days = max((r.read_at - prev.at).total_seconds() / 86400, 1.0)
+    if float(delta) > float(ANOMALY_FACTOR) * typical * days:
         r.anomaly = (
             f"Used {delta.normalize():f} since {prev.at:%Y-%m-%d %H:%M} UTC; more than "
-            f"{ANOMALY_FACTOR}× the typical {typical.quantize(Decimal('0.01'))} a day."
+            f"{ANOMALY_FACTOR}× the typical {typical:.2f} a day."
         )
 
 
-def _stage(batch: Batch, r: RowResult, existing: Stored | None, total: Decimal, writes: ChunkWrites) -> None:
+def _stage(
+    batch: Batch, r: RowResult, existing: Stored | None, total: Decimal, writes: ChunkWrites
+) -> None:
     upload_id = batch.upload.pk if batch.upload else None
     if existing is None:
         r.status = "created"
-        writes.inserts.append((
-            batch.organization_id, r.meter_id, r.read_at, r.value, total, batch.source,
-            r.quality, upload_id, bool(r.anomaly), batch.now,
-        ))
+        writes.inserts.append(
+            (
+                batch.organization_id,
+                r.meter_id,
+                r.read_at,
+                r.value,
+                total,
+                batch.source,
+                r.quality,
+                upload_id,
+                bool(r.anomaly),
+                batch.now,
+            )
+        )
     else:
         r.status = "replaced"
         quality = r.quality if r.quality_given else Quality.CORRECTED
-        writes.updates.append((r.meter_id, r.read_at, r.value, total, quality, batch.source, upload_id, bool(r.anomaly)))
-        writes.revisions.append(ReadingRevision(
-            organization_id=batch.organization_id, meter_id=r.meter_id, read_at=r.read_at,
-            old_value=existing.value, new_value=r.value, old_source=existing.source,
-            old_quality=existing.quality, upload=batch.upload,
-        ))
+        writes.updates.append(
+            (
+                r.meter_id,
+                r.read_at,
+                r.value,
+                total,
+                quality,
+                batch.source,
+                upload_id,
+                bool(r.anomaly),
+            )
+        )
+        writes.revisions.append(
+            ReadingRevision(
+                organization_id=batch.organization_id,
+                meter_id=r.meter_id,
+                read_at=r.read_at,
+                old_value=existing.value,
+                new_value=r.value,
+                old_source=existing.source,
+                old_quality=existing.quality,
+                upload=batch.upload,
+            )
+        )
         since = writes.rebuild_since.get(r.meter_id)
         writes.rebuild_since[r.meter_id] = r.read_at if since is None else min(since, r.read_at)
     if r.anomaly:
-        writes.anomalies.append(ReadingAnomaly(
-            organization_id=batch.organization_id, meter_id=r.meter_id, read_at=r.read_at,
-            value=r.value, reason=r.anomaly[:300], upload=batch.upload,
-        ))
+        writes.anomalies.append(
+            ReadingAnomaly(
+                organization_id=batch.organization_id,
+                meter_id=r.meter_id,
+                read_at=r.read_at,
+                value=r.value,
+                reason=r.anomaly[:300],
+                upload=batch.upload,
+            )
+        )
 
 
-def _advance_state(state: State, r: RowResult, prev: Point | None, delta: Decimal, total: Decimal) -> None:
+def _advance_state(
+    state: State, r: RowResult, prev: Point | None, delta: Decimal, total: Decimal
+) -> None:
     """Move the latest reading forward and fold the interval into the ~30-day window."""
     last = state.last
     if last is not None and r.read_at < last.at:
@@ -601,18 +686,20 @@ def _advance_state(state: State, r: RowResult, prev: Point | None, delta: Decima
         state.dirty = True
         return
     if prev is not None and not r.anomaly and delta >= 0:
-        days = Decimal((r.read_at - prev.at).total_seconds()) / DAY_SECONDS
+        days = (r.read_at - prev.at).total_seconds() / 86400
         if state.window_days + days > WINDOW_DAYS and state.window_days > 0:
-            keep = max(WINDOW_DAYS - days, Decimal(0)) / state.window_days
+            keep = max(WINDOW_DAYS - days, 0.0) / state.window_days
             state.window_days *= keep
             state.window_use *= keep
         state.window_days += days
-        state.window_use += delta
+        state.window_use += float(delta)
     state.last = Point(r.read_at, r.value, total)
     state.dirty = True
 
 
-def _write(batch: Batch, writes: ChunkWrites, states: dict[int, State], meters: dict[int, MeterInfo]) -> None:
+def _write(
+    batch: Batch, writes: ChunkWrites, states: dict[int, State], meters: dict[int, MeterInfo]
+) -> None:
     copy_readings(writes.inserts)
     update_readings(writes.updates)
     if writes.rebuild_since:

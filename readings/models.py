@@ -53,7 +53,10 @@ class OrganizationScopedRow(models.Model):
     """
 
     organization = models.ForeignKey(
-        "core.Organization", on_delete=models.CASCADE, related_name="+", editable=False,
+        "core.Organization",
+        on_delete=models.CASCADE,
+        related_name="+",
+        editable=False,
         db_index=False,
     )
 
@@ -125,7 +128,9 @@ class Upload(OrganizationScopedModel):
     replaced_count = models.PositiveIntegerField(default=0)
     anomaly_count = models.PositiveIntegerField(default=0)
     error_count = models.PositiveIntegerField(default=0)
-    errors = models.JSONField(default=list, blank=True, help_text="The first bad rows, for the page.")
+    errors = models.JSONField(
+        default=list, blank=True, help_text="The first bad rows, for the page."
+    )
     error_report = models.FileField(upload_to="readings/reports/%Y/%m/", blank=True)
     failure = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -161,11 +166,14 @@ class Reading(OrganizationScopedRow):
     """A cumulative register value of a meter at an instant (partitioned; see module doc)."""
 
     pk = models.CompositePrimaryKey("meter_id", "read_at")
-    meter = models.ForeignKey("meters.Meter", on_delete=models.PROTECT, related_name="+", db_index=False)
+    meter = models.ForeignKey(
+        "meters.Meter", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     read_at = models.DateTimeField()
     value = models.DecimalField(max_digits=VALUE_DIGITS, decimal_places=VALUE_PLACES)
     total = models.DecimalField(
-        max_digits=VALUE_DIGITS + 4, decimal_places=VALUE_PLACES,
+        max_digits=VALUE_DIGITS + 4,
+        decimal_places=VALUE_PLACES,
         help_text="Register unwrapped across rollovers: consumption is a difference of totals.",
     )
     source = models.CharField(max_length=8, choices=Source.choices)
@@ -203,8 +211,13 @@ class MeterReadingState(OrganizationScopedRow):
         max_digits=VALUE_DIGITS + 4, decimal_places=VALUE_PLACES, null=True, blank=True
     )
     window_days = models.DecimalField(max_digits=12, decimal_places=6, default=Decimal("0"))
-    window_use = models.DecimalField(max_digits=VALUE_DIGITS + 4, decimal_places=VALUE_PLACES, default=Decimal("0"))
+    window_use = models.DecimalField(
+        max_digits=VALUE_DIGITS + 4, decimal_places=VALUE_PLACES, default=Decimal("0")
+    )
     updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.meter_id} at {self.last_read_at}: {self.last_value}"
 
     @property
     def daily_use(self) -> Decimal | None:
@@ -223,7 +236,9 @@ class ReadingRevision(OrganizationScopedModel):
     new_value = models.DecimalField(max_digits=VALUE_DIGITS, decimal_places=VALUE_PLACES)
     old_source = models.CharField(max_length=8, choices=Source.choices)
     old_quality = models.CharField(max_length=9, choices=Quality.choices)
-    upload = models.ForeignKey(Upload, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    upload = models.ForeignKey(
+        Upload, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     note = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -252,7 +267,9 @@ class ReadingAnomaly(OrganizationScopedModel):
     )
     reason = models.CharField(max_length=300)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
-    upload = models.ForeignKey(Upload, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    upload = models.ForeignKey(
+        Upload, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

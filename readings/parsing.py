@@ -37,11 +37,13 @@ def parse_value(raw: Any) -> tuple[Decimal | None, str | None]:
     if isinstance(raw, bool) or raw is None:
         return None, "A register value is required."
     if isinstance(raw, Decimal):
-        number = raw
+        number, text = raw, ""
     else:
-        text = str(raw).strip().replace("\u00a0", "").replace(" ", "")
-        if "," in text and "." not in text and text.count(",") == 1:
-            text = text.replace(",", ".")
+        text = raw if isinstance(raw, str) else str(raw)
+        if "," in text or " " in text or "\u00a0" in text:
+            text = text.strip().replace("\u00a0", "").replace(" ", "")
+            if "," in text and "." not in text and text.count(",") == 1:
+                text = text.replace(",", ".")
         if not text:
             return None, "A register value is required."
         try:
@@ -52,9 +54,20 @@ def parse_value(raw: Any) -> tuple[Decimal | None, str | None]:
         return None, "Not a finite number (NaN or infinity)."
     if number < 0:
         return None, "A register value cannot be negative."
-    if -number.as_tuple().exponent > VALUE_PLACES and number != number.quantize(Decimal(1).scaleb(-VALUE_PLACES)):
+    if _too_precise(number, text):
         return None, f"At most {VALUE_PLACES} decimal places."
     return number, None
+
+
+def _too_precise(number: Decimal, text: str) -> bool:
+    dot = text.find(".")
+    if text and "e" not in text and "E" not in text:  # fast path: count the digits after the dot
+        return (
+            dot >= 0
+            and len(text) - dot - 1 > VALUE_PLACES
+            and number != round(number, VALUE_PLACES)
+        )
+    return -number.as_tuple().exponent > VALUE_PLACES and number != round(number, VALUE_PLACES)
 
 
 def localize(naive: datetime, tz: tzinfo) -> tuple[datetime | None, str | None]:
@@ -65,7 +78,10 @@ def localize(naive: datetime, tz: tzinfo) -> tuple[datetime | None, str | None]:
     roundtrip = first.astimezone(UTC).astimezone(tz).replace(tzinfo=None)
     if roundtrip != naive:
         return None, f"{naive:%Y-%m-%d %H:%M} does not exist in {tz} (clocks jump forward)."
-    return None, f"{naive:%Y-%m-%d %H:%M} is ambiguous in {tz} (clocks go back); add the UTC offset."
+    return (
+        None,
+        f"{naive:%Y-%m-%d %H:%M} is ambiguous in {tz} (clocks go back); add the UTC offset.",
+    )
 
 
 def parse_instant(raw: Any, tz: tzinfo) -> tuple[datetime | None, str | None]:
@@ -81,7 +97,11 @@ def parse_instant(raw: Any, tz: tzinfo) -> tuple[datetime | None, str | None]:
         try:
             parsed = datetime.fromisoformat(text)
         except ValueError:
-            return None, f"Not an ISO date or timestamp: {text[:40]!r} (e.g. 2025-03-01 or 2025-03-01T00:00:00Z)."
+            return (
+                None,
+                f"Not an ISO date or timestamp: {text[:40]!r} "
+                "(e.g. 2025-03-01 or 2025-03-01T00:00:00Z).",
+            )
     if parsed.tzinfo is None:
         return localize(parsed, tz)
     return parsed.astimezone(UTC), None
@@ -116,7 +136,7 @@ def _header_map(header: list[str]) -> dict[str, int]:
 
 
 def csv_rows(stream: IO[bytes]) -> Iterator[RowIn]:
-    """Stream a readings CSV (bytes, UTF-8 with or without BOM) as ``RowIn``, never the whole file."""
+    """Stream a readings CSV (UTF-8 bytes, BOM or not) as ``RowIn``; never the whole file."""
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
     first = text.readline()
     if not first.strip():

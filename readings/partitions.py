@@ -24,6 +24,7 @@ PARENT = "readings_reading"
 #: Arbitrary constant for the advisory lock that serialises partition creation.
 LOCK_ID = 0x52454144
 
+
 def month_of(instant: datetime) -> tuple[int, int]:
     utc = instant.astimezone(UTC)
     return utc.year, utc.month
@@ -51,7 +52,11 @@ def existing_partitions() -> set[tuple[int, int]]:
         )
         names = [row[0] for row in cursor.fetchall()]
     prefix = f"{PARENT}_p"
-    return {(int(n[len(prefix):][:4]), int(n[len(prefix):][4:6])) for n in names if n.startswith(prefix)}
+    return {
+        (int(n[len(prefix) :][:4]), int(n[len(prefix) :][4:6]))
+        for n in names
+        if n.startswith(prefix)
+    }
 
 
 def _create(year: int, month: int) -> None:

@@ -43,7 +43,8 @@ class ProgressWriter:
                     cursor.execute("SET lock_timeout = '200ms'")
             with self.conn.cursor() as cursor:
                 cursor.execute(
-                    "UPDATE readings_upload SET rows_done = %s WHERE id = %s AND status = 'processing'",
+                    "UPDATE readings_upload SET rows_done = %s "
+                    "WHERE id = %s AND status = 'processing'",
                     [rows_done, self.upload_id],
                 )
         except DatabaseError as exc:  # best-effort by design (see module docstring)

@@ -164,7 +164,12 @@ def _find_neighbours(boundaries: dict[tuple[int, datetime], Boundary]) -> None:
     """Readings just before/after every boundary inside its assignment: near first, then all."""
     items = list(boundaries.values())
     _lookup(items, near=True)
-    far = [b for b in items if (b.prev is None and b.at - NEAR > b.lo) or (b.next is None and (b.hi is None or b.at + NEAR < b.hi))]
+    far = [
+        b
+        for b in items
+        if (b.prev is None and b.at - NEAR > b.lo)
+        or (b.next is None and (b.hi is None or b.at + NEAR < b.hi))
+    ]
     if far:
         _lookup(far, near=False)
 
@@ -220,23 +225,42 @@ def _total_at(s: Segment, b: Boundary, daily, result: Consumption) -> Decimal | 
     a, cap = s.assignment, Decimal(10) ** s.meter.register_digits
     prev, nxt = b.prev, b.next
     if prev is None and nxt is not None:  # before the first reading: start at the initial value
-        prev = Point(a.connected_at, a.initial_reading, nxt.total - advance(a.initial_reading, nxt.value, cap)[0])
-    if nxt is None and prev is not None and a.removed_at is not None and a.final_reading is not None:
-        nxt = Point(a.removed_at, a.final_reading, prev.total + advance(prev.value, a.final_reading, cap)[0])
+        prev = Point(
+            a.connected_at,
+            a.initial_reading,
+            nxt.total - advance(a.initial_reading, nxt.value, cap)[0],
+        )
+    if (
+        nxt is None
+        and prev is not None
+        and a.removed_at is not None
+        and a.final_reading is not None
+    ):
+        nxt = Point(
+            a.removed_at, a.final_reading, prev.total + advance(prev.value, a.final_reading, cap)[0]
+        )
     if prev is None and nxt is None:
         prev = Point(a.connected_at, a.initial_reading, a.initial_reading)
         if a.removed_at is not None and a.final_reading is not None:
-            nxt = Point(a.removed_at, a.final_reading, a.initial_reading + advance(a.initial_reading, a.final_reading, cap)[0])
+            nxt = Point(
+                a.removed_at,
+                a.final_reading,
+                a.initial_reading + advance(a.initial_reading, a.final_reading, cap)[0],
+            )
     return _interpolate(s, b.at, prev, nxt, daily, result)
 
 
-def _interpolate(s: Segment, at: datetime, prev: Point, nxt: Point | None, daily, result) -> Decimal | None:
+def _interpolate(
+    s: Segment, at: datetime, prev: Point, nxt: Point | None, daily, result
+) -> Decimal | None:
     if prev.at == at:
         return prev.total
     if nxt is not None:
         if nxt.at == at:
             return nxt.total
-        share = Decimal((at - prev.at).total_seconds()) / Decimal((nxt.at - prev.at).total_seconds())
+        share = Decimal((at - prev.at).total_seconds()) / Decimal(
+            (nxt.at - prev.at).total_seconds()
+        )
         return prev.total + (nxt.total - prev.total) * share
     use = daily.get(s.meter.id)
     if use is None:
@@ -249,7 +273,9 @@ def _interpolate(s: Segment, at: datetime, prev: Point, nxt: Point | None, daily
     return prev.total + use * Decimal((at - prev.at).total_seconds()) / DAY_SECONDS
 
 
-def consumption_by_meter_type(results: dict[tuple[int, str], Consumption]) -> dict[int, dict[str, Consumption]]:
+def consumption_by_meter_type(
+    results: dict[tuple[int, str], Consumption],
+) -> dict[int, dict[str, Consumption]]:
     grouped: dict[int, dict[str, Consumption]] = defaultdict(dict)
     for (bp, kind), c in results.items():
         grouped[bp][kind] = c

@@ -82,8 +82,12 @@ def reading_ingest(
         raise ValidationError({"source": [f"Unknown source {source!r}."]})
     org = require_organization()
     batch = ingest.Batch(
-        organization_id=org.pk, source=source, upload=upload, replace=replace,
-        now=now or ingest.utcnow(), default_tz=org.time_zone,
+        organization_id=org.pk,
+        source=source,
+        upload=upload,
+        replace=replace,
+        now=now or ingest.utcnow(),
+        default_tz=org.time_zone,
     )
     outcome = IngestResult(counts={"created": 0, "unchanged": 0, "replaced": 0, "rejected": 0})
     try:
@@ -104,7 +108,9 @@ def _tally(outcome: IngestResult, results: list[ingest.RowResult], keep: bool) -
     outcome.rows += len(results)
     for r in results:
         outcome.counts[r.status] = outcome.counts.get(r.status, 0) + 1
-        outcome.counts["anomalies"] = outcome.counts.get("anomalies", 0) + bool(r.anomaly and r.status != "rejected")
+        outcome.counts["anomalies"] = outcome.counts.get("anomalies", 0) + bool(
+            r.anomaly and r.status != "rejected"
+        )
     outcome.results.extend(results if keep else [r for r in results if r.status == "rejected"])
 
 
@@ -172,17 +178,24 @@ def _replay(key: str, digest: str) -> dict | None:
     if upload.request_hash != digest:
         raise Conflict(
             "This Idempotency-Key was already used with a different request body.",
-            fields={"Idempotency-Key": ["reused with another body"]}, code="idempotency_key_reused",
+            fields={"Idempotency-Key": ["reused with another body"]},
+            code="idempotency_key_reused",
         )
     return upload.response
 
 
 def _submit(items, key, digest, replace, all_or_nothing, actor, api_key) -> dict:
     upload = Upload.objects.create(
-        organization=require_organization(), source=Source.API, status=Upload.Status.PROCESSING,
-        idempotency_key=key, request_hash=digest, replace=replace, all_or_nothing=all_or_nothing,
+        organization=require_organization(),
+        source=Source.API,
+        status=Upload.Status.PROCESSING,
+        idempotency_key=key,
+        request_hash=digest,
+        replace=replace,
+        all_or_nothing=all_or_nothing,
         created_by=actor if actor is not None and actor.is_authenticated and not api_key else None,
-        api_key=api_key, rows_total=len(items),
+        api_key=api_key,
+        rows_total=len(items),
     )
     rows = [_api_row(index, item) for index, item in enumerate(items)]
     outcome = reading_ingest(
@@ -202,8 +215,11 @@ def _api_row(index: int, item: Any) -> RowIn:
     if not isinstance(item, dict):
         return RowIn(line=index, meter_number="", read_at=None, value=None)
     return RowIn(
-        line=index, meter_number=item.get("meterNumber"), read_at=item.get("readAt"),
-        value=item.get("value"), quality=item.get("quality"),
+        line=index,
+        meter_number=item.get("meterNumber"),
+        read_at=item.get("readAt"),
+        value=item.get("value"),
+        quality=item.get("quality"),
     )
 
 
@@ -224,7 +240,9 @@ def _finish(upload: Upload, outcome: IngestResult, *, response: dict | None = No
     upload.replaced_count = 0 if failed else outcome.counts.get("replaced", 0)
     upload.anomaly_count = 0 if failed else outcome.counts.get("anomalies", 0)
     upload.error_count = outcome.error_count
-    upload.errors = [_error_row(r) for r in outcome.results if r.status == "rejected"][:ERRORS_ON_PAGE]
+    upload.errors = [_error_row(r) for r in outcome.results if r.status == "rejected"][
+        :ERRORS_ON_PAGE
+    ]
     upload.response = response
     upload.finished_at = timezone.now()
     upload.save()
@@ -251,10 +269,16 @@ def upload_create(
 
     name = getattr(file, "name", "") or "readings.csv"
     if not name.lower().endswith((".csv", ".txt")):
-        raise ValidationError({"file": ["Upload a .csv file (columns meterNumber, readAt, value[, quality])."]})
+        raise ValidationError(
+            {"file": ["Upload a .csv file (columns meterNumber, readAt, value[, quality])."]}
+        )
     upload = Upload(
-        organization=require_organization(), source=Source.UPLOAD, filename=name[:255],
-        replace=replace, all_or_nothing=all_or_nothing, api_key=api_key,
+        organization=require_organization(),
+        source=Source.UPLOAD,
+        filename=name[:255],
+        replace=replace,
+        all_or_nothing=all_or_nothing,
+        api_key=api_key,
         created_by=actor if actor is not None and actor.is_authenticated and not api_key else None,
     )
     upload.file.save(name.rsplit("/", 1)[-1], file, save=False)
@@ -266,9 +290,12 @@ def upload_create(
 
 def upload_claim(*, upload_id: int) -> bool:
     """Claim a pending upload for processing; False if another worker already has it."""
-    return Upload.objects.filter(pk=upload_id, status=Upload.Status.PENDING).update(
-        status=Upload.Status.PROCESSING
-    ) == 1
+    return (
+        Upload.objects.filter(pk=upload_id, status=Upload.Status.PENDING).update(
+            status=Upload.Status.PROCESSING
+        )
+        == 1
+    )
 
 
 def upload_process(*, upload: Upload, now: datetime | None = None) -> Upload:
@@ -279,8 +306,13 @@ def upload_process(*, upload: Upload, now: datetime | None = None) -> Upload:
         _prepare_partitions(upload)
         with upload.file.open("rb") as stream, ProgressWriter(upload.pk) as progress:
             outcome = reading_ingest(
-                rows=csv_rows(stream), source=Source.UPLOAD, upload=upload, replace=upload.replace,
-                all_or_nothing=upload.all_or_nothing, keep_results=False, now=now,
+                rows=csv_rows(stream),
+                source=Source.UPLOAD,
+                upload=upload,
+                replace=upload.replace,
+                all_or_nothing=upload.all_or_nothing,
+                keep_results=False,
+                now=now,
                 on_chunk=lambda done, _results: progress.update(done),
             )
     except CsvHeaderError as exc:
@@ -322,7 +354,9 @@ def _save_report(upload: Upload, outcome: IngestResult) -> None:
     for r in outcome.results:
         for column, reason in r.errors:
             writer.writerow([r.line, r.meter_number, column, reason])
-    upload.error_report.save(f"errors-{upload.public_id}.csv", ContentFile(buffer.getvalue().encode()), save=True)
+    upload.error_report.save(
+        f"errors-{upload.public_id}.csv", ContentFile(buffer.getvalue().encode()), save=True
+    )
 
 
 def upload_error_csv(*, upload: Upload) -> bytes:
@@ -343,16 +377,27 @@ def upload_error_csv(*, upload: Upload) -> bytes:
 
 
 def reading_enter(
-    *, meter: Meter, read_at: datetime, value: Decimal | str, actor: AbstractBaseUser, replace: bool = False
+    *,
+    meter: Meter,
+    read_at: datetime,
+    value: Decimal | str,
+    actor: AbstractBaseUser,
+    replace: bool = False,
 ) -> ingest.RowResult:
     """One reading typed in the portal; the same rules as every other path."""
     with transaction.atomic():
         upload = Upload.objects.create(
-            organization=require_organization(), source=Source.MANUAL, created_by=actor,
-            replace=replace, all_or_nothing=True, rows_total=1,
+            organization=require_organization(),
+            source=Source.MANUAL,
+            created_by=actor,
+            replace=replace,
+            all_or_nothing=True,
+            rows_total=1,
         )
         row = RowIn(line=1, meter_number=meter.serial_number, read_at=read_at, value=value)
-        outcome = reading_ingest(rows=[row], source=Source.MANUAL, upload=upload, replace=replace, all_or_nothing=True)
+        outcome = reading_ingest(
+            rows=[row], source=Source.MANUAL, upload=upload, replace=replace, all_or_nothing=True
+        )
         _finish(upload, outcome)
     result = outcome.results[0]
     if result.status == "rejected":
@@ -365,7 +410,11 @@ _FORM_FIELDS = {"readAt": "read_at", "value": "value", "meterNumber": "meter"}
 
 @transaction.atomic
 def anomaly_review(
-    *, anomaly: ReadingAnomaly, action: str, actor: AbstractBaseUser, value: Decimal | str | None = None,
+    *,
+    anomaly: ReadingAnomaly,
+    action: str,
+    actor: AbstractBaseUser,
+    value: Decimal | str | None = None,
     note: str = "",
 ) -> ReadingAnomaly:
     """Confirm an anomalous reading as real, or correct its value (a replace, audited)."""
@@ -381,7 +430,9 @@ def anomaly_review(
         anomaly.status = ReadingAnomaly.Status.CONFIRMED
     else:
         raise ValidationError({"action": ["Use confirm or correct."]})
-    Reading.objects.filter(meter_id=anomaly.meter_id, read_at=anomaly.read_at).update(is_anomaly=False)
+    Reading.objects.filter(meter_id=anomaly.meter_id, read_at=anomaly.read_at).update(
+        is_anomaly=False
+    )
     anomaly.reviewed_by, anomaly.reviewed_at, anomaly.note = actor, timezone.now(), note[:200]
     anomaly.save()
     audit_record(action=f"readings.anomaly.{action}", actor=actor, target=str(anomaly)[:200])

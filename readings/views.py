@@ -71,8 +71,12 @@ class ReadingListView(ReadingsPortalMixin, TemplateView):
         query = self.request.GET.copy()
         query.pop("page", None)
         ctx.update(
-            form=form, readings=rows[:PAGE_SIZE], page=page, has_next=len(rows) > PAGE_SIZE,
-            query=query.urlencode(), open_anomalies=selectors.open_anomalies().count(),
+            form=form,
+            readings=rows[:PAGE_SIZE],
+            page=page,
+            has_next=len(rows) > PAGE_SIZE,
+            query=query.urlencode(),
+            open_anomalies=selectors.open_anomalies().count(),
             filtered=bool(self.request.GET),
         )
         return ctx
@@ -84,7 +88,9 @@ class ReadingListView(ReadingsPortalMixin, TemplateView):
         if data["start"]:
             qs = qs.filter(read_at__gte=datetime.combine(data["start"], time(), tzinfo=tz))
         if data["end"]:
-            qs = qs.filter(read_at__lt=datetime.combine(data["end"] + timedelta(days=1), time(), tzinfo=tz))
+            qs = qs.filter(
+                read_at__lt=datetime.combine(data["end"] + timedelta(days=1), time(), tzinfo=tz)
+            )
         for name in ("source", "quality"):
             if data[name]:
                 qs = qs.filter(**{name: data[name]})
@@ -95,8 +101,10 @@ class ReadingListView(ReadingsPortalMixin, TemplateView):
 
 def _meter_tz(meter: Meter, fallback):
     current = (
-        MeterAssignment.objects.filter(meter=meter).select_related("billing_point__property")
-        .order_by("-connected_at").first()
+        MeterAssignment.objects.filter(meter=meter)
+        .select_related("billing_point__property")
+        .order_by("-connected_at")
+        .first()
     )
     tz = current.billing_point.property.time_zone if current else fallback
     return ZoneInfo(str(tz)) if not hasattr(tz, "utcoffset") else tz
@@ -113,7 +121,9 @@ def _monthly(meter: Meter, tz, months: int = 12) -> list[dict]:
     bars = []
     for start, end in zip(starts, starts[1:], strict=False):
         c = selectors.meter_consumption(meter_ids=[meter.id], start=start, end=end)[meter.id]
-        bars.append({"label": start.strftime("%b %Y"), "quantity": c.quantity, "estimated": c.estimated})
+        bars.append(
+            {"label": start.strftime("%b %Y"), "quantity": c.quantity, "estimated": c.estimated}
+        )
     peak = max((b["quantity"] for b in bars if b["quantity"]), default=Decimal(0))
     for b in bars:
         b["percent"] = int(b["quantity"] * 100 / peak) if peak and b["quantity"] else 0
@@ -146,20 +156,29 @@ class MeterReadingsView(ReadingsPortalMixin, View):
             form.add_error("read_at", why)
             return self.render(request, meter, form, status=400)
         if request.POST.get("step") != "save":
-            return self.render(request, meter, form, preview=_preview(meter, read_at, form.cleaned_data["value"]))
+            return self.render(
+                request, meter, form, preview=_preview(meter, read_at, form.cleaned_data["value"])
+            )
         try:
-            services.reading_enter(meter=meter, read_at=read_at, value=form.cleaned_data["value"], actor=request.user)
+            services.reading_enter(
+                meter=meter, read_at=read_at, value=form.cleaned_data["value"], actor=request.user
+            )
         except ValidationError as exc:
             for name, errors in exc.message_dict.items():
                 form.add_error(name if name in form.fields else None, errors)
             return self.render(request, meter, form, status=400)
-        messages.success(request, f"Reading {form.cleaned_data['value']} saved for {meter.serial_number}.")
+        messages.success(
+            request, f"Reading {form.cleaned_data['value']} saved for {meter.serial_number}."
+        )
         return redirect("readings:meter", id=meter.public_id)
 
     def render(self, request, meter, form, preview=None, status=200) -> HttpResponse:
         tz = _meter_tz(meter, request.organization.time_zone)
         ctx = {
-            "meter": meter, "form": form, "preview": preview, "tz": tz,
+            "meter": meter,
+            "form": form,
+            "preview": preview,
+            "tz": tz,
             "readings": list(selectors.readings_for_meter(meter=meter)[:PAGE_SIZE]),
             "bars": _monthly(meter, tz),
             "can_enter": Role.at_least(request.role, Role.OPERATOR),
@@ -173,7 +192,9 @@ def _preview(meter: Meter, read_at: datetime, value: Decimal) -> dict:
     preview = {"read_at": read_at, "value": value, "previous": previous}
     if previous is not None:
         delta, kind = advance(previous.value, value, Decimal(10) ** meter.register_digits)
-        preview.update(kind=kind, consumption=delta * meter.multiplier, days=(read_at - previous.read_at).days)
+        preview.update(
+            kind=kind, consumption=delta * meter.multiplier, days=(read_at - previous.read_at).days
+        )
     return preview
 
 
@@ -196,7 +217,12 @@ class UploadView(ReadingsPortalMixin, View):
 
     def render(self, request, form, status=200) -> HttpResponse:
         uploads = selectors.recent_uploads()[:20]
-        return render(request, self.template_name, {"form": form, "uploads": uploads, "badges": UPLOAD_STATUS_BADGES}, status=status)
+        return render(
+            request,
+            self.template_name,
+            {"form": form, "uploads": uploads, "badges": UPLOAD_STATUS_BADGES},
+            status=status,
+        )
 
 
 class UploadDetailView(ReadingsPortalMixin, View):
@@ -205,7 +231,9 @@ class UploadDetailView(ReadingsPortalMixin, View):
 
     def get(self, request: HttpRequest, id) -> HttpResponse:
         upload = get_object_or_404(Upload.objects.all(), public_id=id)
-        return render(request, self.template_name, {"upload": upload, "badges": UPLOAD_STATUS_BADGES})
+        return render(
+            request, self.template_name, {"upload": upload, "badges": UPLOAD_STATUS_BADGES}
+        )
 
 
 class UploadProgressView(ReadingsPortalMixin, View):
@@ -215,7 +243,11 @@ class UploadProgressView(ReadingsPortalMixin, View):
 
     def get(self, request: HttpRequest, id) -> HttpResponse:
         upload = get_object_or_404(Upload.objects.all(), public_id=id)
-        response = render(request, "readings/_upload_progress.html", {"upload": upload, "badges": UPLOAD_STATUS_BADGES})
+        response = render(
+            request,
+            "readings/_upload_progress.html",
+            {"upload": upload, "badges": UPLOAD_STATUS_BADGES},
+        )
         if upload.is_finished and request.headers.get("HX-Request"):
             response["HX-Refresh"] = "true"  # show the outcome and error report
         return response
@@ -227,7 +259,9 @@ class UploadErrorsView(ReadingsPortalMixin, View):
     def get(self, request: HttpRequest, id) -> HttpResponse:
         upload = get_object_or_404(Upload.objects.all(), public_id=id)
         response = HttpResponse(services.upload_error_csv(upload=upload), content_type="text/csv")
-        response["Content-Disposition"] = f'attachment; filename="upload-{upload.public_id}-errors.csv"'
+        response["Content-Disposition"] = (
+            f'attachment; filename="upload-{upload.public_id}-errors.csv"'
+        )
         return response
 
 
@@ -243,8 +277,12 @@ class AnomalyListView(ReadingsPortalMixin, TemplateView):
         page = _page(self.request)
         rows = list(qs[(page - 1) * PAGE_SIZE : page * PAGE_SIZE + 1])
         ctx.update(
-            anomalies=rows[:PAGE_SIZE], page=page, has_next=len(rows) > PAGE_SIZE, status=status,
-            statuses=ReadingAnomaly.Status.choices, can_review=Role.at_least(self.request.role, Role.OPERATOR),
+            anomalies=rows[:PAGE_SIZE],
+            page=page,
+            has_next=len(rows) > PAGE_SIZE,
+            status=status,
+            statuses=ReadingAnomaly.Status.choices,
+            can_review=Role.at_least(self.request.role, Role.OPERATOR),
         )
         return ctx
 
@@ -263,5 +301,8 @@ class AnomalyReviewView(ReadingsPortalMixin, View):
         except (ValidationError, Conflict) as exc:
             messages.error(request, f"{anomaly.meter.serial_number}: {_error_text(exc)}")
         else:
-            messages.success(request, f"Anomaly of {anomaly.meter.serial_number} {anomaly.get_status_display().lower()}.")
+            messages.success(
+                request,
+                f"Anomaly of {anomaly.meter.serial_number} {anomaly.get_status_display().lower()}.",
+            )
         return redirect(reverse("readings:anomalies"))

@@ -20,12 +20,21 @@ START = datetime(2025, 1, 1, tzinfo=UTC)
 
 def _meter(world) -> Meter:
     meter = world.objects.get("meter")
-    if meter is not None and MeterAssignment.objects.filter(meter=meter, removed_at__isnull=True).exists():
+    if (
+        meter is not None
+        and MeterAssignment.objects.filter(meter=meter, removed_at__isnull=True).exists()
+    ):
         return meter
     prop = Property.objects.create(name=f"Readings house {world.marker}", time_zone="Europe/Berlin")
-    point = BillingPoint.objects.create(property=prop, connection_id=f"RD-{world.marker}", name=f"Flat {world.marker}")
-    meter = Meter.objects.create(serial_number=f"RD-{world.marker}", type=MeterType.ELECTRICITY, unit="kWh")
-    MeterAssignment.objects.create(meter=meter, billing_point=point, connected_at=START - timedelta(days=1))
+    point = BillingPoint.objects.create(
+        property=prop, connection_id=f"RD-{world.marker}", name=f"Flat {world.marker}"
+    )
+    meter = Meter.objects.create(
+        serial_number=f"RD-{world.marker}", type=MeterType.ELECTRICITY, unit="kWh"
+    )
+    MeterAssignment.objects.create(
+        meter=meter, billing_point=point, connected_at=START - timedelta(days=1)
+    )
     return meter
 
 
@@ -33,10 +42,22 @@ def populate(world) -> None:
     meter = _meter(world)
     first = MeterAssignment.objects.filter(meter=meter).order_by("connected_at").first()
     start = max(START, first.connected_at + timedelta(days=1))
-    upload = Upload.objects.create(source=Source.API, filename=f"readings-{world.marker}.csv", created_by=world.operator)
-    rows = [RowIn(d, meter.serial_number, start + timedelta(days=d), Decimal(first.initial_reading) + 10 * d) for d in range(12)]
+    upload = Upload.objects.create(
+        source=Source.API, filename=f"readings-{world.marker}.csv", created_by=world.operator
+    )
+    rows = [
+        RowIn(
+            d,
+            meter.serial_number,
+            start + timedelta(days=d),
+            Decimal(first.initial_reading) + 10 * d,
+        )
+        for d in range(12)
+    ]
     reading_ingest(rows=rows, source=Source.API, upload=upload)
-    jump = [RowIn(12, meter.serial_number, start + timedelta(days=12), first.initial_reading + 5000)]
+    jump = [
+        RowIn(12, meter.serial_number, start + timedelta(days=12), first.initial_reading + 5000)
+    ]
     reading_ingest(rows=jump, source=Source.API, upload=upload)
     fix = [RowIn(1, meter.serial_number, start + timedelta(days=3), first.initial_reading + 31)]
     reading_ingest(rows=fix, source=Source.MANUAL, upload=upload, replace=True)

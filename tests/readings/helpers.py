@@ -30,11 +30,16 @@ def make_meter(
             connection_id=f"BP-{serial}", defaults={"property": prop, "name": f"Unit {serial}"}
         )
     meter = Meter.objects.create(
-        serial_number=serial, type=type, unit="kWh", register_digits=digits,
+        serial_number=serial,
+        type=type,
+        unit="kWh",
+        register_digits=digits,
         multiplier=Decimal(multiplier),
     )
     MeterAssignment.objects.create(
-        meter=meter, billing_point=billing_point, connected_at=connected_at,
+        meter=meter,
+        billing_point=billing_point,
+        connected_at=connected_at,
         initial_reading=Decimal(initial),
     )
     return meter

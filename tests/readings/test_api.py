@@ -24,14 +24,20 @@ def meter(world_a):
 
 def batch(n: int = 3, start: int = 0) -> list[dict]:
     return [
-        {"meterNumber": "API-1", "readAt": (T0 + timedelta(days=d)).isoformat(), "value": str(d * 10)}
+        {
+            "meterNumber": "API-1",
+            "readAt": (T0 + timedelta(days=d)).isoformat(),
+            "value": str(d * 10),
+        }
         for d in range(start, start + n)
     ]
 
 
 def post(client, body, key: str | None = None):
     headers = {"HTTP_IDEMPOTENCY_KEY": key} if key else {}
-    return client.post("/api/v1/readings/", data=json.dumps(body), content_type="application/json", **headers)
+    return client.post(
+        "/api/v1/readings/", data=json.dumps(body), content_type="application/json", **headers
+    )
 
 
 def count(world) -> int:
@@ -60,11 +66,20 @@ def test_resubmission_with_idempotency_key_replays_and_creates_nothing(world_a, 
     other_body = post(client, batch(2), key="k-1")
     assert other_body.status_code == 409
     without_key = post(client, batch(5)).json()
-    assert without_key["counts"] == {"created": 0, "unchanged": 5, "replaced": 0, "rejected": 0, "anomalies": 0}
+    assert without_key["counts"] == {
+        "created": 0,
+        "unchanged": 5,
+        "replaced": 0,
+        "rejected": 0,
+        "anomalies": 0,
+    }
 
 
 def test_atomic_batch_changes_nothing_on_a_bad_item(world_a, meter):
-    body = {"readings": batch(3) + [{"meterNumber": "API-1", "readAt": "2025-02-01", "value": "-1"}], "atomic": True}
+    body = {
+        "readings": batch(3) + [{"meterNumber": "API-1", "readAt": "2025-02-01", "value": "-1"}],
+        "atomic": True,
+    }
     data = post(api_client(key=world_a.write_key), body).json()
     assert data["committed"] is False
     assert [r["status"] for r in data["results"]] == ["not_imported"] * 3 + ["rejected"]
@@ -75,7 +90,9 @@ def test_batch_limit_and_shape(world_a, meter):
     client = api_client(key=world_a.write_key)
     assert post(client, {"nope": 1}).status_code == 400
     too_many = post(client, [{}] * 10_001)
-    assert too_many.status_code == 400 and "10000" in too_many.json()["error"]["message"] + str(too_many.json())
+    assert too_many.status_code == 400 and "10000" in too_many.json()["error"]["message"] + str(
+        too_many.json()
+    )
 
 
 def test_viewer_key_cannot_post(world_a, meter):
@@ -86,7 +103,10 @@ def test_viewer_key_cannot_post(world_a, meter):
 def test_list_readings_of_a_meter_between_two_instants(world_a, meter):
     client = api_client(key=world_a.write_key)
     post(client, batch(10))
-    response = client.get("/api/v1/readings/", {"meter": "API-1", "from": "2025-01-03T00:00:00Z", "to": "2025-01-06T00:00:00Z"})
+    response = client.get(
+        "/api/v1/readings/",
+        {"meter": "API-1", "from": "2025-01-03T00:00:00Z", "to": "2025-01-06T00:00:00Z"},
+    )
     assert response.status_code == 200
     assert [r["value"] for r in response.json()["results"]] == ["40.0000", "30.0000", "20.0000"]
     by_id = client.get("/api/v1/readings/", {"meter": str(meter.public_id)}).json()
@@ -95,14 +115,21 @@ def test_list_readings_of_a_meter_between_two_instants(world_a, meter):
 
 
 def test_other_organizations_meter_is_not_listed(world_a, world_b, meter):
-    response = api_client(key=world_b.read_key).get("/api/v1/readings/", {"meter": str(meter.public_id)})
-    assert response.status_code == 400 and "No meter" in response.json()["error"]["fields"]["meter"][0]
+    response = api_client(key=world_b.read_key).get(
+        "/api/v1/readings/", {"meter": str(meter.public_id)}
+    )
+    assert (
+        response.status_code == 400 and "No meter" in response.json()["error"]["fields"]["meter"][0]
+    )
 
 
 def test_consumption_endpoint(world_a, meter):
     client = api_client(key=world_a.write_key)
     post(client, batch(10))
-    data = client.get("/api/v1/readings/consumption/", {"meter": "API-1", "from": "2025-01-02T12:00:00Z", "to": "2025-01-04T12:00:00Z"}).json()
+    data = client.get(
+        "/api/v1/readings/consumption/",
+        {"meter": "API-1", "from": "2025-01-02T12:00:00Z", "to": "2025-01-04T12:00:00Z"},
+    ).json()
     assert data["quantity"] == "20.0000" and data["estimated"] is False
 
 
@@ -110,7 +137,11 @@ def test_csv_upload_and_status(world_a, meter, django_capture_on_commit_callback
     client = api_client(key=world_a.write_key)
     csv = b"meterNumber;readAt;value\nAPI-1;2025-01-01;1,5\nAPI-1;2025-01-02;2,5\n"
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post("/api/v1/readings/uploads/", {"file": SimpleUploadedFile("r.csv", csv)}, format="multipart")
+        response = client.post(
+            "/api/v1/readings/uploads/",
+            {"file": SimpleUploadedFile("r.csv", csv)},
+            format="multipart",
+        )
     assert response.status_code == 202
     status = client.get(f"/api/v1/readings/uploads/{response.json()['id']}/").json()
     assert status["status"] == "done" and status["created_count"] == 2 and status["progress"] == 100

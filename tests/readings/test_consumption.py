@@ -50,13 +50,18 @@ def test_across_meter_replacement_at_a_billing_point(in_org_a):
     old = make_meter("OLD", initial="1000")
     point = BillingPoint.objects.get(connection_id="BP-OLD")
     ingest(("OLD", iso(0), "1000"), ("OLD", iso(10), "1100"))
-    MeterAssignment.objects.filter(meter=old).update(removed_at=day(15), final_reading=Decimal("1150"))
+    MeterAssignment.objects.filter(meter=old).update(
+        removed_at=day(15), final_reading=Decimal("1150")
+    )
     new = make_meter("NEW", connected_at=day(15), initial="5", billing_point=point)
     ingest(("NEW", iso(25), "105"))
     by_point = billing_point_consumption(billing_point_ids=[point.id], start=day(0), end=day(25))
     assert by_point[(point.id, MeterType.ELECTRICITY)].quantity == Decimal("250")  # 150 + 100
     per_meter = meter_consumption(meter_ids=[old.id, new.id], start=day(0), end=day(25))
-    assert (per_meter[old.id].quantity, per_meter[new.id].quantity) == (Decimal("150"), Decimal("100"))
+    assert (per_meter[old.id].quantity, per_meter[new.id].quantity) == (
+        Decimal("150"),
+        Decimal("100"),
+    )
 
 
 def test_starts_from_the_initial_reading_after_connection(in_org_a):
@@ -99,5 +104,9 @@ def test_dst_period_in_property_time_zone(in_org_a):
     meter = make_meter(tz="Europe/Berlin")
     start = datetime(2025, 3, 30, tzinfo=UTC) - timedelta(hours=1)  # local midnight
     end = datetime(2025, 3, 31, tzinfo=UTC) - timedelta(hours=2)  # next local midnight: 23 h
-    ingest(("E-1", start.isoformat(), "0"), ("E-1", (start + timedelta(hours=46)).isoformat(), "46"))
-    assert meter_consumption(meter_ids=[meter.id], start=start, end=end)[meter.id].quantity == Decimal("23")
+    ingest(
+        ("E-1", start.isoformat(), "0"), ("E-1", (start + timedelta(hours=46)).isoformat(), "46")
+    )
+    assert meter_consumption(meter_ids=[meter.id], start=start, end=end)[
+        meter.id
+    ].quantity == Decimal("23")

@@ -17,7 +17,9 @@ pytestmark = pytest.mark.django_db
 
 def upload(world, content: bytes, django_capture_on_commit_callbacks, **kwargs) -> Upload:
     with django_capture_on_commit_callbacks(execute=True):
-        created = upload_create(file=SimpleUploadedFile("readings.csv", content), actor=world.operator, **kwargs)
+        created = upload_create(
+            file=SimpleUploadedFile("readings.csv", content), actor=world.operator, **kwargs
+        )
     created.refresh_from_db()
     return created
 
@@ -29,11 +31,19 @@ def meters(in_org_a):
 
 
 def values() -> list[tuple]:
-    return list(Reading.objects.order_by("meter__serial_number", "read_at").values_list("meter__serial_number", "read_at", "value"))
+    return list(
+        Reading.objects.order_by("meter__serial_number", "read_at").values_list(
+            "meter__serial_number", "read_at", "value"
+        )
+    )
 
 
-def test_semicolon_and_decimal_comma_with_local_dates(in_org_a, meters, django_capture_on_commit_callbacks):
-    content = "meterNumber;readAt;value;quality\nW-1;2025-03-01;12,5;actual\nW-1;2025-04-01;20,25;\n".encode()
+def test_semicolon_and_decimal_comma_with_local_dates(
+    in_org_a, meters, django_capture_on_commit_callbacks
+):
+    content = (
+        b"meterNumber;readAt;value;quality\nW-1;2025-03-01;12,5;actual\nW-1;2025-04-01;20,25;\n"
+    )
     result = upload(in_org_a, content, django_capture_on_commit_callbacks)
     assert result.status == "done" and result.created_count == 2
     assert values() == [
@@ -42,28 +52,36 @@ def test_semicolon_and_decimal_comma_with_local_dates(in_org_a, meters, django_c
     ]
 
 
-def test_comma_separated_iso_timestamps_and_bom(in_org_a, meters, django_capture_on_commit_callbacks):
+def test_comma_separated_iso_timestamps_and_bom(
+    in_org_a, meters, django_capture_on_commit_callbacks
+):
     content = "\ufeffmeterNumber,readAt,value\nW-2,2025-03-01T10:00:00+01:00,7.5\n".encode()
     result = upload(in_org_a, content, django_capture_on_commit_callbacks)
     assert result.status == "done"
     assert values() == [("W-2", datetime(2025, 3, 1, 9, tzinfo=UTC), Decimal("7.5"))]
 
 
-def test_one_bad_row_rejects_the_file_and_reports_every_bad_row(in_org_a, meters, django_capture_on_commit_callbacks):
+def test_one_bad_row_rejects_the_file_and_reports_every_bad_row(
+    in_org_a, meters, django_capture_on_commit_callbacks
+):
     content = (
-        "meterNumber;readAt;value\n"
-        "W-1;2025-03-01;10\n"
-        "W-9;2025-03-01;10\n"
-        "W-1;2025-03-02;abc\n"
-        "W-2;01.03.2025;5\n"
-        "W-2;2025-03-03;5\n"
-    ).encode()
+        b"meterNumber;readAt;value\n"
+        b"W-1;2025-03-01;10\n"
+        b"W-9;2025-03-01;10\n"
+        b"W-1;2025-03-02;abc\n"
+        b"W-2;01.03.2025;5\n"
+        b"W-2;2025-03-03;5\n"
+    )
     before = Reading.objects.count()
     result = upload(in_org_a, content, django_capture_on_commit_callbacks)
     assert result.status == "rejected"
     assert Reading.objects.count() == before == 0
     assert result.created_count == 0 and result.error_count == 3
-    assert [(e["line"], e["errors"][0][0]) for e in result.errors] == [(3, "meterNumber"), (4, "value"), (5, "readAt")]
+    assert [(e["line"], e["errors"][0][0]) for e in result.errors] == [
+        (3, "meterNumber"),
+        (4, "value"),
+        (5, "readAt"),
+    ]
     report = upload_error_csv(upload=result).decode().splitlines()
     assert report[0] == "line,meterNumber,column,reason"
     assert report[1].startswith("3,W-9,meterNumber,No meter with number 'W-9'")
@@ -77,13 +95,17 @@ def test_partial_import_when_asked(in_org_a, meters, django_capture_on_commit_ca
 
 
 def test_missing_column_is_a_clear_file_error(in_org_a, meters, django_capture_on_commit_callbacks):
-    result = upload(in_org_a, b"meter,when,value\nW-1,2025-03-01,1\n", django_capture_on_commit_callbacks)
+    result = upload(
+        in_org_a, b"meter,when,value\nW-1,2025-03-01,1\n", django_capture_on_commit_callbacks
+    )
     assert result.status == "rejected"
     assert "missing column(s) meterNumber, readAt" in result.failure
     assert Reading.objects.count() == 0
 
 
-def test_reupload_of_the_same_file_creates_nothing(in_org_a, meters, django_capture_on_commit_callbacks):
+def test_reupload_of_the_same_file_creates_nothing(
+    in_org_a, meters, django_capture_on_commit_callbacks
+):
     content = b"meterNumber,readAt,value\nW-1,2025-03-01,10\nW-1,2025-03-02,11\n"
     upload(in_org_a, content, django_capture_on_commit_callbacks)
     again = upload(in_org_a, content, django_capture_on_commit_callbacks)

@@ -27,5 +27,9 @@ def test_seed_is_idempotent_and_consistent(in_org_a):
     demo.seed(in_org_a.org)
     assert Reading.objects.count() == total
     assert Upload.objects.count() == 2
-    year = meter_consumption(meter_ids=[water.id], start=datetime.now(UTC) - timedelta(days=300), end=datetime.now(UTC) - timedelta(days=30))
+    year = meter_consumption(
+        meter_ids=[water.id],
+        start=datetime.now(UTC) - timedelta(days=300),
+        end=datetime.now(UTC) - timedelta(days=30),
+    )
     assert year[water.id].quantity > 0 and not year[water.id].missing

@@ -18,7 +18,9 @@ def day(n: int, hour: int = 0) -> datetime:
 
 
 def stored(meter) -> list[tuple]:
-    return list(Reading.objects.filter(meter=meter).order_by("read_at").values_list("read_at", "value"))
+    return list(
+        Reading.objects.filter(meter=meter).order_by("read_at").values_list("read_at", "value")
+    )
 
 
 def errors(outcome) -> list[tuple[int, str, str]]:
@@ -31,7 +33,8 @@ def test_new_readings_are_created_with_totals(in_org_a):
     assert outcome.counts["created"] == 2
     assert stored(meter) == [(day(1), Decimal("10")), (day(2), Decimal("12.5"))]
     assert list(Reading.objects.order_by("read_at").values_list("total", flat=True)) == [
-        Decimal("10"), Decimal("12.5")
+        Decimal("10"),
+        Decimal("12.5"),
     ]
     state = MeterReadingState.objects.get(meter=meter)
     assert (state.last_read_at, state.last_value) == (day(2), Decimal("12.5"))
@@ -109,7 +112,11 @@ def test_duplicate_same_value_is_a_no_op_and_resubmission_creates_nothing(in_org
 
 def test_different_value_at_same_instant_conflicts_unless_replace(in_org_a):
     meter = make_meter()
-    ingest(("E-1", day(1).isoformat(), "10"), ("E-1", day(2).isoformat(), "20"), ("E-1", day(3).isoformat(), "30"))
+    ingest(
+        ("E-1", day(1).isoformat(), "10"),
+        ("E-1", day(2).isoformat(), "20"),
+        ("E-1", day(3).isoformat(), "30"),
+    )
     conflict = ingest(("E-1", day(2).isoformat(), "25"))
     assert "20.0000 is already recorded" in conflict.results[0].errors[0][1]
     assert stored(meter)[1] == (day(2), Decimal("20"))
@@ -123,10 +130,16 @@ def test_different_value_at_same_instant_conflicts_unless_replace(in_org_a):
 
 def test_replacing_across_rollover_rebuilds_later_totals(in_org_a):
     meter = make_meter(digits=3)
-    ingest(("E-1", day(1).isoformat(), "990"), ("E-1", day(2).isoformat(), "995"), ("E-1", day(3).isoformat(), "5"))
+    ingest(
+        ("E-1", day(1).isoformat(), "990"),
+        ("E-1", day(2).isoformat(), "995"),
+        ("E-1", day(3).isoformat(), "5"),
+    )
     assert Reading.objects.get(meter=meter, read_at=day(3)).total == Decimal("1005")
     ingest(("E-1", day(2).isoformat(), "2"), replace=True)  # the register had already rolled
-    totals = list(Reading.objects.filter(meter=meter).order_by("read_at").values_list("total", flat=True))
+    totals = list(
+        Reading.objects.filter(meter=meter).order_by("read_at").values_list("total", flat=True)
+    )
     assert totals == [Decimal("990"), Decimal("1002"), Decimal("1005")]
     assert MeterReadingState.objects.get(meter=meter).last_total == Decimal("1005")
 
@@ -144,7 +157,9 @@ def test_backfill_must_fit_between_neighbours(in_org_a):
 def test_conflicting_rows_in_one_batch(in_org_a):
     make_meter()
     outcome = ingest(("E-1", day(1).isoformat(), "10"), ("E-1", day(1).isoformat(), "11"))
-    assert outcome.results[1].errors == [("value", "Line 1 gives 10 for the same meter and instant.")]
+    assert outcome.results[1].errors == [
+        ("value", "Line 1 gives 10 for the same meter and instant.")
+    ]
 
 
 def test_implausible_jump_is_accepted_and_flagged(in_org_a):
@@ -162,7 +177,8 @@ def test_dates_are_local_midnight_in_the_property_time_zone(in_org_a):
     meter = make_meter(tz="Europe/Berlin")
     ingest(("E-1", "2025-02-01", "1"), ("E-1", "2025-07-01 06:00", "2"))
     assert [t for t, _ in stored(meter)] == [
-        datetime(2025, 1, 31, 23, tzinfo=UTC), datetime(2025, 7, 1, 4, tzinfo=UTC)
+        datetime(2025, 1, 31, 23, tzinfo=UTC),
+        datetime(2025, 7, 1, 4, tzinfo=UTC),
     ]
 
 

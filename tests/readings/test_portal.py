@@ -55,7 +55,10 @@ def test_manual_entry_previews_then_saves(world_a, meter):
 
 def test_manual_entry_rejects_lower_value_and_saves_nothing(world_a, meter):
     client = login_client(world_a.operator, world_a.org)
-    response = client.post(f"/readings/meters/{meter.public_id}/", {"read_at": "2025-04-01T00:00", "value": "90", "step": "save"})
+    response = client.post(
+        f"/readings/meters/{meter.public_id}/",
+        {"read_at": "2025-04-01T00:00", "value": "90", "step": "save"},
+    )
     assert response.status_code == 400
     assert b"Lower than the previous reading 150" in response.content
     assert readings(world_a) == 2
@@ -63,20 +66,39 @@ def test_manual_entry_rejects_lower_value_and_saves_nothing(world_a, meter):
 
 def test_viewer_cannot_enter_or_upload(world_a, meter):
     client = login_client(world_a.viewer, world_a.org)
-    assert client.post(f"/readings/meters/{meter.public_id}/", {"read_at": "2025-04-01T00:00", "value": "200", "step": "save"}).status_code == 403
-    assert client.post("/readings/upload/", {"file": SimpleUploadedFile("a.csv", b"x")}).status_code == 403
+    assert (
+        client.post(
+            f"/readings/meters/{meter.public_id}/",
+            {"read_at": "2025-04-01T00:00", "value": "200", "step": "save"},
+        ).status_code
+        == 403
+    )
+    assert (
+        client.post("/readings/upload/", {"file": SimpleUploadedFile("a.csv", b"x")}).status_code
+        == 403
+    )
     assert readings(world_a) == 2
 
 
-def test_upload_page_shows_progress_and_every_bad_row(world_a, meter, django_capture_on_commit_callbacks):
+def test_upload_page_shows_progress_and_every_bad_row(
+    world_a, meter, django_capture_on_commit_callbacks
+):
     client = login_client(world_a.operator, world_a.org)
-    content = b"meterNumber;readAt;value\nP-1;2025-04-01;200\nP-1;2025-05-01;oops\nX-9;2025-05-01;1\n"
+    content = (
+        b"meterNumber;readAt;value\nP-1;2025-04-01;200\nP-1;2025-05-01;oops\nX-9;2025-05-01;1\n"
+    )
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post("/readings/upload/", {"file": SimpleUploadedFile("april.csv", content), "all_or_nothing": "on"})
+        response = client.post(
+            "/readings/upload/",
+            {"file": SimpleUploadedFile("april.csv", content), "all_or_nothing": "on"},
+        )
     assert response.status_code == 302
     detail = client.get(response["Location"])
     assert b"Nothing was imported because 2 rows are bad" in detail.content
-    assert b'data-testid="error-report"' in detail.content and b"No meter with number" in detail.content
+    assert (
+        b'data-testid="error-report"' in detail.content
+        and b"No meter with number" in detail.content
+    )
     upload = Upload.objects.unscoped().get(filename="april.csv")
     progress = client.get(f"/readings/uploads/{upload.public_id}/progress/")
     assert b'aria-valuenow="100"' in progress.content and b"hx-get" not in progress.content
@@ -95,7 +117,9 @@ def test_anomaly_confirm_and_correct(world_a, meter):
     assert b"more than 10" in page.content
     first, second = ReadingAnomaly.objects.unscoped().order_by("read_at")
     client.post(f"/readings/anomalies/{first.public_id}/review/", {"action": "confirm"})
-    client.post(f"/readings/anomalies/{second.public_id}/review/", {"action": "correct", "value": "9010"})
+    client.post(
+        f"/readings/anomalies/{second.public_id}/review/", {"action": "correct", "value": "9010"}
+    )
     first.refresh_from_db()
     second.refresh_from_db()
     assert (first.status, second.status) == ("confirmed", "corrected")
