@@ -204,6 +204,8 @@ class SimulatedGateway:
             return ExcCodes.ILLEGAL_ADDRESS
 
     async def async_setValues(self, device_id: int, func_code: int, address: int, values):
+        if fault := await self._fault(device_id):
+            return fault
         meter = self.meter(device_id)
         self.writes.append((device_id, func_code, address, list(values)))
         profile = meter.profile
