@@ -12,6 +12,7 @@ from typing import Any
 import django_filters
 from django.db import transaction
 from django.db.models import Prefetch
+from django.shortcuts import get_object_or_404
 from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
@@ -21,6 +22,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from billspree.core.api_base import (
+    OrganizationAPIView,
     OrganizationModelSerializer,
     OrganizationModelViewSet,
     OrganizationViewSet,
@@ -230,16 +232,6 @@ class OccupancyViewSet(
             actor=self.actor(),
         )
 
-    @extend_schema(request=OccupancyEndSerializer, responses=OccupancySerializer)
-    @action(detail=True, methods=["post"])
-    def end(self, request: Request, id: str) -> Response:
-        ser = OccupancyEndSerializer(data=request.data)
-        ser.is_valid(raise_exception=True)
-        occupancy = services.occupancy_end(
-            occupancy=self.get_object(), move_out=ser.validated_data["move_out"], actor=self.actor()
-        )
-        return Response(self.get_serializer(occupancy).data)
-
     @extend_schema(
         parameters=[
             OpenApiParameter("billing_point", OpenApiTypes.UUID, required=True),
@@ -439,14 +431,41 @@ class BadgeAssignmentViewSet(
             actor=self.actor(),
         )
 
+
+# --- actions on one row -------------------------------------------------------------------
+# Separate views (not viewset actions) so that their request bodies are exactly what the
+# action takes, without the writable relations of the row's serializer.
+
+
+class OccupancyEndView(ActorMixin, OrganizationAPIView):
+    """Set (or move) the move-out of an occupancy; 409 if it would overlap the next one."""
+
+    queryset = Occupancy.objects.select_related("tenant", "billing_point")
+
+    @extend_schema(request=OccupancyEndSerializer, responses=OccupancySerializer)
+    def post(self, request: Request, id: str) -> Response:
+        occupancy = get_object_or_404(self.queryset, public_id=id)
+        ser = OccupancyEndSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        occupancy = services.occupancy_end(
+            occupancy=occupancy, move_out=ser.validated_data["move_out"], actor=self.actor()
+        )
+        return Response(OccupancySerializer(occupancy).data)
+
+
+class BadgeReturnView(ActorMixin, OrganizationAPIView):
+    """The badge is back: the assignment ends and the badge can be handed out again."""
+
+    queryset = BadgeAssignment.objects.select_related("badge", "tenant")
+
     @extend_schema(request=BadgeReturnSerializer, responses=BadgeAssignmentSerializer)
-    @action(detail=True, methods=["post"], url_path="return")
-    def return_(self, request: Request, id: str) -> Response:
+    def post(self, request: Request, id: str) -> Response:
+        assignment = get_object_or_404(self.queryset, public_id=id)
         ser = BadgeReturnSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
         assignment = services.badge_return(
-            assignment=self.get_object(),
+            assignment=assignment,
             returned_at=ser.validated_data["returned_at"],
             actor=self.actor(),
         )
-        return Response(self.get_serializer(assignment).data, status=status.HTTP_200_OK)
+        return Response(BadgeAssignmentSerializer(assignment).data, status=status.HTTP_200_OK)

@@ -1,5 +1,6 @@
 """REST endpoints of the tenants app, mounted under /api/v1/."""
 
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from tenants import api
@@ -12,4 +13,12 @@ router.register("moves", api.MoveViewSet, basename="move")
 router.register("badges", api.BadgeViewSet, basename="badge")
 router.register("badge-assignments", api.BadgeAssignmentViewSet, basename="badge-assignment")
 
-urlpatterns = router.urls
+urlpatterns = [
+    path("occupancies/<uuid:id>/end/", api.OccupancyEndView.as_view(), name="occupancy-end"),
+    path(
+        "badge-assignments/<uuid:id>/return/",
+        api.BadgeReturnView.as_view(),
+        name="badge-assignment-return",
+    ),
+    *router.urls,
+]
