@@ -140,6 +140,7 @@ def profile_create(
         raise ValidationError({k: ["Unknown field."] for k in unknown})
     if Profile.objects.filter(name=str(fields.get("name", "")).strip()).exists():
         raise ValidationError({"name": ["A profile with this name exists already."]})
+    profile_builtins_ensure()
     profile = Profile(organization=require_organization(), **fields)
     _profile_save(profile, values)
     audit_record(action="profile.create", target=profile.name, **_who(actor, api_key))
