@@ -404,12 +404,7 @@ class _Pricer:
         return [self.line(rule, desc, Decimal(1), "period", floor - charged)]
 
     def cash(self) -> None:
-        step = self.settings.cash_rounding
-        if not step:
-            return
-        gross = self.quote.gross.amount
-        rounded = (gross / step).quantize(Decimal(1), rounding=self.settings.rounding) * step
-        self.quote.cash_rounding = self.money(self.settings.round(rounded - gross))
+        _cash_round(self.quote, self.settings)
 
 
 def price(
@@ -442,6 +437,26 @@ def price(
         pricer.quote.lines.extend(lines)
     pricer.cash()
     return pricer.quote
+
+
+def combine(quotes: Sequence[Quote], settings: Settings) -> Quote:
+    """One quote from several (e.g. one per rate-list version); cash rounding applies to the
+    combined total only."""
+    merged = Quote(currency=settings.currency)
+    for quote in quotes:
+        merged.lines.extend(quote.lines)
+        merged.diagnostics.extend(quote.diagnostics)
+    _cash_round(merged, settings)
+    return merged
+
+
+def _cash_round(quote: Quote, settings: Settings) -> None:
+    step = settings.cash_rounding
+    if not step:
+        return
+    gross = quote.gross.amount
+    rounded = (gross / step).quantize(Decimal(1), rounding=settings.rounding) * step
+    quote.cash_rounding = Money(settings.round(rounded - gross), settings.currency)
 
 
 # --- helpers ----------------------------------------------------------------------------

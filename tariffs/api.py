@@ -1,0 +1,434 @@
+"""REST endpoints of tariffs (thin: parse, call a service or selector, shape the output)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Prefetch
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from billspree.core.api_base import (
+    OrganizationModelSerializer,
+    OrganizationModelViewSet,
+    PublicIdRelatedField,
+)
+from meters.models import BillingPoint, MeterType
+from tariffs import selectors, services
+from tariffs.models import (
+    AddOn,
+    BillingPointRateList,
+    ChargeRule,
+    HolidayCalendar,
+    Plan,
+    PlanVariant,
+    PricingTemplate,
+    RateList,
+    RateListVersion,
+)
+from tariffs.quotes import QuoteInputSerializer, quote_payload
+
+
+class ChargeRuleSerializer(OrganizationModelSerializer):
+    version = PublicIdRelatedField(queryset=RateListVersion.objects.all())
+    holiday_calendar = PublicIdRelatedField(
+        queryset=HolidayCalendar.objects.all(), required=False, allow_null=True
+    )
+    tiers = serializers.JSONField(required=False)
+    bands = serializers.JSONField(required=False)
+
+    class Meta:
+        model = ChargeRule
+        fields = [
+            "id", "version", "name", "kind", "meter_type", "unit", "price", "per", "tiers",
+            "bands", "holiday_calendar", "allowance", "minimum_charge", "tax_rate", "position",
+        ]
+        extra_kwargs = {"unit": {"required": False}}
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        return attrs  # the service validates (and names each bad field)
+
+
+class VersionSerializer(OrganizationModelSerializer):
+    rate_list = serializers.UUIDField(source="rate_list.public_id", read_only=True)
+    rules = ChargeRuleSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = RateListVersion
+        fields = ["id", "rate_list", "number", "effective_from", "effective_to", "note", "rules"]
+        read_only_fields = fields
+
+
+class VersionCreateSerializer(serializers.Serializer):
+    effective_from = serializers.DateField()
+    note = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    copy_rules = serializers.BooleanField(default=True)
+
+
+class RateListSerializer(OrganizationModelSerializer):
+    effective_from = serializers.DateField(
+        write_only=True, help_text="Creation only: when the first version's prices start."
+    )
+    versions = VersionSerializer(many=True, read_only=True)
+    currency = serializers.CharField(max_length=3)
+
+    class Meta:
+        model = RateList
+        fields = [
+            "id", "name", "description", "currency", "rounding_mode", "cash_rounding",
+            "effective_from", "versions", "created_at",
+        ]
+        read_only_fields = ["created_at"]
+
+    def get_fields(self):
+        fields = super().get_fields()
+        if self.instance is not None:
+            fields["effective_from"].required = False
+        return fields
+
+    def to_representation(self, instance: RateList) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        versions = data["versions"]
+        data["effective_from"] = versions[-1]["effective_from"] if versions else None
+        data["effective_to"] = versions[0]["effective_to"] if versions else None
+        return data
+
+
+class TariffViewSet(OrganizationModelViewSet):
+    """Create/update/delete go through one service each."""
+
+    def perform_destroy(self, instance: Any) -> None:
+        services.delete(instance=instance, **self.audit_kwargs_actor())
+
+    def audit_kwargs_actor(self) -> dict[str, Any]:
+        return {"actor": self.request.user}
+
+
+def _version_prefetch() -> Prefetch:
+    return Prefetch(
+        "versions",
+        queryset=RateListVersion.objects.order_by("-effective_from").select_related("rate_list")
+        .prefetch_related(Prefetch(
+            "rules",
+            queryset=ChargeRule.objects.select_related("version", "holiday_calendar"),
+        )),
+    )
+
+
+class RateListViewSet(TariffViewSet):
+    """Rate lists with their versions (newest first) and each version's charge rules."""
+
+    queryset = RateList.objects.all()
+    serializer_class = RateListSerializer
+    filterset_fields = ["currency"]
+    search_fields = ["name", "description"]
+    ordering_fields = ["name", "created_at"]
+
+    def get_queryset(self):
+        return RateList.objects.prefetch_related(_version_prefetch())
+
+    def perform_create(self, serializer: RateListSerializer) -> None:
+        serializer.instance = services.rate_list_create(
+            **serializer.validated_data, **self.audit_kwargs_actor()
+        )
+
+    def perform_update(self, serializer: RateListSerializer) -> None:
+        data = dict(serializer.validated_data)
+        data.pop("effective_from", None)
+        services.rate_list_update(
+            rate_list=serializer.instance, **data, **self.audit_kwargs_actor()
+        )
+
+    def perform_destroy(self, instance: RateList) -> None:
+        services.rate_list_delete(rate_list=instance, **self.audit_kwargs_actor())
+
+    @extend_schema(request=VersionCreateSerializer, responses=VersionSerializer)
+    @action(detail=True, methods=["get", "post"])
+    def versions(self, request: Request, id: str) -> Response:
+        """GET: the version history. POST: new prices from a date (the current version
+        closes that day; its rules are copied unless ``copy_rules`` is false)."""
+        rate_list = self.get_object()
+        if request.method == "GET":
+            data = VersionSerializer(
+                rate_list.versions.prefetch_related("rules__holiday_calendar", "rules__version")
+                .select_related("rate_list"), many=True,
+            ).data
+            return Response(data)
+        ser = VersionCreateSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        version = services.rate_list_version_create(
+            rate_list=rate_list, **ser.validated_data, **self.audit_kwargs_actor()
+        )
+        return Response(VersionSerializer(version).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=QuoteInputSerializer, responses=dict)
+    @action(detail=True, methods=["post"])
+    def quote(self, request: Request, id: str) -> Response:
+        """Price quantities (or interval data, for time-of-use) over a period with this rate
+        list, without storing anything. Needs the write role like every POST."""
+        rate_list = self.get_object()
+        ser = QuoteInputSerializer(data=request.data, context={"request": request})
+        ser.is_valid(raise_exception=True)
+        quote = selectors.rate_list_quote(rate_list=rate_list, request=ser.to_request())
+        return Response(quote_payload(quote))
+
+
+class RateListVersionViewSet(OrganizationModelViewSet):
+    """Read-only view of versions; create them with ``POST rate-lists/{id}/versions/``."""
+
+    http_method_names = ["get", "head", "options"]
+    queryset = RateListVersion.objects.all()
+    serializer_class = VersionSerializer
+    filterset_fields = ["rate_list__public_id"]
+    ordering_fields = ["effective_from"]
+
+    def get_queryset(self):
+        return RateListVersion.objects.select_related("rate_list").prefetch_related(
+            Prefetch("rules", queryset=ChargeRule.objects.select_related(
+                "version", "holiday_calendar"))
+        )
+
+
+class ChargeRuleViewSet(TariffViewSet):
+    queryset = ChargeRule.objects.all()
+    serializer_class = ChargeRuleSerializer
+    filterset_fields = ["kind", "meter_type"]
+    search_fields = ["name"]
+
+    def get_queryset(self):
+        return ChargeRule.objects.select_related("version", "holiday_calendar")
+
+    def perform_create(self, serializer: ChargeRuleSerializer) -> None:
+        serializer.instance = services.charge_rule_create(
+            **serializer.validated_data, **self.audit_kwargs_actor()
+        )
+
+    def perform_update(self, serializer: ChargeRuleSerializer) -> None:
+        data = dict(serializer.validated_data)
+        if "version" in data and data.pop("version") != serializer.instance.version:
+            from django.core.exceptions import ValidationError
+
+            raise ValidationError({"version": ["A rule stays in its version."]})
+        services.charge_rule_update(
+            rule=serializer.instance, **data, **self.audit_kwargs_actor()
+        )
+
+    def perform_destroy(self, instance: ChargeRule) -> None:
+        services.charge_rule_delete(rule=instance, **self.audit_kwargs_actor())
+
+
+class HolidayField(serializers.Serializer):
+    date = serializers.DateField()
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+
+class HolidayCalendarSerializer(OrganizationModelSerializer):
+    days = HolidayField(many=True, required=False)
+
+    class Meta:
+        model = HolidayCalendar
+        fields = ["id", "name", "description", "days"]
+
+
+class HolidayCalendarViewSet(TariffViewSet):
+    queryset = HolidayCalendar.objects.all()
+    serializer_class = HolidayCalendarSerializer
+    search_fields = ["name"]
+
+    def get_queryset(self):
+        return HolidayCalendar.objects.prefetch_related("days")
+
+    def _save(self, serializer, calendar=None) -> None:
+        data = serializer.validated_data
+        days = data.get("days")
+        if days is None and calendar is not None:
+            days = [{"date": d.date, "name": d.name} for d in calendar.days.all()]
+        serializer.instance = services.holiday_calendar_save(
+            calendar=calendar,
+            name=data.get("name", calendar.name if calendar else ""),
+            description=data.get("description", calendar.description if calendar else ""),
+            days=[(d["date"], d.get("name", "")) for d in days or []],
+            **self.audit_kwargs_actor(),
+        )
+
+    def perform_create(self, serializer) -> None:
+        self._save(serializer)
+
+    def perform_update(self, serializer) -> None:
+        self._save(serializer, serializer.instance)
+
+
+class AddOnSerializer(OrganizationModelSerializer):
+    currency = serializers.CharField(max_length=3)
+
+    class Meta:
+        model = AddOn
+        fields = ["id", "name", "description", "currency", "price", "per", "meter_type",
+                  "tax_rate", "active"]
+
+
+class AddOnViewSet(TariffViewSet):
+    queryset = AddOn.objects.all()
+    serializer_class = AddOnSerializer
+    filterset_fields = ["active", "per", "meter_type"]
+    search_fields = ["name", "description"]
+
+    def perform_create(self, serializer) -> None:
+        serializer.instance = services.add_on_save(
+            **serializer.validated_data, **self.audit_kwargs_actor()
+        )
+
+    def perform_update(self, serializer) -> None:
+        services.add_on_save(
+            add_on=serializer.instance, **serializer.validated_data, **self.audit_kwargs_actor()
+        )
+
+
+class PlanSerializer(OrganizationModelSerializer):
+    rate_lists = PublicIdRelatedField(queryset=RateList.objects.all(), many=True, required=False)
+    add_ons = PublicIdRelatedField(queryset=AddOn.objects.all(), many=True, required=False)
+    variants = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Plan
+        fields = ["id", "name", "description", "property_kind", "rate_lists", "add_ons",
+                  "active", "variants"]
+
+    def get_variants(self, plan: Plan) -> list[dict[str, str]]:
+        return [{"id": str(v.public_id), "name": v.name} for v in plan.variants.all()]
+
+
+def _m2m_data(serializer, names=("rate_lists", "add_ons")) -> dict[str, Any]:
+    data = dict(serializer.validated_data)
+    instance = serializer.instance
+    for name in names:
+        if name not in data and instance is not None:
+            data[name] = list(getattr(instance, name).all())
+    return data
+
+
+class PlanViewSet(TariffViewSet):
+    queryset = Plan.objects.all()
+    serializer_class = PlanSerializer
+    filterset_fields = ["active", "property_kind"]
+    search_fields = ["name", "description"]
+
+    def get_queryset(self):
+        return Plan.objects.prefetch_related("rate_lists", "add_ons", "variants")
+
+    def perform_create(self, serializer) -> None:
+        serializer.instance = services.plan_save(
+            **_m2m_data(serializer), **self.audit_kwargs_actor()
+        )
+
+    def perform_update(self, serializer) -> None:
+        plan = serializer.instance
+        data = {"name": plan.name, "description": plan.description,
+                "property_kind": plan.property_kind, "active": plan.active,
+                **_m2m_data(serializer)}
+        services.plan_save(plan=plan, **data, **self.audit_kwargs_actor())
+
+
+class PlanVariantSerializer(OrganizationModelSerializer):
+    plan = PublicIdRelatedField(queryset=Plan.objects.all())
+    rate_lists = PublicIdRelatedField(queryset=RateList.objects.all(), many=True, required=False)
+    add_ons = PublicIdRelatedField(queryset=AddOn.objects.all(), many=True, required=False)
+
+    class Meta:
+        model = PlanVariant
+        fields = ["id", "plan", "name", "description", "rate_lists", "add_ons"]
+
+
+class PlanVariantViewSet(TariffViewSet):
+    queryset = PlanVariant.objects.all()
+    serializer_class = PlanVariantSerializer
+    search_fields = ["name"]
+    filterset_fields = ["plan__public_id"]
+
+    def get_queryset(self):
+        return PlanVariant.objects.select_related("plan").prefetch_related(
+            "rate_lists", "add_ons"
+        )
+
+    def perform_create(self, serializer) -> None:
+        serializer.instance = services.plan_variant_save(
+            **_m2m_data(serializer), **self.audit_kwargs_actor()
+        )
+
+    def perform_update(self, serializer) -> None:
+        v = serializer.instance
+        data = {"plan": v.plan, "name": v.name, "description": v.description,
+                **_m2m_data(serializer)}
+        services.plan_variant_save(variant=v, **data, **self.audit_kwargs_actor())
+
+
+class PricingTemplateSerializer(OrganizationModelSerializer):
+    plan = PublicIdRelatedField(queryset=Plan.objects.all())
+    variant = PublicIdRelatedField(
+        queryset=PlanVariant.objects.all(), required=False, allow_null=True
+    )
+
+    class Meta:
+        model = PricingTemplate
+        fields = ["id", "name", "description", "plan", "variant", "billing_point_kind"]
+
+
+class PricingTemplateViewSet(TariffViewSet):
+    queryset = PricingTemplate.objects.all()
+    serializer_class = PricingTemplateSerializer
+    search_fields = ["name"]
+
+    def get_queryset(self):
+        return PricingTemplate.objects.select_related("plan", "variant")
+
+    def perform_create(self, serializer) -> None:
+        serializer.instance = services.pricing_template_save(
+            **serializer.validated_data, **self.audit_kwargs_actor()
+        )
+
+    def perform_update(self, serializer) -> None:
+        t = serializer.instance
+        data = {"name": t.name, "description": t.description, "plan": t.plan,
+                "variant": t.variant, "billing_point_kind": t.billing_point_kind,
+                **serializer.validated_data}
+        services.pricing_template_save(template=t, **data, **self.audit_kwargs_actor())
+
+
+class BillingPointRateListSerializer(OrganizationModelSerializer):
+    billing_point = PublicIdRelatedField(queryset=BillingPoint.objects.all())
+    rate_list = PublicIdRelatedField(queryset=RateList.objects.all())
+    meter_type = serializers.ChoiceField(
+        choices=[("", "All meter types"), *MeterType.choices], required=False, allow_blank=True
+    )
+
+    class Meta:
+        model = BillingPointRateList
+        fields = ["id", "billing_point", "rate_list", "meter_type", "note", "created_at"]
+        read_only_fields = ["created_at"]
+        validators: list = []  # uniqueness is the service's, with a clear message
+
+
+class BillingPointRateListViewSet(TariffViewSet):
+    """A billing point's own rate list, overriding its plan's (seed 002: Billing points ›
+    Rates)."""
+
+    queryset = BillingPointRateList.objects.all()
+    serializer_class = BillingPointRateListSerializer
+    filterset_fields = ["billing_point__public_id", "meter_type"]
+
+    def get_queryset(self):
+        return BillingPointRateList.objects.select_related("billing_point", "rate_list")
+
+    def perform_create(self, serializer) -> None:
+        serializer.instance = services.billing_point_rate_list_set(
+            **serializer.validated_data, **self.audit_kwargs_actor()
+        )
+
+    def perform_update(self, serializer) -> None:
+        o = serializer.instance
+        data = {"billing_point": o.billing_point, "rate_list": o.rate_list,
+                "meter_type": o.meter_type, "note": o.note, **serializer.validated_data}
+        services.billing_point_rate_list_set(override=o, **data, **self.audit_kwargs_actor())
