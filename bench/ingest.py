@@ -140,8 +140,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--small", action="store_true", help="20,000 readings for 1,000 meters")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--rows-per-meter", type=int, default=0, help="override readings per meter")
     args = parser.parse_args()
     meter_count, per_meter = (1_000, 20) if args.small else (10_000, 100)
+    if args.rows_per_meter:
+        per_meter = args.rows_per_meter
     rows = meter_count * per_meter
     org = Organization.objects.filter(name=ORG_NAME).first() or Organization.objects.create(
         name=ORG_NAME

@@ -31,7 +31,7 @@ from readings.models import Reading, ReadingAnomaly, Source, Upload
 from readings.parsing import CsvHeaderError, RowIn, csv_rows
 from readings.partitions import month_of, partitions_ensure
 
-CHUNK_ROWS = 5000
+CHUNK_ROWS = 10_000
 API_BATCH_LIMIT = 10_000
 #: Bad rows kept on the upload for the page; the downloadable report has all of them.
 ERRORS_ON_PAGE = 200
@@ -97,6 +97,7 @@ def reading_ingest(
                 _tally(outcome, results, keep_results)
                 if on_chunk:
                     on_chunk(outcome.rows, results)
+            ingest.save_states(batch.states.values())
             if all_or_nothing and outcome.error_count:
                 raise _RollBack
     except _RollBack:
