@@ -657,8 +657,8 @@ def meter_import_csv(*, content: bytes | str, actor: Actor = None) -> list[Meter
     """Create every meter of the file, or none: a bad row rejects the whole file, and the
     report names each bad row so the installer can fix the list in one go."""
     rows, errors = parse_meter_csv(content)
-    if not errors:
-        errors = _cross_row_errors(rows)
+    if rows:  # header fine: duplicates and parents are reported alongside row errors
+        errors += _cross_row_errors(rows)
     if errors:
         raise MeterImportRejected(sorted(errors, key=lambda e: (e.line, e.column)))
     org = require_organization()

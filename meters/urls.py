@@ -1,24 +1,37 @@
+"""Portal pages of the meter registry (mounted at the site root, so paths carry a prefix)."""
+
 from django.urls import path
 
-from billspree.core.views import SectionView
+from meters import views
 
 app_name = "meters"
 
 urlpatterns = [
+    path("properties/", views.PropertyListView.as_view(), name="index"),
+    path("properties/new/", views.PropertyCreateView.as_view(), name="property_create"),
+    path("properties/<uuid:id>/", views.PropertyDetailView.as_view(), name="property_detail"),
+    path("properties/<uuid:id>/edit/", views.PropertyEditView.as_view(), name="property_edit"),
     path(
-        "properties/",
-        SectionView.as_view(
-            section="Properties",
-            description="Buildings and sites with their billing points (connections).",
-        ),
-        name="index",
+        "properties/<uuid:id>/connections/new/",
+        views.NewConnectionView.as_view(),
+        name="billing_point_create",
     ),
     path(
-        "meters/",
-        SectionView.as_view(
-            section="Meters",
-            description="Electricity, gas, water, heat and cooling meters and their assignments.",
-        ),
-        name="meter_list",
+        "billing-points/<uuid:id>/",
+        views.BillingPointDetailView.as_view(),
+        name="billing_point_detail",
     ),
+    path(
+        "billing-points/<uuid:id>/edit/",
+        views.BillingPointEditView.as_view(),
+        name="billing_point_edit",
+    ),
+    path("billing-points/<uuid:id>/assign/", views.AssignMeterView.as_view(), name="assign"),
+    path("meter-assignments/<uuid:id>/remove/", views.RemoveMeterView.as_view(), name="remove"),
+    path("meter-assignments/<uuid:id>/replace/", views.ReplaceMeterView.as_view(), name="replace"),
+    path("meters/", views.MeterListView.as_view(), name="meter_list"),
+    path("meters/new/", views.MeterCreateView.as_view(), name="meter_create"),
+    path("meters/import/", views.MeterImportView.as_view(), name="meter_import"),
+    path("meters/<uuid:id>/", views.MeterDetailView.as_view(), name="meter_detail"),
+    path("meters/<uuid:id>/edit/", views.MeterEditView.as_view(), name="meter_edit"),
 ]
