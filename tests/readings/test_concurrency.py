@@ -49,15 +49,14 @@ def test_concurrent_deliveries_of_the_same_readings_store_each_once(world_a):
 
 def test_progress_is_visible_during_the_import_and_never_blocks(world_a):
     with organization_context(world_a.org):
-        upload = Upload.objects.create(source="upload", status=Upload.Status.PROCESSING, rows_total=10)
-    with transaction.atomic():
-        with ProgressWriter(upload.pk) as progress:
-            progress.update(4, force=True)
-            assert Upload.objects.unscoped().get(pk=upload.pk).rows_done == 4  # committed aside
-            Upload.objects.unscoped().filter(pk=upload.pk).update(rows_total=11)  # row now locked
-            began = time.monotonic()
-            progress.update(8, force=True)
-            assert time.monotonic() - began < 5  # gave up instead of waiting for us
+        upload = Upload.objects.create(source="upload", status="processing", rows_total=10)
+    with transaction.atomic(), ProgressWriter(upload.pk) as progress:
+        progress.update(4, force=True)
+        assert Upload.objects.unscoped().get(pk=upload.pk).rows_done == 4  # committed aside
+        Upload.objects.unscoped().filter(pk=upload.pk).update(rows_total=11)  # row now locked
+        began = time.monotonic()
+        progress.update(8, force=True)
+        assert time.monotonic() - began < 5  # gave up instead of waiting for us
     assert Upload.objects.unscoped().get(pk=upload.pk).rows_done == 4
 
 
