@@ -17,6 +17,20 @@ from tenants.models import Tenant
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
+class RegisterValueField(forms.DecimalField):
+    """A register value as people type it on site: "1234.5" or "1234,5"."""
+
+    widget = forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"})
+
+    def to_python(self, value):
+        if isinstance(value, str):
+            value = value.strip().replace(" ", "").replace(",", ".")
+        return super().to_python(value)
+
+    def widget_attrs(self, widget):
+        return {}
+
+
 class TenantForm(forms.ModelForm):
     class Meta:
         model = Tenant
@@ -91,7 +105,7 @@ class MoveForm(MoveStartForm):
         self.fields["moved_on"].widget = forms.HiddenInput()
         self.meters = list(meters)
         for meter in self.meters:
-            self.fields[self.reading_name(meter)] = forms.DecimalField(
+            self.fields[self.reading_name(meter)] = RegisterValueField(
                 required=False,
                 min_value=Decimal("0"),
                 max_digits=20,

@@ -1,0 +1,140 @@
+"""Demo tenants for the demo building(s) that ``meters/demo.py`` creates (it runs first).
+
+Every property gets an owner (a company, billed for vacancies and common areas); most
+billing points get a tenant, some stay vacant, a few have a past move (an earlier tenant
+moved out, the current one moved in) and one recently became vacant. A couple of tenants
+hold RFID badges. Rows are keyed (customer numbers, "already occupied" checks), so running
+the seed again changes nothing. With no billing points, it does nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from billspree.core.models import Organization
+from meters.models import BillingPoint, Property
+from tenants import services
+from tenants.models import BadgeAssignment, Occupancy, Ownership, Tenant
+
+PEOPLE = [
+    "Anna Blumer",
+    "Luca Rossi",
+    "Sofia Keller",
+    "Noah Meier",
+    "Emma Schmid",
+    "Elias Weber",
+    "Mia Huber",
+    "Leon Fischer",
+    "Lea Baumann",
+    "David Frei",
+    "Laura Brunner",
+    "Jonas Graf",
+    "Sara Moser",
+    "Tim Wyss",
+    "Nina Roth",
+    "Marco Bianchi",
+    "Julia Steiner",
+    "Paul Zimmermann",
+    "Lina Hofmann",
+    "Samuel Vogel",
+    "Clara Marti",
+    "Felix Bühler",
+    "Alina Suter",
+    "Ben Kälin",
+    "Chiara Gerber",
+    "Jan Widmer",
+    "Zoe Kaufmann",
+    "Max Lehmann",
+    "Eva Sommer",
+    "Tom Berger",
+]
+COMPANIES = ["Café Aurora GmbH", "Pharmacie du Lac SA", "Velo Service AG", "Studio Nord KLG"]
+EARLIER = ["Hans Egli", "Ruth Ammann", "Peter Koch", "Maria Fuchs", "Urs Stalder", "Rita Gut"]
+COMMERCIAL = {BillingPoint.Kind.SHOP, BillingPoint.Kind.OFFICE}
+
+
+def _tenant(number: str, name: str, **fields) -> Tenant:
+    found = Tenant.objects.filter(customer_number=number).first()
+    if found is not None:
+        return found
+    slug = name.lower().replace(" ", ".").encode("ascii", "ignore").decode()
+    return services.tenant_create(
+        customer_number=number, name=name, email=f"{slug}@example.org", **fields
+    )
+
+
+def _owner(org: Organization) -> Tenant:
+    return _tenant(
+        "D-OWNER",
+        f"{org.name.split()[0]} Holdings AG",
+        kind="company",
+        contact_person="Maria Keller",
+        language="de",
+    )
+
+
+def _occupant(i: int, bp: BillingPoint) -> Tenant:
+    if bp.kind in COMMERCIAL:
+        name = COMPANIES[i % len(COMPANIES)]
+        return _tenant(
+            f"D-{bp.connection_id}",
+            f"{name} ({bp.name})",
+            kind="company",
+            contact_person=PEOPLE[(i * 7) % len(PEOPLE)],
+        )
+    return _tenant(
+        f"D-{bp.connection_id}", PEOPLE[i % len(PEOPLE)], language=("de", "fr", "it", "en")[i % 4]
+    )
+
+
+def _seed_point(i: int, bp: BillingPoint) -> None:
+    """Rules by position, so the building looks lived in: every 7th unit is vacant, every
+    5th had an earlier tenant (a past move), every 11th was vacated a month ago."""
+    if bp.kind == BillingPoint.Kind.COMMON_AREA or i % 7 == 3:
+        return  # billed to the owner
+    if Occupancy.objects.filter(billing_point=bp).exists():
+        return
+    tenant = _occupant(i, bp)
+    if i % 5 == 1:
+        earlier = _tenant(f"D-{bp.connection_id}-E", EARLIER[i % len(EARLIER)])
+        services.occupancy_create(tenant=earlier, billing_point=bp, move_in=date(2021, 4, 1))
+        services.move_register(
+            billing_point=bp,
+            moved_at=date(2024, 1 + i % 12, 1),
+            incoming_tenant=tenant,
+            note="Demo: past move",
+        )
+        return
+    services.occupancy_create(
+        tenant=tenant, billing_point=bp, move_in=date(2022 + i % 3, 1 + (i * 5) % 12, 1)
+    )
+    if i % 11 == 6:
+        today = date.today()  # noqa: DTZ011 - a date in the property's calendar
+        services.move_register(
+            billing_point=bp,
+            moved_at=date(today.year, today.month, 1),
+            note="Demo: moved out, unit vacant",
+        )
+
+
+def _badges(occupants: list[Tenant]) -> None:
+    for n, tenant in enumerate(occupants[:3], 1):
+        uid = f"04DE{n:04d}"
+        if not BadgeAssignment.objects.filter(badge__uid=uid).exists():
+            services.badge_assign(
+                uid=uid, label=f"Laundry & EV {n}", tenant=tenant, assigned_at=date(2024, 3, n)
+            )
+
+
+def seed(org: Organization) -> None:
+    points = list(BillingPoint.objects.select_related("property").order_by("connection_id"))
+    if not points:
+        return
+    owner = _owner(org)
+    for prop in Property.objects.all():
+        if not Ownership.objects.filter(property=prop, billing_point__isnull=True).exists():
+            services.ownership_set(owner=owner, property=prop)
+    for i, bp in enumerate(points):
+        _seed_point(i, bp)
+    current = Occupancy.objects.filter(move_out__isnull=True).select_related("tenant")
+    _badges([o.tenant for o in current.order_by("billing_point__connection_id")])
