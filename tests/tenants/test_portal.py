@@ -205,3 +205,18 @@ def test_badges_page_assign_and_return(house, manager):
     with organization_context(world.org):
         assignment.refresh_from_db()
     assert assignment.returned_at == datetime(2022, 3, 1, tzinfo=world.org.time_zone)
+
+
+def test_occupancy_summary_tag_and_dashboard_card(house, manager):
+    from django.template import Context, Template
+
+    world, flat, _, _ = house
+    with organization_context(world.org):
+        vacant = make_billing_point(prop=flat.property, name="Shop 2")
+        tpl = Template("{% load tenants_tags %}{% occupancy_summary bp %}")
+        occupied_html = tpl.render(Context({"bp": flat, "can_manage": True}))
+        vacant_html = tpl.render(Context({"bp": vacant}))
+    assert "Mr Blumer" in occupied_html and "Register a move" in occupied_html
+    assert "vacant" in vacant_html and "Owner SA" in vacant_html
+    dashboard = manager.get("/").content.decode()
+    assert "Occupancy" in dashboard and "1 / 2" in dashboard
