@@ -491,6 +491,8 @@ class ChunkWrites:
     revisions: list[ReadingRevision] = field(default_factory=list)
     anomalies: list[ReadingAnomaly] = field(default_factory=list)
     rebuild_since: dict[int, datetime] = field(default_factory=dict)
+    #: The last back-filled row accepted per meter in this chunk (not yet in the table).
+    backfilled: dict[int, Point] = field(default_factory=dict)
 
 
 def process_chunk(batch: Batch, rows: list[RowIn]) -> list[RowResult]:
@@ -553,12 +555,8 @@ def _decide(
             "send it with replace to correct it.",
         )
         return
-    if _is_backfill(state, r.read_at):
-        prev, nxt = near.get(key, (None, None))
-        if state.last is not None and r.read_at == state.last.at:
-            nxt = None
-    else:
-        prev, nxt = state.last, None
+    backfill = _is_backfill(state, r.read_at)
+    prev, nxt = _backfill_neighbours(r, state, near, writes) if backfill else (state.last, None)
     prev = _with_initial(meter, r.read_at, prev)
     delta = _check_order(batch, r, meter, prev, nxt)
     if r.status == "rejected":
@@ -566,7 +564,20 @@ def _decide(
     _flag_jump(r, state, prev, delta)
     total = (prev.total + delta) if prev is not None and prev.total is not None else r.value
     _stage(batch, r, existing, total, writes)
+    if backfill:
+        writes.backfilled[r.meter_id] = Point(r.read_at, r.value, total)
     _advance_state(state, r, prev, delta, total)
+
+
+def _backfill_neighbours(r: RowResult, state: State, near, writes: ChunkWrites):
+    """Stored neighbours of a back-filled row, or an earlier row of this chunk if closer."""
+    prev, nxt = near.get((r.meter_id, r.read_at), (None, None))
+    own = writes.backfilled.get(r.meter_id)
+    if own is not None and own.at < r.read_at and (prev is None or own.at > prev.at):
+        prev = own
+    if state.last is not None and r.read_at == state.last.at:
+        nxt = None
+    return prev, nxt
 
 
 def _with_initial(meter: MeterInfo, instant: datetime, prev: Point | None) -> Point | None:

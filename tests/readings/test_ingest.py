@@ -204,3 +204,12 @@ def test_future_tolerance_uses_now(in_org_a):
     make_meter()
     outcome = ingest(("E-1", (NOW + timedelta(minutes=1)).isoformat(), "1"))
     assert outcome.results[0].status == "created"
+
+
+def test_backfilled_rows_of_one_batch_are_checked_against_each_other(in_org_a):
+    meter = make_meter()
+    ingest(("E-1", day(1).isoformat(), "10"), ("E-1", day(9).isoformat(), "100"))
+    outcome = ingest(("E-1", day(3).isoformat(), "50"), ("E-1", day(5).isoformat(), "40"))
+    assert [r.status for r in outcome.results] == ["created", "rejected"]
+    assert "Lower than the previous reading 50" in outcome.results[1].errors[0][1]
+    assert [v for _, v in stored(meter)] == [Decimal("10"), Decimal("50"), Decimal("100")]
