@@ -55,9 +55,22 @@ class GatewaySerializer(OrganizationModelSerializer):
     class Meta:
         model = Gateway
         fields = [
-            "id", "property", "name", "transport", "host", "port", "timeout_ms", "retries",
-            "request_delay_ms", "poll_interval_s", "offline_after", "enabled", "notes",
-            "meter_count", *HEALTH_FIELDS, "created_at",
+            "id",
+            "property",
+            "name",
+            "transport",
+            "host",
+            "port",
+            "timeout_ms",
+            "retries",
+            "request_delay_ms",
+            "poll_interval_s",
+            "offline_after",
+            "enabled",
+            "notes",
+            "meter_count",
+            *HEALTH_FIELDS,
+            "created_at",
         ]
         read_only_fields = [f for f in HEALTH_FIELDS if f != "health"] + ["created_at"]
 
@@ -68,15 +81,24 @@ class GatewaySerializer(OrganizationModelSerializer):
 class ProfileValueSerializer(serializers.ModelSerializer):
     address = serializers.IntegerField(min_value=0, max_value=65535, help_text=ADDRESS_HELP)
     register_number = serializers.IntegerField(
-        source="printed_number", read_only=True,
+        source="printed_number",
+        read_only=True,
         help_text="The 1-based number manuals print (3xxxx input, 4xxxx holding).",
     )
 
     class Meta:
         model = ProfileValue
         fields = [
-            "key", "label", "function_code", "address", "register_number", "data_type",
-            "word_order", "scale", "unit", "is_reading",
+            "key",
+            "label",
+            "function_code",
+            "address",
+            "register_number",
+            "data_type",
+            "word_order",
+            "scale",
+            "unit",
+            "is_reading",
         ]
         extra_kwargs = {"key": {"validators": []}}
 
@@ -87,8 +109,18 @@ class ProfileSerializer(OrganizationModelSerializer):
     class Meta:
         model = Profile
         fields = [
-            "id", "name", "builtin", "manufacturer", "meter_type", "description", "relay_kind",
-            "relay_address", "relay_on_value", "relay_off_value", "values", "created_at",
+            "id",
+            "name",
+            "builtin",
+            "manufacturer",
+            "meter_type",
+            "description",
+            "relay_kind",
+            "relay_address",
+            "relay_on_value",
+            "relay_off_value",
+            "values",
+            "created_at",
         ]
         read_only_fields = ["builtin", "created_at"]
         extra_kwargs = {"name": {"validators": []}}
@@ -104,11 +136,24 @@ class RegisterMapSerializer(OrganizationModelSerializer):
     class Meta:
         model = RegisterMap
         fields = [
-            "id", "meter", "meter_serial", "gateway", "device_id", "profile", "enabled",
-            "last_value", "relay_state", "relay_changed_at", *HEALTH_FIELDS, "created_at",
+            "id",
+            "meter",
+            "meter_serial",
+            "gateway",
+            "device_id",
+            "profile",
+            "enabled",
+            "last_value",
+            "relay_state",
+            "relay_changed_at",
+            *HEALTH_FIELDS,
+            "created_at",
         ]
         read_only_fields = [
-            "last_value", "relay_state", "relay_changed_at", "created_at",
+            "last_value",
+            "relay_state",
+            "relay_changed_at",
+            "created_at",
             *[f for f in HEALTH_FIELDS if f != "health"],
         ]
 
@@ -122,8 +167,19 @@ class PollRunSerializer(OrganizationModelSerializer):
     class Meta:
         model = PollRun
         fields = [
-            "id", "gateway", "slot", "manual", "status", "started_at", "finished_at", "requests",
-            "meters_ok", "readings_stored", "error_count", "latency_ms", "summary",
+            "id",
+            "gateway",
+            "slot",
+            "manual",
+            "status",
+            "started_at",
+            "finished_at",
+            "requests",
+            "meters_ok",
+            "readings_stored",
+            "error_count",
+            "latency_ms",
+            "summary",
         ]
 
 
@@ -136,7 +192,13 @@ class GatewayErrorSerializer(OrganizationModelSerializer):
     class Meta:
         model = GatewayError
         fields = [
-            "id", "gateway", "register_map", "kind", "message", "exception_code", "occurred_at",
+            "id",
+            "gateway",
+            "register_map",
+            "kind",
+            "message",
+            "exception_code",
+            "occurred_at",
         ]
 
 
@@ -151,8 +213,10 @@ class RelaySerializer(serializers.Serializer):
 class GatewayViewSet(OrganizationModelViewSet):
     """Modbus gateways. ``POST …/{id}/poll/`` queues a poll now (operator)."""
 
-    queryset = Gateway.objects.select_related("property").annotate(
-        meter_count=Count("register_maps")
+    queryset = (
+        Gateway.objects.select_related("property")
+        .annotate(meter_count=Count("register_maps"))
+        .order_by("name")
     )
     serializer_class = GatewaySerializer
     filterset_fields = ["enabled", "transport"]
@@ -201,9 +265,14 @@ class GatewayViewSet(OrganizationModelViewSet):
         """Connectivity summary: each gateway's health and counts by health."""
         gateways = list(self.get_queryset())
         rows = [
-            {"id": str(g.public_id), "name": g.name, "health": g.health(),
-             "last_success_at": g.last_success_at, "last_error": g.last_error,
-             "last_latency_ms": g.last_latency_ms}
+            {
+                "id": str(g.public_id),
+                "name": g.name,
+                "health": g.health(),
+                "last_success_at": g.last_success_at,
+                "last_error": g.last_error,
+                "last_latency_ms": g.last_latency_ms,
+            }
             for g in gateways
         ]
         counts: dict[str, int] = {}
@@ -227,14 +296,14 @@ class ProfileViewSet(OrganizationModelViewSet):
     def perform_create(self, serializer: ProfileSerializer) -> None:
         data = dict(serializer.validated_data)
         values = data.pop("values")
-        serializer.instance = services.profile_create(
-            values=values, **data, **self.audit_kwargs()
-        )
+        serializer.instance = services.profile_create(values=values, **data, **self.audit_kwargs())
 
     def perform_update(self, serializer: ProfileSerializer) -> None:
         data = dict(serializer.validated_data)
         services.profile_update(
-            profile=serializer.instance, values=data.pop("values", None), **data,
+            profile=serializer.instance,
+            values=data.pop("values", None),
+            **data,
             **self.audit_kwargs(),
         )
 

@@ -117,3 +117,27 @@ def test_relay_by_api_reaches_the_meter_and_is_audited(in_org_a, sim):
     r = post(operator, API + f"register-maps/{no_relay.public_id}/relay/",
              {"action": "connect", "reason": "x"})
     assert r.status_code == 409 and r.json()["error"]["code"] == "no_relay"
+
+
+def test_relations_refuse_another_organizations_ids(populated):
+    world_a, world_b = populated
+    client = api_client(key=world_a.write_key)
+    b = world_b.objects
+    cases = [
+        ("gateways/", "property", b["gateway"].property),
+        ("register-maps/", "meter", b["gateway_meter"]),
+        ("register-maps/", "gateway", b["gateway"]),
+        ("register-maps/", "profile", b["profile"]),
+    ]
+    for url, field, foreign in cases:
+        r = post(client, API + url, {field: str(foreign.public_id)})
+        assert r.status_code == 400 and field in r.json()["error"]["fields"], (url, r.json())
+        assert "in this organization" in r.json()["error"]["fields"][field][0]
+    for name in ("gateway", "register_map", "profile", "poll_run", "gateway_error"):
+        basename = {"gateway": "gateways", "register_map": "register-maps",
+                    "profile": "gateway-profiles", "poll_run": "gateway-polls",
+                    "gateway_error": "gateway-errors"}[name]
+        assert client.get(API + f"{basename}/{b[name].public_id}/").status_code == 404
+    r = post(client, API + f"register-maps/{b['register_map'].public_id}/relay/",
+             {"action": "disconnect", "reason": "x"})
+    assert r.status_code == 404
