@@ -44,9 +44,8 @@ def state() -> list:
 
 def rejected(call, field: str, contains: str = "") -> ValidationError:
     before = state()
-    with pytest.raises(ValidationError) as info:
-        with transaction.atomic():
-            call()
+    with pytest.raises(ValidationError) as info, transaction.atomic():
+        call()
     errors = info.value.message_dict
     assert field in errors, errors
     if contains:
