@@ -107,6 +107,21 @@ def billing_point_consumption(
     return out
 
 
+def meter_consumption_periods(
+    *, meter: Meter, periods: list[tuple[datetime, datetime]]
+) -> list[Consumption]:
+    """One meter's consumption in each of consecutive periods (e.g. months), in a few queries."""
+    out = [Consumption(start, end, unit=meter.unit) for start, end in periods]
+    assignments = MeterAssignment.objects.filter(meter_id=meter.id)
+    found = _segment_consumption(assignments, periods[0][0], periods[-1][1], periods)
+    for segment, result in found:
+        for c in out:
+            if c.start <= segment.start and segment.end <= c.end:
+                c.add(result)
+                break
+    return out
+
+
 def previous_reading(*, meter: Meter, before: datetime) -> Reading | None:
     return Reading.objects.filter(meter=meter, read_at__lt=before).order_by("-read_at").first()
 
@@ -132,7 +147,15 @@ def recent_uploads() -> QuerySet[Upload]:
 # --- segments and boundaries ----------------------------------------------------------------
 
 
-def _segment_consumption(assignments: QuerySet[MeterAssignment], start: datetime, end: datetime):
+def _segment_consumption(
+    assignments: QuerySet[MeterAssignment], start: datetime, end: datetime, periods=None
+):
+    """(segment, consumption) for every assignment overlapping [start, end), cut by periods.
+
+    ``periods`` (consecutive [start, end) pairs, default the whole range) share their
+    boundaries, so a year of months costs the same few queries as one month.
+    """
+    periods = periods or [(start, end)]
     overlapping = (
         assignments.filter(connected_at__lt=end)
         .exclude(removed_at__lte=start)
@@ -140,15 +163,13 @@ def _segment_consumption(assignments: QuerySet[MeterAssignment], start: datetime
         .order_by("meter_id", "connected_at")
     )
     segments = [
-        Segment(a.meter, a, max(start, a.connected_at), min(end, a.removed_at or end))
+        Segment(a.meter, a, max(p_start, a.connected_at), min(p_end, a.removed_at or p_end))
         for a in overlapping
+        for p_start, p_end in periods
+        if a.connected_at < p_end and (a.removed_at is None or a.removed_at > p_start)
     ]
     if not segments:
         return []
-    boundaries = _boundaries(segments)
-    _find_neighbours(boundaries)
-    daily = _daily_use({s.meter.id for s in segments})
-    return [(s, _consume(s, boundaries, daily)) for s in segments]
 
 
 def _boundaries(segments: list[Segment]) -> dict[tuple[int, datetime], Boundary]:

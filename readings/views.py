@@ -118,12 +118,11 @@ def _monthly(meter: Meter, tz, months: int = 12) -> list[dict]:
         y, m = divmod(today.year * 12 + today.month - 1 - back, 12)
         starts.append(datetime(y, m + 1, 1, tzinfo=tz))
     starts.append(_next_month(starts[-1]))
-    bars = []
-    for start, end in zip(starts, starts[1:], strict=False):
-        c = selectors.meter_consumption(meter_ids=[meter.id], start=start, end=end)[meter.id]
-        bars.append(
-            {"label": start.strftime("%b %Y"), "quantity": c.quantity, "estimated": c.estimated}
-        )
+    periods = list(zip(starts, starts[1:], strict=False))
+    bars = [
+        {"label": c.start.strftime("%b %Y"), "quantity": c.quantity, "estimated": c.estimated}
+        for c in selectors.meter_consumption_periods(meter=meter, periods=periods)
+    ]
     peak = max((b["quantity"] for b in bars if b["quantity"]), default=Decimal(0))
     for b in bars:
         b["percent"] = int(b["quantity"] * 100 / peak) if peak and b["quantity"] else 0

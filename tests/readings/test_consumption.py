@@ -110,3 +110,19 @@ def test_dst_period_in_property_time_zone(in_org_a):
     assert meter_consumption(meter_ids=[meter.id], start=start, end=end)[
         meter.id
     ].quantity == Decimal("23")
+
+
+def test_consecutive_periods_in_one_go_match_single_periods(in_org_a):
+    from readings.selectors import meter_consumption_periods
+
+    meter = make_meter()
+    ingest(*[("E-1", iso(d), str(d * 3 + (d // 7))) for d in range(0, 60, 2)])
+    periods = [(day(0), day(10)), (day(10), day(31)), (day(31), day(70))]
+    with CaptureQueriesContext(connection) as queries:
+        series = meter_consumption_periods(meter=meter, periods=periods)
+    assert len(queries) <= 5
+    singles = [
+        meter_consumption(meter_ids=[meter.id], start=s, end=e)[meter.id] for s, e in periods
+    ]
+    assert [c.quantity for c in series] == [c.quantity for c in singles]
+    assert series[-1].estimated and not series[0].estimated
