@@ -170,6 +170,10 @@ def _segment_consumption(
     ]
     if not segments:
         return []
+    boundaries = _boundaries(segments)
+    _find_neighbours(boundaries)
+    daily = _daily_use({s.meter.id for s in segments})
+    return [(s, _consume(s, boundaries, daily)) for s in segments]
 
 
 def _boundaries(segments: list[Segment]) -> dict[tuple[int, datetime], Boundary]:
