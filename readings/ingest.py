@@ -140,49 +140,51 @@ def advance(prev: Decimal, value: Decimal, cap: Decimal) -> tuple[Decimal, str]:
 
 
 def load_meters(batch: Batch, serials: Iterable[str]) -> None:
-    """Resolve new serial numbers in one query and their assignments in one more."""
+    """Resolve new serial numbers in one query and their assignments in one more (tuples,
+    not model instances: a file may name 10,000 meters)."""
     wanted = {s for s in serials if s not in batch.meters}
     if not wanted:
         return
     found = {
-        m.serial_number: m
-        for m in Meter.objects.filter(serial_number__in=wanted).only(
-            "id", "serial_number", "register_digits"
+        serial: (meter_id, digits)
+        for serial, meter_id, digits in Meter.objects.filter(serial_number__in=wanted).values_list(
+            "serial_number", "id", "register_digits"
         )
     }
-    assignments: dict[int, list[MeterAssignment]] = defaultdict(list)
+    assignments: dict[int, list[tuple]] = defaultdict(list)
     rows = (
-        MeterAssignment.objects.filter(meter_id__in=[m.id for m in found.values()])
-        .select_related("billing_point__property")
-        .only(
+        MeterAssignment.objects.filter(meter_id__in=[m[0] for m in found.values()])
+        .order_by("meter_id", "connected_at")
+        .values_list(
             "meter_id",
             "connected_at",
             "removed_at",
             "initial_reading",
             "billing_point__property__time_zone",
         )
-        .order_by("meter_id", "connected_at")
     )
-    for a in rows:
-        assignments[a.meter_id].append(a)
+    for meter_id, *rest in rows:
+        assignments[meter_id].append(rest)
     for serial in wanted:
         meter = found.get(serial)
         batch.meters[serial] = (
-            None if meter is None else _meter_info(batch, meter, assignments[meter.id])
+            None if meter is None else _meter_info(batch, serial, *meter, assignments[meter[0]])
         )
 
 
-def _meter_info(batch: Batch, meter: Meter, assignments: list[MeterAssignment]) -> MeterInfo:
-    tz = assignments[-1].billing_point.property.time_zone if assignments else batch.default_tz
+def _meter_info(
+    batch: Batch, serial: str, meter_id: int, digits: int, assignments: list[tuple]
+) -> MeterInfo:
+    tz = assignments[-1][3] if assignments else batch.default_tz
     if isinstance(tz, str):
         tz = ZoneInfo(tz)
     return MeterInfo(
-        id=meter.id,
-        serial=meter.serial_number,
-        cap=Decimal(10) ** meter.register_digits,
-        digits=meter.register_digits,
+        id=meter_id,
+        serial=serial,
+        cap=Decimal(10) ** digits,
+        digits=digits,
         tz=tz,
-        assignments=[(a.connected_at, a.removed_at, a.initial_reading) for a in assignments],
+        assignments=[(a[0], a[1], a[2]) for a in assignments],
     )
 
 
