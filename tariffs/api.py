@@ -74,6 +74,8 @@ class RateListSerializer(OrganizationModelSerializer):
     )
     versions = VersionSerializer(many=True, read_only=True)
     currency = serializers.CharField(max_length=3)
+    rounding_mode = serializers.CharField(required=False, help_text="ROUND_HALF_UP (default), "
+                                          "ROUND_HALF_EVEN, ROUND_UP or ROUND_DOWN.")
 
     class Meta:
         model = RateList

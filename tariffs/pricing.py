@@ -169,7 +169,9 @@ class Diagnostic:
     code: str
     message: str
     rule: str = ""
-    severity: str = "error"  # error: the rule was not priced; warning: priced, but check
+    #: error: the rule could not be priced (nothing may be billed); warning: priced, but check;
+    #: info: nothing to price for this rule (e.g. no consumption of its meter type given)
+    severity: str = "error"
 
 
 @dataclass(frozen=True)
@@ -306,14 +308,15 @@ class _Pricer:
 
     # usage charges
     def usage(self, rule: Rule, usage: Usage | None) -> list[Line]:
-        if rule.kind == TIME_OF_USE:
-            return self.time_of_use(rule, usage)
         total = _total(usage)
         if total is None:
             self.diagnose(
-                "no_consumption", f"No consumption given for {rule.meter_type or rule.name}.", rule
+                "no_consumption", f"{rule.name} was not priced: no {rule.meter_type or 'usage'} "
+                "consumption was given.", rule, severity="info",
             )
             return []
+        if rule.kind == TIME_OF_USE:
+            return self.time_of_use(rule, usage)
         if total < 0:
             raise PricingError("Consumption cannot be negative.")
         lines, chargeable = self.allowance(rule, total)

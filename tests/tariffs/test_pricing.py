@@ -432,8 +432,8 @@ def test_empty_period_is_refused():
 
 
 def test_missing_consumption_is_a_diagnostic():
-    q = price(rules=[flat()], period=APRIL, usage={}, settings=EUR)
-    assert [d.code for d in q.diagnostics] == ["no_consumption"]
+    q = price(rules=[flat(), tou()], period=APRIL, usage={}, settings=EUR)
+    assert [(d.code, d.severity) for d in q.diagnostics] == [("no_consumption", "info")] * 2
     assert q.lines == []
 
 
