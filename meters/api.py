@@ -21,15 +21,16 @@ import django_filters
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status
-from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from billspree.core.api_base import (
+    OrganizationAPIView,
     OrganizationModelSerializer,
     OrganizationModelViewSet,
     OrganizationViewSet,
@@ -351,7 +352,6 @@ class MeterViewSet(OrganizationModelViewSet):
     filterset_class = MeterFilter
     search_fields = ["serial_number", "label"]
     ordering_fields = ["serial_number", "label", "type", "created_at"]
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
 
     def get_queryset(self):
         return selectors.meters_with_status().order_by("serial_number")
@@ -369,6 +369,13 @@ class MeterViewSet(OrganizationModelViewSet):
     def perform_destroy(self, instance: Meter) -> None:
         services.meter_delete(meter=instance, actor=self.request.user)
 
+
+class MeterImportView(OrganizationAPIView):
+    """Bulk import of an installer's meter list (its own view: a different request body)."""
+
+    serializer_class = MeterImportSerializer
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
     @extend_schema(
         request={
             "multipart/form-data": MeterImportSerializer,
@@ -378,8 +385,7 @@ class MeterViewSet(OrganizationModelViewSet):
         description="All or nothing: a bad row rejects the file; `error.fields.file` lists "
         "every bad row as 'line N, column C: reason'.",
     )
-    @action(detail=False, methods=["post"], url_path="import")
-    def import_csv(self, request: Request) -> Response:
+    def post(self, request: Request) -> Response:
         ser = MeterImportSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
         upload = ser.validated_data.get("file")
@@ -490,7 +496,7 @@ class MeterAssignmentViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, OrganizationViewSet
 ):
     """Meters at billing points over [connectionDate, removalDate). History is kept: an
-    assignment is closed (``close``) or replaced (``replace``), never edited or deleted."""
+    assignment is closed (``…/close/``) or replaced (``…/replace/``), never edited or deleted."""
 
     queryset = selectors.assignment_list()
     serializer_class = MeterAssignmentCreateSerializer
@@ -545,10 +551,29 @@ class MeterAssignmentViewSet(
             )
         return services.meter_assign(**common)
 
+
+class MeterAssignmentActionView(OrganizationAPIView):
+    """Base of the close/replace actions: the assignment by public id (404 if not ours).
+
+    Plain views with ``<uuid:id>`` routes rather than viewset actions, so each action
+    documents and validates its own request body."""
+
+    queryset = MeterAssignment.objects.all()
+
+    def assignment(self, id: str) -> MeterAssignment:
+        return get_object_or_404(
+            MeterAssignment.objects.select_related("meter", "billing_point"), public_id=id
+        )
+
+
+class MeterAssignmentCloseView(MeterAssignmentActionView):
+    """Remove the meter: final reading and removal date close the assignment."""
+
+    serializer_class = MeterAssignmentCloseSerializer
+
     @extend_schema(request=MeterAssignmentCloseSerializer, responses=MeterAssignmentSerializer)
-    @action(detail=True, methods=["post"])
-    def close(self, request: Request, id: str) -> Response:
-        assignment = self.get_object()
+    def post(self, request: Request, id: str) -> Response:
+        assignment = self.assignment(id)
         ser = MeterAssignmentCloseSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
         with api_field_names(ASSIGNMENT_NAMES):
@@ -560,15 +585,18 @@ class MeterAssignmentViewSet(
             )
         return Response(MeterAssignmentSerializer(closed).data)
 
+
+class MeterAssignmentReplaceView(MeterAssignmentActionView):
+    serializer_class = MeterAssignmentReplaceSerializer
+
     @extend_schema(
         request=MeterAssignmentReplaceSerializer,
         responses={201: MeterAssignmentSerializer},
         description="Close this assignment and connect the new meter at the same instant, "
         "in one transaction. Returns the new assignment.",
     )
-    @action(detail=True, methods=["post"])
-    def replace(self, request: Request, id: str) -> Response:
-        assignment = self.get_object()
+    def post(self, request: Request, id: str) -> Response:
+        assignment = self.assignment(id)
         ser = MeterAssignmentReplaceSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
         data = ser.validated_data

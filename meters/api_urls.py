@@ -1,5 +1,6 @@
 """REST endpoints of the meters app, mounted under /api/v1/."""
 
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from meters import api
@@ -11,4 +12,17 @@ router.register("connections", api.BillingPointViewSet, basename="connection")
 router.register("meters", api.MeterViewSet, basename="meter")
 router.register("meter-assignments", api.MeterAssignmentViewSet, basename="meter-assignment")
 
-urlpatterns = router.urls
+urlpatterns = [
+    path("meters/import/", api.MeterImportView.as_view(), name="meter-import"),
+    path(
+        "meter-assignments/<uuid:id>/close/",
+        api.MeterAssignmentCloseView.as_view(),
+        name="meter-assignment-close",
+    ),
+    path(
+        "meter-assignments/<uuid:id>/replace/",
+        api.MeterAssignmentReplaceView.as_view(),
+        name="meter-assignment-replace",
+    ),
+    *router.urls,
+]
