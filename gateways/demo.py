@@ -1,0 +1,83 @@
+"""Demo data: a gateway pointing at the local Modbus simulator, with some meters mapped.
+
+``seed(org)`` is idempotent. The simulator (``manage.py modbus_simulator --port 5020
+--from-db``, started by the demo after seeding) then emulates exactly these meters,
+starting at their last readings, so new readings arrive every minute.
+"""
+
+from __future__ import annotations
+
+import os
+from itertools import cycle
+
+from billspree.core.models import Organization
+from gateways import services
+from gateways.models import Gateway, Profile, RegisterMap
+from meters.models import Meter, Property
+
+DEMO_NAME = "Basement gateway (simulator)"
+DEMO_HOST = "127.0.0.1"
+DEMO_PORT = int(os.environ.get("GATEWAYS_SIMULATOR_PORT", "5020"))
+DEMO_METERS = 12
+ELECTRIC = (
+    "eastron-sdm630",
+    "eastron-sdm120",
+    "carlo-gavazzi-em24",
+    "schneider-iem3255",
+    "prepaid-relay",
+)
+BY_TYPE = {
+    ("cold_water", "m³"): "mbus-water",
+    ("hot_water", "m³"): "mbus-water",
+    ("heat", "kWh"): "mbus-heat",
+}
+
+
+def _free_device_ids() -> list[int]:
+    """Device ids not yet used on the simulated bus. The bus is shared by the demo
+    organizations' gateways, hence the deliberate ``unscoped()``."""
+    used = set(
+        RegisterMap.objects.unscoped()
+        .filter(gateway__host=DEMO_HOST, gateway__port=DEMO_PORT)
+        .values_list("device_id", flat=True)
+    )
+    return [i for i in range(1, 248) if i not in used]
+
+
+def seed(org: Organization) -> None:
+    prop = Property.objects.order_by("name").first()
+    if prop is None:
+        return
+    gateway = Gateway.objects.filter(name=DEMO_NAME).first() or services.gateway_create(
+        property=prop,
+        name=DEMO_NAME,
+        host=DEMO_HOST,
+        port=DEMO_PORT,
+        timeout_ms=1000,
+        retries=1,
+        request_delay_ms=5,
+        poll_interval_s=60,
+        notes="Polls the Modbus simulator started by `make demo` (manage.py modbus_simulator).",
+    )
+    services.profile_builtins_ensure()
+    profiles = {p.builtin: p for p in Profile.objects.exclude(builtin="")}
+    electric = cycle(ELECTRIC)
+    free = iter(_free_device_ids())
+    mapped = gateway.register_maps.count()
+    meters = Meter.objects.filter(
+        register_map__isnull=True, assignments__removed_at__isnull=True
+    ).order_by("serial_number")
+    for meter in meters:
+        if mapped >= DEMO_METERS:
+            break
+        key = (
+            next(electric)
+            if (meter.type, meter.unit) == ("electricity", "kWh")
+            else (BY_TYPE.get((meter.type, meter.unit)))
+        )
+        if key is None:
+            continue
+        services.register_map_create(
+            meter=meter, gateway=gateway, device_id=next(free), profile=profiles[key]
+        )
+        mapped += 1
