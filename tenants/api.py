@@ -58,6 +58,50 @@ class InstantField(serializers.Field):
         return value.isoformat()
 
 
+class ConnectionIdField(PublicIdRelatedField):
+    """A billing point by its connection ID (``connectionID``), as integrators name it."""
+
+    default_error_messages = {
+        "does_not_exist": "No billing point with connectionID '{value}' in this organization.",
+        "invalid": "Not a valid connectionID.",
+    }
+
+    def __init__(self, **kwargs: Any):
+        kwargs.setdefault("queryset", BillingPoint.objects.all())
+        kwargs.setdefault("slug_field", "connection_id")
+        kwargs.setdefault("source", "billing_point")
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("help_text", "Alternative to billing_point: its connection ID.")
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, str | int) or not str(data).strip():
+            self.fail("invalid")
+        queryset = self.get_queryset()
+        try:
+            return queryset.get(connection_id=str(data).strip())
+        except queryset.model.DoesNotExist:
+            self.fail("does_not_exist", value=data)
+
+
+class BillingPointOrConnectionMixin:
+    """``billing_point`` (id) or ``connectionID``: one of them, and if both, the same."""
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        raw = getattr(self, "initial_data", {}) or {}
+        if "billing_point" not in attrs:
+            raise serializers.ValidationError(
+                {"billing_point": ["Give billing_point (an id) or connectionID."]}
+            )
+        if raw.get("billing_point") and raw.get("connectionID"):
+            by_id = self.fields["billing_point"].to_internal_value(raw["billing_point"])
+            if by_id != attrs["billing_point"]:
+                raise serializers.ValidationError(
+                    {"connectionID": ["billing_point and connectionID name different points."]}
+                )
+        return super().validate(attrs)  # type: ignore[misc]
+
+
 class TenantRef(serializers.Serializer):
     id = serializers.UUIDField(source="public_id")
     name = serializers.CharField()
@@ -171,9 +215,10 @@ class OccupancyFilter(django_filters.FilterSet):
         fields = ["tenant", "billing_point", "open"]
 
 
-class OccupancySerializer(OrganizationModelSerializer):
+class OccupancySerializer(BillingPointOrConnectionMixin, OrganizationModelSerializer):
     tenant = PublicIdRelatedField(queryset=Tenant.objects.all())
-    billing_point = PublicIdRelatedField(queryset=BillingPoint.objects.all())
+    billing_point = PublicIdRelatedField(queryset=BillingPoint.objects.all(), required=False)
+    connectionID = ConnectionIdField()  # noqa: N815 - the API's published name
     tenant_name = serializers.CharField(source="tenant.name", read_only=True)
     billing_point_name = serializers.CharField(source="billing_point.name", read_only=True)
     move_in = InstantField()
@@ -186,6 +231,7 @@ class OccupancySerializer(OrganizationModelSerializer):
             "tenant",
             "tenant_name",
             "billing_point",
+            "connectionID",
             "billing_point_name",
             "move_in",
             "move_out",
@@ -265,8 +311,9 @@ class OccupantsQuerySerializer(serializers.Serializer):
 # --- moves --------------------------------------------------------------------------------
 
 
-class MoveSerializer(OrganizationModelSerializer):
-    billing_point = PublicIdRelatedField(queryset=BillingPoint.objects.all())
+class MoveSerializer(BillingPointOrConnectionMixin, OrganizationModelSerializer):
+    billing_point = PublicIdRelatedField(queryset=BillingPoint.objects.all(), required=False)
+    connectionID = ConnectionIdField()  # noqa: N815 - the API's published name
     moved_at = InstantField()
     incoming_tenant = PublicIdRelatedField(
         queryset=Tenant.objects.all(),
@@ -289,6 +336,7 @@ class MoveSerializer(OrganizationModelSerializer):
         fields = [
             "id",
             "billing_point",
+            "connectionID",
             "moved_at",
             "incoming_tenant",
             "outgoing_tenant",

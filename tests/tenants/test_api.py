@@ -310,3 +310,47 @@ def test_other_organization_tenant_is_404(setup, world_b):
     )
     with organization_context(setup[0].org):
         assert Tenant.objects.get(pk=blumer.pk).name == "Mr Blumer"
+
+
+def test_connection_id_is_accepted_for_the_billing_point(setup, writer):
+    _, flat, blumer, _ = setup
+    response = writer.post(
+        "/api/v1/occupancies/",
+        {
+            "tenant": str(blumer.public_id),
+            "connectionID": flat.connection_id,
+            "move_in": "2022-01-01",
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    assert response.json()["billing_point"] == str(flat.public_id)
+    assert response.json()["connectionID"] == flat.connection_id
+    move = writer.post(
+        "/api/v1/moves/",
+        {"connectionID": flat.connection_id, "moved_at": "2023-01-01"},
+        format="json",
+    )
+    assert move.status_code == 201, move.json()
+    assert move.json()["vacancy"] is True
+
+
+@pytest.mark.parametrize(
+    "payload, field",
+    [
+        ({"connectionID": "NOPE-404"}, "connectionID"),
+        ({}, "billing_point"),
+    ],
+)
+def test_missing_or_unknown_connection_names_the_field(setup, writer, payload, field):
+    _, _, blumer, _ = setup
+    response = writer.post(
+        "/api/v1/moves/",
+        {"moved_at": "2023-01-01", "incoming_tenant": str(blumer.public_id), **payload},
+        format="json",
+    )
+    assert response.status_code == 400
+    error = error_of(response)
+    assert field in error["fields"], error
+    if field == "connectionID":
+        assert "NOPE-404" in error["fields"][field][0]

@@ -339,3 +339,18 @@ def test_badge_return_before_handout_is_refused(in_org_a):
     assert "returned_at" in exc.value.message_dict
     first.refresh_from_db()
     assert first.returned_at is None
+
+
+def test_exclusion_violation_is_reported_like_an_overlap(flat):
+    """A row a concurrent writer committed after our check: the IntegrityError of the
+    constraint becomes the same Conflict naming the tenant and dates."""
+    from tenants.services.occupancy import save_period
+
+    services.occupancy_create(
+        tenant=make_tenant(name="Early bird"), billing_point=flat, move_in=at(2022, 1, 1)
+    )
+    late = Occupancy(tenant=make_tenant(name="Late"), billing_point=flat, move_in=at(2022, 3, 1))
+    with pytest.raises(Conflict) as exc:
+        save_period(late, flat, "move_in")
+    assert "Early bird" in exc.value.message and "2022-01-01" in exc.value.message
+    assert Occupancy.objects.count() == 1
