@@ -49,16 +49,27 @@ def test_empty_states_say_what_to_do(manager):
 def test_pages_render_with_data(manager, reg, world_a):
     prop, bp, meters = reg
     with organization_context(world_a.org):
-        a = services.meter_assign(billing_point=bp, meter=meters[MeterType.GAS],
-                                  connected_at=date(2026, 1, 1))
+        a = services.meter_assign(
+            billing_point=bp, meter=meters[MeterType.GAS], connected_at=date(2026, 1, 1)
+        )
     for url in [
-        "/properties/", "/properties/?q=Test", f"/properties/{prop.public_id}/",
-        f"/properties/{prop.public_id}/?kind=apartment&q=Flat", f"/properties/{prop.public_id}/edit/",
-        f"/properties/{prop.public_id}/connections/new/", f"/billing-points/{bp.public_id}/",
-        f"/billing-points/{bp.public_id}/edit/", f"/billing-points/{bp.public_id}/assign/",
-        f"/meter-assignments/{a.public_id}/remove/", f"/meter-assignments/{a.public_id}/replace/",
-        "/meters/", "/meters/?status=inactive&type=water", "/meters/new/", "/meters/import/",
-        f"/meters/{meters[MeterType.GAS].public_id}/", f"/meters/{meters[MeterType.GAS].public_id}/edit/",
+        "/properties/",
+        "/properties/?q=Test",
+        f"/properties/{prop.public_id}/",
+        f"/properties/{prop.public_id}/?kind=apartment&q=Flat",
+        f"/properties/{prop.public_id}/edit/",
+        f"/properties/{prop.public_id}/connections/new/",
+        f"/billing-points/{bp.public_id}/",
+        f"/billing-points/{bp.public_id}/edit/",
+        f"/billing-points/{bp.public_id}/assign/",
+        f"/meter-assignments/{a.public_id}/remove/",
+        f"/meter-assignments/{a.public_id}/replace/",
+        "/meters/",
+        "/meters/?status=inactive&type=water",
+        "/meters/new/",
+        "/meters/import/",
+        f"/meters/{meters[MeterType.GAS].public_id}/",
+        f"/meters/{meters[MeterType.GAS].public_id}/edit/",
     ]:
         r = manager.get(url)
         assert r.status_code == 200, url
@@ -73,20 +84,34 @@ def test_viewer_reads_but_cannot_write(reg, world_a):
     assert viewer.get(f"/billing-points/{bp.public_id}/").status_code == 200
     assert b"Assign meter" not in viewer.get(f"/billing-points/{bp.public_id}/").content
     before = _state(world_a.org)
-    r = viewer.post(f"/billing-points/{bp.public_id}/assign/", {
-        "meter": str(meters[MeterType.GAS].public_id), "connected_on": "2026-01-01",
-        "initial_reading": "0"})
+    r = viewer.post(
+        f"/billing-points/{bp.public_id}/assign/",
+        {
+            "meter": str(meters[MeterType.GAS].public_id),
+            "connected_on": "2026-01-01",
+            "initial_reading": "0",
+        },
+    )
     assert r.status_code == 403
     assert _state(world_a.org) == before
 
 
 def test_property_create_shows_field_errors(manager, reg):
-    r = manager.post("/properties/new/", {"name": "Test House", "kind": "apartments",
-                                          "time_zone": "Europe/Berlin", "currency": "EUR"})
+    r = manager.post(
+        "/properties/new/",
+        {
+            "name": "Test House",
+            "kind": "apartments",
+            "time_zone": "Europe/Berlin",
+            "currency": "EUR",
+        },
+    )
     assert r.status_code == 400
     assert b'data-field="name"' in r.content and b"exists already" in r.content
-    r = manager.post("/properties/new/", {"name": "Seeblick", "kind": "apartments",
-                                          "time_zone": "Europe/Berlin", "currency": "EUR"})
+    r = manager.post(
+        "/properties/new/",
+        {"name": "Seeblick", "kind": "apartments", "time_zone": "Europe/Berlin", "currency": "EUR"},
+    )
     assert r.status_code == 302
 
 
@@ -94,17 +119,34 @@ def test_new_connection_flow(manager, reg, world_a):
     prop, _, meters = reg
     url = f"/properties/{prop.public_id}/connections/new/"
     data = {
-        "connection_id": "CN-9", "name": "Apartment 9", "kind": "apartment", "floor": "3",
-        "area_m2": "", "notes": "", "connected_on": "2026-04-01",
-        "m-TOTAL_FORMS": "3", "m-INITIAL_FORMS": "0", "m-MIN_NUM_FORMS": "0",
+        "connection_id": "CN-9",
+        "name": "Apartment 9",
+        "kind": "apartment",
+        "floor": "3",
+        "area_m2": "",
+        "notes": "",
+        "connected_on": "2026-04-01",
+        "m-TOTAL_FORMS": "3",
+        "m-INITIAL_FORMS": "0",
+        "m-MIN_NUM_FORMS": "0",
         "m-MAX_NUM_FORMS": "20",
-        "m-0-type": "electricity", "m-0-serial_number": "E-9", "m-0-initial_reading": "5.5",
-        "m-1-type": "cold_water", "m-1-serial_number": meters[MeterType.COLD_WATER].serial_number,
+        "m-0-type": "electricity",
+        "m-0-serial_number": "E-9",
+        "m-0-initial_reading": "5.5",
+        "m-1-type": "cold_water",
+        "m-1-serial_number": meters[MeterType.COLD_WATER].serial_number,
         "m-1-initial_reading": "2",
-        "m-2-type": "", "m-2-serial_number": "",
+        "m-2-type": "",
+        "m-2-serial_number": "",
     }
-    r = manager.post(url, {**data, "m-0-type": "gas", "m-0-serial_number":
-                           meters[MeterType.ELECTRICITY].serial_number})
+    r = manager.post(
+        url,
+        {
+            **data,
+            "m-0-type": "gas",
+            "m-0-serial_number": meters[MeterType.ELECTRICITY].serial_number,
+        },
+    )
     assert r.status_code == 400 and b"measures electricity" in r.content
     r = manager.post(url, {**data, "m-1-initial_reading": "-1"})
     assert r.status_code == 400 and b'data-field="m-1-initial_reading"' in r.content
@@ -113,18 +155,24 @@ def test_new_connection_flow(manager, reg, world_a):
     assert r.status_code == 302
     with organization_context(world_a.org):
         bp = BillingPoint.objects.get(connection_id="CN-9")
-        serials = set(MeterAssignment.objects.filter(billing_point=bp).values_list(
-            "meter__serial_number", flat=True))
+        serials = set(
+            MeterAssignment.objects.filter(billing_point=bp).values_list(
+                "meter__serial_number", flat=True
+            )
+        )
         assert serials == {"E-9", meters[MeterType.COLD_WATER].serial_number}
-        assert MeterAssignment.objects.get(meter__serial_number="E-9").initial_reading == Decimal("5.5")
+        assert MeterAssignment.objects.get(meter__serial_number="E-9").initial_reading == Decimal(
+            "5.5"
+        )
 
 
 def test_assign_lists_only_inactive_meters_of_the_type(manager, reg, world_a):
     prop, bp, meters = reg
     with organization_context(world_a.org):
         other = services.billing_point_create(property=prop, connection_id="S-1", name="Shop 1")
-        services.meter_assign(billing_point=other, meter=meters[MeterType.HOT_WATER],
-                              connected_at=date(2026, 1, 1))
+        services.meter_assign(
+            billing_point=other, meter=meters[MeterType.HOT_WATER], connected_at=date(2026, 1, 1)
+        )
     r = manager.get(f"/billing-points/{bp.public_id}/assign/?type=water", HTTP_HX_REQUEST="true")
     body = r.content.decode()
     assert "<select" in body and "<html" not in body
@@ -133,14 +181,25 @@ def test_assign_lists_only_inactive_meters_of_the_type(manager, reg, world_a):
     assert meters[MeterType.GAS].serial_number not in body
     # a meter already active elsewhere cannot be chosen: field error, nothing changed
     before = _state(world_a.org)
-    r = manager.post(f"/billing-points/{bp.public_id}/assign/", {
-        "meter": str(meters[MeterType.HOT_WATER].public_id), "connected_on": "2026-02-01",
-        "initial_reading": "0"})
+    r = manager.post(
+        f"/billing-points/{bp.public_id}/assign/",
+        {
+            "meter": str(meters[MeterType.HOT_WATER].public_id),
+            "connected_on": "2026-02-01",
+            "initial_reading": "0",
+        },
+    )
     assert r.status_code == 400 and b'data-field="meter"' in r.content
     assert _state(world_a.org) == before
-    r = manager.post(f"/billing-points/{bp.public_id}/assign/", {
-        "type": "water", "meter": str(meters[MeterType.COLD_WATER].public_id),
-        "connected_on": "2026-02-01", "initial_reading": "7"})
+    r = manager.post(
+        f"/billing-points/{bp.public_id}/assign/",
+        {
+            "type": "water",
+            "meter": str(meters[MeterType.COLD_WATER].public_id),
+            "connected_on": "2026-02-01",
+            "initial_reading": "7",
+        },
+    )
     assert r.status_code == 302
     with organization_context(world_a.org):
         a = MeterAssignment.objects.get(meter=meters[MeterType.COLD_WATER])
@@ -150,8 +209,9 @@ def test_assign_lists_only_inactive_meters_of_the_type(manager, reg, world_a):
 def test_remove_needs_confirmation(manager, reg, world_a):
     _, bp, meters = reg
     with organization_context(world_a.org):
-        a = services.meter_assign(billing_point=bp, meter=meters[MeterType.GAS],
-                                  connected_at=date(2026, 1, 1))
+        a = services.meter_assign(
+            billing_point=bp, meter=meters[MeterType.GAS], connected_at=date(2026, 1, 1)
+        )
     url = f"/meter-assignments/{a.public_id}/remove/"
     before = _state(world_a.org)
     r = manager.post(url, {"removed_on": "2025-06-01", "final_reading": "10"})
@@ -169,9 +229,19 @@ def test_remove_needs_confirmation(manager, reg, world_a):
 
 def test_rename_meter_keeps_serial(manager, reg, world_a):
     meter = reg[2][MeterType.GAS]
-    r = manager.post(f"/meters/{meter.public_id}/edit/", {
-        "type": "gas", "serial_number": "HACKED", "label": "Boiler room", "unit": "m³",
-        "multiplier": "1", "register_digits": "8", "parent": "", "notes": ""})
+    r = manager.post(
+        f"/meters/{meter.public_id}/edit/",
+        {
+            "type": "gas",
+            "serial_number": "HACKED",
+            "label": "Boiler room",
+            "unit": "m³",
+            "multiplier": "1",
+            "register_digits": "8",
+            "parent": "",
+            "notes": "",
+        },
+    )
     assert r.status_code == 302
     with organization_context(world_a.org):
         meter.refresh_from_db()
@@ -179,8 +249,16 @@ def test_rename_meter_keeps_serial(manager, reg, world_a):
 
 
 def test_meter_create_wrong_unit_is_a_field_error(manager, world_a):
-    r = manager.post("/meters/new/", {"type": "electricity", "serial_number": "E-1", "unit": "m³",
-                                      "multiplier": "1", "register_digits": "8"})
+    r = manager.post(
+        "/meters/new/",
+        {
+            "type": "electricity",
+            "serial_number": "E-1",
+            "unit": "m³",
+            "multiplier": "1",
+            "register_digits": "8",
+        },
+    )
     assert r.status_code == 400 and b'data-field="unit"' in r.content
     assert _state(world_a.org)[1] == 0
 
@@ -198,9 +276,11 @@ def test_csv_import_reports_every_bad_row_and_imports_nothing(manager, world_a):
     assert r.status_code == 400
     body = r.content.decode()
     for line, column in [(3, "unit"), (4, "type"), (5, "serial_number"), (6, "parent")]:
-        assert f"<td>{line}</td><td class=\"mono\">{column}</td>" in body, (line, column)
+        assert f'<td>{line}</td><td class="mono">{column}</td>' in body, (line, column)
     assert _state(world_a.org)[1] == 0
-    good = content.replace(b"m\xc2\xb3;;EL-1", b"kWh;;EL-1").replace(b"WA-1;water", b"WA-1;hot water")
+    good = content.replace(b"m\xc2\xb3;;EL-1", b"kWh;;EL-1").replace(
+        b"WA-1;water", b"WA-1;hot water"
+    )
     good = good.replace(b"EL-1;electricity;;;\n", b"").replace(b"EL-9", b"")
     r = manager.post("/meters/import/", {"file": SimpleUploadedFile("m.csv", good)})
     assert r.status_code == 302
@@ -216,7 +296,11 @@ def test_meter_list_query_count_is_pinned(manager, reg, world_a, django_assert_m
         for i in range(30):
             m = services.meter_create(type=MeterType.HEAT, serial_number=f"HQ-{i:02d}")
             services.meter_assign(billing_point=bp, meter=m, connected_at=date(2026, 1, 1))
-    for url in ("/meters/", "/properties/", f"/properties/{bp.property.public_id}/",
-                f"/billing-points/{bp.public_id}/"):
+    for url in (
+        "/meters/",
+        "/properties/",
+        f"/properties/{bp.property.public_id}/",
+        f"/billing-points/{bp.public_id}/",
+    ):
         with django_assert_max_num_queries(12):
             assert manager.get(url).status_code == 200
