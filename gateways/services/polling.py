@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -28,6 +28,7 @@ from gateways.models import (
     Gateway,
     GatewayError,
     PollRun,
+    Profile,
     RegisterMap,
 )
 from gateways.services._common import _who
@@ -100,11 +101,25 @@ def _target(gateway: Gateway, maps: Iterable[RegisterMap]) -> poller.Target:
 
 
 def _maps_of(gateway_ids: list[int]) -> list[RegisterMap]:
-    return list(
+    """The enabled maps of these gateways with just what a poll needs: thousands of rows
+    per cycle, so narrow columns, and each profile (with its values) loaded once."""
+    maps = list(
         RegisterMap.objects.filter(gateway_id__in=gateway_ids, enabled=True)
-        .select_related("meter", "profile")
-        .prefetch_related("profile__values")
+        .select_related("meter")
+        .only(
+            "id", "organization_id", "gateway_id", "device_id", "profile_id", "meter_id",
+            "meter__serial_number", "meter__organization_id",
+        )
     )
+    profiles = {
+        p.pk: p
+        for p in Profile.objects.filter(pk__in={m.profile_id for m in maps}).prefetch_related(
+            "values"
+        )
+    }
+    for m in maps:
+        m.profile = profiles[m.profile_id]
+    return maps
 
 
 def _prepare(gateways: Sequence[Gateway], manual: bool, now: datetime) -> list[PollPlan]:
@@ -142,8 +157,7 @@ def gateways_poll(
     if not plans:
         return []
     results = poller.run_sync(poller.poll_many([p.target for p in plans]))
-    by_ref = {r.ref: r for r in results}
-    return [_record(plan, by_ref[plan.gateway.pk], now) for plan in plans]
+    return _record(plans, {r.ref: r for r in results}, now)
 
 
 def gateway_poll(
@@ -160,6 +174,7 @@ class _Outcome:
     value: Decimal | None = None
     error: GatewayError | None = None
     latency_ms: int | None = None
+    stored: bool = False
 
 
 def _error(plan: PollPlan, kind: str, message: str, *, register_map=None, code=None):
@@ -209,8 +224,9 @@ def _decode(plan: PollPlan, register_map: RegisterMap, item: poller.ItemResult) 
     return outcome
 
 
-def _ingest(rows: list[tuple[RegisterMap, datetime, Decimal]], plan: PollPlan) -> dict[int, str]:
-    """Store readings through the one ingestion service; returns map id → rejection reason.
+def _ingest(outcomes: list[_Outcome], plans: list[PollPlan], read_at: datetime) -> dict[int, str]:
+    """Store the good values of a cycle through the one ingestion service, in one call
+    (set-based however many gateways); returns register map id → rejection reason.
 
     This is the only place the gateways app writes readings.
     """
@@ -218,26 +234,35 @@ def _ingest(rows: list[tuple[RegisterMap, datetime, Decimal]], plan: PollPlan) -
     from readings.parsing import RowIn
     from readings.services import reading_ingest
 
-    if not rows:
+    good = [o for o in outcomes if o.error is None]
+    if not good:
         return {}
+    names = ", ".join(p.gateway.name for p in plans[:3]) + (" …" if len(plans) > 3 else "")
     upload = Upload.objects.create(
-        organization_id=plan.gateway.organization_id,
+        organization_id=plans[0].gateway.organization_id,
         source=Source.GATEWAY,
         status=Upload.Status.PROCESSING,
-        note=f"Poll of {plan.gateway.name} at {plan.run.slot:%Y-%m-%d %H:%M:%S} UTC"[:200],
+        note=f"Poll of {names} at {read_at:%Y-%m-%d %H:%M:%S} UTC"[:200],
         all_or_nothing=False,
-        rows_total=len(rows),
+        rows_total=len(good),
     )
     result = reading_ingest(
-        rows=[RowIn(i, m.meter.serial_number, at, value) for i, (m, at, value) in enumerate(rows)],
+        rows=[
+            RowIn(i, o.register_map.meter.serial_number, read_at, o.value)
+            for i, o in enumerate(good)
+        ],
         source=Source.GATEWAY,
         upload=upload,
+        keep_results=True,
     )
     rejected = {}
     for r in result.results:
+        outcome = good[r.line]
         if r.status == "rejected":
             reason = "; ".join(f"{field}: {message}" for field, message in r.errors)
-            rejected[rows[r.line][0].pk] = reason or "rejected"
+            rejected[outcome.register_map.pk] = reason or "rejected"
+        elif r.status == "created":
+            outcome.stored = True
     Upload.objects.filter(pk=upload.pk).update(
         status=Upload.Status.DONE,
         rows_done=result.rows,
@@ -247,37 +272,39 @@ def _ingest(rows: list[tuple[RegisterMap, datetime, Decimal]], plan: PollPlan) -
         error_count=result.error_count,
         finished_at=timezone.now(),
     )
-    plan.run.readings_stored = result.counts.get("created", 0)
     return rejected
 
 
-def _apply_map_health(outcome: _Outcome, now: datetime) -> None:
-    m = outcome.register_map
-    m.last_poll_at = now
-    if outcome.error is None:
-        m.last_success_at = now
-        m.success_count = F("success_count") + 1
-        m.consecutive_failures = 0
-        m.last_value = outcome.value
-        m.last_latency_ms = outcome.latency_ms
-    else:
-        m.last_error_at = now
-        m.last_error = outcome.error.message
-        m.error_count = F("error_count") + 1
-        m.consecutive_failures = F("consecutive_failures") + 1
+_MAPS_OK_SQL = """
+UPDATE gateways_registermap AS m SET
+    last_poll_at = %s, last_success_at = %s, success_count = m.success_count + 1,
+    consecutive_failures = 0, last_value = v.value, last_latency_ms = v.latency
+FROM (VALUES {rows}) AS v(id, value, latency)
+WHERE m.id = v.id AND m.organization_id = %s
+"""
+_MAPS_FAILED_SQL = """
+UPDATE gateways_registermap AS m SET
+    last_poll_at = %s, last_error_at = %s, last_error = v.message,
+    error_count = m.error_count + 1, consecutive_failures = m.consecutive_failures + 1
+FROM (VALUES {rows}) AS v(id, message)
+WHERE m.id = v.id AND m.organization_id = %s
+"""
 
 
-MAP_HEALTH_FIELDS = [
-    "last_poll_at",
-    "last_success_at",
-    "last_error_at",
-    "last_error",
-    "error_count",
-    "success_count",
-    "consecutive_failures",
-    "last_value",
-    "last_latency_ms",
-]
+def _update_maps(outcomes: list[_Outcome], organization_id: int, now: datetime) -> None:
+    """Per-meter health of a whole cycle in two statements (an UPDATE … FROM VALUES each),
+    not one round-trip per meter."""
+    ok = [o for o in outcomes if o.error is None]
+    failed = [o for o in outcomes if o.error is not None]
+    with connection.cursor() as cursor:
+        if ok:
+            rows = ", ".join(["(%s::bigint, %s::numeric, %s::integer)"] * len(ok))
+            params = [x for o in ok for x in (o.register_map.pk, o.value, o.latency_ms)]
+            cursor.execute(_MAPS_OK_SQL.format(rows=rows), [now, now, *params, organization_id])
+        if failed:
+            rows = ", ".join(["(%s::bigint, %s::varchar)"] * len(failed))
+            params = [x for o in failed for x in (o.register_map.pk, o.error.message)]
+            cursor.execute(_MAPS_FAILED_SQL.format(rows=rows), [now, now, *params, organization_id])
 
 
 def _gateway_health(plan: PollPlan, result: poller.TargetResult, errors, now: datetime) -> None:
@@ -305,33 +332,41 @@ def _gateway_health(plan: PollPlan, result: poller.TargetResult, errors, now: da
 
 
 @transaction.atomic
-def _record(plan: PollPlan, result: poller.TargetResult, now: datetime) -> PollRun:
-    """Store what one gateway answered: readings, errors, health, the run (one transaction).
-
-    All readings of a poll carry the poll's instant (to the second)."""
-    outcomes = [
-        _decode(plan, plan.maps[ref], item)
-        for ref, item in result.items.items()
-        if ref in plan.maps
+def _record(
+    plans: list[PollPlan], results: dict[int, poller.TargetResult], now: datetime
+) -> list[PollRun]:
+    """Store what the gateways of a cycle answered: readings (one ingestion call), errors,
+    health and runs, in one transaction. All readings of a poll carry its instant (to the
+    second)."""
+    by_plan = [
+        [
+            _decode(plan, plan.maps[ref], item)
+            for ref, item in results[plan.gateway.pk].items.items()
+            if ref in plan.maps
+        ]
+        for plan in plans
     ]
-    read_at = now.replace(microsecond=0)
-    good = [(o.register_map, read_at, o.value) for o in outcomes if o.error is None]
-    rejected = _ingest(good, plan)
-    for o in outcomes:
-        if o.register_map.pk in rejected:
-            o.error = _error(
-                plan,
-                GatewayError.Kind.REJECTED,
-                f"{o.register_map.meter.serial_number}: value {o.value} not stored: "
-                f"{rejected[o.register_map.pk]}",
-                register_map=o.register_map,
-            )
-        _apply_map_health(o, now)
-    errors = [o.error for o in outcomes if o.error is not None]
-    GatewayError.objects.bulk_create(errors)
-    RegisterMap.objects.bulk_update([o.register_map for o in outcomes], MAP_HEALTH_FIELDS)
-    _gateway_health(plan, result, errors, now)
-    return _finish_run(plan.run, result, outcomes, errors, now)
+    outcomes = [o for group in by_plan for o in group]
+    rejected = _ingest(outcomes, plans, now.replace(microsecond=0))
+    for plan, group in zip(plans, by_plan, strict=True):
+        for o in group:
+            if o.register_map.pk in rejected:
+                o.error = _error(
+                    plan,
+                    GatewayError.Kind.REJECTED,
+                    f"{o.register_map.meter.serial_number}: value {o.value} not stored: "
+                    f"{rejected[o.register_map.pk]}",
+                    register_map=o.register_map,
+                )
+    GatewayError.objects.bulk_create([o.error for o in outcomes if o.error is not None])
+    _update_maps(outcomes, plans[0].gateway.organization_id, now)
+    runs = []
+    for plan, group in zip(plans, by_plan, strict=True):
+        result = results[plan.gateway.pk]
+        errors = [o.error for o in group if o.error is not None]
+        _gateway_health(plan, result, errors, now)
+        runs.append(_finish_run(plan.run, result, group, errors, now))
+    return runs
 
 
 def _finish_run(run: PollRun, result, outcomes, errors, now: datetime) -> PollRun:
@@ -345,6 +380,7 @@ def _finish_run(run: PollRun, result, outcomes, errors, now: datetime) -> PollRu
     )
     run.finished_at = now
     run.requests = result.requests
+    run.readings_stored = sum(o.stored for o in outcomes)
     run.meters_ok = ok
     run.error_count = len(errors)
     run.latency_ms = result.latency_ms

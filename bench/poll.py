@@ -1,0 +1,199 @@
+"""Benchmark: one full poll cycle of many gateways vs a bare pymodbus client, same registers.
+
+    .venv/bin/python bench/poll.py            # 20 gateways × 100 meters
+    .venv/bin/python bench/poll.py --small    # 4 gateways × 25 meters
+
+20 simulated gateways (pymodbus TCP servers on 127.0.0.1, in a separate process so they
+do not share the poller's interpreter) each carry 100 meters of the built-in profiles.
+The service path is ``gateways.services.gateways_poll``: claim each gateway's slot, read
+the energy register of every meter over one connection per gateway (all gateways
+concurrently), decode, and store readings through the readings ingestion service, with
+health and poll runs. The baseline is a bare ``AsyncModbusTcpClient`` per gateway reading
+the same registers in a tight loop (also all gateways concurrently), storing nothing.
+Runs alternate, medians are compared. Everything the bench writes is rolled back.
+
+Last line: ``BENCH poll cycle_s=... requests_per_s=... baseline_requests_per_s=... ratio=...``
+(targets: cycle ≤ 5 s, ratio ≥ 0.8). ``requests_per_s`` counts the whole cycle (claims,
+wire, decoding, ingestion, health); ``poller_only_*`` is the asyncio poller alone on the
+same targets (wire and retries machinery, no database), to show where the time goes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import os
+import statistics
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "billspree.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.db import transaction  # noqa: E402
+from pymodbus.client import AsyncModbusTcpClient  # noqa: E402
+
+from billspree.core.models import Organization  # noqa: E402
+from billspree.core.scoping import organization_context  # noqa: E402
+from gateways import services  # noqa: E402
+from gateways.decoding import register_count  # noqa: E402
+from gateways.models import Gateway, Profile, RegisterMap  # noqa: E402
+from gateways.poller import poll_many, run_sync  # noqa: E402
+from gateways.profiles import BUILTIN_PROFILES  # noqa: E402
+from gateways.services.polling import _maps_of, _target  # noqa: E402
+from gateways.simulator import (  # noqa: E402
+    SimulatedGateway,
+    SimulatorServer,
+    default_layout,
+    make_meters,
+)
+from meters.models import BillingPoint, Meter, MeterAssignment, Property  # noqa: E402
+from readings.models import Reading  # noqa: E402
+
+T0 = datetime(2026, 1, 5, tzinfo=UTC)
+UNITS = {"electricity": "kWh", "cold_water": "m³", "heat": "kWh"}
+
+
+class Rollback(Exception):
+    pass
+
+
+def serve(count: int, meters: int, ports: multiprocessing.Queue) -> None:
+    """Child process: ``count`` simulated gateways in one event loop."""
+    import logging
+
+    logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
+
+    async def main() -> None:
+        servers = []
+        for _ in range(count):
+            server = SimulatorServer(SimulatedGateway(make_meters(default_layout(meters))), port=0)
+            await server.serve_forever(background=True)
+            servers.append(server)
+        ports.put([s.bound_port for s in servers])
+        await asyncio.Event().wait()
+
+    asyncio.run(main())
+
+
+def setup(ports: list[int], meters: int) -> list[Gateway]:
+    prop = Property.objects.create(name="Bench poll site", time_zone="UTC")
+    services.profile_builtins_ensure()
+    profiles = {p.builtin: p for p in Profile.objects.exclude(builtin="")}
+    layout = default_layout(meters)
+    gateways = []
+    for g, port in enumerate(ports):
+        gateway = services.gateway_create(
+            property=prop, name=f"Bench gateway {g}", host="127.0.0.1", port=port,
+            timeout_ms=2000, retries=1, request_delay_ms=0, poll_interval_s=900,
+        )
+        points = BillingPoint.objects.bulk_create(
+            BillingPoint(property=prop, connection_id=f"BP-{g}-{d}", name=f"Unit {g}-{d}",
+                         organization=prop.organization)
+            for d in layout
+        )
+        meter_rows = Meter.objects.bulk_create(
+            Meter(serial_number=f"BENCH-{g}-{d}", type=BUILTIN_PROFILES[key].meter_type,
+                  unit=UNITS[BUILTIN_PROFILES[key].meter_type], register_digits=12,
+                  organization=prop.organization)
+            for d, key in layout.items()
+        )
+        MeterAssignment.objects.bulk_create(
+            MeterAssignment(meter=m, billing_point=p, connected_at=T0 - timedelta(days=1),
+                            organization=prop.organization)
+            for m, p in zip(meter_rows, points, strict=True)
+        )
+        RegisterMap.objects.bulk_create(
+            RegisterMap(meter=m, gateway=gateway, device_id=d, profile=profiles[key],
+                        organization=prop.organization)
+            for m, (d, key) in zip(meter_rows, layout.items(), strict=True)
+        )
+        gateways.append(gateway)
+    return gateways
+
+
+async def bare(ports: list[int], meters: int) -> int:
+    """The baseline: one bare client per gateway, the same registers, a tight loop."""
+    layout = default_layout(meters)
+
+    async def one(port: int) -> int:
+        client = AsyncModbusTcpClient("127.0.0.1", port=port, timeout=2, retries=1)
+        await client.connect()
+        done = 0
+        for device, key in layout.items():
+            spec = BUILTIN_PROFILES[key].reading
+            read = client.read_input_registers if spec.function_code == 4 else (
+                client.read_holding_registers
+            )
+            response = await read(spec.address, count=register_count(spec.data_type),
+                                  device_id=device)
+            assert not response.isError()
+            done += 1
+        client.close()
+        return done
+
+    return sum(await asyncio.gather(*(one(p) for p in ports)))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--small", action="store_true", help="4 gateways × 25 meters")
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    count, meters = (4, 25) if args.small else (20, 100)
+
+    queue: multiprocessing.Queue = multiprocessing.Queue()
+    child = multiprocessing.Process(target=serve, args=(count, meters, queue), daemon=True)
+    child.start()
+    ports = queue.get(timeout=30)
+    org = Organization.objects.create(name="Bench poll (bench/poll.py)")
+    cycles, rates, baselines, wires, stored = [], [], [], [], 0
+    try:
+        with organization_context(org), transaction.atomic():
+            gateways = setup(ports, meters)
+            maps = _maps_of([g.pk for g in gateways])
+            targets = [_target(g, [m for m in maps if m.gateway_id == g.pk]) for g in gateways]
+            for run in range(args.runs):
+                started = time.perf_counter()
+                results = run_sync(poll_many(targets))
+                wires.append(sum(r.requests for r in results) / (time.perf_counter() - started))
+
+                started = time.perf_counter()
+                requests = asyncio.run(bare(ports, meters))
+                baselines.append(requests / (time.perf_counter() - started))
+
+                started = time.perf_counter()
+                polls = services.gateways_poll(gateways=gateways, now=T0 + timedelta(hours=run))
+                elapsed = time.perf_counter() - started
+                assert all(p.status == "ok" for p in polls), [p.summary for p in polls][:3]
+                cycles.append(elapsed)
+                rates.append(sum(p.requests for p in polls) / elapsed)
+            stored = Reading.objects.count()
+            raise Rollback
+    except Rollback:
+        pass
+    finally:
+        Organization.objects.filter(pk=org.pk).delete()
+        child.terminate()
+    cycle, rate, baseline, wire = (
+        statistics.median(x) for x in (cycles, rates, baselines, wires)
+    )
+    print(f"gateways={count} meters_per_gateway={meters} runs={args.runs} "
+          f"readings_stored={stored} cycles_s={[round(c, 3) for c in cycles]}")
+    print(
+        f"BENCH poll cycle_s={cycle:.3f} requests_per_s={rate:.0f} "
+        f"baseline_requests_per_s={baseline:.0f} ratio={rate / baseline:.2f} "
+        f"poller_only_requests_per_s={wire:.0f} poller_only_ratio={wire / baseline:.2f} "
+        f"meters={count * meters}"
+    )
+
+
+if __name__ == "__main__":
+    main()
