@@ -9,6 +9,8 @@ the seed again changes nothing. With no billing points, it does nothing.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from datetime import date
 
 from billspree.core.models import Organization
@@ -57,7 +59,8 @@ def _tenant(number: str, name: str, **fields) -> Tenant:
     found = Tenant.objects.filter(customer_number=number).first()
     if found is not None:
         return found
-    slug = name.lower().replace(" ", ".").encode("ascii", "ignore").decode()
+    ascii_name = unicodedata.normalize("NFKD", name.split(" (")[0]).encode("ascii", "ignore")
+    slug = re.sub(r"[^a-z0-9]+", ".", ascii_name.decode().lower()).strip(".")
     return services.tenant_create(
         customer_number=number, name=name, email=f"{slug}@example.org", **fields
     )
