@@ -18,40 +18,49 @@ from meters.models import BillingPoint, Property
 from tenants import services
 from tenants.models import BadgeAssignment, Occupancy, Ownership, Tenant
 
-PEOPLE = [
-    "Anna Blumer",
-    "Luca Rossi",
-    "Sofia Keller",
-    "Noah Meier",
-    "Emma Schmid",
-    "Elias Weber",
-    "Mia Huber",
-    "Leon Fischer",
-    "Lea Baumann",
-    "David Frei",
-    "Laura Brunner",
-    "Jonas Graf",
-    "Sara Moser",
-    "Tim Wyss",
-    "Nina Roth",
-    "Marco Bianchi",
-    "Julia Steiner",
-    "Paul Zimmermann",
-    "Lina Hofmann",
-    "Samuel Vogel",
-    "Clara Marti",
-    "Felix Bühler",
-    "Alina Suter",
-    "Ben Kälin",
-    "Chiara Gerber",
-    "Jan Widmer",
-    "Zoe Kaufmann",
-    "Max Lehmann",
-    "Eva Sommer",
-    "Tom Berger",
+FIRST = [
+    "Anna",
+    "Luca",
+    "Sofia",
+    "Noah",
+    "Emma",
+    "Elias",
+    "Mia",
+    "Leon",
+    "Lea",
+    "David",
+    "Laura",
+    "Jonas",
+    "Sara",
+    "Tim",
+    "Nina",
 ]
-COMPANIES = ["Café Aurora GmbH", "Pharmacie du Lac SA", "Velo Service AG", "Studio Nord KLG"]
-EARLIER = ["Hans Egli", "Ruth Ammann", "Peter Koch", "Maria Fuchs", "Urs Stalder", "Rita Gut"]
+LAST = [
+    "Blumer",
+    "Rossi",
+    "Keller",
+    "Meier",
+    "Schmid",
+    "Weber",
+    "Huber",
+    "Fischer",
+    "Baumann",
+    "Frei",
+    "Brunner",
+    "Graf",
+    "Moser",
+    "Wyss",
+    "Roth",
+    "Bianchi",
+]
+COMPANIES = [
+    "Café Aurora GmbH",
+    "Pharmacie du Lac SA",
+    "Velo Service AG",
+    "Studio Nord KLG",
+    "Bäckerei Sonnenberg",
+    "Treuhand Weiss AG",
+]
 COMMERCIAL = {BillingPoint.Kind.SHOP, BillingPoint.Kind.OFFICE}
 
 
@@ -76,18 +85,19 @@ def _owner(org: Organization) -> Tenant:
     )
 
 
+def _person(i: int) -> str:
+    """A distinct name for every i below 240 (15 × 16 pairs, walked coprimely)."""
+    return f"{FIRST[i % len(FIRST)]} {LAST[(3 * i) % len(LAST)]}"
+
+
 def _occupant(i: int, bp: BillingPoint) -> Tenant:
+    """Shops and offices go to companies (one company may rent several units)."""
     if bp.kind in COMMERCIAL:
-        name = COMPANIES[i % len(COMPANIES)]
+        n = i % len(COMPANIES)
         return _tenant(
-            f"D-{bp.connection_id}",
-            f"{name} ({bp.name})",
-            kind="company",
-            contact_person=PEOPLE[(i * 7) % len(PEOPLE)],
+            f"D-CO-{n + 1}", COMPANIES[n], kind="company", contact_person=_person(i + 120)
         )
-    return _tenant(
-        f"D-{bp.connection_id}", PEOPLE[i % len(PEOPLE)], language=("de", "fr", "it", "en")[i % 4]
-    )
+    return _tenant(f"D-{bp.connection_id}", _person(i), language=("de", "fr", "it", "en")[i % 4])
 
 
 def _seed_point(i: int, bp: BillingPoint) -> None:
@@ -99,7 +109,7 @@ def _seed_point(i: int, bp: BillingPoint) -> None:
         return
     tenant = _occupant(i, bp)
     if i % 5 == 1:
-        earlier = _tenant(f"D-{bp.connection_id}-E", EARLIER[i % len(EARLIER)])
+        earlier = _tenant(f"D-{bp.connection_id}-E", _person(i + 60))
         services.occupancy_create(tenant=earlier, billing_point=bp, move_in=date(2021, 4, 1))
         services.move_register(
             billing_point=bp,
