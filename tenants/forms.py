@@ -11,7 +11,7 @@ from decimal import Decimal
 from django import forms
 
 from billspree.core.forms import PublicIdChoiceField
-from meters.models import BillingPoint, Meter
+from meters.models import BillingPoint, Meter, Property
 from tenants.models import Tenant
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -60,6 +60,21 @@ class TenantFilterForm(forms.Form):
     status = forms.ChoiceField(
         required=False,
         choices=[("", "Anyone"), ("occupying", "Occupying now"), ("none", "Not occupying")],
+    )
+
+
+class OccupancyFilterForm(forms.Form):
+    q = forms.CharField(required=False, label="Search")
+    property = PublicIdChoiceField(
+        Property.objects.all(), required=False, empty_label="Every property"
+    )
+    status = forms.ChoiceField(
+        required=False,
+        choices=[
+            ("", "Occupied or vacant"),
+            ("occupied", "Occupied now"),
+            ("vacant", "Vacant now"),
+        ],
     )
 
 

@@ -220,3 +220,26 @@ def test_occupancy_summary_tag_and_dashboard_card(house, manager):
     assert "vacant" in vacant_html and "Owner SA" in vacant_html
     dashboard = manager.get("/").content.decode()
     assert "Occupancy" in dashboard and "1 / 2" in dashboard
+
+
+def test_occupancy_overview_shows_occupant_or_owner(house, manager, django_assert_max_num_queries):
+    world, flat, _, _ = house
+    with organization_context(world.org):
+        make_billing_point(prop=flat.property, name="Shop 2")
+    manager.get("/tenants/occupancy/")
+    with django_assert_max_num_queries(12):
+        html = manager.get("/tenants/occupancy/").content.decode()
+    assert "Mr Blumer" in html and "1 Dec 2021" in html
+    assert "Shop 2" in html and "Owner SA" in html and "always" in html
+    vacant = manager.get("/tenants/occupancy/?status=vacant").content.decode()
+    assert "Shop 2" in vacant and "Apartment Rez Gauche" not in vacant
+    occupied = manager.get("/tenants/occupancy/?status=occupied").content.decode()
+    assert "Apartment Rez Gauche" in occupied and "Shop 2" not in occupied
+    with organization_context(world.org):
+        for _ in range(10):
+            bp = make_billing_point(prop=flat.property)
+            services.occupancy_create(
+                tenant=make_tenant(), billing_point=bp, move_in=at(2022, 1, 1)
+            )
+    with django_assert_max_num_queries(12):
+        assert manager.get("/tenants/occupancy/").status_code == 200
