@@ -92,6 +92,10 @@ class OccupancyForm(forms.Form):
     )
 
 
+class OccupancyEndForm(forms.Form):
+    move_out = forms.DateField(widget=DATE_WIDGET, label="Move-out")
+
+
 class MoveStartForm(forms.Form):
     """Step 1 of registering a move: where and when."""
 

@@ -15,6 +15,7 @@ urlpatterns = [
         name="occupancy_create",
     ),
     path("<uuid:id>/badges/new/", views.TenantBadgeAssignView.as_view(), name="badge_assign"),
+    path("occupancies/<uuid:id>/end/", views.OccupancyEndView.as_view(), name="occupancy_end"),
     path("occupancy/", views.OccupancyOverviewView.as_view(), name="occupancy_overview"),
     path("moves/", views.MoveListView.as_view(), name="move_list"),
     path("moves/new/", views.MoveRegisterView.as_view(), name="move_register"),

@@ -355,6 +355,29 @@ class BillingPointOccupancyView(OrganizationPortalMixin, DetailView):
         return ctx
 
 
+class OccupancyEndView(OrganizationPortalMixin, View):
+    """Set or correct an occupancy's move-out (a move to vacancy is the usual way)."""
+
+    model = Occupancy
+
+    def post(self, request: HttpRequest, id: str) -> HttpResponse:
+        occupancy = get_object_or_404(
+            Occupancy.objects.select_related("tenant", "billing_point"), public_id=id
+        )
+        form = forms.OccupancyEndForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, "Give the move-out date.")
+        else:
+            try:
+                services.occupancy_end(
+                    occupancy=occupancy, move_out=form.cleaned_data["move_out"], actor=request.user
+                )
+                messages.success(request, f"Move-out of {occupancy.tenant.name} saved.")
+            except (ValidationError, Conflict) as exc:
+                messages.error(request, _error_text(exc))
+        return redirect("tenants:billing_point", id=occupancy.billing_point.public_id)
+
+
 class OwnerSetView(OrganizationPortalMixin, View):
     model = BillingPoint
 

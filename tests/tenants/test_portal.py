@@ -243,3 +243,23 @@ def test_occupancy_overview_shows_occupant_or_owner(house, manager, django_asser
             )
     with django_assert_max_num_queries(12):
         assert manager.get("/tenants/occupancy/").status_code == 200
+
+
+def test_set_move_out_in_the_portal_and_overlap_refused(house, manager):
+    world, flat, blumer, _ = house
+    with organization_context(world.org):
+        first = Occupancy.objects.get()
+        services.occupancy_end(occupancy=first, move_out=at(2022, 6, 1))
+        later = services.occupancy_create(
+            tenant=make_tenant(name="Ms Keller"), billing_point=flat, move_in=at(2022, 9, 1)
+        )
+    ok = manager.post(f"/tenants/occupancies/{first.public_id}/end/", {"move_out": "2022-08-01"})
+    assert ok.status_code == 302
+    refused = manager.post(
+        f"/tenants/occupancies/{first.public_id}/end/", {"move_out": "2022-10-01"}, follow=True
+    )
+    assert "Ms Keller" in refused.content.decode()
+    with organization_context(world.org):
+        first.refresh_from_db()
+        later.refresh_from_db()
+    assert first.move_out == at(2022, 8, 1) and later.move_in == at(2022, 9, 1)
