@@ -119,6 +119,18 @@ class TierRowForm(forms.Form):
     price = forms.DecimalField(required=False, decimal_places=6,
                                widget=forms.NumberInput(attrs={"step": "any"}))
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _row_labels(self, "Block", {"up_to": "up to", "price": "price"})
+
+
+def _row_labels(form: forms.Form, noun: str, names: dict[str, str]) -> None:
+    """Accessible names for inputs in a table row, e.g. "Block 2 up to"."""
+    n = str(form.prefix or "").rsplit("-", 1)[-1]
+    row = int(n) + 1 if n.isdigit() else ""
+    for field, label in names.items():
+        form.fields[field].widget.attrs["aria-label"] = f"{noun} {row} {label}"
+
 
 class BandRowForm(forms.Form):
     name = forms.CharField(max_length=60, required=False)
@@ -132,6 +144,11 @@ class BandRowForm(forms.Form):
                           widget=forms.TextInput(attrs={"placeholder": "20:00"}))
     price = forms.DecimalField(required=False, decimal_places=6,
                                widget=forms.NumberInput(attrs={"step": "any"}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _row_labels(self, "Band", {"name": "name", "start": "from", "end": "to",
+                                   "price": "price"})
 
 
 TierRows = forms.formset_factory(TierRowForm, extra=0, max_num=20)
