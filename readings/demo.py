@@ -18,7 +18,7 @@ from billspree.core.models import Organization
 from meters.models import MeterAssignment, MeterType
 from readings.models import Source, Upload
 from readings.parsing import RowIn
-from readings.services import reading_ingest
+from readings.services import reading_ingest, upload_finish
 
 #: Typical use per day, by meter type, in the meter's default unit.
 DAILY_USE = {
@@ -103,15 +103,11 @@ def seed(org: Organization) -> None:
     )
     if not assignments:
         return
-    reading_ingest(
-        rows=_monthly_rows(assignments, now),
-        source=Source.UPLOAD,
-        upload=_upload(org, Source.UPLOAD, "demo-monthly-readings.csv"),
-        keep_results=False,
-    )
-    reading_ingest(
-        rows=_quarter_hour_rows(assignments, now),
-        source=Source.GATEWAY,
-        upload=_upload(org, Source.GATEWAY, "demo gateway polls"),
-        keep_results=False,
-    )
+    for source, name, rows in (
+        (Source.UPLOAD, "demo-monthly-readings.csv", _monthly_rows(assignments, now)),
+        (Source.GATEWAY, "demo gateway polls", _quarter_hour_rows(assignments, now)),
+    ):
+        upload = _upload(org, source, name)
+        outcome = reading_ingest(rows=rows, source=source, upload=upload, keep_results=False)
+        if outcome.counts["created"]:  # a re-run only finds duplicates: keep the first counts
+            upload_finish(upload, outcome)

@@ -208,7 +208,7 @@ def _submit(items, key, digest, replace, all_or_nothing, actor, api_key) -> dict
         "counts": outcome.counts,
         "results": [_api_result(r, outcome.committed) for r in outcome.results],
     }
-    _finish(upload, outcome, response=body)
+    upload_finish(upload, outcome, response=body)
     return body
 
 
@@ -232,7 +232,8 @@ def _api_result(r: ingest.RowResult, committed: bool) -> dict:
     return data
 
 
-def _finish(upload: Upload, outcome: IngestResult, *, response: dict | None = None) -> None:
+def upload_finish(upload: Upload, outcome: IngestResult, *, response: dict | None = None) -> None:
+    """Record an ingestion's outcome on its upload (status, counts, the first bad rows)."""
     failed = not outcome.committed
     upload.status = Upload.Status.REJECTED if failed else Upload.Status.DONE
     upload.rows_total = upload.rows_done = outcome.rows
@@ -320,7 +321,7 @@ def upload_process(*, upload: Upload, now: datetime | None = None) -> Upload:
         return _upload_failed(upload, str(exc))
     except UnicodeDecodeError:
         return _upload_failed(upload, "The file is not UTF-8 text; export it as CSV (UTF-8).")
-    _finish(upload, outcome)
+    upload_finish(upload, outcome)
     _save_report(upload, outcome)
     return upload
 
@@ -399,7 +400,7 @@ def reading_enter(
         outcome = reading_ingest(
             rows=[row], source=Source.MANUAL, upload=upload, replace=replace, all_or_nothing=True
         )
-        _finish(upload, outcome)
+        upload_finish(upload, outcome)
     result = outcome.results[0]
     if result.status == "rejected":
         raise ValidationError({_FORM_FIELDS.get(c, c): [m] for c, m in result.errors})
