@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import transaction
 from django.db.models import Prefetch
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -72,6 +73,11 @@ class RateListSerializer(OrganizationModelSerializer):
     effective_from = serializers.DateField(
         write_only=True, help_text="Creation only: when the first version's prices start."
     )
+    effective_to = serializers.DateField(
+        write_only=True, required=False, allow_null=True,
+        help_text="Update only: the first day without prices (exclusive end of the last "
+        "version); null reopens it. Read: the last version's end.",
+    )
     versions = VersionSerializer(many=True, read_only=True)
     currency = serializers.CharField(max_length=3)
     rounding_mode = serializers.CharField(required=False, help_text="ROUND_HALF_UP (default), "
@@ -81,7 +87,7 @@ class RateListSerializer(OrganizationModelSerializer):
         model = RateList
         fields = [
             "id", "name", "description", "currency", "rounding_mode", "cash_rounding",
-            "effective_from", "versions", "created_at",
+            "effective_from", "effective_to", "versions", "created_at",
         ]
         read_only_fields = ["created_at"]
 
@@ -137,12 +143,18 @@ class RateListViewSet(TariffViewSet):
             **serializer.validated_data, **self.audit_kwargs_actor()
         )
 
+    @transaction.atomic  # the end date and the other fields change together or not at all
     def perform_update(self, serializer: RateListSerializer) -> None:
         data = dict(serializer.validated_data)
         data.pop("effective_from", None)
-        services.rate_list_update(
-            rate_list=serializer.instance, **data, **self.audit_kwargs_actor()
-        )
+        if "effective_to" in data:
+            services.rate_list_end(rate_list=serializer.instance,
+                                   effective_to=data.pop("effective_to"),
+                                   **self.audit_kwargs_actor())
+        if data:
+            services.rate_list_update(
+                rate_list=serializer.instance, **data, **self.audit_kwargs_actor()
+            )
 
     def perform_destroy(self, instance: RateList) -> None:
         services.rate_list_delete(rate_list=instance, **self.audit_kwargs_actor())
@@ -179,9 +191,10 @@ class RateListViewSet(TariffViewSet):
 
 
 class RateListVersionViewSet(OrganizationModelViewSet):
-    """Read-only view of versions; create them with ``POST rate-lists/{id}/versions/``."""
+    """Versions; create them with ``POST rate-lists/{id}/versions/``. ``DELETE`` undoes the
+    latest price change (the previous version takes its days back); older ones stay."""
 
-    http_method_names = ["get", "head", "options"]
+    http_method_names = ["get", "delete", "head", "options"]
     queryset = RateListVersion.objects.all()
     serializer_class = VersionSerializer
     filterset_fields = ["rate_list__public_id"]
@@ -192,6 +205,9 @@ class RateListVersionViewSet(OrganizationModelViewSet):
             Prefetch("rules", queryset=ChargeRule.objects.select_related(
                 "version", "holiday_calendar"))
         )
+
+    def perform_destroy(self, instance: RateListVersion) -> None:
+        services.rate_list_version_delete(version=instance, actor=self.request.user)
 
 
 class ChargeRuleViewSet(TariffViewSet):

@@ -68,8 +68,16 @@ class RateListForm(forms.Form):
     )
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
 
+    effective_to = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}),
+        label="No prices from",
+        help_text="The first day without prices (the list ends the day before). Empty: open.",
+    )
+
     def __init__(self, *args, editing: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
+        if not editing:
+            del self.fields["effective_to"]
         if editing:
             del self.fields["effective_from"]
             self.fields["currency"].disabled = True

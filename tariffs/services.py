@@ -138,6 +138,43 @@ def rate_list_update(*, rate_list: RateList, actor: Any = None, **fields: Any) -
 
 
 @transaction.atomic
+def rate_list_end(
+    *, rate_list: RateList, effective_to: date | None, actor: Any = None
+) -> RateListVersion:
+    """Set (or clear, with None) the day the rate list's prices stop: the exclusive end of
+    its last version."""
+    RateList.objects.select_for_update().filter(pk=rate_list.pk).first()
+    last = rate_list.versions.order_by("-effective_from").first()
+    if last is None:
+        raise ValidationError({"effective_to": ["This rate list has no prices to end."]})
+    if effective_to is not None and effective_to <= last.effective_from:
+        raise ValidationError({"effective_to": [
+            f"Must be after {last.effective_from:%Y-%m-%d}, when the last version starts."
+        ]})
+    last.effective_to = effective_to
+    last.save(update_fields=["effective_to"])
+    _audit("rate_list.end", rate_list, actor, effective_to=effective_to or "open")
+    return last
+
+
+@transaction.atomic
+def rate_list_version_delete(*, version: RateListVersion, actor: Any = None) -> None:
+    """Undo the latest price change: the previous version takes its days back."""
+    rate_list = version.rate_list
+    RateList.objects.select_for_update().filter(pk=rate_list.pk).first()
+    versions = list(rate_list.versions.order_by("-effective_from"))
+    if versions[0].pk != version.pk:
+        raise Conflict("Only the latest version can be removed; history before it stays.")
+    if len(versions) == 1:
+        raise Conflict("A rate list keeps at least one version; delete the rate list instead.")
+    previous = versions[1]
+    end = version.effective_to
+    delete(instance=version, actor=actor)
+    previous.effective_to = end
+    previous.save(update_fields=["effective_to"])
+
+
+@transaction.atomic
 def rate_list_delete(*, rate_list: RateList, actor: Any = None) -> None:
     if rate_list.plans.exists() or rate_list.plan_variants.exists():
         raise Conflict(f"{rate_list.name} is part of a plan; remove it from the plan first.")

@@ -27,6 +27,8 @@ urlpatterns = [
     path("rate-lists/<uuid:id>/versions/new/", views.VersionCreateView.as_view(),
          name="version_create"),
     path("rate-lists/<uuid:id>/try/", views.QuoteView.as_view(), name="rate_list_quote"),
+    path("versions/<uuid:id>/delete/", views.VersionDeleteView.as_view(),
+         name="version_delete"),
     path("versions/<uuid:id>/rules/new/", views.RuleCreateView.as_view(), name="rule_create"),
     path("rules/<uuid:id>/edit/", views.RuleEditView.as_view(), name="rule_edit"),
     path("rules/<uuid:id>/delete/", views.RuleDeleteView.as_view(), name="rule_delete"),

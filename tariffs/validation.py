@@ -226,7 +226,10 @@ def clean_rule(data: dict[str, Any]) -> dict[str, Any]:
         errors.add("tax_rate", "A tax rate is a percentage between 0 and 100.")
     out["tax_rate"] = tax or Decimal(0)
     out["holiday_calendar"] = data.get("holiday_calendar") if kind == pricing.TIME_OF_USE else None
-    out["position"] = int(data.get("position") or 0)
+    try:
+        out["position"] = int(data.get("position") or 0)
+    except (TypeError, ValueError):
+        errors.add("position", "Enter a whole number.")
     errors.raise_if_any()
     return out
 

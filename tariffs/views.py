@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models import Count, Prefetch, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -124,11 +125,19 @@ class RateListEditView(ServiceFormView):
         initial = {k: getattr(self.object, k) for k in
                    ("name", "currency", "rounding_mode", "cash_rounding", "description")}
         initial["currency"] = str(self.object.currency)
+        last = self.object.versions.order_by("-effective_from").first()
+        initial["effective_to"] = last.effective_to if last else None
         return forms.RateListForm(data, initial=initial, editing=True)
 
     def save(self, form):
         data = {k: v for k, v in form.cleaned_data.items() if k != "currency"}
-        return services.rate_list_update(rate_list=self.object, **data, actor=self.request.user)
+        effective_to = data.pop("effective_to", None)
+        with transaction.atomic():  # both or neither
+            if "effective_to" in form.changed_data:
+                services.rate_list_end(rate_list=self.object, effective_to=effective_to,
+                                       actor=self.request.user)
+            return services.rate_list_update(rate_list=self.object, **data,
+                                             actor=self.request.user)
 
     def success_url(self, obj):
         return reverse("tariffs:rate_list_detail", args=[obj.public_id])
@@ -195,6 +204,34 @@ class RateListDeleteView(OrganizationPortalMixin, View):
             return redirect("tariffs:rate_list_detail", id=obj.public_id)
         messages.success(request, f"Deleted {obj.name}.")
         return redirect("tariffs:index")
+
+
+class VersionDeleteView(OrganizationPortalMixin, View):
+    """Undo the latest price change, after a confirmation."""
+
+    model = RateListVersion
+
+    def _version(self, id: str) -> RateListVersion:
+        return get_object_or_404(RateListVersion.objects.select_related("rate_list"),
+                                 public_id=id)
+
+    def get(self, request: HttpRequest, id: str) -> HttpResponse:
+        version = self._version(id)
+        return render(request, "tariffs/confirm_delete.html", {
+            "object": version, "tab": "rate_lists",
+            "warning": "Its rules go with it and the previous version's prices apply again "
+            "from that day.",
+            "cancel": reverse("tariffs:rate_list_detail", args=[version.rate_list.public_id]),
+        })
+
+    def post(self, request: HttpRequest, id: str) -> HttpResponse:
+        version = self._version(id)
+        try:
+            services.rate_list_version_delete(version=version, actor=request.user)
+            messages.success(request, f"Removed version {version.number}.")
+        except Conflict as exc:
+            messages.error(request, exc.message)
+        return redirect("tariffs:rate_list_detail", id=version.rate_list.public_id)
 
 
 # --- charge rules -----------------------------------------------------------------------

@@ -91,9 +91,31 @@ def test_versions_endpoint(tariffs_a, client):
     assert listed["count"] == 3
 
 
-def test_versions_read_only_endpoint_refuses_writes(tariffs_a, client):
-    v = tariffs_a.objects["rate_list_version"]
-    assert client.delete(f"/api/v1/rate-list-versions/{v.public_id}/").status_code == 405
+def test_versions_endpoint_refuses_edits_and_undoes_only_the_latest(tariffs_a, client):
+    v2 = tariffs_a.objects["rate_list_version"]
+    v1 = v2.rate_list.versions.get(number=1)
+    assert patch(client, f"/api/v1/rate-list-versions/{v2.public_id}/",
+                 {"note": "x"}).status_code == 405
+    before = state()
+    assert client.delete(f"/api/v1/rate-list-versions/{v1.public_id}/").status_code == 409
+    assert state() == before
+    assert client.delete(f"/api/v1/rate-list-versions/{v2.public_id}/").status_code == 204
+    v1.refresh_from_db()
+    assert v1.effective_to is None
+
+
+def test_rate_list_effective_to_via_api(tariffs_a, client):
+    rl = tariffs_a.objects["rate_list"]
+    url = f"/api/v1/rate-lists/{rl.public_id}/"
+    r = patch(client, url, {"effective_to": "2027-01-01"})
+    assert r.status_code == 200 and r.json()["effective_to"] == "2027-01-01"
+    r = patch(client, url, {"effective_to": "2025-06-01"})
+    assert r.status_code == 400 and "effective_to" in fields_of(r)
+    services.rate_list_create(name="Other", currency="EUR", effective_from=date(2026, 1, 1))
+    before = state()  # a good end date with a taken name: neither is saved
+    r = patch(client, url, {"effective_to": "2028-01-01", "name": "Other"})
+    assert r.status_code == 400 and "name" in fields_of(r)
+    assert state() == before
 
 
 def test_charge_rule_crud_and_field_errors(tariffs_a, client):

@@ -36,6 +36,7 @@ def _pages(world) -> list[str]:
         reverse("tariffs:rate_list_edit", args=[rl.public_id]),
         reverse("tariffs:rate_list_delete", args=[rl.public_id]),
         reverse("tariffs:version_create", args=[rl.public_id]),
+        reverse("tariffs:version_delete", args=[version.public_id]),
         reverse("tariffs:rate_list_quote", args=[rl.public_id]),
         reverse("tariffs:rule_create", args=[version.public_id]),
         reverse("tariffs:rule_edit", args=[rule.public_id]),
@@ -162,6 +163,31 @@ def test_new_version_from_the_detail_page(tariffs_a, manager):
     assert response.status_code == 400
     assert 'data-field="effective_from"' in response.content.decode()
     assert state() == before
+
+
+def test_undo_price_change_after_confirmation(tariffs_a, manager):
+    rl = tariffs_a.objects["rate_list"]
+    detail = reverse("tariffs:rate_list_detail", args=[rl.public_id])
+    assert "Undo this price change" in manager.get(detail).content.decode()
+    v2 = tariffs_a.objects["rate_list_version"]
+    page = manager.get(reverse("tariffs:version_delete", args=[v2.public_id])).content.decode()
+    assert "previous version" in page
+    response = manager.post(reverse("tariffs:version_delete", args=[v2.public_id]))
+    assert response.status_code == 302
+    assert [v.number for v in rl.versions.all()] == [1]
+
+
+def test_end_a_rate_list_in_the_portal(tariffs_a, manager):
+    rl = tariffs_a.objects["rate_list"]
+    form = {"name": rl.name, "rounding_mode": "ROUND_HALF_UP", "cash_rounding": "",
+            "description": "", "effective_to": "2025-06-01"}
+    url = reverse("tariffs:rate_list_edit", args=[rl.public_id])
+    response = manager.post(url, form)
+    assert response.status_code == 400
+    assert 'data-field="effective_to"' in response.content.decode()
+    response = manager.post(url, {**form, "effective_to": "2027-01-01"})
+    assert response.status_code == 302
+    assert rl.versions.get(number=2).effective_to == date(2027, 1, 1)
 
 
 def test_currency_cannot_change_in_the_portal(tariffs_a, manager):

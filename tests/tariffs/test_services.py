@@ -190,6 +190,31 @@ def test_concurrent_version_creation_never_overlaps(world_a):
     assert len(versions) == 1 + sum(isinstance(r, date) for r in results)
 
 
+def test_rate_list_end_and_reopen(rl, version):
+    services.rate_list_end(rate_list=rl, effective_to=date(2027, 1, 1))
+    version.refresh_from_db()
+    assert version.effective_to == date(2027, 1, 1)
+    assert rl.version_at(date(2027, 1, 1)) is None
+    rejected(lambda: services.rate_list_end(rate_list=rl, effective_to=date(2026, 1, 1)),
+             "effective_to", "Must be after 2026-01-01")
+    services.rate_list_end(rate_list=rl, effective_to=None)
+    version.refresh_from_db()
+    assert version.effective_to is None
+
+
+def test_undo_latest_price_change(rl, version):
+    v1 = rl.versions.get(number=1)
+    before = state()
+    with pytest.raises(Conflict):
+        services.rate_list_version_delete(version=v1)  # not the latest
+    assert state() == before
+    services.rate_list_version_delete(version=version)
+    v1.refresh_from_db()
+    assert v1.effective_to is None and rl.versions.count() == 1
+    with pytest.raises(Conflict):
+        services.rate_list_version_delete(version=v1)  # the last one left
+
+
 # --- charge rules --------------------------------------------------------------------------
 
 
@@ -250,6 +275,7 @@ BAD_RULES = [
     ({"kind": "flat", "price": "1", "bands": TOU_BANDS}, "bands", "Only time-of-use"),
     ({"per": "week", "kind": "standing", "price": "1", "meter_type": ""}, "per", "day, month"),
     ({"colour": "red"}, "colour", "Unknown field"),
+    ({"position": "first"}, "position", "whole number"),
 ]
 
 
