@@ -195,12 +195,55 @@ class QuoteForm(forms.Form):
         "evenly over every hour. Invoices never do this.",
     )
 
+    interval_type = forms.ChoiceField(
+        choices=[("", "— no interval data —"), *MeterType.choices], required=False,
+        label="Interval data for",
+    )
+    interval_csv = forms.CharField(
+        required=False, label="Interval data",
+        widget=forms.Textarea(attrs={"rows": 4, "placeholder":
+                                     "2026-03-02T07:00,2026-03-02T08:00,1.25"}),
+        help_text="One interval a line: start, end, quantity. Times without an offset are "
+        "read in the time zone above.",
+    )
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for value, label in MeterType.choices:
             self.fields[f"q_{value}"] = forms.DecimalField(
                 label=f"{label} used", required=False, min_value=Decimal(0), decimal_places=6,
             )
+        self.order_fields(["first_day", "last_day", "time_zone", "billing_period",
+                           *[f"q_{t}" for t in MeterType.values], "interval_type",
+                           "interval_csv", "spread"])
+
+    def intervals(self) -> dict[str, tuple[pricing.Interval, ...]]:
+        kind, text = self.cleaned_data.get("interval_type"), self.cleaned_data.get("interval_csv")
+        if not kind or not text:
+            return {}
+        return {kind: self._parsed}
+
+    def _parse_intervals(self, text: str, tz: str) -> tuple[pricing.Interval, ...]:
+        from decimal import InvalidOperation
+
+        zone, rows, errors = ZoneInfo(tz), [], []
+        for n, line in enumerate(text.strip().splitlines(), start=1):
+            parts = [p.strip() for p in line.split(",")]
+            try:
+                if len(parts) != 3:
+                    raise ValueError("expected start, end, quantity")
+                start, end = (datetime.fromisoformat(p) for p in parts[:2])
+                start, end = (d if d.tzinfo else d.replace(tzinfo=zone) for d in (start, end))
+                quantity = Decimal(parts[2])
+                if end <= start or quantity < 0 or not quantity.is_finite():
+                    raise ValueError("end must be after start and the quantity 0 or more")
+            except (ValueError, InvalidOperation) as exc:
+                errors.append(f"Line {n}: {exc}" if str(exc) else f"Line {n}: not understood")
+                continue
+            rows.append(pricing.Interval(start, end, quantity))
+        if errors:
+            raise ValidationError(errors[:10])
+        return tuple(rows)
 
     def clean_time_zone(self):
         value = self.cleaned_data["time_zone"]
@@ -218,6 +261,14 @@ class QuoteForm(forms.Form):
                 self.add_error("last_day", "The last day cannot be before the first.")
             elif (last - first).days > 400:
                 self.add_error("last_day", "Try at most 400 days.")
+        text, tz = data.get("interval_csv"), data.get("time_zone")
+        if text and tz:
+            if not data.get("interval_type"):
+                self.add_error("interval_type", "Say which meter type the intervals are for.")
+            try:
+                self._parsed = self._parse_intervals(text, tz)
+            except ValidationError as exc:
+                self.add_error("interval_csv", exc)
         return data
 
     def totals(self) -> dict[str, Decimal]:

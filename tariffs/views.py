@@ -365,10 +365,10 @@ class QuoteView(OrganizationPortalMixin, View):
             billing = forms.month_bounds(start)
             end = min(end, billing[1])
         totals = form.totals()
-        intervals = {}
+        intervals = form.intervals()
         if data["spread"]:
             intervals = {t: forms.hourly_spread(q, start, end, data["time_zone"])
-                         for t, q in totals.items()}
+                         for t, q in totals.items() if t not in intervals} | intervals
         return selectors.QuoteRequest(
             start=start, end=end, time_zone=data["time_zone"], totals=totals,
             intervals=intervals, billing_start=billing[0], billing_end=billing[1],

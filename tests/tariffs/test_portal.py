@@ -226,6 +226,24 @@ def test_try_it_time_of_use_says_interval_data_is_needed(tariffs_a, viewer):
     assert 'data-code="tou_no_interval_data"' not in html and "Peak" in html
 
 
+def test_try_it_with_pasted_interval_data(tariffs_a, viewer):
+    rl = tariffs_a.objects["rate_list"]
+    url = reverse("tariffs:rate_list_quote", args=[rl.public_id])
+    # Monday 2 March 2026, Berlin: 06:00–08:00 is 1 h off-peak + 1 h peak, 2 kWh each half
+    params = {"first_day": "2026-03-02", "last_day": "2026-03-02", "time_zone": "Europe/Berlin",
+              "billing_period": "period", "interval_type": "heat",
+              "interval_csv": "2026-03-02T06:00,2026-03-02T08:00,4"}
+    response = viewer.get(url, params)
+    html = response.content.decode()
+    assert response.status_code == 200
+    # 2 × 0.32 = 0.64 peak, 2 × 0.21 = 0.42 off-peak; the day is not covered fully: warning
+    assert "0.64" in html and "0.42" in html
+    assert 'data-code="tou_incomplete_interval_data"' in html
+    response = viewer.get(url, {**params, "interval_csv": "yesterday,today,4\n"})
+    assert response.status_code == 400
+    assert 'data-field="interval_csv"' in response.content.decode()
+
+
 def test_try_it_bad_input(tariffs_a, viewer):
     rl = tariffs_a.objects["rate_list"]
     url = reverse("tariffs:rate_list_quote", args=[rl.public_id])
