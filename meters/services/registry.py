@@ -1,0 +1,240 @@
+"""Properties, billing points and meters: create, update, rename, delete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import ProtectedError
+
+from billspree.core.errors import Conflict
+from billspree.core.scoping import require_organization
+from billspree.core.services import audit_record
+from meters.models import UNITS_BY_TYPE, BillingPoint, Meter, MeterType, Property
+from meters.services.common import Actor, changed_fields, clean_and_save, reject_unknown
+
+PROPERTY_FIELDS = ("name", "kind", "address", "time_zone", "currency")
+BILLING_POINT_FIELDS = ("property", "connection_id", "name", "kind", "floor", "area_m2", "notes")
+METER_FIELDS = (
+    "type",
+    "unit",
+    "serial_number",
+    "label",
+    "multiplier",
+    "register_digits",
+    "parent",
+    "notes",
+)
+METER_EDITABLE = ("label", "unit", "multiplier", "register_digits", "parent", "notes")
+
+# --- properties ------------------------------------------------------------------------
+
+
+def _save_property(prop: Property) -> Property:
+    prop.name = (prop.name or "").strip()
+    clean_and_save(
+        prop, unique_field="name", unique_message=f"A property named '{prop.name}' exists already."
+    )
+    return prop
+
+
+@transaction.atomic
+def property_create(*, actor: Actor = None, **fields: Any) -> Property:
+    reject_unknown(fields, PROPERTY_FIELDS)
+    org = require_organization()
+    fields.setdefault("time_zone", str(org.time_zone))
+    fields.setdefault("currency", str(org.default_currency))
+    prop = _save_property(Property(organization=org, **fields))
+    audit_record(action="meters.property.create", actor=actor, target=prop.name)
+    return prop
+
+
+@transaction.atomic
+def property_update(*, property: Property, actor: Actor = None, **fields: Any) -> Property:
+    reject_unknown(fields, PROPERTY_FIELDS)
+    changed = changed_fields(property, fields)
+    for key, value in changed.items():
+        setattr(property, key, value)
+    _save_property(property)
+    if changed:
+        detail = {k: str(v) for k, v in changed.items()}
+        audit_record(
+            action="meters.property.update", actor=actor, target=property.name, detail=detail
+        )
+    return property
+
+
+@transaction.atomic
+def property_delete(*, property: Property, actor: Actor = None) -> None:
+    """Only an empty property: billing points carry billing history."""
+    name = property.name
+    try:
+        with transaction.atomic():
+            property.delete()
+    except ProtectedError as exc:
+        raise Conflict(f"{name} still has billing points; delete or move them first.") from exc
+    audit_record(action="meters.property.delete", actor=actor, target=name)
+
+
+# --- billing points --------------------------------------------------------------------
+
+
+def _save_billing_point(bp: BillingPoint) -> BillingPoint:
+    bp.name = (bp.name or "").strip()
+    bp.connection_id = (bp.connection_id or "").strip()
+    clean_and_save(
+        bp,
+        unique_field="connection_id",
+        unique_message=f"Connection ID '{bp.connection_id}' is used by another billing point.",
+    )
+    return bp
+
+
+@transaction.atomic
+def billing_point_create(*, actor: Actor = None, **fields: Any) -> BillingPoint:
+    reject_unknown(fields, BILLING_POINT_FIELDS)
+    bp = _save_billing_point(BillingPoint(organization=require_organization(), **fields))
+    audit_record(action="meters.billing_point.create", actor=actor, target=str(bp))
+    return bp
+
+
+@transaction.atomic
+def billing_point_update(
+    *, billing_point: BillingPoint, actor: Actor = None, **fields: Any
+) -> BillingPoint:
+    reject_unknown(fields, BILLING_POINT_FIELDS)
+    changed = changed_fields(billing_point, fields)
+    for key, value in changed.items():
+        setattr(billing_point, key, value)
+    _save_billing_point(billing_point)
+    if changed:
+        detail = {k: str(v) for k, v in changed.items()}
+        audit_record(
+            action="meters.billing_point.update",
+            actor=actor,
+            target=str(billing_point),
+            detail=detail,
+        )
+    return billing_point
+
+
+@transaction.atomic
+def billing_point_delete(*, billing_point: BillingPoint, actor: Actor = None) -> None:
+    """Only a billing point that never had a meter or an occupant (its history is billed)."""
+    target = str(billing_point)
+    try:
+        with transaction.atomic():
+            billing_point.delete()
+    except ProtectedError as exc:
+        raise Conflict(f"{target} has meter or occupancy history and cannot be deleted.") from exc
+    audit_record(action="meters.billing_point.delete", actor=actor, target=target)
+
+
+# --- meters ----------------------------------------------------------------------------
+
+
+def check_unit(meter_type: str, unit: str | None) -> str:
+    """The unit, defaulted from the type; a unit the type cannot register is refused."""
+    if meter_type not in UNITS_BY_TYPE:
+        choices = ", ".join(MeterType.values)
+        raise ValidationError(
+            {"type": [f"Unknown meter type '{meter_type}'. Use one of {choices}."]}
+        )
+    allowed = UNITS_BY_TYPE[meter_type]
+    if not unit:
+        return allowed[0]
+    match = next((u for u in allowed if u.lower() == unit.strip().lower()), None)
+    if match is None:
+        label = MeterType(meter_type).label.lower()
+        raise ValidationError(
+            {
+                "unit": [
+                    f"A {label} meter cannot measure in '{unit}'. Use one of {', '.join(allowed)}."
+                ]
+            }
+        )
+    return match
+
+
+def _check_parent(meter: Meter) -> None:
+    parent = meter.parent
+    seen = {meter.pk}
+    while parent is not None:
+        if parent.pk in seen:
+            raise ValidationError({"parent": ["A meter cannot be above itself (loop of parents)."]})
+        seen.add(parent.pk)
+        parent = parent.parent
+    if meter.parent is not None and meter.parent.type != meter.type:
+        raise ValidationError(
+            {"parent": ["The main meter must measure the same type as its sub-meters."]}
+        )
+
+
+def _save_meter(meter: Meter) -> Meter:
+    meter.serial_number = (meter.serial_number or "").strip()
+    meter.label = (meter.label or "").strip()
+    meter.unit = check_unit(meter.type, meter.unit)
+    _check_parent(meter)
+    clean_and_save(
+        meter,
+        unique_field="serial_number",
+        unique_message=f"A meter with serial number '{meter.serial_number}' exists already.",
+    )
+    return meter
+
+
+@transaction.atomic
+def meter_create(*, actor: Actor = None, **fields: Any) -> Meter:
+    """A meter as the installer describes it; the unit defaults to the type's usual one."""
+    reject_unknown(fields, METER_FIELDS)
+    meter = _save_meter(Meter(organization=require_organization(), **fields))
+    audit_record(action="meters.meter.create", actor=actor, target=meter.serial_number)
+    return meter
+
+
+@transaction.atomic
+def meter_update(*, meter: Meter, actor: Actor = None, **fields: Any) -> Meter:
+    """Rename and adjust a meter. The serial number is printed on the device and is the
+    key readings arrive under, so it never changes; nor does the type of a used meter."""
+    fields = _drop_unchanged_keys(meter, fields)
+    if "serial_number" in fields:
+        raise ValidationError({"serial_number": ["The serial number of a meter never changes."]})
+    if "type" in fields and meter.assignments.exists():
+        raise ValidationError({"type": ["This meter has been connected; its type cannot change."]})
+    reject_unknown(fields, (*METER_EDITABLE, "type"))
+    changed = changed_fields(meter, fields)
+    for key, value in changed.items():
+        setattr(meter, key, value)
+    _save_meter(meter)
+    if changed:
+        detail = {k: str(v) for k, v in changed.items()}
+        audit_record(
+            action="meters.meter.update", actor=actor, target=meter.serial_number, detail=detail
+        )
+    return meter
+
+
+def _drop_unchanged_keys(meter: Meter, fields: dict[str, Any]) -> dict[str, Any]:
+    """A full form or PUT repeats the serial number and type; only a change is refused."""
+    return {
+        k: v
+        for k, v in fields.items()
+        if not (k in ("serial_number", "type") and getattr(meter, k) == v)
+    }
+
+
+def meter_rename(*, meter: Meter, label: str, actor: Actor = None) -> Meter:
+    return meter_update(meter=meter, label=label, actor=actor)
+
+
+@transaction.atomic
+def meter_delete(*, meter: Meter, actor: Actor = None) -> None:
+    """Only a meter that was never connected nor read: its history is billing evidence."""
+    serial = meter.serial_number
+    try:
+        with transaction.atomic():
+            meter.delete()
+    except ProtectedError as exc:
+        raise Conflict(f"Meter {serial} has assignments or readings; its history is kept.") from exc
+    audit_record(action="meters.meter.delete", actor=actor, target=serial)
