@@ -30,7 +30,7 @@ from tariffs.models import (
     RateList,
     RateListVersion,
 )
-from tariffs.quotes import QuoteInputSerializer, quote_payload
+from tariffs.quotes import QuoteInputSerializer, QuoteOutputSerializer, quote_payload
 
 
 class ChargeRuleSerializer(OrganizationModelSerializer):
@@ -178,7 +178,7 @@ class RateListViewSet(TariffViewSet):
         )
         return Response(VersionSerializer(version).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=QuoteInputSerializer, responses=dict)
+    @extend_schema(request=QuoteInputSerializer, responses=QuoteOutputSerializer)
     @action(detail=True, methods=["post"])
     def quote(self, request: Request, id: str) -> Response:
         """Price quantities (or interval data, for time-of-use) over a period with this rate

@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rest_framework import serializers
 
-from meters.models import MeterType
+from billspree.core.api_base import PublicIdRelatedField
+from meters.models import BillingPoint, MeterType
 from tariffs import pricing
 from tariffs.selectors import QuoteRequest
 
@@ -43,6 +44,10 @@ class QuoteInputSerializer(serializers.Serializer):
     intervals = serializers.DictField(
         child=IntervalSerializer(many=True), required=False,
         help_text="Interval data per meter type (needed by time-of-use rules).",
+    )
+    billing_point = PublicIdRelatedField(
+        queryset=BillingPoint.objects.select_related("property"), required=False,
+        help_text="Optional: use this billing point's property time zone.",
     )
 
     def validate_time_zone(self, value: str) -> str:
@@ -90,6 +95,8 @@ class QuoteInputSerializer(serializers.Serializer):
         data = self.validated_data
         request = self.context.get("request")
         default_tz = str(getattr(getattr(request, "organization", None), "time_zone", "UTC"))
+        if data.get("billing_point") is not None:
+            default_tz = str(data["billing_point"].property.time_zone)
         return QuoteRequest(
             start=data["start"], end=data["end"], time_zone=data.get("time_zone") or default_tz,
             totals=dict(data.get("quantities", {})),
@@ -100,6 +107,47 @@ class QuoteInputSerializer(serializers.Serializer):
             billing_start=data.get("billing_period_start"),
             billing_end=data.get("billing_period_end"),
         )
+
+
+class QuoteLineSerializer(serializers.Serializer):
+    rule = serializers.CharField()
+    description = serializers.CharField()
+    meter_type = serializers.CharField(help_text="Empty for fixed charges.")
+    quantity = serializers.CharField()
+    unit = serializers.CharField()
+    unit_price = serializers.CharField()
+    amount = serializers.CharField(help_text="Rounded once to the currency's minor unit.")
+    tax_rate = serializers.CharField(help_text="VAT in percent.")
+    tax = serializers.CharField()
+    gross = serializers.CharField()
+
+
+class TaxSummarySerializer(serializers.Serializer):
+    rate = serializers.CharField()
+    net = serializers.CharField()
+    tax = serializers.CharField()
+
+
+class DiagnosticSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="e.g. tou_no_interval_data, no_prices")
+    severity = serializers.ChoiceField(choices=["error", "warning", "info"])
+    message = serializers.CharField()
+    rule = serializers.CharField()
+
+
+class QuoteOutputSerializer(serializers.Serializer):
+    """What ``POST rate-lists/{id}/quote/`` returns (amounts as decimal strings)."""
+
+    currency = serializers.CharField()
+    lines = QuoteLineSerializer(many=True)
+    taxes = TaxSummarySerializer(many=True, help_text="Net and VAT per rate.")
+    net = serializers.CharField()
+    tax = serializers.CharField()
+    gross = serializers.CharField()
+    cash_rounding = serializers.CharField(allow_null=True)
+    total = serializers.CharField(help_text="Sum of the rounded lines, VAT, cash rounding.")
+    diagnostics = DiagnosticSerializer(many=True)
+    can_bill = serializers.BooleanField(help_text="Lines exist and no error diagnostic.")
 
 
 def _money(value) -> str | None:

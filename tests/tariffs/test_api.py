@@ -226,6 +226,22 @@ def test_quote_time_of_use_with_and_without_intervals(tariffs_a, client):
     assert data["can_bill"] is True
 
 
+def test_quote_uses_the_billing_points_time_zone(tariffs_a, tariffs_b, client):
+    rl = tariffs_a.objects["rate_list"]
+    bp = tariffs_a.objects["billing_point"]  # Europe/Berlin; the organization is UTC
+    url = f"/api/v1/rate-lists/{rl.public_id}/quote/"
+    # 07:00–08:00 Berlin is 06:00–07:00 UTC on a Monday in winter: peak only in Berlin time
+    interval = [{"start": "2026-03-02T06:00:00Z", "end": "2026-03-02T07:00:00Z",
+                 "quantity": "1"}]
+    r = post(client, url, {"start": "2026-03-02", "end": "2026-03-03",
+                           "billing_point": str(bp.public_id), "intervals": {"heat": interval}})
+    assert [x["description"].split(":")[1].split("(")[0].strip()
+            for x in r.json()["lines"] if x["meter_type"] == "heat"] == ["Peak"]
+    r = post(client, url, {"start": "2026-03-02", "end": "2026-03-03",
+                           "billing_point": str(tariffs_b.objects["billing_point"].public_id)})
+    assert r.status_code == 400 and "billing_point" in fields_of(r)
+
+
 @pytest.mark.parametrize(("payload", "field"), [
     ({"start": "2026-03-02", "end": "2026-03-01"}, "end"),
     ({"start": "2026-03-02"}, "end"),
