@@ -1,0 +1,39 @@
+"""Portal pages of the meter registry (thin: forms parse, services write, selectors read)."""
+
+from meters.views.flows import (
+    AssignMeterView,
+    MeterImportView,
+    NewConnectionView,
+    RemoveMeterView,
+    ReplaceMeterView,
+)
+from meters.views.registry import (
+    BillingPointDetailView,
+    BillingPointEditView,
+    MeterCreateView,
+    MeterDetailView,
+    MeterEditView,
+    MeterListView,
+    PropertyCreateView,
+    PropertyDetailView,
+    PropertyEditView,
+    PropertyListView,
+)
+
+__all__ = [
+    "AssignMeterView",
+    "BillingPointDetailView",
+    "BillingPointEditView",
+    "MeterCreateView",
+    "MeterDetailView",
+    "MeterEditView",
+    "MeterImportView",
+    "MeterListView",
+    "NewConnectionView",
+    "PropertyCreateView",
+    "PropertyDetailView",
+    "PropertyEditView",
+    "PropertyListView",
+    "RemoveMeterView",
+    "ReplaceMeterView",
+]

@@ -1,0 +1,249 @@
+"""Portal pages listing, showing and editing properties, billing points and meters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views import View
+from django.views.generic import ListView
+
+from billspree.core.portal import OrganizationPortalMixin
+from meters import forms, selectors, services
+from meters.models import BillingPoint, Meter, Property
+from meters.views.common import PAGE_SIZE, WriteView, paginate, query_without_page
+
+# --- properties ------------------------------------------------------------------------
+
+
+class PropertyListView(OrganizationPortalMixin, ListView):
+    model = Property
+    template_name = "meters/property_list.html"
+    context_object_name = "properties"
+    paginate_by = PAGE_SIZE
+
+    def get_queryset(self):
+        return selectors.property_list(search=self.request.GET.get("q", "").strip())
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        ctx = super().get_context_data(**kwargs)
+        ctx.update(
+            q=self.request.GET.get("q", ""),
+            query=query_without_page(self.request),
+            nav_section="properties",
+        )
+        return ctx
+
+
+class PropertyCreateView(WriteView):
+    model = Property
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        org = request.organization
+        form = forms.PropertyForm(
+            initial={"time_zone": str(org.time_zone), "currency": str(org.default_currency)}
+        )
+        return self._render(form)
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = forms.PropertyForm(request.POST)
+        if form.is_valid():
+            try:
+                prop = services.property_create(actor=request.user, **form.cleaned_data)
+            except ValidationError as exc:
+                forms.apply_errors(form, exc, {})
+            else:
+                messages.success(request, f"Property {prop.name} created. Add its billing points.")
+                return redirect("meters:property_detail", id=prop.public_id)
+        return self._render(form, status=400)
+
+    def _render(self, form: forms.PropertyForm, status: int = 200) -> HttpResponse:
+        ctx = {"form": form, "nav_section": "properties"}
+        return render(self.request, "meters/property_form.html", ctx, status=status)
+
+
+class PropertyEditView(WriteView):
+    model = Property
+
+    def get(self, request: HttpRequest, id: str) -> HttpResponse:
+        prop = get_object_or_404(Property, public_id=id)
+        return self._render(prop, forms.PropertyForm(instance=prop))
+
+    def post(self, request: HttpRequest, id: str) -> HttpResponse:
+        prop = get_object_or_404(Property, public_id=id)
+        form = forms.PropertyForm(request.POST, instance=Property.objects.get(pk=prop.pk))
+        if form.is_valid():
+            changed = {k: form.cleaned_data[k] for k in form.changed_data}
+            try:
+                services.property_update(property=prop, actor=request.user, **changed)
+            except ValidationError as exc:
+                forms.apply_errors(form, exc, {})
+            else:
+                messages.success(request, "Property saved." if changed else "Nothing changed.")
+                return redirect("meters:property_detail", id=prop.public_id)
+        return self._render(prop, form, status=400)
+
+    def _render(self, prop: Property, form: Any, status: int = 200) -> HttpResponse:
+        ctx = {"form": form, "property": prop, "nav_section": "properties"}
+        return render(self.request, "meters/property_form.html", ctx, status=status)
+
+
+class PropertyDetailView(OrganizationPortalMixin, View):
+    model = Property
+
+    def get(self, request: HttpRequest, id: str) -> HttpResponse:
+        prop = get_object_or_404(Property, public_id=id)
+        q, kind = request.GET.get("q", "").strip(), request.GET.get("kind", "")
+        points = selectors.billing_point_list(property=prop, search=q, kind=kind)
+        ctx = {
+            "property": prop,
+            "page_obj": paginate(request, points),
+            "q": q,
+            "kind": kind,
+            "kinds": BillingPoint.Kind.choices,
+            "query": query_without_page(request),
+            "filtered": bool(q or kind),
+            "nav_section": "properties",
+        }
+        return render(request, "meters/property_detail.html", ctx)
+
+
+# --- billing points --------------------------------------------------------------------
+
+
+class BillingPointDetailView(OrganizationPortalMixin, View):
+    model = BillingPoint
+
+    def get(self, request: HttpRequest, id: str) -> HttpResponse:
+        bp = get_object_or_404(BillingPoint.objects.select_related("property"), public_id=id)
+        history = selectors.assignment_history(billing_point=bp).filter(removed_at__isnull=False)
+        ctx = {
+            "bp": bp,
+            "active": selectors.active_assignments(bp),
+            "history": history,
+            "nav_section": "properties",
+        }
+        return render(request, "meters/billing_point_detail.html", ctx)
+
+
+class BillingPointEditView(WriteView):
+    model = BillingPoint
+
+    def get(self, request: HttpRequest, id: str) -> HttpResponse:
+        bp = get_object_or_404(BillingPoint, public_id=id)
+        return self._render(bp, forms.BillingPointForm(instance=bp))
+
+    def post(self, request: HttpRequest, id: str) -> HttpResponse:
+        bp = get_object_or_404(BillingPoint, public_id=id)
+        form = forms.BillingPointForm(request.POST, instance=BillingPoint.objects.get(pk=bp.pk))
+        if form.is_valid():
+            changed = {k: form.cleaned_data[k] for k in form.changed_data}
+            try:
+                services.billing_point_update(billing_point=bp, actor=request.user, **changed)
+            except ValidationError as exc:
+                forms.apply_errors(form, exc, {})
+            else:
+                messages.success(request, "Billing point saved." if changed else "Nothing changed.")
+                return redirect("meters:billing_point_detail", id=bp.public_id)
+        return self._render(bp, form, status=400)
+
+    def _render(self, bp: BillingPoint, form: Any, status: int = 200) -> HttpResponse:
+        ctx = {"bp": bp, "form": form, "nav_section": "properties"}
+        return render(self.request, "meters/billing_point_form.html", ctx, status=status)
+
+
+# --- meters ----------------------------------------------------------------------------
+
+
+class MeterListView(OrganizationPortalMixin, View):
+    model = Meter
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        q = request.GET.get("q", "").strip()
+        meter_type = request.GET.get("type", "")
+        status = request.GET.get("status", "")
+        if meter_type not in dict(selectors.TYPE_FILTER_CHOICES):
+            meter_type = ""
+        if status not in (selectors.Status.ACTIVE, selectors.Status.INACTIVE):
+            status = ""
+        meters = selectors.meter_list(search=q, type=meter_type, status=status)
+        ctx = {
+            "page_obj": paginate(request, meters),
+            "q": q,
+            "type": meter_type,
+            "status": status,
+            "types": selectors.TYPE_FILTER_CHOICES,
+            "statuses": selectors.Status.CHOICES,
+            "query": query_without_page(request),
+            "filtered": bool(q or meter_type or status),
+            "nav_section": "meters",
+        }
+        return render(request, "meters/meter_list.html", ctx)
+
+
+class MeterCreateView(WriteView):
+    model = Meter
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return self._render(forms.MeterForm())
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = forms.MeterForm(request.POST)
+        if form.is_valid():
+            try:
+                meter = services.meter_create(actor=request.user, **form.cleaned_data)
+            except ValidationError as exc:
+                forms.apply_errors(form, exc, {})
+            else:
+                messages.success(request, f"Meter {meter.serial_number} created.")
+                return redirect("meters:meter_detail", id=meter.public_id)
+        return self._render(form, status=400)
+
+    def _render(self, form: Any, status: int = 200) -> HttpResponse:
+        ctx = {"form": form, "nav_section": "meters"}
+        return render(self.request, "meters/meter_form.html", ctx, status=status)
+
+
+class MeterEditView(WriteView):
+    """Rename a meter (and adjust multiplier, digits, main meter); the serial stays."""
+
+    model = Meter
+
+    def get(self, request: HttpRequest, id: str) -> HttpResponse:
+        meter = get_object_or_404(Meter, public_id=id)
+        return self._render(meter, forms.MeterForm(instance=meter))
+
+    def post(self, request: HttpRequest, id: str) -> HttpResponse:
+        meter = get_object_or_404(Meter, public_id=id)
+        form = forms.MeterForm(request.POST, instance=Meter.objects.get(pk=meter.pk))
+        if form.is_valid():
+            changed = {k: form.cleaned_data[k] for k in form.changed_data}
+            try:
+                services.meter_update(meter=meter, actor=request.user, **changed)
+            except ValidationError as exc:
+                forms.apply_errors(form, exc, {})
+            else:
+                messages.success(request, "Meter saved." if changed else "Nothing changed.")
+                return redirect("meters:meter_detail", id=meter.public_id)
+        return self._render(meter, form, status=400)
+
+    def _render(self, meter: Meter, form: Any, status: int = 200) -> HttpResponse:
+        ctx = {"meter": meter, "form": form, "nav_section": "meters"}
+        return render(self.request, "meters/meter_form.html", ctx, status=status)
+
+
+class MeterDetailView(OrganizationPortalMixin, View):
+    model = Meter
+
+    def get(self, request: HttpRequest, id: str) -> HttpResponse:
+        meter = get_object_or_404(selectors.meters_with_status(), public_id=id)
+        ctx = {
+            "meter": meter,
+            "history": selectors.assignment_history(meter=meter),
+            "sub_meters": selectors.sub_meters(meter),
+            "nav_section": "meters",
+        }
+        return render(request, "meters/meter_detail.html", ctx)
