@@ -259,6 +259,8 @@ async def poll_target(target: Target) -> TargetResult:
     session = Session(target, result)
     consecutive = 0
     try:
+        if not target.items:  # nothing mapped yet: still check that the gateway answers
+            result.connect_failure = await session._ensure_connected()
         for index, block in enumerate(plan_blocks(target.items)):
             if consecutive >= ABORT_AFTER:
                 skipped = Failure(

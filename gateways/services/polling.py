@@ -311,7 +311,7 @@ def _gateway_health(plan: PollPlan, result: poller.TargetResult, errors, now: da
     answered = (
         result.any_success
         or any(e.kind == GatewayError.Kind.EXCEPTION for e in errors)
-        or (not plan.target.items)
+        or (not plan.target.items and result.connect_failure is None)
     )
     updates: dict[str, Any] = {"last_poll_at": now}
     if answered:
@@ -364,6 +364,10 @@ def _record(
     for plan, group in zip(plans, by_plan, strict=True):
         result = results[plan.gateway.pk]
         errors = [o.error for o in group if o.error is not None]
+        if result.connect_failure is not None:
+            failure = result.connect_failure
+            errors.append(_error(plan, failure.kind, failure.message))
+            errors[-1].save()
         _gateway_health(plan, result, errors, now)
         runs.append(_finish_run(plan.run, result, group, errors, now))
     return runs

@@ -266,3 +266,15 @@ def test_many_gateways_are_polled_concurrently(in_org_a, sim):
     runs = services.gateways_poll(gateways=gateways, now=T0)
     assert [r.status for r in runs] == ["ok"] * 3
     assert Reading.objects.count() == 3
+
+
+def test_gateway_without_meters_is_still_checked_for_connectivity(in_org_a, sim):
+    alive = make_gateway(sim, name="Alive")
+    dead = make_gateway(None, name="Dead", offline_after=1)
+    runs = services.gateways_poll(gateways=[alive, dead], now=T0)
+    assert [r.status for r in runs] == ["ok", "failed"]
+    alive.refresh_from_db()
+    dead.refresh_from_db()
+    assert alive.health(now=T0) == Health.ONLINE
+    assert dead.health(now=T0) == Health.OFFLINE and "Cannot connect" in dead.last_error
+    assert GatewayError.objects.get().gateway == dead
