@@ -133,9 +133,10 @@ def _lock_open(assignment: MeterAssignment) -> MeterAssignment:
         .get(pk=assignment.pk)
     )
     if locked.removed_at is not None:
+        removed = fmt_instant(locked.removed_at, _tz(locked.billing_point))
         raise Conflict(
             f"Meter {locked.meter.serial_number} was already removed from "
-            f"{locked.billing_point.name} on {fmt_instant(locked.removed_at)}.",
+            f"{locked.billing_point.name} on {removed}.",
             code="assignment_closed",
         )
     return locked

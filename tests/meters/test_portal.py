@@ -304,3 +304,20 @@ def test_meter_list_query_count_is_pinned(manager, reg, world_a, django_assert_m
     ):
         with django_assert_max_num_queries(12):
             assert manager.get(url).status_code == 200
+
+
+def test_dashboard_cards(manager, reg, world_a):
+    r = manager.get("/")
+    assert r.status_code == 200
+    assert b"Billing points" in r.content and b"1 without an active meter" in r.content
+    assert b"0 / 4" in r.content
+
+
+def test_dates_show_in_the_property_time_zone(manager, reg, world_a):
+    _, bp, meters = reg
+    with organization_context(world_a.org):
+        services.meter_assign(
+            billing_point=bp, meter=meters[MeterType.GAS], connected_at=date(2026, 2, 1)
+        )  # 2026-01-31 23:00 UTC
+    r = manager.get(f"/billing-points/{bp.public_id}/")
+    assert b"1 Feb 2026" in r.content and b"31 Jan 2026" not in r.content
