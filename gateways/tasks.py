@@ -25,3 +25,16 @@ def gateway_poll_task(gateway_id: int, manual: bool = False) -> str:
     with organization_context(gateway.organization):
         run = services.gateway_poll(gateway=gateway, manual=manual)
     return run.summary if run else "slot already polled"
+
+
+@shared_task
+def gateways_history_prune() -> int:
+    """Daily: drop poll runs and gateway errors older than 90 days, organization by
+    organization (scheduled by the migration ``0002_history_prune_schedule``)."""
+    from billspree.core.models import Organization
+
+    deleted = 0
+    for org in Organization.objects.all():
+        with organization_context(org):
+            deleted += services.errors_prune()
+    return deleted

@@ -176,3 +176,30 @@ def test_polls_are_scoped_to_the_organization(in_org_a, world_b, sim):
     with organization_context(world_b.org):
         assert services.gateway_poll(gateway=gateway, now=T0) is None  # not B's to claim
     assert PollRun.objects.count() == 0 and sim.store.requests == 0
+
+
+def test_history_prune_is_scheduled_and_drops_old_runs_and_errors(in_org_a, sim):
+    from datetime import timedelta
+
+    from gateways.tasks import gateways_history_prune
+
+    assert PeriodicTask.objects.get(name="gateways-history-prune").crontab.hour == "3"
+    gateway = make_gateway(None, retries=0)
+    map_default_layout(gateway, 1)
+    from django.utils import timezone
+
+    now = timezone.now()
+    services.gateway_poll(gateway=gateway, now=now - timedelta(days=200))  # refused: run + error
+    services.gateway_poll(gateway=gateway, now=now)
+    assert gateways_history_prune.delay().get() == 2
+    assert PollRun.objects.count() == 1 and GatewayError.objects.count() == 1
+
+
+def test_dashboard_shows_gateway_health(in_org_a, sim):
+    from tests.conftest import login_client
+
+    gateway = make_gateway(sim)
+    map_default_layout(gateway, 1)
+    services.gateway_poll(gateway=gateway)
+    page = login_client(in_org_a.viewer, in_org_a.org).get("/").content.decode()
+    assert "Gateways online" in page and "1/1" in page
