@@ -407,3 +407,19 @@ def test_schema_documents_the_assignment_api(client):
     assert "/api/v1/meter-assignments/{id}/close/" in schema["paths"]
     create = schema["components"]["schemas"]["MeterAssignmentCreateRequest"]
     assert {"connectionID", "meterNumber", "connectionDate", "status"} <= set(create["properties"])
+
+
+def test_status_is_right_for_each_organization_in_turn(world_a, world_b):
+    """Guards the per-request queryset: a class-level one would keep the first
+    organization's id inside its status subquery."""
+    for world in (world_a, world_b):
+        with organization_context(world.org):
+            _, bp, meters = make_registry()
+            services.meter_assign(
+                billing_point=bp, meter=meters[MeterType.GAS], connected_at=date(2026, 1, 1)
+            )
+    for world in (world_a, world_b, world_a):
+        r = api_client(key=world.read_key).get("/api/v1/meters/?status=active")
+        assert [m["serial_number"] for m in r.json()["results"]] == ["TEST-GAS-1"]
+        r = api_client(key=world.read_key).get("/api/v1/billing-points/")
+        assert r.json()["results"][0]["active_meter_count"] == 1
