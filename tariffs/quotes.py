@@ -155,7 +155,7 @@ def _money(value) -> str | None:
 
 
 def _qty(value: Decimal) -> str:
-    return pricing._fmt(value, 4)
+    return pricing.fmt_number(value, 4)
 
 
 def quote_payload(quote: pricing.Quote) -> dict[str, Any]:

@@ -1,0 +1,197 @@
+"""REST endpoints of add-ons, plans, plan variants, pricing templates and billing-point
+rate overrides."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from billspree.core.api_base import (
+    OrganizationModelSerializer,
+    PublicIdRelatedField,
+)
+from meters.models import BillingPoint, MeterType
+from tariffs import services
+from tariffs.api.base import TariffViewSet
+from tariffs.models import (
+    AddOn,
+    BillingPointRateList,
+    Plan,
+    PlanVariant,
+    PricingTemplate,
+    RateList,
+)
+
+
+class AddOnSerializer(OrganizationModelSerializer):
+    currency = serializers.CharField(max_length=3)
+
+    class Meta:
+        model = AddOn
+        fields = ["id", "name", "description", "currency", "price", "per", "meter_type",
+                  "tax_rate", "active"]
+
+
+class AddOnViewSet(TariffViewSet):
+    queryset = AddOn.objects.all()
+    serializer_class = AddOnSerializer
+    filterset_fields = ["active", "per", "meter_type"]
+    search_fields = ["name", "description"]
+
+    def perform_create(self, serializer) -> None:
+        serializer.instance = services.add_on_save(
+            **serializer.validated_data, **self.audit_kwargs_actor()
+        )
+
+    def perform_update(self, serializer) -> None:
+        services.add_on_save(
+            add_on=serializer.instance, **serializer.validated_data, **self.audit_kwargs_actor()
+        )
+
+
+class PlanSerializer(OrganizationModelSerializer):
+    rate_lists = PublicIdRelatedField(queryset=RateList.objects.all(), many=True, required=False)
+    add_ons = PublicIdRelatedField(queryset=AddOn.objects.all(), many=True, required=False)
+    variants = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Plan
+        fields = ["id", "name", "description", "property_kind", "rate_lists", "add_ons",
+                  "active", "variants"]
+
+    def get_variants(self, plan: Plan) -> list[dict[str, str]]:
+        return [{"id": str(v.public_id), "name": v.name} for v in plan.variants.all()]
+
+
+def _m2m_data(serializer, names=("rate_lists", "add_ons")) -> dict[str, Any]:
+    data = dict(serializer.validated_data)
+    instance = serializer.instance
+    for name in names:
+        if name not in data and instance is not None:
+            data[name] = list(getattr(instance, name).all())
+    return data
+
+
+class PlanViewSet(TariffViewSet):
+    queryset = Plan.objects.all()
+    serializer_class = PlanSerializer
+    filterset_fields = ["active", "property_kind"]
+    search_fields = ["name", "description"]
+
+    def get_queryset(self):
+        return Plan.objects.prefetch_related("rate_lists", "add_ons", "variants")
+
+    def perform_create(self, serializer) -> None:
+        serializer.instance = services.plan_save(
+            **_m2m_data(serializer), **self.audit_kwargs_actor()
+        )
+
+    def perform_update(self, serializer) -> None:
+        plan = serializer.instance
+        data = {"name": plan.name, "description": plan.description,
+                "property_kind": plan.property_kind, "active": plan.active,
+                **_m2m_data(serializer)}
+        services.plan_save(plan=plan, **data, **self.audit_kwargs_actor())
+
+
+class PlanVariantSerializer(OrganizationModelSerializer):
+    plan = PublicIdRelatedField(queryset=Plan.objects.all())
+    rate_lists = PublicIdRelatedField(queryset=RateList.objects.all(), many=True, required=False)
+    add_ons = PublicIdRelatedField(queryset=AddOn.objects.all(), many=True, required=False)
+
+    class Meta:
+        model = PlanVariant
+        fields = ["id", "plan", "name", "description", "rate_lists", "add_ons"]
+
+
+class PlanVariantViewSet(TariffViewSet):
+    queryset = PlanVariant.objects.all()
+    serializer_class = PlanVariantSerializer
+    search_fields = ["name"]
+    filterset_fields = ["plan__public_id"]
+
+    def get_queryset(self):
+        return PlanVariant.objects.select_related("plan").prefetch_related(
+            "rate_lists", "add_ons"
+        )
+
+    def perform_create(self, serializer) -> None:
+        serializer.instance = services.plan_variant_save(
+            **_m2m_data(serializer), **self.audit_kwargs_actor()
+        )
+
+    def perform_update(self, serializer) -> None:
+        v = serializer.instance
+        data = {"plan": v.plan, "name": v.name, "description": v.description,
+                **_m2m_data(serializer)}
+        services.plan_variant_save(variant=v, **data, **self.audit_kwargs_actor())
+
+
+class PricingTemplateSerializer(OrganizationModelSerializer):
+    plan = PublicIdRelatedField(queryset=Plan.objects.all())
+    variant = PublicIdRelatedField(
+        queryset=PlanVariant.objects.all(), required=False, allow_null=True
+    )
+
+    class Meta:
+        model = PricingTemplate
+        fields = ["id", "name", "description", "plan", "variant", "billing_point_kind"]
+
+
+class PricingTemplateViewSet(TariffViewSet):
+    queryset = PricingTemplate.objects.all()
+    serializer_class = PricingTemplateSerializer
+    search_fields = ["name"]
+
+    def get_queryset(self):
+        return PricingTemplate.objects.select_related("plan", "variant")
+
+    def perform_create(self, serializer) -> None:
+        serializer.instance = services.pricing_template_save(
+            **serializer.validated_data, **self.audit_kwargs_actor()
+        )
+
+    def perform_update(self, serializer) -> None:
+        t = serializer.instance
+        data = {"name": t.name, "description": t.description, "plan": t.plan,
+                "variant": t.variant, "billing_point_kind": t.billing_point_kind,
+                **serializer.validated_data}
+        services.pricing_template_save(template=t, **data, **self.audit_kwargs_actor())
+
+
+class BillingPointRateListSerializer(OrganizationModelSerializer):
+    billing_point = PublicIdRelatedField(queryset=BillingPoint.objects.all())
+    rate_list = PublicIdRelatedField(queryset=RateList.objects.all())
+    meter_type = serializers.ChoiceField(
+        choices=[("", "All meter types"), *MeterType.choices], required=False, allow_blank=True
+    )
+
+    class Meta:
+        model = BillingPointRateList
+        fields = ["id", "billing_point", "rate_list", "meter_type", "note", "created_at"]
+        read_only_fields = ["created_at"]
+        validators: list = []  # uniqueness is the service's, with a clear message
+
+
+class BillingPointRateListViewSet(TariffViewSet):
+    """A billing point's own rate list, overriding its plan's (seed 002: Billing points ›
+    Rates)."""
+
+    queryset = BillingPointRateList.objects.all()
+    serializer_class = BillingPointRateListSerializer
+    filterset_fields = ["billing_point__public_id", "meter_type"]
+
+    def get_queryset(self):
+        return BillingPointRateList.objects.select_related("billing_point", "rate_list")
+
+    def perform_create(self, serializer) -> None:
+        serializer.instance = services.billing_point_rate_list_set(
+            **serializer.validated_data, **self.audit_kwargs_actor()
+        )
+
+    def perform_update(self, serializer) -> None:
+        o = serializer.instance
+        data = {"billing_point": o.billing_point, "rate_list": o.rate_list,
+                "meter_type": o.meter_type, "note": o.note, **serializer.validated_data}
+        services.billing_point_rate_list_set(override=o, **data, **self.audit_kwargs_actor())
