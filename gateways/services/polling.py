@@ -17,11 +17,12 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
 from billspree.core.errors import Conflict
 from billspree.core.models import ApiKey
+from billspree.core.scoping import require_organization
 from billspree.core.services import audit_record
 from gateways import decoding, poller
 from gateways.models import (
@@ -54,15 +55,33 @@ def manual_slot(now: datetime) -> datetime:
     return datetime.fromtimestamp(seconds, tz=UTC)
 
 
-def _claim(gateway: Gateway, slot: datetime, manual: bool) -> bool:
-    """Move the gateway's slot forward; True iff this call did (exactly one row changed)."""
+_CLAIM_SQL = """
+UPDATE gateways_gateway AS g SET {field} = v.slot
+FROM (VALUES {rows}) AS v(id, slot)
+WHERE g.id = v.id AND g.organization_id = %s AND g.enabled
+  AND (g.{field} IS NULL OR g.{field} < v.slot)
+RETURNING g.id
+"""
+
+
+def _claim(gateways: Sequence[Gateway], manual: bool, now: datetime) -> dict[int, datetime]:
+    """Move each gateway's slot forward in one conditional UPDATE; returns the gateways
+    this call claimed (id → slot). A slot already taken (a repeated or concurrent poll)
+    changes no row, so that gateway is not polled again."""
+    if not gateways:
+        return {}
     field = "last_manual_slot" if manual else "last_slot"
-    changed = (
-        Gateway.objects.filter(pk=gateway.pk)
-        .filter(Q(**{f"{field}__isnull": True}) | Q(**{f"{field}__lt": slot}))
-        .update(**{field: slot})
-    )
-    return changed == 1
+    slots = {
+        g.pk: manual_slot(now) if manual else poll_slot(now, g.poll_interval_s) for g in gateways
+    }
+    rows = ", ".join(["(%s::bigint, %s::timestamptz)"] * len(slots))
+    params = [x for pk, slot in slots.items() for x in (pk, slot)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _CLAIM_SQL.format(field=field, rows=rows),
+            [*params, require_organization().pk],
+        )
+        return {pk: slots[pk] for (pk,) in cursor.fetchall()}
 
 
 @dataclass
@@ -123,24 +142,25 @@ def _maps_of(gateway_ids: list[int]) -> list[RegisterMap]:
 
 
 def _prepare(gateways: Sequence[Gateway], manual: bool, now: datetime) -> list[PollPlan]:
-    """Claim each gateway's slot; a gateway whose slot is taken is left out."""
-    plans = []
-    claimed = []
-    for gateway in gateways:
-        slot = manual_slot(now) if manual else poll_slot(now, gateway.poll_interval_s)
-        if gateway.enabled and _claim(gateway, slot, manual):
-            claimed.append((gateway, slot))
+    """Claim the gateways' slots and plan their requests; a gateway whose slot is taken
+    (or that is disabled, or of another organization) is left out."""
+    claimed = _claim(gateways, manual, now)
+    chosen = [g for g in gateways if g.pk in claimed]
     maps_by_gateway: dict[int, list[RegisterMap]] = {}
-    for m in _maps_of([g.pk for g, _ in claimed]):
+    for m in _maps_of(list(claimed)):
         maps_by_gateway.setdefault(m.gateway_id, []).append(m)
-    for gateway, slot in claimed:
-        run = PollRun.objects.create(
-            organization_id=gateway.organization_id,
-            gateway=gateway,
-            slot=slot,
+    runs = PollRun.objects.bulk_create(
+        PollRun(
+            organization_id=g.organization_id,
+            gateway=g,
+            slot=claimed[g.pk],
             manual=manual,
             started_at=now,
         )
+        for g in chosen
+    )
+    plans = []
+    for gateway, run in zip(chosen, runs, strict=True):
         maps = maps_by_gateway.get(gateway.pk, [])
         plans.append(PollPlan(gateway, run, {m.pk: m for m in maps}, _target(gateway, maps)))
     return plans
