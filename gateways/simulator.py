@@ -25,6 +25,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from pymodbus import FramerType
 from pymodbus.client.mixin import ModbusClientMixin
 from pymodbus.constants import ExcCodes
 from pymodbus.exceptions import NoSuchIdException
@@ -53,9 +54,14 @@ AVERAGE_PER_HOUR = {"electricity": 0.8, "cold_water": 0.012, "hot_water": 0.006,
 
 _DATATYPE = ModbusClientMixin.DATATYPE
 PYMODBUS_TYPES = {
-    "u16": _DATATYPE.UINT16, "i16": _DATATYPE.INT16, "u32": _DATATYPE.UINT32,
-    "i32": _DATATYPE.INT32, "u64": _DATATYPE.UINT64, "i64": _DATATYPE.INT64,
-    "f32": _DATATYPE.FLOAT32, "f64": _DATATYPE.FLOAT64,
+    "u16": _DATATYPE.UINT16,
+    "i16": _DATATYPE.INT16,
+    "u32": _DATATYPE.UINT32,
+    "i32": _DATATYPE.INT32,
+    "u64": _DATATYPE.UINT64,
+    "i64": _DATATYPE.INT64,
+    "f32": _DATATYPE.FLOAT32,
+    "f64": _DATATYPE.FLOAT64,
 }
 
 
@@ -63,7 +69,9 @@ def encode(value: int | float, data_type: str, word_order: str) -> list[int]:
     """Registers for a value, by pymodbus's own converter: the poller decodes with
     ``gateways.decoding``, so end-to-end tests check one implementation against the other."""
     return ModbusClientMixin.convert_to_registers(
-        value, PYMODBUS_TYPES[data_type], word_order=word_order  # type: ignore[arg-type]
+        value,
+        PYMODBUS_TYPES[data_type],
+        word_order=word_order,  # type: ignore[arg-type]
     )
 
 
@@ -235,9 +243,16 @@ class _Handler(ServerRequestHandler):
 class SimulatorServer(ModbusTcpServer):
     """A pymodbus TCP server answering from a :class:`SimulatedGateway`."""
 
-    def __init__(self, store: SimulatedGateway, host: str = "127.0.0.1", port: int = 5020):
+    def __init__(
+        self,
+        store: SimulatedGateway,
+        host: str = "127.0.0.1",
+        port: int = 5020,
+        rtu_over_tcp: bool = False,
+    ):
         placeholder = SimDevice(id=0, simdata=[SimData(0, datatype=SimDataType.REGISTERS)])
-        super().__init__(placeholder, address=(host, port))
+        framer = FramerType.RTU if rtu_over_tcp else FramerType.SOCKET
+        super().__init__(placeholder, address=(host, port), framer=framer)
         self.context = store  # type: ignore[assignment]
 
     def callback_new_connection(self):
@@ -262,8 +277,15 @@ def make_meters(layout: dict[int, str], *, spread: bool = True) -> list[SimMeter
 class SimulatorThread:
     """A simulator in a background thread with its own event loop (tests, benchmark)."""
 
-    def __init__(self, store: SimulatedGateway, host: str = "127.0.0.1", port: int = 0):
+    def __init__(
+        self,
+        store: SimulatedGateway,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        rtu_over_tcp: bool = False,
+    ):
         self.store = store
+        self.rtu_over_tcp = rtu_over_tcp
         self.host = host
         self.port = port
         self.loop = asyncio.new_event_loop()
@@ -278,7 +300,7 @@ class SimulatorThread:
         self.loop.run_forever()
 
     async def _start(self) -> None:
-        self.server = SimulatorServer(self.store, self.host, self.port)
+        self.server = SimulatorServer(self.store, self.host, self.port, self.rtu_over_tcp)
         await self.server.serve_forever(background=True)
         self.port = self.server.bound_port
 

@@ -278,3 +278,16 @@ def test_gateway_without_meters_is_still_checked_for_connectivity(in_org_a, sim)
     assert alive.health(now=T0) == Health.ONLINE
     assert dead.health(now=T0) == Health.OFFLINE and "Cannot connect" in dead.last_error
     assert GatewayError.objects.get().gateway == dead
+
+
+def test_rtu_over_tcp_gateway(in_org_a):
+    """A transparent serial server: RTU frames (with CRC) through a TCP socket."""
+    from gateways.simulator import SimulatedGateway, SimulatorThread, default_layout, make_meters
+
+    store = SimulatedGateway(make_meters(default_layout(3)))
+    with SimulatorThread(store, rtu_over_tcp=True) as rtu:
+        gateway = make_gateway(rtu, name="Serial server", transport="rtu_over_tcp")
+        maps = map_default_layout(gateway, 3)
+        run = services.gateway_poll(gateway=gateway, now=T0)
+    assert run.status == PollRun.Status.OK, run.summary
+    assert all(len(readings_of(m)) == 1 for m in maps)

@@ -103,10 +103,21 @@ class Command(BaseCommand):
             action="store_true",
             help="Emulate the meters mapped to a gateway at this host:port.",
         )
+        parser.add_argument(
+            "--rtu", action="store_true", help="RTU frames over TCP (a transparent serial server)."
+        )
         parser.add_argument("--quiet", action="store_true", help="Silence pymodbus logging.")
 
     def handle(
-        self, *args, host: str, port: int, meters: int, from_db: bool, quiet: bool, **options
+        self,
+        *args,
+        host: str,
+        port: int,
+        meters: int,
+        from_db: bool,
+        quiet: bool,
+        rtu: bool,
+        **options,
     ):
         devices = {m.device_id: m for m in make_meters(default_layout(meters))}
         if from_db:
@@ -128,8 +139,8 @@ class Command(BaseCommand):
             )
         )
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(self._serve(SimulatedGateway(devices.values()), host, port))
+            asyncio.run(self._serve(SimulatedGateway(devices.values()), host, port, rtu))
 
-    async def _serve(self, store: SimulatedGateway, host: str, port: int) -> None:
-        server = SimulatorServer(store, host, port)
+    async def _serve(self, store: SimulatedGateway, host: str, port: int, rtu: bool) -> None:
+        server = SimulatorServer(store, host, port, rtu_over_tcp=rtu)
         await server.serve_forever()
