@@ -184,12 +184,12 @@ def _spares(code: str) -> None:
         _meter(_serial(code, t, 9000), t, "Spare (in stock)")
 
 
-def _office(org: Organization) -> None:
+def _office(org: Organization, city: str) -> None:
     prop = _property(
         org,
         "Hafenblick Offices",
         kind=Property.Kind.OFFICE,
-        address="Hafenstrasse 12\n20457 Hamburg",
+        address=f"Hafenstrasse 12\n{city}",
     )
     main = _meter("EL-HB-0001", MeterType.ELECTRICITY, "Hafenblick main", multiplier=Decimal("100"))
     _connect(
@@ -216,10 +216,18 @@ def _office(org: Organization) -> None:
             _connect(bp, meter, str(1000 * i))
 
 
+#: A plausible city for the demo addresses, by the organization's time zone.
+CITIES = {
+    "Europe/Zurich": ("8004 Zürich", "8005 Zürich"),
+    "Europe/Berlin": ("10969 Berlin", "20457 Hamburg"),
+}
+
+
 def seed(org: Organization) -> None:
     code = "LH"
+    city, office_city = CITIES.get(str(org.time_zone), ("10969 Berlin", "20457 Hamburg"))
     prop = _property(
-        org, "Lindenhof", kind=Property.Kind.MIXED, address="Lindenstrasse 24\n10969 Berlin"
+        org, "Lindenhof", kind=Property.Kind.MIXED, address=f"Lindenstrasse 24\n{city}"
     )
     main = _meter(
         "EL-LH-0001",
@@ -241,4 +249,4 @@ def seed(org: Organization) -> None:
     _common_areas(prop, code)
     _replacement(code)
     _spares(code)
-    _office(org)
+    _office(org, office_city)

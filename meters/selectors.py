@@ -138,7 +138,7 @@ def billing_point_list(
         qs = qs.filter(Q(name__icontains=search) | Q(connection_id__icontains=search))
     if kind:
         qs = qs.filter(kind=kind)
-    return qs.order_by("property__name", "floor", "name")
+    return qs.order_by("property__name", "connection_id")
 
 
 def sub_meters(meter: Meter) -> QuerySet[Meter]:

@@ -4,12 +4,14 @@ confirmation step), and the CSV import with its per-row report."""
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 
 from billspree.core.errors import Conflict
 from meters import forms, services
@@ -94,7 +96,10 @@ class AssignMeterView(WriteView):
     def get(self, request: HttpRequest, id: str) -> HttpResponse:
         bp = get_object_or_404(BillingPoint.objects.select_related("property"), public_id=id)
         meter_type = request.GET.get("type", "")
-        form = forms.AssignMeterForm(initial={"type": meter_type}, meter_type=meter_type)
+        today = timezone.now().astimezone(ZoneInfo(str(bp.property.time_zone))).date()
+        form = forms.AssignMeterForm(
+            initial={"type": meter_type, "connected_on": today}, meter_type=meter_type
+        )
         if request.htmx:
             return render(request, "meters/_meter_options.html", {"form": form})
         return self._render(bp, form)
