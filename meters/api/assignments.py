@@ -155,9 +155,10 @@ class MeterAssignmentViewSet(
 
     @extend_schema(
         request=MeterAssignmentCreateSerializer,
-        responses={201: MeterAssignmentSerializer},
+        responses={201: MeterAssignmentSerializer, 200: MeterAssignmentSerializer},
         description="Assign a meter to a connection. Unknown connectionID/meterNumber → 400 "
-        "naming the field; a meter already active elsewhere → 409 naming that billing point.",
+        "naming the field; a meter already active elsewhere → 409 naming that billing point. "
+        "Sending the same assignment again (a retry) answers 200 with the existing one.",
     )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         ser = MeterAssignmentCreateSerializer(data=request.data)
@@ -165,7 +166,8 @@ class MeterAssignmentViewSet(
         with api_field_names(ASSIGNMENT_NAMES):
             assignment = self._create(ser.validated_data)
         data = MeterAssignmentSerializer(assignment).data
-        return Response(data, status=status.HTTP_201_CREATED)
+        replayed = getattr(assignment, "replayed", False)
+        return Response(data, status=status.HTTP_200_OK if replayed else status.HTTP_201_CREATED)
 
     def _create(self, data: dict[str, Any]) -> MeterAssignment:
         common = {

@@ -74,6 +74,19 @@ def _check_assignable(meter: Meter, connected_at: datetime, tz: Any) -> None:
         )
 
 
+def _replayed(
+    current: MeterAssignment | None, billing_point: BillingPoint, at: datetime, initial: Decimal
+) -> MeterAssignment | None:
+    """The open assignment if it is exactly what is asked again (an integrator's retry after
+    a timeout): answering with it makes the write idempotent instead of a false 409."""
+    if current is None or current.billing_point_id != billing_point.pk:
+        return None
+    if current.connected_at != at or current.initial_reading != initial:
+        return None
+    current.replayed = True
+    return current
+
+
 def _insert_assignment(assignment: MeterAssignment) -> MeterAssignment:
     """Insert under a savepoint; the constraints' refusal becomes the Python check's error."""
     try:
@@ -83,6 +96,11 @@ def _insert_assignment(assignment: MeterAssignment) -> MeterAssignment:
         if not any(name in str(exc) for name in ASSIGNMENT_CONSTRAINTS):
             raise
         current = _open_assignment(assignment.meter)
+        replay = _replayed(
+            current, assignment.billing_point, assignment.connected_at, assignment.initial_reading
+        )
+        if replay is not None and assignment.removed_at is None:
+            return replay  # the same request, sent twice at once: both get the one row
         if current is not None:
             raise _already_active(assignment.meter, current) from exc
         raise Conflict(
@@ -107,6 +125,9 @@ def meter_assign(
     tz = _tz(billing_point)
     at = to_instant(connected_at, tz, field="connected_at")
     initial = to_register(initial_reading, field="initial_reading", meter=meter)
+    replay = _replayed(_open_assignment(meter), billing_point, at, initial)
+    if replay is not None:
+        return replay
     _check_assignable(meter, at, tz)
     assignment = _insert_assignment(
         MeterAssignment(
@@ -117,6 +138,8 @@ def meter_assign(
             initial_reading=initial,
         )
     )
+    if getattr(assignment, "replayed", False):
+        return assignment
     audit_record(
         action="meters.meter.assign",
         actor=actor,
@@ -126,20 +149,20 @@ def meter_assign(
     return assignment
 
 
-def _lock_open(assignment: MeterAssignment) -> MeterAssignment:
-    locked = (
+def _lock(assignment: MeterAssignment) -> MeterAssignment:
+    return (
         MeterAssignment.objects.select_for_update()
         .select_related("meter", "billing_point")
         .get(pk=assignment.pk)
     )
-    if locked.removed_at is not None:
-        removed = fmt_instant(locked.removed_at, _tz(locked.billing_point))
-        raise Conflict(
-            f"Meter {locked.meter.serial_number} was already removed from "
-            f"{locked.billing_point.name} on {removed}.",
-            code="assignment_closed",
-        )
-    return locked
+
+
+def _already_closed(locked: MeterAssignment, tz: Any) -> Conflict:
+    return Conflict(
+        f"Meter {locked.meter.serial_number} was already removed from "
+        f"{locked.billing_point.name} on {fmt_instant(locked.removed_at, tz)}.",
+        code="assignment_closed",
+    )
 
 
 @transaction.atomic
@@ -151,10 +174,14 @@ def meter_remove(
     actor: Actor = None,
 ) -> MeterAssignment:
     """Disconnect a meter: its final register value closes the assignment."""
-    locked = _lock_open(assignment)
+    locked = _lock(assignment)
     tz = _tz(locked.billing_point)
     at = to_instant(removed_at, tz, field="removed_at")
     final = to_register(final_reading, field="final_reading", meter=locked.meter)
+    if locked.removed_at is not None:
+        if (locked.removed_at, locked.final_reading) == (at, final):
+            return locked  # the same removal again: nothing to do
+        raise _already_closed(locked, tz)
     if at <= locked.connected_at:
         raise ValidationError(
             {

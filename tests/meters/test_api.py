@@ -423,3 +423,27 @@ def test_status_is_right_for_each_organization_in_turn(world_a, world_b):
         assert [m["serial_number"] for m in r.json()["results"]] == ["TEST-GAS-1"]
         r = api_client(key=world.read_key).get("/api/v1/billing-points/")
         assert r.json()["results"][0]["active_meter_count"] == 1
+
+
+def test_retried_assignment_and_close_are_idempotent(client, reg, world_a):
+    _, bp, meters = reg
+    payload = {
+        "connectionID": bp.connection_id,
+        "meterNumber": meters[MeterType.GAS].serial_number,
+        "connectionDate": "2026-03-01",
+        "status": "active",
+        "initialReading": "5",
+    }
+    first = post(client, "/api/v1/meter-assignments/", payload)
+    again = post(client, "/api/v1/meter-assignments/", payload)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json()["id"] == again.json()["id"]
+    different = post(client, "/api/v1/meter-assignments/", {**payload, "initialReading": "6"})
+    assert different.status_code == 409
+    url = f"/api/v1/meter-assignments/{first.json()['id']}/close/"
+    close = {"finalReading": "9", "removalDate": "2026-04-01"}
+    assert post(client, url, close).status_code == 200
+    assert post(client, url, close).status_code == 200
+    assert post(client, url, {**close, "finalReading": "10"}).status_code == 409
+    with organization_context(world_a.org):
+        assert MeterAssignment.objects.filter(meter=meters[MeterType.GAS]).count() == 1
