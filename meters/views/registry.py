@@ -169,16 +169,22 @@ class MeterListView(OrganizationPortalMixin, View):
             meter_type = ""
         if status not in (selectors.Status.ACTIVE, selectors.Status.INACTIVE):
             status = ""
-        meters = selectors.meter_list(search=q, type=meter_type, status=status)
+        properties = list(Property.objects.values_list("public_id", "name"))
+        prop = request.GET.get("property", "")
+        if prop not in {str(p) for p, _ in properties}:
+            prop = ""
+        meters = selectors.meter_list(search=q, type=meter_type, status=status, property_id=prop)
         ctx = {
             "page_obj": paginate(request, meters),
             "q": q,
             "type": meter_type,
             "status": status,
+            "property": prop,
+            "properties": [(str(p), name) for p, name in properties],
             "types": selectors.TYPE_FILTER_CHOICES,
             "statuses": selectors.Status.CHOICES,
             "query": query_without_page(request),
-            "filtered": bool(q or meter_type or status),
+            "filtered": bool(q or meter_type or status or prop),
             "nav_section": "meters",
         }
         return render(request, "meters/meter_list.html", ctx)

@@ -321,3 +321,18 @@ def test_dates_show_in_the_property_time_zone(manager, reg, world_a):
         )  # 2026-01-31 23:00 UTC
     r = manager.get(f"/billing-points/{bp.public_id}/")
     assert b"1 Feb 2026" in r.content and b"31 Jan 2026" not in r.content
+
+
+def test_meter_list_filters_by_property(manager, reg, world_a):
+    _, bp, meters = reg
+    with organization_context(world_a.org):
+        other = services.property_create(name="Other House")
+        services.meter_assign(
+            billing_point=bp, meter=meters[MeterType.GAS], connected_at=date(2026, 1, 1)
+        )
+    r = manager.get(f"/meters/?property={bp.property.public_id}")
+    assert meters[MeterType.GAS].serial_number.encode() in r.content
+    assert meters[MeterType.COLD_WATER].serial_number.encode() not in r.content
+    r = manager.get(f"/meters/?property={other.public_id}")
+    assert b"No meter matches" in r.content
+    assert manager.get("/meters/?property=not-a-uuid").status_code == 200
