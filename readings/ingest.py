@@ -1,10 +1,11 @@
 """The ingestion engine behind ``readings.services.reading_ingest``: one set of rules, set-based.
 
-A batch is handled in chunks of a few thousand rows. Per chunk, whatever its size:
-one query resolves the meters and their assignments (cached for the whole batch),
-cached), one locks the per-meter state rows, one finds rows already stored at the same
-instants, one finds neighbours for back-filled rows (only if there are any), one COPY
-writes the new rows, one UPDATE applies replacements, and one upsert saves the state.
+A batch is handled in chunks of ten thousand rows. Per chunk, whatever its size: one
+query resolves new meters and their assignments (cached for the whole batch), one locks
+the state rows of meters not seen yet in the batch, one finds rows already stored at the
+same instants and one their neighbours (only for back-filled rows), one COPY writes the
+new rows and one UPDATE applies replacements. The state rows are written back once, at
+the end of the batch.
 Python only walks the rows of each meter in time order to apply the rules.
 
 Rules (issue 4, item 3), each producing a row error naming the field:

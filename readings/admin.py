@@ -1,0 +1,43 @@
+"""Admin of readings: read-only views of uploads, replaced values and anomalies.
+
+Readings themselves are not in the admin: the table is partitioned with a composite key
+(which Django's admin does not support), and every change must go through the ingestion
+service's rules (the portal and the API use it).
+"""
+
+from django.contrib import admin
+
+from billspree.core.admin_site import OrganizationScopedAdmin
+from readings.models import ReadingAnomaly, ReadingRevision, Upload
+
+
+class ReadOnlyAdmin(OrganizationScopedAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Upload)
+class UploadAdmin(ReadOnlyAdmin):
+    list_display = ("__str__", "source", "status", "rows_total", "created_count", "error_count")
+    list_filter = ("source", "status")
+    search_fields = ("filename", "note", "idempotency_key")
+    exclude = ("organization", "response", "errors")
+
+
+@admin.register(ReadingRevision)
+class ReadingRevisionAdmin(ReadOnlyAdmin):
+    list_display = ("meter", "read_at", "old_value", "new_value", "created_at")
+    list_select_related = ("meter",)
+
+
+@admin.register(ReadingAnomaly)
+class ReadingAnomalyAdmin(ReadOnlyAdmin):
+    list_display = ("meter", "read_at", "value", "status", "reason")
+    list_filter = ("status",)
+    list_select_related = ("meter",)
