@@ -13,12 +13,12 @@ from itertools import cycle
 from billspree.core.models import Organization
 from gateways import services
 from gateways.models import Gateway, Profile, RegisterMap
-from meters.models import Meter, Property
+from meters.models import Meter, MeterAssignment, Property
 
 DEMO_NAME = "Basement gateway (simulator)"
 DEMO_HOST = "127.0.0.1"
 DEMO_PORT = int(os.environ.get("GATEWAYS_SIMULATOR_PORT", "5020"))
-DEMO_METERS = 12
+QUOTA = {"electricity": 8, "mbus-water": 2, "mbus-heat": 2}
 ELECTRIC = (
     "eastron-sdm630",
     "eastron-sdm120",
@@ -44,8 +44,25 @@ def _free_device_ids() -> list[int]:
     return [i for i in range(1, 248) if i not in used]
 
 
+def _kind(meter: Meter) -> str | None:
+    if (meter.type, meter.unit) == ("electricity", "kWh"):
+        return "electricity"
+    key = BY_TYPE.get((meter.type, meter.unit))
+    return key
+
+
 def seed(org: Organization) -> None:
-    prop = Property.objects.order_by("name").first()
+    """A gateway in the first property that has installed meters, reading a mix of its
+    meters: up to 8 electricity meters (cycling through the electric profiles), 2 water
+    and 2 heat meters."""
+    meters = Meter.objects.filter(assignments__removed_at__isnull=True)
+    prop = (
+        Property.objects.filter(
+            billing_points__assignments__in=MeterAssignment.objects.filter(removed_at__isnull=True)
+        )
+        .order_by("name")
+        .first()
+    )
     if prop is None:
         return
     gateway = Gateway.objects.filter(name=DEMO_NAME).first() or services.gateway_create(
@@ -63,21 +80,20 @@ def seed(org: Organization) -> None:
     profiles = {p.builtin: p for p in Profile.objects.exclude(builtin="")}
     electric = cycle(ELECTRIC)
     free = iter(_free_device_ids())
-    mapped = gateway.register_maps.count()
-    meters = Meter.objects.filter(
-        register_map__isnull=True, assignments__removed_at__isnull=True
+    left = dict(QUOTA)
+    for m in gateway.register_maps.select_related("meter"):
+        kind = _kind(m.meter)
+        if kind in left:
+            left[kind] -= 1
+    candidates = meters.filter(
+        register_map__isnull=True, assignments__billing_point__property=prop
     ).order_by("serial_number")
-    for meter in meters:
-        if mapped >= DEMO_METERS:
-            break
-        key = (
-            next(electric)
-            if (meter.type, meter.unit) == ("electricity", "kWh")
-            else (BY_TYPE.get((meter.type, meter.unit)))
-        )
-        if key is None:
+    for meter in candidates:
+        kind = _kind(meter)
+        if kind is None or left.get(kind, 0) <= 0:
             continue
+        key = next(electric) if kind == "electricity" else kind
         services.register_map_create(
             meter=meter, gateway=gateway, device_id=next(free), profile=profiles[key]
         )
-        mapped += 1
+        left[kind] -= 1

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from decimal import Decimal
 
@@ -26,6 +27,16 @@ from gateways.simulator import (
     default_layout,
     make_meters,
 )
+
+
+def _resolution(spec, value: float) -> float:
+    """The smallest step the reading register can show around ``value``: a float32 keeps
+    7 significant digits, an integer register one unit of its scale."""
+    if spec.data_type == "f32":
+        return 10.0 ** (max(0, math.floor(math.log10(max(value, 1)))) - 6)
+    if spec.data_type == "f64":
+        return 1e-4
+    return float(spec.scale)
 
 
 def meters_from_db(port: int) -> list[SimMeter]:
@@ -80,8 +91,10 @@ def meters_from_db(port: int) -> list[SimMeter]:
         )
         per_hour = AVERAGE_PER_HOUR.get(p.meter_type, 0.8) * (0.6 + (m.device_id * 37 % 80) / 100)
         sim = SimMeter(m.device_id, definition, per_hour=per_hour)
-        start = last.get(m.meter_id) or m.last_value or Decimal(0)
-        sim.base = float(start) - sim.use_until(now) + 0.001
+        start = float(last.get(m.meter_id) or m.last_value or Decimal(0))
+        step = _resolution(definition.reading, start)
+        start = (math.floor(start / step) + 2) * step  # never below the last reading once read
+        sim.base = start - sim.use_until(now)
         meters.append(sim)
     return meters
 
