@@ -141,3 +141,27 @@ def test_relations_refuse_another_organizations_ids(populated):
     r = post(client, API + f"register-maps/{b['register_map'].public_id}/relay/",
              {"action": "disconnect", "reason": "x"})
     assert r.status_code == 404
+
+
+def test_list_endpoints_do_not_grow_queries_with_rows(in_org_a, sim):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = api_client(key=in_org_a.read_key)
+
+    def count(url):
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(url).status_code == 200
+        return len(ctx.captured_queries)
+
+    first = make_gateway(sim, name="G1")
+    map_default_layout(first, 2)
+    client.get(API + "gateways/")  # the key's last-use stamp is written once a minute
+    urls = ["gateways/", "register-maps/", "gateway-profiles/", "gateway-polls/",
+            "gateway-errors/"]
+    before = {u: count(API + u) for u in urls}
+    for i in range(3):
+        map_default_layout(make_gateway(sim, name=f"G{i + 2}"), 2)
+    after = {u: count(API + u) for u in urls}
+    assert after == before
+    assert len(client.get(API + "register-maps/").json()["results"]) == 8
