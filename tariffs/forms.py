@@ -241,6 +241,11 @@ class QuoteForm(forms.Form):
                 errors.append(f"Line {n}: {exc}" if str(exc) else f"Line {n}: not understood")
                 continue
             rows.append(pricing.Interval(start, end, quantity))
+        ordered = sorted(rows, key=lambda r: r.start)
+        for a, b in zip(ordered, ordered[1:], strict=False):
+            if b.start < a.end:
+                errors.append(f"Intervals overlap at {b.start:%Y-%m-%d %H:%M}.")
+                break
         if errors:
             raise ValidationError(errors[:10])
         return tuple(rows)

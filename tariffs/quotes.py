@@ -87,6 +87,13 @@ class QuoteInputSerializer(serializers.Serializer):
                     raise serializers.ValidationError({"intervals": [
                         f"Row {n}: end must be after start."
                     ]})
+            ordered = sorted(rows, key=lambda r: r["start"])
+            for a, b in zip(ordered, ordered[1:], strict=False):
+                if b["start"] < a["end"]:
+                    raise serializers.ValidationError({"intervals": [
+                        f"Intervals overlap: {a['start']:%Y-%m-%d %H:%M} – {a['end']:%H:%M} and "
+                        f"one starting {b['start']:%Y-%m-%d %H:%M}; each unit counts once."
+                    ]})
         if not attrs.get("quantities") and not attrs.get("intervals"):
             attrs["quantities"] = {}
         return attrs

@@ -254,6 +254,10 @@ def test_quote_uses_the_billing_points_time_zone(tariffs_a, tariffs_b, client):
         {"start": "2026-03-01T02:00:00Z", "end": "2026-03-01T01:00:00Z", "quantity": "1"}]}},
      "intervals"),
     ({"start": "2020-01-01", "end": "2023-01-01"}, "end"),
+    ({"start": "2026-03-01", "end": "2026-04-01", "intervals": {"heat": [
+        {"start": "2026-03-01T01:00:00Z", "end": "2026-03-01T02:00:00Z", "quantity": "1"},
+        {"start": "2026-03-01T01:30:00Z", "end": "2026-03-01T02:30:00Z", "quantity": "1"}]}},
+     "intervals"),
 ])
 def test_quote_bad_input_names_the_field(tariffs_a, client, payload, field):
     rl = tariffs_a.objects["rate_list"]

@@ -408,6 +408,30 @@ def test_tou_incomplete_data_priced_with_a_warning():
     assert sum(line.quantity for line in q.lines) == 20
 
 
+def test_tou_overlapping_intervals_are_refused():
+    p = period(date(2026, 4, 14), date(2026, 4, 15))
+    start = datetime(2026, 4, 14, 10, tzinfo=TZ)
+    twice = (Interval(start, start + timedelta(hours=1), D("1")),
+             Interval(start + timedelta(minutes=30), start + timedelta(hours=2), D("1")))
+    with pytest.raises(PricingError):
+        split_by_band(tou(), twice, p)
+
+
+def test_tou_month_of_quarter_hours_in_one_pass():
+    # 31 days × 96 quarter hours of 0.25 kWh in March 2026 (Berlin; 23-hour day included)
+    p = MARCH
+    intervals, t = [], p.start.astimezone(UTC)
+    while t < p.end:
+        intervals.append(Interval(t, t + timedelta(minutes=15), D("0.25")))
+        t += timedelta(minutes=15)
+    assert len(intervals) == 743 * 4
+    per_band, covered = split_by_band(tou(), intervals, p)
+    assert sum(per_band.values()) == D("743")
+    # 1 kWh an hour; March 2026 has 22 weekdays × 13 peak hours = 286 kWh at peak
+    assert per_band["Peak"] == D("286")
+    assert covered == timedelta(hours=743)
+
+
 def test_tou_intervals_outside_the_period_are_ignored():
     p = period(date(2026, 4, 14), date(2026, 4, 15))
     wider = hourly(period(date(2026, 4, 13), date(2026, 4, 16)))
