@@ -309,3 +309,10 @@ def test_query_count_of_lists_does_not_grow(tariffs_a, manager, django_assert_ma
                  "tariffs:calendar_list", "tariffs:override_list"):
         with django_assert_max_num_queries(16):
             assert manager.get(reverse(name)).status_code == 200
+
+
+def test_dashboard_card(tariffs_a, manager, world_b):
+    html = manager.get("/").content.decode()
+    assert "Rate lists in force" in html and "1 / 1" in html
+    empty = login_client(world_b.manager, world_b.org).get("/").content.decode()
+    assert "Set up prices before billing" in empty
