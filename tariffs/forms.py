@@ -190,7 +190,7 @@ class QuoteForm(forms.Form):
         initial="period", help_text=PRORATION_HELP,
     )
     spread = forms.BooleanField(
-        required=False,
+        required=False, label="Assume a flat hourly profile",
         help_text="Time of use needs interval data. For trying only: spread each total "
         "evenly over every hour. Invoices never do this.",
     )

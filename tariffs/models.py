@@ -211,6 +211,15 @@ class ChargeRule(OrganizationScopedModel):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def tier_rows(self) -> list[dict]:
+        """Tiers with their lower bound, for display."""
+        rows, lower = [], "0"
+        for t in self.tiers:
+            rows.append({"lower": lower, "up_to": t.get("up_to"), "price": t.get("price")})
+            lower = t.get("up_to") or lower
+        return rows
+
     def to_pricing(self, holidays: frozenset[date] = frozenset()) -> pricing.Rule:
         return pricing.Rule(
             kind=self.kind, name=self.name, unit=self.unit, meter_type=self.meter_type,

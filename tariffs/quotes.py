@@ -13,6 +13,7 @@ from billspree.core.api_base import PublicIdRelatedField
 from meters.models import BillingPoint, MeterType
 from tariffs import pricing
 from tariffs.selectors import QuoteRequest
+from tariffs.templatetags.tariffs_tags import plain
 
 MAX_DAYS = 400
 MAX_INTERVALS = 50_000
@@ -172,14 +173,14 @@ def quote_payload(quote: pricing.Quote) -> dict[str, Any]:
             {
                 "rule": line.rule, "description": line.description,
                 "meter_type": line.meter_type, "quantity": _qty(line.quantity),
-                "unit": line.unit, "unit_price": str(line.unit_price),
-                "amount": _money(line.amount), "tax_rate": str(line.tax_rate),
+                "unit": line.unit, "unit_price": plain(line.unit_price),
+                "amount": _money(line.amount), "tax_rate": plain(line.tax_rate),
                 "tax": _money(line.tax), "gross": _money(line.gross),
             }
             for line in quote.lines
         ],
         "taxes": [
-            {"rate": str(t.rate), "net": _money(t.net), "tax": _money(t.tax)}
+            {"rate": plain(t.rate), "net": _money(t.net), "tax": _money(t.tax)}
             for t in quote.taxes
         ],
         "net": _money(quote.net), "tax": _money(quote.tax), "gross": _money(quote.gross),

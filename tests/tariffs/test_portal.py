@@ -74,7 +74,7 @@ def test_detail_shows_version_history_and_rules(tariffs_a, manager):
     html = manager.get(
         reverse("tariffs:rate_list_detail", args=[rl.public_id]) + "?version=1"
     ).content.decode()
-    assert "Energy AARDVARK" in html and "up to 100" in html
+    assert "Energy AARDVARK" in html and "0–100 kWh" in html and "above 300 kWh" in html
 
 
 def test_empty_state_says_what_to_do(world_a):
