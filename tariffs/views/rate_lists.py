@@ -10,6 +10,7 @@ from django.db.models import Count, Prefetch, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views import View
 
 from billspree.core.errors import Conflict
@@ -26,6 +27,7 @@ from tariffs.views.base import ServiceFormView, _page
 
 class RateListListView(OrganizationPortalMixin, View):
     model = RateList
+
     def get(self, request: HttpRequest) -> HttpResponse:
         qs = RateList.objects.annotate(version_count=Count("versions")).order_by("name")
         qs = qs.prefetch_related(
@@ -39,6 +41,13 @@ class RateListListView(OrganizationPortalMixin, View):
             qs = qs.filter(currency=currency)
         ctx = {"q": q, "currency": currency, "currencies": forms.currency_choices(),
                "tab": "rate_lists", **_page(request, qs)}
+        today = timezone.localdate()
+        for rate_list in ctx["rows"]:
+            versions = list(rate_list.versions.all())
+            rate_list.current = next((v for v in versions if v.effective_from <= today and (
+                v.effective_to is None or v.effective_to > today)), None)
+            rate_list.upcoming = next((v for v in reversed(versions)
+                                       if v.effective_from > today), None)
         return render(request, "tariffs/rate_list_list.html", ctx)
 
 
@@ -95,8 +104,6 @@ class RateListDetailView(OrganizationPortalMixin, View):
         chosen = request.GET.get("version")
         version = next((v for v in versions if str(v.number) == chosen), None)
         if version is None and versions:
-            from django.utils import timezone
-
             version = rate_list.version_at(timezone.localdate()) or versions[0]
         rules = list(version.rules.select_related("holiday_calendar")) if version else []
         ctx = {
