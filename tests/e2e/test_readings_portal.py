@@ -22,13 +22,17 @@ def meter(world_a):
 
 def _upload(page, name: str, content: bytes) -> None:
     page.goto("/readings/upload/")
-    page.get_by_label("CSV file").set_input_files({"name": name, "mimeType": "text/csv", "buffer": content})
+    page.get_by_label("CSV file").set_input_files(
+        {"name": name, "mimeType": "text/csv", "buffer": content}
+    )
     page.get_by_role("button", name="Upload").click()
 
 
 def test_upload_report_then_fix_and_manual_entry(page, world_a, meter):
     portal_login(page, world_a.operator.email)
-    _upload(page, "bad.csv", b"meterNumber;readAt;value\nE2E-1;2025-02-01;100\nE2E-1;2025-03-01;abc\n")
+    _upload(
+        page, "bad.csv", b"meterNumber;readAt;value\nE2E-1;2025-02-01;100\nE2E-1;2025-03-01;abc\n"
+    )
     expect(page.get_by_test_id("upload-status")).to_have_text("Rejected")
     report = page.get_by_test_id("error-report")
     expect(report).to_contain_text("Not a number")
@@ -36,7 +40,11 @@ def test_upload_report_then_fix_and_manual_entry(page, world_a, meter):
     expect(page.get_by_role("link", name="Download report (CSV)")).to_be_visible()
     assert Reading.objects.unscoped().count() == 0
 
-    _upload(page, "good.csv", b"meterNumber;readAt;value\nE2E-1;2025-02-01;100\nE2E-1;2025-03-01;150,5\n")
+    _upload(
+        page,
+        "good.csv",
+        b"meterNumber;readAt;value\nE2E-1;2025-02-01;100\nE2E-1;2025-03-01;150,5\n",
+    )
     expect(page.get_by_test_id("upload-status")).to_have_text("Imported")
     expect(page.get_by_role("progressbar")).to_have_attribute("aria-valuenow", "100")
     expect(page.get_by_test_id("created-count")).to_have_text("2")
