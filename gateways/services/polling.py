@@ -1,10 +1,12 @@
-"""State changes of gateways: configuration, profiles, register maps, polls, relays.
+"""Polls: claim the slot, read the wire, store readings, errors and health.
 
 Polls do their network I/O outside any transaction (:mod:`gateways.poller`, asyncio),
-between two short transactions: claiming the poll slot (a conditional UPDATE that moves
+between two short steps: claiming the poll slots (one conditional UPDATE that moves
 ``last_slot`` forward; a repeated or concurrent poll of the same slot changes no row and
-stops there) and recording the outcome (readings through ``readings.services``, errors,
-health) in one transaction.
+stops there) and recording the outcome of the whole cycle in one transaction (readings
+through ``readings.services.reading_ingest`` in one call, errors, per-meter and
+per-gateway health, poll runs). Invalid values (NaN, negative, rejected by ingestion as
+going backwards) become gateway errors, never readings.
 """
 
 from __future__ import annotations
