@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from django import forms
 
-from billspree.core.forms import PublicIdChoiceField
-from meters.models import Meter
 from readings.models import Quality, Source, Upload
 from readings.parsing import parse_value
 
@@ -50,7 +48,12 @@ class ManualReadingForm(forms.Form):
 
 
 class ReadingFilterForm(forms.Form):
-    meter = PublicIdChoiceField(Meter.objects.all(), required=False, empty_label="All meters")
+    meter = forms.CharField(
+        label="Meter number",
+        required=False,
+        max_length=64,
+        widget=forms.TextInput(attrs={"placeholder": "All meters"}),
+    )
     start = forms.DateField(
         label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )

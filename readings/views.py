@@ -84,7 +84,11 @@ class ReadingListView(ReadingsPortalMixin, TemplateView):
     def _filter(self, qs, data):
         tz = _org_tz(self.request)
         if data["meter"]:
-            qs = qs.filter(meter=data["meter"])
+            serial = data["meter"].strip()
+            meter_id = (
+                Meter.objects.filter(serial_number=serial).values_list("id", flat=True).first()
+            )
+            qs = qs.filter(meter_id=meter_id) if meter_id else qs.none()
         if data["start"]:
             qs = qs.filter(read_at__gte=datetime.combine(data["start"], time(), tzinfo=tz))
         if data["end"]:

@@ -34,7 +34,7 @@ def test_list_with_filters_and_empty_state(world_a, meter):
     assert page.status_code == 200 and b"P-1" in page.content
     empty = client.get("/readings/", {"source": "manual"})
     assert b"No readings match these filters" in empty.content
-    by_meter = client.get("/readings/", {"meter": str(meter.public_id), "start": "2025-02-15"})
+    by_meter = client.get("/readings/", {"meter": "P-1", "start": "2025-02-15"})
     assert by_meter.content.count(b"150.0000") == 1 and b"100.0000" not in by_meter.content
 
 
