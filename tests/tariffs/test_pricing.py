@@ -574,3 +574,34 @@ def test_property_tou_bands_share_all_of_the_quantity(seed):
     )
     assert abs(sum(per_band.values(), D(0)) - inside) < D("1e-20")
     assert covered == p.end.astimezone(UTC) - p.start.astimezone(UTC)
+
+
+def test_standing_charge_full_dst_months_are_exactly_one_month():
+    # March (a 23-hour day) and October (a 25-hour day) in Berlin: 31/31 of a month each
+    rule = Rule(kind=STANDING, name="Standing", price=D("10.00"))
+    for start, end in ((date(2026, 3, 1), date(2026, 4, 1)), (date(2026, 10, 1),
+                                                              date(2026, 11, 1))):
+        q = price(rules=[rule], period=period(start, end), settings=EUR)
+        assert q.lines[0].quantity == 1 and amounts(q) == ["10.00"]
+
+
+@pytest.mark.parametrize("seed", range(100))
+def test_property_graduated_blocks_prorate_consistently(seed):
+    # With quantities split in proportion to days, two parts of a billing period priced with
+    # prorated blocks cost what the whole costs, up to rounding (limits to 0.001 unit, and
+    # one minor unit per line).
+    rng = random.Random(seed)
+    cut = rng.randint(1, 29)
+    first = period(date(2026, 4, 1), date(2026, 4, 1) + timedelta(days=cut))
+    second = period(first.end.date(), date(2026, 5, 1))
+    total = D(rng.randint(0, 10**6)) / 1000
+    part = (total * cut / 30).quantize(D("0.001"))
+    rule = Rule(kind=TIERED, name="Energy", meter_type="electricity", tiers=BLOCKS)
+    whole = price(rules=[rule], period=APRIL, usage={"electricity": Usage(total=total)},
+                  settings=EUR)
+    a = price(rules=[rule], period=first, billing_period=APRIL,
+              usage={"electricity": Usage(total=part)}, settings=EUR)
+    b = price(rules=[rule], period=second, billing_period=APRIL,
+              usage={"electricity": Usage(total=total - part)}, settings=EUR)
+    lines = len(whole.lines) + len(a.lines) + len(b.lines)
+    assert abs((a.net + b.net - whole.net).amount) <= D("0.01") * lines
