@@ -200,8 +200,9 @@ def meter_update(*, meter: Meter, actor: Actor = None, **fields: Any) -> Meter:
     fields = _drop_unchanged_keys(meter, fields)
     if "serial_number" in fields:
         raise ValidationError({"serial_number": ["The serial number of a meter never changes."]})
-    if "type" in fields and meter.assignments.exists():
-        raise ValidationError({"type": ["This meter has been connected; its type cannot change."]})
+    if "type" in fields:
+        _check_type_change(meter)
+        fields.setdefault("unit", "")  # the old unit may not fit: default to the new type's
     reject_unknown(fields, (*METER_EDITABLE, "type"))
     changed = changed_fields(meter, fields)
     for key, value in changed.items():
@@ -213,6 +214,13 @@ def meter_update(*, meter: Meter, actor: Actor = None, **fields: Any) -> Meter:
             action="meters.meter.update", actor=actor, target=meter.serial_number, detail=detail
         )
     return meter
+
+
+def _check_type_change(meter: Meter) -> None:
+    if meter.assignments.exists():
+        raise ValidationError({"type": ["This meter has been connected; its type cannot change."]})
+    if meter.sub_meters.exists():
+        raise ValidationError({"type": ["Sub-meters measure this meter's type; it cannot change."]})
 
 
 def _drop_unchanged_keys(meter: Meter, fields: dict[str, Any]) -> dict[str, Any]:

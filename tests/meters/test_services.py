@@ -376,3 +376,21 @@ def test_list_selectors_do_not_grow_with_rows(reg, django_assert_num_queries):
     assert len(rows) == 19
     with django_assert_num_queries(1):
         [(b.name, b.active_meter_count, b.property.name) for b in selectors.billing_point_list()]
+
+
+def test_type_change_only_for_unused_meters_and_unit_follows(reg):
+    _, bp, meters = reg
+    gas = meters[MeterType.GAS]
+    services.meter_update(meter=gas, type=MeterType.HEAT)
+    gas.refresh_from_db()
+    assert (gas.type, gas.unit) == (MeterType.HEAT, "kWh")
+    elec = meters[MeterType.ELECTRICITY]
+    services.meter_create(type=MeterType.ELECTRICITY, serial_number="SUB-E", parent=elec)
+    with pytest.raises(ValidationError) as exc:
+        services.meter_update(meter=elec, type=MeterType.GAS)
+    assert "type" in exc.value.message_dict
+    water = meters[MeterType.COLD_WATER]
+    services.meter_assign(billing_point=bp, meter=water, connected_at=date(2026, 1, 1))
+    with pytest.raises(ValidationError) as exc:
+        services.meter_update(meter=water, type=MeterType.HOT_WATER)
+    assert "connected" in exc.value.message_dict["type"][0]
