@@ -179,10 +179,15 @@ def test_polls_are_scoped_to_the_organization(in_org_a, world_b, sim):
 
 
 def test_history_prune_is_scheduled_and_drops_old_runs_and_errors(in_org_a, sim):
+    import importlib
     from datetime import timedelta
+
+    from django.apps import apps
 
     from gateways.tasks import gateways_history_prune
 
+    migration = importlib.import_module("gateways.migrations.0002_history_prune_schedule")
+    migration.schedule(apps, None)  # idempotent; a transactional test may have flushed it
     assert PeriodicTask.objects.get(name="gateways-history-prune").crontab.hour == "3"
     gateway = make_gateway(None, retries=0)
     map_default_layout(gateway, 1)
