@@ -8,6 +8,7 @@ import csv
 import hashlib
 import io
 import json
+import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -68,6 +69,7 @@ def reading_ingest(
     all_or_nothing: bool = False,
     now: datetime | None = None,
     keep_results: bool = True,
+    keep_rejected: bool = True,
     on_chunk: Callable[[int, list[ingest.RowResult]], None] | None = None,
 ) -> IngestResult:
     """Validate and store readings with the rules of ``readings.ingest``; one result per row.
@@ -76,7 +78,8 @@ def reading_ingest(
     still list every row, so the caller can report every bad one. Otherwise good rows are
     stored and bad ones rejected individually (API batches). Resubmitting the same rows
     changes nothing (duplicates are no-ops). ``on_chunk`` is told the progress; with
-    ``keep_results=False`` only rejected rows are kept (a million-row file).
+    ``keep_results=False`` only rejected rows are kept (a million-row file), and with
+    ``keep_rejected=False`` not even those: ``on_chunk`` sees them and streams them away.
     """
     if source not in Source.values:
         raise ValidationError({"source": [f"Unknown source {source!r}."]})
@@ -89,12 +92,14 @@ def reading_ingest(
         now=now or ingest.utcnow(),
         default_tz=org.time_zone,
     )
-    outcome = IngestResult(counts={"created": 0, "unchanged": 0, "replaced": 0, "rejected": 0})
+    outcome = IngestResult(
+        counts={"created": 0, "unchanged": 0, "replaced": 0, "rejected": 0, "anomalies": 0}
+    )
     try:
         with transaction.atomic():
             for chunk in _chunks(rows, CHUNK_ROWS):
                 results = ingest.process_chunk(batch, chunk)
-                _tally(outcome, results, keep_results)
+                _tally(outcome, results, keep_results, keep_rejected)
                 if on_chunk:
                     on_chunk(outcome.rows, results)
             ingest.save_states(batch.states.values())
@@ -105,14 +110,18 @@ def reading_ingest(
     return outcome
 
 
-def _tally(outcome: IngestResult, results: list[ingest.RowResult], keep: bool) -> None:
+def _tally(
+    outcome: IngestResult, results: list[ingest.RowResult], keep: bool, keep_rejected: bool
+) -> None:
     outcome.rows += len(results)
     for r in results:
         outcome.counts[r.status] = outcome.counts.get(r.status, 0) + 1
-        outcome.counts["anomalies"] = outcome.counts.get("anomalies", 0) + bool(
-            r.anomaly and r.status != "rejected"
-        )
-    outcome.results.extend(results if keep else [r for r in results if r.status == "rejected"])
+        if r.anomaly and r.status != "rejected":
+            outcome.counts["anomalies"] = outcome.counts.get("anomalies", 0) + 1
+    if keep:
+        outcome.results.extend(results)
+    elif keep_rejected:
+        outcome.results.extend(r for r in results if r.status == "rejected")
 
 
 # --- API batches with Idempotency-Key --------------------------------------------------------
@@ -232,7 +241,13 @@ def _api_result(r: ingest.RowResult, committed: bool) -> dict:
     return data
 
 
-def upload_finish(upload: Upload, outcome: IngestResult, *, response: dict | None = None) -> None:
+def upload_finish(
+    upload: Upload,
+    outcome: IngestResult,
+    *,
+    response: dict | None = None,
+    errors: list[dict] | None = None,
+) -> None:
     """Record an ingestion's outcome on its upload (status, counts, the first bad rows)."""
     failed = not outcome.committed
     upload.status = Upload.Status.REJECTED if failed else Upload.Status.DONE
@@ -242,9 +257,9 @@ def upload_finish(upload: Upload, outcome: IngestResult, *, response: dict | Non
     upload.replaced_count = 0 if failed else outcome.counts.get("replaced", 0)
     upload.anomaly_count = 0 if failed else outcome.counts.get("anomalies", 0)
     upload.error_count = outcome.error_count
-    upload.errors = [_error_row(r) for r in outcome.results if r.status == "rejected"][
-        :ERRORS_ON_PAGE
-    ]
+    if errors is None:
+        errors = [_error_row(r) for r in outcome.results if r.status == "rejected"]
+    upload.errors = errors[:ERRORS_ON_PAGE]
     upload.response = response
     upload.finished_at = timezone.now()
     upload.save()
@@ -306,7 +321,16 @@ def upload_process(*, upload: Upload, now: datetime | None = None) -> Upload:
 
     try:
         _prepare_partitions(upload)
-        with upload.file.open("rb") as stream, ProgressWriter(upload.pk) as progress:
+        with (
+            upload.file.open("rb") as stream,
+            ProgressWriter(upload.pk) as progress,
+            ErrorReport() as report,
+        ):
+
+            def on_chunk(done: int, results: list[ingest.RowResult]) -> None:
+                report.add(results)
+                progress.update(done)
+
             outcome = reading_ingest(
                 rows=csv_rows(stream),
                 source=Source.UPLOAD,
@@ -314,16 +338,53 @@ def upload_process(*, upload: Upload, now: datetime | None = None) -> Upload:
                 replace=upload.replace,
                 all_or_nothing=upload.all_or_nothing,
                 keep_results=False,
+                keep_rejected=False,
                 now=now,
-                on_chunk=lambda done, _results: progress.update(done),
+                on_chunk=on_chunk,
             )
+            upload_finish(upload, outcome, errors=report.first)
+            report.save_to(upload)
     except CsvHeaderError as exc:
         return _upload_failed(upload, str(exc))
     except UnicodeDecodeError:
         return _upload_failed(upload, "The file is not UTF-8 text; export it as CSV (UTF-8).")
-    upload_finish(upload, outcome)
-    _save_report(upload, outcome)
     return upload
+
+
+class ErrorReport:
+    """Every bad row of an import, streamed to a spooled file (a file of a million bad rows
+    must not sit in memory); the first ones are also kept for the page."""
+
+    HEADER = ["line", "meterNumber", "column", "reason"]
+
+    def __init__(self) -> None:
+        # closed by __exit__: the report lives as long as the import's ``with`` block
+        self.file = tempfile.SpooledTemporaryFile(max_size=1 << 20, mode="w+", newline="")  # noqa: SIM115
+        self.writer = csv.writer(self.file)
+        self.writer.writerow(self.HEADER)
+        self.first: list[dict] = []
+        self.count = 0
+
+    def add(self, results: list[ingest.RowResult]) -> None:
+        for r in results:
+            if r.status != "rejected":
+                continue
+            self.count += 1
+            if len(self.first) < ERRORS_ON_PAGE:
+                self.first.append(_error_row(r))
+            self.writer.writerows([r.line, r.meter_number, c, m] for c, m in r.errors)
+
+    def __enter__(self) -> ErrorReport:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.file.close()
+
+    def save_to(self, upload: Upload) -> None:
+        if self.count:
+            self.file.seek(0)
+            content = ContentFile(self.file.read().encode())
+            upload.error_report.save(f"errors-{upload.public_id}.csv", content, save=True)
 
 
 def _prepare_partitions(upload: Upload) -> None:
@@ -345,20 +406,6 @@ def _upload_failed(upload: Upload, reason: str) -> Upload:
     upload.finished_at = timezone.now()
     upload.save()
     return upload
-
-
-def _save_report(upload: Upload, outcome: IngestResult) -> None:
-    if not outcome.error_count:
-        return
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["line", "meterNumber", "column", "reason"])
-    for r in outcome.results:
-        for column, reason in r.errors:
-            writer.writerow([r.line, r.meter_number, column, reason])
-    upload.error_report.save(
-        f"errors-{upload.public_id}.csv", ContentFile(buffer.getvalue().encode()), save=True
-    )
 
 
 def upload_error_csv(*, upload: Upload) -> bytes:

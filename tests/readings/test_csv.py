@@ -119,3 +119,18 @@ def test_not_a_csv_file(in_org_a):
     with pytest.raises(ValidationError) as exc:
         upload_create(file=SimpleUploadedFile("r.xlsx", b"PK"), actor=in_org_a.operator)
     assert "file" in exc.value.message_dict
+
+
+def test_many_bad_rows_are_all_in_the_report_and_the_first_on_the_page(
+    in_org_a, meters, django_capture_on_commit_callbacks
+):
+    lines = ["meterNumber,readAt,value"] + [
+        f"W-1,2025-03-01T00:{m:02d}:00Z,x{m}" for m in range(60)
+    ]
+    lines += [f"NOPE-{i},2025-03-02,1" for i in range(390)]
+    result = upload(in_org_a, "\n".join(lines).encode(), django_capture_on_commit_callbacks)
+    assert result.status == "rejected" and result.error_count == 450
+    assert len(result.errors) == 200 and result.errors[0]["line"] == 2
+    report = upload_error_csv(upload=result).decode().splitlines()
+    assert len(report) == 451 and report[-1].startswith("451,NOPE-389,meterNumber")
+    assert Reading.objects.count() == 0
