@@ -3,6 +3,7 @@ confirmation step), and the CSV import with its per-row report."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,6 +20,11 @@ from meters.models import BillingPoint, Meter, MeterAssignment, MeterType, Prope
 from meters.views.common import ASSIGN_NAMES, REMOVE_NAMES, REPLACE_NAMES, WriteView
 
 
+def _today(prop: Property) -> date:
+    """Today where the property is (the default connection date of a form)."""
+    return timezone.now().astimezone(ZoneInfo(str(prop.time_zone))).date()
+
+
 class NewConnectionView(WriteView):
     """The new connection flow: a billing point and its meters, connected in one step."""
 
@@ -26,7 +32,8 @@ class NewConnectionView(WriteView):
 
     def get(self, request: HttpRequest, id: str) -> HttpResponse:
         prop = get_object_or_404(Property, public_id=id)
-        return self._render(prop, forms.NewConnectionForm(), forms.NewMeterFormSet(prefix="m"))
+        form = forms.NewConnectionForm(initial={"connected_on": _today(prop)})
+        return self._render(prop, form, forms.NewMeterFormSet(prefix="m"))
 
     def post(self, request: HttpRequest, id: str) -> HttpResponse:
         prop = get_object_or_404(Property, public_id=id)
@@ -96,9 +103,9 @@ class AssignMeterView(WriteView):
     def get(self, request: HttpRequest, id: str) -> HttpResponse:
         bp = get_object_or_404(BillingPoint.objects.select_related("property"), public_id=id)
         meter_type = request.GET.get("type", "")
-        today = timezone.now().astimezone(ZoneInfo(str(bp.property.time_zone))).date()
         form = forms.AssignMeterForm(
-            initial={"type": meter_type, "connected_on": today}, meter_type=meter_type
+            initial={"type": meter_type, "connected_on": _today(bp.property)},
+            meter_type=meter_type,
         )
         if request.htmx:
             return render(request, "meters/_meter_options.html", {"form": form})
