@@ -139,14 +139,27 @@ def _guess_months(values: Iterable[Any]) -> set[tuple[int, int]]:
     included; anything unparseable is left to validation.
     """
     months = set()
+    latest = datetime.now(UTC) + timedelta(days=1)  # future instants are rejected anyway
     for raw in values:
         try:
             t = raw if isinstance(raw, datetime) else datetime.fromisoformat(str(raw).strip())
         except ValueError:
             continue
         t = t if t.tzinfo else t.replace(tzinfo=UTC)
-        months.update({month_of(t - timedelta(days=1)), month_of(t + timedelta(days=1))})
+        if t <= latest:
+            months.update({month_of(t - timedelta(days=1)), month_of(t + timedelta(days=1))})
     return months
+
+
+#: Creating partitions ahead is an optimisation for normal deliveries; a batch that spans
+#: more months than this gets its partitions on demand, for validated rows only (so a
+#: hostile batch of made-up dates cannot create thousands of tables).
+PRECREATE_MONTHS = 36
+
+
+def _precreate(months: set[tuple[int, int]]) -> None:
+    if not connection.in_atomic_block and len(months) <= PRECREATE_MONTHS:
+        partitions_ensure(months)
 
 
 def reading_batch_submit(
@@ -170,8 +183,7 @@ def reading_batch_submit(
     digest = _request_hash(items, replace)
     if key and (stored := _replay(key, digest)) is not None:
         return stored, True
-    if not connection.in_atomic_block:
-        partitions_ensure(_guess_months(i.get("readAt") for i in items if isinstance(i, dict)))
+    _precreate(_guess_months(i.get("readAt") for i in items if isinstance(i, dict)))
     try:
         with transaction.atomic():
             return _submit(items, key, digest, replace, all_or_nothing, actor, api_key), False
@@ -393,7 +405,7 @@ def _prepare_partitions(upload: Upload) -> None:
         return
     with upload.file.open("rb") as stream:
         try:
-            partitions_ensure(_guess_months(r.read_at for r in csv_rows(stream)))
+            _precreate(_guess_months(r.read_at for r in csv_rows(stream)))
         except (CsvHeaderError, UnicodeDecodeError):
             return
 

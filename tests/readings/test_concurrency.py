@@ -73,3 +73,17 @@ def test_scheduled_task_creates_partitions_ahead():
             ["readings_reading_p" + now.strftime("%Y%m")],
         )
         assert cursor.fetchone()[0] == 1
+
+
+def test_made_up_dates_do_not_create_partitions(world_a):
+    from readings.services import reading_batch_submit
+
+    with organization_context(world_a.org):
+        make_meter("C-2", connected_at=datetime(2025, 1, 1, tzinfo=UTC))
+        items = [
+            {"meterNumber": "C-2", "readAt": f"{year}-06-01T00:00:00Z", "value": "1"}
+            for year in range(1900, 1960)
+        ]
+        body, _ = reading_batch_submit(items=items)
+    assert body["counts"]["rejected"] == 60
+    assert not {m for m in existing_partitions() if m[0] < 1960}
