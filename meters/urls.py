@@ -12,6 +12,9 @@ urlpatterns = [
     path("properties/<uuid:id>/", views.PropertyDetailView.as_view(), name="property_detail"),
     path("properties/<uuid:id>/edit/", views.PropertyEditView.as_view(), name="property_edit"),
     path(
+        "properties/<uuid:id>/delete/", views.PropertyDeleteView.as_view(), name="property_delete"
+    ),
+    path(
         "properties/<uuid:id>/connections/new/",
         views.NewConnectionView.as_view(),
         name="billing_point_create",
@@ -26,6 +29,11 @@ urlpatterns = [
         views.BillingPointEditView.as_view(),
         name="billing_point_edit",
     ),
+    path(
+        "billing-points/<uuid:id>/delete/",
+        views.BillingPointDeleteView.as_view(),
+        name="billing_point_delete",
+    ),
     path("billing-points/<uuid:id>/assign/", views.AssignMeterView.as_view(), name="assign"),
     path("meter-assignments/<uuid:id>/remove/", views.RemoveMeterView.as_view(), name="remove"),
     path("meter-assignments/<uuid:id>/replace/", views.ReplaceMeterView.as_view(), name="replace"),
@@ -34,4 +42,5 @@ urlpatterns = [
     path("meters/import/", views.MeterImportView.as_view(), name="meter_import"),
     path("meters/<uuid:id>/", views.MeterDetailView.as_view(), name="meter_detail"),
     path("meters/<uuid:id>/edit/", views.MeterEditView.as_view(), name="meter_edit"),
+    path("meters/<uuid:id>/delete/", views.MeterDeleteView.as_view(), name="meter_delete"),
 ]

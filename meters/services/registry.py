@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import ProtectedError
+from django.db.models import ProtectedError, RestrictedError
 
 from billspree.core.errors import Conflict
 from billspree.core.scoping import require_organization
@@ -72,7 +72,7 @@ def property_delete(*, property: Property, actor: Actor = None) -> None:
     try:
         with transaction.atomic():
             property.delete()
-    except ProtectedError as exc:
+    except (ProtectedError, RestrictedError) as exc:
         raise Conflict(f"{name} still has billing points; delete or move them first.") from exc
     audit_record(action="meters.property.delete", actor=actor, target=name)
 
@@ -126,7 +126,7 @@ def billing_point_delete(*, billing_point: BillingPoint, actor: Actor = None) ->
     try:
         with transaction.atomic():
             billing_point.delete()
-    except ProtectedError as exc:
+    except (ProtectedError, RestrictedError) as exc:
         raise Conflict(f"{target} has meter or occupancy history and cannot be deleted.") from exc
     audit_record(action="meters.billing_point.delete", actor=actor, target=target)
 
@@ -243,6 +243,6 @@ def meter_delete(*, meter: Meter, actor: Actor = None) -> None:
     try:
         with transaction.atomic():
             meter.delete()
-    except ProtectedError as exc:
+    except (ProtectedError, RestrictedError) as exc:
         raise Conflict(f"Meter {serial} has assignments or readings; its history is kept.") from exc
     audit_record(action="meters.meter.delete", actor=actor, target=serial)

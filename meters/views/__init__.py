@@ -2,8 +2,11 @@
 
 from meters.views.flows import (
     AssignMeterView,
+    BillingPointDeleteView,
+    MeterDeleteView,
     MeterImportView,
     NewConnectionView,
+    PropertyDeleteView,
     RemoveMeterView,
     ReplaceMeterView,
 )
@@ -21,6 +24,9 @@ from meters.views.registry import (
 )
 
 __all__ = [
+    "BillingPointDeleteView",
+    "MeterDeleteView",
+    "PropertyDeleteView",
     "AssignMeterView",
     "BillingPointDetailView",
     "BillingPointEditView",

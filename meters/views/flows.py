@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 
 from billspree.core.errors import Conflict
@@ -252,3 +253,78 @@ class MeterImportView(WriteView):
     def _render(self, form: Any, rejected: list | None = None, status: int = 200) -> HttpResponse:
         ctx = {"form": form, "rejected": rejected, "nav_section": "meters"}
         return render(self.request, "meters/meter_import.html", ctx, status=status)
+
+
+class DeleteView(WriteView):
+    """Delete a property, billing point or meter that has no history, after a confirmation.
+
+    The service refuses (Conflict) anything with billing history; the page then says why."""
+
+    kind = ""
+
+    def lookup(self, id: str) -> Any:
+        return get_object_or_404(self.model, public_id=id)
+
+    def get(self, request: HttpRequest, id: str) -> HttpResponse:
+        obj = self.lookup(id)
+        ctx = {
+            "obj": obj,
+            "kind": self.kind,
+            "back": self.detail_url(obj),
+            "nav_section": "meters" if self.model is Meter else "properties",
+        }
+        return render(request, "meters/confirm_delete.html", ctx)
+
+    def post(self, request: HttpRequest, id: str) -> HttpResponse:
+        obj = self.lookup(id)
+        if request.POST.get("confirm") != "1":
+            return self.get(request, id)
+        try:
+            self.delete(obj)
+        except Conflict as exc:
+            messages.error(request, exc.message)
+            return redirect(self.detail_url(obj))
+        messages.success(request, f"{self.kind.capitalize()} {obj} deleted.")
+        return redirect(self.after_url(obj))
+
+
+class PropertyDeleteView(DeleteView):
+    model = Property
+    kind = "property"
+
+    def delete(self, obj: Property) -> None:
+        services.property_delete(property=obj, actor=self.request.user)
+
+    def detail_url(self, obj: Property) -> str:
+        return reverse("meters:property_detail", kwargs={"id": obj.public_id})
+
+    def after_url(self, obj: Property) -> str:
+        return reverse("meters:index")
+
+
+class BillingPointDeleteView(DeleteView):
+    model = BillingPoint
+    kind = "billing point"
+
+    def delete(self, obj: BillingPoint) -> None:
+        services.billing_point_delete(billing_point=obj, actor=self.request.user)
+
+    def detail_url(self, obj: BillingPoint) -> str:
+        return reverse("meters:billing_point_detail", kwargs={"id": obj.public_id})
+
+    def after_url(self, obj: BillingPoint) -> str:
+        return reverse("meters:property_detail", kwargs={"id": obj.property.public_id})
+
+
+class MeterDeleteView(DeleteView):
+    model = Meter
+    kind = "meter"
+
+    def delete(self, obj: Meter) -> None:
+        services.meter_delete(meter=obj, actor=self.request.user)
+
+    def detail_url(self, obj: Meter) -> str:
+        return reverse("meters:meter_detail", kwargs={"id": obj.public_id})
+
+    def after_url(self, obj: Meter) -> str:
+        return reverse("meters:meter_list")

@@ -336,3 +336,23 @@ def test_meter_list_filters_by_property(manager, reg, world_a):
     r = manager.get(f"/meters/?property={other.public_id}")
     assert b"No meter matches" in r.content
     assert manager.get("/meters/?property=not-a-uuid").status_code == 200
+
+
+def test_delete_only_without_history_and_after_confirmation(manager, reg, world_a):
+    prop, bp, meters = reg
+    gas, water = meters[MeterType.GAS], meters[MeterType.COLD_WATER]
+    with organization_context(world_a.org):
+        services.meter_assign(billing_point=bp, meter=water, connected_at=date(2026, 1, 1))
+    r = manager.post(f"/meters/{gas.public_id}/delete/")
+    assert r.status_code == 200 and b"Delete meter" in r.content  # the confirmation page
+    assert _state(world_a.org)[1] == 4
+    r = manager.post(f"/meters/{gas.public_id}/delete/", {"confirm": "1"})
+    assert r.status_code == 302
+    before = _state(world_a.org)
+    r = manager.post(f"/meters/{water.public_id}/delete/", {"confirm": "1"}, follow=True)
+    assert b"history is kept" in r.content
+    r = manager.post(f"/billing-points/{bp.public_id}/delete/", {"confirm": "1"}, follow=True)
+    assert b"cannot be deleted" in r.content
+    r = manager.post(f"/properties/{prop.public_id}/delete/", {"confirm": "1"}, follow=True)
+    assert b"still has billing points" in r.content
+    assert _state(world_a.org) == before
