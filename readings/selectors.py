@@ -169,8 +169,10 @@ def open_anomalies() -> QuerySet[ReadingAnomaly]:
     return ReadingAnomaly.objects.filter(status=ReadingAnomaly.Status.OPEN).select_related("meter")
 
 
-def recent_uploads() -> QuerySet[Upload]:
-    return Upload.objects.select_related("created_by", "api_key").order_by("-created_at")
+def recent_uploads(*, source: str | None = None) -> QuerySet[Upload]:
+    """Newest first; gateway polls create one every cycle, so pages usually pick a source."""
+    qs = Upload.objects.select_related("created_by", "api_key").order_by("-created_at")
+    return qs.filter(source=source) if source else qs
 
 
 # --- segments and boundaries ----------------------------------------------------------------

@@ -27,7 +27,7 @@ from readings.forms import (
     UploadForm,
 )
 from readings.ingest import advance
-from readings.models import Reading, ReadingAnomaly, Upload
+from readings.models import Reading, ReadingAnomaly, Source, Upload
 from readings.parsing import localize
 
 PAGE_SIZE = 50
@@ -219,7 +219,7 @@ class UploadView(ReadingsPortalMixin, View):
         return redirect("readings:upload_detail", id=upload.public_id)
 
     def render(self, request, form, status=200) -> HttpResponse:
-        uploads = selectors.recent_uploads()[:20]
+        uploads = selectors.recent_uploads(source=Source.UPLOAD)[:20]
         return render(
             request,
             self.template_name,
