@@ -134,3 +134,8 @@ def test_meter_page_shows_local_times_and_monthly_chart(world_a, meter):
     assert b"2025-02-01 01:00" in page.content  # 00:00 UTC in Europe/Berlin
     assert b"consumption-chart" in page.content and b"Enter a reading" in page.content
     assert b"Operators, managers and admins can enter readings" in page.content
+
+
+def test_dashboard_cards(world_a, meter):
+    page = login_client(world_a.viewer, world_a.org).get("/")
+    assert b"Meters read in 24 h" in page.content and b"Anomalies to review" in page.content
