@@ -16,6 +16,9 @@ from django.core.management.base import BaseCommand
 
 from billspree.core.management.commands.demo_seed import DEMO_PASSWORD, DEMO_USERS
 
+#: Processes the demo can live without (e.g. the simulator when its port is taken).
+OPTIONAL = {"modbus"}
+
 
 class Command(BaseCommand):
     help = "Migrate, load demo data and run web, worker and beat until interrupted."
@@ -27,6 +30,7 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         call_command("demo_seed")
         python = sys.executable
+        simulator_port = os.environ.get("GATEWAYS_SIMULATOR_PORT", "5020")
         manage = str(settings.BASE_DIR / "manage.py")
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         commands = {
@@ -46,6 +50,18 @@ class Command(BaseCommand):
                 "4",
             ],
             "beat": [python, "-m", "celery", "-A", "billspree", "beat", "-l", "info"],
+            # a simulated Modbus gateway that the demo gateways poll, so readings arrive live
+            "modbus": [
+                python,
+                manage,
+                "modbus_simulator",
+                "--port",
+                simulator_port,
+                "--from-db",
+                "--meters",
+                "14",
+                "--quiet",
+            ],
         }
         procs = {
             name: subprocess.Popen(cmd, cwd=settings.BASE_DIR, env=env)
@@ -59,6 +75,7 @@ class Command(BaseCommand):
                 "(admin of both demo organizations)\n"
                 f"  or {DEMO_USERS[1][0]} / {DEMO_PASSWORD} (viewer).\n"
                 f"  API docs: http://{addr}/api/v1/docs/   Celery: {broker}\n"
+                f"  Simulated Modbus gateway on 127.0.0.1:{simulator_port} (polled every minute)\n"
                 "  Press Ctrl-C to stop.\n"
             )
         )
@@ -74,10 +91,17 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, stop)
         try:
             while not stopping:
-                for name, proc in procs.items():
-                    if proc.poll() is not None:
-                        self.stderr.write(f"{name} exited with {proc.returncode}; stopping.")
-                        stopping = True
+                for name, proc in list(procs.items()):
+                    if proc.poll() is None:
+                        continue
+                    if name in OPTIONAL:
+                        self.stderr.write(
+                            f"{name} exited with {proc.returncode}; going on without it."
+                        )
+                        del procs[name]
+                        continue
+                    self.stderr.write(f"{name} exited with {proc.returncode}; stopping.")
+                    stopping = True
                 time.sleep(0.5)
         except KeyboardInterrupt:
             pass
