@@ -138,17 +138,20 @@ def rate_list_quote(*, rate_list: RateList, request: QuoteRequest) -> pricing.Qu
             f"{request.end - timedelta(days=1):%Y-%m-%d}.",
         ))
         return quote
+    segments = [
+        (v, _period(max(v.effective_from, request.start),
+                    min(v.effective_to or request.end, request.end), request.time_zone))
+        for v in versions
+    ]
+    complete = sum(seg.days for _, seg in segments) == whole.days
     quotes = []
     left = dict(request.totals)
-    for n, version in enumerate(versions):
-        a = max(version.effective_from, request.start)
-        b = min(version.effective_to or request.end, request.end)
-        segment = _period(a, b, request.time_zone)
-        share = segment.days / whole.days
+    for n, (version, segment) in enumerate(segments):
+        last = complete and n == len(segments) - 1
         totals = {}
         for meter_type, total in request.totals.items():
-            last = n == len(versions) - 1
-            part = left[meter_type] if last else (total * share).quantize(pricing.QTY_STEP)
+            part = left[meter_type] if last else (
+                total * segment.days / whole.days).quantize(pricing.QTY_STEP)
             left[meter_type] -= part
             totals[meter_type] = part
         usage = {
@@ -157,7 +160,7 @@ def rate_list_quote(*, rate_list: RateList, request: QuoteRequest) -> pricing.Qu
         }
         quotes.append(pricing.price(
             rules=pricing_rules(version), period=segment, usage=usage, settings=settings,
-            billing_period=full or (whole if len(versions) > 1 else None),
+            billing_period=full or whole,
         ))
     merged = pricing.combine(quotes, settings)
     if len(versions) > 1 and request.totals:
@@ -165,6 +168,11 @@ def rate_list_quote(*, rate_list: RateList, request: QuoteRequest) -> pricing.Qu
             "split_by_days", "Prices change inside the period: each version prices its own "
             "days, and totals were split between versions in proportion to days.",
             severity="warning",
+        ))
+    if not complete:
+        merged.diagnostics.append(pricing.Diagnostic(
+            "no_prices_part", f"{rate_list.name} has no prices for part of the period; those "
+            "days (and their share of the totals) were not priced.",
         ))
     return merged
 

@@ -438,6 +438,19 @@ def test_quote_across_a_price_change(tariffs_a):
     assert [d.code for d in quote.diagnostics] == ["split_by_days"]
 
 
+def test_quote_partly_without_prices(tariffs_a):
+    rl = services.rate_list_create(name="Short", currency="EUR", effective_from=date(2026, 1, 11))
+    services.charge_rule_create(version=rl.versions.get(), name="Gas", kind="flat",
+                                meter_type="gas", price="1")
+    request = selectors.QuoteRequest(start=date(2026, 1, 1), end=date(2026, 1, 31),
+                                     time_zone="UTC", totals={"gas": Decimal("30")},
+                                     intervals={})
+    quote = selectors.rate_list_quote(rate_list=rl, request=request)
+    # 20 of 30 days have prices: 20 units × 1.00; the other 10 units are not priced
+    assert str(quote.net.amount) == "20.00"
+    assert [d.code for d in quote.diagnostics] == ["no_prices_part"] and not quote.can_bill
+
+
 def test_quote_before_first_version_is_a_diagnostic(tariffs_a):
     request = selectors.QuoteRequest(start=date(2020, 1, 1), end=date(2020, 2, 1),
                                      time_zone="UTC", totals={}, intervals={})
