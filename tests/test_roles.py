@@ -37,13 +37,16 @@ def test_viewer_and_read_key_cannot_write_anything(populated):
     viewer_api = api_client(user=world_a.viewer)
     viewer_portal = login_client(world_a.viewer, world_a.org)
     for route in all_routes():
+        if route.pattern.startswith("admin/"):
+            continue  # a viewer is not staff; the admin is walked in test_isolation
         for kwargs in fill_values(route, foreign_ids(world_a.org, route_model(route)), False):
             url = route.fill(kwargs)
-            for method in UNSAFE:
-                if route.pattern.startswith("api/v1/") and url not in PUBLIC:
+            if route.pattern.startswith("api/v1/") and url not in PUBLIC:
+                for method in UNSAFE:
                     for client in (read_key, viewer_api):
                         status = getattr(client, method)(url, data={}).status_code
                         assert status in (403, 405), f"{method.upper()} {url} → {status}"
-                else:
+            else:
+                for method in ("post", "delete"):  # what portal views accept for changes
                     getattr(viewer_portal, method)(url, data={})
     assert snapshot(world_a.org) == before, "a viewer changed the organization's data"
