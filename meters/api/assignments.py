@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import django_filters
 from django.db import transaction
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -122,6 +123,27 @@ class MeterAssignmentReplaceSerializer(serializers.Serializer):
     initialReading = _register(required=False, default=0, help_text="The new meter's register.")  # noqa: N815
 
 
+class MeterAssignmentFilter(django_filters.FilterSet):
+    """Filters in the seed's vocabulary: ``?connectionID=…&status=active``."""
+
+    connectionID = django_filters.CharFilter(field_name="billing_point__connection_id")  # noqa: N815
+    meterNumber = django_filters.CharFilter(field_name="meter__serial_number")  # noqa: N815
+    billingPoint = django_filters.UUIDFilter(field_name="billing_point__public_id")  # noqa: N815
+    meter = django_filters.UUIDFilter(field_name="meter__public_id")
+    status = django_filters.ChoiceFilter(
+        choices=selectors.Status.CHOICES,
+        method="filter_status",
+        help_text="active: still connected (no removal date); inactive: closed.",
+    )
+
+    class Meta:
+        model = MeterAssignment
+        fields: list[str] = []
+
+    def filter_status(self, queryset, name, value):
+        return queryset.filter(removed_at__isnull=(value == selectors.Status.ACTIVE))
+
+
 class MeterAssignmentViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, OrganizationViewSet
 ):
@@ -130,7 +152,7 @@ class MeterAssignmentViewSet(
 
     queryset = selectors.assignment_list()
     serializer_class = MeterAssignmentCreateSerializer
-    filterset_fields = ["billing_point__public_id", "meter__public_id"]
+    filterset_class = MeterAssignmentFilter
     search_fields = ["meter__serial_number", "billing_point__connection_id", "billing_point__name"]
     ordering_fields = ["connected_at", "removed_at"]
 
@@ -139,17 +161,7 @@ class MeterAssignmentViewSet(
             return MeterAssignmentSerializer
         return super().get_serializer_class()
 
-    def filter_queryset(self, queryset):
-        queryset = super().filter_queryset(queryset)
-        wanted = self.request.query_params.get("status")
-        if wanted in (selectors.Status.ACTIVE, selectors.Status.INACTIVE):
-            queryset = queryset.filter(removed_at__isnull=(wanted == selectors.Status.ACTIVE))
-        return queryset
-
-    @extend_schema(
-        parameters=[OpenApiParameter("status", str, enum=["active", "inactive"])],
-        responses=MeterAssignmentSerializer(many=True),
-    )
+    @extend_schema(responses=MeterAssignmentSerializer(many=True))
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().list(request, *args, **kwargs)
 

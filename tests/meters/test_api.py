@@ -447,3 +447,25 @@ def test_retried_assignment_and_close_are_idempotent(client, reg, world_a):
     assert post(client, url, {**close, "finalReading": "10"}).status_code == 409
     with organization_context(world_a.org):
         assert MeterAssignment.objects.filter(meter=meters[MeterType.GAS]).count() == 1
+
+
+def test_assignment_list_filters_in_seed_vocabulary(client, reg, world_a):
+    prop, bp, meters = reg
+    with organization_context(world_a.org):
+        other = services.billing_point_create(property=prop, connection_id="SHOP-7", name="Shop 7")
+        a = services.meter_assign(
+            billing_point=bp, meter=meters[MeterType.GAS], connected_at=date(2026, 1, 1)
+        )
+        services.meter_remove(assignment=a, removed_at=date(2026, 2, 1), final_reading=3)
+        services.meter_assign(
+            billing_point=other, meter=meters[MeterType.GAS], connected_at=date(2026, 2, 1)
+        )
+    r = client.get(f"/api/v1/meter-assignments/?connectionID={bp.connection_id}")
+    assert [x["status"] for x in r.json()["results"]] == ["inactive"]
+    r = client.get(
+        f"/api/v1/meter-assignments/?meterNumber={meters[MeterType.GAS].serial_number}"
+        "&status=active"
+    )
+    assert [x["connectionID"] for x in r.json()["results"]] == ["SHOP-7"]
+    r = client.get("/api/v1/meter-assignments/?status=bogus")
+    assert r.status_code == 400 and "status" in r.json()["error"]["fields"]
