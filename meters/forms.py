@@ -25,7 +25,9 @@ def apply_errors(
 ) -> None:
     """Put a service's errors on the form: known fields by name, the rest on top."""
     if isinstance(exc, Conflict):
-        form.add_error(None, exc.message)
+        fields = [names.get(k, k) for k in exc.fields]
+        target = next((f for f in fields if f in form.fields), None)
+        form.add_error(target, exc.message)
         return
     if not hasattr(exc, "error_dict"):
         form.add_error(None, exc)
@@ -169,7 +171,10 @@ class AssignMeterForm(forms.Form):
 
     def __init__(self, *args: Any, meter_type: str = "", **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.fields["meter"].queryset = selectors.inactive_meters(type=meter_type)
+        # Offer only inactive meters, but accept any meter of the organization: one that
+        # became active meanwhile then gets the service's message naming where it is.
+        self.options = selectors.inactive_meters(type=meter_type)
+        self.fields["meter"].queryset = Meter.objects.all()
 
 
 class RemoveMeterForm(forms.Form):

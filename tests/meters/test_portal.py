@@ -190,6 +190,7 @@ def test_assign_lists_only_inactive_meters_of_the_type(manager, reg, world_a):
         },
     )
     assert r.status_code == 400 and b'data-field="meter"' in r.content
+    assert b"already active at Shop 1 (S-1)" in r.content
     assert _state(world_a.org) == before
     r = manager.post(
         f"/billing-points/{bp.public_id}/assign/",
