@@ -469,3 +469,16 @@ def test_assignment_list_filters_in_seed_vocabulary(client, reg, world_a):
     assert [x["connectionID"] for x in r.json()["results"]] == ["SHOP-7"]
     r = client.get("/api/v1/meter-assignments/?status=bogus")
     assert r.status_code == 400 and "status" in r.json()["error"]["fields"]
+
+
+def test_meter_import_accepts_a_multipart_file(client, world_a):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    upload = SimpleUploadedFile("meters.csv", b"serial;type;unit\nH-1;heat;MWh\n", "text/csv")
+    r = client.post("/api/v1/meters/import/", {"file": upload}, format="multipart")
+    assert r.status_code == 201, r.json()
+    assert [(m["serial_number"], m["unit"], m["status"]) for m in r.json()] == [
+        ("H-1", "MWh", "inactive")
+    ]
+    r = client.post("/api/v1/meters/import/", {}, format="multipart")
+    assert r.status_code == 400 and "file" in r.json()["error"]["fields"]
