@@ -70,24 +70,28 @@ class ScopedQuery(sql.Query):
     """A SQL query that adds ``organization = <current>`` when it is compiled.
 
     Compilation is the one door every query passes (fetch, count, exists, aggregate,
-    update, subquery), so this catches them all; a query converted to another class
-    (UPDATE/DELETE) is scoped just before the conversion.
+    subquery), so this catches them all; a query converted to another class (UPDATE,
+    DELETE) is scoped during the conversion. The filter goes on a *copy*, never on the
+    query itself: subqueries are shared between clones of a queryset, and a queryset
+    declared at import time must be scoped anew at every use.
     """
 
     scope_pending = False
 
-    def apply_scope(self) -> None:
-        if self.scope_pending:
-            self.scope_pending = False
-            self.add_q(Q(organization=require_organization()))
+    def scoped_copy(self, klass=None) -> sql.Query:
+        copy = super().chain(klass)
+        copy.scope_pending = False
+        copy.add_q(Q(organization=require_organization()))
+        return copy
 
     def get_compiler(self, using=None, connection=None, elide_empty=True):
-        self.apply_scope()
+        if self.scope_pending:
+            return self.scoped_copy().get_compiler(using, connection, elide_empty)
         return super().get_compiler(using, connection, elide_empty)
 
     def chain(self, klass=None):
-        if klass is not None and klass is not self.__class__:
-            self.apply_scope()
+        if self.scope_pending and klass is not None and klass is not self.__class__:
+            return self.scoped_copy(klass)
         return super().chain(klass)
 
 
@@ -99,32 +103,32 @@ class OrganizationQuerySet(models.QuerySet):
             clone.query.scope_pending = False
         return clone
 
-    def _apply_scope(self) -> None:
-        if isinstance(self.query, ScopedQuery):
-            self.query.apply_scope()
+    def _resolved(self) -> OrganizationQuerySet:
+        """A copy with the scope applied, for writes that bypass compilation by class."""
+        if isinstance(self.query, ScopedQuery) and self.query.scope_pending:
+            clone = self._chain()
+            clone.query = clone.query.scoped_copy()
+            return clone
+        return self
 
     def delete(self):
-        self._apply_scope()
-        return super().delete()
+        return super(OrganizationQuerySet, self._resolved()).delete()
 
     delete.alters_data = True
     delete.queryset_only = True
 
     def _raw_delete(self, using):
-        self._apply_scope()
-        return super()._raw_delete(using)
+        return super(OrganizationQuerySet, self._resolved())._raw_delete(using)
 
     _raw_delete.alters_data = True
 
     def update(self, **kwargs):
-        self._apply_scope()
-        return super().update(**kwargs)
+        return super(OrganizationQuerySet, self._resolved()).update(**kwargs)
 
     update.alters_data = True
 
     def _update(self, values):
-        self._apply_scope()
-        return super()._update(values)
+        return super(OrganizationQuerySet, self._resolved())._update(values)
 
     _update.alters_data = True
     _update.queryset_only = False

@@ -67,3 +67,25 @@ def test_saving_another_organizations_row_is_refused(world_a, world_b):
         b_member.save()
     b_member.refresh_from_db()
     assert b_member.role == "viewer"
+
+
+def test_import_time_subqueries_are_scoped_per_use_not_frozen_by_the_first(world_a, world_b):
+    """A class-level queryset with a scoped subquery must not keep the first organization."""
+    from billspree.core.models import ApiKey
+
+    declared = Membership.objects.annotate(
+        keys=Exists(ApiKey.objects.filter(organization=OuterRef("organization")))
+    ).filter(keys=True)
+    for world in (world_a, world_b, world_a):
+        with organization_context(world.org):
+            users = {m.user for m in declared.all()}
+            assert users == {world.admin, world.manager, world.operator, world.viewer}
+
+
+def test_update_and_delete_of_a_declared_queryset_do_not_freeze_its_scope(world_a, world_b):
+    declared = Membership.objects.filter(role="operator")
+    with organization_context(world_a.org):
+        assert declared.update(role="operator") == 1
+    with organization_context(world_b.org):
+        assert declared.count() == 1
+        assert declared.filter(user=world_b.operator).exists()
