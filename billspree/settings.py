@@ -219,17 +219,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
-    "APPEND_COMPONENTS": {
-        "securitySchemes": {
-            "ApiKeyAuth": {
-                "type": "apiKey",
-                "in": "header",
-                "name": "Authorization",
-                "description": "`Api-Key <key>`",
-            }
-        }
+    "ENUM_NAME_OVERRIDES": {
+        "PropertyKindEnum": "meters.models.Property.Kind",
+        "BillingPointKindEnum": "meters.models.BillingPoint.Kind",
+        "MeterTypeEnum": "meters.models.MeterType",
     },
-    "SECURITY": [{"ApiKeyAuth": []}],
 }
 
 # --- money --------------------------------------------------------------------------
