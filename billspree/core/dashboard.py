@@ -1,4 +1,4 @@
-"""Dashboard cards contributed by each app.
+"""Dashboard cards contributed by each app (see also ``panels.py``).
 
 An app may have ``dashboard.py`` with ``cards(request) -> list[Card]``; the dashboard shows
 them in INSTALLED_APPS order. Discovery keeps the core free of imports of the apps above it.

@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views import View
 from django.views.generic import ListView
 
+from billspree.core.panels import collect_panels
 from billspree.core.portal import OrganizationPortalMixin
 from meters import forms, selectors, services
 from meters.models import BillingPoint, Meter, Property
@@ -125,6 +126,7 @@ class BillingPointDetailView(OrganizationPortalMixin, View):
             "active": selectors.active_assignments(bp),
             "history": history,
             "nav_section": "properties",
+            "panels": collect_panels("billing_point", request, bp),
         }
         return render(request, "meters/billing_point_detail.html", ctx)
 

@@ -297,13 +297,15 @@ def test_meter_list_query_count_is_pinned(manager, reg, world_a, django_assert_m
         for i in range(30):
             m = services.meter_create(type=MeterType.HEAT, serial_number=f"HQ-{i:02d}")
             services.meter_assign(billing_point=bp, meter=m, connected_at=date(2026, 1, 1))
-    for url in (
-        "/meters/",
-        "/properties/",
-        f"/properties/{bp.property.public_id}/",
-        f"/billing-points/{bp.public_id}/",
+    # the billing point page also renders the panels of tenants, readings and tariffs
+    # (a constant handful of queries each), so it gets a higher, still fixed, ceiling
+    for url, ceiling in (
+        ("/meters/", 12),
+        ("/properties/", 12),
+        (f"/properties/{bp.property.public_id}/", 12),
+        (f"/billing-points/{bp.public_id}/", 18),
     ):
-        with django_assert_max_num_queries(12):
+        with django_assert_max_num_queries(ceiling):
             assert manager.get(url).status_code == 200
 
 

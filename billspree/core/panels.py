@@ -1,0 +1,38 @@
+"""Panels that apps above contribute to a page of an app below.
+
+A billing point's page (meters) should show who occupies it (tenants), its latest
+readings (readings) and its rates (tariffs), but meters must not import those apps. Each
+app may have ``panels.py`` with a function per slot (e.g. ``billing_point(request, obj)``)
+returning :class:`Panel` objects; the page renders them in INSTALLED_APPS order.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.apps import apps
+from django.http import HttpRequest
+
+
+@dataclass(frozen=True)
+class Panel:
+    title: str
+    template: str
+    context: dict[str, Any] = field(default_factory=dict)
+
+
+def collect_panels(slot: str, request: HttpRequest, obj: Any) -> list[Panel]:
+    panels: list[Panel] = []
+    for app in apps.get_app_configs():
+        try:
+            module = importlib.import_module(f"{app.name}.panels")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{app.name}.panels":
+                raise
+            continue
+        contribute = getattr(module, slot, None)
+        if contribute is not None:
+            panels.extend(contribute(request, obj))
+    return panels
