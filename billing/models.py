@@ -1,15 +1,31 @@
-"""Billing documents. For now: gapless, per-organization document numbering.
+"""Billing: subscriptions, invoices (+ lines and billed periods), credit notes, numbering.
 
-Issued invoices and credit notes need numbers with no duplicates and no gaps (tax law in
-most countries). A counter row per organization and document kind is locked with
-SELECT ... FOR UPDATE inside the transaction that issues the document: if that
+Document numbers: issued invoices and credit notes need numbers with no duplicates and no
+gaps (tax law in most countries). A counter row per organization and document kind is
+locked with SELECT ... FOR UPDATE inside the transaction that issues the document: if that
 transaction rolls back, the number is not consumed; two concurrent issuers queue on the
 row lock instead of racing.
+
+Billed at most once: every usage line comes from one :class:`BilledPeriod` (a meter over
+[start, end) on an invoice). An exclusion constraint refuses two *active* billed periods
+of the same meter that overlap; voiding an invoice (draft void, or a credit note for an
+issued one) deactivates its billed periods, so the period can be billed afresh.
+
+Immutability: once an invoice leaves ``draft`` only its status (issued → paid / void) and
+the paid/void instants may change; a database trigger refuses anything else, and refuses
+any insert/update/delete of the lines of a non-draft invoice (see migration 0002).
 """
 
 from __future__ import annotations
 
+from decimal import Decimal
+
+from django.contrib.postgres.constraints import ExclusionConstraint
+from django.contrib.postgres.fields import RangeOperators
 from django.db import models
+from django.db.models import F, Func, Q
+from djmoney.models.fields import CurrencyField
+from moneyed import Money
 
 from billspree.core.scoping import OrganizationScopedModel
 
@@ -20,6 +36,7 @@ class DocumentKind(models.TextChoices):
 
 
 DEFAULT_PREFIXES = {DocumentKind.INVOICE: "INV-", DocumentKind.CREDIT_NOTE: "CN-"}
+AMOUNT = {"max_digits": 16, "decimal_places": 4}
 
 
 class DocumentSequence(OrganizationScopedModel):
@@ -38,3 +55,238 @@ class DocumentSequence(OrganizationScopedModel):
 
     def format(self, number: int) -> str:
         return f"{self.prefix}{number:0{self.digits}d}"
+
+
+class TstzRange(Func):
+    function = "TSTZRANGE"
+    output_field = models.DateTimeField()
+
+
+class Subscription(OrganizationScopedModel):
+    """A billing point on a plan (and variant) over [start_date, end_date) (local dates)."""
+
+    billing_point = models.ForeignKey(
+        "meters.BillingPoint", on_delete=models.PROTECT, related_name="subscriptions"
+    )
+    plan = models.ForeignKey("tariffs.Plan", on_delete=models.PROTECT, related_name="subscriptions")
+    variant = models.ForeignKey(
+        "tariffs.PlanVariant", on_delete=models.PROTECT, null=True, blank=True,
+        related_name="subscriptions",
+    )
+    start_date = models.DateField()
+    end_date = models.DateField(null=True, blank=True, help_text="Exclusive; empty: open.")
+    note = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-start_date", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["billing_point"], condition=Q(end_date__isnull=True),
+                name="subscription_one_open_per_billing_point",
+            ),
+            models.CheckConstraint(
+                condition=Q(end_date__isnull=True) | Q(end_date__gt=F("start_date")),
+                name="subscription_ends_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.billing_point} on {self.plan}"
+
+
+class InvoiceStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    ISSUED = "issued", "Issued"
+    PAID = "paid", "Paid"
+    VOID = "void", "Void"
+
+
+class Invoice(OrganizationScopedModel):
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.PROTECT, related_name="invoices")
+    billing_point = models.ForeignKey(
+        "meters.BillingPoint", on_delete=models.PROTECT, related_name="invoices"
+    )
+    subscription = models.ForeignKey(
+        Subscription, on_delete=models.PROTECT, null=True, blank=True, related_name="invoices"
+    )
+    period_start = models.DateTimeField()
+    period_end = models.DateTimeField()
+    currency = CurrencyField()
+    status = models.CharField(
+        max_length=8, choices=InvoiceStatus.choices, default=InvoiceStatus.DRAFT
+    )
+    number = models.CharField(max_length=32, blank=True)
+    net_total = models.DecimalField(**AMOUNT, default=Decimal("0"))
+    tax_total = models.DecimalField(**AMOUNT, default=Decimal("0"))
+    total = models.DecimalField(**AMOUNT, default=Decimal("0"))
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    issued_at = models.DateTimeField(null=True, blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    voided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-period_start", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "number"], condition=~Q(number=""),
+                name="invoice_unique_number",
+            ),
+            models.UniqueConstraint(
+                fields=["billing_point", "tenant", "period_start", "period_end"],
+                condition=~Q(status="void"), name="invoice_one_per_tenant_period",
+            ),
+            models.CheckConstraint(
+                condition=Q(period_end__gt=F("period_start")), name="invoice_period_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="draft") | ~Q(number=""), name="invoice_issued_has_number"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number or f"Draft {str(self.public_id)[:8]}"
+
+    def money(self, value: Decimal) -> Money:
+        return Money(value, str(self.currency))
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == InvoiceStatus.DRAFT
+
+
+class LineKind(models.TextChoices):
+    USAGE = "usage", "Usage"
+    STANDING = "standing", "Standing charge"
+    ADDON = "addon", "Add-on"
+    MANUAL = "manual", "Manual"
+    MINIMUM = "minimum", "Minimum charge"
+    ROUNDING = "rounding", "Cash rounding"
+
+
+class BilledPeriod(OrganizationScopedModel):
+    """A meter's consumption over [start_at, end_at) billed on an invoice, traced to the two
+    readings it was measured from (readings are keyed by meter + instant)."""
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="billed_periods")
+    meter = models.ForeignKey("meters.Meter", on_delete=models.PROTECT, related_name="+")
+    assignment = models.ForeignKey(
+        "meters.MeterAssignment", on_delete=models.PROTECT, related_name="+"
+    )
+    start_at = models.DateTimeField()
+    end_at = models.DateTimeField()
+    quantity = models.DecimalField(max_digits=20, decimal_places=4)
+    start_read_at = models.DateTimeField(null=True, blank=True)
+    start_value = models.DecimalField(max_digits=20, decimal_places=4, null=True, blank=True)
+    end_read_at = models.DateTimeField(null=True, blank=True)
+    end_value = models.DecimalField(max_digits=20, decimal_places=4, null=True, blank=True)
+    estimated = models.BooleanField(default=False)
+    active = models.BooleanField(default=True, help_text="False once the invoice is void.")
+
+    class Meta:
+        ordering = ["start_at", "pk"]
+        constraints = [
+            ExclusionConstraint(
+                name="billed_period_at_most_once",
+                expressions=[
+                    ("meter", RangeOperators.EQUAL),
+                    (TstzRange("start_at", "end_at"), RangeOperators.OVERLAPS),
+                ],
+                condition=Q(active=True),
+            ),
+            models.CheckConstraint(
+                condition=Q(end_at__gt=F("start_at")), name="billed_period_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"meter {self.meter_id} {self.start_at:%Y-%m-%d}–{self.end_at:%Y-%m-%d}"
+
+
+class InvoiceLine(OrganizationScopedModel):
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveIntegerField(default=0)
+    kind = models.CharField(max_length=10, choices=LineKind.choices)
+    description = models.CharField(max_length=300)
+    quantity = models.DecimalField(max_digits=20, decimal_places=4)
+    unit = models.CharField(max_length=16, blank=True)
+    unit_price = models.DecimalField(max_digits=16, decimal_places=6)
+    amount = models.DecimalField(**AMOUNT)
+    tax_rate = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal("0"))
+    tax_amount = models.DecimalField(**AMOUNT, default=Decimal("0"))
+    meter_type = models.CharField(max_length=16, blank=True)
+    start_at = models.DateTimeField(null=True, blank=True)
+    end_at = models.DateTimeField(null=True, blank=True)
+    # usage lines: where the quantity comes from
+    billed_period = models.ForeignKey(
+        BilledPeriod, on_delete=models.PROTECT, null=True, blank=True, related_name="lines"
+    )
+    meter = models.ForeignKey(
+        "meters.Meter", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    assignment = models.ForeignKey(
+        "meters.MeterAssignment", on_delete=models.PROTECT, null=True, blank=True,
+        related_name="+",
+    )
+    start_read_at = models.DateTimeField(null=True, blank=True)
+    start_value = models.DecimalField(max_digits=20, decimal_places=4, null=True, blank=True)
+    end_read_at = models.DateTimeField(null=True, blank=True)
+    end_value = models.DecimalField(max_digits=20, decimal_places=4, null=True, blank=True)
+    estimated = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["position", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(kind="usage") | Q(meter__isnull=False, assignment__isnull=False),
+                name="invoice_line_usage_has_meter",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.description
+
+
+class CreditNote(OrganizationScopedModel):
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="credit_notes")
+    number = models.CharField(max_length=32)
+    reason = models.CharField(max_length=300)
+    currency = CurrencyField()
+    net_total = models.DecimalField(**AMOUNT)
+    tax_total = models.DecimalField(**AMOUNT)
+    total = models.DecimalField(**AMOUNT)
+    issued_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-issued_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "number"], name="credit_note_unique_number"
+            ),
+            models.UniqueConstraint(fields=["invoice"], name="credit_note_one_per_invoice"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class CreditNoteLine(OrganizationScopedModel):
+    credit_note = models.ForeignKey(CreditNote, on_delete=models.CASCADE, related_name="lines")
+    invoice_line = models.ForeignKey(
+        InvoiceLine, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    position = models.PositiveIntegerField(default=0)
+    description = models.CharField(max_length=300)
+    quantity = models.DecimalField(max_digits=20, decimal_places=4)
+    unit = models.CharField(max_length=16, blank=True)
+    unit_price = models.DecimalField(max_digits=16, decimal_places=6)
+    amount = models.DecimalField(**AMOUNT)
+    tax_rate = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal("0"))
+    tax_amount = models.DecimalField(**AMOUNT, default=Decimal("0"))
+
+    class Meta:
+        ordering = ["position", "pk"]
+
+    def __str__(self) -> str:
+        return self.description

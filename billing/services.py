@@ -2,10 +2,36 @@
 
 from __future__ import annotations
 
-from django.db import IntegrityError, transaction
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
-from billing.models import DEFAULT_PREFIXES, DocumentKind, DocumentSequence
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Max, Q, Sum
+from django.utils import timezone
+
+from billing import engine
+from billing.engine import DraftInvoice, Preview
+from billing.models import (
+    DEFAULT_PREFIXES,
+    BilledPeriod,
+    CreditNote,
+    CreditNoteLine,
+    DocumentKind,
+    DocumentSequence,
+    Invoice,
+    InvoiceLine,
+    InvoiceStatus,
+    LineKind,
+    Subscription,
+)
+from billspree.core.errors import Conflict
 from billspree.core.scoping import require_organization
+from billspree.core.services import audit_record
+from meters.models import BillingPoint
+from tariffs import pricing
+from tariffs.models import Plan, PlanVariant
 
 
 def _sequence_locked(kind: str) -> DocumentSequence:
@@ -31,3 +57,343 @@ def document_number_take(*, kind: str = DocumentKind.INVOICE) -> str:
     number = sequence.next_number
     DocumentSequence.objects.filter(pk=sequence.pk).update(next_number=number + 1)
     return sequence.format(number)
+
+
+# --- subscriptions ------------------------------------------------------------------------
+
+
+def _check_subscription(*, plan, variant, start_date, end_date) -> None:
+    errors: dict[str, list[str]] = {}
+    if variant is not None and variant.plan_id != plan.pk:
+        errors["variant"] = [f"{variant} is a variant of {variant.plan}, not of {plan}."]
+    if end_date is not None and end_date <= start_date:
+        errors["end_date"] = [f"The end date must be after the start date {start_date}."]
+    if errors:
+        raise ValidationError(errors)
+
+
+def _check_overlap(*, billing_point, start_date, end_date, exclude_pk=None) -> None:
+    others = Subscription.objects.filter(billing_point=billing_point)
+    if exclude_pk:
+        others = others.exclude(pk=exclude_pk)
+    if end_date is not None:
+        others = others.filter(start_date__lt=end_date)
+    others = others.filter(Q(end_date__isnull=True) | Q(end_date__gt=start_date))
+    other = others.first()
+    if other is not None:
+        until = other.end_date or "open end"
+        raise ValidationError({"start_date": [
+            f"{billing_point} is already subscribed to {other.plan} from {other.start_date} "
+            f"to {until}; end that subscription first."
+        ]})
+
+
+@transaction.atomic
+def subscription_create(
+    *, billing_point: BillingPoint, plan: Plan, variant: PlanVariant | None = None,
+    start_date: date, end_date: date | None = None, note: str = "", actor=None, api_key=None,
+) -> Subscription:
+    _check_subscription(plan=plan, variant=variant, start_date=start_date, end_date=end_date)
+    BillingPoint.objects.select_for_update().filter(pk=billing_point.pk).first()
+    _check_overlap(billing_point=billing_point, start_date=start_date, end_date=end_date)
+    sub = Subscription.objects.create(
+        billing_point=billing_point, plan=plan, variant=variant, start_date=start_date,
+        end_date=end_date, note=note,
+    )
+    audit_record(action="subscription.create", actor=actor, api_key=api_key,
+                 target=str(sub.public_id), detail={"billing_point": str(billing_point)})
+    return sub
+
+
+@transaction.atomic
+def subscription_update(
+    *, subscription: Subscription, actor=None, api_key=None, **fields: Any
+) -> Subscription:
+    sub = Subscription.objects.select_for_update().get(pk=subscription.pk)
+    allowed = {"plan", "variant", "start_date", "end_date", "note"}
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ValidationError({name: ["This field cannot be changed."] for name in unknown})
+    for name, value in fields.items():
+        setattr(sub, name, value)
+    _check_subscription(plan=sub.plan, variant=sub.variant, start_date=sub.start_date,
+                        end_date=sub.end_date)
+    _check_overlap(billing_point=sub.billing_point, start_date=sub.start_date,
+                   end_date=sub.end_date, exclude_pk=sub.pk)
+    sub.save()
+    audit_record(action="subscription.update", actor=actor, api_key=api_key,
+                 target=str(sub.public_id), detail={k: str(v) for k, v in fields.items()})
+    return sub
+
+
+@transaction.atomic
+def subscription_delete(*, subscription: Subscription, actor=None, api_key=None) -> None:
+    if subscription.invoices.exists():
+        raise Conflict("This subscription has invoices; set an end date instead.")
+    audit_record(action="subscription.delete", actor=actor, api_key=api_key,
+                 target=str(subscription.public_id))
+    subscription.delete()
+
+
+# --- preview and drafts ---------------------------------------------------------------------
+
+
+def _check_period(start: date, end: date) -> None:
+    if end <= start:
+        raise ValidationError({"end": [f"The end ({end}) must be after the start ({start})."]})
+    if (end - start).days > 366:
+        raise ValidationError({"end": ["A billing period is at most a year long."]})
+
+
+def invoice_preview(*, subscriptions: list[Subscription], start: date, end: date) -> Preview:
+    """The dry run: the invoices that would be created and what is wrong with them."""
+    _check_period(start, end)
+    return engine.compute(subscriptions=subscriptions, start=start, end=end)
+
+
+def _line_rows(inv: Invoice, draft: DraftInvoice, periods: dict[int, BilledPeriod]):
+    for n, line in enumerate(draft.lines, start=1):
+        ref = line.usage
+        yield InvoiceLine(
+            organization=inv.organization, invoice=inv, position=n, kind=line.kind,
+            description=line.description[:300], quantity=line.quantity, unit=line.unit,
+            unit_price=line.unit_price, amount=line.amount, tax_rate=line.tax_rate,
+            tax_amount=line.tax_amount, meter_type=line.meter_type, start_at=line.start_at,
+            end_at=line.end_at,
+            billed_period=periods.get(ref.key) if ref else None,
+            meter_id=ref.meter_id if ref else None,
+            assignment_id=ref.assignment_id if ref else None,
+            start_read_at=ref.start_read_at if ref else None,
+            start_value=ref.start_value if ref else None,
+            end_read_at=ref.end_read_at if ref else None,
+            end_value=ref.end_value if ref else None,
+            estimated=ref.estimated if ref else False,
+        )
+
+
+def _billed_rows(inv: Invoice, draft: DraftInvoice) -> dict[int, BilledPeriod]:
+    return {
+        ref.key: BilledPeriod(
+            organization=inv.organization, invoice=inv, meter_id=ref.meter_id,
+            assignment_id=ref.assignment_id, start_at=ref.start_at, end_at=ref.end_at,
+            quantity=ref.quantity, start_read_at=ref.start_read_at, start_value=ref.start_value,
+            end_read_at=ref.end_read_at, end_value=ref.end_value, estimated=ref.estimated,
+        )
+        for ref in draft.usages
+    }
+
+
+def invoice_create_draft(
+    *, subscriptions: list[Subscription], start: date, end: date, actor=None, api_key=None,
+) -> list[Invoice]:
+    """Draft invoices for every billable tenant of ``subscriptions`` over ``[start, end)``.
+
+    Idempotent: a tenant already invoiced for the period gets nothing new; consumption
+    already on another invoice is left out (and a concurrent run loses on the database's
+    billed-at-most-once constraint: it is told so and nothing of it is kept).
+    """
+    preview = invoice_preview(subscriptions=subscriptions, start=start, end=end)
+    billable = [d for d in preview.invoices if d.can_bill]
+    if not billable:
+        reasons = [d.message for inv in preview.invoices for d in inv.diagnostics
+                   if d.severity == "error"] + [d.message for d in preview.diagnostics]
+        raise ValidationError({"subscription": reasons or ["There is nothing to bill."]})
+    org = require_organization()
+    try:
+        with transaction.atomic():
+            invoices = _write_drafts(org, billable)
+    except IntegrityError as exc:
+        raise Conflict(
+            "Some of this consumption or period was invoiced meanwhile (another run); "
+            "nothing was created. Preview again."
+        ) from exc
+    for inv in invoices:
+        audit_record(action="invoice.create_draft", actor=actor, api_key=api_key,
+                     target=str(inv.public_id), detail={"total": str(inv.total)})
+    return invoices
+
+
+def _write_drafts(org, billable: list[DraftInvoice]) -> list[Invoice]:
+    invoices = Invoice.objects.bulk_create([
+        Invoice(
+            organization=org, tenant=d.tenant, billing_point=d.billing_point,
+            subscription=d.subscription, period_start=d.start, period_end=d.end,
+            currency=d.currency, net_total=d.net_total, tax_total=d.tax_total, total=d.total,
+        )
+        for d in billable
+    ])
+    periods: dict[int, BilledPeriod] = {}
+    for inv, d in zip(invoices, billable, strict=True):
+        periods.update(_billed_rows(inv, d))
+    BilledPeriod.objects.bulk_create(list(periods.values()))
+    InvoiceLine.objects.bulk_create(
+        [row for inv, d in zip(invoices, billable, strict=True)
+         for row in _line_rows(inv, d, periods)]
+    )
+    return invoices
+
+
+# --- drafts: manual lines -----------------------------------------------------------------------
+
+
+def _locked(invoice: Invoice) -> Invoice:
+    return Invoice.objects.select_for_update().get(pk=invoice.pk)
+
+
+def _require_draft(inv: Invoice, doing: str) -> None:
+    if inv.status != InvoiceStatus.DRAFT:
+        raise Conflict(f"Invoice {inv} is {inv.get_status_display().lower()}: {doing} only on "
+                       "drafts. Corrections of issued invoices are credit notes.")
+
+
+def _retotal(inv: Invoice) -> None:
+    sums = inv.lines.aggregate(net=Sum("amount"), tax=Sum("tax_amount"))
+    inv.net_total = sums["net"] or Decimal("0")
+    inv.tax_total = sums["tax"] or Decimal("0")
+    inv.total = inv.net_total + inv.tax_total
+    inv.save(update_fields=["net_total", "tax_total", "total"])
+
+
+def _minor(inv: Invoice) -> Decimal:
+    return pricing.Settings(currency=str(inv.currency)).minor_unit
+
+
+@transaction.atomic
+def invoice_line_add(
+    *, invoice: Invoice, description: str, quantity: Decimal, unit_price: Decimal,
+    unit: str = "", tax_rate: Decimal = Decimal("0"), actor=None, api_key=None,
+) -> InvoiceLine:
+    inv = _locked(invoice)
+    _require_draft(inv, "lines can be added")
+    errors: dict[str, list[str]] = {}
+    if not description.strip():
+        errors["description"] = ["Say what the line is for."]
+    if quantity <= 0:
+        errors["quantity"] = ["The quantity must be greater than 0."]
+    if not Decimal("0") <= tax_rate <= Decimal("100"):
+        errors["tax_rate"] = ["The tax rate is a percentage between 0 and 100."]
+    if errors:
+        raise ValidationError(errors)
+    amount = (quantity * unit_price).quantize(_minor(inv), rounding=ROUND_HALF_UP)
+    tax = (amount * tax_rate / 100).quantize(_minor(inv), rounding=ROUND_HALF_UP)
+    last = inv.lines.aggregate(m=Max("position"))["m"] or 0
+    line = InvoiceLine.objects.create(
+        invoice=inv, position=last + 1, kind=LineKind.MANUAL, description=description.strip(),
+        quantity=quantity, unit=unit, unit_price=unit_price, amount=amount, tax_rate=tax_rate,
+        tax_amount=tax,
+    )
+    _retotal(inv)
+    audit_record(action="invoice.line_add", actor=actor, api_key=api_key,
+                 target=str(inv.public_id),
+                 detail={"description": description, "amount": str(amount)})
+    return line
+
+
+@transaction.atomic
+def invoice_line_remove(*, line: InvoiceLine, actor=None, api_key=None) -> None:
+    inv = _locked(line.invoice)
+    _require_draft(inv, "lines can be removed")
+    if line.kind != LineKind.MANUAL:
+        raise Conflict("Only manual lines can be removed; computed lines follow the readings "
+                       "and the tariff (void the draft and create it again).")
+    line.delete()
+    _retotal(inv)
+    audit_record(action="invoice.line_remove", actor=actor, api_key=api_key,
+                 target=str(inv.public_id), detail={"description": line.description})
+
+
+# --- lifecycle ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def invoice_issue(*, invoice: Invoice, actor=None, api_key=None) -> Invoice:
+    """Number the draft (gapless, in this transaction) and lock it. Issuing an issued (or
+    paid) invoice again changes nothing."""
+    inv = _locked(invoice)
+    if inv.status in (InvoiceStatus.ISSUED, InvoiceStatus.PAID):
+        return inv
+    if inv.status == InvoiceStatus.VOID:
+        raise Conflict(f"Invoice {inv} is void and cannot be issued.")
+    if not inv.lines.exists():
+        raise ValidationError({"lines": ["An invoice without lines cannot be issued."]})
+    inv.number = document_number_take(kind=DocumentKind.INVOICE)
+    inv.status = InvoiceStatus.ISSUED
+    inv.issued_at = timezone.now()
+    inv.save(update_fields=["number", "status", "issued_at"])
+    audit_record(action="invoice.issue", actor=actor, api_key=api_key,
+                 target=str(inv.public_id), detail={"number": inv.number, "total": str(inv.total)})
+    return inv
+
+
+@transaction.atomic
+def invoice_mark_paid(*, invoice: Invoice, actor=None, api_key=None) -> Invoice:
+    inv = _locked(invoice)
+    if inv.status == InvoiceStatus.PAID:
+        return inv
+    if inv.status != InvoiceStatus.ISSUED:
+        raise Conflict(f"Invoice {inv} is {inv.get_status_display().lower()}: only issued "
+                       "invoices can be marked paid.")
+    inv.status = InvoiceStatus.PAID
+    inv.paid_at = timezone.now()
+    inv.save(update_fields=["status", "paid_at"])
+    audit_record(action="invoice.mark_paid", actor=actor, api_key=api_key,
+                 target=str(inv.public_id), detail={"number": inv.number})
+    return inv
+
+
+def _release(inv: Invoice) -> None:
+    BilledPeriod.objects.filter(invoice=inv).update(active=False)
+
+
+@transaction.atomic
+def invoice_void(*, invoice: Invoice, actor=None, api_key=None) -> Invoice:
+    """Void a draft (its consumption can be billed again). Issued invoices are voided only
+    by a credit note (:func:`credit_note_create`)."""
+    inv = _locked(invoice)
+    if inv.status == InvoiceStatus.VOID:
+        return inv
+    if inv.status != InvoiceStatus.DRAFT:
+        raise Conflict(f"Invoice {inv} is {inv.get_status_display().lower()}: void it with a "
+                       "credit note.")
+    inv.status = InvoiceStatus.VOID
+    inv.voided_at = timezone.now()
+    inv.save(update_fields=["status", "voided_at"])
+    _release(inv)
+    audit_record(action="invoice.void", actor=actor, api_key=api_key, target=str(inv.public_id))
+    return inv
+
+
+@transaction.atomic
+def credit_note_create(
+    *, invoice: Invoice, reason: str, actor=None, api_key=None
+) -> CreditNote:
+    """Credit an issued (or paid) invoice in full: a numbered credit note with every line
+    negated; the invoice becomes void and its consumption can be billed afresh."""
+    inv = _locked(invoice)
+    if not reason.strip():
+        raise ValidationError({"reason": ["Say why the invoice is credited."]})
+    if inv.status not in (InvoiceStatus.ISSUED, InvoiceStatus.PAID):
+        raise Conflict(f"Invoice {inv} is {inv.get_status_display().lower()}: only issued or "
+                       "paid invoices are credited (void a draft instead).")
+    note = CreditNote.objects.create(
+        invoice=inv, number=document_number_take(kind=DocumentKind.CREDIT_NOTE),
+        reason=reason.strip()[:300], currency=inv.currency, net_total=-inv.net_total,
+        tax_total=-inv.tax_total, total=-inv.total, issued_at=timezone.now(),
+    )
+    CreditNoteLine.objects.bulk_create([
+        CreditNoteLine(
+            organization=inv.organization, credit_note=note, invoice_line=line,
+            position=line.position, description=line.description, quantity=line.quantity,
+            unit=line.unit, unit_price=-line.unit_price, amount=-line.amount,
+            tax_rate=line.tax_rate, tax_amount=-line.tax_amount,
+        )
+        for line in inv.lines.all()
+    ])
+    inv.status = InvoiceStatus.VOID
+    inv.voided_at = note.issued_at
+    inv.save(update_fields=["status", "voided_at"])
+    _release(inv)
+    audit_record(action="credit_note.create", actor=actor, api_key=api_key,
+                 target=str(note.public_id),
+                 detail={"number": note.number, "invoice": inv.number, "reason": reason})
+    return note

@@ -1,0 +1,568 @@
+"""The invoicing engine: subscriptions × a period → draft invoices with traced lines.
+
+Nothing here writes. For each subscription and period ``[start, end)`` (local dates of the
+property, end exclusive) the period is cut
+
+* by occupancy (``tenants.selectors.occupants_for_billing_points``: tenant segments,
+  vacancy to the owner) — one invoice per tenant;
+* by rate-list version (a price change inside the period): each version prices its days;
+* by meter assignment (a replacement inside the period): each meter's segment is priced on
+  its own, from its own two readings.
+
+Quantities come from the readings selectors (interpolated at the boundaries, across
+rollover and replacement, × multiplier, estimated parts flagged). Prices come from the pure
+tariffs engine with the whole cycle as ``billing_period`` (tier limits, allowances and
+minimum charges are prorated by days). Every line is rounded once by the tariffs engine;
+invoice totals are sums of the rounded lines.
+
+Set-based: occupancy, assignments, consumption, boundary readings and "already billed" are
+each one query for all subscriptions (consumption per group of billing points sharing the
+same cuts); rate lists are resolved once per billing point and meter type.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.db.models import Q
+
+from billing.models import BilledPeriod, Invoice, LineKind, Subscription
+from meters.models import MeterAssignment
+from readings import selectors as readings_selectors
+from tariffs import pricing
+from tariffs import selectors as tariff_selectors
+from tariffs.models import RateList, RateListVersion
+from tenants.selectors import occupants_for_billing_points
+
+ZERO = Decimal("0")
+#: An end reading further than this before the period end counts as "no reading near the end".
+NEAR_END = timedelta(days=3)
+
+
+@dataclass
+class Diagnostic:
+    code: str
+    message: str
+    severity: str = "error"  # error: nothing may be billed; warning: check it; info
+
+    def as_dict(self) -> dict[str, str]:
+        return {"code": self.code, "message": self.message, "severity": self.severity}
+
+
+@dataclass
+class UsageRef:
+    """A meter segment that was billed: the consumption and the two readings behind it."""
+
+    key: int
+    meter_id: int
+    serial_number: str
+    assignment_id: int
+    meter_type: str
+    unit: str
+    start_at: datetime
+    end_at: datetime
+    quantity: Decimal
+    start_read_at: datetime | None
+    start_value: Decimal | None
+    end_read_at: datetime | None
+    end_value: Decimal | None
+    estimated: bool
+
+
+@dataclass
+class DraftLine:
+    kind: str
+    description: str
+    quantity: Decimal
+    unit: str
+    unit_price: Decimal
+    amount: Decimal
+    tax_rate: Decimal
+    tax_amount: Decimal
+    meter_type: str = ""
+    start_at: datetime | None = None
+    end_at: datetime | None = None
+    usage: UsageRef | None = None
+
+
+@dataclass
+class DraftInvoice:
+    subscription: Subscription
+    tenant: object | None
+    start: datetime
+    end: datetime
+    currency: str
+    lines: list[DraftLine] = field(default_factory=list)
+    usages: list[UsageRef] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def billing_point(self):
+        return self.subscription.billing_point
+
+    @property
+    def net_total(self) -> Decimal:
+        return sum((x.amount for x in self.lines), ZERO)
+
+    @property
+    def tax_total(self) -> Decimal:
+        return sum((x.tax_amount for x in self.lines), ZERO)
+
+    @property
+    def total(self) -> Decimal:
+        return self.net_total + self.tax_total
+
+    @property
+    def can_bill(self) -> bool:
+        return (
+            self.tenant is not None
+            and bool(self.lines)
+            and not any(d.severity == "error" for d in self.diagnostics)
+        )
+
+
+@dataclass
+class Preview:
+    start: date
+    end: date
+    invoices: list[DraftInvoice] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def can_bill(self) -> bool:
+        return any(inv.can_bill for inv in self.invoices)
+
+
+# --- periods ------------------------------------------------------------------------------
+
+
+def local_midnight(day: date, tz: str) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=ZoneInfo(tz))
+
+
+def _tz(subscription: Subscription) -> str:
+    return str(subscription.billing_point.property.time_zone)
+
+
+def _clip(sub: Subscription, start: date, end: date) -> tuple[date, date] | None:
+    lo = max(start, sub.start_date)
+    hi = min(end, sub.end_date) if sub.end_date else end
+    return (lo, hi) if lo < hi else None
+
+
+# --- rate lists -----------------------------------------------------------------------------
+
+
+@dataclass
+class _Rates:
+    """The rate list and its versions for each meter type ("" = fixed charges) of one
+    billing point over the period."""
+
+    lists: dict[str, RateList | None]
+    versions: dict[str, list[RateListVersion]]
+
+    def version(self, meter_type: str, day: date) -> RateListVersion | None:
+        for v in self.versions.get(meter_type, []):
+            if v.effective_from <= day and (v.effective_to is None or day < v.effective_to):
+                return v
+        return None
+
+    def cuts(self) -> set[date]:
+        return {v.effective_from for vs in self.versions.values() for v in vs}
+
+
+def _rates_for(sub: Subscription, types: set[str], start: date, end: date) -> _Rates:
+    lists: dict[str, RateList | None] = {}
+    versions: dict[str, list[RateListVersion]] = {}
+    for meter_type in sorted(types | {""}):
+        found = None
+        for day in (start, end - timedelta(days=1)):
+            found = tariff_selectors.rate_list_for(
+                billing_point=sub.billing_point, at=day, meter_type=meter_type,
+                plan=sub.plan, variant=sub.variant,
+            )
+            if found is not None:
+                break
+        lists[meter_type] = found.rate_list if found else None
+        versions[meter_type] = (
+            tariff_selectors.versions_between(found.rate_list, start, end) if found else []
+        )
+    return _Rates(lists, versions)
+
+
+class _RuleCache:
+    def __init__(self) -> None:
+        self._rules: dict[int, list[pricing.Rule]] = {}
+
+    def rules(self, version: RateListVersion) -> list[pricing.Rule]:
+        if version.pk not in self._rules:
+            self._rules[version.pk] = tariff_selectors.pricing_rules(version)
+        return self._rules[version.pk]
+
+
+# --- the computation ------------------------------------------------------------------------
+
+
+def compute(
+    *, subscriptions: Iterable[Subscription], start: date, end: date
+) -> Preview:
+    """Draft invoices (not saved) of ``subscriptions`` for ``[start, end)`` (local dates)."""
+    preview = Preview(start=start, end=end)
+    subs = list(subscriptions)
+    clipped: dict[int, tuple[date, date]] = {}
+    for sub in subs:
+        window = _clip(sub, start, end)
+        if window is None:
+            preview.diagnostics.append(Diagnostic(
+                "not_subscribed", f"{sub.billing_point} has no subscription in effect between "
+                f"{start:%Y-%m-%d} and {end - timedelta(days=1):%Y-%m-%d}.",
+            ))
+        else:
+            clipped[sub.pk] = window
+    subs = [s for s in subs if s.pk in clipped]
+    if not subs:
+        return preview
+    ctx = _Context(subs, clipped)
+    for sub in subs:
+        preview.invoices.extend(ctx.invoices_for(sub))
+    return preview
+
+
+class _Context:
+    """Everything loaded once for a batch of subscriptions."""
+
+    def __init__(self, subs: list[Subscription], clipped: dict[int, tuple[date, date]]):
+        self.subs = subs
+        self.window = {
+            s.pk: (local_midnight(a, _tz(s)), local_midnight(b, _tz(s)), a, b)
+            for s, (a, b) in ((s, clipped[s.pk]) for s in subs)
+        }
+        self.rule_cache = _RuleCache()
+        self._load_occupants()
+        self._load_assignments()
+        self.rates = {
+            s.pk: _rates_for(s, self.types[s.billing_point_id], *self.window[s.pk][2:])
+            for s in subs
+        }
+        self._load_consumption()
+        self._load_billed()
+
+    # loading
+    def _load_occupants(self) -> None:
+        by_window: dict[tuple[datetime, datetime], list[int]] = defaultdict(list)
+        for s in self.subs:
+            by_window[self.window[s.pk][:2]].append(s.billing_point_id)
+        self.occupants: dict[int, list] = {}
+        for (lo, hi), bp_ids in by_window.items():
+            self.occupants.update(occupants_for_billing_points(bp_ids, lo, hi))
+
+    def _load_assignments(self) -> None:
+        lo = min(w[0] for w in self.window.values())
+        hi = max(w[1] for w in self.window.values())
+        rows = (
+            MeterAssignment.objects.filter(
+                billing_point_id__in=[s.billing_point_id for s in self.subs], connected_at__lt=hi
+            )
+            .filter(Q(removed_at__isnull=True) | Q(removed_at__gt=lo))
+            .values_list("billing_point_id", "meter__type", "connected_at", "removed_at")
+        )
+        self.types: dict[int, set[str]] = defaultdict(set)
+        self.assignment_rows: dict[int, list[tuple]] = defaultdict(list)
+        for bp, meter_type, connected, removed in rows:
+            self.types[bp].add(meter_type)
+            self.assignment_rows[bp].append((meter_type, connected, removed))
+
+    def periods(self, sub: Subscription) -> list[tuple[datetime, datetime]]:
+        lo, hi, _, _ = self.window[sub.pk]
+        tz = _tz(sub)
+        cuts = {lo, hi}
+        cuts |= {seg.start for seg in self.occupants.get(sub.billing_point_id, [])}
+        cuts |= {local_midnight(d, tz) for d in self.rates[sub.pk].cuts()}
+        points = sorted(c for c in cuts if lo <= c <= hi)
+        return list(zip(points, points[1:], strict=False))
+
+    def _load_consumption(self) -> None:
+        groups: dict[tuple, list[int]] = defaultdict(list)
+        for s in self.subs:
+            groups[tuple(self.periods(s))].append(s.billing_point_id)
+        self.segments: dict[int, list] = defaultdict(list)
+        for periods, bp_ids in groups.items():
+            found = readings_selectors._segment_consumption(
+                MeterAssignment.objects.filter(billing_point_id__in=bp_ids),
+                periods[0][0], periods[-1][1], list(periods),
+            )
+            for segment, result in found:
+                self.segments[segment.assignment.billing_point_id].append((segment, result))
+        self._load_boundaries()
+
+    def _load_boundaries(self) -> None:
+        self.boundaries: dict[tuple[int, datetime], readings_selectors.Boundary] = {}
+        for items in self.segments.values():
+            for s, _ in items:
+                for at in (s.start, s.end):
+                    a = s.assignment
+                    self.boundaries.setdefault(
+                        (a.pk, at),
+                        readings_selectors.Boundary(s.meter.id, at, a.connected_at, a.removed_at),
+                    )
+        if self.boundaries:
+            readings_selectors._find_neighbours(self.boundaries)
+
+    def _load_billed(self) -> None:
+        meter_ids = {s.meter.id for items in self.segments.values() for s, _ in items}
+        lo = min(w[0] for w in self.window.values())
+        hi = max(w[1] for w in self.window.values())
+        self.billed: dict[int, list[tuple[datetime, datetime, str]]] = defaultdict(list)
+        rows = BilledPeriod.objects.filter(
+            meter_id__in=meter_ids, active=True, start_at__lt=hi, end_at__gt=lo
+        ).values_list("meter_id", "start_at", "end_at", "invoice__number", "invoice__public_id")
+        for meter_id, a, b, number, public_id in rows:
+            self.billed[meter_id].append((a, b, number or f"draft {str(public_id)[:8]}"))
+        keys = [(s.billing_point_id, *self.window[s.pk][:2]) for s in self.subs]
+        existing = Invoice.objects.exclude(status="void").filter(
+            billing_point_id__in={k[0] for k in keys},
+            period_start__in={k[1] for k in keys},
+        ).values_list("billing_point_id", "tenant_id", "period_start", "period_end", "number",
+                      "public_id")
+        self.invoiced = {
+            (bp, tenant, a, b): number or f"draft {str(pid)[:8]}"
+            for bp, tenant, a, b, number, pid in existing
+        }
+
+    # building invoices
+    def invoices_for(self, sub: Subscription) -> list[DraftInvoice]:
+        lo, hi, _, _ = self.window[sub.pk]
+        currency = str(sub.billing_point.property.currency)
+        by_tenant: dict[int | None, DraftInvoice] = {}
+        segments = self.occupants.get(sub.billing_point_id, [])
+        for occ in segments:
+            key = occ.tenant.pk if occ.tenant else None
+            if key not in by_tenant:
+                by_tenant[key] = DraftInvoice(sub, occ.tenant, lo, hi, currency)
+                self._check_tenant(by_tenant[key], sub)
+            _Builder(self, sub, by_tenant[key]).add_segment(occ.start, occ.end, occ.is_vacancy)
+        invoices = list(by_tenant.values())
+        for inv in invoices:
+            _Builder(self, sub, inv).finish()
+        if not self.types.get(sub.billing_point_id):
+            for inv in invoices:
+                inv.diagnostics.append(Diagnostic(
+                    "no_active_meter", f"{sub.billing_point} has no active meter in the period: "
+                    "only fixed charges can be billed.", "warning",
+                ))
+        return invoices
+
+    def _check_tenant(self, inv: DraftInvoice, sub: Subscription) -> None:
+        if inv.tenant is None:
+            inv.diagnostics.append(Diagnostic(
+                "no_owner", f"{sub.billing_point} is vacant for part of the period and has no "
+                "owner recorded to bill: record the property's owner.",
+            ))
+            return
+        if not inv.tenant.email:
+            inv.diagnostics.append(Diagnostic(
+                "tenant_without_email", f"{inv.tenant} has no email address: the invoice "
+                "cannot be sent by email.", "warning",
+            ))
+        number = self.invoiced.get((sub.billing_point_id, inv.tenant.pk, inv.start, inv.end))
+        if number:
+            inv.diagnostics.append(Diagnostic(
+                "already_invoiced", f"{inv.tenant} is already invoiced for this period "
+                f"({number}); void it (or credit it) to bill the period again.",
+            ))
+
+
+class _Builder:
+    def __init__(self, ctx: _Context, sub: Subscription, inv: DraftInvoice):
+        self.ctx, self.sub, self.inv = ctx, sub, inv
+        self.tz = _tz(sub)
+        lo, hi, _, _ = ctx.window[sub.pk]
+        self.cycle = pricing.Period(lo, hi, self.tz)
+        self.rates = ctx.rates[sub.pk]
+
+    def _period(self, a: datetime, b: datetime) -> pricing.Period:
+        return pricing.Period(a, b, self.tz)
+
+    def add_segment(self, start: datetime, end: datetime, vacancy: bool) -> None:
+        for a, b in self.ctx.periods(self.sub):
+            if start <= a and b <= end:
+                self._price_part(a, b)
+
+    def _types_in(self, a: datetime, b: datetime) -> set[str]:
+        return {
+            t for t, c, r in self.ctx.assignment_rows.get(self.sub.billing_point_id, [])
+            if c < b and (r is None or r > a)
+        }
+
+    def _price_part(self, a: datetime, b: datetime) -> None:
+        day = a.astimezone(ZoneInfo(self.tz)).date()
+        types = self._types_in(a, b)
+        self._fixed(a, b, day, types)
+        for segment, result in self.ctx.segments.get(self.sub.billing_point_id, []):
+            if segment.start >= a and segment.end <= b:
+                self._usage(segment, result, day)
+
+    def _settings(self, version: RateListVersion) -> pricing.Settings | None:
+        settings = version.rate_list.pricing_settings()
+        if settings.currency != self.inv.currency:
+            self._diag("currency_mismatch", f"{version.rate_list.name} is in "
+                       f"{settings.currency}, the property bills in {self.inv.currency}.")
+            return None
+        return settings
+
+    def _diag(self, code: str, message: str, severity: str = "error") -> None:
+        if not any(d.code == code and d.message == message for d in self.inv.diagnostics):
+            self.inv.diagnostics.append(Diagnostic(code, message, severity))
+
+    def _fixed(self, a: datetime, b: datetime, day: date, types: set[str]) -> None:
+        versions: dict[int, RateListVersion] = {}
+        for meter_type in (types or {""}):
+            v = self.rates.version(meter_type, day)
+            if v is not None:
+                versions[v.pk] = v
+        seen: set[str] = set()
+        for v in versions.values():
+            rules = [
+                r for r in self.ctx.rule_cache.rules(v)
+                if r.kind == pricing.STANDING and r.meter_type in types | {""}
+                and r.name not in seen
+            ]
+            seen |= {r.name for r in rules}
+            settings = self._settings(v)
+            if rules and settings:
+                quote = pricing.price(rules=rules, period=self._period(a, b), settings=settings,
+                                      billing_period=self.cycle)
+                self._take(quote, LineKind.STANDING, a, b)
+        self._add_ons(a, b)
+
+    def _add_ons(self, a: datetime, b: datetime) -> None:
+        settings = pricing.Settings(currency=self.inv.currency)
+        meters = defaultdict(set)
+        for segment, _ in self.ctx.segments.get(self.sub.billing_point_id, []):
+            if segment.start < b and segment.end > a:
+                meters[segment.meter.type].add(segment.meter.id)
+        for add_on in _add_ons_of(self.sub):
+            if str(add_on.currency) != self.inv.currency:
+                self._diag("currency_mismatch", f"Add-on {add_on.name} is in {add_on.currency}, "
+                           f"the property bills in {self.inv.currency}.")
+                continue
+            times = len(meters.get(add_on.meter_type, ())) if add_on.meter_type else 1
+            for _ in range(times):
+                quote = pricing.price(rules=[add_on.to_pricing()], period=self._period(a, b),
+                                      settings=settings, billing_period=self.cycle)
+                self._take(quote, LineKind.ADDON, a, b)
+
+    def _usage(self, segment, result, day: date) -> None:
+        meter = segment.meter
+        label = f"{meter.serial_number} ({meter.type})"
+        if self._already_billed(segment):
+            return
+        if result.quantity is None:
+            self._diag("no_readings", f"{label}: no readings to measure or estimate the "
+                       f"consumption from {segment.start:%Y-%m-%d} to {segment.end:%Y-%m-%d}.")
+            return
+        if result.quantity < 0:
+            self._diag("negative_consumption", f"{label}: the readings give a negative "
+                       f"consumption ({result.quantity}); check them.")
+            return
+        version = self.rates.version(meter.type, day)
+        rules = [
+            r for r in (self.ctx.rule_cache.rules(version) if version else [])
+            if r.kind in pricing.USAGE_KINDS and r.meter_type == meter.type
+        ]
+        if not rules:
+            self._diag("no_rate", f"No rate for {meter.type} on {day:%Y-%m-%d} in the plan "
+                       f"{self.sub.plan}: {label} is not billed. Add a catch-all {meter.type} "
+                       "rule (e.g. a flat price) to one of the plan's rate lists.")
+            return
+        settings = self._settings(version)
+        if settings is None:
+            return
+        ref = self._ref(segment, result)
+        if ref.estimated:
+            self._diag("estimated_end", f"{label}: no reading near {segment.end:%Y-%m-%d %H:%M}; "
+                       "the consumption was estimated (the line is flagged).", "warning")
+        quote = pricing.price(
+            rules=rules, period=self._period(segment.start, segment.end), settings=settings,
+            billing_period=self.cycle, usage={meter.type: pricing.Usage(total=result.quantity)},
+        )
+        self.inv.usages.append(ref)
+        self._take(quote, LineKind.USAGE, segment.start, segment.end, ref)
+
+    def _already_billed(self, segment) -> bool:
+        for a, b, number in self.ctx.billed.get(segment.meter.id, []):
+            if a < segment.end and b > segment.start:
+                self._diag("already_billed", f"{segment.meter.serial_number}: the consumption "
+                           f"from {max(a, segment.start):%Y-%m-%d} to "
+                           f"{min(b, segment.end):%Y-%m-%d} is already billed on {number}; "
+                           "it is left out.", "warning")
+                return True
+        return False
+
+    def _ref(self, segment, result) -> UsageRef:
+        first = self.ctx.boundaries[(segment.assignment.pk, segment.start)]
+        last = self.ctx.boundaries[(segment.assignment.pk, segment.end)]
+        start_point = first.prev or first.next
+        end_point = last.next or last.prev
+        estimated = bool(result.estimated) or (
+            end_point is None or abs(end_point.at - segment.end) > NEAR_END
+        )
+        return UsageRef(
+            key=id(segment), meter_id=segment.meter.id, serial_number=segment.meter.serial_number,
+            assignment_id=segment.assignment.pk, meter_type=segment.meter.type,
+            unit=segment.meter.unit, start_at=segment.start, end_at=segment.end,
+            quantity=result.quantity,
+            start_read_at=start_point.at if start_point else None,
+            start_value=start_point.value if start_point else None,
+            end_read_at=end_point.at if end_point else None,
+            end_value=end_point.value if end_point else None,
+            estimated=estimated,
+        )
+
+    def _take(self, quote: pricing.Quote, kind: str, a: datetime, b: datetime,
+              ref: UsageRef | None = None) -> None:
+        for d in quote.diagnostics:
+            if d.severity != "info":
+                self._diag(d.code, d.message, d.severity)
+        for line in quote.lines:
+            line_kind = kind
+            if line.unit == "period" and "minimum charge" in line.description:
+                line_kind = LineKind.MINIMUM
+            self.inv.lines.append(DraftLine(
+                kind=line_kind, description=line.description, quantity=line.quantity,
+                unit=line.unit, unit_price=line.unit_price, amount=line.amount.amount,
+                tax_rate=line.tax_rate, tax_amount=line.tax.amount, meter_type=line.meter_type,
+                start_at=a, end_at=b, usage=ref,
+            ))
+
+    def finish(self) -> None:
+        """Cash rounding of the total (when the plan's fixed rate list asks for it)."""
+        rl = self.rates.lists.get("")
+        step = rl.cash_rounding if rl is not None else None
+        if not step or not self.inv.lines:
+            return
+        gross = self.inv.total
+        rounded = (gross / step).quantize(Decimal(1), rounding=rl.rounding_mode) * step
+        diff = rounded - gross
+        if diff:
+            self.inv.lines.append(DraftLine(
+                kind=LineKind.ROUNDING, description=f"Cash rounding to {step}",
+                quantity=Decimal(1), unit="", unit_price=diff, amount=diff,
+                tax_rate=ZERO, tax_amount=ZERO,
+            ))
+
+
+def _add_ons_of(sub: Subscription) -> list:
+    cache = getattr(sub, "_billing_add_ons", None)
+    if cache is None:
+        found = {a.pk: a for a in sub.plan.add_ons.all() if a.active}
+        if sub.variant is not None:
+            found.update({a.pk: a for a in sub.variant.add_ons.all() if a.active})
+        cache = list(found.values())
+        sub._billing_add_ons = cache
+    return cache

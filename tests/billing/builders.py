@@ -1,0 +1,85 @@
+"""Small builders for billing tests: a Berlin apartment with an electricity meter, readings,
+a tenant, an owner, a tariff and a subscription (all through the apps' services)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from decimal import Decimal
+from itertools import count
+from zoneinfo import ZoneInfo
+
+from billing import services
+from meters import services as meter_services
+from meters.models import MeterType
+from readings.models import Source
+from readings.parsing import RowIn
+from readings.services import reading_ingest
+from tariffs import services as tariff_services
+from tenants import services as tenant_services
+
+BERLIN = ZoneInfo("Europe/Berlin")
+TIERS = [{"up_to": "100", "price": "0.20"}, {"up_to": "300", "price": "0.25"},
+         {"up_to": None, "price": "0.30"}]
+_seq = count(1)
+
+
+def at(day: date, hour: int = 0) -> datetime:
+    return datetime.combine(day, time(hour), tzinfo=BERLIN)
+
+
+@dataclass
+class House:
+    prop: object
+    bp: object
+    meter: object
+    tenant: object
+    owner: object
+    rate_list: object
+    version: object
+    plan: object
+    subscription: object
+    extra: dict = field(default_factory=dict)
+
+
+def read(meter, *points: tuple[datetime, str]) -> None:
+    rows = [RowIn(n, meter.serial_number, moment, Decimal(value))
+            for n, (moment, value) in enumerate(points)]
+    result = reading_ingest(rows=rows, source=Source.API)
+    assert not [r for r in result.results if r.status == "rejected"], result.results
+
+
+def make_house(*, tenant_email: str = "tenant@example.com", initial: str = "1000",
+               connected: date = date(2026, 8, 1), standing: bool = True,
+               tiers=None, flat: str | None = None) -> House:
+    n = next(_seq)
+    prop = meter_services.property_create(name=f"House {n}", time_zone="Europe/Berlin",
+                                          currency="EUR")
+    bp = meter_services.billing_point_create(property=prop, connection_id=f"H{n}-1",
+                                             name=f"Flat {n}")
+    meter = meter_services.meter_create(type=MeterType.ELECTRICITY, serial_number=f"E-{n}")
+    meter_services.meter_assign(billing_point=bp, meter=meter, connected_at=at(connected),
+                                initial_reading=Decimal(initial))
+    owner = tenant_services.tenant_create(name=f"Owner {n}", kind="company",
+                                          email=f"owner{n}@example.com")
+    tenant_services.ownership_set(owner=owner, property=prop)
+    tenant = tenant_services.tenant_create(name=f"Tenant {n}", email=tenant_email)
+    tenant_services.occupancy_create(tenant=tenant, billing_point=bp, move_in=at(connected))
+    rate_list = tariff_services.rate_list_create(name=f"Power {n}", currency="EUR",
+                                                 effective_from=date(2026, 1, 1))
+    version = rate_list.versions.get()
+    if standing:
+        tariff_services.charge_rule_create(version=version, name="Standing charge",
+                                           kind="standing", price=Decimal("9.90"), per="month",
+                                           tax_rate=Decimal("19"))
+    if flat is not None:
+        tariff_services.charge_rule_create(version=version, name="Energy", kind="flat",
+                                           meter_type=MeterType.ELECTRICITY, price=Decimal(flat),
+                                           tax_rate=Decimal("19"))
+    else:
+        tariff_services.charge_rule_create(version=version, name="Energy", kind="tiered",
+                                           meter_type=MeterType.ELECTRICITY,
+                                           tiers=tiers or TIERS, tax_rate=Decimal("19"))
+    plan = tariff_services.plan_save(name=f"Plan {n}", rate_lists=[rate_list])
+    sub = services.subscription_create(billing_point=bp, plan=plan, start_date=connected)
+    return House(prop, bp, meter, tenant, owner, rate_list, version, plan, sub)
