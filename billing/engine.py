@@ -34,6 +34,7 @@ from django.db.models import Q
 from billing.models import BilledPeriod, Invoice, LineKind, Subscription
 from meters.models import MeterAssignment
 from readings import selectors as readings_selectors
+from readings.ingest import Point
 from tariffs import pricing
 from tariffs import selectors as tariff_selectors
 from tariffs.models import RateList, RateListVersion
@@ -227,7 +228,7 @@ def compute(
     subs = [s for s in subs if s.pk in clipped]
     if not subs:
         return preview
-    ctx = _Context(subs, clipped)
+    ctx = _Context(subs, clipped, start, end)
     for sub in subs:
         preview.invoices.extend(ctx.invoices_for(sub))
     return preview
@@ -236,8 +237,10 @@ def compute(
 class _Context:
     """Everything loaded once for a batch of subscriptions."""
 
-    def __init__(self, subs: list[Subscription], clipped: dict[int, tuple[date, date]]):
+    def __init__(self, subs: list[Subscription], clipped: dict[int, tuple[date, date]],
+                 start: date, end: date):
         self.subs = subs
+        self.cycle = (start, end)
         self.window = {
             s.pk: (local_midnight(a, _tz(s)), local_midnight(b, _tz(s)), a, b)
             for s, (a, b) in ((s, clipped[s.pk]) for s in subs)
@@ -381,8 +384,9 @@ class _Builder:
     def __init__(self, ctx: _Context, sub: Subscription, inv: DraftInvoice):
         self.ctx, self.sub, self.inv = ctx, sub, inv
         self.tz = _tz(sub)
-        lo, hi, _, _ = ctx.window[sub.pk]
-        self.cycle = pricing.Period(lo, hi, self.tz)
+        self.cycle = pricing.Period(
+            local_midnight(ctx.cycle[0], self.tz), local_midnight(ctx.cycle[1], self.tz), self.tz
+        )
         self.rates = ctx.rates[sub.pk]
 
     def _period(self, a: datetime, b: datetime) -> pricing.Period:
@@ -505,10 +509,15 @@ class _Builder:
         return False
 
     def _ref(self, segment, result) -> UsageRef:
-        first = self.ctx.boundaries[(segment.assignment.pk, segment.start)]
-        last = self.ctx.boundaries[(segment.assignment.pk, segment.end)]
+        a = segment.assignment
+        first = self.ctx.boundaries[(a.pk, segment.start)]
+        last = self.ctx.boundaries[(a.pk, segment.end)]
         start_point = first.prev or first.next
+        if segment.start == a.connected_at and not (first.prev and first.prev.at == a.connected_at):
+            start_point = Point(a.connected_at, a.initial_reading, None)
         end_point = last.next or last.prev
+        if a.removed_at is not None and segment.end == a.removed_at and a.final_reading is not None:
+            end_point = Point(a.removed_at, a.final_reading, None)
         estimated = bool(result.estimated) or (
             end_point is None or abs(end_point.at - segment.end) > NEAR_END
         )

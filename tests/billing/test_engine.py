@@ -35,3 +35,113 @@ def test_tiers_and_standing_charge_for_a_whole_month(ctx):
     assert usage.start_value == D("1100") and usage.end_value == D("1400")
     assert usage.start_read_at == at(SEP) and usage.end_read_at == at(OCT)
     assert not usage.estimated
+
+
+def test_move_out_mid_period_bills_the_vacancy_to_the_owner(ctx):
+    from tenants import services as tenant_services
+    from tenants.models import Occupancy
+
+    h = make_house(flat="0.30")
+    mid = date(2026, 9, 16)
+    tenant_services.occupancy_end(occupancy=Occupancy.objects.get(tenant=h.tenant),
+                                  move_out=at(mid))
+    read(h.meter, (at(SEP), "1100"), (at(mid), "1250"), (at(OCT), "1400"))
+    preview = services.invoice_preview(subscriptions=[h.subscription], start=SEP, end=OCT)
+    tenant_inv, owner_inv = preview.invoices
+    assert tenant_inv.tenant == h.tenant and owner_inv.tenant == h.owner
+    # each half: standing 15/30 × 9.90 = 4.95 (VAT 0.9405 → 0.94); 150 kWh × 0.30 = 45.00
+    # (VAT 8.55) → net 49.95, VAT 9.49, total 59.44
+    for inv in (tenant_inv, owner_inv):
+        assert [(x.amount, x.tax_amount) for x in inv.lines] == [
+            (D("4.95"), D("0.94")), (D("45.00"), D("8.55"))
+        ]
+        assert inv.total == D("59.44")
+    assert tenant_inv.lines[1].usage.end_value == D("1250")
+    assert owner_inv.lines[1].usage.start_value == D("1250")
+
+
+def test_meter_replacement_mid_period_bills_each_meter_from_its_own_readings(ctx):
+    from meters import services as meter_services
+    from meters.models import MeterAssignment
+
+    h = make_house(flat="0.30")
+    mid = date(2026, 9, 16)
+    read(h.meter, (at(SEP), "1100"))
+    new = meter_services.meter_create(type="electricity", serial_number=f"{h.meter.serial_number}N")
+    meter_services.meter_replace(
+        assignment=MeterAssignment.objects.get(meter=h.meter), new_meter=new,
+        replaced_at=at(mid), final_reading=D("1250"), initial_reading=D("0"),
+    )
+    read(new, (at(OCT), "150"))
+    [inv] = services.invoice_preview(subscriptions=[h.subscription], start=SEP, end=OCT).invoices
+    # standing 9.90 (VAT 1.88); old meter 1100 → 1250 = 150 × 0.30 = 45.00 (VAT 8.55);
+    # new meter 0 → 150 = 150 × 0.30 = 45.00 (VAT 8.55) → 99.90 net, 18.98 VAT
+    assert [(x.amount, x.tax_amount) for x in inv.lines] == [
+        (D("9.90"), D("1.88")), (D("45.00"), D("8.55")), (D("45.00"), D("8.55"))
+    ]
+    old_line, new_line = inv.lines[1], inv.lines[2]
+    assert old_line.usage.meter_id == h.meter.pk and old_line.usage.end_value == D("1250")
+    assert new_line.usage.meter_id == new.pk and new_line.usage.start_value == D("0")
+    assert new_line.usage.end_value == D("150")
+    assert (inv.net_total, inv.tax_total) == (D("99.90"), D("18.98"))
+
+
+def test_price_change_mid_period_prices_each_part_with_its_version(ctx):
+    from tariffs import services as tariff_services
+
+    h = make_house(flat="0.30")
+    mid = date(2026, 9, 16)
+    v2 = tariff_services.rate_list_version_create(rate_list=h.rate_list, effective_from=mid)
+    tariff_services.charge_rule_update(rule=v2.rules.get(name="Energy"), price=D("0.40"))
+    read(h.meter, (at(SEP), "1100"), (at(mid), "1250"), (at(OCT), "1400"))
+    [inv] = services.invoice_preview(subscriptions=[h.subscription], start=SEP, end=OCT).invoices
+    # 1–15 Sep: standing 15/30 × 9.90 = 4.95 (VAT 0.94), 150 × 0.30 = 45.00 (VAT 8.55)
+    # 16–30 Sep: standing 4.95 (VAT 0.94), 150 × 0.40 = 60.00 (VAT 11.40)
+    assert [(x.amount, x.tax_amount) for x in inv.lines] == [
+        (D("4.95"), D("0.94")), (D("45.00"), D("8.55")),
+        (D("4.95"), D("0.94")), (D("60.00"), D("11.40")),
+    ]
+    assert inv.total == sum(x.amount + x.tax_amount for x in inv.lines) == D("136.73")
+
+
+def test_tiers_and_standing_charge_prorate_for_a_partial_period(ctx):
+    h = make_house(connected=date(2026, 9, 16))
+    read(h.meter, (at(OCT), "1200"))  # 200 kWh in 15 days of a 30-day cycle
+    [inv] = services.invoice_preview(subscriptions=[h.subscription], start=SEP, end=OCT).invoices
+    # f = 15/30: standing 0.5 × 9.90 = 4.95; blocks 50 and 150 kWh:
+    # 50 × 0.20 = 10.00, 100 × 0.25 = 25.00, 50 × 0.30 = 15.00
+    assert [x.amount for x in inv.lines] == [D("4.95"), D("10.00"), D("25.00"), D("15.00")]
+    assert [x.quantity for x in inv.lines[1:]] == [D("50"), D("100"), D("50")]
+
+
+def test_estimated_end_reading_is_flagged_and_diagnosed(ctx):
+    h = make_house(flat="0.30", connected=date(2026, 7, 1))
+    read(h.meter, (at(date(2026, 8, 1)), "1310"), (at(date(2026, 8, 21)), "1510"),
+         (at(SEP), "1620"), (at(date(2026, 9, 20)), "1810"))
+    [inv] = services.invoice_preview(subscriptions=[h.subscription], start=SEP, end=OCT).invoices
+    usage = inv.lines[1].usage
+    assert usage.estimated and usage.end_read_at == at(date(2026, 9, 20))
+    assert usage.quantity > D("190")
+    assert "estimated_end" in {d.code for d in inv.diagnostics}
+    assert inv.can_bill  # a warning, not an error
+
+
+def test_diagnostics_no_rate_no_email_and_no_meter(ctx):
+    from meters import services as meter_services
+
+    h = make_house(tenant_email="")
+    water = meter_services.meter_create(type="cold_water", serial_number="W-diag")
+    meter_services.meter_assign(billing_point=h.bp, meter=water, connected_at=at(date(2026, 8, 1)))
+    read(h.meter, (at(SEP), "1100"), (at(OCT), "1150"))
+    read(water, (at(SEP), "10"), (at(OCT), "13"))
+    [inv] = services.invoice_preview(subscriptions=[h.subscription], start=SEP, end=OCT).invoices
+    codes = {d.code: d for d in inv.diagnostics}
+    assert "catch-all" in codes["no_rate"].message and "cold_water" in codes["no_rate"].message
+    assert codes["tenant_without_email"].severity == "warning"
+    empty = make_house()
+    from meters.models import MeterAssignment
+    MeterAssignment.objects.filter(billing_point=empty.bp).delete()
+    [inv2] = services.invoice_preview(subscriptions=[empty.subscription], start=SEP,
+                                      end=OCT).invoices
+    assert "no_active_meter" in {d.code for d in inv2.diagnostics}
+    assert [x.amount for x in inv2.lines] == [D("9.90")]  # fixed charges still billed
