@@ -1,0 +1,305 @@
+"""Portal pages of billing: invoices (list, detail with the trace of every line, issue,
+pay, void, credit note, manual lines), subscriptions and the preview (dry run)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Prefetch, Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views import View
+
+from billing import forms, services
+from billing.models import CreditNote, Invoice, InvoiceLine, InvoiceStatus, Subscription
+from billspree.core.errors import Conflict
+from billspree.core.portal import OrganizationPortalMixin
+
+PAGE_SIZE = 25
+
+
+def _page(request: HttpRequest, queryset) -> dict[str, Any]:
+    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    return {"page_obj": page, "is_paginated": page.has_other_pages(), "rows": page.object_list}
+
+
+def _error(exc: ValidationError | Conflict) -> str:
+    if isinstance(exc, Conflict):
+        return exc.message
+    if hasattr(exc, "error_dict"):
+        return " ".join(m for msgs in exc.message_dict.values() for m in msgs)
+    return " ".join(exc.messages)
+
+
+def _actor(request: HttpRequest) -> dict[str, Any]:
+    return {"actor": request.user}
+
+
+# --- invoices -----------------------------------------------------------------------------
+
+
+class InvoiceListView(OrganizationPortalMixin, View):
+    def get(self, request: HttpRequest) -> HttpResponse:
+        qs = Invoice.objects.select_related("tenant", "billing_point").order_by(
+            "-period_start", "-pk"
+        )
+        q = request.GET.get("q", "").strip()
+        state = request.GET.get("status", "")
+        if q:
+            qs = qs.filter(Q(number__icontains=q) | Q(tenant__name__icontains=q)
+                           | Q(billing_point__name__icontains=q))
+        if state in InvoiceStatus.values:
+            qs = qs.filter(status=state)
+        ctx = {"q": q, "status": state, "statuses": InvoiceStatus.choices, **_page(request, qs)}
+        return render(request, "billing/invoice_list.html", ctx)
+
+
+def _invoice(id: Any) -> Invoice:
+    lines = InvoiceLine.objects.select_related("meter", "assignment").order_by("position", "pk")
+    qs = Invoice.objects.select_related("tenant", "billing_point__property", "subscription__plan")
+    return get_object_or_404(
+        qs.prefetch_related(Prefetch("lines", queryset=lines), "credit_notes"), public_id=id
+    )
+
+
+class InvoiceDetailView(OrganizationPortalMixin, View):
+    def get(self, request: HttpRequest, id: Any, form=None, status: int = 200) -> HttpResponse:
+        invoice = _invoice(id)
+        lines = list(invoice.lines.all())
+        taxes: dict[Any, list] = {}
+        for line in lines:
+            net, tax = taxes.get(line.tax_rate, (0, 0))
+            taxes[line.tax_rate] = (net + line.amount, tax + line.tax_amount)
+        ctx = {"invoice": invoice, "lines": lines, "line_form": form or forms.ManualLineForm(),
+               "taxes": sorted(taxes.items()), "tz": invoice.billing_point.property.time_zone}
+        return render(request, "billing/invoice_detail.html", ctx, status=status)
+
+
+class InvoiceLineAddView(OrganizationPortalMixin, View):
+    def post(self, request: HttpRequest, id: Any) -> HttpResponse:
+        invoice = get_object_or_404(Invoice, public_id=id)
+        form = forms.ManualLineForm(request.POST)
+        if form.is_valid():
+            try:
+                services.invoice_line_add(invoice=invoice, **form.cleaned_data,
+                                          **_actor(request))
+            except ValidationError as exc:
+                forms.add_service_errors(form, exc)
+            except Conflict as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, "Line added.")
+                return redirect("billing:invoice_detail", id=invoice.public_id)
+        return InvoiceDetailView.get(self, request, id, form=form, status=400)
+
+
+class InvoiceLineRemoveView(OrganizationPortalMixin, View):
+    def post(self, request: HttpRequest, id: Any) -> HttpResponse:
+        line = get_object_or_404(InvoiceLine.objects.select_related("invoice"), public_id=id)
+        try:
+            services.invoice_line_remove(line=line, **_actor(request))
+            messages.success(request, f"Removed “{line.description}”.")
+        except (ValidationError, Conflict) as exc:
+            messages.error(request, _error(exc))
+        return redirect("billing:invoice_detail", id=line.invoice.public_id)
+
+
+class _ConfirmView(OrganizationPortalMixin, View):
+    """GET: a confirmation page; POST: the action."""
+
+    verb = ""
+    explain = ""
+    danger = False
+
+    def act(self, request: HttpRequest, invoice: Invoice) -> str:
+        raise NotImplementedError
+
+    def get(self, request: HttpRequest, id: Any) -> HttpResponse:
+        invoice = get_object_or_404(Invoice.objects.select_related("tenant"), public_id=id)
+        return render(request, "billing/confirm.html", {
+            "invoice": invoice, "verb": self.verb, "explain": self.explain,
+            "danger": self.danger,
+        })
+
+    def post(self, request: HttpRequest, id: Any) -> HttpResponse:
+        invoice = get_object_or_404(Invoice, public_id=id)
+        try:
+            messages.success(request, self.act(request, invoice))
+        except (ValidationError, Conflict) as exc:
+            messages.error(request, _error(exc))
+        return redirect("billing:invoice_detail", id=invoice.public_id)
+
+
+class InvoiceIssueView(_ConfirmView):
+    verb = "Issue"
+    explain = ("Issuing numbers the invoice and locks it: it cannot be edited afterwards, "
+               "only credited.")
+
+    def act(self, request, invoice):
+        inv = services.invoice_issue(invoice=invoice, **_actor(request))
+        return f"Issued {inv.number}."
+
+
+class InvoicePayView(_ConfirmView):
+    verb = "Mark paid"
+    explain = "Record that this invoice has been paid in full."
+
+    def act(self, request, invoice):
+        inv = services.invoice_mark_paid(invoice=invoice, **_actor(request))
+        return f"{inv.number} marked paid."
+
+
+class InvoiceVoidView(_ConfirmView):
+    verb = "Void draft"
+    explain = "The draft is voided; its consumption can be billed again."
+    danger = True
+
+    def act(self, request, invoice):
+        services.invoice_void(invoice=invoice, **_actor(request))
+        return "Draft voided."
+
+
+class CreditNoteCreateView(OrganizationPortalMixin, View):
+    def render_form(self, request, invoice, form, status=200):
+        return render(request, "billing/credit_note_form.html",
+                      {"invoice": invoice, "form": form}, status=status)
+
+    def get(self, request: HttpRequest, id: Any) -> HttpResponse:
+        invoice = get_object_or_404(Invoice.objects.select_related("tenant"), public_id=id)
+        return self.render_form(request, invoice, forms.CreditNoteForm())
+
+    def post(self, request: HttpRequest, id: Any) -> HttpResponse:
+        invoice = get_object_or_404(Invoice.objects.select_related("tenant"), public_id=id)
+        form = forms.CreditNoteForm(request.POST)
+        if form.is_valid():
+            try:
+                note = services.credit_note_create(invoice=invoice, **form.cleaned_data,
+                                                   **_actor(request))
+            except ValidationError as exc:
+                forms.add_service_errors(form, exc)
+            except Conflict as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, f"Credit note {note.number} issued; "
+                                 f"{invoice} is void.")
+                return redirect("billing:invoice_detail", id=invoice.public_id)
+        return self.render_form(request, invoice, form, status=400)
+
+
+class CreditNoteDetailView(OrganizationPortalMixin, View):
+    def get(self, request: HttpRequest, id: Any) -> HttpResponse:
+        note = get_object_or_404(
+            CreditNote.objects.select_related("invoice__tenant").prefetch_related("lines"),
+            public_id=id,
+        )
+        return render(request, "billing/credit_note_detail.html", {"note": note})
+
+
+# --- subscriptions --------------------------------------------------------------------------
+
+
+class SubscriptionListView(OrganizationPortalMixin, View):
+    def get(self, request: HttpRequest) -> HttpResponse:
+        qs = Subscription.objects.select_related(
+            "billing_point__property", "plan", "variant"
+        ).order_by("billing_point__name", "-start_date")
+        q = request.GET.get("q", "").strip()
+        if q:
+            qs = qs.filter(Q(billing_point__name__icontains=q) | Q(plan__name__icontains=q)
+                           | Q(billing_point__connection_id__icontains=q))
+        return render(request, "billing/subscription_list.html", {"q": q, **_page(request, qs)})
+
+
+class SubscriptionFormView(OrganizationPortalMixin, View):
+    def load(self, id: Any = None) -> Subscription | None:
+        if id is None:
+            return None
+        return get_object_or_404(Subscription.objects.select_related("billing_point"),
+                                 public_id=id)
+
+    def form(self, sub: Subscription | None, data=None) -> forms.SubscriptionForm:
+        initial = {}
+        if sub is not None:
+            initial = {"billing_point": sub.billing_point.public_id, "plan": sub.plan.public_id,
+                       "variant": sub.variant.public_id if sub.variant else None,
+                       "start_date": sub.start_date, "end_date": sub.end_date, "note": sub.note}
+        form = forms.SubscriptionForm(data, initial=initial)
+        if sub is not None:
+            form.fields["billing_point"].disabled = True
+        return form
+
+    def show(self, request, sub, form, status=200):
+        return render(request, "billing/subscription_form.html",
+                      {"form": form, "subscription": sub}, status=status)
+
+    def get(self, request: HttpRequest, id: Any = None) -> HttpResponse:
+        sub = self.load(id)
+        return self.show(request, sub, self.form(sub))
+
+    def post(self, request: HttpRequest, id: Any = None) -> HttpResponse:
+        sub = self.load(id)
+        form = self.form(sub, request.POST)
+        if form.is_valid():
+            data = dict(form.cleaned_data)
+            try:
+                if sub is None:
+                    sub = services.subscription_create(**data, **_actor(request))
+                else:
+                    data.pop("billing_point")
+                    sub = services.subscription_update(subscription=sub, **data,
+                                                       **_actor(request))
+            except ValidationError as exc:
+                forms.add_service_errors(form, exc)
+            except Conflict as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, f"Saved the subscription of {sub.billing_point}.")
+                return redirect("billing:subscription_list")
+        return self.show(request, sub, form, status=400)
+
+
+# --- preview --------------------------------------------------------------------------------
+
+
+class PreviewView(OrganizationPortalMixin, View):
+    """GET: choose a subscription and a period and see the dry run (any member).
+    POST: create the draft invoices (managers), only when something can be billed."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        form = forms.PeriodForm(request.GET or None)
+        preview = None
+        if request.GET and form.is_valid():
+            data = form.cleaned_data
+            try:
+                preview = services.invoice_preview(
+                    subscriptions=[data["subscription"]], start=data["start"], end=data["end"]
+                )
+            except ValidationError as exc:
+                forms.add_service_errors(form, exc)
+        return render(request, "billing/preview.html", {"form": form, "preview": preview},
+                      status=200 if not request.GET or form.is_valid() else 400)
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = forms.PeriodForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                created = services.invoice_create_draft(
+                    subscriptions=[data["subscription"]], start=data["start"], end=data["end"],
+                    **_actor(request),
+                )
+            except ValidationError as exc:
+                forms.add_service_errors(form, exc)
+            except Conflict as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, f"Created {len(created)} draft invoice(s).")
+                if len(created) == 1:
+                    return redirect("billing:invoice_detail", id=created[0].public_id)
+                return redirect(reverse("billing:index") + "?status=draft")
+        return render(request, "billing/preview.html", {"form": form, "preview": None},
+                      status=400)
