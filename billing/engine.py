@@ -41,6 +41,10 @@ from tariffs.models import RateList, RateListVersion
 from tenants.selectors import occupants_for_billing_points
 
 ZERO = Decimal("0")
+#: (segment, consumption) per assignment segment cut by periods; public in newer readings.
+_segment_consumption = getattr(readings_selectors, "segment_consumption", None) or getattr(
+    readings_selectors, "_segment_consumption", None
+)
 #: An end reading further than this before the period end counts as "no reading near the end".
 NEAR_END = timedelta(days=3)
 
@@ -295,7 +299,7 @@ class _Context:
             groups[tuple(self.periods(s))].append(s.billing_point_id)
         self.segments: dict[int, list] = defaultdict(list)
         for periods, bp_ids in groups.items():
-            found = readings_selectors._segment_consumption(
+            found = _segment_consumption(
                 MeterAssignment.objects.filter(billing_point_id__in=bp_ids),
                 periods[0][0], periods[-1][1], list(periods),
             )

@@ -141,7 +141,8 @@ class Invoice(OrganizationScopedModel):
                 condition=Q(period_end__gt=F("period_start")), name="invoice_period_positive"
             ),
             models.CheckConstraint(
-                condition=Q(status="draft") | ~Q(number=""), name="invoice_issued_has_number"
+                condition=Q(status__in=["draft", "void"]) | ~Q(number=""),
+                name="invoice_issued_has_number",
             ),
         ]
 
