@@ -1,0 +1,94 @@
+"""Portal pages of billing: invoices list/detail (trace), preview with a disabled "Create
+invoice" when nothing can be billed, create, issue with confirmation, subscriptions."""
+
+from datetime import date
+
+import pytest
+
+from billing import services
+from billing.models import Invoice, Subscription
+from billspree.core.scoping import organization_context
+from tests.billing.builders import at, make_house, read
+from tests.conftest import login_client
+
+SEP, OCT = date(2026, 9, 1), date(2026, 10, 1)
+
+
+@pytest.fixture
+def house(world_a):
+    with organization_context(world_a.org):
+        h = make_house()
+        read(h.meter, (at(SEP), "1100"), (at(OCT), "1400"))
+    return h
+
+
+def test_preview_then_create_then_issue(house, world_a):
+    client = login_client(world_a.manager, world_a.org)
+    q = {"subscription": str(house.subscription.public_id), "start": "2026-09-01",
+         "end": "2026-10-01"}
+    page = client.get("/billing/preview/", q).content.decode()
+    assert "95.08" in page and house.meter.serial_number in page and "1100" in page
+    assert 'type="submit" class="btn btn-primary" >Create invoice' in page.replace("\n", "")
+    r = client.post("/billing/preview/", q)
+    assert r.status_code == 302
+    with organization_context(world_a.org):
+        inv = Invoice.objects.get()
+    detail = client.get(f"/billing/invoices/{inv.public_id}/").content.decode()
+    assert "Draft invoice" in detail and house.meter.serial_number in detail
+    assert "start 1100" in detail and "end 1400" in detail
+    confirm = client.get(f"/billing/invoices/{inv.public_id}/issue/")
+    assert b"locks it" in confirm.content
+    client.post(f"/billing/invoices/{inv.public_id}/issue/")
+    with organization_context(world_a.org):
+        inv.refresh_from_db()
+    assert inv.number == "INV-000001"
+    listing = client.get("/billing/").content.decode()
+    assert "INV-000001" in listing and "95.08" in listing
+
+
+def test_create_is_disabled_when_nothing_can_be_billed(house, world_a):
+    with organization_context(world_a.org):
+        services.invoice_create_draft(subscriptions=[house.subscription], start=SEP, end=OCT)
+    client = login_client(world_a.manager, world_a.org)
+    q = {"subscription": str(house.subscription.public_id), "start": "2026-09-01",
+         "end": "2026-10-01"}
+    page = client.get("/billing/preview/", q).content.decode()
+    assert "disabled" in page and "already invoiced" in page
+    r = client.post("/billing/preview/", q)
+    assert r.status_code == 400 and "already invoiced" in r.content.decode()
+
+
+def test_manual_line_bad_input_on_the_form(house, world_a):
+    with organization_context(world_a.org):
+        [inv] = services.invoice_create_draft(subscriptions=[house.subscription], start=SEP,
+                                              end=OCT)
+    client = login_client(world_a.manager, world_a.org)
+    r = client.post(f"/billing/invoices/{inv.public_id}/lines/",
+                    {"description": "Key", "quantity": "0", "unit_price": "5", "tax_rate": "0"})
+    assert r.status_code == 400 and "greater than 0" in r.content.decode()
+    with organization_context(world_a.org):
+        assert inv.lines.count() == 3
+
+
+def test_subscription_form_refuses_a_second_open_subscription(house, world_a):
+    client = login_client(world_a.manager, world_a.org)
+    assert client.get("/billing/subscriptions/").status_code == 200
+    r = client.post("/billing/subscriptions/new/", {
+        "billing_point": str(house.bp.public_id), "plan": str(house.plan.public_id),
+        "start_date": "2026-12-01",
+    })
+    assert r.status_code == 400 and "already subscribed" in r.content.decode()
+    with organization_context(world_a.org):
+        assert Subscription.objects.count() == 1
+
+
+def test_viewer_reads_but_cannot_issue(house, world_a):
+    with organization_context(world_a.org):
+        [inv] = services.invoice_create_draft(subscriptions=[house.subscription], start=SEP,
+                                              end=OCT)
+    client = login_client(world_a.viewer, world_a.org)
+    assert client.get(f"/billing/invoices/{inv.public_id}/").status_code == 200
+    assert client.post(f"/billing/invoices/{inv.public_id}/issue/").status_code == 403
+    with organization_context(world_a.org):
+        inv.refresh_from_db()
+    assert inv.status == "draft"
