@@ -18,8 +18,10 @@ Services turn :class:`TargetResult` into readings, errors and health (``gateways
 from __future__ import annotations
 
 import asyncio
+import queue
+import threading
 import time
-from collections.abc import Coroutine, Hashable, Sequence
+from collections.abc import Callable, Coroutine, Hashable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -47,6 +49,9 @@ EXCEPTION_NAMES = {
 }
 
 T = TypeVar("T")
+#: Called (in the poller's thread) with a target's ref and the items of each block as soon
+#: as the block is read or has failed: ``[(item ref, ItemResult), ...]``.
+ItemSink = Callable[[Hashable, list[tuple[Hashable, "ItemResult"]]], None]
 
 
 @dataclass(frozen=True)
@@ -250,8 +255,10 @@ def _distribute(result: TargetResult, block: Block, registers, failure, latency)
             )
 
 
-async def poll_target(target: Target) -> TargetResult:
-    """Read every item of one gateway over one connection; never raises for I/O."""
+async def poll_target(target: Target, on_items: ItemSink | None = None) -> TargetResult:
+    """Read every item of one gateway over one connection; never raises for I/O.
+
+    ``on_items`` is told each block's items as they come (see :class:`PollStream`)."""
     result = TargetResult(ref=target.ref)
     started = time.perf_counter()
     session = Session(target, result)
@@ -266,6 +273,7 @@ async def poll_target(target: Target) -> TargetResult:
                     f"Skipped: the gateway failed {consecutive} requests in a row",
                 )
                 _distribute(result, block, None, skipped, None)
+                _hand_over(on_items, result, block)
                 continue
             if index and target.delay:
                 await asyncio.sleep(target.delay)
@@ -275,19 +283,27 @@ async def poll_target(target: Target) -> TargetResult:
             consecutive = consecutive + 1 if failure and failure.kind != "exception" else 0
             latency = result.latencies_ms[-1] if result.latencies_ms else None
             _distribute(result, block, registers, failure, latency)
+            _hand_over(on_items, result, block)
     finally:
         session.close()
         result.duration_s = time.perf_counter() - started
     return result
 
 
-async def poll_many(targets: Sequence[Target], concurrency: int = 64) -> list[TargetResult]:
+def _hand_over(on_items: ItemSink | None, result: TargetResult, block: Block) -> None:
+    if on_items is not None:
+        on_items(result.ref, [(item.ref, result.items[item.ref]) for item in block.items])
+
+
+async def poll_many(
+    targets: Sequence[Target], concurrency: int = 64, on_items: ItemSink | None = None
+) -> list[TargetResult]:
     """Poll gateways in parallel (each over its own single connection)."""
     limit = asyncio.Semaphore(concurrency)
 
     async def one(target: Target) -> TargetResult:
         async with limit:
-            return await poll_target(target)
+            return await poll_target(target, on_items)
 
     return list(await asyncio.gather(*(one(t) for t in targets)))
 
@@ -314,6 +330,64 @@ async def write_target(
         registers=[value] if failure is None else None, failure=failure
     )
     return result
+
+
+#: One item of a :class:`PollStream` batch: (target ref, item ref, result).
+StreamItem = tuple[Hashable, Hashable, ItemResult]
+_END = object()
+
+
+class PollStream:
+    """:func:`poll_many` in an event loop on a thread of its own, its items handed to the
+    calling thread as they are read, so that the caller can store gateway A's values
+    (database work, which releases the GIL while it waits) while B is still on the wire.
+
+    Iterate :meth:`batches`; when it is exhausted, :attr:`results` holds every target's
+    :class:`TargetResult` (in the order of ``targets``). An error of the poller itself (not
+    of the wire: those are results) is raised in the calling thread.
+    """
+
+    def __init__(self, targets: Sequence[Target], *, concurrency: int = 64):
+        self.results: list[TargetResult] | None = None
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread = threading.Thread(
+            target=self._run, args=(list(targets), concurrency), name="gateway-poll", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, targets: list[Target], concurrency: int) -> None:
+        try:
+            outcome: Any = asyncio.run(poll_many(targets, concurrency, self._put))
+        except BaseException as exc:  # noqa: BLE001 - handed to the calling thread
+            outcome = exc
+        self._queue.put((_END, outcome))
+
+    def _put(self, ref: Hashable, items: list[tuple[Hashable, ItemResult]]) -> None:
+        self._queue.put((ref, items))
+
+    def batches(self, min_items: int = 1) -> Iterator[list[StreamItem]]:
+        """Everything read since the previous batch, at least ``min_items`` of it unless
+        the poll is over; blocks (without holding the GIL) while nothing has come."""
+        pending: list[StreamItem] = []
+        while True:
+            ref, payload = self._queue.get()
+            while True:
+                if ref is _END:
+                    self._thread.join()
+                    if isinstance(payload, BaseException):
+                        raise payload
+                    self.results = payload
+                    if pending:
+                        yield pending
+                    return
+                pending.extend((ref, item_ref, item) for item_ref, item in payload)
+                try:
+                    ref, payload = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+            if len(pending) >= min_items:
+                yield pending
+                pending = []
 
 
 def run_sync(coro: Coroutine[Any, Any, T]) -> T:

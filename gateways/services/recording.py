@@ -1,0 +1,324 @@
+"""Recording a poll cycle while its wire is still busy: decoding, readings, errors, health.
+
+:class:`Cycle` lives in the thread that called ``gateways_poll`` (it owns the Django
+connection, and the caller's transaction if there is one); the wire runs meanwhile on the
+poller's thread. Each batch of values that has come back is stored in a short transaction
+of its own (one ``reading_ingest`` call, one bulk insert of errors, one set-based update of
+per-meter health), so nothing is locked across network I/O; when every gateway is done,
+per-gateway health and the runs are written in one last transaction. All readings of a
+cycle carry its instant (to the second) and belong to one upload.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from gateways import decoding, poller
+from gateways.models import GatewayError, PollRun
+from gateways.services.polling import MapRow, PollPlan
+
+_RUN_FIELDS = [
+    "status", "finished_at", "requests", "readings_stored", "meters_ok", "error_count",
+    "latency_ms", "summary",
+]
+
+
+@dataclass(slots=True)
+class _Outcome:
+    plan: PollPlan
+    register_map: MapRow
+    value: Decimal | None = None
+    error: GatewayError | None = None
+    latency_ms: int | None = None
+    stored: bool = False
+
+
+def _error(plan: PollPlan, kind: str, message: str, *, register_map=None, code=None):
+    return GatewayError(
+        organization_id=plan.gateway.organization_id,
+        gateway_id=plan.gateway.pk,
+        register_map_id=register_map.pk if register_map is not None else None,
+        poll_run=plan.run,
+        kind=kind,
+        message=message[:300],
+        exception_code=code,
+        occurred_at=plan.run.started_at,
+    )
+
+
+def _decode(plan: PollPlan, register_map: MapRow, item: poller.ItemResult) -> _Outcome:
+    outcome = _Outcome(plan, register_map, latency_ms=item.latency_ms)
+    serial = register_map.serial_number
+    if item.failure is not None:
+        f = item.failure
+        where = f"device {register_map.device_id} ({serial})"
+        outcome.error = _error(
+            plan, f.kind, f"{where}: {f.message}", register_map=register_map, code=f.exception_code
+        )
+        return outcome
+    spec = register_map.value
+    try:
+        value = decoding.value_from_registers(
+            item.registers or [], spec.data_type, spec.word_order, spec.scale
+        )
+    except decoding.DecodeError as exc:
+        message = f"{serial}: {exc} Registers {item.registers}."
+        outcome.error = _error(
+            plan, GatewayError.Kind.INVALID_VALUE, message, register_map=register_map
+        )
+        return outcome
+    if value < 0:
+        message = f"{serial}: negative register value {value}."
+        outcome.error = _error(
+            plan, GatewayError.Kind.INVALID_VALUE, message, register_map=register_map
+        )
+        return outcome
+    outcome.value = value
+    return outcome
+
+
+class Cycle:
+    """The records of one poll cycle, written batch by batch as the wire delivers."""
+
+    def __init__(
+        self, plans: list[PollPlan], *, slots: dict[int, datetime], manual: bool, now: datetime
+    ):
+        self.plans = {p.gateway.pk: p for p in plans}
+        self.now = now
+        self.read_at = now.replace(microsecond=0)
+        self.organization_id = plans[0].gateway.organization_id
+        self.outcomes: dict[int, list[_Outcome]] = {pk: [] for pk in self.plans}
+        self.upload = None
+        self.counts = {"rows": 0, "created": 0, "unchanged": 0, "anomalies": 0, "errors": 0}
+        runs = PollRun.objects.bulk_create(
+            PollRun(
+                organization_id=self.organization_id,
+                gateway=p.gateway,
+                slot=slots[p.gateway.pk],
+                manual=manual,
+                started_at=now,
+            )
+            for p in plans
+        )
+        for plan, run in zip(plans, runs, strict=True):
+            plan.run = run
+
+    @transaction.atomic
+    def store(self, batch: Sequence[poller.StreamItem]) -> None:
+        """Decode a batch of values, store the good ones as readings, the rest as errors,
+        and update the health of these meters."""
+        outcomes = []
+        for gateway_id, ref, item in batch:
+            plan = self.plans[gateway_id]
+            register_map = plan.maps.get(ref)
+            if register_map is not None:
+                outcomes.append(_decode(plan, register_map, item))
+        rejected = self._ingest([o for o in outcomes if o.error is None])
+        for o in outcomes:
+            if o.register_map.pk in rejected:
+                o.error = _error(
+                    o.plan,
+                    GatewayError.Kind.REJECTED,
+                    f"{o.register_map.serial_number}: value {o.value} not stored: "
+                    f"{rejected[o.register_map.pk]}",
+                    register_map=o.register_map,
+                )
+            self.outcomes[o.plan.gateway.pk].append(o)
+        GatewayError.objects.bulk_create([o.error for o in outcomes if o.error is not None])
+        _update_maps(outcomes, self.organization_id, self.now)
+
+    def _ingest(self, good: list[_Outcome]) -> dict[int, str]:
+        """Store good values through the one ingestion service; returns register map id →
+        rejection reason. This is the only place the gateways app writes readings."""
+        from readings.models import Source
+        from readings.parsing import RowIn
+        from readings.services import reading_ingest
+
+        if not good:
+            return {}
+        result = reading_ingest(
+            rows=[
+                RowIn(i, o.register_map.serial_number, self.read_at, o.value)
+                for i, o in enumerate(good)
+            ],
+            source=Source.GATEWAY,
+            upload=self._upload(),
+            keep_results=True,
+        )
+        for key in ("created", "unchanged", "anomalies"):
+            self.counts[key] += result.counts.get(key, 0)
+        self.counts["rows"] += result.rows
+        self.counts["errors"] += result.error_count
+        rejected = {}
+        for r in result.results:
+            outcome = good[r.line]
+            if r.status == "rejected":
+                reason = "; ".join(f"{field}: {message}" for field, message in r.errors)
+                rejected[outcome.register_map.pk] = reason or "rejected"
+            elif r.status == "created":
+                outcome.stored = True
+        return rejected
+
+    def _upload(self):
+        """The cycle's one upload, created with its first readings."""
+        from readings.models import Source, Upload
+
+        if self.upload is None:
+            plans = list(self.plans.values())
+            names = ", ".join(p.gateway.name for p in plans[:3]) + (" …" if len(plans) > 3 else "")
+            self.upload = Upload.objects.create(
+                organization_id=self.organization_id,
+                source=Source.GATEWAY,
+                status=Upload.Status.PROCESSING,
+                note=f"Poll of {names} at {self.read_at:%Y-%m-%d %H:%M:%S} UTC"[:200],
+                all_or_nothing=False,
+            )
+        return self.upload
+
+    @transaction.atomic
+    def finish(self, results: Sequence[poller.TargetResult]) -> list[PollRun]:
+        """Connection errors, per-gateway health, the runs and the upload, in one
+        transaction; returns the runs."""
+        by_ref = {r.ref: r for r in results}
+        errors: dict[int, list[GatewayError]] = {}
+        unreachable = []
+        for pk, plan in self.plans.items():
+            errors[pk] = [o.error for o in self.outcomes[pk] if o.error is not None]
+            failure = by_ref[pk].connect_failure
+            if failure is not None:
+                unreachable.append(_error(plan, failure.kind, failure.message))
+                errors[pk].append(unreachable[-1])
+        GatewayError.objects.bulk_create(unreachable)
+        _update_gateways(
+            [(plan, by_ref[pk], errors[pk]) for pk, plan in self.plans.items()],
+            self.organization_id,
+            self.now,
+        )
+        runs = [
+            _finish_run(plan.run, by_ref[pk], self.outcomes[pk], errors[pk], self.now)
+            for pk, plan in self.plans.items()
+        ]
+        PollRun.objects.bulk_update(runs, _RUN_FIELDS)
+        self._finish_upload()
+        return runs
+
+    def _finish_upload(self) -> None:
+        from readings.models import Upload
+
+        if self.upload is None:
+            return
+        Upload.objects.filter(pk=self.upload.pk).update(
+            status=Upload.Status.DONE,
+            rows_total=self.counts["rows"],
+            rows_done=self.counts["rows"],
+            created_count=self.counts["created"],
+            unchanged_count=self.counts["unchanged"],
+            anomaly_count=self.counts["anomalies"],
+            error_count=self.counts["errors"],
+            finished_at=timezone.now(),
+        )
+
+
+_MAPS_OK_SQL = """
+UPDATE gateways_registermap AS m SET
+    last_poll_at = %s, last_success_at = %s, success_count = m.success_count + 1,
+    consecutive_failures = 0, last_value = v.value, last_latency_ms = v.latency
+FROM unnest(%s::bigint[], %s::numeric[], %s::integer[]) AS v(id, value, latency)
+WHERE m.id = v.id AND m.organization_id = %s
+"""
+_MAPS_FAILED_SQL = """
+UPDATE gateways_registermap AS m SET
+    last_poll_at = %s, last_error_at = %s, last_error = v.message,
+    error_count = m.error_count + 1, consecutive_failures = m.consecutive_failures + 1
+FROM unnest(%s::bigint[], %s::varchar[]) AS v(id, message)
+WHERE m.id = v.id AND m.organization_id = %s
+"""
+
+
+def _update_maps(outcomes: list[_Outcome], organization_id: int, now: datetime) -> None:
+    """Per-meter health of a batch in at most two statements (UPDATE … FROM unnest)."""
+    ok = [o for o in outcomes if o.error is None]
+    failed = [o for o in outcomes if o.error is not None]
+    with connection.cursor() as cursor:
+        if ok:
+            columns = [
+                [o.register_map.pk for o in ok],
+                [o.value for o in ok],
+                [o.latency_ms for o in ok],
+            ]
+            cursor.execute(_MAPS_OK_SQL, [now, now, *columns, organization_id])
+        if failed:
+            columns = [[o.register_map.pk for o in failed], [o.error.message for o in failed]]
+            cursor.execute(_MAPS_FAILED_SQL, [now, now, *columns, organization_id])
+
+
+_GATEWAYS_SQL = """
+UPDATE gateways_gateway AS g SET
+    last_poll_at = %(now)s,
+    last_success_at = CASE WHEN v.answered THEN %(now)s ELSE g.last_success_at END,
+    consecutive_failures = CASE WHEN v.answered THEN 0 ELSE g.consecutive_failures + 1 END,
+    success_count = g.success_count + CASE WHEN v.answered THEN 1 ELSE 0 END,
+    last_latency_ms = CASE WHEN v.answered AND v.latency IS NOT NULL THEN v.latency
+                           ELSE g.last_latency_ms END,
+    last_error_at = CASE WHEN v.errors > 0 THEN %(now)s ELSE g.last_error_at END,
+    last_error = CASE WHEN v.errors > 0 THEN v.message ELSE g.last_error END,
+    error_count = g.error_count + v.errors
+FROM unnest(%(ids)s::bigint[], %(answered)s::boolean[], %(latency)s::integer[],
+            %(errors)s::integer[], %(message)s::varchar[])
+    AS v(id, answered, latency, errors, message)
+WHERE g.id = v.id AND g.organization_id = %(org)s
+"""
+
+
+def _answered(plan: PollPlan, result: poller.TargetResult, errors: list[GatewayError]) -> bool:
+    return (
+        result.any_success
+        or any(e.kind == GatewayError.Kind.EXCEPTION for e in errors)
+        or (not plan.target.items and result.connect_failure is None)
+    )
+
+
+def _update_gateways(rows, organization_id: int, now: datetime) -> None:
+    """Per-gateway health of the cycle in one statement: a gateway that answered anything
+    is a success; one that did not counts a consecutive failure (offline after N)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _GATEWAYS_SQL,
+            {
+                "now": now,
+                "ids": [plan.gateway.pk for plan, _, _ in rows],
+                "answered": [_answered(plan, result, errors) for plan, result, errors in rows],
+                "latency": [result.latency_ms for _, result, _ in rows],
+                "errors": [len(errors) for _, _, errors in rows],
+                "message": [errors[-1].message if errors else "" for _, _, errors in rows],
+                "org": organization_id,
+            },
+        )
+
+
+def _finish_run(run: PollRun, result, outcomes, errors, now: datetime) -> PollRun:
+    ok = sum(o.error is None for o in outcomes)
+    run.status = (
+        PollRun.Status.OK
+        if not errors
+        else PollRun.Status.FAILED
+        if ok == 0
+        else PollRun.Status.PARTIAL
+    )
+    run.finished_at = now
+    run.requests = result.requests
+    run.readings_stored = sum(o.stored for o in outcomes)
+    run.meters_ok = ok
+    run.error_count = len(errors)
+    run.latency_ms = result.latency_ms
+    run.summary = (
+        f"{ok} of {len(outcomes)} meters read, {run.readings_stored} readings stored, "
+        f"{len(errors)} errors, {result.requests} requests in {result.duration_s:.2f} s"
+    )[:300]
+    return run
