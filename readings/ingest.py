@@ -123,6 +123,10 @@ class Batch:
     #: Locked once per batch and saved once at its end: a million-row file touches each
     #: meter's state row twice, not once per chunk.
     states: dict[int, State] = field(default_factory=dict)
+    #: Per meter, the earliest and latest instant written (created or replaced) and its
+    #: latest reading when the batch began: what the consumption rollups must recompute.
+    touched: dict[int, list[datetime]] = field(default_factory=dict)
+    before: dict[int, datetime | None] = field(default_factory=dict)
 
 
 def advance(prev: Decimal, value: Decimal, cap: Decimal) -> tuple[Decimal, str]:
@@ -515,7 +519,9 @@ def process_chunk(batch: Batch, rows: list[RowIn]) -> list[RowResult]:
         return results
     unlocked = sorted({r.meter_id for r in valid} - batch.states.keys())
     if unlocked:
-        batch.states.update(lock_states(batch.organization_id, unlocked))
+        locked = lock_states(batch.organization_id, unlocked)
+        batch.states.update(locked)
+        batch.before.update((m, s.last.at if s.last else None) for m, s in locked.items())
     states = batch.states
     older = [(r.meter_id, r.read_at) for r in valid if _is_backfill(states[r.meter_id], r.read_at)]
     stored = stored_at(older)
@@ -730,8 +736,22 @@ def _write(
 ) -> None:
     copy_readings(writes.inserts)
     update_readings(writes.updates)
+    _touch(batch.touched, ((r[1], r[2]) for r in writes.inserts))
+    _touch(batch.touched, ((r[0], r[1]) for r in writes.updates))
     if writes.rebuild_since:
         recompute_totals(writes.rebuild_since, {m: meters[m].cap for m in writes.rebuild_since})
         refresh_last_totals(states, writes.rebuild_since)
     ReadingRevision.objects.bulk_create(writes.revisions, batch_size=1000)
     ReadingAnomaly.objects.bulk_create(writes.anomalies, batch_size=1000)
+
+
+def _touch(touched: dict[int, list[datetime]], written: Iterable[tuple[int, datetime]]) -> None:
+    """Widen each meter's [earliest, latest] written instant (rows come in meter order)."""
+    for meter_id, at in written:
+        span = touched.get(meter_id)
+        if span is None:
+            touched[meter_id] = [at, at]
+        elif at < span[0]:
+            span[0] = at
+        elif at > span[1]:
+            span[1] = at

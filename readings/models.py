@@ -263,3 +263,45 @@ class ReadingAnomaly(OrganizationScopedModel):
 
     def __str__(self) -> str:
         return f"{self.meter} {self.read_at}: {self.reason}"
+
+
+class DailyConsumption(OrganizationScopedRow):
+    """Consumption of a meter on one local day of its property (23, 24 or 25 hours), for charts.
+
+    A rollup of the consumption selector, kept by ingestion for the meter-days a batch
+    touched (see ``readings.rollups``). Only *complete* days are stored: days that end
+    at or before the meter's latest reading, so no value here is an estimate. The
+    quantity is the selector's: interpolated at the local midnights, across rollover,
+    from the assignment's initial value, times the multiplier.
+    """
+
+    pk = models.CompositePrimaryKey("meter_id", "day")
+    meter = models.ForeignKey(
+        "meters.Meter", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    day = models.DateField(help_text="Local date in the property's time zone.")
+    quantity = models.DecimalField(max_digits=VALUE_DIGITS + 8, decimal_places=VALUE_PLACES)
+
+    class Meta:
+        ordering = ["meter_id", "day"]
+
+    def __str__(self) -> str:
+        return f"{self.meter_id} {self.day}: {self.quantity}"
+
+
+class MonthlyConsumption(OrganizationScopedRow):
+    """The sum of a meter's :class:`DailyConsumption` in one local calendar month."""
+
+    pk = models.CompositePrimaryKey("meter_id", "month")
+    meter = models.ForeignKey(
+        "meters.Meter", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    month = models.DateField(help_text="First day of the local month.")
+    quantity = models.DecimalField(max_digits=VALUE_DIGITS + 8, decimal_places=VALUE_PLACES)
+    days = models.PositiveSmallIntegerField(help_text="Complete days rolled up in the month.")
+
+    class Meta:
+        ordering = ["meter_id", "month"]
+
+    def __str__(self) -> str:
+        return f"{self.meter_id} {self.month:%Y-%m}: {self.quantity}"

@@ -31,7 +31,13 @@ from django.db.models import QuerySet
 
 from meters.models import Meter, MeterAssignment
 from readings.ingest import DAY_SECONDS, Point, advance
-from readings.models import MeterReadingState, Reading, ReadingAnomaly, Upload
+from readings.models import (
+    MeterReadingState,
+    MonthlyConsumption,
+    Reading,
+    ReadingAnomaly,
+    Upload,
+)
 
 #: First look for boundary readings this close (few partitions), then without limit.
 NEAR = timedelta(days=45)
@@ -117,7 +123,7 @@ def meter_consumption(
     ids = list(meter_ids)
     assignments = MeterAssignment.objects.filter(meter_id__in=ids)
     out = {m: Consumption(start, end) for m in ids}
-    for segment, result in _segment_consumption(assignments, start, end):
+    for segment, result in segment_consumption(assignments, start, end):
         out[segment.meter.id].unit = segment.meter.unit
         out[segment.meter.id].add(result)
     return out
@@ -129,7 +135,7 @@ def billing_point_consumption(
     """Consumption per (billing point, meter type): the sum of its meters' segments."""
     assignments = MeterAssignment.objects.filter(billing_point_id__in=list(billing_point_ids))
     out: dict[tuple[int, str], Consumption] = {}
-    for segment, result in _segment_consumption(assignments, start, end):
+    for segment, result in segment_consumption(assignments, start, end):
         key = (segment.assignment.billing_point_id, segment.meter.type)
         total = out.setdefault(key, Consumption(start, end, unit=segment.meter.unit))
         total.add(result)
@@ -142,13 +148,40 @@ def meter_consumption_periods(
     """One meter's consumption in each of consecutive periods (e.g. months), in a few queries."""
     out = [Consumption(start, end, unit=meter.unit) for start, end in periods]
     assignments = MeterAssignment.objects.filter(meter_id=meter.id)
-    found = _segment_consumption(assignments, periods[0][0], periods[-1][1], periods)
+    found = segment_consumption(assignments, periods[0][0], periods[-1][1], periods)
     for segment, result in found:
         for c in out:
             if c.start <= segment.start and segment.end <= c.end:
                 c.add(result)
                 break
     return out
+
+
+def meter_months_consumption(
+    *, meter: Meter, periods: list[tuple[datetime, datetime]]
+) -> list[Consumption]:
+    """A meter's consumption per local calendar month (``periods`` start at local midnights
+    of the 1st), for charts: complete months come from ``MonthlyConsumption`` in one query,
+    the rest (the current month, months without rollups) from the selector.
+    """
+    from readings.rollups import complete_until
+
+    tz = periods[0][0].tzinfo
+    state = MeterReadingState.objects.filter(meter_id=meter.id).first()
+    until = complete_until(state.last_read_at if state else None, tz)
+    months = dict(
+        MonthlyConsumption.objects.filter(
+            meter_id=meter.id, month__in=[s.date() for s, _ in periods]
+        ).values_list("month", "quantity")
+    )
+    out: list[Consumption | None] = []
+    for start, end in periods:
+        complete = until is not None and (end - timedelta(days=1)).date() <= until
+        rolled = months.get(start.date()) if complete else None
+        out.append(None if rolled is None else Consumption(start, end, rolled, meter.unit))
+    rest = [p for p, c in zip(periods, out, strict=True) if c is None]
+    computed = iter(meter_consumption_periods(meter=meter, periods=rest) if rest else [])
+    return [c if c is not None else next(computed) for c in out]
 
 
 def previous_reading(*, meter: Meter, before: datetime) -> Reading | None:
@@ -178,7 +211,7 @@ def recent_uploads(*, source: str | None = None) -> QuerySet[Upload]:
 # --- segments and boundaries ----------------------------------------------------------------
 
 
-def _segment_consumption(
+def segment_consumption(
     assignments: QuerySet[MeterAssignment], start: datetime, end: datetime, periods=None
 ):
     """(segment, consumption) for every assignment overlapping [start, end), cut by periods.

@@ -11,7 +11,7 @@ import json
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from itertools import islice
 from typing import Any
@@ -27,7 +27,7 @@ from billspree.core.models import ApiKey
 from billspree.core.scoping import require_organization
 from billspree.core.services import audit_record
 from meters.models import Meter
-from readings import ingest
+from readings import ingest, rollups
 from readings.models import Reading, ReadingAnomaly, Source, Upload
 from readings.parsing import CsvHeaderError, RowIn, csv_rows
 from readings.partitions import month_of, partitions_ensure
@@ -105,9 +105,19 @@ def reading_ingest(
             ingest.save_states(batch.states.values())
             if all_or_nothing and outcome.error_count:
                 raise _RollBack
+            _rollups_update(batch)
     except _RollBack:
         outcome.committed = False
     return outcome
+
+
+def _rollups_update(batch: ingest.Batch) -> None:
+    """Recompute the daily/monthly consumption of the meter-days the batch wrote to."""
+    if not batch.touched:
+        return
+    zones = {m.id: m.tz for m in batch.meters.values() if m is not None}
+    latest = {m: s.last.at if s.last else None for m, s in batch.states.items()}
+    rollups.rollups_after_ingest(batch.organization_id, batch.touched, zones, latest, batch.before)
 
 
 def _tally(
@@ -122,6 +132,20 @@ def _tally(
         outcome.results.extend(results)
     elif keep_rejected:
         outcome.results.extend(r for r in results if r.status == "rejected")
+
+
+def consumption_rollups_rebuild(
+    *, first: date, last: date, serials: list[str] | None = None
+) -> int:
+    """Recompute the daily/monthly consumption rollups of [first, last] (local dates) for
+    the organization's meters (or the given serial numbers); returns the days written."""
+    org = require_organization()
+    meters = Meter.objects.all()
+    if serials:
+        meters = meters.filter(serial_number__in=serials)
+    zones = rollups.meter_zones(meters.values_list("id", flat=True), org.time_zone)
+    with transaction.atomic():
+        return rollups.rollups_rebuild(organization_id=org.pk, zones=zones, first=first, last=last)
 
 
 # --- API batches with Idempotency-Key --------------------------------------------------------

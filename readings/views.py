@@ -125,7 +125,7 @@ def _monthly(meter: Meter, tz, months: int = 12) -> list[dict]:
     periods = list(zip(starts, starts[1:], strict=False))
     bars = [
         {"label": c.start.strftime("%b %Y"), "quantity": c.quantity, "estimated": c.estimated}
-        for c in selectors.meter_consumption_periods(meter=meter, periods=periods)
+        for c in selectors.meter_months_consumption(meter=meter, periods=periods)
     ]
     peak = max((b["quantity"] for b in bars if b["quantity"]), default=Decimal(0))
     for b in bars:
