@@ -1,0 +1,83 @@
+"""Demo billing of an organization: every demo billing point with a pricing template for
+its kind is subscribed to that plan (and variant) from its first meter connection, and the
+first two apartments that can be billed get an issued invoice for last month.
+
+Runs after the meters, readings, tenants and tariffs demos (INSTALLED_APPS order).
+Idempotent: existing subscriptions are kept; a tenant already invoiced for last month gets
+nothing new.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.core.exceptions import ValidationError
+from django.db.models import Min
+
+from billing import services
+from billing.models import Invoice, Subscription
+from billspree.core.errors import Conflict
+from billspree.core.models import Organization
+from meters.models import BillingPoint
+from tariffs.models import PricingTemplate
+
+START = date(2025, 1, 1)
+INVOICED_DEMO_POINTS = 2
+
+
+def _subscribe() -> list[Subscription]:
+    templates = {
+        t.billing_point_kind: t
+        for t in PricingTemplate.objects.select_related("plan", "variant").order_by("-name")
+        if t.variant_id is None
+    }
+    subscribed = set(Subscription.objects.values_list("billing_point_id", flat=True))
+    points = BillingPoint.objects.annotate(first=Min("assignments__connected_at")).select_related(
+        "property"
+    ).order_by("connection_id")
+    for bp in points:
+        template = templates.get(bp.kind)
+        if template is None or bp.pk in subscribed:
+            continue
+        tz = ZoneInfo(str(bp.property.time_zone))
+        start = max(START, bp.first.astimezone(tz).date()) if bp.first else START
+        services.subscription_create(
+            billing_point=bp, plan=template.plan, variant=template.variant, start_date=start,
+            note=f"Demo: pricing template “{template.name}”",
+        )
+    return list(Subscription.objects.select_related("billing_point__property", "plan",
+                                                    "variant").order_by("billing_point__name"))
+
+
+def _last_month(tz: str) -> tuple[date, date]:
+    today = datetime.now(ZoneInfo(tz)).date()
+    end = today.replace(day=1)
+    start = (end - timedelta(days=1)).replace(day=1)
+    return start, end
+
+
+def _invoice_last_month(subs: list[Subscription]) -> None:
+    done = Invoice.objects.exclude(status="void").count()
+    for sub in subs:
+        if done >= INVOICED_DEMO_POINTS:
+            return
+        if sub.billing_point.kind != BillingPoint.Kind.APARTMENT:
+            continue
+        start, end = _last_month(str(sub.billing_point.property.time_zone))
+        if sub.start_date > start:
+            continue
+        preview = services.invoice_preview(subscriptions=[sub], start=start, end=end)
+        if not preview.can_bill:
+            continue
+        try:
+            drafts = services.invoice_create_draft(subscriptions=[sub], start=start, end=end)
+        except (ValidationError, Conflict):
+            continue
+        for inv in drafts:
+            services.invoice_issue(invoice=inv)
+        done += len(drafts)
+
+
+def seed(org: Organization) -> None:
+    _invoice_last_month(_subscribe())
