@@ -227,6 +227,8 @@ class SubscriptionFormView(OrganizationPortalMixin, View):
             initial = {"billing_point": sub.billing_point.public_id, "plan": sub.plan.public_id,
                        "variant": sub.variant.public_id if sub.variant else None,
                        "start_date": sub.start_date, "end_date": sub.end_date, "note": sub.note}
+        if sub is None and self.request.GET.get("billing_point"):
+            initial = {"billing_point": self.request.GET["billing_point"]}
         form = forms.SubscriptionForm(data, initial=initial)
         if sub is not None:
             form.fields["billing_point"].disabled = True

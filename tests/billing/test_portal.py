@@ -92,3 +92,34 @@ def test_viewer_reads_but_cannot_issue(house, world_a):
     with organization_context(world_a.org):
         inv.refresh_from_db()
     assert inv.status == "draft"
+
+
+def test_billing_point_page_shows_subscriptions_and_invoices(house, world_a):
+    with organization_context(world_a.org):
+        [inv] = services.invoice_create_draft(subscriptions=[house.subscription], start=SEP,
+                                              end=OCT)
+    client = login_client(world_a.manager, world_a.org)
+    from django.urls import reverse
+
+    url = reverse("meters:billing_point_detail", kwargs={"id": house.bp.public_id})
+    page = client.get(url).content.decode()
+    assert "Subscriptions and invoices" in page and house.plan.name in page
+    assert str(inv.public_id) in page
+
+
+def test_invoice_list_queries_do_not_grow(house, world_a, django_assert_max_num_queries):
+    client = login_client(world_a.manager, world_a.org)
+    with organization_context(world_a.org):
+        services.invoice_create_draft(subscriptions=[house.subscription], start=SEP, end=OCT)
+    client.get("/billing/")
+    with django_assert_max_num_queries(30) as one:
+        client.get("/billing/")
+    with organization_context(world_a.org):
+        for _ in range(3):
+            other = make_house()
+            read(other.meter, (at(SEP), "1100"), (at(OCT), "1200"))
+            services.invoice_create_draft(subscriptions=[other.subscription], start=SEP,
+                                          end=OCT)
+    with django_assert_max_num_queries(len(one.captured_queries)):
+        page = client.get("/billing/").content.decode()
+    assert page.count("Draft</a>") == 4
