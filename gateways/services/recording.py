@@ -23,10 +23,20 @@ from gateways import decoding, poller
 from gateways.models import GatewayError, PollRun
 from gateways.services.polling import MapRow, PollPlan
 
-_RUN_FIELDS = [
-    "status", "finished_at", "requests", "readings_stored", "meters_ok", "error_count",
+_RUNS_SQL = """
+UPDATE gateways_pollrun AS r SET
+    status = v.status, finished_at = v.finished_at, requests = v.requests,
+    readings_stored = v.stored, meters_ok = v.ok, error_count = v.errors,
+    latency_ms = v.latency, summary = v.summary
+FROM unnest(%s::bigint[], %s::varchar[], %s::timestamptz[], %s::integer[], %s::integer[],
+            %s::integer[], %s::integer[], %s::integer[], %s::varchar[])
+    AS v(id, status, finished_at, requests, stored, ok, errors, latency, summary)
+WHERE r.id = v.id AND r.organization_id = %s
+"""
+_RUN_FIELDS = (
+    "pk", "status", "finished_at", "requests", "readings_stored", "meters_ok", "error_count",
     "latency_ms", "summary",
-]
+)
 
 
 @dataclass(slots=True)
@@ -204,7 +214,7 @@ class Cycle:
             _finish_run(plan.run, by_ref[pk], self.outcomes[pk], errors[pk], self.now)
             for pk, plan in self.plans.items()
         ]
-        PollRun.objects.bulk_update(runs, _RUN_FIELDS)
+        _update_runs(runs, self.organization_id)
         self._finish_upload()
         return runs
 
@@ -300,6 +310,14 @@ def _update_gateways(rows, organization_id: int, now: datetime) -> None:
                 "org": organization_id,
             },
         )
+
+
+def _update_runs(runs: list[PollRun], organization_id: int) -> None:
+    """The outcome of every run of the cycle in one statement (``bulk_update`` builds a
+    CASE per field and row: slower to build than to run)."""
+    columns = [[getattr(run, name) for run in runs] for name in _RUN_FIELDS]
+    with connection.cursor() as cursor:
+        cursor.execute(_RUNS_SQL, [*columns, organization_id])
 
 
 def _finish_run(run: PollRun, result, outcomes, errors, now: datetime) -> PollRun:
