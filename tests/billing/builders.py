@@ -51,13 +51,16 @@ def read(meter, *points: tuple[datetime, str]) -> None:
 
 def make_house(*, tenant_email: str = "tenant@example.com", initial: str = "1000",
                connected: date = date(2026, 8, 1), standing: bool = True,
-               tiers=None, flat: str | None = None) -> House:
+               tiers=None, flat: str | None = None, cash_rounding: str | None = None,
+               register_digits: int | None = None) -> House:
     n = next(_seq)
     prop = meter_services.property_create(name=f"House {n}", time_zone="Europe/Berlin",
                                           currency="EUR")
     bp = meter_services.billing_point_create(property=prop, connection_id=f"H{n}-1",
                                              name=f"Flat {n}")
-    meter = meter_services.meter_create(type=MeterType.ELECTRICITY, serial_number=f"E-{n}")
+    extra = {"register_digits": register_digits} if register_digits else {}
+    meter = meter_services.meter_create(type=MeterType.ELECTRICITY, serial_number=f"E-{n}",
+                                        **extra)
     meter_services.meter_assign(billing_point=bp, meter=meter, connected_at=at(connected),
                                 initial_reading=Decimal(initial))
     owner = tenant_services.tenant_create(name=f"Owner {n}", kind="company",
@@ -65,8 +68,10 @@ def make_house(*, tenant_email: str = "tenant@example.com", initial: str = "1000
     tenant_services.ownership_set(owner=owner, property=prop)
     tenant = tenant_services.tenant_create(name=f"Tenant {n}", email=tenant_email)
     tenant_services.occupancy_create(tenant=tenant, billing_point=bp, move_in=at(connected))
-    rate_list = tariff_services.rate_list_create(name=f"Power {n}", currency="EUR",
-                                                 effective_from=date(2026, 1, 1))
+    rate_list = tariff_services.rate_list_create(
+        name=f"Power {n}", currency="EUR", effective_from=date(2026, 1, 1),
+        cash_rounding=Decimal(cash_rounding) if cash_rounding else None,
+    )
     version = rate_list.versions.get()
     if standing:
         tariff_services.charge_rule_create(version=version, name="Standing charge",

@@ -145,3 +145,67 @@ def test_diagnostics_no_rate_no_email_and_no_meter(ctx):
                                       end=OCT).invoices
     assert "no_active_meter" in {d.code for d in inv2.diagnostics}
     assert [x.amount for x in inv2.lines] == [D("9.90")]  # fixed charges still billed
+
+
+def test_add_ons_and_two_meter_types_with_different_taxes(ctx):
+    from meters import services as meter_services
+    from tariffs import services as tariff_services
+
+    h = make_house(flat="0.30")
+    water_list = tariff_services.rate_list_create(name="Water golden", currency="EUR",
+                                                  effective_from=date(2026, 1, 1))
+    tariff_services.charge_rule_create(version=water_list.versions.get(), name="Water",
+                                       kind="flat", meter_type="cold_water", price=D("2.00"),
+                                       tax_rate=D("7"))
+    fee = tariff_services.add_on_save(name="Service fee golden", currency="EUR",
+                                      price=D("4.90"), per="month", tax_rate=D("19"))
+    rental = tariff_services.add_on_save(name="Rental golden", currency="EUR", price=D("2.50"),
+                                         per="month", meter_type="electricity",
+                                         tax_rate=D("19"))
+    tariff_services.plan_save(plan=h.plan, name=h.plan.name,
+                              rate_lists=[h.rate_list, water_list], add_ons=[fee, rental])
+    water = meter_services.meter_create(type="cold_water", serial_number="W-golden")
+    meter_services.meter_assign(billing_point=h.bp, meter=water, connected_at=at(date(2026, 8, 1)))
+    read(h.meter, (at(SEP), "1100"), (at(OCT), "1400"))
+    read(water, (at(SEP), "5"), (at(OCT), "15"))
+    h.subscription.refresh_from_db()
+    [inv] = services.invoice_preview(subscriptions=[h.subscription], start=SEP, end=OCT).invoices
+    got = sorted((x.description.split(":")[0], x.amount, x.tax_amount) for x in inv.lines)
+    # standing 9.90 (19 %: 1.88); service fee 4.90 (0.931 → 0.93); rental 2.50 (0.475 → 0.48)
+    # electricity 300 × 0.30 = 90.00 (17.10); water 10 m³ × 2.00 = 20.00 at 7 % (1.40)
+    assert got == sorted([
+        ("Standing charge", D("9.90"), D("1.88")), ("Service fee golden", D("4.90"), D("0.93")),
+        ("Rental golden", D("2.50"), D("0.48")), ("Energy", D("90.00"), D("17.10")),
+        ("Water", D("20.00"), D("1.40")),
+    ])
+    # net 127.30, VAT 21.79, total 149.09 (sums of the rounded lines)
+    assert (inv.net_total, inv.tax_total, inv.total) == (D("127.30"), D("21.79"), D("149.09"))
+
+
+def test_cash_rounding_adds_one_rounding_line(ctx):
+    h = make_house(flat="0.30", cash_rounding="0.05")
+    read(h.meter, (at(SEP), "1100"), (at(OCT), "1400"))
+    [inv] = services.invoice_preview(subscriptions=[h.subscription], start=SEP, end=OCT).invoices
+    # 9.90 + 1.88 + 90.00 + 17.10 = 118.88 → 118.90 in steps of 0.05: rounding +0.02
+    assert inv.lines[-1].kind == "rounding" and inv.lines[-1].amount == D("0.02")
+    assert inv.total == D("118.90")
+
+
+def test_register_rollover(ctx):
+    h = make_house(flat="0.30", initial="9800", register_digits=4)
+    read(h.meter, (at(SEP), "9900"), (at(OCT), "0100"))
+    [inv] = services.invoice_preview(subscriptions=[h.subscription], start=SEP, end=OCT).invoices
+    # 9900 → 9999 → 0000 → 0100 = 200 kWh × 0.30 = 60.00
+    assert inv.lines[1].quantity == D("200") and inv.lines[1].amount == D("60.00")
+
+
+def test_a_meter_removed_before_the_period_is_not_billed(ctx):
+    from meters import services as meter_services
+    from meters.models import MeterAssignment
+
+    h = make_house(flat="0.30")
+    meter_services.meter_remove(assignment=MeterAssignment.objects.get(meter=h.meter),
+                                removed_at=at(date(2026, 8, 20)), final_reading=D("1050"))
+    [inv] = services.invoice_preview(subscriptions=[h.subscription], start=SEP, end=OCT).invoices
+    assert [x.kind for x in inv.lines] == ["standing"]
+    assert "no_active_meter" in {d.code for d in inv.diagnostics}
