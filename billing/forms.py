@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 
 from billing.models import Subscription
 from billspree.core.forms import PublicIdChoiceField
-from meters.models import BillingPoint
+from meters.models import BillingPoint, Property
 from tariffs.models import Plan, PlanVariant
 
 DATE = forms.DateInput(attrs={"type": "date"})
@@ -35,7 +36,12 @@ class SubscriptionForm(forms.Form):
 
 class PeriodForm(forms.Form):
     subscription = PublicIdChoiceField(
-        queryset=Subscription.objects.select_related("billing_point", "plan")
+        queryset=Subscription.objects.select_related("billing_point", "plan"), required=False,
+        help_text="One billing point…",
+    )
+    property = PublicIdChoiceField(
+        queryset=Property.objects.all(), required=False,
+        help_text="…or every subscribed billing point of a property.",
     )
     start = forms.DateField(widget=DATE, help_text="First day of the period.")
     end = forms.DateField(widget=DATE, help_text="The day after the last day (exclusive).")
@@ -44,7 +50,22 @@ class PeriodForm(forms.Form):
         data = super().clean()
         if data.get("start") and data.get("end") and data["end"] <= data["start"]:
             self.add_error("end", "The end must be after the start.")
+        if not data.get("subscription") and not data.get("property"):
+            self.add_error("subscription", "Choose a subscription or a property.")
         return data
+
+    def subscriptions(self) -> list[Subscription]:
+        """The chosen subscription, or those of the property in effect during the period."""
+        data = self.cleaned_data
+        if data.get("subscription"):
+            return [data["subscription"]]
+        return list(
+            Subscription.objects.filter(billing_point__property=data["property"],
+                                        start_date__lt=data["end"])
+            .filter(Q(end_date__isnull=True) | Q(end_date__gt=data["start"]))
+            .select_related("billing_point__property", "plan", "variant")
+            .order_by("billing_point__connection_id")
+        )
 
 
 class ManualLineForm(forms.Form):

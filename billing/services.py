@@ -148,6 +148,8 @@ def _check_period(start: date, end: date) -> None:
 def invoice_preview(*, subscriptions: list[Subscription], start: date, end: date) -> Preview:
     """The dry run: the invoices that would be created and what is wrong with them."""
     _check_period(start, end)
+    if not subscriptions:
+        raise ValidationError({"subscription": ["No subscription is in effect in the period."]})
     return engine.compute(subscriptions=subscriptions, start=start, end=end)
 
 

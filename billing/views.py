@@ -278,7 +278,7 @@ class PreviewView(OrganizationPortalMixin, View):
             data = form.cleaned_data
             try:
                 preview = services.invoice_preview(
-                    subscriptions=[data["subscription"]], start=data["start"], end=data["end"]
+                    subscriptions=form.subscriptions(), start=data["start"], end=data["end"]
                 )
             except ValidationError as exc:
                 forms.add_service_errors(form, exc)
@@ -291,7 +291,7 @@ class PreviewView(OrganizationPortalMixin, View):
             data = form.cleaned_data
             try:
                 created = services.invoice_create_draft(
-                    subscriptions=[data["subscription"]], start=data["start"], end=data["end"],
+                    subscriptions=form.subscriptions(), start=data["start"], end=data["end"],
                     **_actor(request),
                 )
             except ValidationError as exc:

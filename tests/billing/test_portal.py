@@ -123,3 +123,26 @@ def test_invoice_list_queries_do_not_grow(house, world_a, django_assert_max_num_
     with django_assert_max_num_queries(len(one.captured_queries)):
         page = client.get("/billing/").content.decode()
     assert page.count("Draft</a>") == 4
+
+
+def test_preview_a_whole_property(house, world_a):
+    from meters import services as meter_services
+    from tenants import services as tenant_services
+
+    with organization_context(world_a.org):
+        bp2 = meter_services.billing_point_create(property=house.prop, connection_id="P2",
+                                                  name="Flat two")
+        tenant = tenant_services.tenant_create(name="Second tenant", email="t2@example.com")
+        tenant_services.occupancy_create(tenant=tenant, billing_point=bp2,
+                                         move_in=at(date(2026, 8, 1)))
+        services.subscription_create(billing_point=bp2, plan=house.plan,
+                                     start_date=date(2026, 8, 1))
+    client = login_client(world_a.manager, world_a.org)
+    q = {"property": str(house.prop.public_id), "start": "2026-09-01", "end": "2026-10-01"}
+    page = client.get("/billing/preview/", q).content.decode()
+    assert "Second tenant" in page and house.tenant.name in page and "no active meter" in page
+    assert client.post("/billing/preview/", q).status_code == 302
+    with organization_context(world_a.org):
+        assert Invoice.objects.count() == 2
+    r = client.get("/billing/preview/", {"start": "2026-09-01", "end": "2026-10-01"})
+    assert r.status_code == 400 and "Choose a subscription or a property" in r.content.decode()
