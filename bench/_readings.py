@@ -32,7 +32,7 @@ from readings.partitions import partition_name, partitions_ensure  # noqa: E402
 
 START = datetime(2001, 1, 1, tzinfo=UTC)
 STEP = timedelta(minutes=15)
-ORG_NAME = "Bench ingest (bench/ingest.py)"
+ORG_NAME = "Bench readings (bench/_readings.py)"
 #: The months the benchmarks write to (December 2000 to February 2001).
 MONTHS = [(2000, 12), (2001, 1), (2001, 2)]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
@@ -23,7 +23,7 @@ from billspree.core.models import Role
 from billspree.core.pagination import Pagination
 from meters.models import Meter
 from readings import selectors, services
-from readings.models import Reading, Upload
+from readings.models import DailyConsumption, Reading, Upload
 from readings.parsing import parse_instant
 
 
@@ -177,6 +177,55 @@ class ConsumptionView(OrganizationAPIView):
                 "notes": c.notes,
             }
         )
+
+
+class ConsumptionChartView(OrganizationAPIView):
+    """A meter's daily or monthly consumption from the rollups (complete local days only)."""
+
+    queryset = DailyConsumption.objects.all()
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("meter", str, required=True, description="Meter id or meterNumber"),
+            OpenApiParameter("interval", str, enum=["day", "month"], description="Default day"),
+            OpenApiParameter("from", str, description="First local date (YYYY-MM-DD)"),
+            OpenApiParameter("to", str, description="Last local date, inclusive"),
+        ],
+        responses=inline_serializer(
+            "ConsumptionChart",
+            {
+                "interval": serializers.CharField(),
+                "unit": serializers.CharField(),
+                "results": serializers.ListField(),
+            },
+        ),
+    )
+    def get(self, request: Request) -> Response:
+        meter = _meter_from_query(request)
+        interval = request.query_params.get("interval", "day")
+        if interval not in ("day", "month"):
+            raise ValidationError({"interval": ["Use day or month."]})
+        first, last = _date(request, "from"), _date(request, "to")
+        rows = selectors.consumption_rollup(meter=meter, interval=interval, first=first, last=last)
+        return Response(
+            {
+                "meter": str(meter.public_id),
+                "meterNumber": meter.serial_number,
+                "interval": interval,
+                "unit": meter.unit,
+                "results": [{interval: d.isoformat(), "quantity": str(q)} for d, q in rows],
+            }
+        )
+
+
+def _date(request: Request, name: str) -> date | None:
+    raw = request.query_params.get(name)
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise ValidationError({name: [f"Not a date (YYYY-MM-DD): {raw!r}."]}) from None
 
 
 class UploadSerializer(OrganizationModelSerializer):

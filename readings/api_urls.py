@@ -11,5 +11,10 @@ router.register("readings/uploads", api.UploadViewSet, basename="reading-upload"
 urlpatterns = [
     path("readings/", api.ReadingsView.as_view(), name="readings"),
     path("readings/consumption/", api.ConsumptionView.as_view(), name="reading-consumption"),
+    path(
+        "readings/consumption/chart/",
+        api.ConsumptionChartView.as_view(),
+        name="reading-consumption-chart",
+    ),
     *router.urls,
 ]

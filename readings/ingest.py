@@ -736,8 +736,8 @@ def _write(
 ) -> None:
     copy_readings(writes.inserts)
     update_readings(writes.updates)
-    _touch(batch.touched, ((r[1], r[2]) for r in writes.inserts))
-    _touch(batch.touched, ((r[0], r[1]) for r in writes.updates))
+    _touch(batch.touched, [(r[1], r[2]) for r in writes.inserts])
+    _touch(batch.touched, [(r[0], r[1]) for r in writes.updates])
     if writes.rebuild_since:
         recompute_totals(writes.rebuild_since, {m: meters[m].cap for m in writes.rebuild_since})
         refresh_last_totals(states, writes.rebuild_since)
@@ -745,13 +745,17 @@ def _write(
     ReadingAnomaly.objects.bulk_create(writes.anomalies, batch_size=1000)
 
 
-def _touch(touched: dict[int, list[datetime]], written: Iterable[tuple[int, datetime]]) -> None:
-    """Widen each meter's [earliest, latest] written instant (rows come in meter order)."""
-    for meter_id, at in written:
+def _touch(touched: dict[int, list[datetime]], written: list[tuple[int, datetime]]) -> None:
+    """Widen each meter's [earliest, latest] written instant (rows are in meter, time order:
+    building a dict keeps the last value per key, so one pass forwards and one backwards)."""
+    if not written:
+        return
+    latest = dict(written)
+    earliest = dict(reversed(written))
+    for meter_id, lo in earliest.items():
+        hi = latest[meter_id]
         span = touched.get(meter_id)
         if span is None:
-            touched[meter_id] = [at, at]
-        elif at < span[0]:
-            span[0] = at
-        elif at > span[1]:
-            span[1] = at
+            touched[meter_id] = [lo, hi]
+        else:
+            span[0], span[1] = min(span[0], lo), max(span[1], hi)

@@ -92,7 +92,8 @@ def _compute_group(
     day_of = {start: d for (start, _), d in zip(periods, days, strict=True)}
     quantities: dict[tuple[int, date], Decimal | None] = {}
     assignments = MeterAssignment.objects.filter(meter_id__in=meter_ids)
-    for segment, result in segment_consumption(assignments, edges[0], edges[-1], periods):
+    found = segment_consumption(assignments, edges[0], edges[-1], periods, estimate=False)
+    for segment, result in found:
         key = (segment.meter.id, _period_day(segment.start, periods, day_of))
         so_far = quantities.get(key, Decimal(0))
         if result.quantity is None or result.estimated or so_far is None:
@@ -178,6 +179,7 @@ def touched_ranges(
     zones: dict[int, tzinfo],
     latest: dict[int, datetime | None],
     before: dict[int, datetime | None],
+    connected: dict[int, datetime],
 ) -> dict[int, DayRange]:
     """The complete local days whose consumption a batch's written readings can change.
 
@@ -186,7 +188,8 @@ def touched_ranges(
     connection instant if there is no earlier reading), cut at its last complete day.
     ``before`` is each meter's latest reading when the batch began: for readings appended
     after it (the usual case) it is the previous reading and nothing follows, so only
-    back-fills and first readings need the query.
+    back-fills need the query. A meter with no reading before the batch starts at its
+    connection (``connected``) and has nothing after the batch either.
     """
     ranges: dict[int, DayRange] = {}
     lookup = []
@@ -196,7 +199,11 @@ def touched_ranges(
         if until is None:
             continue
         prev = before.get(meter_id)
-        if prev is None or lo <= prev:
+        if prev is None:
+            prev = min(connected.get(meter_id, lo), lo)
+            if prev.astimezone(tz).date() <= until:
+                ranges[meter_id] = DayRange(tz, prev.astimezone(tz).date(), until)
+        elif lo <= prev:
             lookup.append(meter_id)
         elif prev.astimezone(tz).date() <= until:
             ranges[meter_id] = DayRange(tz, prev.astimezone(tz).date(), until)
@@ -228,11 +235,12 @@ def rollups_after_ingest(
     zones: dict[int, tzinfo],
     latest: dict[int, datetime | None],
     before: dict[int, datetime | None],
+    connected: dict[int, datetime],
 ) -> int:
     """Recompute the rollups of the meter-days an ingestion batch touched (same transaction)."""
     if not touched:
         return 0
-    ranges = touched_ranges(touched, zones, latest, before)
+    ranges = touched_ranges(touched, zones, latest, before, connected)
     return write_days(organization_id, compute_days(ranges)) if ranges else 0
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db import connection
@@ -32,6 +32,7 @@ from django.db.models import QuerySet
 from meters.models import Meter, MeterAssignment
 from readings.ingest import DAY_SECONDS, Point, advance
 from readings.models import (
+    DailyConsumption,
     MeterReadingState,
     MonthlyConsumption,
     Reading,
@@ -184,6 +185,25 @@ def meter_months_consumption(
     return [c if c is not None else next(computed) for c in out]
 
 
+#: At most this many rollup rows per chart request (about ten years of days).
+CHART_ROWS = 3700
+
+
+def consumption_rollup(
+    *, meter: Meter, interval: str, first: date | None = None, last: date | None = None
+) -> list[tuple[date, Decimal]]:
+    """(local day or month, quantity) rows of a meter's rollups, oldest first."""
+    model, column = (
+        (DailyConsumption, "day") if interval == "day" else (MonthlyConsumption, "month")
+    )
+    qs = model.objects.filter(meter_id=meter.id)
+    if first is not None:
+        qs = qs.filter(**{f"{column}__gte": first.replace(day=1) if column == "month" else first})
+    if last is not None:
+        qs = qs.filter(**{f"{column}__lte": last})
+    return list(qs.order_by(column).values_list(column, "quantity")[:CHART_ROWS])
+
+
 def previous_reading(*, meter: Meter, before: datetime) -> Reading | None:
     return Reading.objects.filter(meter=meter, read_at__lt=before).order_by("-read_at").first()
 
@@ -212,12 +232,19 @@ def recent_uploads(*, source: str | None = None) -> QuerySet[Upload]:
 
 
 def segment_consumption(
-    assignments: QuerySet[MeterAssignment], start: datetime, end: datetime, periods=None
+    assignments: QuerySet[MeterAssignment],
+    start: datetime,
+    end: datetime,
+    periods=None,
+    *,
+    estimate: bool = True,
 ):
     """(segment, consumption) for every assignment overlapping [start, end), cut by periods.
 
     ``periods`` (consecutive [start, end) pairs, default the whole range) share their
-    boundaries, so a year of months costs the same few queries as one month.
+    boundaries, so a year of months costs the same few queries as one month. With
+    ``estimate=False`` a boundary after the last reading is ``missing`` instead of
+    estimated (the rollups store complete days only and skip the states query).
     """
     periods = periods or [(start, end)]
     rows = (
@@ -240,7 +267,7 @@ def segment_consumption(
         return []
     boundaries = _boundaries(segments)
     _find_neighbours(boundaries)
-    daily = _daily_use({s.meter.id for s in segments})
+    daily = _daily_use({s.meter.id for s in segments}) if estimate else {}
     return [(s, _consume(s, boundaries, daily)) for s in segments]
 
 

@@ -115,9 +115,13 @@ def _rollups_update(batch: ingest.Batch) -> None:
     """Recompute the daily/monthly consumption of the meter-days the batch wrote to."""
     if not batch.touched:
         return
-    zones = {m.id: m.tz for m in batch.meters.values() if m is not None}
-    latest = {m: s.last.at if s.last else None for m, s in batch.states.items()}
-    rollups.rollups_after_ingest(batch.organization_id, batch.touched, zones, latest, batch.before)
+    meters = [m for m in batch.meters.values() if m is not None and m.id in batch.touched]
+    zones = {m.id: m.tz for m in meters}
+    connected = {m.id: m.assignments[0][0] for m in meters}
+    latest = {m: batch.states[m].last.at for m in batch.touched}
+    rollups.rollups_after_ingest(
+        batch.organization_id, batch.touched, zones, latest, batch.before, connected
+    )
 
 
 def _tally(

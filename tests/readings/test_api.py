@@ -146,3 +146,27 @@ def test_csv_upload_and_status(world_a, meter, django_capture_on_commit_callback
     status = client.get(f"/api/v1/readings/uploads/{response.json()['id']}/").json()
     assert status["status"] == "done" and status["created_count"] == 2 and status["progress"] == 100
     assert count(world_a) == 2
+
+
+def test_consumption_chart_endpoint_reads_the_rollups(world_a, world_b, meter):
+    client = api_client(key=world_a.write_key)
+    post(client, batch(10))  # 00:00 UTC daily, 10 a day; Berlin days end at 23:00 UTC
+    days = client.get(
+        "/api/v1/readings/consumption/chart/",
+        {"meter": "API-1", "from": "2025-01-01", "to": "2025-01-31"},
+    ).json()
+    assert days["interval"] == "day" and days["unit"] == "kWh"
+    assert [r["day"] for r in days["results"]] == [f"2025-01-0{d}" for d in range(1, 10)]
+    assert days["results"][4] == {"day": "2025-01-05", "quantity": "10.0000"}
+    months = client.get(
+        "/api/v1/readings/consumption/chart/",
+        {"meter": str(meter.public_id), "interval": "month", "from": "2025-01-01"},
+    ).json()
+    total = sum(float(r["quantity"]) for r in days["results"])
+    assert months["results"] == [{"month": "2025-01-01", "quantity": f"{total:.4f}"}]
+    bad = client.get("/api/v1/readings/consumption/chart/", {"meter": "API-1", "interval": "y"})
+    assert bad.status_code == 400 and "interval" in bad.json()["error"]["fields"]
+    other = api_client(key=world_b.read_key).get(
+        "/api/v1/readings/consumption/chart/", {"meter": str(meter.public_id)}
+    )
+    assert other.status_code == 400 and "No meter" in other.json()["error"]["fields"]["meter"][0]
