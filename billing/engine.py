@@ -36,8 +36,16 @@ from meters.models import MeterAssignment
 from readings import selectors as readings_selectors
 from readings.ingest import Point
 from tariffs import pricing
-from tariffs import selectors as tariff_selectors
-from tariffs.models import RateList, RateListVersion
+from tariffs.models import (
+    AddOn,
+    BillingPointRateList,
+    ChargeRule,
+    Holiday,
+    Plan,
+    PlanVariant,
+    RateList,
+    RateListVersion,
+)
 from tenants.selectors import occupants_for_billing_points
 
 ZERO = Decimal("0")
@@ -181,33 +189,94 @@ class _Rates:
         return {v.effective_from for vs in self.versions.values() for v in vs}
 
 
-def _rates_for(sub: Subscription, types: set[str], start: date, end: date) -> _Rates:
-    lists: dict[str, RateList | None] = {}
-    versions: dict[str, list[RateListVersion]] = {}
-    for meter_type in sorted(types | {""}):
-        found = None
-        for day in (start, end - timedelta(days=1)):
-            found = tariff_selectors.rate_list_for(
-                billing_point=sub.billing_point, at=day, meter_type=meter_type,
-                plan=sub.plan, variant=sub.variant,
+class _Tariffs:
+    """Rate lists, versions, rules and add-ons of a batch, loaded in a fixed number of
+    queries; :meth:`version_for` follows ``tariffs.selectors.rate_list_for``: the billing
+    point's own list for the meter type, its catch-all list, then the variant's (or plan's)
+    lists — the first whose version in effect that day has a rule for the meter type."""
+
+    def __init__(self, subs: list[Subscription], lo: date, hi: date):
+        self.overrides: dict[int, dict[str, RateList]] = defaultdict(dict)
+        for o in BillingPointRateList.objects.filter(
+            billing_point_id__in={s.billing_point_id for s in subs}
+        ).select_related("rate_list"):
+            self.overrides[o.billing_point_id][o.meter_type] = o.rate_list
+        plans = {p.pk: p for p in Plan.objects.filter(pk__in={s.plan_id for s in subs})
+                 .prefetch_related("rate_lists", "add_ons")}
+        variants = {v.pk: v for v in PlanVariant.objects.filter(
+            pk__in={s.variant_id for s in subs if s.variant_id}
+        ).prefetch_related("rate_lists", "add_ons")}
+        self.plan_lists: dict[int, list[RateList]] = {}
+        self.add_ons: dict[int, list[AddOn]] = {}
+        for s in subs:
+            plan, variant = plans[s.plan_id], variants.get(s.variant_id)
+            own = list(variant.rate_lists.all()) if variant is not None else []
+            self.plan_lists[s.pk] = own or list(plan.rate_lists.all())
+            found = {a.pk: a for a in plan.add_ons.all() if a.active}
+            if variant is not None:
+                found.update({a.pk: a for a in variant.add_ons.all() if a.active})
+            self.add_ons[s.pk] = list(found.values())
+        list_ids = {rl.pk for lists in self.plan_lists.values() for rl in lists}
+        list_ids |= {rl.pk for by in self.overrides.values() for rl in by.values()}
+        self.versions: dict[int, list[RateListVersion]] = defaultdict(list)
+        rules: dict[int, list[ChargeRule]] = defaultdict(list)
+        versions = RateListVersion.objects.filter(
+            rate_list_id__in=list_ids, effective_from__lt=hi
+        ).filter(Q(effective_to__isnull=True) | Q(effective_to__gt=lo)).select_related(
+            "rate_list"
+        ).order_by("effective_from")
+        for v in versions:
+            self.versions[v.rate_list_id].append(v)
+        for r in ChargeRule.objects.filter(
+            version_id__in=[v.pk for vs in self.versions.values() for v in vs]
+        ).order_by("position", "pk"):
+            rules[r.version_id].append(r)
+        calendars = {r.holiday_calendar_id for rs in rules.values() for r in rs
+                     if r.holiday_calendar_id}
+        holidays: dict[int, set[date]] = defaultdict(set)
+        for cal, day in Holiday.objects.filter(calendar_id__in=calendars).values_list(
+            "calendar_id", "date"
+        ):
+            holidays[cal].add(day)
+        self.rules: dict[int, list[pricing.Rule]] = {
+            vid: [r.to_pricing(frozenset(holidays.get(r.holiday_calendar_id, ()))) for r in rs]
+            for vid, rs in rules.items()
+        }
+        self.types: dict[int, set[str]] = {
+            vid: {r.meter_type for r in rs} for vid, rs in rules.items()
+        }
+
+    def rules_of(self, version: RateListVersion) -> list[pricing.Rule]:
+        return self.rules.get(version.pk, [])
+
+    def _version_at(self, rate_list: RateList, day: date) -> RateListVersion | None:
+        for v in self.versions.get(rate_list.pk, []):
+            if v.effective_from <= day and (v.effective_to is None or day < v.effective_to):
+                return v
+        return None
+
+    def version_for(self, sub: Subscription, meter_type: str, day: date):
+        own = self.overrides.get(sub.billing_point_id, {})
+        candidates = [own[k] for k in (meter_type, "") if k in own] + self.plan_lists[sub.pk]
+        for rate_list in candidates:
+            v = self._version_at(rate_list, day)
+            if v is not None and (not meter_type or meter_type in self.types.get(v.pk, ())):
+                return v
+        return None
+
+    def rates_for(self, sub: Subscription, types: set[str], start: date, end: date) -> _Rates:
+        lists: dict[str, RateList | None] = {}
+        versions: dict[str, list[RateListVersion]] = {}
+        for meter_type in sorted(types | {""}):
+            found = self.version_for(sub, meter_type, start) or self.version_for(
+                sub, meter_type, end - timedelta(days=1)
             )
-            if found is not None:
-                break
-        lists[meter_type] = found.rate_list if found else None
-        versions[meter_type] = (
-            tariff_selectors.versions_between(found.rate_list, start, end) if found else []
-        )
-    return _Rates(lists, versions)
-
-
-class _RuleCache:
-    def __init__(self) -> None:
-        self._rules: dict[int, list[pricing.Rule]] = {}
-
-    def rules(self, version: RateListVersion) -> list[pricing.Rule]:
-        if version.pk not in self._rules:
-            self._rules[version.pk] = tariff_selectors.pricing_rules(version)
-        return self._rules[version.pk]
+            lists[meter_type] = found.rate_list if found else None
+            versions[meter_type] = [
+                v for v in self.versions.get(found.rate_list_id, [])
+                if v.effective_from < end and (v.effective_to is None or v.effective_to > start)
+            ] if found else []
+        return _Rates(lists, versions)
 
 
 # --- the computation ------------------------------------------------------------------------
@@ -249,11 +318,13 @@ class _Context:
             s.pk: (local_midnight(a, _tz(s)), local_midnight(b, _tz(s)), a, b)
             for s, (a, b) in ((s, clipped[s.pk]) for s in subs)
         }
-        self.rule_cache = _RuleCache()
+        self.tariffs = _Tariffs(subs, min(w[2] for w in self.window.values()),
+                                max(w[3] for w in self.window.values()))
         self._load_occupants()
         self._load_assignments()
         self.rates = {
-            s.pk: _rates_for(s, self.types[s.billing_point_id], *self.window[s.pk][2:])
+            s.pk: self.tariffs.rates_for(s, self.types[s.billing_point_id],
+                                         *self.window[s.pk][2:])
             for s in subs
         }
         self._load_consumption()
@@ -436,7 +507,7 @@ class _Builder:
         seen: set[str] = set()
         for v in versions.values():
             rules = [
-                r for r in self.ctx.rule_cache.rules(v)
+                r for r in self.ctx.tariffs.rules_of(v)
                 if r.kind == pricing.STANDING and r.meter_type in types | {""}
                 and r.name not in seen
             ]
@@ -454,7 +525,7 @@ class _Builder:
         for segment, _ in self.ctx.segments.get(self.sub.billing_point_id, []):
             if segment.start < b and segment.end > a:
                 meters[segment.meter.type].add(segment.meter.id)
-        for add_on in _add_ons_of(self.sub):
+        for add_on in self.ctx.tariffs.add_ons[self.sub.pk]:
             if str(add_on.currency) != self.inv.currency:
                 self._diag("currency_mismatch", f"Add-on {add_on.name} is in {add_on.currency}, "
                            f"the property bills in {self.inv.currency}.")
@@ -480,7 +551,7 @@ class _Builder:
             return
         version = self.rates.version(meter.type, day)
         rules = [
-            r for r in (self.ctx.rule_cache.rules(version) if version else [])
+            r for r in (self.ctx.tariffs.rules_of(version) if version else [])
             if r.kind in pricing.USAGE_KINDS and r.meter_type == meter.type
         ]
         if not rules:
@@ -568,14 +639,3 @@ class _Builder:
                 quantity=Decimal(1), unit="", unit_price=diff, amount=diff,
                 tax_rate=ZERO, tax_amount=ZERO,
             ))
-
-
-def _add_ons_of(sub: Subscription) -> list:
-    cache = getattr(sub, "_billing_add_ons", None)
-    if cache is None:
-        found = {a.pk: a for a in sub.plan.add_ons.all() if a.active}
-        if sub.variant is not None:
-            found.update({a.pk: a for a in sub.variant.add_ons.all() if a.active})
-        cache = list(found.values())
-        sub._billing_add_ons = cache
-    return cache

@@ -209,3 +209,19 @@ def test_a_meter_removed_before_the_period_is_not_billed(ctx):
     [inv] = services.invoice_preview(subscriptions=[h.subscription], start=SEP, end=OCT).invoices
     assert [x.kind for x in inv.lines] == ["standing"]
     assert "no_active_meter" in {d.code for d in inv.diagnostics}
+
+
+def test_preview_queries_do_not_grow_with_subscriptions(ctx, django_assert_max_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    subs = []
+    for _ in range(6):
+        h = make_house(flat="0.30")
+        read(h.meter, (at(SEP), "1100"), (at(OCT), "1400"))
+        subs.append(h.subscription)
+    with CaptureQueriesContext(connection) as one:
+        services.invoice_preview(subscriptions=subs[:1], start=SEP, end=OCT)
+    with django_assert_max_num_queries(len(one.captured_queries)):
+        preview = services.invoice_preview(subscriptions=subs, start=SEP, end=OCT)
+    assert len(preview.invoices) == 6 and all(inv.total == D("118.88") for inv in preview.invoices)
