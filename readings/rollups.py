@@ -265,9 +265,13 @@ def _zone(name) -> tzinfo:
     return name if hasattr(name, "utcoffset") else ZoneInfo(str(name))
 
 
+#: The latest stored reading of each meter (not the state row: readings loaded outside
+#: ingestion, e.g. restored or copied in, have none).
 _LATEST_SQL = """
-SELECT meter_id, last_read_at FROM readings_meterreadingstate
-WHERE organization_id = %s AND meter_id = ANY(%s::bigint[])
+SELECT m.id, r.read_at FROM meters_meter m
+CROSS JOIN LATERAL (SELECT read_at FROM readings_reading r WHERE r.meter_id = m.id
+    ORDER BY r.read_at DESC LIMIT 1) r
+WHERE m.organization_id = %s AND m.id = ANY(%s::bigint[])
 """
 
 
