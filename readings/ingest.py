@@ -580,7 +580,7 @@ def _decide(
         return
     _flag_jump(r, state, prev, delta)
     total = (prev.total + delta) if prev is not None and prev.total is not None else r.value
-    _stage(batch, r, existing, total, writes)
+    _stage(batch, r, existing, total, writes, prev)
     if backfill:
         writes.backfilled[r.meter_id] = Point(r.read_at, r.value, total)
     _advance_state(state, r, prev, delta, total)
@@ -647,7 +647,12 @@ def _flag_jump(r: RowResult, state: State, prev: Point | None, delta: Decimal) -
 
 
 def _stage(
-    batch: Batch, r: RowResult, existing: Stored | None, total: Decimal, writes: ChunkWrites
+    batch: Batch,
+    r: RowResult,
+    existing: Stored | None,
+    total: Decimal,
+    writes: ChunkWrites,
+    prev: Point | None = None,
 ) -> None:
     upload_id = batch.upload.pk if batch.upload else None
     if existing is None:
@@ -702,6 +707,8 @@ def _stage(
                 meter_id=r.meter_id,
                 read_at=r.read_at,
                 value=r.value,
+                previous_read_at=prev.at if prev else None,
+                previous_value=prev.value if prev else None,
                 reason=r.anomaly[:300],
                 upload=batch.upload,
             )

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from celery import shared_task
 from django.db import OperationalError
 
+from billspree.core.models import Organization
 from billspree.core.scoping import organization_context
 from readings import partitions, services
 from readings.ingest import utcnow
@@ -42,3 +45,13 @@ def partitions_ahead() -> list[str]:
     """Daily (scheduled by migration 0001): partitions for this month and the next three."""
     created = partitions.partitions_ahead(now=utcnow())
     return [partitions.partition_name(*m) for m in created]
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def rollups_rebuild_task(organization_id: int, first: str, last: str) -> int:
+    """Recompute the consumption rollups of [first, last] (ISO local dates) of an organization."""
+    org = Organization.objects.get(pk=organization_id)
+    with organization_context(org):
+        return services.consumption_rollups_rebuild(
+            first=date.fromisoformat(first), last=date.fromisoformat(last)
+        )

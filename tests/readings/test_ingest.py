@@ -171,6 +171,7 @@ def test_implausible_jump_is_accepted_and_flagged(in_org_a):
     assert Reading.objects.get(meter=meter, read_at=day(10)).is_anomaly
     anomaly = ReadingAnomaly.objects.get()
     assert anomaly.value == Decimal("5000") and anomaly.status == "open"
+    assert (anomaly.previous_read_at, anomaly.previous_value) == (day(9), Decimal("90"))
 
 
 def test_dates_are_local_midnight_in_the_property_time_zone(in_org_a):

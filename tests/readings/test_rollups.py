@@ -178,3 +178,14 @@ def test_chart_months_come_from_rollups_and_equal_the_selector(
     with django_assert_max_num_queries(2):
         first_two = meter_months_consumption(meter=meter, periods=periods[:2])
     assert first_two[0].quantity == Decimal("-1")  # read from the rollup, not recomputed
+
+
+def test_rebuild_task_recomputes_a_range(in_org_a, world_a):
+    from readings.tasks import rollups_rebuild_task
+
+    meter = make_meter()
+    ingest(*[("E-1", at(10 * n), str(3 * n)) for n in range(30)])
+    expected = days_of(meter)
+    DailyConsumption.objects.filter(day=date(2025, 1, 3)).update(quantity=Decimal(999))
+    assert rollups_rebuild_task(world_a.org.pk, "2025-01-03", "2025-01-03") == 1
+    assert days_of(meter) == expected
