@@ -133,6 +133,21 @@ def _monthly(meter: Meter, tz, months: int = 12) -> list[dict]:
     return bars
 
 
+def _daily(meter: Meter, tz, days: int = 31) -> list[dict]:
+    """The last ``days`` local days' consumption from the daily rollups (complete days only)."""
+    today = datetime.now(tz).date()
+    first = today - timedelta(days=days)
+    stored = dict(selectors.consumption_rollup(meter=meter, interval="day", first=first))
+    bars = []
+    for n in range(days):
+        day = first + timedelta(days=n)
+        bars.append({"label": day.strftime("%a %d %b"), "day": day, "quantity": stored.get(day)})
+    peak = max((b["quantity"] for b in bars if b["quantity"]), default=Decimal(0))
+    for b in bars:
+        b["percent"] = int(b["quantity"] * 100 / peak) if peak and b["quantity"] else 0
+    return bars
+
+
 def _next_month(start: datetime) -> datetime:
     y, m = (start.year + 1, 1) if start.month == 12 else (start.year, start.month + 1)
     return start.replace(year=y, month=m)
@@ -184,6 +199,7 @@ class MeterReadingsView(ReadingsPortalMixin, View):
             "tz": tz,
             "readings": list(selectors.readings_for_meter(meter=meter)[:PAGE_SIZE]),
             "bars": _monthly(meter, tz),
+            "days": _daily(meter, tz),
             "can_enter": Role.at_least(request.role, Role.OPERATOR),
         }
         return render(request, self.template_name, ctx, status=status)

@@ -10,6 +10,7 @@ import pytest
 from django.core.management import call_command
 from django.db.models import Sum
 
+from billspree.core.scoping import organization_context
 from meters.models import BillingPoint, MeterAssignment
 from readings.models import DailyConsumption, MonthlyConsumption
 from readings.rollups import local_midnight
@@ -189,3 +190,24 @@ def test_rebuild_task_recomputes_a_range(in_org_a, world_a):
     DailyConsumption.objects.filter(day=date(2025, 1, 3)).update(quantity=Decimal(999))
     assert rollups_rebuild_task(world_a.org.pk, "2025-01-03", "2025-01-03") == 1
     assert days_of(meter) == expected
+
+
+def test_meter_page_charts_days_from_the_rollups(world_a):
+    from tests.conftest import login_client
+
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    with organization_context(world_a.org):
+        meter = make_meter("DAY-1", connected_at=now - timedelta(days=20), tz="UTC")
+        ingest(
+            *[
+                ("DAY-1", (now - timedelta(hours=12 * n)).isoformat(), str(200 - 6 * n))
+                for n in range(12)
+            ],
+            now=now,
+        )
+        yesterday = now.date() - timedelta(days=1)
+        assert days_of(meter)[yesterday] == Decimal(12)
+    page = login_client(world_a.viewer, world_a.org).get(f"/readings/meters/{meter.public_id}/")
+    assert page.status_code == 200
+    assert b'data-testid="daily-chart"' in page.content
+    assert f"{yesterday:%a %d %b}: 12 kWh".encode() in page.content
