@@ -332,6 +332,10 @@ async def write_target(
     return result
 
 
+class PollStopped(Exception):
+    """Raised in the poller's thread when :meth:`PollStream.stop` was called."""
+
+
 #: One item of a :class:`PollStream` batch: (target ref, item ref, result).
 StreamItem = tuple[Hashable, Hashable, ItemResult]
 _END = object()
@@ -350,6 +354,7 @@ class PollStream:
     def __init__(self, targets: Sequence[Target], *, concurrency: int = 64):
         self.results: list[TargetResult] | None = None
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._stopped = threading.Event()
         self._thread = threading.Thread(
             target=self._run, args=(list(targets), concurrency), name="gateway-poll", daemon=True
         )
@@ -363,7 +368,15 @@ class PollStream:
         self._queue.put((_END, outcome))
 
     def _put(self, ref: Hashable, items: list[tuple[Hashable, ItemResult]]) -> None:
+        if self._stopped.is_set():
+            raise PollStopped("The caller stopped the poll.")
         self._queue.put((ref, items))
+
+    def stop(self, wait: float | None = None) -> None:
+        """Leave the remaining requests unsent (the caller failed and will not record them):
+        each gateway stops after its current request and closes its connection."""
+        self._stopped.set()
+        self._thread.join(wait)
 
     def batches(self, min_items: int = 1) -> Iterator[list[StreamItem]]:
         """Everything read since the previous batch, at least ``min_items`` of it unless

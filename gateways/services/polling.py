@@ -181,9 +181,13 @@ def gateways_poll(
     if not plans:
         return []
     stream = poller.PollStream([p.target for p in plans])
-    cycle = Cycle(plans, slots=slots, manual=manual, now=now)
-    for batch in stream.batches(min_items=INGEST_BATCH):
-        cycle.store(batch)
+    try:
+        cycle = Cycle(plans, slots=slots, manual=manual, now=now)
+        for batch in stream.batches(min_items=INGEST_BATCH):
+            cycle.store(batch)
+    except BaseException:
+        stream.stop()  # nobody will record the rest: do not keep the gateways busy
+        raise
     return cycle.finish(stream.results)
 
 

@@ -114,3 +114,35 @@ def test_one_cycle_of_many_gateways_health_per_gateway(in_org_a, sim):
     dead.refresh_from_db()
     assert dead.consecutive_failures == 2 and dead.error_count == 4
     assert [r.gateway_id for r in runs] == [good.pk, dead.pk]
+
+
+def test_stop_leaves_the_remaining_requests_unsent(in_org_a, sim):
+    gateway = make_gateway(sim, timeout_ms=1000)
+    map_default_layout(gateway)
+    sim.store.stall_s = 0.2  # 7 requests: 1.4 s if left to run
+    before = sim.store.requests
+    stream = poller.PollStream([_target_of(gateway)])
+    next(stream.batches())
+    stream.stop(wait=2)
+    assert not stream._thread.is_alive()
+    assert sim.store.requests - before < 4
+
+
+def test_a_failure_while_recording_stops_the_wire_and_is_raised(in_org_a, sim, monkeypatch):
+    from gateways.services import recording
+
+    gateway = make_gateway(sim, timeout_ms=1000)
+    map_default_layout(gateway)
+    sim.store.stall_s = 0.2
+    monkeypatch.setattr(polling, "INGEST_BATCH", 1)
+
+    def broken(self, batch):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(recording.Cycle, "store", broken)
+    before = sim.store.requests
+    with pytest.raises(RuntimeError, match="went away"):
+        services.gateway_poll(gateway=gateway, now=T0)
+    assert sim.store.requests - before < 4
+    assert Reading.objects.count() == 0
+    assert services.gateway_poll(gateway=gateway, now=T0) is None  # the slot stays claimed
