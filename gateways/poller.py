@@ -12,6 +12,10 @@
   answer". After a few requests in a row fail at the transport level the rest of the
   gateway is skipped: one dead gateway costs seconds, not minutes.
 
+* :class:`PollStream` runs :func:`poll_many` on a thread of its own and hands each block's
+  results to the calling thread as they come, so the caller stores values while later
+  gateways are still on the wire.
+
 Services turn :class:`TargetResult` into readings, errors and health (``gateways.services``).
 """
 
