@@ -35,6 +35,7 @@ from billing.models import BilledPeriod, Invoice, LineKind, Subscription
 from meters.models import MeterAssignment
 from readings import selectors as readings_selectors
 from readings.ingest import Point
+from readings.models import Reading
 from tariffs import pricing
 from tariffs.models import (
     AddOn,
@@ -55,6 +56,12 @@ _segment_consumption = getattr(readings_selectors, "segment_consumption", None) 
 )
 #: An end reading further than this before the period end counts as "no reading near the end".
 NEAR_END = timedelta(days=3)
+#: Readings further apart than this are not interval data for time-of-use pricing.
+INTERVAL_MAX = timedelta(hours=1)
+
+
+def _has_tou(rules: list[pricing.Rule]) -> bool:
+    return any(r.kind == pricing.TIME_OF_USE for r in rules)
 
 
 @dataclass
@@ -412,6 +419,22 @@ class _Context:
             for bp, tenant, a, b, number, pid in existing
         }
 
+    def intervals(self, segment) -> tuple[pricing.Interval, ...]:
+        """Interval data of a meter segment for time-of-use rules: consecutive readings at
+        most ``INTERVAL_MAX`` apart (daily readings are not interval data; gaps stay
+        uncovered and the tariffs engine says how many hours are missing)."""
+        rows = list(
+            Reading.objects.filter(
+                meter_id=segment.meter.id, read_at__gte=segment.start, read_at__lte=segment.end
+            ).order_by("read_at").values_list("read_at", "total")
+        )
+        factor = segment.meter.multiplier
+        return tuple(
+            pricing.Interval(a, b, (tb - ta) * factor)
+            for (a, ta), (b, tb) in zip(rows, rows[1:], strict=False)
+            if b - a <= INTERVAL_MAX and ta is not None and tb is not None
+        )
+
     # building invoices
     def invoices_for(self, sub: Subscription) -> list[DraftInvoice]:
         lo, hi, _, _ = self.window[sub.pk]
@@ -568,7 +591,10 @@ class _Builder:
                        "the consumption was estimated (the line is flagged).", "warning")
         quote = pricing.price(
             rules=rules, period=self._period(segment.start, segment.end), settings=settings,
-            billing_period=self.cycle, usage={meter.type: pricing.Usage(total=result.quantity)},
+            billing_period=self.cycle, usage={meter.type: pricing.Usage(
+                total=result.quantity,
+                intervals=self.ctx.intervals(segment) if _has_tou(rules) else None,
+            )},
         )
         self.inv.usages.append(ref)
         self._take(quote, LineKind.USAGE, segment.start, segment.end, ref)

@@ -225,3 +225,37 @@ def test_preview_queries_do_not_grow_with_subscriptions(ctx, django_assert_max_n
     with django_assert_max_num_queries(len(one.captured_queries)):
         preview = services.invoice_preview(subscriptions=subs, start=SEP, end=OCT)
     assert len(preview.invoices) == 6 and all(inv.total == D("118.88") for inv in preview.invoices)
+
+
+TOU_BANDS = [
+    {"name": "Peak", "days": ["weekday"], "start": "07:00", "end": "20:00", "price": "0.32"},
+    {"name": "Off-peak", "days": ["weekday"], "start": "20:00", "end": "07:00", "price": "0.21"},
+    {"name": "Weekend", "days": ["weekend", "holiday"], "start": "00:00", "end": "00:00",
+     "price": "0.19"},
+]
+
+
+def test_time_of_use_priced_from_hourly_readings_and_refused_from_daily_ones(ctx):
+    from datetime import timedelta
+
+    from tariffs import services as tariff_services
+
+    h = make_house(flat="0.30", standing=False)
+    energy = h.version.rules.get(name="Energy")
+    tariff_services.charge_rule_update(rule=energy, kind="time_of_use", bands=TOU_BANDS,
+                                       price=None)
+    monday, tuesday = date(2026, 9, 7), date(2026, 9, 8)
+    start = at(monday)
+    read(h.meter, *[(start + timedelta(hours=n), str(1100 + n)) for n in range(25)])
+    [inv] = services.invoice_preview(subscriptions=[h.subscription], start=monday,
+                                     end=tuesday).invoices
+    # 1 kWh an hour on a Monday: peak 07–20 = 13 kWh × 0.32 = 4.16 (VAT 0.7904 → 0.79);
+    # off-peak 00–07 and 20–24 = 11 kWh × 0.21 = 2.31 (VAT 0.4389 → 0.44)
+    assert sorted((x.quantity, x.amount, x.tax_amount) for x in inv.lines) == [
+        (D("11"), D("2.31"), D("0.44")), (D("13"), D("4.16"), D("0.79"))
+    ]
+    assert inv.can_bill
+    [daily] = services.invoice_preview(subscriptions=[h.subscription], start=SEP,
+                                       end=monday).invoices
+    assert "tou_no_interval_data" in {d.code for d in daily.diagnostics}
+    assert not daily.can_bill
