@@ -32,7 +32,7 @@ from gateways.services._common import _who
 MANUAL_SLOT_SECONDS = 10
 #: Values stored per ingestion call while the wire is still busy (whatever has arrived
 #: when the previous batch is stored, at least this many): fewer calls, short tail.
-INGEST_BATCH = 200
+INGEST_BATCH = 500
 
 
 # --- polling ----------------------------------------------------------------------------------
