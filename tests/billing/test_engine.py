@@ -259,3 +259,26 @@ def test_time_of_use_priced_from_hourly_readings_and_refused_from_daily_ones(ctx
                                        end=monday).invoices
     assert "tou_no_interval_data" in {d.code for d in daily.diagnostics}
     assert not daily.can_bill
+
+
+def test_minimum_charge_and_allowance_prorated(ctx):
+    from tariffs import services as tariff_services
+
+    h = make_house(flat="0.30", standing=False, connected=date(2026, 9, 16))
+    energy = h.version.rules.get(name="Energy")
+    tariff_services.charge_rule_update(rule=energy, allowance=D("50"), minimum_charge=D("20"))
+    read(h.meter, (at(OCT), "1060"))  # 60 kWh in 15 of 30 days: f = 1/2
+    [inv] = services.invoice_preview(subscriptions=[h.subscription], start=SEP, end=OCT).invoices
+    # allowance 50 × 1/2 = 25 kWh free (a zero line); 35 kWh × 0.30 = 10.50;
+    # minimum 20 × 1/2 = 10.00 is reached, so no top-up
+    assert [(x.quantity, x.amount) for x in inv.lines] == [(D("25"), D("0.00")),
+                                                           (D("35"), D("10.50"))]
+    read(h.meter, (at(date(2026, 10, 16)), "1070"))  # 10 kWh in 15 days of October
+    [low] = services.invoice_preview(subscriptions=[h.subscription], start=OCT,
+                                     end=date(2026, 10, 16)).invoices
+    # f = 15/15 = 1 (the period is the cycle): the allowance (10 of 50 kWh free) and
+    # 0 chargeable kWh × 0.30 = 0.00; minimum 20.00 tops up 20.00 − 0.00 (VAT 3.80)
+    assert [(x.kind, x.quantity, x.amount, x.tax_amount) for x in low.lines] == [
+        ("usage", D("10"), D("0.00"), D("0.00")), ("usage", D("0"), D("0.00"), D("0.00")),
+        ("minimum", D("1"), D("20.00"), D("3.80")),
+    ]
