@@ -59,6 +59,7 @@ def test_cycle_stored_in_several_batches_is_one_upload_one_reading_per_meter(
     monkeypatch.setattr(polling, "INGEST_BATCH", 2)
     gateway = make_gateway(sim)
     maps = map_default_layout(gateway)
+    sim.store.stall_s = 0.04  # values come one by one, as from a slow bus
     calls = []
     from readings import services as reading_services
 
@@ -76,6 +77,7 @@ def test_cycle_stored_in_several_batches_is_one_upload_one_reading_per_meter(
     upload = Upload.objects.get(source="gateway")
     assert (upload.status, upload.rows_total, upload.created_count) == ("done", 7, 7)
     assert all(len(readings_of(m)) == 1 for m in maps)
+    sim.store.stall_s = 0
     assert services.gateway_poll(gateway=gateway, now=T0) is None  # same slot: nothing
     assert Reading.objects.count() == 7
     for m in maps:
