@@ -410,3 +410,7 @@ def consumption_by_meter_type(
     for (bp, kind), c in results.items():
         grouped[bp][kind] = c
     return dict(grouped)
+
+
+#: The former private name, still looked up by callers written before it became public.
+_segment_consumption = segment_consumption
