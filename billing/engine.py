@@ -408,16 +408,20 @@ class _Context:
         ).values_list("meter_id", "start_at", "end_at", "invoice__number", "invoice__public_id")
         for meter_id, a, b, number, public_id in rows:
             self.billed[meter_id].append((a, b, number or f"draft {str(public_id)[:8]}"))
-        keys = [(s.billing_point_id, *self.window[s.pk][:2]) for s in self.subs]
         existing = Invoice.objects.exclude(status="void").filter(
-            billing_point_id__in={k[0] for k in keys},
-            period_start__in={k[1] for k in keys},
+            billing_point_id__in={s.billing_point_id for s in self.subs},
+            period_start__lt=hi, period_end__gt=lo,
         ).values_list("billing_point_id", "tenant_id", "period_start", "period_end", "number",
                       "public_id")
-        self.invoiced = {
-            (bp, tenant, a, b): number or f"draft {str(pid)[:8]}"
-            for bp, tenant, a, b, number, pid in existing
-        }
+        self.invoiced: dict[tuple[int, int], list[tuple]] = defaultdict(list)
+        for bp, tenant, a, b, number, pid in existing:
+            self.invoiced[(bp, tenant)].append((a, b, number or f"draft {str(pid)[:8]}"))
+
+    def invoiced_for(self, bp: int, tenant: int, lo: datetime, hi: datetime) -> str | None:
+        for a, b, number in self.invoiced.get((bp, tenant), []):
+            if a < hi and b > lo:
+                return number
+        return None
 
     def intervals(self, segment) -> tuple[pricing.Interval, ...]:
         """Interval data of a meter segment for time-of-use rules: consecutive readings at
@@ -470,11 +474,11 @@ class _Context:
                 "tenant_without_email", f"{inv.tenant} has no email address: the invoice "
                 "cannot be sent by email.", "warning",
             ))
-        number = self.invoiced.get((sub.billing_point_id, inv.tenant.pk, inv.start, inv.end))
+        number = self.invoiced_for(sub.billing_point_id, inv.tenant.pk, inv.start, inv.end)
         if number:
             inv.diagnostics.append(Diagnostic(
-                "already_invoiced", f"{inv.tenant} is already invoiced for this period "
-                f"({number}); void it (or credit it) to bill the period again.",
+                "already_invoiced", f"{inv.tenant} is already invoiced for this period or "
+                f"part of it ({number}); void it (or credit it) to bill the period again.",
             ))
 
 

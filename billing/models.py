@@ -133,9 +133,14 @@ class Invoice(OrganizationScopedModel):
                 fields=["organization", "number"], condition=~Q(number=""),
                 name="invoice_unique_number",
             ),
-            models.UniqueConstraint(
-                fields=["billing_point", "tenant", "period_start", "period_end"],
-                condition=~Q(status="void"), name="invoice_one_per_tenant_period",
+            ExclusionConstraint(
+                name="invoice_one_per_tenant_period",
+                expressions=[
+                    ("billing_point", RangeOperators.EQUAL),
+                    ("tenant", RangeOperators.EQUAL),
+                    (TstzRange("period_start", "period_end"), RangeOperators.OVERLAPS),
+                ],
+                condition=~Q(status="void"),
             ),
             models.CheckConstraint(
                 condition=Q(period_end__gt=F("period_start")), name="invoice_period_positive"

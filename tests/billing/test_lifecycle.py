@@ -176,3 +176,18 @@ def test_one_open_subscription_per_billing_point_is_a_database_constraint(house)
     with pytest.raises(IntegrityError), transaction.atomic():
         Subscription.objects.create(billing_point=house.bp, plan=house.plan,
                                     start_date=date(2027, 1, 1))
+
+
+def test_an_overlapping_period_of_the_same_tenant_is_not_invoiced_twice(house):
+    draft(house)
+    preview = services.invoice_preview(subscriptions=[house.subscription],
+                                       start=date(2026, 9, 16), end=date(2026, 10, 16))
+    [inv] = preview.invoices
+    assert "already_invoiced" in {d.code for d in inv.diagnostics} and not inv.can_bill
+    first = Invoice.objects.get()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Invoice.objects.create(
+            tenant=house.tenant, billing_point=house.bp, period_start=at(date(2026, 9, 20)),
+            period_end=at(date(2026, 10, 20)), currency="EUR",
+        )
+    assert Invoice.objects.count() == 1 and Invoice.objects.get() == first
