@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiTypes, extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -132,6 +133,7 @@ class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Organizat
     search_fields = ["number", "tenant__name", "billing_point__name"]
     ordering_fields = ["period_start", "issued_at", "total"]
 
+    @extend_schema(request=PeriodInputSerializer, responses=InvoiceSerializer(many=True))
     def create(self, request: Request) -> Response:
         ser = PeriodInputSerializer(data=request.data, context={"request": request})
         ser.is_valid(raise_exception=True)
@@ -186,6 +188,7 @@ class InvoicePreviewView(OrganizationAPIView):
     """Dry run: the invoices (and lines) that would be created, and diagnostics for anything
     that would make one wrong or empty. Nothing is stored."""
 
+    @extend_schema(request=PeriodInputSerializer, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request) -> Response:
         ser = PeriodInputSerializer(data=request.data, context={"request": request})
         ser.is_valid(raise_exception=True)
@@ -204,11 +207,13 @@ class _InvoiceAction(OrganizationAPIView):
 class InvoiceIssueView(_InvoiceAction):
     """Number the draft (gapless) and lock it; issuing again changes nothing."""
 
+    @extend_schema(request=None, responses=InvoiceSerializer)
     def post(self, request: Request, id: Any) -> Response:
         return self.answer(services.invoice_issue(invoice=self.invoice(id), **self.audit_kwargs()))
 
 
 class InvoicePayView(_InvoiceAction):
+    @extend_schema(request=None, responses=InvoiceSerializer)
     def post(self, request: Request, id: Any) -> Response:
         inv = services.invoice_mark_paid(invoice=self.invoice(id), **self.audit_kwargs())
         return self.answer(inv)
@@ -217,6 +222,7 @@ class InvoicePayView(_InvoiceAction):
 class InvoiceVoidView(_InvoiceAction):
     """Void a draft. An issued invoice is voided by a credit note (``credit-note/``)."""
 
+    @extend_schema(request=None, responses=InvoiceSerializer)
     def post(self, request: Request, id: Any) -> Response:
         return self.answer(services.invoice_void(invoice=self.invoice(id), **self.audit_kwargs()))
 
@@ -233,6 +239,7 @@ class ManualLineSerializer(serializers.Serializer):
 class InvoiceLineAddView(_InvoiceAction):
     """Add a manual line to a draft."""
 
+    @extend_schema(request=ManualLineSerializer, responses=InvoiceSerializer)
     def post(self, request: Request, id: Any) -> Response:
         inv = self.invoice(id)
         ser = ManualLineSerializer(data=request.data)
@@ -244,6 +251,7 @@ class InvoiceLineAddView(_InvoiceAction):
 class InvoiceLineDeleteView(OrganizationAPIView):
     """Remove a manual line of a draft."""
 
+    @extend_schema(request=None, responses={204: None})
     def delete(self, request: Request, id: Any) -> Response:
         line = get_object_or_404(InvoiceLine.objects.select_related("invoice"), public_id=id)
         services.invoice_line_remove(line=line, **self.audit_kwargs())
@@ -278,6 +286,7 @@ class CreditNoteInputSerializer(serializers.Serializer):
 class InvoiceCreditNoteView(_InvoiceAction):
     """Credit an issued (or paid) invoice in full; it becomes void."""
 
+    @extend_schema(request=CreditNoteInputSerializer, responses=CreditNoteSerializer)
     def post(self, request: Request, id: Any) -> Response:
         inv = self.invoice(id)
         ser = CreditNoteInputSerializer(data=request.data)
