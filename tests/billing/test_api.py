@@ -121,3 +121,20 @@ def test_list_query_counts_do_not_grow_with_rows(house, manager, world_a,
         assert r.json()["count"] == 4 if "count" in r.json() else True
     with django_assert_max_num_queries(len(one.captured_queries)):
         assert manager.get("/api/v1/subscriptions/").status_code == 200
+
+
+def test_subscription_update_and_delete(house, manager, world_a):
+    url = f"/api/v1/subscriptions/{house.subscription.public_id}/"
+    r = manager.patch(url, {"end_date": "2026-08-01"}, format="json")
+    assert r.status_code == 400 and "end_date" in r.json()["error"]["fields"]
+    r = manager.patch(url, {"end_date": "2027-01-01", "note": "Until the renovation"},
+                      format="json")
+    assert r.status_code == 200 and r.json()["end_date"] == "2027-01-01"
+    with organization_context(world_a.org):
+        from billing import services
+
+        services.invoice_create_draft(subscriptions=[house.subscription], start=SEP, end=OCT)
+    r = manager.delete(url)
+    assert r.status_code == 409
+    with organization_context(world_a.org):
+        assert Subscription.objects.filter(pk=house.subscription.pk).exists()

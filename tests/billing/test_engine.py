@@ -282,3 +282,23 @@ def test_minimum_charge_and_allowance_prorated(ctx):
         ("usage", D("10"), D("0.00"), D("0.00")), ("usage", D("0"), D("0.00"), D("0.00")),
         ("minimum", D("1"), D("20.00"), D("3.80")),
     ]
+
+
+def test_a_billing_points_own_rate_list_overrides_its_plan(ctx):
+    from tariffs import services as tariff_services
+
+    h = make_house(flat="0.30")
+    own = tariff_services.rate_list_create(name="Own power", currency="EUR",
+                                           effective_from=date(2026, 1, 1))
+    tariff_services.charge_rule_create(version=own.versions.get(), name="Own energy",
+                                       kind="flat", meter_type="electricity", price=D("0.50"),
+                                       tax_rate=D("19"))
+    tariff_services.billing_point_rate_list_set(billing_point=h.bp, rate_list=own,
+                                                meter_type="electricity")
+    read(h.meter, (at(SEP), "1100"), (at(OCT), "1200"))
+    [inv] = services.invoice_preview(subscriptions=[h.subscription], start=SEP, end=OCT).invoices
+    # the override prices electricity: 100 × 0.50 = 50.00 (VAT 9.50); its list has no
+    # standing charge, and the plan's list is not used for electricity any more
+    assert [(x.description, x.amount, x.tax_amount) for x in inv.lines] == [
+        ("Own energy", D("50.00"), D("9.50"))
+    ]
