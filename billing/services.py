@@ -204,14 +204,14 @@ def invoice_create_draft(
     try:
         with transaction.atomic():
             invoices = _write_drafts(org, billable)
+            for inv in invoices:
+                audit_record(action="invoice.create_draft", actor=actor, api_key=api_key,
+                             target=str(inv.public_id), detail={"total": str(inv.total)})
     except IntegrityError as exc:
         raise Conflict(
             "Some of this consumption or period was invoiced meanwhile (another run); "
             "nothing was created. Preview again."
         ) from exc
-    for inv in invoices:
-        audit_record(action="invoice.create_draft", actor=actor, api_key=api_key,
-                     target=str(inv.public_id), detail={"total": str(inv.total)})
     return invoices
 
 
