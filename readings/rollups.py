@@ -84,14 +84,14 @@ def compute_days(ranges: dict[int, DayRange]) -> list[tuple[int, date, Decimal]]
 def _compute_group(
     meter_ids: list[int], tz: tzinfo, first: date, last: date
 ) -> Iterable[tuple[int, date, Decimal]]:
-    from readings.selectors import segment_consumption
+    from readings.selectors import id_array, segment_consumption
 
     days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
     edges = [local_midnight(d, tz) for d in [*days, last + ONE_DAY]]
     periods = list(zip(edges, edges[1:], strict=False))
     day_of = {start: d for (start, _), d in zip(periods, days, strict=True)}
     quantities: dict[tuple[int, date], Decimal | None] = {}
-    assignments = MeterAssignment.objects.filter(meter_id__in=meter_ids)
+    assignments = MeterAssignment.objects.filter(meter_id__in=id_array(meter_ids))
     found = segment_consumption(assignments, edges[0], edges[-1], periods, estimate=False)
     for segment, result in found:
         key = (segment.meter.id, _period_day(segment.start, periods, day_of))

@@ -28,6 +28,7 @@ from decimal import Decimal
 
 from django.db import connection
 from django.db.models import QuerySet
+from django.db.models.expressions import RawSQL
 
 from meters.models import Meter, MeterAssignment
 from readings.ingest import DAY_SECONDS, Point, advance
@@ -114,6 +115,12 @@ class Boundary:
     next: Point | None = None
 
 
+def id_array(ids: list[int]) -> RawSQL:
+    """``IN`` ten thousand ids as one array parameter: Django compiles a placeholder per
+    element (about 0.1 s for 10,000), PostgreSQL plans a long ``IN`` list slowly too."""
+    return RawSQL("SELECT unnest(%s::bigint[])", (list(ids),))
+
+
 # --- public selectors -------------------------------------------------------------------
 
 
@@ -122,7 +129,7 @@ def meter_consumption(
 ) -> dict[int, Consumption]:
     """Consumption of each meter over [start, end), across rollover, replacement, multiplier."""
     ids = list(meter_ids)
-    assignments = MeterAssignment.objects.filter(meter_id__in=ids)
+    assignments = MeterAssignment.objects.filter(meter_id__in=id_array(ids))
     out = {m: Consumption(start, end) for m in ids}
     for segment, result in segment_consumption(assignments, start, end):
         out[segment.meter.id].unit = segment.meter.unit
@@ -134,7 +141,9 @@ def billing_point_consumption(
     *, billing_point_ids: Iterable[int], start: datetime, end: datetime
 ) -> dict[tuple[int, str], Consumption]:
     """Consumption per (billing point, meter type): the sum of its meters' segments."""
-    assignments = MeterAssignment.objects.filter(billing_point_id__in=list(billing_point_ids))
+    assignments = MeterAssignment.objects.filter(
+        billing_point_id__in=id_array(list(billing_point_ids))
+    )
     out: dict[tuple[int, str], Consumption] = {}
     for segment, result in segment_consumption(assignments, start, end):
         key = (segment.assignment.billing_point_id, segment.meter.type)
@@ -330,7 +339,9 @@ def _lookup(items: list[Boundary], *, near: bool) -> None:
 
 
 def _daily_use(meter_ids: set[int]) -> dict[int, Decimal | None]:
-    states = MeterReadingState.objects.filter(meter_id__in=meter_ids, window_days__gt=0)
+    states = MeterReadingState.objects.filter(
+        meter_id__in=id_array(list(meter_ids)), window_days__gt=0
+    )
     rows = states.values_list("meter_id", "window_use", "window_days")
     return {meter_id: use / days for meter_id, use, days in rows}
 
