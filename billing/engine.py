@@ -334,8 +334,8 @@ class _Context:
                                          *self.window[s.pk][2:])
             for s in subs
         }
-        self._load_consumption()
         self._load_billed()
+        self._load_consumption()
 
     # loading
     def _load_occupants(self) -> None:
@@ -354,12 +354,15 @@ class _Context:
                 billing_point_id__in=[s.billing_point_id for s in self.subs], connected_at__lt=hi
             )
             .filter(Q(removed_at__isnull=True) | Q(removed_at__gt=lo))
-            .values_list("billing_point_id", "meter__type", "connected_at", "removed_at")
+            .values_list("billing_point_id", "meter__type", "connected_at", "removed_at",
+                         "meter_id")
         )
         self.types: dict[int, set[str]] = defaultdict(set)
+        self.meters_of: dict[int, set[int]] = defaultdict(set)
         self.assignment_rows: dict[int, list[tuple]] = defaultdict(list)
-        for bp, meter_type, connected, removed in rows:
+        for bp, meter_type, connected, removed, meter_id in rows:
             self.types[bp].add(meter_type)
+            self.meters_of[bp].add(meter_id)
             self.assignment_rows[bp].append((meter_type, connected, removed))
 
     def periods(self, sub: Subscription) -> list[tuple[datetime, datetime]]:
@@ -368,6 +371,9 @@ class _Context:
         cuts = {lo, hi}
         cuts |= {seg.start for seg in self.occupants.get(sub.billing_point_id, [])}
         cuts |= {local_midnight(d, tz) for d in self.rates[sub.pk].cuts()}
+        # cut where consumption already billed starts or ends, so only that part is left out
+        cuts |= {t for m in self.meters_of.get(sub.billing_point_id, ())
+                 for a, b, _ in self.billed.get(m, ()) for t in (a, b)}
         points = sorted(c for c in cuts if lo <= c <= hi)
         return list(zip(points, points[1:], strict=False))
 
@@ -399,7 +405,7 @@ class _Context:
             readings_selectors._find_neighbours(self.boundaries)
 
     def _load_billed(self) -> None:
-        meter_ids = {s.meter.id for items in self.segments.values() for s, _ in items}
+        meter_ids = {m for ids in self.meters_of.values() for m in ids}
         lo = min(w[0] for w in self.window.values())
         hi = max(w[1] for w in self.window.values())
         self.billed: dict[int, list[tuple[datetime, datetime, str]]] = defaultdict(list)

@@ -184,6 +184,10 @@ def test_an_overlapping_period_of_the_same_tenant_is_not_invoiced_twice(house):
                                        start=date(2026, 9, 16), end=date(2026, 10, 16))
     [inv] = preview.invoices
     assert "already_invoiced" in {d.code for d in inv.diagnostics} and not inv.can_bill
+    # the consumption up to 1 October is on the first invoice: only 1–15 October is priced
+    assert "already_billed" in {d.code for d in inv.diagnostics}
+    [usage] = {x.usage.key: x.usage for x in inv.lines if x.usage}.values()
+    assert usage.start_at == at(OCT) and usage.end_at == at(date(2026, 10, 16))
     first = Invoice.objects.get()
     with pytest.raises(IntegrityError), transaction.atomic():
         Invoice.objects.create(
