@@ -146,3 +146,33 @@ def test_preview_a_whole_property(house, world_a):
         assert Invoice.objects.count() == 2
     r = client.get("/billing/preview/", {"start": "2026-09-01", "end": "2026-10-01"})
     assert r.status_code == 400 and "Choose a subscription or a property" in r.content.decode()
+
+
+def test_pay_credit_and_void_through_the_portal(house, world_a):
+    with organization_context(world_a.org):
+        [inv] = services.invoice_create_draft(subscriptions=[house.subscription], start=SEP,
+                                              end=OCT)
+    client = login_client(world_a.manager, world_a.org)
+    base = f"/billing/invoices/{inv.public_id}"
+    client.post(f"{base}/credit-note/", {"reason": "x"})  # a draft: refused, nothing made
+    client.post(f"{base}/issue/")
+    assert b"Mark paid" in client.get(f"{base}/pay/").content
+    client.post(f"{base}/pay/")
+    r = client.post(f"{base}/credit-note/", {"reason": ""})
+    assert r.status_code == 400 and b"required" in r.content
+    r = client.post(f"{base}/credit-note/", {"reason": "Misread meter"})
+    assert r.status_code == 302
+    with organization_context(world_a.org):
+        inv.refresh_from_db()
+        note = inv.credit_notes.get()
+    assert inv.status == "void" and note.number == "CN-000001"
+    page = client.get(f"/billing/credit-notes/{note.public_id}/").content.decode()
+    assert "CN-000001" in page and "-95.08" in page
+    with organization_context(world_a.org):
+        [again] = services.invoice_create_draft(subscriptions=[house.subscription], start=SEP,
+                                                end=OCT)
+    assert b"Void draft" in client.get(f"/billing/invoices/{again.public_id}/void/").content
+    client.post(f"/billing/invoices/{again.public_id}/void/")
+    with organization_context(world_a.org):
+        again.refresh_from_db()
+    assert again.status == "void" and again.number == ""
