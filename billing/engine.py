@@ -537,14 +537,11 @@ class _Builder:
             v = self.rates.version(meter_type, day)
             if v is not None:
                 versions[v.pk] = v
-        seen: set[str] = set()
-        for v in versions.values():
+        for v in versions.values():  # each version once, even if it prices several types
             rules = [
                 r for r in self.ctx.tariffs.rules_of(v)
                 if r.kind == pricing.STANDING and r.meter_type in types | {""}
-                and r.name not in seen
             ]
-            seen |= {r.name for r in rules}
             settings = self._settings(v)
             if rules and settings:
                 quote = pricing.price(rules=rules, period=self._period(a, b), settings=settings,

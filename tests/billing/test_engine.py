@@ -302,3 +302,27 @@ def test_a_billing_points_own_rate_list_overrides_its_plan(ctx):
     assert [(x.description, x.amount, x.tax_amount) for x in inv.lines] == [
         ("Own energy", D("50.00"), D("9.50"))
     ]
+
+
+def test_standing_charges_of_two_rate_lists_with_the_same_rule_name_both_count(ctx):
+    from meters import services as meter_services
+    from tariffs import services as tariff_services
+
+    h = make_house(flat="0.30")
+    water_list = tariff_services.rate_list_create(name="Water standing", currency="EUR",
+                                                  effective_from=date(2026, 1, 1))
+    v = water_list.versions.get()
+    tariff_services.charge_rule_create(version=v, name="Standing charge", kind="standing",
+                                       price=D("3.00"), per="month", tax_rate=D("7"))
+    tariff_services.charge_rule_create(version=v, name="Water", kind="flat",
+                                       meter_type="cold_water", price=D("2.00"), tax_rate=D("7"))
+    tariff_services.plan_save(plan=h.plan, name=h.plan.name,
+                              rate_lists=[h.rate_list, water_list])
+    water = meter_services.meter_create(type="cold_water", serial_number="W-standing")
+    meter_services.meter_assign(billing_point=h.bp, meter=water, connected_at=at(date(2026, 8, 1)))
+    read(h.meter, (at(SEP), "1100"), (at(OCT), "1100"))
+    read(water, (at(SEP), "5"), (at(OCT), "5"))
+    [inv] = services.invoice_preview(subscriptions=[h.subscription], start=SEP, end=OCT).invoices
+    standing = sorted(x.amount for x in inv.lines if x.kind == "standing")
+    # electricity list 9.90 and water list 3.00, one month each
+    assert standing == [D("3.00"), D("9.90")]
