@@ -271,6 +271,21 @@ class _Tariffs:
                 return v
         return None
 
+    def fee_versions(self, sub: Subscription, day: date) -> list[RateListVersion]:
+        """Versions of the subscription's rate lists that hold fixed charges only (e.g. a
+        "service fees" list): charged whatever meters the billing point has."""
+        own = self.overrides.get(sub.billing_point_id, {})
+        out = []
+        for rate_list in [*own.values(), *self.plan_lists[sub.pk]]:
+            v = self._version_at(rate_list, day)
+            if v is not None and self._fees_only(v):
+                out.append(v)
+        return out
+
+    def _fees_only(self, version: RateListVersion) -> bool:
+        rules = self.rules.get(version.pk)
+        return bool(rules) and all(r.kind == pricing.STANDING for r in rules)
+
     def rates_for(self, sub: Subscription, types: set[str], start: date, end: date) -> _Rates:
         lists: dict[str, RateList | None] = {}
         versions: dict[str, list[RateListVersion]] = {}
@@ -283,6 +298,14 @@ class _Tariffs:
                 v for v in self.versions.get(found.rate_list_id, [])
                 if v.effective_from < end and (v.effective_to is None or v.effective_to > start)
             ] if found else []
+        own = self.overrides.get(sub.billing_point_id, {})
+        for rate_list in [*own.values(), *self.plan_lists[sub.pk]]:  # price changes of fees
+            inside = [
+                v for v in self.versions.get(rate_list.pk, [])
+                if v.effective_from < end and (v.effective_to is None or v.effective_to > start)
+            ]
+            if any(self._fees_only(v) for v in inside):
+                versions.setdefault(f"fees:{rate_list.pk}", inside)
         return _Rates(lists, versions)
 
 
@@ -537,6 +560,8 @@ class _Builder:
             v = self.rates.version(meter_type, day)
             if v is not None:
                 versions[v.pk] = v
+        for v in self.ctx.tariffs.fee_versions(self.sub, day):
+            versions[v.pk] = v
         for v in versions.values():  # each version once, even if it prices several types
             rules = [
                 r for r in self.ctx.tariffs.rules_of(v)

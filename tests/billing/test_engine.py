@@ -326,3 +326,21 @@ def test_standing_charges_of_two_rate_lists_with_the_same_rule_name_both_count(c
     standing = sorted(x.amount for x in inv.lines if x.kind == "standing")
     # electricity list 9.90 and water list 3.00, one month each
     assert standing == [D("3.00"), D("9.90")]
+
+
+def test_a_fixed_fees_rate_list_is_charged_besides_the_metered_ones(ctx):
+    from tariffs import services as tariff_services
+
+    h = make_house(flat="0.30", standing=False)
+    fees = tariff_services.rate_list_create(name="Service fees", currency="EUR",
+                                            effective_from=date(2026, 1, 1))
+    tariff_services.charge_rule_create(version=fees.versions.get(), name="Administration",
+                                       kind="standing", price=D("6.00"), per="month",
+                                       tax_rate=D("19"))
+    v2 = tariff_services.rate_list_version_create(rate_list=fees, effective_from=date(2026, 9, 16))
+    tariff_services.charge_rule_update(rule=v2.rules.get(), price=D("8.00"))
+    tariff_services.plan_save(plan=h.plan, name=h.plan.name, rate_lists=[h.rate_list, fees])
+    read(h.meter, (at(SEP), "1100"), (at(OCT), "1100"))
+    [inv] = services.invoice_preview(subscriptions=[h.subscription], start=SEP, end=OCT).invoices
+    # 15/30 × 6.00 = 3.00 and, after the price change on the 16th, 15/30 × 8.00 = 4.00
+    assert sorted(x.amount for x in inv.lines if x.kind == "standing") == [D("3.00"), D("4.00")]
