@@ -229,6 +229,11 @@ def _looked_up(ids, touched, zones, latest) -> dict[int, DayRange]:
     return ranges
 
 
+#: Days per meter a batch rolls up inside its own transaction; older days (a meter
+#: connected long before its first reading, a back-fill of last year) go to a task.
+INLINE_DAYS = 62
+
+
 def rollups_after_ingest(
     organization_id: int,
     touched: dict[int, list[datetime]],
@@ -237,11 +242,33 @@ def rollups_after_ingest(
     before: dict[int, datetime | None],
     connected: dict[int, datetime],
 ) -> int:
-    """Recompute the rollups of the meter-days an ingestion batch touched (same transaction)."""
+    """Recompute the rollups of the meter-days an ingestion batch touched (same transaction).
+
+    The last ``INLINE_DAYS`` of each meter's range are computed now; anything older is
+    queued (``readings.tasks.rollups_rebuild_task``) when the batch commits, so a first
+    reading of a meter connected a year ago does not hold the batch for a year of days.
+    """
     if not touched:
         return 0
     ranges = touched_ranges(touched, zones, latest, before, connected)
+    deferred: dict[tuple[date, date], list[int]] = defaultdict(list)
+    for meter_id, r in list(ranges.items()):
+        cut = r.last - timedelta(days=INLINE_DAYS - 1)
+        if r.first < cut:
+            deferred[(r.first, cut - ONE_DAY)].append(meter_id)
+            ranges[meter_id] = DayRange(r.tz, cut, r.last)
+    for (first, last), meter_ids in deferred.items():
+        _queue_rebuild(organization_id, first, last, meter_ids)
     return write_days(organization_id, compute_days(ranges)) if ranges else 0
+
+
+def _queue_rebuild(organization_id: int, first: date, last: date, meter_ids: list[int]) -> None:
+    from django.db import transaction
+
+    from readings.tasks import rollups_rebuild_task
+
+    args = (organization_id, first.isoformat(), last.isoformat(), sorted(meter_ids))
+    transaction.on_commit(lambda: rollups_rebuild_task.delay(*args))
 
 
 # --- rebuilding a range -------------------------------------------------------------------------

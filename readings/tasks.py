@@ -48,10 +48,13 @@ def partitions_ahead() -> list[str]:
 
 
 @shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
-def rollups_rebuild_task(organization_id: int, first: str, last: str) -> int:
-    """Recompute the consumption rollups of [first, last] (ISO local dates) of an organization."""
+def rollups_rebuild_task(
+    organization_id: int, first: str, last: str, meter_ids: list[int] | None = None
+) -> int:
+    """Recompute the consumption rollups of [first, last] (ISO local dates) of an
+    organization's meters (all, or ``meter_ids``); queued by ingestion for old days."""
     org = Organization.objects.get(pk=organization_id)
     with organization_context(org):
         return services.consumption_rollups_rebuild(
-            first=date.fromisoformat(first), last=date.fromisoformat(last)
+            first=date.fromisoformat(first), last=date.fromisoformat(last), meter_ids=meter_ids
         )

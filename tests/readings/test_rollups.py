@@ -125,9 +125,12 @@ def test_days_of_a_replaced_meter_follow_its_assignment(in_org_a):
     assert_matches_selector(old)
 
 
-def test_months_sum_their_days_and_serve_the_chart_selector(in_org_a):
+def test_months_sum_their_days_and_serve_the_chart_selector(
+    in_org_a, django_capture_on_commit_callbacks
+):
     meter = make_meter()
-    ingest(*[("E-1", at(24 * d), str(2 * d)) for d in range(75)])  # into mid-March
+    with django_capture_on_commit_callbacks(execute=True):  # days beyond INLINE_DAYS: a task
+        ingest(*[("E-1", at(24 * d), str(2 * d)) for d in range(75)])  # into mid-March
     stored = assert_matches_selector(meter)
     january = MonthlyConsumption.objects.get(meter=meter, month=date(2025, 1, 1))
     assert january.days == 31
@@ -163,12 +166,13 @@ def test_rebuild_command_restores_deleted_rollups(in_org_a, world_a):
 
 
 def test_chart_months_come_from_rollups_and_equal_the_selector(
-    in_org_a, django_assert_max_num_queries
+    in_org_a, django_assert_max_num_queries, django_capture_on_commit_callbacks
 ):
     from readings.selectors import meter_consumption_periods, meter_months_consumption
 
     meter = make_meter()
-    ingest(*[("E-1", at(24 * d), str(2 * d)) for d in range(75)])
+    with django_capture_on_commit_callbacks(execute=True):
+        ingest(*[("E-1", at(24 * d), str(2 * d)) for d in range(75)])
     edges = [datetime(2025, m, 1, tzinfo=BERLIN) for m in (1, 2, 3, 4)]
     periods = list(zip(edges, edges[1:], strict=False))
     charted = meter_months_consumption(meter=meter, periods=periods)
@@ -211,3 +215,21 @@ def test_meter_page_charts_days_from_the_rollups(world_a):
     assert page.status_code == 200
     assert b'data-testid="daily-chart"' in page.content
     assert f"{yesterday:%a %d %b}: 12 kWh".encode() in page.content
+
+
+def test_days_long_before_the_first_reading_are_rolled_up_by_a_task_after_commit(
+    in_org_a, django_capture_on_commit_callbacks
+):
+    from readings import rollups
+
+    meter = make_meter(connected_at=T0 - timedelta(days=300), initial="0")
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        ingest(("E-1", at(0), "300"), ("E-1", at(48), "302"))
+    inline = days_of(meter)
+    assert len(inline) == rollups.INLINE_DAYS  # the latest days, in the batch's transaction
+    assert len(callbacks) == 1
+    callbacks[0]()  # the queued rebuild (eager in tests)
+    stored = assert_matches_selector(meter)
+    first_day = (T0 - timedelta(days=300)).astimezone(BERLIN).date()
+    assert list(stored) == [first_day + timedelta(days=n) for n in range(len(stored))]
+    assert max(stored) == date(2025, 1, 2)
