@@ -10,13 +10,16 @@ Only **complete** days are stored: days that end at or before the meter's latest
 Their boundaries lie between stored readings, so nothing in a rollup is an estimate; the
 day of the latest reading (and anything later) is left to the selector.
 
-Ingestion keeps the rollups up to date for the meter-days a batch touched, set-based:
-per batch, one query finds every touched meter's neighbouring readings (a new or replaced
-reading changes the days between its neighbours), the selector's few queries compute the
-days of all touched meters at once (per group of meters sharing a zone and day range),
-one ``INSERT … ON CONFLICT DO UPDATE`` writes the days and one rebuilds the touched
-months from their days. Re-ingesting the same readings writes nothing (nothing touched),
-and an upsert that would not change a value is skipped by its ``WHERE``.
+Ingestion keeps the rollups up to date for the meter-days a batch touched, set-based, in
+the batch's transaction: a new or replaced reading changes the days between its
+neighbouring readings; for appended readings the neighbour is known from the meter's
+state, for back-fills one query finds them all. The selector's few queries then compute
+the days of all touched meters at once (per group of meters sharing a zone and day
+range), one ``INSERT … ON CONFLICT DO UPDATE`` writes the days and one rebuilds the
+touched months from their days. Most batches complete no day and cost an in-memory check.
+Re-ingesting the same readings writes nothing (nothing touched), and an upsert that
+would not change a value is skipped by its ``WHERE``. At most ``INLINE_DAYS`` per meter
+are computed inline; older days are queued to a task on commit.
 
 :func:`rollups_rebuild` recomputes any range (the ``readings_rollups`` command and the
 ``readings.tasks.rollups_rebuild_task``), e.g. after an assignment's final reading was
