@@ -20,6 +20,7 @@ the states, and one (rarely two) for the readings around every boundary at once.
 
 from __future__ import annotations
 
+from calendar import monthrange
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -179,11 +180,12 @@ def meter_months_consumption(
     tz = periods[0][0].tzinfo
     state = MeterReadingState.objects.filter(meter_id=meter.id).first()
     until = complete_until(state.last_read_at if state else None, tz)
-    months = dict(
-        MonthlyConsumption.objects.filter(
-            meter_id=meter.id, month__in=[s.date() for s, _ in periods]
-        ).values_list("month", "quantity")
-    )
+    rows = MonthlyConsumption.objects.filter(
+        meter_id=meter.id, month__in=[s.date() for s, _ in periods]
+    ).values_list("month", "quantity", "days")
+    # a month with fewer rolled-up days (connected mid-month, older days still queued)
+    # is computed instead
+    months = {m: q for m, q, days in rows if days == monthrange(m.year, m.month)[1]}
     out: list[Consumption | None] = []
     for start, end in periods:
         complete = until is not None and (end - timedelta(days=1)).date() <= until

@@ -228,6 +228,13 @@ def test_days_long_before_the_first_reading_are_rolled_up_by_a_task_after_commit
     inline = days_of(meter)
     assert len(inline) == rollups.INLINE_DAYS  # the latest days, in the batch's transaction
     assert len(callbacks) == 1
+    from readings.selectors import meter_consumption_periods, meter_months_consumption
+
+    cut = min(inline)  # its month is only partly rolled up until the task ran: computed
+    assert cut == date(2024, 11, 2)
+    month = [(local_midnight(date(2024, 11, 1), BERLIN), local_midnight(date(2024, 12, 1), BERLIN))]
+    charted = meter_months_consumption(meter=meter, periods=month)
+    assert charted[0].quantity == meter_consumption_periods(meter=meter, periods=month)[0].quantity
     callbacks[0]()  # the queued rebuild (eager in tests)
     stored = assert_matches_selector(meter)
     first_day = (T0 - timedelta(days=300)).astimezone(BERLIN).date()
