@@ -50,10 +50,6 @@ from tariffs.models import (
 from tenants.selectors import occupants_for_billing_points
 
 ZERO = Decimal("0")
-#: (segment, consumption) per assignment segment cut by periods; public in newer readings.
-_segment_consumption = getattr(readings_selectors, "segment_consumption", None) or getattr(
-    readings_selectors, "_segment_consumption", None
-)
 #: An end reading further than this before the period end counts as "no reading near the end".
 NEAR_END = timedelta(days=3)
 #: Readings further apart than this are not interval data for time-of-use pricing.
@@ -406,7 +402,7 @@ class _Context:
             groups[tuple(self.periods(s))].append(s.billing_point_id)
         self.segments: dict[int, list] = defaultdict(list)
         for periods, bp_ids in groups.items():
-            found = _segment_consumption(
+            found = readings_selectors.segment_consumption(
                 MeterAssignment.objects.filter(billing_point_id__in=bp_ids),
                 periods[0][0], periods[-1][1], list(periods),
             )
@@ -425,7 +421,7 @@ class _Context:
                         readings_selectors.Boundary(s.meter.id, at, a.connected_at, a.removed_at),
                     )
         if self.boundaries:
-            readings_selectors._find_neighbours(self.boundaries)
+            readings_selectors.find_neighbours(self.boundaries)
 
     def _load_billed(self) -> None:
         meter_ids = {m for ids in self.meters_of.values() for m in ids}

@@ -277,7 +277,7 @@ def segment_consumption(
     if not segments:
         return []
     boundaries = _boundaries(segments)
-    _find_neighbours(boundaries)
+    find_neighbours(boundaries)
     daily = _daily_use({s.meter.id for s in segments}) if estimate else {}
     return [(s, _consume(s, boundaries, daily)) for s in segments]
 
@@ -291,7 +291,7 @@ def _boundaries(segments: list[Segment]) -> dict[tuple[int, datetime], Boundary]
     return found
 
 
-def _find_neighbours(boundaries: dict[tuple[int, datetime], Boundary]) -> None:
+def find_neighbours(boundaries: dict[tuple[int, datetime], Boundary]) -> None:
     """Readings just before/after every boundary inside its assignment: near first, then all."""
     items = list(boundaries.values())
     _lookup(items, near=True)
@@ -423,7 +423,3 @@ def consumption_by_meter_type(
     for (bp, kind), c in results.items():
         grouped[bp][kind] = c
     return dict(grouped)
-
-
-#: The former private name, still looked up by callers written before it became public.
-_segment_consumption = segment_consumption
