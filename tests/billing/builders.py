@@ -52,7 +52,7 @@ def read(meter, *points: tuple[datetime, str]) -> None:
 def make_house(*, tenant_email: str = "tenant@example.com", initial: str = "1000",
                connected: date = date(2026, 8, 1), standing: bool = True,
                tiers=None, flat: str | None = None, cash_rounding: str | None = None,
-               register_digits: int | None = None) -> House:
+               register_digits: int | None = None, kind: str = "tiered") -> House:
     n = next(_seq)
     prop = meter_services.property_create(name=f"House {n}", time_zone="Europe/Berlin",
                                           currency="EUR")
@@ -82,7 +82,7 @@ def make_house(*, tenant_email: str = "tenant@example.com", initial: str = "1000
                                            meter_type=MeterType.ELECTRICITY, price=Decimal(flat),
                                            tax_rate=Decimal("19"))
     else:
-        tariff_services.charge_rule_create(version=version, name="Energy", kind="tiered",
+        tariff_services.charge_rule_create(version=version, name="Energy", kind=kind,
                                            meter_type=MeterType.ELECTRICITY,
                                            tiers=tiers or TIERS, tax_rate=Decimal("19"))
     plan = tariff_services.plan_save(name=f"Plan {n}", rate_lists=[rate_list])

@@ -344,3 +344,65 @@ def test_a_fixed_fees_rate_list_is_charged_besides_the_metered_ones(ctx):
     [inv] = services.invoice_preview(subscriptions=[h.subscription], start=SEP, end=OCT).invoices
     # 15/30 × 6.00 = 3.00 and, after the price change on the 16th, 15/30 × 8.00 = 4.00
     assert sorted(x.amount for x in inv.lines if x.kind == "standing") == [D("3.00"), D("4.00")]
+
+
+def test_volume_blocks_prorate_for_a_partial_period(ctx):
+    # connected on 21 September: 10 days of the 30-day September cycle, f = 10/30 = 1/3
+    h = make_house(connected=date(2026, 9, 21), kind="volume")
+    read(h.meter, (at(OCT), "1100"))  # 1000 → 1100 = 100 kWh
+    [inv] = services.invoice_preview(subscriptions=[h.subscription], start=SEP, end=OCT).invoices
+    # block limits × 1/3, rounded to 0.001 kWh: 100 → 33.333, 300 → 100.000, then open.
+    # Volume: all 100 kWh at the price of the block reached; 100 is exactly at the limit
+    # 100.000 and stays in that (second) block: 100 × 0.25 = 25.00 (VAT 4.75).
+    # (A whole month would have priced the same 100 kWh in the first block at 0.20.)
+    # standing 10/30 × 9.90 = 3.30 (VAT 0.627 → 0.63)
+    # net 3.30 + 25.00 = 28.30; VAT 0.63 + 4.75 = 5.38; total 33.68
+    assert [(x.kind, x.quantity, x.amount, x.tax_amount) for x in inv.lines] == [
+        ("standing", D("10") / 30, D("3.30"), D("0.63")),
+        ("usage", D("100"), D("25.00"), D("4.75")),
+    ]
+    assert inv.lines[1].unit_price == D("0.25")
+    assert (inv.net_total, inv.tax_total, inv.total) == (D("28.30"), D("5.38"), D("33.68"))
+
+
+DAY_NIGHT_BANDS = [
+    {"name": "Night", "days": ["weekday", "weekend", "holiday"], "start": "00:00",
+     "end": "06:00", "price": "0.21"},
+    {"name": "Day", "days": ["weekday", "weekend", "holiday"], "start": "06:00",
+     "end": "00:00", "price": "0.32"},
+]
+
+
+# 25 October 2026 (25 hours; clocks go back 03:00 → 02:00, so 02:00–03:00 happens twice):
+#   night 00–06 local = 7 real hours → 7 × 0.21 = 1.47 (VAT 0.2793 → 0.28);
+#   day 06–24 = 18 hours → 18 × 0.32 = 5.76 (VAT 1.0944 → 1.09);
+#   net 1.47 + 5.76 = 7.23, VAT 0.28 + 1.09 = 1.37, total 8.60
+# 29 March 2026 (23 hours; clocks go forward 02:00 → 03:00, so 02:00–03:00 never happens):
+#   night 00–06 local = 5 real hours → 5 × 0.21 = 1.05 (VAT 0.1995 → 0.20);
+#   day 18 × 0.32 = 5.76 (VAT 1.09); net 1.05 + 5.76 = 6.81, VAT 0.20 + 1.09 = 1.29,
+#   total 8.10
+@pytest.mark.parametrize("day, hours, night, totals", [
+    (date(2026, 10, 25), 25, (D("7"), D("1.47"), D("0.28")), (D("7.23"), D("1.37"), D("8.60"))),
+    (date(2026, 3, 29), 23, (D("5"), D("1.05"), D("0.20")), (D("6.81"), D("1.29"), D("8.10"))),
+])
+def test_time_of_use_across_a_dst_change(ctx, day, hours, night, totals):
+    from datetime import UTC, timedelta
+
+    from tariffs import services as tariff_services
+
+    h = make_house(flat="0.30", standing=False, connected=date(2026, 3, 1))
+    tariff_services.charge_rule_update(rule=h.version.rules.get(name="Energy"),
+                                       kind="time_of_use", bands=DAY_NIGHT_BANDS, price=None)
+    # a reading every real hour (counted in UTC) from local midnight to the next local
+    # midnight: 1 kWh an hour
+    start = at(day).astimezone(UTC)
+    assert at(day + timedelta(days=1)).astimezone(UTC) - start == timedelta(hours=hours)
+    read(h.meter, *[(start + timedelta(hours=n), str(1100 + n)) for n in range(hours + 1)])
+    [inv] = services.invoice_preview(subscriptions=[h.subscription], start=day,
+                                     end=day + timedelta(days=1)).invoices
+    assert [(x.quantity, x.amount, x.tax_amount) for x in inv.lines] == [
+        night, (D("18"), D("5.76"), D("1.09")),
+    ]
+    assert (inv.net_total, inv.tax_total, inv.total) == totals
+    assert inv.can_bill
+    assert "tou_incomplete_interval_data" not in {d.code for d in inv.diagnostics}
