@@ -33,3 +33,10 @@ class OrganizationPortalMixin(LoginRequiredMixin):
         if not Role.at_least(request.role, needed):
             raise PermissionDenied("Your role in this organization does not allow this.")
         return super().dispatch(request, *args, **kwargs)
+
+
+def organization_today(request: HttpRequest):
+    """Today's date where the organization works, for form defaults (not the server's UTC day)."""
+    from django.utils import timezone
+
+    return timezone.localdate(timezone=request.organization.time_zone)

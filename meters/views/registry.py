@@ -15,7 +15,13 @@ from billspree.core.panels import collect_panels
 from billspree.core.portal import OrganizationPortalMixin
 from meters import forms, selectors, services
 from meters.models import BillingPoint, Meter, Property
-from meters.views.common import PAGE_SIZE, WriteView, paginate, query_without_page
+from meters.views.common import (
+    PAGE_SIZE,
+    ServiceEditView,
+    WriteView,
+    paginate,
+    query_without_page,
+)
 
 # --- properties ------------------------------------------------------------------------
 
@@ -66,30 +72,17 @@ class PropertyCreateView(WriteView):
         return render(self.request, "meters/property_form.html", ctx, status=status)
 
 
-class PropertyEditView(WriteView):
+class PropertyEditView(ServiceEditView):
     model = Property
+    form_class = forms.PropertyForm
+    template_name = "meters/property_form.html"
+    context_name = "property"
+    nav_section = "properties"
+    detail_url_name = "meters:property_detail"
+    saved_message = "Property saved."
 
-    def get(self, request: HttpRequest, id: str) -> HttpResponse:
-        prop = get_object_or_404(Property, public_id=id)
-        return self._render(prop, forms.PropertyForm(instance=prop))
-
-    def post(self, request: HttpRequest, id: str) -> HttpResponse:
-        prop = get_object_or_404(Property, public_id=id)
-        form = forms.PropertyForm(request.POST, instance=Property.objects.get(pk=prop.pk))
-        if form.is_valid():
-            changed = {k: form.cleaned_data[k] for k in form.changed_data}
-            try:
-                services.property_update(property=prop, actor=request.user, **changed)
-            except ValidationError as exc:
-                forms.apply_errors(form, exc, {})
-            else:
-                messages.success(request, "Property saved." if changed else "Nothing changed.")
-                return redirect("meters:property_detail", id=prop.public_id)
-        return self._render(prop, form, status=400)
-
-    def _render(self, prop: Property, form: Any, status: int = 200) -> HttpResponse:
-        ctx = {"form": form, "property": prop, "nav_section": "properties"}
-        return render(self.request, "meters/property_form.html", ctx, status=status)
+    def update(self, obj: Property, changed: dict[str, Any]) -> None:
+        services.property_update(property=obj, actor=self.request.user, **changed)
 
 
 class PropertyDetailView(OrganizationPortalMixin, View):
@@ -131,30 +124,17 @@ class BillingPointDetailView(OrganizationPortalMixin, View):
         return render(request, "meters/billing_point_detail.html", ctx)
 
 
-class BillingPointEditView(WriteView):
+class BillingPointEditView(ServiceEditView):
     model = BillingPoint
+    form_class = forms.BillingPointForm
+    template_name = "meters/billing_point_form.html"
+    context_name = "bp"
+    nav_section = "properties"
+    detail_url_name = "meters:billing_point_detail"
+    saved_message = "Billing point saved."
 
-    def get(self, request: HttpRequest, id: str) -> HttpResponse:
-        bp = get_object_or_404(BillingPoint, public_id=id)
-        return self._render(bp, forms.BillingPointForm(instance=bp))
-
-    def post(self, request: HttpRequest, id: str) -> HttpResponse:
-        bp = get_object_or_404(BillingPoint, public_id=id)
-        form = forms.BillingPointForm(request.POST, instance=BillingPoint.objects.get(pk=bp.pk))
-        if form.is_valid():
-            changed = {k: form.cleaned_data[k] for k in form.changed_data}
-            try:
-                services.billing_point_update(billing_point=bp, actor=request.user, **changed)
-            except ValidationError as exc:
-                forms.apply_errors(form, exc, {})
-            else:
-                messages.success(request, "Billing point saved." if changed else "Nothing changed.")
-                return redirect("meters:billing_point_detail", id=bp.public_id)
-        return self._render(bp, form, status=400)
-
-    def _render(self, bp: BillingPoint, form: Any, status: int = 200) -> HttpResponse:
-        ctx = {"bp": bp, "form": form, "nav_section": "properties"}
-        return render(self.request, "meters/billing_point_form.html", ctx, status=status)
+    def update(self, obj: BillingPoint, changed: dict[str, Any]) -> None:
+        services.billing_point_update(billing_point=obj, actor=self.request.user, **changed)
 
 
 # --- meters ----------------------------------------------------------------------------
@@ -215,32 +195,19 @@ class MeterCreateView(WriteView):
         return render(self.request, "meters/meter_form.html", ctx, status=status)
 
 
-class MeterEditView(WriteView):
+class MeterEditView(ServiceEditView):
     """Rename a meter (and adjust multiplier, digits, main meter); the serial stays."""
 
     model = Meter
+    form_class = forms.MeterForm
+    template_name = "meters/meter_form.html"
+    context_name = "meter"
+    nav_section = "meters"
+    detail_url_name = "meters:meter_detail"
+    saved_message = "Meter saved."
 
-    def get(self, request: HttpRequest, id: str) -> HttpResponse:
-        meter = get_object_or_404(Meter, public_id=id)
-        return self._render(meter, forms.MeterForm(instance=meter))
-
-    def post(self, request: HttpRequest, id: str) -> HttpResponse:
-        meter = get_object_or_404(Meter, public_id=id)
-        form = forms.MeterForm(request.POST, instance=Meter.objects.get(pk=meter.pk))
-        if form.is_valid():
-            changed = {k: form.cleaned_data[k] for k in form.changed_data}
-            try:
-                services.meter_update(meter=meter, actor=request.user, **changed)
-            except ValidationError as exc:
-                forms.apply_errors(form, exc, {})
-            else:
-                messages.success(request, "Meter saved." if changed else "Nothing changed.")
-                return redirect("meters:meter_detail", id=meter.public_id)
-        return self._render(meter, form, status=400)
-
-    def _render(self, meter: Meter, form: Any, status: int = 200) -> HttpResponse:
-        ctx = {"meter": meter, "form": form, "nav_section": "meters"}
-        return render(self.request, "meters/meter_form.html", ctx, status=status)
+    def update(self, obj: Meter, changed: dict[str, Any]) -> None:
+        services.meter_update(meter=obj, actor=self.request.user, **changed)
 
 
 class MeterDetailView(OrganizationPortalMixin, View):

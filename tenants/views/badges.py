@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, Q
@@ -14,7 +12,7 @@ from django.views import View
 from django.views.generic import ListView
 
 from billspree.core.errors import Conflict
-from billspree.core.portal import OrganizationPortalMixin
+from billspree.core.portal import OrganizationPortalMixin, organization_today
 from tenants import forms, services
 from tenants.models import BadgeAssignment, RfidBadge, Tenant
 from tenants.views.common import error_text, errors_into
@@ -56,8 +54,12 @@ class BadgeListView(OrganizationPortalMixin, ListView):
 
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
-        ctx.setdefault("form", forms.BadgeAssignForm(initial={"assigned_on": date.today()}))  # noqa: DTZ011
-        ctx["return_form"] = forms.BadgeReturnForm(initial={"returned_on": date.today()})  # noqa: DTZ011
+        ctx.setdefault(
+            "form", forms.BadgeAssignForm(initial={"assigned_on": organization_today(self.request)})
+        )
+        ctx["return_form"] = forms.BadgeReturnForm(
+            initial={"returned_on": organization_today(self.request)}
+        )
         ctx["q"] = self.request.GET.get("q", "")
         return ctx
 

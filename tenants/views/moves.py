@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
@@ -13,7 +11,7 @@ from django.views import View
 from django.views.generic import ListView
 
 from billspree.core.errors import Conflict
-from billspree.core.portal import OrganizationPortalMixin
+from billspree.core.portal import OrganizationPortalMixin, organization_today
 from meters.models import BillingPoint
 from tenants import forms, selectors, services
 from tenants.models import Move
@@ -43,7 +41,10 @@ class MoveRegisterView(OrganizationPortalMixin, View):
 
     def get(self, request: HttpRequest) -> HttpResponse:
         if "moved_on" not in request.GET:  # first visit, maybe from a billing point's page
-            initial = {"moved_on": date.today(), "billing_point": request.GET.get("billing_point")}  # noqa: DTZ011
+            initial = {
+                "moved_on": organization_today(request),
+                "billing_point": request.GET.get("billing_point"),
+            }
             return self._render(request, "start", start_form=forms.MoveStartForm(initial=initial))
         start = forms.MoveStartForm(request.GET)
         if not start.is_valid():

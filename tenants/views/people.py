@@ -3,8 +3,6 @@ and badge forms of a tenant's page."""
 
 from __future__ import annotations
 
-from datetime import date
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Prefetch, Q
@@ -14,7 +12,7 @@ from django.views import View
 from django.views.generic import DetailView, ListView
 
 from billspree.core.errors import Conflict
-from billspree.core.portal import OrganizationPortalMixin
+from billspree.core.portal import OrganizationPortalMixin, organization_today
 from tenants import forms, services
 from tenants.models import Occupancy, Tenant
 from tenants.views.badges import assign_badge
@@ -122,7 +120,9 @@ class TenantDetailView(OrganizationPortalMixin, DetailView):
         ctx["ownerships"] = tenant.ownerships.select_related("property", "billing_point")
         ctx.setdefault("occupancy_form", forms.OccupancyForm())
         ctx.setdefault("badge_form", forms.TenantBadgeForm())
-        ctx["return_form"] = forms.BadgeReturnForm(initial={"returned_on": date.today()})  # noqa: DTZ011
+        ctx["return_form"] = forms.BadgeReturnForm(
+            initial={"returned_on": organization_today(self.request)}
+        )
         return ctx
 
 
