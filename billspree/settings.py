@@ -151,6 +151,12 @@ STORAGES = {
             else "whitenoise.storage.CompressedManifestStaticFilesStorage"
         )
     },
+    # PDF statements: private files, never under MEDIA_URL; served by views that check who
+    # asks. billing/storage.py swaps in S3-compatible storage when STATEMENTS_S3_BUCKET is set.
+    "statements": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(DATA_DIR / "statements"), "base_url": None},
+    },
 }
 WHITENOISE_USE_FINDERS = DEBUG or TESTING
 

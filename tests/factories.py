@@ -72,18 +72,23 @@ def populate_core(world: OrgWorld) -> None:
 
 
 def _app_populators() -> list[Callable[[OrgWorld], None]]:
-    """``tests/<app>/factories.py`` may define ``populate(world)``; called in app order."""
+    """``tests/<app>/factories.py`` may define ``populate(world)``, and so may
+    ``tests/<app>/factories_<part>.py`` (one per concern of a large app, after the app's
+    own); called in app order."""
     import importlib
+    import pkgutil
 
     found = [populate_core]
     for app in ("meters", "readings", "tenants", "tariffs", "billing", "gateways"):
-        try:
-            module = importlib.import_module(f"tests.{app}.factories")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"tests.{app}.factories":
-                raise
-            continue
-        found.append(module.populate)
+        package = importlib.import_module(f"tests.{app}")
+        names = sorted(
+            m.name for m in pkgutil.iter_modules(package.__path__)
+            if m.name == "factories" or m.name.startswith("factories_")
+        )
+        for name in names:
+            module = importlib.import_module(f"tests.{app}.{name}")
+            if hasattr(module, "populate"):
+                found.append(module.populate)
     return found
 
 

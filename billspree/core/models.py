@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.contrib.postgres.fields import ArrayField
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from djmoney.models.fields import CurrencyField
@@ -86,6 +87,18 @@ class Organization(models.Model):
     default_currency = CurrencyField(default="EUR")
     time_zone = TimeZoneField(default="UTC", use_pytz=False)
     logo = models.ImageField(upload_to="logos/", blank=True)
+    brand_color = models.CharField(
+        max_length=7, default="#1f6feb",
+        validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", "A colour such as #1f6feb.")],
+        help_text="Accent colour of statements and emails (#rrggbb).",
+    )
+    address = models.TextField(blank=True, help_text="Printed in the statement header.")
+    payment_details = models.TextField(
+        blank=True, help_text="Bank, IBAN, BIC, reference rules: printed on every statement.",
+    )
+    payment_terms_days = models.PositiveSmallIntegerField(
+        default=14, help_text="Days from issue to the due date printed on statements.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -75,6 +75,10 @@ class Subscription(OrganizationScopedModel):
     )
     start_date = models.DateField()
     end_date = models.DateField(null=True, blank=True, help_text="Exclusive; empty: open.")
+    batch = models.ForeignKey(
+        "billing.BillingBatch", on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="subscriptions", help_text="The billing batch that bills it on schedule.",
+    )
     note = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -109,6 +113,10 @@ class Invoice(OrganizationScopedModel):
     )
     subscription = models.ForeignKey(
         Subscription, on_delete=models.PROTECT, null=True, blank=True, related_name="invoices"
+    )
+    bill_run = models.ForeignKey(
+        "billing.BillRun", on_delete=models.PROTECT, null=True, blank=True,
+        related_name="invoices", help_text="The bill run that drafted it (empty: by hand).",
     )
     period_start = models.DateTimeField()
     period_end = models.DateTimeField()

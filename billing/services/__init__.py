@@ -1,0 +1,17 @@
+"""State changes of billing, one module per concern; every service is importable from here
+(``from billing import services``)."""
+
+from billing.services.invoices import (  # noqa: F401
+    credit_note_create,
+    document_number_take,
+    invoice_create_draft,
+    invoice_issue,
+    invoice_line_add,
+    invoice_line_remove,
+    invoice_mark_paid,
+    invoice_preview,
+    invoice_void,
+    subscription_create,
+    subscription_delete,
+    subscription_update,
+)
