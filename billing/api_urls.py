@@ -3,7 +3,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from billing import api
+from billing.api import invoices as api
 
 router = SimpleRouter()
 router.register("subscriptions", api.SubscriptionViewSet, basename="subscription")

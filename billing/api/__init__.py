@@ -1,0 +1,1 @@
+"""REST endpoints of billing, one module per concern."""

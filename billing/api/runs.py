@@ -1,0 +1,1 @@
+"""REST endpoints: billing batches and bill runs."""

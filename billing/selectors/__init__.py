@@ -1,0 +1,1 @@
+"""Read queries of billing, one module per concern."""

@@ -1,0 +1,1 @@
+"""Celery tasks: bill runs. Thin: take ids, load, call one service."""

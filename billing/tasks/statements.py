@@ -1,0 +1,1 @@
+"""Celery tasks: statements. Thin: take ids, load, call one service."""

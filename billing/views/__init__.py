@@ -1,0 +1,1 @@
+"""Portal views of billing, one module per concern."""

@@ -1,0 +1,1 @@
+"""Portal views: billing batches and bill runs."""

@@ -1,0 +1,1 @@
+"""Tenant portal views of billing: a tenant's own invoices and statements."""
