@@ -15,3 +15,7 @@ from billing.services.invoices import (  # noqa: F401
     subscription_delete,
     subscription_update,
 )
+from billing.services.statements import (  # noqa: F401
+    invoice_statements_generate,
+    statements_after_issue,
+)

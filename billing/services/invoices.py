@@ -324,6 +324,12 @@ def invoice_issue(*, invoice: Invoice, actor=None, api_key=None) -> Invoice:
     inv.save(update_fields=["number", "status", "issued_at"])
     audit_record(action="invoice.issue", actor=actor, api_key=api_key,
                  target=str(inv.public_id), detail={"number": inv.number, "total": str(inv.total)})
+    # The PDF statement is prepared in the background once this commits. A hand-issued
+    # invoice is not emailed automatically: the manager sends it from the statement panel
+    # (or POST invoices/{id}/send/) after checking it; bill runs decide for themselves.
+    from billing.services.statements import statements_after_issue
+
+    statements_after_issue(invoices=[inv], send=False, actor=actor)
     return inv
 
 
