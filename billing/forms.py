@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 
-from billing.models import Subscription
+from billing.models import BillingBatch, BillingCycle, Invoice, InvoiceStatus, Subscription
 from billspree.core.forms import PublicIdChoiceField
 from meters.models import BillingPoint, Property
 from tariffs.models import Plan, PlanVariant
@@ -32,6 +34,10 @@ class SubscriptionForm(forms.Form):
     end_date = forms.DateField(widget=DATE, required=False,
                                help_text="Exclusive: the first day no longer billed. Empty: open.")
     note = forms.CharField(max_length=200, required=False)
+    batch = PublicIdChoiceField(
+        queryset=BillingBatch.objects.all(), required=False,
+        help_text="The billing batch that bills it on schedule (empty: billed by hand only).",
+    )
 
 
 class PeriodForm(forms.Form):
@@ -78,3 +84,110 @@ class ManualLineForm(forms.Form):
 
 class CreditNoteForm(forms.Form):
     reason = forms.CharField(max_length=300)
+
+
+# --- batches and bill runs ------------------------------------------------------------------
+
+MONTHS = [(n, date(2000, n, 1).strftime("%B")) for n in range(1, 13)]
+TIME = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
+
+
+class PublicIdMultipleChoiceField(forms.ModelMultipleChoiceField):
+    """Several rows of a scoped model by public id (checkboxes / multi-selects)."""
+
+    def __init__(self, queryset, **kwargs):
+        kwargs.setdefault("to_field_name", "public_id")
+        super().__init__(queryset, **kwargs)
+
+
+class BatchForm(forms.Form):
+    name = forms.CharField(max_length=100, help_text="E.g. “Monthly — Riverside”.")
+    cycle = forms.ChoiceField(choices=BillingCycle.choices, initial=BillingCycle.MONTHLY)
+    billing_day = forms.IntegerField(
+        min_value=1, max_value=28, initial=1,
+        help_text="Day of the month (1–28) the run starts, for the period that has just ended.",
+    )
+    anchor_month = forms.TypedChoiceField(
+        choices=MONTHS, coerce=int, initial=1, label="Periods start in",
+        help_text="Quarterly and yearly cycles: a period starts in this month "
+                  "(February → Feb–Apr, May–Jul, …). Ignored for monthly batches.",
+    )
+    schedule_enabled = forms.BooleanField(
+        required=False, label="Run on schedule",
+        help_text="Start a run automatically on the billing day.",
+    )
+    schedule_time = forms.TimeField(
+        widget=TIME, initial="06:00", label="Run at",
+        help_text="Local time in the organization's time zone.",
+    )
+    auto_issue = forms.BooleanField(
+        required=False, label="Issue automatically",
+        help_text="Issue the drafts at once; otherwise they wait for a manager's review.",
+    )
+    send_statements = forms.BooleanField(
+        required=False, initial=True, label="Email statements",
+        help_text="Email each tenant their PDF statement once issued.",
+    )
+    notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+
+
+class BatchSubscriptionsForm(forms.Form):
+    """Add every subscription of a property, add picked ones, or remove picked ones."""
+
+    property = PublicIdChoiceField(
+        queryset=Property.objects.all(), required=False,
+        help_text="Every subscription of the property that is in no batch yet.",
+    )
+    add = PublicIdMultipleChoiceField(
+        queryset=Subscription.objects.select_related("billing_point__property", "plan"),
+        required=False, label="Subscriptions",
+        help_text="Or pick subscriptions (one in another batch moves here).",
+    )
+    remove = PublicIdMultipleChoiceField(queryset=Subscription.objects.all(), required=False)
+
+    def clean(self):
+        data = super().clean()
+        if not (data.get("property") or data.get("add") or data.get("remove")):
+            raise ValidationError("Choose a property or subscriptions to add, or subscriptions "
+                                  "to remove.")
+        return data
+
+
+class RunStartForm(forms.Form):
+    period_start = forms.DateField(widget=DATE, label="Period start",
+                                   help_text="First day of the period.")
+    period_end = forms.DateField(widget=DATE, label="Period end",
+                                 help_text="The day after the last day (exclusive).")
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("period_start"), data.get("period_end")
+        if start and end and end <= start:
+            self.add_error("period_end", "The end must be after the start.")
+        if start and end and (end - start).days > 366:
+            self.add_error("period_end", "A period is at most a year long.")
+        return data
+
+
+class RunIssueForm(forms.Form):
+    """Issue the run's drafts: all of them, or the picked ones."""
+
+    invoices = PublicIdMultipleChoiceField(queryset=Invoice.objects.none(), required=False)
+    all = forms.BooleanField(required=False)
+
+    def __init__(self, *args, run, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.run = run
+        self.fields["invoices"].queryset = Invoice.objects.filter(
+            bill_run=run, status=InvoiceStatus.DRAFT)
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("all") and not data.get("invoices"):
+            raise ValidationError("Pick the drafts to issue (or issue all).")
+        return data
+
+    def drafts(self) -> list[Invoice]:
+        if self.cleaned_data.get("all"):
+            return list(self.fields["invoices"].queryset.select_related("tenant"))
+        return list(self.cleaned_data["invoices"])

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from billing.views import invoices as views
+from billing.views import runs as run_views
 
 app_name = "billing"
 
@@ -21,4 +22,20 @@ urlpatterns = [
     path("subscriptions/<uuid:id>/edit/", views.SubscriptionFormView.as_view(),
          name="subscription_edit"),
     path("preview/", views.PreviewView.as_view(), name="preview"),
+    # billing batches and bill runs
+    path("batches/", run_views.BatchListView.as_view(), name="batch_list"),
+    path("batches/new/", run_views.BatchFormView.as_view(), name="batch_create"),
+    path("batches/<uuid:id>/", run_views.BatchDetailView.as_view(), name="batch_detail"),
+    path("batches/<uuid:id>/edit/", run_views.BatchFormView.as_view(), name="batch_edit"),
+    path("batches/<uuid:id>/delete/", run_views.BatchDeleteView.as_view(), name="batch_delete"),
+    path("batches/<uuid:id>/subscriptions/", run_views.BatchSubscriptionsView.as_view(),
+         name="batch_subscriptions"),
+    path("batches/<uuid:id>/start/", run_views.RunStartView.as_view(), name="run_start"),
+    path("runs/", run_views.RunListView.as_view(), name="run_list"),
+    path("runs/<uuid:id>/", run_views.RunDetailView.as_view(), name="run_detail"),
+    path("runs/<uuid:id>/progress/", run_views.RunProgressView.as_view(), name="run_progress"),
+    path("runs/<uuid:id>/issue/", run_views.RunIssueView.as_view(), name="run_issue"),
+    path("runs/<uuid:id>/cancel/", run_views.RunCancelView.as_view(), name="run_cancel"),
+    path("run-items/<uuid:id>/retry/", run_views.RunItemRetryView.as_view(),
+         name="run_item_retry"),
 ]

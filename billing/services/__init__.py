@@ -1,6 +1,15 @@
 """State changes of billing, one module per concern; every service is importable from here
 (``from billing import services``)."""
 
+from billing.services.batches import (  # noqa: F401
+    batch_create,
+    batch_delete,
+    batch_next_run,
+    batch_period,
+    batch_schedule_sync,
+    batch_subscriptions_set,
+    batch_update,
+)
 from billing.services.invoices import (  # noqa: F401
     credit_note_create,
     document_number_take,

@@ -91,14 +91,15 @@ def _check_overlap(*, billing_point, start_date, end_date, exclude_pk=None) -> N
 @transaction.atomic
 def subscription_create(
     *, billing_point: BillingPoint, plan: Plan, variant: PlanVariant | None = None,
-    start_date: date, end_date: date | None = None, note: str = "", actor=None, api_key=None,
+    start_date: date, end_date: date | None = None, note: str = "", batch=None, actor=None,
+    api_key=None,
 ) -> Subscription:
     _check_subscription(plan=plan, variant=variant, start_date=start_date, end_date=end_date)
     BillingPoint.objects.select_for_update().filter(pk=billing_point.pk).first()
     _check_overlap(billing_point=billing_point, start_date=start_date, end_date=end_date)
     sub = Subscription.objects.create(
         billing_point=billing_point, plan=plan, variant=variant, start_date=start_date,
-        end_date=end_date, note=note,
+        end_date=end_date, note=note, batch=batch,
     )
     audit_record(action="subscription.create", actor=actor, api_key=api_key,
                  target=str(sub.public_id), detail={"billing_point": str(billing_point)})
@@ -110,7 +111,7 @@ def subscription_update(
     *, subscription: Subscription, actor=None, api_key=None, **fields: Any
 ) -> Subscription:
     sub = Subscription.objects.select_for_update().get(pk=subscription.pk)
-    allowed = {"plan", "variant", "start_date", "end_date", "note"}
+    allowed = {"plan", "variant", "start_date", "end_date", "note", "batch"}
     unknown = set(fields) - allowed
     if unknown:
         raise ValidationError({name: ["This field cannot be changed."] for name in unknown})

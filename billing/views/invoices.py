@@ -226,7 +226,8 @@ class SubscriptionFormView(OrganizationPortalMixin, View):
         if sub is not None:
             initial = {"billing_point": sub.billing_point.public_id, "plan": sub.plan.public_id,
                        "variant": sub.variant.public_id if sub.variant else None,
-                       "start_date": sub.start_date, "end_date": sub.end_date, "note": sub.note}
+                       "start_date": sub.start_date, "end_date": sub.end_date, "note": sub.note,
+                       "batch": sub.batch.public_id if sub.batch_id else None}
         if sub is None and self.request.GET.get("billing_point"):
             initial = {"billing_point": self.request.GET["billing_point"]}
         form = forms.SubscriptionForm(data, initial=initial)

@@ -1,1 +1,455 @@
-"""Portal views: billing batches and bill runs."""
+"""Portal views: billing batches and bill runs.
+
+Batches: list, new / edit, detail (options, schedule, subscriptions, runs), delete, and
+"Start run" (period → confirmation with the number of subscriptions → run page). Runs: the
+list, and the run page: live progress (an htmx fragment polled while the run is queued or
+running), the report (invoiced / skipped with the reasons / failed with the error and a
+retry per item) and the review step (issue some or all drafts, cancel the run).
+
+Views only parse and shape; the run services and the progress selector belong to
+``billing.services.runs`` / ``billing.selectors.runs`` (imported when used). Every write
+passes through a confirmation: a GET page, or a first POST answered with the confirmation
+page and a second one carrying ``confirm``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db.models import Count, OuterRef, Q, Subquery, Sum
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views import View
+
+from billing import forms, services
+from billing.models import (
+    BillingBatch,
+    BillRun,
+    BillRunItem,
+    BillRunStatus,
+    BillRunTrigger,
+    Invoice,
+    InvoiceStatus,
+    ItemStatus,
+    Subscription,
+)
+from billing.selectors.batches import batch_list, batch_subscriptions_for_period
+from billing.views.invoices import _actor, _error, _page
+from billspree.core.errors import Conflict
+from billspree.core.portal import OrganizationPortalMixin, organization_today
+
+LIVE = (BillRunStatus.QUEUED, BillRunStatus.RUNNING, BillRunStatus.ISSUING)
+PICKER_LIMIT = 500
+REPORT_TABS = [(ItemStatus.CREATED, "Invoiced"), (ItemStatus.SKIPPED, "Skipped"),
+               (ItemStatus.FAILED, "Failed"), (ItemStatus.PENDING, "Pending")]
+
+
+def _run_services():
+    from billing.services import runs
+
+    return runs
+
+
+def _tz(request: HttpRequest) -> str:
+    return str(request.organization.time_zone)
+
+
+def _confirmed(request: HttpRequest) -> bool:
+    return request.POST.get("confirm") == "1"
+
+
+# --- progress -----------------------------------------------------------------------------
+
+
+def _progress_fallback(run: BillRun) -> dict[str, Any]:
+    counts = dict(run.items.values_list("status").annotate(n=Count("pk")))
+    total = run.total_items or sum(counts.values())
+    done = total - counts.get(ItemStatus.PENDING, 0)
+    return {
+        "total": total, "done": done, "created": counts.get(ItemStatus.CREATED, 0),
+        "skipped": counts.get(ItemStatus.SKIPPED, 0), "failed": counts.get(ItemStatus.FAILED, 0),
+        "pending": counts.get(ItemStatus.PENDING, 0),
+        "invoices": Invoice.objects.filter(bill_run=run).count(),
+        "percent": int(done * 100 / total) if total else (100 if run.finished_at else 0),
+        "status": run.status, "chunks_done": None, "chunks_total": None,
+    }
+
+
+def run_progress(run: BillRun) -> dict[str, Any]:
+    """The run's progress from the runs selector (the fallback counts items itself)."""
+    try:
+        from billing.selectors.runs import bill_run_progress
+    except ImportError:
+        return _progress_fallback(run)
+    return bill_run_progress(run)
+
+
+def _is_live(run: BillRun) -> bool:
+    return run.status in LIVE
+
+
+# --- batches --------------------------------------------------------------------------------
+
+
+class BatchListView(OrganizationPortalMixin, View):
+    model = BillingBatch
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        now = timezone.now()
+        rows = list(batch_list())
+        for batch in rows:
+            batch.next_run = services.batch_next_run(batch=batch, after=now, tz=_tz(request))
+        unbatched = Subscription.objects.filter(batch__isnull=True).count()
+        return render(request, "billing/runs/batch_list.html", {
+            "rows": rows, "unbatched": unbatched, "statuses": dict(BillRunStatus.choices),
+        })
+
+
+def _batch_initial(batch: BillingBatch | None) -> dict[str, Any]:
+    if batch is None:
+        return {}
+    return {name: getattr(batch, name) for name in forms.BatchForm.base_fields}
+
+
+class BatchFormView(OrganizationPortalMixin, View):
+    model = BillingBatch
+
+    def show(self, request, batch, form, status=200):
+        return render(request, "billing/runs/batch_form.html",
+                      {"form": form, "batch": batch}, status=status)
+
+    def load(self, id: Any) -> BillingBatch | None:
+        return None if id is None else get_object_or_404(BillingBatch, public_id=id)
+
+    def get(self, request: HttpRequest, id: Any = None) -> HttpResponse:
+        batch = self.load(id)
+        return self.show(request, batch, forms.BatchForm(initial=_batch_initial(batch)))
+
+    def post(self, request: HttpRequest, id: Any = None) -> HttpResponse:
+        batch = self.load(id)
+        form = forms.BatchForm(request.POST, initial=_batch_initial(batch))
+        if form.is_valid():
+            try:
+                if batch is None:
+                    batch = services.batch_create(**form.cleaned_data, **_actor(request))
+                else:
+                    batch = services.batch_update(batch=batch, **form.cleaned_data,
+                                                  **_actor(request))
+            except ValidationError as exc:
+                forms.add_service_errors(form, exc)
+            except Conflict as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, f"Saved the batch “{batch.name}”.")
+                return redirect("billing:batch_detail", id=batch.public_id)
+        return self.show(request, batch, form, status=400)
+
+
+def _batch(id: Any) -> BillingBatch:
+    return get_object_or_404(BillingBatch, public_id=id)
+
+
+class BatchDetailView(OrganizationPortalMixin, View):
+    model = BillingBatch
+
+    def get(self, request: HttpRequest, id: Any, form=None, status: int = 200) -> HttpResponse:
+        batch = _batch(id)
+        return render(request, "billing/runs/batch_detail.html",
+                      self.context(request, batch, form), status=status)
+
+    def context(self, request: HttpRequest, batch: BillingBatch, form=None) -> dict[str, Any]:
+        tz = _tz(request)
+        next_run = services.batch_next_run(batch=batch, after=timezone.now(), tz=tz)
+        subs = Subscription.objects.filter(batch=batch).select_related(
+            "billing_point__property", "plan", "variant").order_by(
+            "billing_point__property__name", "billing_point__name")
+        form = form or forms.BatchSubscriptionsForm()
+        form.fields["add"].queryset = form.fields["add"].queryset.exclude(batch=batch).order_by(
+            "billing_point__property__name", "billing_point__name")
+        candidates = list(form.fields["add"].queryset[:PICKER_LIMIT + 1])
+        return {
+            "batch": batch, "tz": tz, "next_run": next_run,
+            "anchor_name": dict(forms.MONTHS).get(batch.anchor_month, batch.anchor_month),
+            "next_period": services.batch_period(batch=batch, on=next_run.date()),
+            "start_period": services.batch_period(batch=batch, on=organization_today(request)),
+            "runs": batch.runs.select_related("started_by")[:20],
+            "form": form, "candidates": candidates[:PICKER_LIMIT],
+            "too_many_candidates": len(candidates) > PICKER_LIMIT,
+            **_page(request, subs),
+        }
+
+
+class BatchSubscriptionsView(OrganizationPortalMixin, View):
+    """POST: add a property's subscriptions or picked ones (at once), or remove picked ones
+    (after a confirmation)."""
+
+    model = BillingBatch
+
+    def post(self, request: HttpRequest, id: Any) -> HttpResponse:
+        batch = _batch(id)
+        form = forms.BatchSubscriptionsForm(request.POST)
+        if not form.is_valid():
+            return BatchDetailView.get(self, request, id, form=form, status=400)
+        data = form.cleaned_data
+        remove = list(data["remove"])
+        if remove and not _confirmed(request):
+            return render(request, "billing/runs/batch_remove_confirm.html",
+                          {"batch": batch, "remove": remove})
+        changed = services.batch_subscriptions_set(
+            batch=batch, add=data["add"], remove=remove, property=data["property"],
+            **_actor(request))
+        if remove:
+            messages.success(request, f"Removed {changed} subscription(s) from “{batch.name}”.")
+        elif changed:
+            messages.success(request, f"Added {changed} subscription(s) to “{batch.name}”.")
+        else:
+            messages.info(request, "Nothing changed: those subscriptions are in this or "
+                                   "another batch already, or have ended.")
+        return redirect("billing:batch_detail", id=batch.public_id)
+
+
+class BatchDeleteView(OrganizationPortalMixin, View):
+    model = BillingBatch
+
+    def get(self, request: HttpRequest, id: Any) -> HttpResponse:
+        batch = get_object_or_404(BillingBatch.objects.annotate(
+            subscription_count=Count("subscriptions"), run_count=Count("runs", distinct=True)),
+            public_id=id)
+        return render(request, "billing/runs/batch_delete.html", {"batch": batch})
+
+    def post(self, request: HttpRequest, id: Any) -> HttpResponse:
+        batch = _batch(id)
+        try:
+            detached = services.batch_delete(batch=batch, **_actor(request))
+        except Conflict as exc:
+            messages.error(request, exc.message)
+            return redirect("billing:batch_detail", id=batch.public_id)
+        messages.success(request, f"Deleted the batch “{batch.name}”; {detached} "
+                                  "subscription(s) are in no batch now.")
+        return redirect("billing:batch_list")
+
+
+class RunStartView(OrganizationPortalMixin, View):
+    """GET: the period form (defaults to the last complete period); POST: the confirmation
+    with the number of subscriptions that will be billed; POST with ``confirm``: start."""
+
+    model = BillingBatch
+
+    def show(self, request, batch, form, status=200, template="run_start.html", **extra):
+        return render(request, f"billing/runs/{template}",
+                      {"batch": batch, "form": form, **extra}, status=status)
+
+    def get(self, request: HttpRequest, id: Any) -> HttpResponse:
+        batch = _batch(id)
+        start, end = services.batch_period(batch=batch, on=organization_today(request))
+        form = forms.RunStartForm(initial={"period_start": start, "period_end": end})
+        return self.show(request, batch, form)
+
+    def post(self, request: HttpRequest, id: Any) -> HttpResponse:
+        batch = _batch(id)
+        form = forms.RunStartForm(request.POST)
+        if not form.is_valid():
+            return self.show(request, batch, form, status=400)
+        start, end = form.cleaned_data["period_start"], form.cleaned_data["period_end"]
+        count = batch_subscriptions_for_period(batch=batch, period_start=start,
+                                               period_end=end).count()
+        if not count:
+            form.add_error(None, f"No subscription of “{batch.name}” is in effect between "
+                                 f"{start:%d %b %Y} and {end:%d %b %Y}: add subscriptions to "
+                                 "the batch first.")
+            return self.show(request, batch, form, status=400)
+        if not _confirmed(request):
+            existing = BillRun.objects.filter(batch=batch, period_start=start, period_end=end) \
+                .exclude(status=BillRunStatus.CANCELLED).first()
+            return self.show(request, batch, form, template="run_start_confirm.html",
+                             count=count, start=start, end=end, existing=existing)
+        try:
+            run = _run_services().bill_run_start(
+                batch=batch, period_start=start, period_end=end, trigger=BillRunTrigger.PORTAL,
+                **_actor(request))
+        except ValidationError as exc:
+            forms.add_service_errors(form, exc)
+            return self.show(request, batch, form, status=400)
+        except Conflict as exc:
+            form.add_error(None, exc.message)
+            return self.show(request, batch, form, status=409)
+        messages.success(request, f"Bill run of “{batch.name}” for {start:%d %b %Y} – "
+                                  f"{end:%d %b %Y} started.")
+        return redirect("billing:run_detail", id=run.public_id)
+
+
+# --- runs -----------------------------------------------------------------------------------
+
+
+class RunListView(OrganizationPortalMixin, View):
+    model = BillRun
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        qs = BillRun.objects.select_related("batch", "started_by").annotate(
+            drafts=Count("invoices", filter=Q(invoices__status=InvoiceStatus.DRAFT)))
+        state = request.GET.get("status", "")
+        if state in BillRunStatus.values:
+            qs = qs.filter(status=state)
+        return render(request, "billing/runs/run_list.html", {
+            "status": state, "statuses": BillRunStatus.choices, **_page(request, qs)})
+
+
+def _run(id: Any) -> BillRun:
+    return get_object_or_404(BillRun.objects.select_related("batch", "started_by"),
+                             public_id=id)
+
+
+def _totals(invoices) -> list[tuple[str, Decimal]]:
+    sums: dict[str, Decimal] = defaultdict(Decimal)
+    for row in invoices.values("currency").annotate(total=Sum("total")):
+        sums[str(row["currency"])] += row["total"] or Decimal("0")
+    return sorted(sums.items())
+
+
+def _with_statement_status(qs):
+    from billing.models import InvoiceStatement, StatementDelivery
+
+    delivery = StatementDelivery.objects.filter(invoice=OuterRef("pk")).order_by("-pk")
+    return qs.annotate(
+        statement_status=Subquery(
+            InvoiceStatement.objects.filter(invoice=OuterRef("pk")).values("status")[:1]),
+        delivery_status=Subquery(delivery.values("status")[:1]),
+    )
+
+
+def _attach_warnings(run: BillRun, drafts: list[Invoice]) -> None:
+    """Each draft gets ``warnings``: the diagnostics its run item recorded (what to check
+    before issuing), found by subscription."""
+    subs = {d.subscription_id for d in drafts}
+    found = dict(BillRunItem.objects.filter(run=run, subscription_id__in=subs)
+                 .values_list("subscription_id", "diagnostics"))
+    for draft in drafts:
+        draft.warnings = [d for d in found.get(draft.subscription_id) or []
+                          if not isinstance(d, dict) or d.get("severity") != "info"]
+
+
+class RunDetailView(OrganizationPortalMixin, View):
+    model = BillRun
+
+    def get(self, request: HttpRequest, id: Any, issue_error: str = "",
+            status: int = 200) -> HttpResponse:
+        run = _run(id)
+        show = request.GET.get("show", "")
+        progress = run_progress(run)
+        default = ItemStatus.FAILED if progress.get("failed") else ItemStatus.SKIPPED
+        show = show if show in ItemStatus.values else default
+        items = BillRunItem.objects.filter(run=run, status=show).select_related(
+            "subscription__billing_point__property").order_by("pk")
+        drafts = Invoice.objects.filter(bill_run=run, status=InvoiceStatus.DRAFT).select_related(
+            "tenant", "billing_point").order_by("billing_point__name", "pk")
+        issued = Invoice.objects.filter(bill_run=run).exclude(status=InvoiceStatus.DRAFT)
+        draft_rows = list(drafts[:PICKER_LIMIT])
+        _attach_warnings(run, draft_rows)
+        return render(request, "billing/runs/run_detail.html", {
+            "run": run, "progress": progress, "live": _is_live(run), "show": show,
+            "tabs": [(v, label, progress.get(v, 0) if v != ItemStatus.PENDING
+                      else progress.get("pending", 0)) for v, label in REPORT_TABS],
+            "drafts": draft_rows, "draft_count": drafts.count(),
+            "draft_totals": _totals(drafts), "issued_totals": _totals(issued),
+            "issued": _with_statement_status(issued.select_related("tenant", "billing_point")
+                                             .order_by("number"))[:PICKER_LIMIT],
+            "issued_count": issued.count(), "issue_error": issue_error,
+            "can_cancel": run.status in (*LIVE, BillRunStatus.REVIEW, BillRunStatus.FAILED)
+            and run.status != BillRunStatus.ISSUING,
+            **_page(request, items),
+        }, status=status)
+
+
+class RunProgressView(OrganizationPortalMixin, View):
+    """The progress fragment; polled by htmx every 2 s while the run is live. When the run
+    has finished it answers without the trigger (polling stops) and asks the page to reload
+    so the report and the review step appear."""
+
+    model = BillRun
+
+    def get(self, request: HttpRequest, id: Any) -> HttpResponse:
+        run = _run(id)
+        response = render(request, "billing/runs/_progress.html", {
+            "run": run, "progress": run_progress(run), "live": _is_live(run)})
+        if request.headers.get("HX-Request") and not _is_live(run) \
+                and request.GET.get("was") == "live":
+            response["HX-Refresh"] = "true"
+        return response
+
+
+class RunIssueView(OrganizationPortalMixin, View):
+    """POST the picked drafts (or ``all``): a confirmation with the count and the sum; POST
+    again with ``confirm``: issue them."""
+
+    model = BillRun
+
+    def post(self, request: HttpRequest, id: Any) -> HttpResponse:
+        run = _run(id)
+        form = forms.RunIssueForm(request.POST, run=run)
+        if not form.is_valid():
+            return RunDetailView.get(self, request, id, status=400,
+                                     issue_error=_error(ValidationError(form.errors)))
+        drafts = form.drafts()
+        if not _confirmed(request):
+            ids = Invoice.objects.filter(pk__in=[d.pk for d in drafts])
+            return render(request, "billing/runs/run_issue_confirm.html", {
+                "run": run, "drafts": drafts, "all": form.cleaned_data.get("all"),
+                "totals": _totals(ids)})
+        try:
+            issued = _run_services().bill_run_issue(
+                run=run, invoices=None if form.cleaned_data.get("all") else drafts,
+                **_actor(request))
+        except (ValidationError, Conflict) as exc:
+            messages.error(request, _error(exc))
+        else:
+            messages.success(request, f"Issued {len(issued)} invoice(s).")
+        return redirect("billing:run_detail", id=run.public_id)
+
+
+class RunCancelView(OrganizationPortalMixin, View):
+    model = BillRun
+
+    def get(self, request: HttpRequest, id: Any) -> HttpResponse:
+        run = _run(id)
+        drafts = Invoice.objects.filter(bill_run=run, status=InvoiceStatus.DRAFT).count()
+        return render(request, "billing/runs/run_cancel.html", {"run": run, "drafts": drafts})
+
+    def post(self, request: HttpRequest, id: Any) -> HttpResponse:
+        run = _run(id)
+        try:
+            _run_services().bill_run_cancel(run=run, **_actor(request))
+        except (ValidationError, Conflict) as exc:
+            messages.error(request, _error(exc))
+        else:
+            messages.success(request, "Bill run cancelled; its drafts are void.")
+        return redirect("billing:run_detail", id=run.public_id)
+
+
+class RunItemRetryView(OrganizationPortalMixin, View):
+    model = BillRunItem
+
+    def item(self, id: Any) -> BillRunItem:
+        return get_object_or_404(BillRunItem.objects.select_related(
+            "run__batch", "subscription__billing_point"), public_id=id)
+
+    def get(self, request: HttpRequest, id: Any) -> HttpResponse:
+        return render(request, "billing/runs/item_retry.html", {"item": self.item(id)})
+
+    def post(self, request: HttpRequest, id: Any) -> HttpResponse:
+        item = self.item(id)
+        try:
+            _run_services().bill_run_item_retry(item=item, **_actor(request))
+        except (ValidationError, Conflict) as exc:
+            messages.error(request, _error(exc))
+        else:
+            item.refresh_from_db()
+            messages.success(request, f"Retried {item.subscription.billing_point}: "
+                                      f"{item.get_status_display().lower()}.")
+        return redirect(reverse("billing:run_detail", args=[item.run.public_id])
+                        + f"?show={item.status}")
