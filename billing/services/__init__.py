@@ -25,6 +25,12 @@ from billing.services.invoices import (  # noqa: F401
     subscription_update,
 )
 from billing.services.statements import (  # noqa: F401
+    building_statement_generate,
+    building_statement_request,
+    invoice_statement_generate,
+    invoice_statement_regenerate,
+    invoice_statement_send,
     invoice_statements_generate,
+    statement_delivery_send,
     statements_after_issue,
 )

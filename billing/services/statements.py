@@ -11,12 +11,36 @@ a manager sees what failed and retries just that.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
+from datetime import date
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.text import slugify
 
-from billing.models import Invoice, InvoiceStatement, StatementStatus
+from billing.models import (
+    BuildingStatement,
+    DeliveryStatus,
+    Invoice,
+    InvoiceStatement,
+    InvoiceStatus,
+    StatementDelivery,
+    StatementStatus,
+    statement_storage,
+)
+from billspree.core.errors import Conflict
 from billspree.core.scoping import require_organization
+from billspree.core.services import audit_record
+from meters.models import Property
+
+log = logging.getLogger(__name__)
+NO_EMAIL = "the tenant has no email address"
 
 #: Invoices per background task: large enough that a 10 000-invoice run is ~50 tasks, small
 #: enough that one failed worker loses little and several workers share a run.
@@ -44,7 +68,7 @@ def statements_after_issue(*, invoices: list[Invoice], send: bool, actor=None) -
          for pk in ids],
         ignore_conflicts=True,
     )
-    actor_id = getattr(actor, "pk", None)
+    actor_id = getattr(actor, "pk", None) if getattr(actor, "is_authenticated", False) else None
 
     def queue() -> None:
         from billing.tasks.statements import invoice_statements_generate_task
@@ -55,8 +79,240 @@ def statements_after_issue(*, invoices: list[Invoice], send: bool, actor=None) -
     transaction.on_commit(queue)
 
 
+# --- generation -----------------------------------------------------------------------------
+
+
+def _store(*, old_name: str, name: str, pdf: bytes) -> str:
+    """Write ``pdf`` under ``name`` in the statements storage, replacing the previous file
+    (a regenerated statement keeps one file, not a trail of suffixed copies)."""
+    storage = statement_storage()
+    for stale in {old_name, name} - {""}:
+        if storage.exists(stale):
+            storage.delete(stale)
+    return storage.save(name, ContentFile(pdf))
+
+
+def invoice_statement_file_name(invoice: Invoice) -> str:
+    """``invoices/<organization>/<year>/<number>.pdf``: organizations share the storage
+    and may use the same numbers."""
+    year = (invoice.issued_at or invoice.created_at or timezone.now()).year
+    number = slugify(invoice.number or f"draft-{invoice.public_id}")
+    return f"invoices/{invoice.organization.public_id}/{year}/{number}.pdf"
+
+
+def invoice_statement_render(*, invoice: Invoice) -> bytes:
+    """The PDF of ``invoice`` (reads only)."""
+    from billing.selectors.statements import invoice_statement_data
+    from billing.statements.render import html_to_pdf, invoice_statement_html
+
+    return html_to_pdf(invoice_statement_html(invoice_statement_data(invoice=invoice)))
+
+
+def invoice_statement_generate(*, invoice: Invoice) -> InvoiceStatement:
+    """Render and store the statement of an issued invoice: ``ready`` with the file, or
+    ``failed`` with the error (the previous file, if any, is kept until a render succeeds).
+    Running it again replaces the file: idempotent, and the retry after a failure."""
+    if invoice.status not in (InvoiceStatus.ISSUED, InvoiceStatus.PAID, InvoiceStatus.VOID):
+        raise Conflict(f"Invoice {invoice} is a draft: it has no statement until it is issued.")
+    statement, _ = InvoiceStatement.objects.get_or_create(invoice=invoice)
+    try:
+        pdf = invoice_statement_render(invoice=invoice)
+        name = _store(old_name=statement.file.name, name=invoice_statement_file_name(invoice),
+                      pdf=pdf)
+    except Exception as exc:  # a statement's failure is recorded, never lost in a log
+        log.exception("statement of invoice %s failed", invoice.pk)
+        InvoiceStatement.objects.filter(pk=statement.pk).update(
+            status=StatementStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000],
+            attempts=statement.attempts + 1)
+        statement.refresh_from_db()
+        return statement
+    InvoiceStatement.objects.filter(pk=statement.pk).update(
+        status=StatementStatus.READY, file=name, size=len(pdf), error="",
+        attempts=statement.attempts + 1, generated_at=timezone.now())
+    statement.refresh_from_db()
+    return statement
+
+
 def invoice_statements_generate(*, invoice_ids: list[int], send: bool,
                                 actor_id: int | None = None) -> None:
-    """Render the statements of a group of invoices (first version: rendering lands in the
-    next commit; the rows stay ``pending``)."""
-    return None
+    """Generate the statements of a group of invoices (one background task) and, if
+    ``send``, email each tenant theirs. Invoices are loaded in one query; each PDF is
+    rendered on its own (the render, not the database, is the cost)."""
+    invoices = list(Invoice.objects.filter(pk__in=invoice_ids)
+                    .select_related("organization", "tenant").order_by("pk"))
+    for invoice in invoices:
+        statement = invoice_statement_generate(invoice=invoice)
+        if send:
+            delivery = StatementDelivery.objects.create(
+                invoice=invoice, recipient=invoice.tenant.email, requested_by_id=actor_id)
+            statement_delivery_send(delivery=delivery, statement=statement)
+
+
+def invoice_statement_regenerate(*, invoice: Invoice, actor=None, api_key=None
+                                 ) -> InvoiceStatement:
+    """Queue a new render of an invoice's statement (after a failure, a new logo, …)."""
+    if invoice.status == InvoiceStatus.DRAFT:
+        raise Conflict("A draft has no statement: issue the invoice first.")
+    statement, _ = InvoiceStatement.objects.get_or_create(invoice=invoice)
+    InvoiceStatement.objects.filter(pk=statement.pk).update(status=StatementStatus.PENDING)
+    audit_record(action="statement.regenerate", actor=actor, api_key=api_key,
+                 target=str(invoice.public_id), detail={"number": invoice.number})
+    org_id, invoice_id = invoice.organization_id, invoice.pk
+
+    def queue() -> None:
+        from billing.tasks.statements import invoice_statements_generate_task
+
+        invoice_statements_generate_task.delay(org_id, [invoice_id], False)
+
+    transaction.on_commit(queue)
+    statement.refresh_from_db()
+    return statement
+
+
+# --- email ----------------------------------------------------------------------------------
+
+
+def statement_email(*, invoice: Invoice, pdf: bytes, recipient: str) -> EmailMultiAlternatives:
+    """The email of a statement: text and HTML bodies, the PDF attached."""
+    from billing.selectors.statements import invoice_statement_data
+
+    data = invoice_statement_data(invoice=invoice)
+    ctx = {"s": data}
+    org = data.organization
+    message = EmailMultiAlternatives(
+        subject=f"Your invoice {invoice.number} from {org.name}",
+        body=render_to_string("billing/email/statement.txt", ctx),
+        from_email=settings.DEFAULT_FROM_EMAIL, to=[recipient],
+    )
+    message.attach_alternative(render_to_string("billing/email/statement.html", ctx),
+                               "text/html")
+    message.attach(f"{slugify(invoice.number) or 'invoice'}.pdf", pdf, "application/pdf")
+    return message
+
+
+def _delivery_done(delivery: StatementDelivery, *, error: str = "") -> StatementDelivery:
+    delivery.status = DeliveryStatus.FAILED if error else DeliveryStatus.SENT
+    delivery.error = error[:2000]
+    delivery.sent_at = None if error else timezone.now()
+    delivery.save(update_fields=["status", "error", "sent_at"])
+    return delivery
+
+
+def statement_delivery_send(*, delivery: StatementDelivery,
+                            statement: InvoiceStatement | None = None) -> StatementDelivery:
+    """Email one queued delivery: generate the statement first if it is not ready, then
+    send; the delivery ends ``sent`` or ``failed`` with the reason (no email address, the
+    statement failed, the mail server refused)."""
+    if delivery.status != DeliveryStatus.QUEUED:
+        return delivery  # a task delivered twice sends once
+    invoice = delivery.invoice
+    if not delivery.recipient:
+        return _delivery_done(delivery, error=NO_EMAIL)
+    statement = statement or InvoiceStatement.objects.filter(invoice=invoice).first()
+    if statement is None or statement.status != StatementStatus.READY:
+        statement = invoice_statement_generate(invoice=invoice)
+    if statement.status != StatementStatus.READY:
+        return _delivery_done(delivery, error=f"the statement could not be generated: "
+                                              f"{statement.error}")
+    try:
+        with statement_storage().open(statement.file.name, "rb") as fh:
+            pdf = fh.read()
+        statement_email(invoice=invoice, pdf=pdf, recipient=delivery.recipient).send()
+    except Exception as exc:  # SMTP refusals, timeouts, a missing file: shown to the manager
+        log.warning("statement email of invoice %s failed: %s", invoice.pk, exc)
+        return _delivery_done(delivery, error=f"{type(exc).__name__}: {exc}")
+    return _delivery_done(delivery)
+
+
+def invoice_statement_send(*, invoice: Invoice, actor=None, api_key=None) -> StatementDelivery:
+    """Queue an email of the invoice's statement to its tenant (send or resend): a new
+    delivery row now, the email in the background. A tenant without an email address gets
+    a ``failed`` delivery at once, saying so."""
+    if invoice.status == InvoiceStatus.DRAFT:
+        raise Conflict("A draft cannot be sent: issue the invoice first.")
+    recipient = invoice.tenant.email
+    delivery = StatementDelivery.objects.create(
+        invoice=invoice, recipient=recipient,
+        requested_by=actor if actor is not None and actor.is_authenticated
+        and getattr(actor, "api_key", None) is None else None)
+    audit_record(action="statement.send", actor=actor, api_key=api_key,
+                 target=str(invoice.public_id),
+                 detail={"number": invoice.number, "recipient": recipient})
+    if not recipient:
+        return _delivery_done(delivery, error=NO_EMAIL)
+    org_id, delivery_id = invoice.organization_id, delivery.pk
+
+    def queue() -> None:
+        from billing.tasks.statements import statement_delivery_send_task
+
+        statement_delivery_send_task.delay(org_id, delivery_id)
+
+    transaction.on_commit(queue)
+    return delivery
+
+
+# --- statement of building charges ----------------------------------------------------------
+
+
+def _check_building_period(period_start: date, period_end: date) -> None:
+    if period_end <= period_start:
+        raise ValidationError({"period_end": ["The end must be after the start."]})
+    if (period_end - period_start).days > 366:
+        raise ValidationError({"period_end": ["A statement covers at most one year."]})
+
+
+def building_statement_request(*, property: Property, period_start: date, period_end: date,
+                               actor=None, api_key=None) -> BuildingStatement:
+    """Ask for the statement of building charges of ``property`` over local dates
+    [period_start, period_end): one row per property and period (asking again re-renders
+    it), generated in the background."""
+    _check_building_period(period_start, period_end)
+    statement, _ = BuildingStatement.objects.get_or_create(
+        property=property, period_start=period_start, period_end=period_end)
+    BuildingStatement.objects.filter(pk=statement.pk).update(status=StatementStatus.PENDING,
+                                                             error="")
+    audit_record(action="building_statement.request", actor=actor, api_key=api_key,
+                 target=str(statement.public_id),
+                 detail={"property": property.name, "start": str(period_start),
+                         "end": str(period_end)})
+    org_id, statement_id = statement.organization_id, statement.pk
+
+    def queue() -> None:
+        from billing.tasks.statements import building_statement_generate_task
+
+        building_statement_generate_task.delay(org_id, statement_id)
+
+    transaction.on_commit(queue)
+    statement.refresh_from_db()
+    return statement
+
+
+def building_statement_render(*, statement: BuildingStatement) -> bytes:
+    from billing.selectors.statements import building_statement_data
+    from billing.statements.render import building_statement_html, html_to_pdf
+
+    data = building_statement_data(property=statement.property,
+                                   period_start=statement.period_start,
+                                   period_end=statement.period_end)
+    return html_to_pdf(building_statement_html(data))
+
+
+def building_statement_generate(*, statement: BuildingStatement) -> BuildingStatement:
+    """Render and store a statement of building charges (``ready``, or ``failed`` with the
+    error; running it again replaces the file)."""
+    name = (f"buildings/{statement.organization.public_id}/{statement.period_start:%Y}/"
+            f"{slugify(statement.property.name)}-{statement.period_start:%Y%m%d}-"
+            f"{statement.period_end:%Y%m%d}.pdf")
+    try:
+        pdf = building_statement_render(statement=statement)
+        stored = _store(old_name=statement.file.name, name=name, pdf=pdf)
+    except Exception as exc:
+        log.exception("building statement %s failed", statement.pk)
+        BuildingStatement.objects.filter(pk=statement.pk).update(
+            status=StatementStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000])
+    else:
+        BuildingStatement.objects.filter(pk=statement.pk).update(
+            status=StatementStatus.READY, file=stored, size=len(pdf), error="",
+            generated_at=timezone.now())
+    statement.refresh_from_db()
+    return statement

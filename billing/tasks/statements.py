@@ -8,7 +8,11 @@ from django.db import OperationalError
 from billspree.core.models import Organization
 from billspree.core.scoping import organization_context
 
-__all__ = ["invoice_statements_generate_task"]
+__all__ = [
+    "building_statement_generate_task",
+    "invoice_statements_generate_task",
+    "statement_delivery_send_task",
+]
 
 
 @shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
@@ -20,3 +24,32 @@ def invoice_statements_generate_task(organization_id: int, invoice_ids: list[int
     org = Organization.objects.get(pk=organization_id)
     with organization_context(org):
         svc.invoice_statements_generate(invoice_ids=invoice_ids, send=send, actor_id=actor_id)
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def statement_delivery_send_task(organization_id: int, delivery_id: int) -> None:
+    """Email one queued statement delivery."""
+    from billing.models import StatementDelivery
+    from billing.services import statements as svc
+
+    org = Organization.objects.get(pk=organization_id)
+    with organization_context(org):
+        delivery = (StatementDelivery.objects.select_related("invoice__tenant",
+                                                             "invoice__organization")
+                    .filter(pk=delivery_id).first())
+        if delivery is not None:
+            svc.statement_delivery_send(delivery=delivery)
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def building_statement_generate_task(organization_id: int, statement_id: int) -> None:
+    """Render a statement of building charges."""
+    from billing.models import BuildingStatement
+    from billing.services import statements as svc
+
+    org = Organization.objects.get(pk=organization_id)
+    with organization_context(org):
+        statement = (BuildingStatement.objects.select_related("property", "organization")
+                     .filter(pk=statement_id).first())
+        if statement is not None:
+            svc.building_statement_generate(statement=statement)
