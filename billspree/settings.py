@@ -82,6 +82,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "billspree.core.middleware.OrganizationMiddleware",
+    # after the organization: a user with tenant portal access and no membership (/my/)
+    "tenants.middleware.TenantPortalMiddleware",
 ]
 
 ROOT_URLCONF = "billspree.urls"

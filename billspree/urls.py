@@ -57,6 +57,9 @@ urlpatterns = [
     path("tariffs/", include("tariffs.urls")),
     path("billing/", include("billing.urls")),
     path("gateways/", include("gateways.urls")),
+    # the tenant portal: tenants' pages and billing's pages under one prefix
+    path("my/", include("tenants.portal_urls")),
+    path("my/", include("billing.tenant_portal_urls")),
     path("", include("billspree.core.urls")),
 ]
 

@@ -9,6 +9,7 @@ the property's time zone (see :func:`tenants.services.to_instant`).
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import RangeOperators
 from django.db import models
@@ -227,3 +228,59 @@ class BadgeAssignment(OrganizationScopedModel):
 
     def __str__(self) -> str:
         return f"{self.badge.uid} held by {self.tenant.name}"
+
+
+class TenantAccess(OrganizationScopedModel):
+    """A tenant's login to the tenant portal: an invitation, then (accepted) a user.
+
+    Why a row of its own rather than a Membership: a tenant is not a member of the
+    organization and must never reach a manager page; its only way in is ``/my/``, and
+    what it sees there is scoped to ``tenant`` (see :mod:`tenants.portal`). Only a SHA-256
+    of the one-time link's token is stored; revoking ends access at the next request.
+    """
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="portal_accesses")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
+        related_name="tenant_accesses", help_text="Empty until the invitation is accepted.",
+    )
+    email = models.EmailField()
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    invited_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "tenant portal access"
+        ordering = ["-invited_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant"], condition=Q(revoked_at__isnull=True),
+                name="tenant_access_one_live_per_tenant",
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "user"],
+                condition=Q(revoked_at__isnull=True, user__isnull=False),
+                name="tenant_access_one_live_per_user",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Portal access of {self.tenant.name} ({self.email})"
+
+    @property
+    def status(self) -> str:
+        """revoked, active (accepted), expired or invited: what the manager's panel shows."""
+        from django.utils import timezone
+
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.accepted_at is not None:
+            return "active"
+        return "expired" if self.expires_at <= timezone.now() else "invited"

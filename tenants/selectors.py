@@ -13,10 +13,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 
 from meters.models import BillingPoint
-from tenants.models import BadgeAssignment, Occupancy, Ownership, Tenant
+from tenants.models import BadgeAssignment, Occupancy, Ownership, Tenant, TenantAccess
 
 
 @dataclass(frozen=True)
@@ -149,4 +149,25 @@ def badge_assignments_conflicting(
 def current_occupancies(tenant: Tenant) -> QuerySet[Occupancy]:
     return tenant.occupancies.filter(move_out__isnull=True).select_related(
         "billing_point__property"
+    )
+
+
+def tenant_access_for_user(user) -> TenantAccess | None:
+    """The accepted, unrevoked portal access of a user, across organizations (the login is
+    the credential, as with memberships); the newest if an email was invited twice."""
+    if not user.is_authenticated:
+        return None
+    return (
+        TenantAccess.objects.unscoped()
+        .select_related("organization", "tenant")
+        .filter(user=user, accepted_at__isnull=False, revoked_at__isnull=True)
+        .order_by("-accepted_at", "-pk")
+        .first()
+    )
+
+
+def tenant_portal_accesses(tenant: Tenant) -> QuerySet[TenantAccess]:
+    """A tenant's portal accesses, the live one first, for the manager's panel."""
+    return tenant.portal_accesses.select_related("user", "invited_by").order_by(
+        F("revoked_at").desc(nulls_first=True), "-invited_at"
     )

@@ -15,6 +15,17 @@ urlpatterns = [
         name="occupancy_create",
     ),
     path("<uuid:id>/badges/new/", views.TenantBadgeAssignView.as_view(), name="badge_assign"),
+    path("<uuid:id>/portal/invite/", views.TenantPortalInviteView.as_view(), name="portal_invite"),
+    path(
+        "portal-access/<uuid:id>/resend/",
+        views.TenantPortalResendView.as_view(),
+        name="portal_resend",
+    ),
+    path(
+        "portal-access/<uuid:id>/revoke/",
+        views.TenantPortalRevokeView.as_view(),
+        name="portal_revoke",
+    ),
     path("occupancies/<uuid:id>/end/", views.OccupancyEndView.as_view(), name="occupancy_end"),
     path("occupancy/", views.OccupancyOverviewView.as_view(), name="occupancy_overview"),
     path("moves/", views.MoveListView.as_view(), name="move_list"),

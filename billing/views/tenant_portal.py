@@ -1,1 +1,84 @@
-"""Tenant portal views of billing: a tenant's own invoices and statements."""
+"""Tenant portal views of billing: a tenant's own invoices and statements.
+
+Every view inherits :class:`tenants.portal.TenantPortalMixin` and reads through the tenant
+scopes registered in :mod:`billing.selectors.tenant_portal` ("invoice"), so another
+tenant's invoice — or a draft — answers 404 exactly like a random id.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import Prefetch
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.views import View
+from django.views.generic import TemplateView
+
+from billing.models import InvoiceLine, StatementStatus
+from billing.selectors.tenant_portal import invoice_statement
+from tenants.portal import TenantPortalMixin
+
+PAGE_SIZE = 24
+
+
+class InvoiceListView(TenantPortalMixin, TemplateView):
+    template_name = "tenant_portal/invoice_list.html"
+    scope = "invoice"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        ctx = super().get_context_data(**kwargs)
+        page = Paginator(self.scoped(), PAGE_SIZE).get_page(self.request.GET.get("page"))
+        ctx.update(page_obj=page, invoices=page.object_list, is_paginated=page.has_other_pages())
+        return ctx
+
+
+class LatestInvoicesView(TenantPortalMixin, TemplateView):
+    """The home page's "latest invoices" card, loaded by htmx (tenants cannot import billing)."""
+
+    template_name = "tenant_portal/_latest_invoices.html"
+    scope = "invoice"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        ctx = super().get_context_data(**kwargs)
+        ctx["invoices"] = list(self.scoped()[:3])
+        return ctx
+
+
+class InvoiceDetailView(TenantPortalMixin, TemplateView):
+    template_name = "tenant_portal/invoice_detail.html"
+    scope = "invoice"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        ctx = super().get_context_data(**kwargs)
+        lines = InvoiceLine.objects.select_related("meter").order_by("position", "pk")
+        invoice = self.get_object(self.scoped().prefetch_related(Prefetch("lines", lines)))
+        taxes: dict[Any, tuple] = {}
+        for line in invoice.lines.all():
+            net, tax = taxes.get(line.tax_rate, (0, 0))
+            taxes[line.tax_rate] = (net + line.amount, tax + line.tax_amount)
+        ctx.update(
+            invoice=invoice, lines=list(invoice.lines.all()), taxes=sorted(taxes.items()),
+            statement=invoice_statement(invoice), tz=invoice.billing_point.property.time_zone,
+        )
+        return ctx
+
+
+class StatementDownloadView(TenantPortalMixin, View):
+    """The PDF from the private ``statements`` storage, as an attachment."""
+
+    scope = "invoice"
+
+    def get(self, request: HttpRequest, id: str) -> HttpResponse:
+        invoice = self.get_object()
+        statement = invoice_statement(invoice)
+        if statement is None or statement.status != StatementStatus.READY or not statement.file:
+            messages.info(request, "Your statement is being prepared; try again in a few minutes.")
+            return redirect("my_billing:invoice", id=invoice.public_id)
+        return FileResponse(
+            statement.file.open("rb"), as_attachment=True,
+            filename=f"statement-{invoice.number or invoice.public_id}.pdf",
+            content_type="application/pdf",
+        )

@@ -16,6 +16,15 @@ from tenants.services.people import (
     tenant_delete,
     tenant_update,
 )
+from tenants.services.portal import (
+    tenant_access_by_token,
+    tenant_portal_accept,
+    tenant_portal_invite,
+    tenant_portal_mark_sent,
+    tenant_portal_resend,
+    tenant_portal_revoke,
+    tenant_portal_signup,
+)
 
 __all__ = [
     "Instant",
@@ -26,8 +35,15 @@ __all__ = [
     "occupancy_create",
     "occupancy_end",
     "ownership_set",
+    "tenant_access_by_token",
     "tenant_create",
     "tenant_delete",
+    "tenant_portal_accept",
+    "tenant_portal_invite",
+    "tenant_portal_mark_sent",
+    "tenant_portal_resend",
+    "tenant_portal_revoke",
+    "tenant_portal_signup",
     "tenant_update",
     "to_instant",
 ]

@@ -18,6 +18,11 @@ from tenants.views.people import (
     TenantOccupancyCreateView,
     TenantUpdateView,
 )
+from tenants.views.portal_access import (
+    TenantPortalInviteView,
+    TenantPortalResendView,
+    TenantPortalRevokeView,
+)
 
 __all__ = [
     "BadgeListView",
@@ -33,6 +38,9 @@ __all__ = [
     "TenantDetailView",
     "TenantListView",
     "TenantOccupancyCreateView",
+    "TenantPortalInviteView",
+    "TenantPortalResendView",
+    "TenantPortalRevokeView",
     "TenantUpdateView",
     "billing_point_moves_url",
     "timeline_bars",

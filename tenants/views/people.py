@@ -13,7 +13,7 @@ from django.views.generic import DetailView, ListView
 
 from billspree.core.errors import Conflict
 from billspree.core.portal import OrganizationPortalMixin, organization_today
-from tenants import forms, services
+from tenants import forms, selectors, services
 from tenants.models import Occupancy, Tenant
 from tenants.views.badges import assign_badge
 from tenants.views.common import errors_into
@@ -120,6 +120,10 @@ class TenantDetailView(OrganizationPortalMixin, DetailView):
         ctx["ownerships"] = tenant.ownerships.select_related("property", "billing_point")
         ctx.setdefault("occupancy_form", forms.OccupancyForm())
         ctx.setdefault("badge_form", forms.TenantBadgeForm())
+        ctx["portal_accesses"] = list(selectors.tenant_portal_accesses(tenant))
+        ctx["portal_access"] = next(
+            (a for a in ctx["portal_accesses"] if a.revoked_at is None), None
+        )
         ctx["return_form"] = forms.BadgeReturnForm(
             initial={"returned_on": organization_today(self.request)}
         )

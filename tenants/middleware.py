@@ -1,0 +1,59 @@
+"""Binds a logged-in tenant (a user with portal access and no membership) to the request.
+
+Placed after core's ``OrganizationMiddleware`` (core must not import tenants). For a user
+with an accepted, unrevoked :class:`~tenants.models.TenantAccess` and no membership it sets
+``request.tenant`` / ``request.tenant_access`` and runs the request inside
+``organization_context(access.organization)``, so the scoped manager works on ``/my/``.
+It deliberately leaves ``request.organization`` and ``request.role`` empty: every manager
+page and API endpoint then refuses the tenant exactly as it refuses any user without a
+membership. The revocation check happens on every request, so revoking ends access at once.
+
+The manager landing pages (the dashboard, where login sends everyone, and "create an
+organization", where manager pages send users without one) redirect a tenant to ``/my/``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+
+from billspree.core.scoping import organization_context
+from tenants.selectors import tenant_access_for_user
+
+TENANT_HOME = "my:home"
+SENT_HOME = ("portal:dashboard", "portal:no_organization")
+
+
+class TenantPortalMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+        self._landing: set[str] | None = None
+
+    def landing_paths(self) -> set[str]:
+        if self._landing is None:
+            self._landing = {reverse(name) for name in SENT_HOME}
+        return self._landing
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request.tenant = None
+        request.tenant_access = None
+        user = getattr(request, "user", None)
+        if (
+            user is None
+            or not user.is_authenticated
+            or getattr(request, "organization", None) is not None
+            or getattr(request, "memberships", None)
+        ):
+            return self.get_response(request)
+        access = tenant_access_for_user(user)
+        if access is None:
+            return self.get_response(request)
+        request.tenant_access = access
+        request.tenant = access.tenant
+        if request.path in self.landing_paths():
+            return redirect(TENANT_HOME)
+        with organization_context(access.organization):
+            return self.get_response(request)
