@@ -155,34 +155,34 @@ def _batch(id: Any) -> BillingBatch:
     return get_object_or_404(BillingBatch, public_id=id)
 
 
+def _batch_page(request: HttpRequest, batch: BillingBatch, form=None,
+                status: int = 200) -> HttpResponse:
+    tz = _tz(request)
+    next_run = services.batch_next_run(batch=batch, after=timezone.now(), tz=tz)
+    subs = Subscription.objects.filter(batch=batch).select_related(
+        "billing_point__property", "plan", "variant").order_by(
+        "billing_point__property__name", "billing_point__name")
+    form = form or forms.BatchSubscriptionsForm()
+    form.fields["add"].queryset = form.fields["add"].queryset.exclude(batch=batch).order_by(
+        "billing_point__property__name", "billing_point__name")
+    candidates = list(form.fields["add"].queryset[:PICKER_LIMIT + 1])
+    return render(request, "billing/runs/batch_detail.html", {
+        "batch": batch, "tz": tz, "next_run": next_run,
+        "anchor_name": dict(forms.MONTHS).get(batch.anchor_month, batch.anchor_month),
+        "next_period": services.batch_period(batch=batch, on=next_run.date()),
+        "start_period": services.batch_period(batch=batch, on=organization_today(request)),
+        "runs": batch.runs.select_related("started_by")[:20],
+        "form": form, "candidates": candidates[:PICKER_LIMIT],
+        "too_many_candidates": len(candidates) > PICKER_LIMIT,
+        **_page(request, subs),
+    }, status=status)
+
+
 class BatchDetailView(OrganizationPortalMixin, View):
     model = BillingBatch
 
-    def get(self, request: HttpRequest, id: Any, form=None, status: int = 200) -> HttpResponse:
-        batch = _batch(id)
-        return render(request, "billing/runs/batch_detail.html",
-                      self.context(request, batch, form), status=status)
-
-    def context(self, request: HttpRequest, batch: BillingBatch, form=None) -> dict[str, Any]:
-        tz = _tz(request)
-        next_run = services.batch_next_run(batch=batch, after=timezone.now(), tz=tz)
-        subs = Subscription.objects.filter(batch=batch).select_related(
-            "billing_point__property", "plan", "variant").order_by(
-            "billing_point__property__name", "billing_point__name")
-        form = form or forms.BatchSubscriptionsForm()
-        form.fields["add"].queryset = form.fields["add"].queryset.exclude(batch=batch).order_by(
-            "billing_point__property__name", "billing_point__name")
-        candidates = list(form.fields["add"].queryset[:PICKER_LIMIT + 1])
-        return {
-            "batch": batch, "tz": tz, "next_run": next_run,
-            "anchor_name": dict(forms.MONTHS).get(batch.anchor_month, batch.anchor_month),
-            "next_period": services.batch_period(batch=batch, on=next_run.date()),
-            "start_period": services.batch_period(batch=batch, on=organization_today(request)),
-            "runs": batch.runs.select_related("started_by")[:20],
-            "form": form, "candidates": candidates[:PICKER_LIMIT],
-            "too_many_candidates": len(candidates) > PICKER_LIMIT,
-            **_page(request, subs),
-        }
+    def get(self, request: HttpRequest, id: Any) -> HttpResponse:
+        return _batch_page(request, _batch(id))
 
 
 class BatchSubscriptionsView(OrganizationPortalMixin, View):
@@ -195,7 +195,7 @@ class BatchSubscriptionsView(OrganizationPortalMixin, View):
         batch = _batch(id)
         form = forms.BatchSubscriptionsForm(request.POST)
         if not form.is_valid():
-            return BatchDetailView.get(self, request, id, form=form, status=400)
+            return _batch_page(request, batch, form=form, status=400)
         data = form.cleaned_data
         remove = list(data["remove"])
         if remove and not _confirmed(request):
@@ -292,7 +292,8 @@ class RunListView(OrganizationPortalMixin, View):
 
     def get(self, request: HttpRequest) -> HttpResponse:
         qs = BillRun.objects.select_related("batch", "started_by").annotate(
-            drafts=Count("invoices", filter=Q(invoices__status=InvoiceStatus.DRAFT)))
+            drafts=Count("invoices", filter=Q(invoices__status=InvoiceStatus.DRAFT))
+        ).order_by("-created_at", "-pk")
         state = request.GET.get("status", "")
         if state in BillRunStatus.values:
             qs = qs.filter(status=state)
