@@ -1,6 +1,8 @@
 """Demo billing of an organization: every demo billing point with a pricing template for
 its kind is subscribed to that plan (and variant) from its first meter connection, and the
-first two apartments that can be billed get an issued invoice for last month.
+first two apartments that can be billed get an issued invoice for last month. Each
+property gets a scheduled monthly billing batch ("Monthly — <property>") holding its
+subscriptions.
 
 Runs after the meters, readings, tenants and tariffs demos (INSTALLED_APPS order).
 Idempotent: existing subscriptions are kept; a tenant already invoiced for last month gets
@@ -16,7 +18,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Min
 
 from billing import services
-from billing.models import Invoice, Subscription
+from billing.models import BillingBatch, Invoice, Subscription
 from billspree.core.errors import Conflict
 from billspree.core.models import Organization
 from meters.models import BillingPoint
@@ -79,5 +81,25 @@ def _invoice_last_month(subs: list[Subscription]) -> None:
         done += len(drafts)
 
 
+def _batches() -> list[BillingBatch]:
+    """A monthly batch per property holding its subscriptions, scheduled for the 1st at
+    06:00 (organization time). Existing batches (by name) are kept as they are."""
+    from meters.models import Property
+
+    batches = []
+    for prop in Property.objects.order_by("name"):
+        name = f"Monthly — {prop.name}"
+        batch = BillingBatch.objects.filter(name=name).first()
+        if batch is None:
+            batch = services.batch_create(
+                name=name, billing_day=1, schedule_time="06:00", schedule_enabled=True,
+                notes="Demo: bills last month on the 1st; drafts wait for review.",
+            )
+            services.batch_subscriptions_set(batch=batch, property=prop)
+        batches.append(batch)
+    return batches
+
+
 def seed(org: Organization) -> None:
     _invoice_last_month(_subscribe())
+    _batches()
