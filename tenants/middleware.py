@@ -9,7 +9,8 @@ page and API endpoint then refuses the tenant exactly as it refuses any user wit
 membership. The revocation check happens on every request, so revoking ends access at once.
 
 The manager landing pages (the dashboard, where login sends everyone, and "create an
-organization", where manager pages send users without one) redirect a tenant to ``/my/``.
+organization", where manager pages send users without one) redirect a tenant to ``/my/``,
+and the managers' password page to the tenant portal's own.
 """
 
 from __future__ import annotations
@@ -23,19 +24,23 @@ from django.urls import reverse
 from billspree.core.scoping import organization_context
 from tenants.selectors import tenant_access_for_user
 
-TENANT_HOME = "my:home"
-SENT_HOME = ("portal:dashboard", "portal:no_organization")
+#: Manager pages a tenant is sent on from, and where to (URL names).
+SENT_ON = {
+    "portal:dashboard": "my:home",
+    "portal:no_organization": "my:home",
+    "password_change": "my:password",
+}
 
 
 class TenantPortalMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
-        self._landing: set[str] | None = None
+        self._sent_on: dict[str, str] | None = None
 
-    def landing_paths(self) -> set[str]:
-        if self._landing is None:
-            self._landing = {reverse(name) for name in SENT_HOME}
-        return self._landing
+    def sent_on(self) -> dict[str, str]:
+        if self._sent_on is None:
+            self._sent_on = {reverse(name): target for name, target in SENT_ON.items()}
+        return self._sent_on
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request.tenant = None
@@ -53,7 +58,8 @@ class TenantPortalMiddleware:
             return self.get_response(request)
         request.tenant_access = access
         request.tenant = access.tenant
-        if request.path in self.landing_paths():
-            return redirect(TENANT_HOME)
+        target = self.sent_on().get(request.path)
+        if target is not None:
+            return redirect(target)
         with organization_context(access.organization):
             return self.get_response(request)

@@ -278,3 +278,82 @@ def test_api_relations_refuse_another_organizations_ids(populated):
     assert snapshot(world_b.org) == before
     # Until an app exposes writable relations this may be zero; it grows with the API.
     assert tested >= 0
+
+
+# --- tenant vs tenant (the tenant portal, /my/) --------------------------------------------
+
+
+@dataclass
+class PortalWorld:
+    world_a: object
+    world_b: object
+    a1: object  # tenant A1 of A, the caller
+    a2: object  # tenant A2 of the same organization
+    b1: object  # a tenant of B
+
+    @property
+    def markers(self) -> tuple[str, ...]:
+        return (self.a2.label, self.world_b.marker)
+
+
+def build_portal_world(world_a, world_b) -> PortalWorld:
+    """In A two tenants with portal logins (A1, A2), each with a home, a meter with
+    readings, an issued invoice with a ready PDF statement and a draft; in B one more."""
+    from billspree.core.scoping import organization_context
+    from tests.tenants.factories_portal import make_portal_tenant
+
+    with organization_context(world_a.org):
+        a1 = make_portal_tenant(world_a, "KOALA")
+        a2 = make_portal_tenant(world_a, "WOMBAT")
+    with organization_context(world_b.org):
+        b1 = make_portal_tenant(world_b, f"{world_b.marker}TENANT")
+    return PortalWorld(world_a, world_b, a1, a2, b1)
+
+
+@pytest.fixture
+def portal_world(populated) -> PortalWorld:
+    return build_portal_world(*populated)
+
+
+def others_ids(pw: PortalWorld) -> list[str]:
+    """Ids A1 must not reach: A2's and B's rows, and one row of every scoped model of both
+    organizations (the owner's, the populated tenant's...), minus A1's own."""
+    found = pw.a2.ids() | pw.b1.ids()
+    for org in (pw.world_a.org, pw.world_b.org):
+        found |= set(foreign_ids(org)["uuid"])
+    return sorted(found - pw.a1.ids())
+
+
+def test_a_tenant_sees_nothing_of_another_tenant(portal_world):
+    """Tenant A1 walks every /my/ URL with A2's ids, B's ids and every other row's id:
+    each answers exactly as a random id (404), no page shows A2's or B's marker, and
+    nothing changes."""
+    pw = portal_world
+    before = snapshot(pw.world_a.org), snapshot(pw.world_b.org)
+    client = login_client(pw.a1.user)
+    ids = {"uuid": others_ids(pw), "pk": []}
+    routes = [r for r in all_routes() if r.pattern.startswith("my/")]
+    assert len(routes) >= 9
+    for route in routes:
+        random_url = route.fill(fill_values(route, ids, random=True)[0])
+        for method in ("get", "post", "delete"):
+            baseline = getattr(client, method)(random_url, data={})
+            for kwargs in fill_values(route, ids, random=False):
+                url = route.fill(kwargs)
+                response = getattr(client, method)(url, data={})
+                where = f"{method.upper()} {url} as tenant A1"
+                assert response.status_code < 500, f"{where} → {response.status_code}"
+                for marker in pw.markers:
+                    _body_without_marker(response, marker, where)
+                if "<id>" in route.pattern:
+                    assert response.status_code == baseline.status_code, (
+                        f"{where} → {response.status_code}, a random id gives "
+                        f"{baseline.status_code}: another tenant's row is detectable"
+                    )
+                    assert response.status_code in (404, 405), where
+    # A1 still sees their own (the 404s above were not a lost login)
+    own = client.get(f"/my/invoices/{pw.a1.invoice.public_id}/")
+    assert own.status_code == 200 and pw.a1.invoice.number.encode() in own.content
+    pdf = client.get(f"/my/invoices/{pw.a1.invoice.public_id}/statement.pdf")
+    assert b"".join(pdf.streaming_content).startswith(b"%PDF")
+    assert (snapshot(pw.world_a.org), snapshot(pw.world_b.org)) == before

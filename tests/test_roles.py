@@ -7,8 +7,17 @@ DELETEd every URL of the project with the organization's own ids, its data is un
 
 from __future__ import annotations
 
+import pytest
+
 from tests.conftest import api_client, login_client
-from tests.test_isolation import all_routes, fill_values, foreign_ids, route_model, snapshot
+from tests.test_isolation import (
+    all_routes,
+    build_portal_world,
+    fill_values,
+    foreign_ids,
+    route_model,
+    snapshot,
+)
 
 UNSAFE = ("post", "put", "patch", "delete")
 PUBLIC = {"/api/v1/", "/api/v1/schema/", "/api/v1/docs/"}
@@ -50,3 +59,53 @@ def test_viewer_and_read_key_cannot_write_anything(populated):
                 for method in ("post", "delete"):  # what portal views accept for changes
                     getattr(viewer_portal, method)(url, data={})
     assert snapshot(world_a.org) == before, "a viewer changed the organization's data"
+
+
+# --- a tenant (portal login, no membership) -------------------------------------------------
+
+@pytest.fixture
+def portal_world(populated):
+    return build_portal_world(*populated)
+
+
+#: Pages any logged-in user may open (logins, password reset, API root/schema/docs).
+OPEN_TO_ANY_LOGIN = ("accounts/", "admin/login/", "api/v1/$", "api/v1/schema/", "api/v1/docs/")
+LOGOUTS = ("accounts/logout/", "admin/logout/")
+REFUSED = (301, 302, 401, 403, 404, 405)
+
+
+def _open_to_any_login(pattern: str) -> bool:
+    return any(pattern.startswith(p.rstrip("$")) and (not p.endswith("$") or pattern == p[:-1])
+               for p in OPEN_TO_ANY_LOGIN)
+
+
+def test_a_tenant_is_refused_every_manager_page_and_api(portal_world):
+    """Tenant A1 calls every URL outside /my/ with A's own ids: refused (403, 401, 405,
+    or a redirect to /my/ or a login page), no page shows A's data, nothing changes."""
+    pw = portal_world
+    world_a = pw.world_a
+    before = snapshot(world_a.org)
+    client = login_client(pw.a1.user)
+    client.raise_request_exception = False
+    api = api_client(user=pw.a1.user)
+    api.raise_request_exception = False
+    for route in all_routes():
+        if route.pattern.startswith("my/") or route.pattern in LOGOUTS:
+            continue
+        kwargs = fill_values(route, foreign_ids(world_a.org, route_model(route)), False)[0]
+        url = route.fill(kwargs)
+        is_api = route.pattern.startswith("api/")
+        for method in ("get", "post", "put", "patch", "delete") if is_api else ("get", "post"):
+            response = getattr(api if is_api else client, method)(url, data={})
+            where = f"{method.upper()} {url} as tenant A1"
+            body = b"".join(response.streaming_content) if response.streaming else response.content
+            assert world_a.marker.lower().encode() not in body.lower(), f"{where} shows A's data"
+            if _open_to_any_login(route.pattern) or url in PUBLIC:
+                assert response.status_code < 500, where
+                continue
+            assert response.status_code in REFUSED, f"{where} → {response.status_code}"
+            location = response.get("Location", "")
+            if response.status_code in (301, 302):
+                assert location.startswith(("/my/", "/accounts/login", "/admin/login",
+                                            "/organizations/new/")), f"{where} → {location}"
+    assert snapshot(world_a.org) == before, "a tenant changed the organization's data"

@@ -69,7 +69,7 @@ class PortalTenant:
         """Public ids of everything this tenant may see."""
         rows = [self.tenant, self.access, self.billing_point, self.meter, self.occupancy,
                 self.invoice, self.invoice.statement, self.draft,
-                *MeterAssignment.objects.filter(meter=self.meter)]
+                *MeterAssignment.objects.unscoped().filter(meter=self.meter)]
         return {str(r.public_id) for r in rows}
 
 
@@ -121,8 +121,8 @@ def issued_invoice_with_statement(tenant: Tenant, bp: BillingPoint, meter: Meter
     return inv
 
 
-def make_portal_tenant(world, label: str, *, prop: Property | None = None) -> PortalTenant:
-    """A tenant named after ``label`` (a marker) with everything the portal shows."""
+def make_home(label: str, prop: Property | None = None) -> tuple[BillingPoint, Meter]:
+    """A flat with an electricity meter (connected 1 Jan 2025) and two readings."""
     n = next(_seq)
     prop = prop or Property.objects.create(name=f"Portal house {n}", time_zone="Europe/Berlin")
     bp = BillingPoint.objects.create(property=prop, connection_id=f"P{n}-{label}",
@@ -132,6 +132,12 @@ def make_portal_tenant(world, label: str, *, prop: Property | None = None) -> Po
     MeterAssignment.objects.create(meter=meter, billing_point=bp, connected_at=at(2025, 1),
                                    initial_reading=Decimal("100"))
     read(meter, (at(2025, 2), "140"), (at(2025, 3), "200"))
+    return bp, meter
+
+
+def make_portal_tenant(world, label: str, *, prop: Property | None = None) -> PortalTenant:
+    """A tenant named after ``label`` (a marker) with everything the portal shows."""
+    bp, meter = make_home(label, prop)
     tenant = services.tenant_create(name=f"Tenant {label}", email=f"{label.lower()}@example.test",
                                     notes=f"note {label}")
     occupancy = services.occupancy_create(tenant=tenant, billing_point=bp, move_in=at(2025, 1))
@@ -140,4 +146,3 @@ def make_portal_tenant(world, label: str, *, prop: Property | None = None) -> Po
     draft = issued_invoice_with_statement(tenant, bp, meter, f"draft {label}", month=3,
                                           issue=False)
     return PortalTenant(label, tenant, user, access, bp, meter, occupancy, invoice, draft)
-
