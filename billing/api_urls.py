@@ -4,11 +4,14 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from billing.api import invoices as api
+from billing.api import statements as statement_api
 
 router = SimpleRouter()
 router.register("subscriptions", api.SubscriptionViewSet, basename="subscription")
 router.register("invoices", api.InvoiceViewSet, basename="invoice")
 router.register("credit-notes", api.CreditNoteViewSet, basename="credit-note")
+router.register("building-statements", statement_api.BuildingStatementViewSet,
+                basename="building-statement")
 
 urlpatterns = [
     path("invoices/preview/", api.InvoicePreviewView.as_view(), name="invoice-preview"),
@@ -20,5 +23,16 @@ urlpatterns = [
     path("invoices/<uuid:id>/lines/", api.InvoiceLineAddView.as_view(), name="invoice-line-add"),
     path("invoice-lines/<uuid:id>/", api.InvoiceLineDeleteView.as_view(),
          name="invoice-line-delete"),
+    path("invoices/<uuid:id>/statement/", statement_api.InvoiceStatementView.as_view(),
+         name="invoice-statement"),
+    path("invoices/<uuid:id>/statement/pdf/", statement_api.InvoiceStatementPdfView.as_view(),
+         name="invoice-statement-pdf"),
+    path("invoices/<uuid:id>/statement/regenerate/",
+         statement_api.InvoiceStatementRegenerateView.as_view(),
+         name="invoice-statement-regenerate"),
+    path("invoices/<uuid:id>/send/", statement_api.InvoiceSendView.as_view(),
+         name="invoice-send"),
+    path("building-statements/<uuid:id>/pdf/", statement_api.BuildingStatementPdfView.as_view(),
+         name="building-statement-pdf"),
     *router.urls,
 ]

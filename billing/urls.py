@@ -2,6 +2,7 @@ from django.urls import path
 
 from billing.views import invoices as views
 from billing.views import runs as run_views
+from billing.views import statements as statement_views
 
 app_name = "billing"
 
@@ -38,4 +39,18 @@ urlpatterns = [
     path("runs/<uuid:id>/cancel/", run_views.RunCancelView.as_view(), name="run_cancel"),
     path("run-items/<uuid:id>/retry/", run_views.RunItemRetryView.as_view(),
          name="run_item_retry"),
+    # PDF statements and their emails
+    path("invoices/<uuid:id>/statement/", statement_views.StatementPanelView.as_view(),
+         name="statement_panel"),
+    path("invoices/<uuid:id>/statement/pdf/", statement_views.StatementDownloadView.as_view(),
+         name="statement_download"),
+    path("invoices/<uuid:id>/statement/regenerate/",
+         statement_views.StatementRegenerateView.as_view(), name="statement_regenerate"),
+    path("invoices/<uuid:id>/send/", statement_views.StatementSendView.as_view(),
+         name="statement_send"),
+    path("building-statements/", statement_views.BuildingStatementListView.as_view(),
+         name="building_statement_list"),
+    path("building-statements/<uuid:id>/pdf/",
+         statement_views.BuildingStatementDownloadView.as_view(),
+         name="building_statement_download"),
 ]

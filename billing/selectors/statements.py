@@ -24,7 +24,7 @@ from billing.models import BilledPeriod, Invoice, InvoiceLine, InvoiceStatus
 from billspree.core.models import Organization
 from meters.models import BillingPoint, Meter, MeterAssignment, MeterType, Property
 from readings.models import MonthlyConsumption
-from readings.selectors import billing_point_consumption, meter_consumption
+from readings.selectors import Consumption, meter_consumption, segment_consumption
 from tenants.selectors import occupants_for_billing_points
 
 #: Months in the consumption chart of an invoice statement.
@@ -280,6 +280,10 @@ class VacancyRow:
     net: Decimal
     total: Decimal
 
+    @property
+    def last(self) -> date:
+        return self.end - timedelta(days=1)
+
 
 @dataclass
 class BuildingStatementData:
@@ -318,12 +322,31 @@ def _building_invoices(points: list[BillingPoint], start: datetime, end: datetim
     ).select_related("tenant"))
 
 
-def _main_meters(points: list[BillingPoint], start: datetime, end: datetime) -> list[MainMeterRow]:
+def _mains(points: list[BillingPoint]) -> list[Meter]:
+    """Main meters of the building: meters with sub-meters that are (or whose sub-meters
+    are) connected to one of its billing points."""
     in_building = Meter.objects.filter(assignments__billing_point__in=points).distinct()
-    mains = list(Meter.objects.filter(
+    return list(Meter.objects.filter(
         Q(pk__in=in_building.values("pk")) | Q(sub_meters__in=in_building.values("pk")),
         sub_meters__isnull=False,
     ).distinct().order_by("type", "serial_number"))
+
+
+def _point_consumption(points: list[BillingPoint], mains: list[Meter], start: datetime,
+                       end: datetime) -> dict[tuple[int, str], Consumption]:
+    """Consumption per (billing point, meter type) of the meters that are not main meters:
+    a main meter measures the sub-meters again, so counting it would bill twice in the
+    totals; it is reported against its sub-meters instead."""
+    assignments = (MeterAssignment.objects.filter(billing_point__in=points)
+                   .exclude(meter_id__in=[m.pk for m in mains]))
+    out: dict[tuple[int, str], Consumption] = {}
+    for segment, result in segment_consumption(assignments, start, end):
+        key = (segment.assignment.billing_point_id, segment.meter.type)
+        out.setdefault(key, Consumption(start, end, unit=segment.meter.unit)).add(result)
+    return out
+
+
+def _main_meters(mains: list[Meter], start: datetime, end: datetime) -> list[MainMeterRow]:
     if not mains:
         return []
     subs = list(Meter.objects.filter(parent__in=mains).values_list("pk", "parent_id"))
@@ -343,8 +366,10 @@ def _main_meters(points: list[BillingPoint], start: datetime, end: datetime) -> 
 
 def _vacancies(points, start, end, invoices, tz) -> list[VacancyRow]:
     """Vacant stretches (owner billed) and what the owner's invoices for them came to."""
-    names = {p.pk: p.name for p in points}
+    names = {p.pk: p.name for p in points if p.kind != BillingPoint.Kind.COMMON_AREA}
     rows = []
+    if not names:  # common areas are the owner's by nature, not vacant flats
+        return rows
     for bp, segments in occupants_for_billing_points(names, start, end).items():
         for seg in segments:
             if not seg.is_vacancy:
@@ -373,8 +398,8 @@ def building_statement_data(*, property: Property, period_start: date,
     invoices = _building_invoices(points, start, end)
     lines = (InvoiceLine.objects.filter(invoice__in=[i.pk for i in invoices])
              .values_list("invoice_id", "meter_type").annotate(net=Sum("amount")))
-    used = billing_point_consumption(billing_point_ids=[p.pk for p in points], start=start,
-                                     end=end)
+    mains = _mains(points)
+    used = _point_consumption(points, mains, start, end)
     inv_by_id = {i.pk: i for i in invoices}
     rows = {p.pk: PointRow(p.name, p.get_kind_display(), [], {}, False, {}) for p in points}
     for inv in invoices:
@@ -418,7 +443,7 @@ def building_statement_data(*, property: Property, period_start: date,
         net=sum((r.net for r in point_rows), Decimal(0)),
         tax=sum((r.tax for r in point_rows), Decimal(0)),
         total=sum((r.total for r in point_rows), Decimal(0)),
-        main_meters=_main_meters(points, start, end), vacancies=vacancies,
+        main_meters=_main_meters(mains, start, end), vacancies=vacancies,
         vacancy_net=sum((v.net for v in vacancies), Decimal(0)),
         vacancy_total=sum((v.total for v in vacancies), Decimal(0)),
         invoice_count=len(invoices), generated_at=timezone.now(),

@@ -1,0 +1,263 @@
+"""PDF statements of invoices: what the PDF prints (its text, via pypdf), the rendered page
+(PNG via pypdfium2, non-blank, A4), generation after issue, failure and retry, the stored
+file (replaced, never under MEDIA), the download, and email deliveries (sent, failed,
+resend) through Django's real mail backends."""
+
+from __future__ import annotations
+
+import io
+import os
+from decimal import Decimal as D
+from pathlib import Path
+
+import pypdfium2
+import pytest
+from django.core import mail
+from django.test import override_settings
+from pypdf import PdfReader
+
+from billing.models import (
+    DeliveryStatus,
+    InvoiceStatement,
+    StatementDelivery,
+    StatementStatus,
+    statement_storage,
+)
+from billing.services import statements as svc
+from tests.billing.factories_statements import billed_house, brand
+
+
+def pdf_text(pdf: bytes) -> str:
+    """The PDF's text with runs of whitespace collapsed (pypdf splits some words)."""
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    return " ".join(text.split())
+
+
+def has(text: str, needle: str) -> bool:
+    """``needle`` in ``text`` ignoring whitespace (text extraction splits kerned pairs such
+    as "T otal")."""
+    return "".join(needle.split()) in "".join(text.split())
+
+
+def png_of_page(pdf: bytes, path, page: int = 0, scale: float = 1.5):
+    """Page ``page`` of ``pdf`` rendered to a PNG at ``path``; returns the PIL image."""
+    doc = pypdfium2.PdfDocument(pdf)
+    image = doc[page].render(scale=scale).to_pil()
+    image.save(path)
+    return image
+
+
+def statements_location(tmp_path) -> dict:
+    return {"BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "statements"), "base_url": None}}
+
+
+@pytest.fixture(autouse=True)
+def _private_storage(settings, tmp_path):
+    """Each test writes its PDFs under its own tmp dir (the real filesystem storage)."""
+    settings.STORAGES = {**settings.STORAGES, "statements": statements_location(tmp_path)}
+
+
+@pytest.fixture
+def billed(in_org_a, django_capture_on_commit_callbacks):
+    brand(in_org_a.org)
+    with django_capture_on_commit_callbacks(execute=True):
+        return billed_house()
+
+
+def stored_pdf(invoice) -> bytes:
+    statement = InvoiceStatement.objects.get(invoice=invoice)
+    assert statement.status == StatementStatus.READY, statement.error
+    with statement_storage().open(statement.file.name, "rb") as fh:
+        return fh.read()
+
+
+def money(value: D) -> str:
+    return f"{value:,.2f}"
+
+
+# --- generation after issue ---------------------------------------------------------------------
+
+
+def test_issue_generates_the_statement_in_the_background_and_stores_it_privately(
+        billed, tmp_path, settings):
+    statement = InvoiceStatement.objects.get(invoice=billed.invoice)
+    assert statement.status == StatementStatus.READY and statement.attempts == 1
+    assert statement.size > 5000 and statement.generated_at is not None
+    path = Path(statement_storage().path(statement.file.name))
+    assert path.is_file() and path.read_bytes()[:5] == b"%PDF-"
+    assert str(path).startswith(str(tmp_path / "statements"))
+    assert not str(path).startswith(str(settings.MEDIA_ROOT))
+    assert billed.invoice.number.lower() in path.name.lower()
+    assert StatementDelivery.objects.count() == 0  # hand-issued: not emailed automatically
+
+
+def test_pdf_text_holds_number_dates_readings_estimated_marker_and_totals(billed):
+    inv = billed.invoice
+    text = pdf_text(stored_pdf(inv))
+    assert has(text, inv.number)
+    assert has(text, "Invoice date") and has(text, "Due date")
+    assert has(text, "1 Sep 2026 – 30 Sep 2026")
+    assert has(text, f"Total due {money(inv.total)} EUR")
+    assert has(text, f"Net amount {money(inv.net_total)}")
+    assert has(text, f"Total VAT {money(inv.tax_total)}")
+    assert has(text, "VAT 19 %") and has(text, "VAT 7 %")
+    # electricity: actual readings at both ends
+    elec = inv.lines.filter(meter=billed.house.meter).first()
+    assert has(text, f"{elec.start_value:,.0f}") and has(text, f"{elec.end_value:,.0f}")
+    # water: the end reading is estimated and marked, with the legend
+    water = inv.billed_periods.get(meter=billed.water)
+    assert water.estimated
+    assert has(text, f"{water.start_value:.3f}")
+    assert has(text, "E = estimated reading")
+    assert has(text, "BILL TO") and has(text, "SUPPLY ADDRESS")
+    assert has(text, "IBAN: DE89 3704 0044 0532 0130 00")
+    assert has(text, "YOUR CONSUMPTION, LAST 12 MONTHS")
+
+
+def test_due_date_is_issue_date_plus_payment_terms(billed):
+    from billing.selectors.statements import invoice_statement_data
+
+    data = invoice_statement_data(invoice=billed.invoice)
+    assert (data.due_on - data.issued_on).days == 14
+    assert data.charts and len(data.charts[0].values) == 12
+    assert data.charts[0].current[-1] and sum(data.charts[0].current) == 1
+
+
+def test_page_one_renders_to_a_non_blank_a4_png(billed, tmp_path):
+    pdf = stored_pdf(billed.invoice)
+    out = os.environ.get("STATEMENT_PNG_DIR") or tmp_path
+    image = png_of_page(pdf, Path(out) / "invoice-p1.png")
+    width, height = image.size
+    assert (width, height) == (round(595.28 * 1.5), round(841.89 * 1.5))  # A4 portrait
+    grey = image.convert("L")
+    assert grey.getextrema()[0] < 60  # dark ink
+    dark = sum(1 for px in grey.getdata() if px < 200)
+    assert dark > 0.02 * width * height  # more than a stray line: a laid-out bill
+
+
+def test_long_invoice_breaks_across_pages_with_the_table_header_repeated(
+        in_org_a, django_capture_on_commit_callbacks, tmp_path):
+    with django_capture_on_commit_callbacks(execute=True):
+        b = billed_house(extra_lines=70, estimated=False)
+    reader = PdfReader(io.BytesIO(stored_pdf(b.invoice)))
+    assert len(reader.pages) >= 2
+    second = " ".join(reader.pages[1].extract_text().split())
+    assert has(second, "DESCRIPTION") and has(second, "UNIT PRICE")  # the header, repeated
+    assert has(second, f"Page 2 of {len(reader.pages)}")
+    if os.environ.get("STATEMENT_PNG_DIR"):
+        pdf = stored_pdf(b.invoice)
+        png_of_page(pdf, Path(os.environ["STATEMENT_PNG_DIR"]) / "long-p2.png", page=1)
+
+
+# --- failure, retry, idempotency -------------------------------------------------------------
+
+
+def test_a_failed_render_is_recorded_and_a_retry_succeeds(
+        billed, tmp_path, django_capture_on_commit_callbacks):
+    inv = billed.invoice
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("a file where the storage wants a folder")
+    broken = {"BACKEND": "django.core.files.storage.FileSystemStorage",
+              "OPTIONS": {"location": str(blocker / "statements"), "base_url": None}}
+    from django.conf import settings
+
+    with override_settings(STORAGES={**settings.STORAGES, "statements": broken}):
+        st = svc.invoice_statement_generate(invoice=inv)
+    assert st.status == StatementStatus.FAILED and st.attempts == 2
+    assert "Error" in st.error and "not-a-directory" in st.error
+    with django_capture_on_commit_callbacks(execute=True):
+        st = svc.invoice_statement_regenerate(invoice=inv)
+    st.refresh_from_db()
+    assert st.status == StatementStatus.READY and st.error == "" and st.attempts == 3
+
+
+def test_regenerating_replaces_the_file_instead_of_adding_copies(billed, tmp_path):
+    first = InvoiceStatement.objects.get(invoice=billed.invoice).file.name
+    again = svc.invoice_statement_generate(invoice=billed.invoice)
+    assert again.file.name == first
+    files = list((tmp_path / "statements").rglob("*.pdf"))
+    assert len(files) == 1
+
+
+def test_bulk_issue_hook_creates_statements_set_based_and_is_idempotent(
+        billed, django_capture_on_commit_callbacks, django_assert_max_num_queries):
+    InvoiceStatement.objects.all().delete()
+    with django_capture_on_commit_callbacks(execute=False) as callbacks, \
+            django_assert_max_num_queries(2):
+        svc.statements_after_issue(invoices=[billed.invoice], send=False)
+    assert InvoiceStatement.objects.get().status == StatementStatus.PENDING
+    assert len(callbacks) == 1
+    svc.statements_after_issue(invoices=[billed.invoice], send=False)
+    assert InvoiceStatement.objects.count() == 1
+
+
+# --- email ------------------------------------------------------------------------------------
+
+
+def test_send_emails_the_tenant_with_the_pdf_attached(billed, django_capture_on_commit_callbacks):
+    inv = billed.invoice
+    with django_capture_on_commit_callbacks(execute=True):
+        delivery = svc.invoice_statement_send(invoice=inv)
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.SENT and delivery.sent_at and not delivery.error
+    [message] = mail.outbox
+    assert message.to == ["tenant@example.com"] and inv.number in message.subject
+    assert f"{money(inv.total)} EUR" in message.body
+    html, kind = message.alternatives[0]
+    assert kind == "text/html" and inv.number in html
+    [(name, content, mimetype)] = message.attachments
+    assert mimetype == "application/pdf" and name.endswith(".pdf") and content[:5] == b"%PDF-"
+    text = pdf_text(content)
+    assert has(text, inv.number) and has(text, f"Total due {money(inv.total)} EUR")
+
+
+def test_tenant_without_email_gets_a_failed_delivery_and_no_mail(
+        in_org_a, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        b = billed_house(tenant_email="")
+        delivery = svc.invoice_statement_send(invoice=b.invoice)
+    assert delivery.status == DeliveryStatus.FAILED
+    assert delivery.error == "the tenant has no email address"
+    assert mail.outbox == []
+
+
+def test_smtp_refusal_is_recorded_and_resend_creates_a_new_sent_delivery(
+        billed, settings, django_capture_on_commit_callbacks):
+    """A real SMTP backend against a closed port: the failure is the real one."""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 2
+    with django_capture_on_commit_callbacks(execute=True):
+        failed = svc.invoice_statement_send(invoice=billed.invoice)
+    failed.refresh_from_db()
+    assert failed.status == DeliveryStatus.FAILED and "refused" in failed.error.lower()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    with django_capture_on_commit_callbacks(execute=True):
+        resent = svc.invoice_statement_send(invoice=billed.invoice)
+    resent.refresh_from_db()
+    assert resent.status == DeliveryStatus.SENT and resent.pk != failed.pk
+    assert len(mail.outbox) == 1
+    assert StatementDelivery.objects.filter(invoice=billed.invoice).count() == 2
+
+
+def test_issue_with_send_generates_then_emails(billed, django_capture_on_commit_callbacks):
+    InvoiceStatement.objects.all().delete()
+    with django_capture_on_commit_callbacks(execute=True):
+        svc.statements_after_issue(invoices=[billed.invoice], send=True)
+    assert InvoiceStatement.objects.get().status == StatementStatus.READY
+    assert StatementDelivery.objects.get().status == DeliveryStatus.SENT
+    assert len(mail.outbox) == 1 and mail.outbox[0].attachments
+
+
+def test_a_draft_cannot_be_sent(in_org_a):
+    from billing import services
+    from billspree.core.errors import Conflict
+    from tests.billing.builders import at, make_house, read
+    from tests.billing.factories_statements import OCT, SEP
+
+    h = make_house()
+    read(h.meter, (at(SEP), "1100"), (at(OCT), "1400"))
+    [draft] = services.invoice_create_draft(subscriptions=[h.subscription], start=SEP, end=OCT)
+    with pytest.raises(Conflict):
+        svc.invoice_statement_send(invoice=draft)
+    assert StatementDelivery.objects.count() == 0
