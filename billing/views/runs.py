@@ -269,6 +269,7 @@ class RunStartView(OrganizationPortalMixin, View):
                 .exclude(status=BillRunStatus.CANCELLED).first()
             return self.show(request, batch, form, template="run_start_confirm.html",
                              count=count, start=start, end=end, existing=existing)
+        asked = timezone.now()
         try:
             run = _run_services().bill_run_start(
                 batch=batch, period_start=start, period_end=end, trigger=BillRunTrigger.PORTAL,
@@ -279,8 +280,12 @@ class RunStartView(OrganizationPortalMixin, View):
         except Conflict as exc:
             form.add_error(None, exc.message)
             return self.show(request, batch, form, status=409)
-        messages.success(request, f"Bill run of “{batch.name}” for {start:%d %b %Y} – "
-                                  f"{end:%d %b %Y} started.")
+        if run.created_at < asked:
+            messages.info(request, "A run of this period exists already: here it is (nothing "
+                                   "is billed twice).")
+        else:
+            messages.success(request, f"Bill run of “{batch.name}” for {start:%d %b %Y} – "
+                                      f"{end:%d %b %Y} started.")
         return redirect("billing:run_detail", id=run.public_id)
 
 

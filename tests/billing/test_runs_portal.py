@@ -300,3 +300,27 @@ def test_totals_are_decimal_sums(world_a, batch, houses):
 
     totals = _in(world_a, lambda: _totals(Invoice.objects.filter(bill_run=run)))
     assert totals == [("EUR", Decimal("95.0800"))]
+
+
+def test_list_pages_do_not_grow_queries_with_rows(world_a, houses):
+    client = login_client(world_a.manager, world_a.org)
+
+    def count(url: str) -> int:
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(url).status_code == 200
+        return len(ctx.captured_queries)
+
+    def add_batches(first: int, n: int) -> None:
+        with organization_context(world_a.org):
+            for i in range(first, first + n):
+                b = services.batch_create(name=f"B{i}")
+                BillRun.objects.create(batch=b, period_start=SEP, period_end=OCT)
+
+    add_batches(0, 2)
+    few = {url: count(url) for url in ("/billing/batches/", "/billing/runs/")}
+    add_batches(2, 8)
+    for url, n in few.items():
+        assert count(url) == n, url
