@@ -135,13 +135,13 @@ class BatchSubscriptionsForm(forms.Form):
     """Add every subscription of a property, add picked ones, or remove picked ones."""
 
     property = PublicIdChoiceField(
-        queryset=Property.objects.all(), required=False,
+        queryset=Property.objects.all(), required=False, empty_label="Choose a property…",
         help_text="Every subscription of the property that is in no batch yet.",
     )
     add = PublicIdMultipleChoiceField(
         queryset=Subscription.objects.select_related("billing_point__property", "plan"),
         required=False, label="Subscriptions",
-        help_text="Or pick subscriptions (one in another batch moves here).",
+        help_text="Ctrl- or ⌘-click to pick several; one in another batch moves here.",
     )
     remove = PublicIdMultipleChoiceField(queryset=Subscription.objects.all(), required=False)
 

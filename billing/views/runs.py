@@ -353,7 +353,7 @@ class RunDetailView(OrganizationPortalMixin, View):
         items = BillRunItem.objects.filter(run=run, status=show).select_related(
             "subscription__billing_point__property").order_by("pk")
         drafts = Invoice.objects.filter(bill_run=run, status=InvoiceStatus.DRAFT).select_related(
-            "tenant", "billing_point").order_by("billing_point__name", "pk")
+            "tenant", "billing_point__property").order_by("billing_point__name", "pk")
         issued = Invoice.objects.filter(bill_run=run).exclude(status=InvoiceStatus.DRAFT)
         draft_rows = list(drafts[:PICKER_LIMIT])
         _attach_warnings(run, draft_rows)
