@@ -37,6 +37,7 @@ urlpatterns = [
     path("runs/<uuid:id>/progress/", run_views.RunProgressView.as_view(), name="run_progress"),
     path("runs/<uuid:id>/issue/", run_views.RunIssueView.as_view(), name="run_issue"),
     path("runs/<uuid:id>/cancel/", run_views.RunCancelView.as_view(), name="run_cancel"),
+    path("runs/<uuid:id>/resume/", run_views.RunResumeView.as_view(), name="run_resume"),
     path("run-items/<uuid:id>/retry/", run_views.RunItemRetryView.as_view(),
          name="run_item_retry"),
     # PDF statements and their emails

@@ -437,6 +437,32 @@ class RunCancelView(OrganizationPortalMixin, View):
         return redirect("billing:run_detail", id=run.public_id)
 
 
+class RunResumeView(OrganizationPortalMixin, View):
+    """Re-queue a live run's unfinished chunks (after workers were restarted, or a run that
+    seems stuck). Safe at any time: a chunk is claimed by one worker, and nobody is billed
+    twice."""
+
+    model = BillRun
+
+    def get(self, request: HttpRequest, id: Any) -> HttpResponse:
+        run = _run(id)
+        return render(request, "billing/runs/run_resume.html",
+                      {"run": run, "progress": run_progress(run)})
+
+    def post(self, request: HttpRequest, id: Any) -> HttpResponse:
+        run = _run(id)
+        if not _is_live(run):
+            messages.info(request, "This run has finished: there is nothing to resume.")
+            return redirect("billing:run_detail", id=run.public_id)
+        try:
+            queued = _run_services().bill_run_resume(run=run)
+        except (ValidationError, Conflict) as exc:
+            messages.error(request, _error(exc))
+        else:
+            messages.success(request, f"Re-queued {queued} unfinished chunk(s).")
+        return redirect("billing:run_detail", id=run.public_id)
+
+
 class RunItemRetryView(OrganizationPortalMixin, View):
     model = BillRunItem
 

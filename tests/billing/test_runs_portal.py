@@ -281,6 +281,11 @@ def test_confirmation_pages_for_cancel_and_retry(world_a, batch, houses):
     item = _in(world_a, lambda: BillRunItem.objects.get(status=ItemStatus.FAILED))
     retry = client.get(f"/billing/run-items/{item.public_id}/retry/").content.decode()
     assert "Traceback: boom" in retry and "Nothing is billed twice" in retry
+    resume = client.get(f"/billing/runs/{run.public_id}/resume/").content.decode()
+    assert "Resume this bill run?" in resume and "nobody is billed twice" in resume
+    r = client.post(f"/billing/runs/{run.public_id}/resume/", follow=True)
+    assert "nothing to resume" in r.content.decode()
+    assert _in(world_a, lambda: BillRun.objects.get(pk=run.pk).status) == BillRunStatus.REVIEW
 
 
 def test_subscription_form_has_the_batch_choice(world_a, batch, houses):
