@@ -289,3 +289,18 @@ def test_roles_are_unchanged_for_members(in_org_a):
     client = login_client(in_org_a.manager, in_org_a.org)
     assert client.get("/tenants/").status_code == 200
     assert Role.MANAGER
+
+
+def test_password_change_stays_in_the_tenant_portal(in_org_a):
+    pt = make_portal_tenant(in_org_a, "KOALA")
+    client = login_client(pt.user)
+    assert client.get("/accounts/password/")["Location"] == "/my/profile/password/"
+    bad = client.post("/my/profile/password/", {"old_password": "wrong"})
+    assert bad.status_code == 400
+    response = client.post("/my/profile/password/", {
+        "old_password": PASSWORD, "new_password1": "another-long-pass-77",
+        "new_password2": "another-long-pass-77",
+    })
+    assert response["Location"] == "/my/profile/"
+    assert client.get("/my/profile/").status_code == 200  # still logged in
+    assert Client().login(email=pt.user.email, password="another-long-pass-77")
