@@ -123,6 +123,7 @@ class BuildingStatementSerializer(OrganizationModelSerializer):
         fields = ["id", "property", "period_start", "period_end", "status", "error", "size",
                   "generated_at", "created_at", "pdf"]
         read_only_fields = ["status", "error", "size", "generated_at", "created_at"]
+        validators: list = []  # asking again for a property and period re-renders that row
 
     def get_pdf(self, obj: BuildingStatement) -> str | None:
         if obj.status != StatementStatus.READY:

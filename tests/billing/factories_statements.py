@@ -128,7 +128,7 @@ def building_scenario() -> Building:
     points, subs = [h.bp], [h.meter]
     for n in (2, 3):
         bp = meter_services.billing_point_create(property=prop, connection_id=f"F{n}-{h.bp.pk}",
-                                                 name=f"Flat {h.bp.name}-{n}")
+                                                 name=f"{h.bp.name}-{n}")
         meter = meter_services.meter_create(type=MeterType.ELECTRICITY,
                                             serial_number=f"E{n}-{h.bp.pk}")
         meter_services.meter_assign(billing_point=bp, meter=meter,
