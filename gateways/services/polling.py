@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
@@ -82,15 +83,15 @@ def _claim(gateways: Sequence[Gateway], manual: bool, now: datetime) -> dict[int
         return {pk: slots[pk] for (pk,) in cursor.fetchall()}
 
 
-@dataclass(frozen=True, slots=True)
-class MapRow:
-    """What a poll needs of one register map: thousands per cycle, so plain values."""
+class MapRow(NamedTuple):
+    """What a poll needs of one register map: thousands per cycle, so a plain tuple."""
 
     pk: int
     gateway_id: int
     device_id: int
     serial_number: str
     value: ProfileValue | None  # the profile's reading value
+    meter_id: int
 
 
 @dataclass
@@ -131,7 +132,9 @@ def _maps_of(gateway_ids: list[int]) -> list[MapRow]:
     rows = list(
         RegisterMap.objects.filter(gateway_id__in=gateway_ids, enabled=True)
         .order_by("gateway_id", "device_id")
-        .values_list("id", "gateway_id", "device_id", "profile_id", "meter__serial_number")
+        .values_list(
+            "id", "gateway_id", "device_id", "profile_id", "meter__serial_number", "meter_id"
+        )
     )
     values = {
         v.profile_id: v
@@ -140,8 +143,8 @@ def _maps_of(gateway_ids: list[int]) -> list[MapRow]:
         ).order_by()
     }
     return [
-        MapRow(pk, gateway_id, device_id, serial, values.get(profile_id))
-        for pk, gateway_id, device_id, profile_id, serial in rows
+        MapRow(pk, gateway_id, device_id, serial, values.get(profile_id), meter_id)
+        for pk, gateway_id, device_id, profile_id, serial, meter_id in rows
     ]
 
 

@@ -144,27 +144,29 @@ class Cycle:
         _update_maps(outcomes, self.organization_id, self.now)
 
     def _ingest(self, good: list[_Outcome]) -> dict[int, str]:
-        """Store good values through the one ingestion service; returns register map id →
-        rejection reason. This is the only place the gateways app writes readings."""
+        """Store good values through the readings ingestion service; returns register map
+        id → rejection reason. This is the only place the gateways app writes readings.
+
+        ``reading_ingest_snapshot``: values that move their meter forward are written by
+        one statement; the rest (a meter's first reading, a repeated slot, a value going
+        backwards, a jump, a moved meter) get every rule of ``reading_ingest``."""
         from readings.models import Source
-        from readings.parsing import RowIn
-        from readings.services import reading_ingest
+        from readings.services import reading_ingest_snapshot
 
         if not good:
             return {}
-        result = reading_ingest(
-            rows=[
-                RowIn(i, o.register_map.serial_number, self.read_at, o.value)
-                for i, o in enumerate(good)
-            ],
+        result = reading_ingest_snapshot(
+            rows=[(o.register_map.meter_id, o.register_map.serial_number, o.value) for o in good],
+            read_at=self.read_at,
             source=Source.GATEWAY,
             upload=self._upload(),
-            keep_results=True,
         )
         for key in ("created", "unchanged", "anomalies"):
             self.counts[key] += result.counts.get(key, 0)
         self.counts["rows"] += result.rows
         self.counts["errors"] += result.error_count
+        for line in result.stored_lines:
+            good[line].stored = True
         rejected = {}
         for r in result.results:
             outcome = good[r.line]

@@ -29,7 +29,11 @@ def test_stream_hands_over_every_item_in_batches_then_the_results(in_org_a, sim)
     maps = map_default_layout(gateway)
     stream = poller.PollStream([_target_of(gateway)])
     batches = list(stream.batches(min_items=3))
-    assert all(len(b) >= 3 for b in batches[:-1]) and batches
+    assert batches and stream.expected == 7
+    due = 7
+    for batch in batches[:-1]:  # at least 3, or half of what is still due near the end
+        assert len(batch) >= min(3, (due + 1) // 2)
+        due -= len(batch)
     items = [entry for batch in batches for entry in batch]
     assert sorted(ref for _, ref, _ in items) == sorted(m.pk for m in maps)
     assert all(g == gateway.pk and r.registers and r.failure is None for g, _, r in items)
@@ -148,3 +152,11 @@ def test_a_failure_while_recording_stops_the_wire_and_is_raised(in_org_a, sim, m
     assert sim.store.requests - before < 4
     assert Reading.objects.count() == 0
     assert services.gateway_poll(gateway=gateway, now=T0) is None  # the slot stays claimed
+
+
+def test_stream_wakes_the_caller_once_per_batch_not_per_request(in_org_a, sim):
+    gateway = make_gateway(sim)
+    map_default_layout(gateway)
+    stream = poller.PollStream([_target_of(gateway)])
+    batches = list(stream.batches(min_items=500))  # more than the poll has: one batch
+    assert [len(b) for b in batches] == [7] and stream.results[0].requests == 7

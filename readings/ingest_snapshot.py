@@ -1,0 +1,183 @@
+"""Set-based ingestion of a snapshot: one new reading per meter, all at one instant.
+
+A gateway poll (or any push of "every meter's register now") is, reading after reading,
+the easiest case of ingestion: the instant is after each meter's latest reading, the
+register went forward by a plausible amount, and the meter is still installed where it
+was at its latest reading. For that case every rule of ``readings.ingest`` needs only the
+meter's state row, its latest assignment and its register size, so one SQL statement
+checks them, locks the state rows (in meter order, ``FOR UPDATE``, as the general engine
+does), moves each state forward (latest reading, unwrapped total, the ~30-day window of
+use, with the same float arithmetic as ``ingest._advance_state``) and inserts the
+readings. No Python runs per row but building the two arrays it is sent.
+
+Every row the statement does not take goes, unchanged, through the general engine
+(``reading_ingest``) in the same transaction, which applies all the rules and gives the
+reasons: a meter's first reading, an instant at or before its latest one (a repeated
+poll: unchanged, or a conflict), a lower value (rollover or drop), a jump above
+``ANOMALY_FACTOR``× the typical use (flagged there), a meter moved or removed since its
+latest reading, an unknown meter, a value that does not fit the register or is not a
+valid number, an instant in the future, a meter given twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from decimal import Decimal
+
+from django.db import connection
+
+from readings import ingest, rollups
+from readings.models import Quality
+from readings.parsing import parse_value
+from readings.partitions import partitions_ensure_for
+
+#: A state row's window arithmetic and the jump check follow ``ingest._advance_state`` and
+#: ``ingest._flag_jump`` exactly (float8 in PostgreSQL is the same IEEE double as a
+#: Python float, and the operations are done in the same order).
+_SNAPSHOT_SQL = f"""
+WITH v AS (
+    SELECT * FROM unnest(%(meters)s::bigint[], %(values)s::numeric[]) AS v(meter_id, value)
+), cand AS (
+    SELECT s.meter_id, v.value, s.last_read_at AS old_at, s.last_value, s.last_total,
+           s.window_days::float8 AS wd, s.window_use::float8 AS wu,
+           extract(epoch FROM %(at)s::timestamptz - s.last_read_at)::float8 / 86400.0 AS days,
+           p.time_zone AS zone
+    FROM v
+    JOIN readings_meterreadingstate s ON s.meter_id = v.meter_id
+    JOIN meters_meter m ON m.id = v.meter_id
+    CROSS JOIN LATERAL (
+        SELECT a.connected_at, a.removed_at, a.billing_point_id
+        FROM meters_meterassignment a WHERE a.meter_id = v.meter_id
+        ORDER BY a.connected_at DESC LIMIT 1
+    ) a
+    JOIN meters_billingpoint b ON b.id = a.billing_point_id
+    JOIN meters_property p ON p.id = b.property_id
+    WHERE s.organization_id = %(org)s AND m.organization_id = %(org)s
+      AND s.last_read_at < %(at)s AND s.last_total IS NOT NULL
+      AND v.value >= s.last_value AND v.value < power(10::numeric, m.register_digits)
+      AND a.connected_at <= s.last_read_at
+      AND (a.removed_at IS NULL OR %(at)s <= a.removed_at)
+    ORDER BY s.meter_id
+    FOR UPDATE OF s
+), ok AS (
+    SELECT c.*, c.value - c.last_value AS delta, c.wd + c.days > {ingest.WINDOW_DAYS} AND c.wd > 0
+        AS trim
+    FROM cand c
+    WHERE NOT (c.wd >= 1 AND c.wu / c.wd > 0 AND c.value > c.last_value
+               AND (c.value - c.last_value)::float8
+                   > {float(ingest.ANOMALY_FACTOR)} * (c.wu / c.wd) * greatest(c.days, 1.0))
+), upd AS (
+    UPDATE readings_meterreadingstate s SET
+        last_read_at = %(at)s, last_value = ok.value, last_total = ok.last_total + ok.delta,
+        window_days = CASE WHEN ok.trim
+            THEN ok.wd * (greatest({ingest.WINDOW_DAYS} - ok.days, 0.0) / ok.wd)
+            ELSE ok.wd END + ok.days,
+        window_use = CASE WHEN ok.trim
+            THEN ok.wu * (greatest({ingest.WINDOW_DAYS} - ok.days, 0.0) / ok.wd)
+            ELSE ok.wu END + ok.delta::float8,
+        updated_at = now()
+    FROM ok WHERE s.meter_id = ok.meter_id
+), ins AS (
+    INSERT INTO readings_reading ({ingest.COPY_COLUMNS})
+    SELECT %(org)s, ok.meter_id, %(at)s, ok.value, ok.last_total + ok.delta, %(source)s,
+           %(quality)s, %(upload)s, false, %(now)s
+    FROM ok
+)
+SELECT meter_id, old_at, zone FROM ok
+"""  # noqa: S608 - only module constants are interpolated
+
+
+@dataclass
+class SnapshotWrite:
+    """What the statement stored: the meter ids, and for the consumption rollups the
+    meters whose latest reading moved to a later local day (their previous day is now
+    complete)."""
+
+    stored: set[int] = field(default_factory=set)
+    day_completed: list[tuple[int, datetime, str]] = field(default_factory=list)
+
+
+def candidates(
+    meter_ids: Sequence[int], values: Sequence[object], read_at: datetime, now: datetime
+) -> list[int]:
+    """Indexes of the rows the statement may take: a valid number, the meter given once,
+    an instant not in the future. Everything else is left to the general engine."""
+    if read_at > now + ingest.FUTURE_TOLERANCE:
+        return []
+    seen: dict[int, int] = {}
+    repeated: set[int] = set()
+    for index, meter_id in enumerate(meter_ids):
+        if meter_id in seen:
+            repeated.add(meter_id)
+        seen[meter_id] = index
+    out = []
+    for index, (meter_id, raw) in enumerate(zip(meter_ids, values, strict=True)):
+        if meter_id is None or meter_id in repeated:
+            continue
+        value, why = parse_value(raw)
+        if why is None and value is not None:
+            out.append(index)
+    return out
+
+
+def write_snapshot(
+    *,
+    organization_id: int,
+    meter_ids: list[int],
+    values: list[Decimal],
+    read_at: datetime,
+    source: str,
+    upload_id: int | None,
+    now: datetime,
+) -> SnapshotWrite:
+    """Run the statement for rows that passed :func:`candidates`; returns what it stored."""
+    written = SnapshotWrite()
+    if not meter_ids:
+        return written
+    partitions_ensure_for([read_at])
+    quality = Quality.ESTIMATED if source == "estimate" else Quality.ACTUAL
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _SNAPSHOT_SQL,
+            {
+                "meters": meter_ids,
+                "values": values,
+                "at": read_at,
+                "org": organization_id,
+                "source": source,
+                "quality": quality,
+                "upload": upload_id,
+                "now": now,
+            },
+        )
+        rows = cursor.fetchall()
+    midnights: dict[str, datetime] = {}
+    for meter_id, old_at, zone in rows:
+        written.stored.add(meter_id)
+        midnight = midnights.get(zone)
+        if midnight is None:
+            tz = ingest._zone(zone)
+            midnight = midnights[zone] = datetime.combine(
+                read_at.astimezone(tz).date(), time(), tzinfo=tz
+            )
+        # Three hours past local midnight is past any DST shift of it; closer, ask the zone.
+        tz = ingest._zone(zone)
+        if old_at < midnight + timedelta(hours=3) and (
+            old_at.astimezone(tz).date() < read_at.astimezone(tz).date()
+        ):
+            written.day_completed.append((meter_id, old_at, zone))
+    return written
+
+
+def rollups_after_snapshot(organization_id: int, written: SnapshotWrite, read_at: datetime) -> int:
+    """Roll up the local days the snapshot completed (as ``reading_ingest`` does for its
+    batches; most snapshots complete none and cost nothing)."""
+    if not written.day_completed:
+        return 0
+    touched = {m: [read_at, read_at] for m, _, _ in written.day_completed}
+    zones = {m: ingest._zone(zone) for m, _, zone in written.day_completed}
+    latest = dict.fromkeys(touched, read_at)
+    before = {m: old_at for m, old_at, _ in written.day_completed}
+    return rollups.rollups_after_ingest(organization_id, touched, zones, latest, before, {})

@@ -1,0 +1,191 @@
+"""``reading_ingest_snapshot`` (the gateway path) against ``reading_ingest``: same rules,
+same stored rows, same meter state, same rollups, for every case the set-based statement
+takes and every case it leaves to the general engine.
+
+Each case runs on twin meters with identical configuration: the ``S-`` twin through the
+snapshot service (one call per instant, all ``S-`` meters together, as a poll does), the
+``G-`` twin through ``reading_ingest`` with the same values, and everything stored is
+compared.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from meters.models import BillingPoint, MeterAssignment, Property
+from readings.models import (
+    DailyConsumption,
+    MeterReadingState,
+    Reading,
+    ReadingAnomaly,
+    Source,
+)
+from readings.parsing import RowIn
+from readings.services import reading_ingest, reading_ingest_snapshot
+from tests.readings.helpers import NOW, T0, make_meter
+
+pytestmark = pytest.mark.django_db
+
+CASES = ("steady", "jump", "rollover", "drop", "big", "flat", "nan", "moved", "removed")
+
+
+def _twins(case: str, tz: str = "Europe/Berlin") -> dict[str, object]:
+    digits = 4 if case in ("rollover", "big") else 8
+    return {
+        side: make_meter(f"{side}-{case}", digits=digits, tz=tz, initial="100")
+        for side in ("S", "G")
+    }
+
+
+def _value(case: str, step: int) -> Decimal | str:
+    """The register of a case's meter at a step (a reading every 6 hours)."""
+    base = Decimal(1000) + Decimal("2.5") * step
+    if case == "rollover":
+        return Decimal("9990") + 3 * step if step < 3 else Decimal(step - 3)
+    if case == "jump" and step >= 12:
+        base += 5000
+    if case == "drop" and step == 14:
+        return Decimal(900)
+    if case == "big" and step == 9:
+        return Decimal(12345)
+    if case == "big":
+        return Decimal(100) + step
+    if case == "flat":
+        return Decimal(1000)
+    if case == "nan" and step == 5:
+        return "NaN"
+    return base
+
+
+def _move(meters: dict, at) -> None:
+    """End each twin's assignment at ``at`` and connect it elsewhere an hour later."""
+    prop = Property.objects.get(name="House Europe/Berlin")
+    for side, meter in meters.items():
+        MeterAssignment.objects.filter(meter=meter).update(removed_at=at, final_reading=Decimal(1))
+        point = BillingPoint.objects.create(
+            property=prop, connection_id=f"BP2-{side}", name=f"Moved {side}"
+        )
+        MeterAssignment.objects.create(
+            meter=meter, billing_point=point, connected_at=at + timedelta(hours=1),
+            initial_reading=Decimal(50),
+        )
+
+
+def _stored(meter) -> list[tuple]:
+    return list(
+        Reading.objects.filter(meter=meter)
+        .order_by("read_at")
+        .values_list("read_at", "value", "total", "is_anomaly", "quality", "source")
+    )
+
+
+def _state(meter) -> tuple:
+    s = MeterReadingState.objects.get(meter=meter)
+    return (s.last_read_at, s.last_value, s.last_total, s.window_days, s.window_use)
+
+
+def _statuses(outcome, count: int) -> list[str]:
+    status = ["?"] * count
+    for line in outcome.stored_lines:
+        status[line] = "created"
+    for r in outcome.results:
+        status[r.line] = r.status
+    return status
+
+
+def test_snapshot_and_general_engine_store_the_same(in_org_a):
+    twins = {case: _twins(case) for case in CASES}
+    start = T0 + timedelta(days=2)
+    fast_taken = 0
+    for step in range(140):  # 35 days: the 30-day window is trimmed
+        at = start + timedelta(hours=6 * step)
+        if step == 20:
+            _move(twins["moved"], at + timedelta(minutes=30))
+        if step == 22:
+            MeterAssignment.objects.filter(meter__in=twins["removed"].values()).update(
+                removed_at=at - timedelta(minutes=1), final_reading=Decimal(1)
+            )
+        values = [_value(case, step) for case in CASES]
+        snapshot = reading_ingest_snapshot(
+            rows=[(twins[c]["S"].pk, f"S-{c}", v) for c, v in zip(CASES, values, strict=True)],
+            read_at=at, source=Source.GATEWAY, now=NOW,
+        )
+        general = reading_ingest(
+            rows=[RowIn(i, f"G-{c}", at, v) for i, (c, v) in enumerate(zip(CASES, values))],  # noqa: B905
+            source=Source.GATEWAY, now=NOW,
+        )
+        fast_taken += len(snapshot.stored_lines)
+        assert _statuses(snapshot, len(CASES)) == _statuses(general, len(CASES)), (step, at)
+        assert snapshot.counts == general.counts, step
+        fast = set(snapshot.stored_lines)
+        assert [(r.line, r.errors, r.anomaly) for r in snapshot.results] == [
+            (r.line, r.errors, r.anomaly) for r in general.results if r.line not in fast
+        ]
+    for case, pair in twins.items():
+        s, g = pair["S"], pair["G"]
+        assert _stored(s) == _stored(g), case
+        assert _state(s) == _state(g), case
+        assert list(
+            DailyConsumption.objects.filter(meter=s).order_by("day").values_list("day", "quantity")
+        ) == list(
+            DailyConsumption.objects.filter(meter=g).order_by("day").values_list("day", "quantity")
+        ), case
+        assert ReadingAnomaly.objects.filter(meter=s).count() == ReadingAnomaly.objects.filter(
+            meter=g
+        ).count(), case
+    # the statement did the bulk of the work, the rest went through the general engine
+    assert fast_taken > 0.8 * 140 * len(CASES) - 140 * 3
+    assert DailyConsumption.objects.filter(meter=twins["steady"]["S"]).count() >= 30
+    assert ReadingAnomaly.objects.filter(meter=twins["jump"]["S"]).count() == 1
+
+
+def test_a_repeated_snapshot_stores_nothing_new(in_org_a):
+    meter = make_meter("E-1")
+    at = T0 + timedelta(days=1)
+    for value in ("10", "12"):
+        first = reading_ingest_snapshot(
+            rows=[(meter.pk, "E-1", Decimal(value))], read_at=at, source=Source.GATEWAY, now=NOW
+        )
+        at += timedelta(hours=1)
+    again = reading_ingest_snapshot(
+        rows=[(meter.pk, "E-1", Decimal("12"))], read_at=at - timedelta(hours=1),
+        source=Source.GATEWAY, now=NOW,
+    )
+    assert first.stored_lines == [0]  # the second reading went through the statement
+    assert again.stored_lines == [] and [r.status for r in again.results] == ["unchanged"]
+    assert Reading.objects.filter(meter=meter).count() == 2
+
+
+def test_snapshot_rows_the_statement_leaves_get_the_general_reasons(in_org_a, world_b):
+    meter = make_meter("E-1")
+    at = T0 + timedelta(days=1)
+    reading_ingest_snapshot(
+        rows=[(meter.pk, "E-1", Decimal(10))], read_at=at, source=Source.GATEWAY, now=NOW
+    )
+    later = at + timedelta(hours=1)
+    outcome = reading_ingest_snapshot(
+        rows=[
+            (meter.pk, "E-1", Decimal(11)),
+            (meter.pk, "E-1", Decimal(12)),  # the same meter twice in one snapshot
+            (987654, "NOPE", Decimal(1)),  # not a meter of this organization
+        ],
+        read_at=later, source=Source.GATEWAY, now=NOW,
+    )
+    assert outcome.stored_lines == []
+    by_line = {r.line: r for r in outcome.results}
+    # as in any batch: the first value of the instant is stored, the other one conflicts
+    assert [by_line[0].status, by_line[1].status] == ["created", "rejected"]
+    assert by_line[2].errors == [
+        ("meterNumber", "No meter with number 'NOPE' in this organization.")
+    ]
+    future = reading_ingest_snapshot(
+        rows=[(meter.pk, "E-1", Decimal(13))], read_at=NOW + timedelta(hours=1),
+        source=Source.GATEWAY, now=NOW,
+    )
+    assert future.stored_lines == [] and future.results[0].errors[0][0] == "readAt"
+    assert list(
+        Reading.objects.filter(meter=meter).order_by("read_at").values_list("value", flat=True)
+    ) == [Decimal(10), Decimal(11)]
