@@ -1,0 +1,144 @@
+"""Benchmark: invoice statement PDFs per second per core through the product path, against
+bare WeasyPrint rendering the same HTML in the same run.
+
+Product path (what the background task runs per invoice): ``invoice_statement_generate``
+= the statement selector (invoice, lines, billed periods, meters, the chart's rollups),
+the template, the inline SVG charts, WeasyPrint with the cached print stylesheet and font
+configuration, the write to the ``statements`` storage (filesystem, a temporary folder
+here) and the status update of the InvoiceStatement row.
+
+Baseline: ``weasyprint.HTML(string=html).write_pdf(...)`` of the very same HTML (rendered
+once beforehand through the product's template), with the same stylesheet and font
+configuration objects — the best bare WeasyPrint does on that document, so the ratio is
+the cost of everything the product adds around the layout engine.
+
+Both run in this one process (one core; PostgreSQL is on the other), alternating rounds
+so load from other work on the box hits both alike; medians of the rounds are reported.
+The invoices are built in a dedicated organization inside a transaction that is rolled
+back at the end: nothing is left in the database.
+
+    .venv/bin/python bench/statements.py --small     # 2 invoices × 3 rounds
+    .venv/bin/python bench/statements.py             # 6 invoices × 5 rounds
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "billspree.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.db import transaction  # noqa: E402
+from django.test.utils import override_settings  # noqa: E402
+
+from billing.models import StatementStatus  # noqa: E402
+from billing.selectors.statements import invoice_statement_data  # noqa: E402
+from billing.services.statements import invoice_statement_generate  # noqa: E402
+from billing.statements import render  # noqa: E402
+from billspree.core.models import Organization  # noqa: E402
+from billspree.core.scoping import organization_context  # noqa: E402
+
+ORG_NAME = "Bench statements (bench/statements.py)"
+
+
+class Rollback(Exception):
+    pass
+
+
+def build(count: int):
+    """``count`` issued invoices (each a flat with electricity and water, 13 months of
+    readings, tiered tariff, two VAT rates, an estimated reading) and their charts."""
+    from tests.billing.factories_statements import billed_house, brand
+
+    org = Organization.objects.create(name=ORG_NAME)
+    with organization_context(org):
+        brand(org)
+        return org, [billed_house(tenant_email=f"bench{i}@example.test").invoice
+                     for i in range(count)]
+
+
+def product_round(invoices) -> float:
+    t = time.perf_counter()
+    for inv in invoices:
+        st = invoice_statement_generate(invoice=inv)
+        assert st.status == StatementStatus.READY, st.error
+    return time.perf_counter() - t
+
+
+def bare_round(htmls: list[str]) -> float:
+    from weasyprint import HTML
+
+    fonts, css = render._weasy()
+    t = time.perf_counter()
+    for html in htmls:
+        HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf(stylesheets=[css],
+                                                                    font_config=fonts)
+    return time.perf_counter() - t
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--small", action="store_true")
+    parser.add_argument("--runs", type=int, default=None)
+    parser.add_argument("--invoices", type=int, default=None)
+    args = parser.parse_args()
+    # WeasyPrint and fontTools log every step at INFO: a worker runs at WARNING, and the
+    # console output would be measured instead of the rendering
+    logging.disable(logging.INFO)
+    count = args.invoices or (2 if args.small else 6)
+    runs = args.runs or (3 if args.small else 5)
+    tmp = tempfile.TemporaryDirectory(prefix="bench-statements-")
+    storage = {**settings.STORAGES, "statements": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": tmp.name, "base_url": None}}}
+    result: dict[str, float] = {}
+    try:
+        with override_settings(STORAGES=storage), transaction.atomic():
+            t = time.perf_counter()
+            org, invoices = build(count)
+            print(f"built {count} invoices in {time.perf_counter() - t:.1f} s", flush=True)
+            with organization_context(org):
+                htmls = [render.invoice_statement_html(invoice_statement_data(invoice=i))
+                         for i in invoices]
+                product_round(invoices[:1])  # warm up: fonts, templates, first queries
+                bare_round(htmls[:1])
+                product, bare = [], []
+                for n in range(runs):
+                    # alternate which goes first, so neither always runs on a warmer cache
+                    if n % 2:
+                        bare.append(bare_round(htmls))
+                        product.append(product_round(invoices))
+                    else:
+                        product.append(product_round(invoices))
+                        bare.append(bare_round(htmls))
+                    print(f"round {n + 1}: product {count / product[-1]:.2f} PDF/s, "
+                          f"bare {count / bare[-1]:.2f} PDF/s", flush=True)
+                pages = sum(len(h) for h in htmls) // len(htmls)
+            result = {"product": statistics.median(product), "bare": statistics.median(bare),
+                      "html_chars": pages}
+            raise Rollback
+    except Rollback:
+        pass
+    finally:
+        tmp.cleanup()
+    per_s = count / result["product"]
+    bare_per_s = count / result["bare"]
+    print(f"BENCH statements pdfs={count * runs} per_s={per_s:.2f} bare_per_s={bare_per_s:.2f} "
+          f"ratio={per_s / bare_per_s:.3f} invoices={count} runs={runs} "
+          f"ms_per_pdf={1000 / per_s:.1f} bare_ms_per_pdf={1000 / bare_per_s:.1f}")
+
+
+if __name__ == "__main__":
+    main()
