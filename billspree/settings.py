@@ -154,12 +154,31 @@ STORAGES = {
         )
     },
     # PDF statements: private files, never under MEDIA_URL; served by views that check who
-    # asks. billing/storage.py swaps in S3-compatible storage when STATEMENTS_S3_BUCKET is set.
+    # asks. S3-compatible storage replaces it when STATEMENTS_S3_BUCKET is set (below).
     "statements": {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {"location": str(DATA_DIR / "statements"), "base_url": None},
     },
 }
+# S3-compatible storage of statements (AWS S3, MinIO, Ceph, …): needs the optional extra
+# `pip install -e .[s3]` (django-storages[s3]). Private objects; the portal and the API
+# stream them to callers they have checked, never hand out bucket URLs.
+STATEMENTS_S3_BUCKET = env.str("STATEMENTS_S3_BUCKET", default="")
+if STATEMENTS_S3_BUCKET:
+    STORAGES["statements"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": STATEMENTS_S3_BUCKET,
+            "endpoint_url": env.str("STATEMENTS_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("STATEMENTS_S3_REGION", default="") or None,
+            "access_key": _secret("STATEMENTS_S3_ACCESS_KEY_ID", "") or None,
+            "secret_key": _secret("STATEMENTS_S3_SECRET_ACCESS_KEY", "") or None,
+            "location": env.str("STATEMENTS_S3_PREFIX", default="statements"),
+            "default_acl": "private",
+            "file_overwrite": True,
+            "querystring_auth": True,
+        },
+    }
 WHITENOISE_USE_FINDERS = DEBUG or TESTING
 
 # --- email --------------------------------------------------------------------------
