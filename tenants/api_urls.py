@@ -12,6 +12,7 @@ router.register("occupancies", api.OccupancyViewSet, basename="occupancy")
 router.register("moves", api.MoveViewSet, basename="move")
 router.register("badges", api.BadgeViewSet, basename="badge")
 router.register("badge-assignments", api.BadgeAssignmentViewSet, basename="badge-assignment")
+router.register("portal-accesses", api.TenantAccessViewSet, basename="portal-access")
 
 urlpatterns = [
     path("occupancies/<uuid:id>/end/", api.OccupancyEndView.as_view(), name="occupancy-end"),

@@ -5,19 +5,24 @@ used the same meter. The tenant portal therefore never shows the meter's own rol
 it cuts every local calendar month at the tenant's occupancies of the billing point
 (``tenants`` occupancies ∩ month) and asks the readings selector for exactly those pieces
 (one ``segment_consumption`` call per billing point: a few queries for a year of months).
+
+Days come from the meter's daily rollups, but only days the tenant lived there from
+midnight to midnight *and* the meter hung at their billing point all day; the move day
+itself is left out rather than shown with someone else's hours in it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
 from meters.models import Meter
-from readings.selectors import segment_consumption
+from readings.rollups import local_midnight
+from readings.selectors import consumption_rollup, segment_consumption
 from tenants.models import Occupancy, Tenant
 from tenants.portal import for_tenant
 
@@ -107,3 +112,53 @@ def _scale(bars: list[MonthBar]) -> None:
     peak = max((b.quantity for b in bars if b.quantity), default=Decimal(0))
     for b in bars:
         b.percent = int(b.quantity * 100 / peak) if peak and b.quantity and b.quantity > 0 else 0
+
+
+@dataclass
+class DayBar:
+    day: date
+    quantity: Decimal | None = None
+    occupied: bool = False  # the whole local day was the tenant's
+    percent: int = 0
+
+
+def _whole_day_ranges(tenant: Tenant, assignments) -> list[tuple[datetime, datetime | None]]:
+    """[start, end) stretches where the tenant lived at the meter's billing point and the
+    meter hung there (occupancy ∩ assignment)."""
+    occupancies = Occupancy.objects.filter(
+        tenant=tenant, billing_point_id__in=[a.billing_point_id for a in assignments]
+    )
+    ranges = []
+    for a in assignments:
+        for occ in occupancies:
+            if occ.billing_point_id != a.billing_point_id:
+                continue
+            lo = max(a.connected_at, occ.move_in)
+            ends = [e for e in (a.removed_at, occ.move_out) if e is not None]
+            hi = min(ends) if ends else None
+            if hi is None or lo < hi:
+                ranges.append((lo, hi))
+    return ranges
+
+
+def tenant_meter_days(*, tenant: Tenant, meter: Meter, days: int = 31) -> list[DayBar]:
+    """The last ``days`` complete local days of ``meter`` that were wholly the tenant's."""
+    assignments = list(
+        for_tenant("assignment", tenant).filter(meter=meter)
+        .select_related("billing_point__property")
+    )
+    if not assignments:
+        return []
+    tz = _zone(assignments[-1].billing_point.property.time_zone)
+    today = timezone.now().astimezone(tz).date()
+    first = today - timedelta(days=days)
+    stored = dict(consumption_rollup(meter=meter, interval="day", first=first, last=today))
+    ranges = _whole_day_ranges(tenant, assignments)
+    bars = []
+    for n in range(days):
+        day = first + timedelta(days=n)
+        start, end = local_midnight(day, tz), local_midnight(day + timedelta(days=1), tz)
+        whole = any(lo <= start and (hi is None or end <= hi) for lo, hi in ranges)
+        bars.append(DayBar(day, stored.get(day) if whole else None, whole))
+    _scale(bars)
+    return bars

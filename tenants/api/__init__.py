@@ -7,6 +7,7 @@ organization's) or as ISO 8601 timestamps with an offset.
 from tenants.api.badges import BadgeAssignmentViewSet, BadgeReturnView, BadgeViewSet
 from tenants.api.occupancy import MoveViewSet, OccupancyEndView, OccupancyViewSet
 from tenants.api.people import OwnershipViewSet, TenantViewSet
+from tenants.api.portal import TenantAccessViewSet
 
 __all__ = [
     "BadgeAssignmentViewSet",
@@ -16,5 +17,6 @@ __all__ = [
     "OccupancyEndView",
     "OccupancyViewSet",
     "OwnershipViewSet",
+    "TenantAccessViewSet",
     "TenantViewSet",
 ]

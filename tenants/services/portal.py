@@ -67,11 +67,12 @@ def tenant_portal_invite(
             fields={"email": ["is a member"]},
         )
     token, now = secrets.token_urlsafe(32), timezone.now()
+    inviter = actor if isinstance(actor, get_user_model()) else None  # not an API key's user
     try:
         with transaction.atomic():
             access = TenantAccess.objects.create(
                 organization=require_organization(), tenant=tenant, email=email,
-                token_hash=_sha256(token), invited_by=actor, invited_at=now,
+                token_hash=_sha256(token), invited_by=inviter, invited_at=now,
                 expires_at=now + timedelta(days=settings.INVITATION_TTL_DAYS),
             )
     except IntegrityError as exc:

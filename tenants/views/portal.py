@@ -17,7 +17,7 @@ from django.views.generic import TemplateView
 from billspree.core.errors import Conflict
 from billspree.core.forms import SignupForm
 from tenants import services
-from tenants.consumption import tenant_meter_months
+from tenants.consumption import tenant_meter_days, tenant_meter_months
 from tenants.portal import TenantPortalMixin
 from tenants.views.common import error_text
 
@@ -62,7 +62,8 @@ class MeterConsumptionView(PortalPage):
         ctx = super().get_context_data(**kwargs)
         meter = self.get_object()
         bars = tenant_meter_months(tenant=self.tenant, meter=meter, months=24)
-        ctx.update(meter=meter, bars=bars, rows=list(reversed(bars)))
+        ctx.update(meter=meter, bars=bars, rows=list(reversed(bars)),
+                   days=tenant_meter_days(tenant=self.tenant, meter=meter))
         return ctx
 
 

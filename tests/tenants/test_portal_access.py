@@ -304,3 +304,34 @@ def test_password_change_stays_in_the_tenant_portal(in_org_a):
     assert response["Location"] == "/my/profile/"
     assert client.get("/my/profile/").status_code == 200  # still logged in
     assert Client().login(email=pt.user.email, password="another-long-pass-77")
+
+
+def test_daily_chart_shows_only_whole_days_of_the_tenant(in_org_a):
+    from datetime import datetime, time
+
+    from tenants.consumption import tenant_meter_days
+    from tests.tenants.factories_portal import portal_login, read
+
+    pt = make_portal_tenant(in_org_a, "KOALA")
+    tz = pt.occupancy.move_in.tzinfo
+    today = timezone.now().astimezone(tz).date()
+    midnight = lambda d: datetime.combine(d, time(), tzinfo=tz)  # noqa: E731
+    read(pt.meter, *[(midnight(today - timedelta(days=n)), str(3000 - 10 * n))
+                     for n in range(10, -1, -1)])
+    services.move_register(
+        billing_point=pt.billing_point, moved_at=midnight(today - timedelta(days=5)).replace(
+            hour=12),
+        incoming_tenant=services.tenant_create(name="Day Next", email="day-next@example.test"),
+    )
+    nxt = pt.tenant.__class__.objects.get(name="Day Next")
+    mine = {b.day: b for b in tenant_meter_days(tenant=pt.tenant, meter=pt.meter, days=10)}
+    theirs = {b.day: b for b in tenant_meter_days(tenant=nxt, meter=pt.meter, days=10)}
+    move_day = today - timedelta(days=5)
+    assert not mine[move_day].occupied and not theirs[move_day].occupied
+    assert mine[today - timedelta(days=6)].quantity == 10
+    assert theirs[today - timedelta(days=6)].quantity is None
+    assert theirs[today - timedelta(days=2)].quantity == 10
+    assert mine[today - timedelta(days=2)].quantity is None
+    user, _ = portal_login(nxt, "day-next@example.test", in_org_a.admin)
+    page = login_client(user).get(f"/my/consumption/{pt.meter.public_id}/")
+    assert page.status_code == 200 and b'data-testid="daily-chart"' in page.content
