@@ -144,9 +144,14 @@ def tenant_portal_accept(*, token: str, user: AbstractBaseUser) -> TenantAccess:
         raise ValidationError(
             {"token": [f"This invitation is for {access.email}; log in with that address."]}
         )
+    if Membership.objects.unscoped().filter(user=user).exists():
+        # a member's session is bound to their organization, never to /my/: refuse here
+        # rather than admit them to a portal they could not open
+        raise Conflict(
+            f"{user.email} is a member of an organization on Billspree and cannot also be a "
+            "tenant login; ask for the invitation to go to another email address."
+        )
     with organization_context(access.organization):
-        if Membership.objects.filter(user=user).exists():
-            raise Conflict("A member of this organization cannot also log in as a tenant.")
         try:
             with transaction.atomic():
                 claimed = TenantAccess.objects.filter(

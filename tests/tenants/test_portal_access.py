@@ -335,3 +335,16 @@ def test_daily_chart_shows_only_whole_days_of_the_tenant(in_org_a):
     user, _ = portal_login(nxt, "day-next@example.test", in_org_a.admin)
     page = login_client(user).get(f"/my/consumption/{pt.meter.public_id}/")
     assert page.status_code == 200 and b'data-testid="daily-chart"' in page.content
+
+
+def test_a_member_of_any_organization_cannot_accept_a_tenant_invitation(populated):
+    world_a, world_b = populated
+    with organization_context(world_a.org):
+        from tests.tenants.factories import make_tenant
+
+        tenant = make_tenant(name="Both Hats", email=world_b.manager.email)
+        access, token = services.tenant_portal_invite(tenant=tenant, actor=world_a.admin)
+    client = login_client(world_b.manager, world_b.org)
+    response = client.post(f"/my/invite/{token}/")
+    assert response.status_code == 400 and b"cannot also be a tenant login" in response.content
+    assert TenantAccess.objects.unscoped().get(pk=access.pk).accepted_at is None
