@@ -59,6 +59,7 @@ def statement_panel_context(invoice: Invoice) -> dict[str, Any]:
     deliveries = list(StatementDelivery.objects.filter(invoice=invoice)
                       .select_related("requested_by")[:20])
     return {"invoice": invoice, "statement": statement, "deliveries": deliveries, "loaded": True,
+            "tz": invoice.billing_point.property.time_zone,
             "sent_before": any(d.status == "sent" for d in deliveries),
             "live": (statement is not None and statement.status == StatementStatus.PENDING)
             or any(d.status == "queued" for d in deliveries)}
@@ -68,7 +69,8 @@ class _InvoiceView(OrganizationPortalMixin, View):
     model = Invoice
 
     def invoice(self, id: Any) -> Invoice:
-        return get_object_or_404(Invoice.objects.select_related("tenant"), public_id=id)
+        return get_object_or_404(
+            Invoice.objects.select_related("tenant", "billing_point__property"), public_id=id)
 
 
 class StatementPanelView(_InvoiceView):
