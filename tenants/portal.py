@@ -11,7 +11,7 @@ tenants (billing) register their kinds with :func:`register_scope` (tenants neve
 imports billing).
 
 The tenant comes from :mod:`tenants.middleware` (``request.tenant``); a member, a staff
-user or a tenant whose access was revoked has none and gets 403.
+user or a tenant whose access was revoked has none and gets a 403 page saying so.
 """
 
 from __future__ import annotations
@@ -21,11 +21,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.exceptions import ImproperlyConfigured, PermissionDenied
+from django.core.exceptions import ImproperlyConfigured
 from django.db.models import DateTimeField, Exists, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, render
 
 from meters.models import BillingPoint, Meter, MeterAssignment
 from tenants.models import Occupancy, Tenant
@@ -104,7 +104,7 @@ class TenantPortalMixin(LoginRequiredMixin):
         if not request.user.is_authenticated:
             return self.handle_no_permission()
         if getattr(request, "tenant", None) is None:
-            raise PermissionDenied("The tenant portal is for tenants invited by their landlord.")
+            return render(request, "tenant_portal/no_access.html", status=403)
         if kwargs.get(self.slug_url_kwarg) is not None and self.scope is None:
             raise ImproperlyConfigured(f"{type(self).__name__} takes an id but names no scope")
         return super().dispatch(request, *args, **kwargs)

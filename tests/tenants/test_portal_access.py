@@ -348,3 +348,24 @@ def test_a_member_of_any_organization_cannot_accept_a_tenant_invitation(populate
     response = client.post(f"/my/invite/{token}/")
     assert response.status_code == 400 and b"cannot also be a tenant login" in response.content
     assert TenantAccess.objects.unscoped().get(pk=access.pk).accepted_at is None
+
+
+def test_invoice_list_query_count_does_not_grow_with_invoices(
+    in_org_a, django_assert_max_num_queries
+):
+    from tests.tenants.factories_portal import issued_invoice_with_statement
+
+    pt = make_portal_tenant(in_org_a, "KOALA")
+    for month in range(4, 10):
+        issued_invoice_with_statement(pt.tenant, pt.billing_point, pt.meter, "KOALA", month=month)
+    client = login_client(pt.user)
+    client.get("/my/invoices/")  # warm the session
+    with django_assert_max_num_queries(12):
+        response = client.get("/my/invoices/")
+    assert response.content.count(b"statement.pdf") == 7
+
+
+def test_refusal_page_explains_itself(in_org_a):
+    client = login_client(in_org_a.viewer, in_org_a.org)
+    response = client.get("/my/")
+    assert response.status_code == 403 and b"use the manager portal" in response.content
