@@ -369,3 +369,20 @@ def test_refusal_page_explains_itself(in_org_a):
     client = login_client(in_org_a.viewer, in_org_a.org)
     response = client.get("/my/")
     assert response.status_code == 403 and b"use the manager portal" in response.content
+
+
+def test_a_meter_installed_after_the_tenant_left_is_not_theirs(in_org_a):
+    from decimal import Decimal
+
+    from meters.models import Meter, MeterAssignment
+    from tests.tenants.factories_portal import at
+
+    pt = make_portal_tenant(in_org_a, "KOALA")
+    services.occupancy_end(occupancy=pt.occupancy, move_out=at(2025, 6))
+    later = Meter.objects.create(type="cold_water", unit="m3", serial_number="W-LATER")
+    MeterAssignment.objects.create(meter=later, billing_point=pt.billing_point,
+                                   connected_at=at(2025, 7), initial_reading=Decimal("0"))
+    client = login_client(pt.user)
+    assert client.get(f"/my/consumption/{pt.meter.public_id}/").status_code == 200
+    assert client.get(f"/my/consumption/{later.public_id}/").status_code == 404
+    assert b"W-LATER" not in client.get("/my/consumption/").content
