@@ -7,11 +7,21 @@ from billspree.core.models import ApiKeyScope, Organization, Role
 class OrganizationSettingsForm(forms.ModelForm):
     class Meta:
         model = Organization
-        fields = ["name", "default_currency", "time_zone", "logo"]
+        fields = ["name", "default_currency", "time_zone", "logo",
+                  # statement branding (PDF statements and their emails)
+                  "brand_color", "address", "payment_details", "payment_terms_days"]
         help_texts = {
             "time_zone": "Used for dates in the portal; each property can have its own.",
             "default_currency": "New properties and rate lists start in this currency.",
         }
+        widgets = {
+            "brand_color": forms.TextInput(attrs={"type": "color"}),
+            "address": forms.Textarea(attrs={"rows": 3}),
+            "payment_details": forms.Textarea(attrs={"rows": 3}),
+        }
+
+    #: Branding fields a form may leave out: the organization keeps its current value.
+    OPTIONAL_KEEP = ("brand_color", "payment_terms_days")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -19,6 +29,15 @@ class OrganizationSettingsForm(forms.ModelForm):
 
         allowed = set(settings.CURRENCIES)
         self.fields["default_currency"].choices = [c for c in CURRENCY_CHOICES if c[0] in allowed]
+        for name in self.OPTIONAL_KEEP:
+            self.fields[name].required = False
+
+    def clean_brand_color(self):
+        return self.cleaned_data.get("brand_color") or self.instance.brand_color
+
+    def clean_payment_terms_days(self):
+        value = self.cleaned_data.get("payment_terms_days")
+        return self.instance.payment_terms_days if value is None else value
 
 
 class InvitationForm(forms.Form):

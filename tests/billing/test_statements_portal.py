@@ -143,3 +143,21 @@ def test_another_organizations_invoice_is_404(billed, world_b):
     api = api_client(key=world_b.write_key)
     assert api.post(f"/api/v1/invoices/{billed.invoice.public_id}/send/").status_code == 404
     assert StatementDelivery.objects.unscoped().count() == 0
+
+
+def test_admin_edits_the_statement_branding_in_the_settings(world_a):
+    client = login_client(world_a.admin, world_a.org)
+    r = client.post("/settings/", {
+        "name": world_a.org.name, "default_currency": "EUR", "time_zone": "Europe/Berlin",
+        "brand_color": "#aa3300", "address": "Main street 1\n10115 Berlin",
+        "payment_details": "IBAN DE02 1203 0000 0000 2020 51", "payment_terms_days": "30"})
+    assert r.status_code == 302
+    world_a.org.refresh_from_db()
+    assert (world_a.org.brand_color, world_a.org.payment_terms_days) == ("#aa3300", 30)
+    assert world_a.org.payment_details.startswith("IBAN DE02")
+    bad = client.post("/settings/", {
+        "name": world_a.org.name, "default_currency": "EUR", "time_zone": "Europe/Berlin",
+        "brand_color": "red"})
+    assert bad.status_code == 400 and b"A colour such as #1f6feb." in bad.content
+    world_a.org.refresh_from_db()
+    assert world_a.org.brand_color == "#aa3300"
