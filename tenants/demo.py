@@ -16,7 +16,7 @@ from datetime import date
 from billspree.core.models import Organization
 from meters.models import BillingPoint, Property
 from tenants import services
-from tenants.models import BadgeAssignment, Occupancy, Ownership, Tenant
+from tenants.models import BadgeAssignment, Occupancy, Ownership, Tenant, TenantAccess
 
 FIRST = [
     "Anna",
@@ -151,3 +151,27 @@ def seed(org: Organization) -> None:
         _seed_point(i, bp)
     current = Occupancy.objects.filter(move_out__isnull=True).select_related("tenant")
     _badges([o.tenant for o in current.order_by("billing_point__connection_id")])
+    _portal_login(current.order_by("billing_point__connection_id").first())
+
+
+#: A documented demo login of the tenant portal (/my/), with the demo password.
+DEMO_TENANT_EMAIL = "tenant@demo.billspree.test"
+
+
+def _portal_login(occupancy: Occupancy | None) -> None:
+    """The first demo organization's first current occupant can log in to /my/ (once: a
+    login is one tenant, so later organizations are left alone)."""
+    from billspree.core.management.commands.demo_seed import DEMO_PASSWORD
+    from billspree.core.models import User
+
+    if occupancy is None or TenantAccess.objects.unscoped().filter(
+        email=DEMO_TENANT_EMAIL
+    ).exists():
+        return
+    user = User.objects.filter(email=DEMO_TENANT_EMAIL).first() or User.objects.create_user(
+        DEMO_TENANT_EMAIL, DEMO_PASSWORD, first_name=occupancy.tenant.name
+    )
+    _, token = services.tenant_portal_invite(
+        tenant=occupancy.tenant, email=DEMO_TENANT_EMAIL, actor=None
+    )
+    services.tenant_portal_accept(token=token, user=user)
