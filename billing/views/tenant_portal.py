@@ -54,7 +54,9 @@ class InvoiceDetailView(TenantPortalMixin, TemplateView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         ctx = super().get_context_data(**kwargs)
         lines = InvoiceLine.objects.select_related("meter").order_by("position", "pk")
-        invoice = self.get_object(self.scoped().prefetch_related(Prefetch("lines", lines)))
+        invoice = self.get_object(
+            self.scoped().prefetch_related(Prefetch("lines", lines), "credit_notes")
+        )
         taxes: dict[Any, tuple] = {}
         for line in invoice.lines.all():
             net, tax = taxes.get(line.tax_rate, (0, 0))
@@ -62,6 +64,7 @@ class InvoiceDetailView(TenantPortalMixin, TemplateView):
         ctx.update(
             invoice=invoice, lines=list(invoice.lines.all()), taxes=sorted(taxes.items()),
             statement=invoice_statement(invoice), tz=invoice.billing_point.property.time_zone,
+            credit_notes=list(invoice.credit_notes.all()),
         )
         return ctx
 

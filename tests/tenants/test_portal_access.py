@@ -386,3 +386,12 @@ def test_a_meter_installed_after_the_tenant_left_is_not_theirs(in_org_a):
     assert client.get(f"/my/consumption/{pt.meter.public_id}/").status_code == 200
     assert client.get(f"/my/consumption/{later.public_id}/").status_code == 404
     assert b"W-LATER" not in client.get("/my/consumption/").content
+
+
+def test_credit_notes_of_the_tenants_invoice_are_shown(in_org_a):
+    from billing import services as billing_services
+
+    pt = make_portal_tenant(in_org_a, "KOALA")
+    note = billing_services.credit_note_create(invoice=pt.invoice, reason="Meter misread")
+    page = login_client(pt.user).get(f"/my/invoices/{pt.invoice.public_id}/")
+    assert note.number.encode() in page.content and b"Meter misread" in page.content
