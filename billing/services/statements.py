@@ -18,7 +18,7 @@ from datetime import date
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -140,12 +140,21 @@ def invoice_statements_generate(*, invoice_ids: list[int], send: bool,
     rendered on its own (the render, not the database, is the cost)."""
     invoices = list(Invoice.objects.filter(pk__in=invoice_ids)
                     .select_related("organization", "tenant").order_by("pk"))
+    # a task delivered again (a worker lost mid-group) must not email twice: invoices that
+    # already have a sent or queued delivery are skipped; failed ones are tried again
+    done = set(StatementDelivery.objects.filter(
+        invoice_id__in=invoice_ids, status__in=[DeliveryStatus.SENT, DeliveryStatus.QUEUED],
+    ).values_list("invoice_id", flat=True)) if send else set()
+    connection = get_connection() if send else None  # one SMTP session for the group
     for invoice in invoices:
         statement = invoice_statement_generate(invoice=invoice)
-        if send:
+        if send and invoice.pk not in done:
             delivery = StatementDelivery.objects.create(
                 invoice=invoice, recipient=invoice.tenant.email, requested_by_id=actor_id)
-            statement_delivery_send(delivery=delivery, statement=statement)
+            statement_delivery_send(delivery=delivery, statement=statement,
+                                    connection=connection)
+    if connection is not None:
+        connection.close()
 
 
 def invoice_statement_regenerate(*, invoice: Invoice, actor=None, api_key=None
@@ -199,7 +208,8 @@ def _delivery_done(delivery: StatementDelivery, *, error: str = "") -> Statement
 
 
 def statement_delivery_send(*, delivery: StatementDelivery,
-                            statement: InvoiceStatement | None = None) -> StatementDelivery:
+                            statement: InvoiceStatement | None = None,
+                            connection=None) -> StatementDelivery:
     """Email one queued delivery: generate the statement first if it is not ready, then
     send; the delivery ends ``sent`` or ``failed`` with the reason (no email address, the
     statement failed, the mail server refused)."""
@@ -217,7 +227,9 @@ def statement_delivery_send(*, delivery: StatementDelivery,
     try:
         with statement_storage().open(statement.file.name, "rb") as fh:
             pdf = fh.read()
-        statement_email(invoice=invoice, pdf=pdf, recipient=delivery.recipient).send()
+        message = statement_email(invoice=invoice, pdf=pdf, recipient=delivery.recipient)
+        message.connection = connection
+        message.send()
     except Exception as exc:  # SMTP refusals, timeouts, a missing file: shown to the manager
         log.warning("statement email of invoice %s failed: %s", invoice.pk, exc)
         return _delivery_done(delivery, error=f"{type(exc).__name__}: {exc}")

@@ -124,8 +124,26 @@ def test_due_date_is_issue_date_plus_payment_terms(billed):
     assert data.charts[0].current[-1] and sum(data.charts[0].current) == 1
 
 
-def test_page_one_renders_to_a_non_blank_a4_png(billed, tmp_path):
-    pdf = stored_pdf(billed.invoice)
+def _logo(org, settings, tmp_path) -> None:
+    """A small PNG logo (drawn here) in the organization's ``logo`` field."""
+    from django.core.files.base import ContentFile
+    from PIL import Image, ImageDraw
+
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    image = Image.new("RGB", (360, 120), "white")
+    draw = ImageDraw.Draw(image)
+    draw.rounded_rectangle((4, 4, 116, 116), radius=22, fill="#0b6e4f")
+    draw.polygon([(70, 18), (34, 66), (58, 66), (48, 104), (86, 52), (62, 52)], fill="white")
+    draw.text((132, 44), "ALPHA ESTATES", fill="#0b6e4f")
+    buf = io.BytesIO()
+    image.save(buf, "PNG")
+    org.logo.save("alpha.png", ContentFile(buf.getvalue()), save=True)
+
+
+def test_page_one_renders_to_a_non_blank_a4_png(billed, tmp_path, settings):
+    _logo(billed.invoice.organization, settings, tmp_path)
+    pdf = svc.invoice_statement_render(invoice=billed.invoice)
+    assert len(pdf) > len(stored_pdf(billed.invoice))  # the logo is embedded
     out = os.environ.get("STATEMENT_PNG_DIR") or tmp_path
     image = png_of_page(pdf, Path(out) / "invoice-p1.png")
     width, height = image.size
@@ -261,3 +279,10 @@ def test_a_draft_cannot_be_sent(in_org_a):
     with pytest.raises(Conflict):
         svc.invoice_statement_send(invoice=draft)
     assert StatementDelivery.objects.count() == 0
+
+
+def test_a_group_task_delivered_twice_emails_once(billed, django_capture_on_commit_callbacks):
+    for _ in range(2):
+        svc.invoice_statements_generate(invoice_ids=[billed.invoice.pk], send=True)
+    assert len(mail.outbox) == 1
+    assert StatementDelivery.objects.filter(status=DeliveryStatus.SENT).count() == 1
