@@ -9,6 +9,7 @@ import re
 import pytest
 from django.core import mail
 from playwright.sync_api import expect
+from pypdf import PdfReader
 
 from billspree.core.scoping import organization_context
 from tenants import services
@@ -84,6 +85,8 @@ def test_invite_accept_login_invoice_pdf_and_no_other_tenant(page, browser, live
         assert download.suggested_filename == f"statement-{mine.number}.pdf"
         with open(download.path(), "rb") as pdf:
             assert pdf.read(4) == b"%PDF"
+        text = "".join(p.extract_text() for p in PdfReader(download.path()).pages)
+        assert mine.number in text and "14.28" in text, text[:500]
         response = tenant.goto(f"/my/invoices/{other.invoice.public_id}/")
         assert response.status == 404
         assert "WOMBAT" not in tenant.content()
