@@ -189,3 +189,30 @@ def test_snapshot_rows_the_statement_leaves_get_the_general_reasons(in_org_a, wo
     assert list(
         Reading.objects.filter(meter=meter).order_by("read_at").values_list("value", flat=True)
     ) == [Decimal(10), Decimal(11)]
+
+
+def test_the_prepared_statement_outlives_a_rollback_and_is_prepared_per_connection(in_org_a):
+    from django.db import connection, transaction
+
+    from readings import ingest_snapshot
+
+    meter = make_meter("E-1")
+    at = T0 + timedelta(days=1)
+
+    def snap(value, when):
+        return reading_ingest_snapshot(
+            rows=[(meter.pk, "E-1", Decimal(value))], read_at=when, source=Source.GATEWAY, now=NOW
+        )
+
+    snap(10, at)
+    with transaction.atomic():  # prepared (or run) here, then rolled back
+        assert snap(11, at + timedelta(hours=1)).stored_lines == [0]
+        transaction.set_rollback(True)
+    assert snap(12, at + timedelta(hours=2)).stored_lines == [0]
+    with connection.cursor() as cursor:  # what a new session looks like
+        cursor.execute("DEALLOCATE ALL")
+    ingest_snapshot._prepared.clear()
+    assert snap(13, at + timedelta(hours=3)).stored_lines == [0]
+    assert list(
+        Reading.objects.filter(meter=meter).order_by("read_at").values_list("value", flat=True)
+    ) == [Decimal(10), Decimal(12), Decimal(13)]
