@@ -211,6 +211,16 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Static periodic tasks (the DatabaseScheduler copies them into its tables at start).
+CELERY_BEAT_SCHEDULE = {
+    "bill-runs-sweep": {"task": "billing.tasks.runs.bill_runs_sweep", "schedule": 60.0},
+}
+
+# --- bill runs ------------------------------------------------------------------------
+BILL_RUN_CHUNK_SIZE = env.int("BILL_RUN_CHUNK_SIZE", default=200)
+BILL_RUN_LEASE_SECONDS = env.int("BILL_RUN_LEASE_SECONDS", default=300)
+if BILL_RUN_CHUNK_SIZE < 1 or BILL_RUN_LEASE_SECONDS < 1:
+    raise ValueError("BILL_RUN_CHUNK_SIZE and BILL_RUN_LEASE_SECONDS must be at least 1")
 
 # --- REST API -----------------------------------------------------------------------
 REST_FRAMEWORK = {

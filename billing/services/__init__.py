@@ -24,6 +24,14 @@ from billing.services.invoices import (  # noqa: F401
     subscription_delete,
     subscription_update,
 )
+from billing.services.runs import (  # noqa: F401
+    bill_run_cancel,
+    bill_run_issue,
+    bill_run_item_retry,
+    bill_run_process_chunk,
+    bill_run_resume,
+    bill_run_start,
+)
 from billing.services.statements import (  # noqa: F401
     building_statement_generate,
     building_statement_request,

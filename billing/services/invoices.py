@@ -216,12 +216,15 @@ def invoice_create_draft(
     return invoices
 
 
-def _write_drafts(org, billable: list[DraftInvoice]) -> list[Invoice]:
+def _write_drafts(org, billable: list[DraftInvoice], *, bill_run=None) -> list[Invoice]:
+    """Write drafts, their billed periods and lines set-based (three INSERTs whatever the
+    number of invoices). ``bill_run`` marks the drafts of a bill run."""
     invoices = Invoice.objects.bulk_create([
         Invoice(
             organization=org, tenant=d.tenant, billing_point=d.billing_point,
             subscription=d.subscription, period_start=d.start, period_end=d.end,
             currency=d.currency, net_total=d.net_total, tax_total=d.tax_total, total=d.total,
+            bill_run=bill_run,
         )
         for d in billable
     ])
