@@ -108,6 +108,7 @@ class InvoiceStatementData:
     any_estimated: bool
     charts: list[ChartSeries]
     line_count: int
+    credit_note: str = ""  # the number of the credit note that cancelled a void invoice
 
 
 def logo_data_uri(org: Organization) -> str:
@@ -219,6 +220,8 @@ def invoice_statement_data(*, invoice: Invoice) -> InvoiceStatementData:
         taxes=_taxes(lines),
         any_estimated=any(b.estimated for b in blocks) or any(ln.estimated for ln in lines),
         charts=_charts(inv, blocks, tz), line_count=len(lines),
+        credit_note=(inv.credit_notes.values_list("number", flat=True).first() or "")
+        if inv.status == InvoiceStatus.VOID else "",
     )
 
 

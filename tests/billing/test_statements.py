@@ -286,3 +286,12 @@ def test_a_group_task_delivered_twice_emails_once(billed, django_capture_on_comm
         svc.invoice_statements_generate(invoice_ids=[billed.invoice.pk], send=True)
     assert len(mail.outbox) == 1
     assert StatementDelivery.objects.filter(status=DeliveryStatus.SENT).count() == 1
+
+
+def test_a_credited_invoice_is_printed_as_cancelled(billed):
+    from billing import services
+
+    note = services.credit_note_create(invoice=billed.invoice, reason="Wrong reading")
+    billed.invoice.refresh_from_db()
+    text = pdf_text(svc.invoice_statement_render(invoice=billed.invoice))
+    assert has(text, f"CANCELLED BY CREDIT NOTE {note.number}")
