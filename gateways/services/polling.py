@@ -5,10 +5,12 @@ thread of its own). Before it: claiming the poll slots (one conditional UPDATE t
 ``last_slot`` forward; a repeated or concurrent poll of the same slot changes no row and
 stops there) and loading the maps (two queries). While it runs, the calling thread
 records what has come back so far (:mod:`gateways.services.recording`): readings through
-``readings.services.reading_ingest`` (one call per batch of values, one upload per
-cycle), errors and per-meter health, each batch in a short transaction; after it,
-per-gateway health and the poll runs in one. Invalid values (NaN, negative, rejected by
-ingestion as going backwards) become gateway errors, never readings.
+``readings.services.reading_ingest_snapshot`` (one call per batch of values, one upload
+per cycle: values that move their meter forward are written by one statement, the rest
+get every rule of ``reading_ingest``), errors and per-meter health, each batch in a
+short transaction; after it, per-gateway health and the poll runs in one. Invalid values
+(NaN, negative, rejected by ingestion as going backwards) become gateway errors, never
+readings.
 """
 
 from __future__ import annotations

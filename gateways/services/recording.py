@@ -3,10 +3,11 @@
 :class:`Cycle` lives in the thread that called ``gateways_poll`` (it owns the Django
 connection, and the caller's transaction if there is one); the wire runs meanwhile on the
 poller's thread. Each batch of values that has come back is stored in a short transaction
-of its own (one ``reading_ingest`` call, one bulk insert of errors, one set-based update of
-per-meter health), so nothing is locked across network I/O; when every gateway is done,
-per-gateway health and the runs are written in one last transaction. All readings of a
-cycle carry its instant (to the second) and belong to one upload.
+of its own (one ``reading_ingest_snapshot`` call, one bulk insert of errors, one
+set-based update of per-meter health), so nothing is locked across network I/O; when
+every gateway is done, per-gateway health and the runs are written in one last
+transaction. All readings of a cycle carry its instant (to the second) and belong to one
+upload.
 """
 
 from __future__ import annotations
