@@ -7,6 +7,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 
 from billing.models import BillRun, BillRunStatus, Invoice, InvoiceStatus
+from billing.selectors.runs import bill_run_progress
 from billspree.core.dashboard import Card
 
 LIVE = (BillRunStatus.QUEUED, BillRunStatus.RUNNING, BillRunStatus.ISSUING)
@@ -15,9 +16,7 @@ LIVE = (BillRunStatus.QUEUED, BillRunStatus.RUNNING, BillRunStatus.ISSUING)
 def cards(request: HttpRequest) -> list[Card]:
     live = BillRun.objects.filter(status__in=LIVE).select_related("batch").first()
     if live is not None:
-        from billing.views.runs import run_progress
-
-        progress = run_progress(live)
+        progress = bill_run_progress(live)
         return [Card(label="Bill runs", value=f"{progress['percent']}%",
                      foot=f"{live.batch.name}: {progress['done']} of {progress['total']} done",
                      url=reverse("billing:run_detail", args=[live.public_id]), tone="amber")]

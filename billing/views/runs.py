@@ -6,8 +6,8 @@ list, and the run page: live progress (an htmx fragment polled while the run is 
 running), the report (invoiced / skipped with the reasons / failed with the error and a
 retry per item) and the review step (issue some or all drafts, cancel the run).
 
-Views only parse and shape; the run services and the progress selector belong to
-``billing.services.runs`` / ``billing.selectors.runs`` (imported when used). Every write
+Views only parse and shape: the run services are ``billing.services.runs`` and the progress
+is ``billing.selectors.runs.bill_run_progress``. Every write
 passes through a confirmation: a GET page, or a first POST answered with the confirmation
 page and a second one carrying ``confirm``.
 """
@@ -40,6 +40,7 @@ from billing.models import (
     Subscription,
 )
 from billing.selectors.batches import batch_list, batch_subscriptions_for_period
+from billing.selectors.runs import bill_run_progress
 from billing.views.invoices import _actor, _error, _page
 from billspree.core.errors import Conflict
 from billspree.core.portal import OrganizationPortalMixin, organization_today
@@ -48,12 +49,6 @@ LIVE = (BillRunStatus.QUEUED, BillRunStatus.RUNNING, BillRunStatus.ISSUING)
 PICKER_LIMIT = 500
 REPORT_TABS = [(ItemStatus.CREATED, "Invoiced"), (ItemStatus.SKIPPED, "Skipped"),
                (ItemStatus.FAILED, "Failed"), (ItemStatus.PENDING, "Pending")]
-
-
-def _run_services():
-    from billing.services import runs
-
-    return runs
 
 
 def _tz(request: HttpRequest) -> str:
@@ -65,29 +60,6 @@ def _confirmed(request: HttpRequest) -> bool:
 
 
 # --- progress -----------------------------------------------------------------------------
-
-
-def _progress_fallback(run: BillRun) -> dict[str, Any]:
-    counts = dict(run.items.values_list("status").annotate(n=Count("pk")))
-    total = run.total_items or sum(counts.values())
-    done = total - counts.get(ItemStatus.PENDING, 0)
-    return {
-        "total": total, "done": done, "created": counts.get(ItemStatus.CREATED, 0),
-        "skipped": counts.get(ItemStatus.SKIPPED, 0), "failed": counts.get(ItemStatus.FAILED, 0),
-        "pending": counts.get(ItemStatus.PENDING, 0),
-        "invoices": Invoice.objects.filter(bill_run=run).count(),
-        "percent": int(done * 100 / total) if total else (100 if run.finished_at else 0),
-        "status": run.status, "chunks_done": None, "chunks_total": None,
-    }
-
-
-def run_progress(run: BillRun) -> dict[str, Any]:
-    """The run's progress from the runs selector (the fallback counts items itself)."""
-    try:
-        from billing.selectors.runs import bill_run_progress
-    except ImportError:
-        return _progress_fallback(run)
-    return bill_run_progress(run)
 
 
 def _is_live(run: BillRun) -> bool:
@@ -219,7 +191,8 @@ class BatchDeleteView(OrganizationPortalMixin, View):
 
     def get(self, request: HttpRequest, id: Any) -> HttpResponse:
         batch = get_object_or_404(BillingBatch.objects.annotate(
-            subscription_count=Count("subscriptions"), run_count=Count("runs", distinct=True)),
+            subscription_count=Count("subscriptions", distinct=True),
+            run_count=Count("runs", distinct=True)),
             public_id=id)
         return render(request, "billing/runs/batch_delete.html", {"batch": batch})
 
@@ -269,9 +242,8 @@ class RunStartView(OrganizationPortalMixin, View):
                 .exclude(status=BillRunStatus.CANCELLED).first()
             return self.show(request, batch, form, template="run_start_confirm.html",
                              count=count, start=start, end=end, existing=existing)
-        asked = timezone.now()
         try:
-            run = _run_services().bill_run_start(
+            run = services.bill_run_start(
                 batch=batch, period_start=start, period_end=end, trigger=BillRunTrigger.PORTAL,
                 **_actor(request))
         except ValidationError as exc:
@@ -280,7 +252,7 @@ class RunStartView(OrganizationPortalMixin, View):
         except Conflict as exc:
             form.add_error(None, exc.message)
             return self.show(request, batch, form, status=409)
-        if run.created_at < asked:
+        if not getattr(run, "created_now", True):
             messages.info(request, "A run of this period exists already: here it is (nothing "
                                    "is billed twice).")
         else:
@@ -347,7 +319,7 @@ class RunDetailView(OrganizationPortalMixin, View):
             status: int = 200) -> HttpResponse:
         run = _run(id)
         show = request.GET.get("show", "")
-        progress = run_progress(run)
+        progress = bill_run_progress(run)
         default = ItemStatus.FAILED if progress.get("failed") else ItemStatus.SKIPPED
         show = show if show in ItemStatus.values else default
         items = BillRunItem.objects.filter(run=run, status=show).select_related(
@@ -367,7 +339,7 @@ class RunDetailView(OrganizationPortalMixin, View):
                                              .order_by("number"))[:PICKER_LIMIT],
             "issued_count": issued.count(), "issue_error": issue_error,
             "can_cancel": run.status in (*LIVE, BillRunStatus.REVIEW, BillRunStatus.FAILED)
-            and run.status != BillRunStatus.ISSUING,
+            and run.status != BillRunStatus.ISSUING and not issued.exists(),
             **_page(request, items),
         }, status=status)
 
@@ -382,7 +354,7 @@ class RunProgressView(OrganizationPortalMixin, View):
     def get(self, request: HttpRequest, id: Any) -> HttpResponse:
         run = _run(id)
         response = render(request, "billing/runs/_progress.html", {
-            "run": run, "progress": run_progress(run), "live": _is_live(run)})
+            "run": run, "progress": bill_run_progress(run), "live": _is_live(run)})
         if request.headers.get("HX-Request") and not _is_live(run) \
                 and request.GET.get("was") == "live":
             response["HX-Refresh"] = "true"
@@ -408,7 +380,7 @@ class RunIssueView(OrganizationPortalMixin, View):
                 "run": run, "drafts": drafts, "all": form.cleaned_data.get("all"),
                 "totals": _totals(ids)})
         try:
-            issued = _run_services().bill_run_issue(
+            issued = services.bill_run_issue(
                 run=run, invoices=None if form.cleaned_data.get("all") else drafts,
                 **_actor(request))
         except (ValidationError, Conflict) as exc:
@@ -429,7 +401,7 @@ class RunCancelView(OrganizationPortalMixin, View):
     def post(self, request: HttpRequest, id: Any) -> HttpResponse:
         run = _run(id)
         try:
-            _run_services().bill_run_cancel(run=run, **_actor(request))
+            services.bill_run_cancel(run=run, **_actor(request))
         except (ValidationError, Conflict) as exc:
             messages.error(request, _error(exc))
         else:
@@ -447,7 +419,7 @@ class RunResumeView(OrganizationPortalMixin, View):
     def get(self, request: HttpRequest, id: Any) -> HttpResponse:
         run = _run(id)
         return render(request, "billing/runs/run_resume.html",
-                      {"run": run, "progress": run_progress(run)})
+                      {"run": run, "progress": bill_run_progress(run)})
 
     def post(self, request: HttpRequest, id: Any) -> HttpResponse:
         run = _run(id)
@@ -455,7 +427,7 @@ class RunResumeView(OrganizationPortalMixin, View):
             messages.info(request, "This run has finished: there is nothing to resume.")
             return redirect("billing:run_detail", id=run.public_id)
         try:
-            queued = _run_services().bill_run_resume(run=run)
+            queued = services.bill_run_resume(run=run)
         except (ValidationError, Conflict) as exc:
             messages.error(request, _error(exc))
         else:
@@ -476,7 +448,7 @@ class RunItemRetryView(OrganizationPortalMixin, View):
     def post(self, request: HttpRequest, id: Any) -> HttpResponse:
         item = self.item(id)
         try:
-            _run_services().bill_run_item_retry(item=item, **_actor(request))
+            services.bill_run_item_retry(item=item, **_actor(request))
         except (ValidationError, Conflict) as exc:
             messages.error(request, _error(exc))
         else:

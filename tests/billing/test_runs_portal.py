@@ -329,3 +329,88 @@ def test_list_pages_do_not_grow_queries_with_rows(world_a, houses):
     add_batches(2, 8)
     for url, n in few.items():
         assert count(url) == n, url
+
+
+# --- through the run services (Celery runs eagerly in tests) ------------------------------
+
+
+@pytest.fixture
+def start(django_capture_on_commit_callbacks):
+    """POST the confirmed start; the run's chunks are queued on commit (run eagerly)."""
+    def go(client, batch) -> BillRun:
+        with django_capture_on_commit_callbacks(execute=True):
+            r = client.post(f"/billing/batches/{batch.public_id}/start/", {
+                "period_start": "2026-09-01", "period_end": "2026-10-01", "confirm": "1"})
+        assert r.status_code == 302
+        return BillRun.objects.unscoped().get(batch=batch, period_start=SEP)
+    return go
+
+
+def test_start_confirmed_runs_and_starting_again_opens_the_same_run(world_a, batch, start):
+    client = login_client(world_a.manager, world_a.org)
+    run = start(client, batch)
+    assert run.status == BillRunStatus.REVIEW and run.started_by == world_a.manager
+    assert _in(world_a, lambda: Invoice.objects.filter(bill_run=run).count()) == 2
+    page = client.get(f"/billing/runs/{run.public_id}/").content.decode()
+    assert "Review: 2 drafts to issue" in page and "190.16" in page
+    confirm = client.post(f"/billing/batches/{batch.public_id}/start/",
+                          {"period_start": "2026-09-01", "period_end": "2026-10-01"})
+    assert "A run of this period exists already" in confirm.content.decode()
+    r = client.post(f"/billing/batches/{batch.public_id}/start/",
+                    {"period_start": "2026-09-01", "period_end": "2026-10-01", "confirm": "1"},
+                    follow=True)
+    assert "exists already: here it is" in r.content.decode()
+    assert _in(world_a, lambda: (BillRun.objects.count(), Invoice.objects.count())) == (1, 2)
+
+
+def test_issue_selected_then_all(world_a, batch, houses, start):
+    client = login_client(world_a.manager, world_a.org)
+    run = start(client, batch)
+    first = _in(world_a, lambda: Invoice.objects.filter(bill_run=run).order_by("pk").first())
+    url = f"/billing/runs/{run.public_id}/issue/"
+    r = client.post(url, {"invoices": [str(first.public_id)], "confirm": "1"}, follow=True)
+    assert "Issued 1 invoice(s)." in r.content.decode()
+    statuses = _in(world_a, lambda: sorted(Invoice.objects.filter(bill_run=run)
+                                           .values_list("status", flat=True)))
+    assert statuses == ["draft", "issued"]
+    r = client.post(url, {"all": "1", "confirm": "1"}, follow=True)
+    page = r.content.decode()
+    assert "Issued 1 invoice(s)." in page and "Issued: 2 invoices" in page
+    assert _in(world_a, lambda: BillRun.objects.get(pk=run.pk).status) == BillRunStatus.COMPLETED
+    assert "Cancel run…" not in page
+
+
+def test_cancel_confirmed_voids_the_drafts(world_a, batch, start):
+    client = login_client(world_a.manager, world_a.org)
+    run = start(client, batch)
+    r = client.post(f"/billing/runs/{run.public_id}/cancel/", follow=True)
+    assert "Bill run cancelled" in r.content.decode()
+    assert _in(world_a, lambda: set(Invoice.objects.filter(bill_run=run)
+                                    .values_list("status", flat=True))) == {"void"}
+    assert _in(world_a, lambda: BillRun.objects.get(pk=run.pk).status) == BillRunStatus.CANCELLED
+
+
+def test_skipped_items_show_the_preview_reasons_and_failed_ones_retry(world_a, batch, houses,
+                                                                      start):
+    with organization_context(world_a.org):  # invoiced by hand already: the run skips it
+        services.invoice_create_draft(subscriptions=[houses[1].subscription], start=SEP, end=OCT)
+    client = login_client(world_a.manager, world_a.org)
+    run = start(client, batch)
+    item = _in(world_a, lambda: BillRunItem.objects.get(run=run,
+                                                        subscription=houses[1].subscription))
+    assert item.status == ItemStatus.SKIPPED and item.diagnostics
+    page = client.get(f"/billing/runs/{run.public_id}/?show=skipped").content.decode()
+    assert houses[1].bp.name in page and "already" in page
+    reason = item.diagnostics[0]["message"]
+    assert reason.replace("’", "&#x27;") in page or reason in page
+    # a failed item (as an unexpected error leaves it) is retried alone, after a confirmation
+    _in(world_a, lambda: BillRunItem.objects.filter(pk=item.pk).update(
+        status=ItemStatus.FAILED, error="boom"))
+    page = client.get(f"/billing/runs/{run.public_id}/?show=failed").content.decode()
+    assert "boom" in page and f"/billing/run-items/{item.public_id}/retry/" in page
+    r = client.post(f"/billing/run-items/{item.public_id}/retry/", follow=True)
+    assert r.status_code == 200 and "Retried" in r.content.decode()
+    item.refresh_from_db()
+    assert item.status == ItemStatus.SKIPPED
+    assert _in(world_a, lambda: Invoice.objects.filter(
+        subscription=houses[1].subscription).count()) == 1
