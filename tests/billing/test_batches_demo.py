@@ -1,10 +1,12 @@
 """The demo's billing batches: one scheduled monthly batch per property holding its
-subscriptions; seeding twice changes nothing."""
+subscriptions, the largest with a finished run of last month waiting for review; seeding twice
+changes nothing."""
 
 from django_celery_beat.models import PeriodicTask
 
 from billing import demo
-from billing.models import BillingBatch, Subscription
+from billing.models import BillingBatch, BillRun, BillRunItem, BillRunStatus, Invoice, Subscription
+from billing.selectors.runs import bill_run_progress
 from billspree.core.scoping import organization_context
 from meters import demo as meters_demo
 from meters.models import Property
@@ -28,7 +30,17 @@ def test_demo_batches(world_a):
                 "billing_point__property__name", flat=True)) <= {b.name.split(" — ")[1]}
         tasks = PeriodicTask.objects.filter(name__startswith="bill-batch-", enabled=True)
         assert tasks.count() == len(batches)
+        run = BillRun.objects.get()
+        assert run.status == BillRunStatus.REVIEW
+        assert run.batch.subscriptions.count() == max(b.subscriptions.count() for b in batches)
+        progress = bill_run_progress(run)
+        assert progress["done"] == progress["total"] > 0 and progress["created"] > 0
+        assert Invoice.objects.filter(bill_run=run, status="draft").exists()
+        skipped = BillRunItem.objects.filter(run=run, status="skipped")
+        assert all(item.diagnostics for item in skipped)
         state = list(Subscription.objects.values_list("pk", "batch_id").order_by("pk"))
+        invoices = Invoice.objects.count()
         demo.seed(world_a.org)
         assert BillingBatch.objects.count() == len(batches)
         assert list(Subscription.objects.values_list("pk", "batch_id").order_by("pk")) == state
+        assert (BillRun.objects.count(), Invoice.objects.count()) == (1, invoices)
