@@ -282,6 +282,7 @@ class VacancyRow:
     days: int
     net: Decimal
     total: Decimal
+    invoiced: bool = True  # False: no issued invoice of the owner covers it (yet)
 
     @property
     def last(self) -> date:
@@ -311,6 +312,7 @@ class BuildingStatementData:
     vacancy_total: Decimal
     invoice_count: int
     generated_at: datetime
+    uninvoiced: int = 0  # billing points without an issued invoice in the period
 
 
 def _local_midnight(day: date, tz) -> datetime:
@@ -385,7 +387,8 @@ def _vacancies(points, start, end, invoices, tz) -> list[VacancyRow]:
             rows.append(VacancyRow(names[bp], seg.tenant.name if seg.tenant else "no owner "
                                    "recorded", first, last, (last - first).days,
                                    sum((i.net_total for i in charged), Decimal(0)),
-                                   sum((i.total for i in charged), Decimal(0))))
+                                   sum((i.total for i in charged), Decimal(0)),
+                                   bool(charged)))
     return sorted(rows, key=lambda r: (r.billing_point, r.start))
 
 
@@ -450,4 +453,5 @@ def building_statement_data(*, property: Property, period_start: date,
         vacancy_net=sum((v.net for v in vacancies), Decimal(0)),
         vacancy_total=sum((v.total for v in vacancies), Decimal(0)),
         invoice_count=len(invoices), generated_at=timezone.now(),
+        uninvoiced=sum(1 for r in point_rows if not r.tenants),
     )
