@@ -320,7 +320,8 @@ class RunDetailView(OrganizationPortalMixin, View):
         run = _run(id)
         show = request.GET.get("show", "")
         progress = bill_run_progress(run)
-        default = ItemStatus.FAILED if progress.get("failed") else ItemStatus.SKIPPED
+        default = next((s for s in (ItemStatus.FAILED, ItemStatus.SKIPPED)
+                        if progress.get(s)), ItemStatus.CREATED)
         show = show if show in ItemStatus.values else default
         items = BillRunItem.objects.filter(run=run, status=show).select_related(
             "subscription__billing_point__property").order_by("pk")
