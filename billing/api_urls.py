@@ -4,6 +4,7 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from billing.api import invoices as api
+from billing.api import runs as run_api
 from billing.api import statements as statement_api
 
 router = SimpleRouter()
@@ -12,6 +13,8 @@ router.register("invoices", api.InvoiceViewSet, basename="invoice")
 router.register("credit-notes", api.CreditNoteViewSet, basename="credit-note")
 router.register("building-statements", statement_api.BuildingStatementViewSet,
                 basename="building-statement")
+router.register("billing-batches", run_api.BatchViewSet, basename="billing-batch")
+router.register("bill-runs", run_api.RunViewSet, basename="bill-run")
 
 urlpatterns = [
     path("invoices/preview/", api.InvoicePreviewView.as_view(), name="invoice-preview"),
@@ -34,5 +37,9 @@ urlpatterns = [
          name="invoice-send"),
     path("building-statements/<uuid:id>/pdf/", statement_api.BuildingStatementPdfView.as_view(),
          name="building-statement-pdf"),
+    path("billing-batches/<uuid:id>/runs/", run_api.BatchRunsView.as_view(),
+         name="billing-batch-runs"),
+    path("bill-run-items/<uuid:id>/retry/", run_api.ItemRetryView.as_view(),
+         name="bill-run-item-retry"),
     *router.urls,
 ]
