@@ -414,3 +414,22 @@ def test_skipped_items_show_the_preview_reasons_and_failed_ones_retry(world_a, b
     assert item.status == ItemStatus.SKIPPED
     assert _in(world_a, lambda: Invoice.objects.filter(
         subscription=houses[1].subscription).count()) == 1
+
+
+def test_other_organizations_rows_are_not_choices(populated, world_a, world_b):
+    client = login_client(world_a.manager, world_a.org)
+    mine, theirs = world_a.objects["batch"], world_b.objects["batch"]
+    sub_b = world_b.objects["subscription"]
+    r = client.post(f"/billing/batches/{mine.public_id}/subscriptions/",
+                    {"add": [str(sub_b.public_id)]})
+    assert r.status_code == 400 and "Select a valid choice" in r.content.decode()
+    r = client.post(f"/billing/batches/{mine.public_id}/subscriptions/",
+                    {"property": str(world_b.objects["property"].public_id)})
+    assert r.status_code == 400
+    sub_a = world_a.objects["subscription"]
+    r = client.post(f"/billing/subscriptions/{sub_a.public_id}/edit/", {
+        "plan": str(world_a.objects["plan"].public_id), "start_date": "2025-01-01",
+        "batch": str(theirs.public_id)})
+    assert r.status_code == 400 and 'data-field="batch"' in r.content.decode()
+    assert Subscription.objects.unscoped().get(pk=sub_b.pk).batch_id == theirs.pk
+    assert Subscription.objects.unscoped().get(pk=sub_a.pk).batch_id == mine.pk
