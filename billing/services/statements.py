@@ -83,13 +83,16 @@ def statements_after_issue(*, invoices: list[Invoice], send: bool, actor=None) -
 
 
 def _store(*, old_name: str, name: str, pdf: bytes) -> str:
-    """Write ``pdf`` under ``name`` in the statements storage, replacing the previous file
-    (a regenerated statement keeps one file, not a trail of suffixed copies)."""
+    """Write ``pdf`` to the statements storage, then remove the previous file: the new one
+    is complete before the old one goes (a failed write keeps the old file), and a
+    regenerated statement leaves one file, not a trail of copies. Where ``name`` is taken
+    (the previous render) the filesystem storage picks a free variant of it; S3 overwrites
+    in one request (``file_overwrite``)."""
     storage = statement_storage()
-    for stale in {old_name, name} - {""}:
-        if storage.exists(stale):
-            storage.delete(stale)
-    return storage.save(name, ContentFile(pdf))
+    saved = storage.save(name, ContentFile(pdf))
+    if old_name and old_name != saved and storage.exists(old_name):
+        storage.delete(old_name)
+    return saved
 
 
 def invoice_statement_file_name(invoice: Invoice) -> str:
@@ -114,21 +117,24 @@ def invoice_statement_generate(*, invoice: Invoice) -> InvoiceStatement:
     Running it again replaces the file: idempotent, and the retry after a failure."""
     if invoice.status not in (InvoiceStatus.ISSUED, InvoiceStatus.PAID, InvoiceStatus.VOID):
         raise Conflict(f"Invoice {invoice} is a draft: it has no statement until it is issued.")
-    statement, _ = InvoiceStatement.objects.get_or_create(invoice=invoice)
-    try:
-        pdf = invoice_statement_render(invoice=invoice)
-        name = _store(old_name=statement.file.name, name=invoice_statement_file_name(invoice),
-                      pdf=pdf)
-    except Exception as exc:  # a statement's failure is recorded, never lost in a log
-        log.exception("statement of invoice %s failed", invoice.pk)
-        InvoiceStatement.objects.filter(pk=statement.pk).update(
-            status=StatementStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000],
-            attempts=statement.attempts + 1)
-        statement.refresh_from_db()
-        return statement
-    InvoiceStatement.objects.filter(pk=statement.pk).update(
-        status=StatementStatus.READY, file=name, size=len(pdf), error="",
-        attempts=statement.attempts + 1, generated_at=timezone.now())
+    InvoiceStatement.objects.get_or_create(invoice=invoice)
+    with transaction.atomic():
+        # one render at a time per invoice: a regenerate racing a bill run's task waits
+        statement = InvoiceStatement.objects.select_for_update().get(invoice=invoice)
+        try:
+            with transaction.atomic():  # a database error in the render leaves this usable
+                pdf = invoice_statement_render(invoice=invoice)
+            name = _store(old_name=statement.file.name,
+                          name=invoice_statement_file_name(invoice), pdf=pdf)
+        except Exception as exc:  # a statement's failure is recorded, never lost in a log
+            log.exception("statement of invoice %s failed", invoice.pk)
+            InvoiceStatement.objects.filter(pk=statement.pk).update(
+                status=StatementStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000],
+                attempts=statement.attempts + 1)
+        else:
+            InvoiceStatement.objects.filter(pk=statement.pk).update(
+                status=StatementStatus.READY, file=name, size=len(pdf), error="",
+                attempts=statement.attempts + 1, generated_at=timezone.now())
     statement.refresh_from_db()
     return statement
 

@@ -87,8 +87,10 @@ def test_request_generates_in_the_background_and_the_pdf_holds_the_numbers(
         again = svc.building_statement_request(property=building.prop, period_start=SEP,
                                                period_end=OCT)
     again.refresh_from_db()
-    assert again.pk == st.pk and again.file.name == st.file.name
+    assert again.pk == st.pk and again.status == StatementStatus.READY
     assert BuildingStatement.objects.count() == 1
+    files = list((tmp_path / "statements" / "buildings").rglob("*.pdf"))  # old one replaced
+    assert [str(f) for f in files] == [statement_storage().path(again.file.name)]
 
 
 def test_bad_period_is_refused_and_creates_nothing(building):
