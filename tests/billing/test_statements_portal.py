@@ -161,3 +161,21 @@ def test_admin_edits_the_statement_branding_in_the_settings(world_a):
     assert bad.status_code == 400 and b"A colour such as #1f6feb." in bad.content
     world_a.org.refresh_from_db()
     assert world_a.org.brand_color == "#aa3300"
+
+
+def test_building_statement_list_query_count_does_not_grow(in_org_a, world_a,
+                                                           django_assert_max_num_queries):
+    from datetime import date
+
+    from meters import services as meter_services
+
+    prop = meter_services.property_create(name="Counted House", time_zone="Europe/Berlin")
+    api = api_client(key=world_a.read_key)
+    client = login_client(world_a.viewer, world_a.org)
+    for month in range(1, 7):
+        BuildingStatement.objects.create(property=prop, period_start=date(2026, month, 1),
+                                         period_end=date(2026, month + 1, 1))
+        with django_assert_max_num_queries(8):
+            assert api.get("/api/v1/building-statements/").status_code == 200
+        with django_assert_max_num_queries(12):
+            assert client.get("/billing/building-statements/").status_code == 200
