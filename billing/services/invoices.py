@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
+from io import StringIO
 from typing import Any
+from uuid import uuid4
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Max, Q, Sum
 from django.utils import timezone
 
@@ -154,36 +156,7 @@ def invoice_preview(*, subscriptions: list[Subscription], start: date, end: date
     return engine.compute(subscriptions=subscriptions, start=start, end=end)
 
 
-def _line_rows(inv: Invoice, draft: DraftInvoice, periods: dict[int, BilledPeriod]):
-    for n, line in enumerate(draft.lines, start=1):
-        ref = line.usage
-        yield InvoiceLine(
-            organization=inv.organization, invoice=inv, position=n, kind=line.kind,
-            description=line.description[:300], quantity=line.quantity, unit=line.unit,
-            unit_price=line.unit_price, amount=line.amount, tax_rate=line.tax_rate,
-            tax_amount=line.tax_amount, meter_type=line.meter_type, start_at=line.start_at,
-            end_at=line.end_at,
-            billed_period=periods.get(ref.key) if ref else None,
-            meter_id=ref.meter_id if ref else None,
-            assignment_id=ref.assignment_id if ref else None,
-            start_read_at=ref.start_read_at if ref else None,
-            start_value=ref.start_value if ref else None,
-            end_read_at=ref.end_read_at if ref else None,
-            end_value=ref.end_value if ref else None,
-            estimated=ref.estimated if ref else False,
-        )
-
-
-def _billed_rows(inv: Invoice, draft: DraftInvoice) -> dict[int, BilledPeriod]:
-    return {
-        ref.key: BilledPeriod(
-            organization=inv.organization, invoice=inv, meter_id=ref.meter_id,
-            assignment_id=ref.assignment_id, start_at=ref.start_at, end_at=ref.end_at,
-            quantity=ref.quantity, start_read_at=ref.start_read_at, start_value=ref.start_value,
-            end_read_at=ref.end_read_at, end_value=ref.end_value, estimated=ref.estimated,
-        )
-        for ref in draft.usages
-    }
+# (the rows of drafts are written by _write_drafts below, three INSERTs per batch)
 
 
 def invoice_create_draft(
@@ -216,27 +189,108 @@ def invoice_create_draft(
     return invoices
 
 
+_INVOICE_COLUMNS = (
+    "id, public_id, organization_id, tenant_id, billing_point_id, subscription_id, bill_run_id, "
+    "period_start, period_end, currency, status, number, net_total, tax_total, total, notes, "
+    "created_at"
+)
+_PERIOD_COLUMNS = (
+    "id, public_id, organization_id, invoice_id, meter_id, assignment_id, start_at, end_at, "
+    "quantity, start_read_at, start_value, end_read_at, end_value, estimated, active"
+)
+_LINE_COLUMNS = (
+    "public_id, organization_id, invoice_id, position, kind, description, quantity, unit, "
+    "unit_price, amount, tax_rate, tax_amount, meter_type, start_at, end_at, billed_period_id, "
+    "meter_id, assignment_id, start_read_at, start_value, end_read_at, end_value, estimated"
+)
+
+
+def _cell(value) -> str:
+    """A value in COPY's text format."""
+    if value is None:
+        return "\\N"
+    if value is True or value is False:
+        return "t" if value else "f"
+    if isinstance(value, str):
+        return (value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+                .replace("\r", "\\r"))
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def _copy(cursor, table: str, columns: str, rows: list[tuple]) -> None:
+    """Rows into ``table`` with one ``COPY … FROM STDIN`` (constraints and triggers apply)."""
+    if rows:
+        data = "".join("\t".join(map(_cell, row)) + "\n" for row in rows)
+        cursor.copy_expert(f"COPY {table} ({columns}) FROM STDIN", StringIO(data))
+
+
+def _new_ids(cursor, table: str, count: int) -> list[int]:
+    """``count`` ids from the table's identity sequence (one query), so rows that others
+    point at can be COPied with their ids known."""
+    if not count:
+        return []
+    cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                   [table, count])
+    return [r[0] for r in cursor.fetchall()]
+
+
 def _write_drafts(org, billable: list[DraftInvoice], *, bill_run=None) -> list[Invoice]:
-    """Write drafts, their billed periods and lines set-based (three INSERTs whatever the
-    number of invoices). ``bill_run`` marks the drafts of a bill run."""
-    invoices = Invoice.objects.bulk_create([
-        Invoice(
-            organization=org, tenant=d.tenant, billing_point=d.billing_point,
-            subscription=d.subscription, period_start=d.start, period_end=d.end,
-            currency=d.currency, net_total=d.net_total, tax_total=d.tax_total, total=d.total,
-            bill_run=bill_run,
-        )
-        for d in billable
-    ])
-    periods: dict[int, BilledPeriod] = {}
-    for inv, d in zip(invoices, billable, strict=True):
-        periods.update(_billed_rows(inv, d))
-    BilledPeriod.objects.bulk_create(list(periods.values()))
-    InvoiceLine.objects.bulk_create(
-        [row for inv, d in zip(invoices, billable, strict=True)
-         for row in _line_rows(inv, d, periods)]
-    )
+    """Write drafts, their billed periods and their lines set-based: ids taken from the
+    sequences, then three COPYs whatever the number of invoices (no model instance per line
+    and no per-row SQL: this is the bill run's hot path). ``bill_run`` marks the drafts of
+    a bill run. Returns the invoices (instances carrying their new ids)."""
+    now = timezone.now()
+    run_id = bill_run.pk if bill_run is not None else None
+    refs = [(n, ref) for n, d in enumerate(billable) for ref in d.usages]
+    # the raw psycopg2 cursor (COPY), with its errors turned into Django's (IntegrityError)
+    with connection.cursor() as wrapper, connection.wrap_database_errors:
+        cur = wrapper.cursor
+        ids = _new_ids(cur, "billing_invoice", len(billable))
+        period_ids = _new_ids(cur, "billing_billedperiod", len(refs))
+        invoices = []
+        for pk, d in zip(ids, billable, strict=True):
+            inv = Invoice(
+                pk=pk, public_id=uuid4(), organization=org, tenant=d.tenant,
+                billing_point=d.billing_point, subscription=d.subscription, bill_run=bill_run,
+                period_start=d.start, period_end=d.end, currency=d.currency,
+                net_total=d.net_total, tax_total=d.tax_total, total=d.total, created_at=now,
+            )
+            inv._state.adding = False
+            invoices.append(inv)
+        _copy(cur, "billing_invoice", _INVOICE_COLUMNS, [
+            (i.pk, str(i.public_id), org.pk, d.tenant.pk, d.billing_point.pk, d.subscription.pk,
+             run_id, d.start, d.end, d.currency, InvoiceStatus.DRAFT, "", i.net_total,
+             i.tax_total, i.total, "", now)
+            for i, d in zip(invoices, billable, strict=True)
+        ])
+        _copy(cur, "billing_billedperiod", _PERIOD_COLUMNS, [
+            (pid, str(uuid4()), org.pk, ids[n], r.meter_id, r.assignment_id, r.start_at,
+             r.end_at, r.quantity, r.start_read_at, r.start_value, r.end_read_at, r.end_value,
+             r.estimated, True)
+            for pid, (n, r) in zip(period_ids, refs, strict=True)
+        ])
+        period_of = {id(r): pid for pid, (_, r) in zip(period_ids, refs, strict=True)}
+        _copy(cur, "billing_invoiceline", _LINE_COLUMNS, [
+            row for pk, d in zip(ids, billable, strict=True)
+            for row in _line_rows(org, pk, d, period_of)
+        ])
     return invoices
+
+
+def _line_rows(org, invoice_id: int, draft: DraftInvoice, period_of: dict[int, int]):
+    for n, line in enumerate(draft.lines, start=1):
+        r = line.usage
+        yield (
+            str(uuid4()), org.pk, invoice_id, n, line.kind, line.description[:300],
+            line.quantity, line.unit, line.unit_price, line.amount, line.tax_rate,
+            line.tax_amount, line.meter_type, line.start_at, line.end_at,
+            period_of.get(id(r)) if r else None, r.meter_id if r else None,
+            r.assignment_id if r else None, r.start_read_at if r else None,
+            r.start_value if r else None, r.end_read_at if r else None,
+            r.end_value if r else None, r.estimated if r else False,
+        )
 
 
 # --- drafts: manual lines -----------------------------------------------------------------------
