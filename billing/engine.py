@@ -401,27 +401,16 @@ class _Context:
         for s in self.subs:
             groups[tuple(self.periods(s))].append(s.billing_point_id)
         self.segments: dict[int, list] = defaultdict(list)
+        # (assignment, instant) → the readings around it, filled by the same lookup that
+        # measured the consumption (the lines' start/end readings come from it)
+        self.boundaries: dict[tuple[int, datetime], readings_selectors.Boundary] = {}
         for periods, bp_ids in groups.items():
             found = readings_selectors.segment_consumption(
                 MeterAssignment.objects.filter(billing_point_id__in=bp_ids),
-                periods[0][0], periods[-1][1], list(periods),
+                periods[0][0], periods[-1][1], list(periods), boundaries=self.boundaries,
             )
             for segment, result in found:
                 self.segments[segment.assignment.billing_point_id].append((segment, result))
-        self._load_boundaries()
-
-    def _load_boundaries(self) -> None:
-        self.boundaries: dict[tuple[int, datetime], readings_selectors.Boundary] = {}
-        for items in self.segments.values():
-            for s, _ in items:
-                for at in (s.start, s.end):
-                    a = s.assignment
-                    self.boundaries.setdefault(
-                        (a.pk, at),
-                        readings_selectors.Boundary(s.meter.id, at, a.connected_at, a.removed_at),
-                    )
-        if self.boundaries:
-            readings_selectors.find_neighbours(self.boundaries)
 
     def _load_billed(self) -> None:
         meter_ids = {m for ids in self.meters_of.values() for m in ids}

@@ -249,6 +249,7 @@ def segment_consumption(
     periods=None,
     *,
     estimate: bool = True,
+    boundaries: dict | None = None,
 ):
     """(segment, consumption) for every assignment overlapping [start, end), cut by periods.
 
@@ -256,6 +257,8 @@ def segment_consumption(
     boundaries, so a year of months costs the same few queries as one month. With
     ``estimate=False`` a boundary after the last reading is ``missing`` instead of
     estimated (the rollups store complete days only and skip the states query).
+    ``boundaries``, if given, receives the segments' boundaries with the readings found
+    around them (the invoicing engine traces each line to them without a second lookup).
     """
     periods = periods or [(start, end)]
     rows = (
@@ -276,10 +279,12 @@ def segment_consumption(
         )
     if not segments:
         return []
-    boundaries = _boundaries(segments)
-    find_neighbours(boundaries)
+    found = _boundaries(segments)
+    find_neighbours(found)
+    if boundaries is not None:  # the caller also wants the readings around each boundary
+        boundaries.update(found)
     daily = _daily_use({s.meter.id for s in segments}) if estimate else {}
-    return [(s, _consume(s, boundaries, daily)) for s in segments]
+    return [(s, _consume(s, found, daily)) for s in segments]
 
 
 def _boundaries(segments: list[Segment]) -> dict[tuple[int, datetime], Boundary]:
