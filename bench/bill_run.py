@@ -77,8 +77,8 @@ def log(msg: str) -> None:
 # --- set-up -------------------------------------------------------------------------------
 
 
-def _plan():
-    rate_list = tariff_services.rate_list_create(name="Bench utilities", currency="EUR",
+def _plan(name: str):
+    rate_list = tariff_services.rate_list_create(name=f"{name} utilities", currency="EUR",
                                                  effective_from=date(2002, 1, 1))
     version = rate_list.versions.get()
     rule = tariff_services.charge_rule_create
@@ -91,7 +91,7 @@ def _plan():
     rule(version=version, name="Gas", kind="tiered", meter_type=MeterType.GAS,
          tiers=[{"up_to": "50", "price": "1.10"}, {"up_to": None, "price": "0.95"}],
          tax_rate=Decimal("19"))
-    return tariff_services.plan_save(name="Bench plan", rate_lists=[rate_list])
+    return tariff_services.plan_save(name=f"{name} plan", rate_lists=[rate_list])
 
 
 def _readings(org: Organization, meters: list[Meter]) -> None:
@@ -130,7 +130,7 @@ def setup(points: int) -> tuple[Organization, BillingBatch]:
 
 
 def _populate(org, name: str, points: int) -> BillingBatch:
-    plan = _plan()
+    plan = _plan(name)
     batch = services.batch_create(name=name, send_statements=False)
     for p in range(points // PER_PROPERTY):
         _property(org, batch, plan, f"{name} property {p + 1}")

@@ -157,10 +157,7 @@ def _create_run(batch, start, end, trigger, actor, api_key) -> BillRun:
         BillRunChunk(organization=org, run=run, number=n + 1)
         for n in range((len(sub_ids) + size - 1) // size)
     ])
-    BillRunItem.objects.bulk_create([
-        BillRunItem(organization=org, run=run, chunk=chunks[i // size], subscription_id=pk)
-        for i, pk in enumerate(sub_ids)
-    ], batch_size=5000)
+    _insert_items(org, run, sub_ids, size)
     audit_record(action="bill_run.start", actor=actor, api_key=api_key,
                  target=str(run.public_id),
                  detail={"batch": batch.name, "period_start": str(start),
@@ -168,6 +165,20 @@ def _create_run(batch, start, end, trigger, actor, api_key) -> BillRun:
                          "items": len(sub_ids), "chunks": len(chunks)})
     _dispatch([c.pk for c in chunks])
     return run
+
+
+def _insert_items(org, run: BillRun, sub_ids: list[int], size: int) -> None:
+    """One item per subscription, the n-th in chunk ``n // size + 1``: one INSERT … SELECT
+    (10,000 items in a fraction of a second, no model instances)."""
+    with connection.cursor() as cur:
+        cur.execute(
+            "INSERT INTO billing_billrunitem (organization_id, public_id, run_id, chunk_id, "
+            "subscription_id, status, invoice_count, diagnostics, error, attempts, updated_at) "
+            "SELECT %s, gen_random_uuid(), %s, c.id, s.id, 'pending', 0, '[]'::jsonb, '', 0, "
+            "now() FROM unnest(%s::bigint[]) WITH ORDINALITY AS s(id, n) "
+            "JOIN billing_billrunchunk c ON c.run_id = %s AND c.number = (s.n - 1) / %s + 1",
+            [org.pk, run.pk, sub_ids, run.pk, size],
+        )
 
 
 # --- processing -----------------------------------------------------------------------------
@@ -222,7 +233,7 @@ def _chunk_done(chunk_id: int) -> None:
 
 def _subscriptions(ids) -> list[Subscription]:
     return list(Subscription.objects.filter(pk__in=ids).select_related(
-        "billing_point__property", "plan", "variant"
+        "billing_point__property"
     ).order_by("pk"))
 
 
