@@ -279,3 +279,38 @@ def test_item_rows_are_the_run_report(org, django_capture_on_commit_callbacks):
     [item] = BillRunItem.objects.filter(run=run, status=ItemStatus.CREATED)
     assert item.subscription.billing_point == houses[0].bp
     assert item.chunk.status == ChunkStatus.DONE
+
+
+def test_scheduled_task_starts_the_period_that_just_ended(org, django_capture_on_commit_callbacks):
+    from billing.tasks.runs import bill_run_scheduled
+
+    batch, _ = make_batch(1)
+    with django_capture_on_commit_callbacks(execute=False):
+        bill_run_scheduled.delay(batch.pk)
+    run = BillRun.objects.get()
+    today = timezone.localdate(timezone=org.org.time_zone)
+    assert run.trigger == "schedule"
+    assert (run.period_start, run.period_end) == services.batch_period(batch=batch, on=today)
+    empty = services.batch_create(name="Nothing in it")
+    assert bill_run_scheduled.delay(empty.pk).get() == "nothing to bill"
+    assert AuditEvent.objects.filter(action="bill_run.skip").exists()
+
+
+def test_sweep_resumes_a_run_whose_worker_died(org, settings, django_capture_on_commit_callbacks):
+    from billing.tasks.runs import bill_runs_sweep
+
+    settings.BILL_RUN_LEASE_SECONDS = 60
+    batch, _ = make_batch(2)
+    with django_capture_on_commit_callbacks(execute=False):
+        run = start(batch)
+    long_ago = timezone.now() - timedelta(minutes=10)
+    BillRun.objects.filter(pk=run.pk).update(created_at=long_ago, status="running")
+    run.chunks.update(status="running", attempts=1, lease_until=long_ago, worker="dead")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert bill_runs_sweep.delay().get() == 1
+    run.refresh_from_db()
+    assert run.status == "review"
+    assert run.chunks.get().attempts == 2
+    assert Invoice.objects.filter(bill_run=run).count() == 2
+    with django_capture_on_commit_callbacks(execute=True):
+        assert bill_runs_sweep.delay().get() == 0  # nothing left to do
