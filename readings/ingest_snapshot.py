@@ -143,24 +143,25 @@ class SnapshotWrite:
 
 def candidates(
     meter_ids: Sequence[int], values: Sequence[object], read_at: datetime, now: datetime
-) -> list[int]:
-    """Indexes of the rows the statement may take: a valid number, the meter given once,
-    an instant not in the future. Everything else is left to the general engine."""
+) -> list[tuple[int, Decimal]]:
+    """(index, parsed value) of the rows the statement may take: a valid number, the
+    meter given once, an instant not in the future. Everything else is left to the
+    general engine."""
     if read_at > now + ingest.FUTURE_TOLERANCE:
         return []
-    seen: dict[int, int] = {}
+    seen: set[int] = set()
     repeated: set[int] = set()
-    for index, meter_id in enumerate(meter_ids):
+    for meter_id in meter_ids:
         if meter_id in seen:
             repeated.add(meter_id)
-        seen[meter_id] = index
+        seen.add(meter_id)
     out = []
     for index, (meter_id, raw) in enumerate(zip(meter_ids, values, strict=True)):
         if meter_id is None or meter_id in repeated:
             continue
         value, why = parse_value(raw)
         if why is None and value is not None:
-            out.append(index)
+            out.append((index, value))
     return out
 
 

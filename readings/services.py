@@ -145,15 +145,15 @@ def reading_ingest_snapshot(
         fast = ingest_snapshot.candidates(meter_ids, values, read_at, now)
         written = ingest_snapshot.write_snapshot(
             organization_id=org.pk,
-            meter_ids=[meter_ids[i] for i in fast],
-            values=[values[i] for i in fast],
+            meter_ids=[meter_ids[i] for i, _ in fast],
+            values=[value for _, value in fast],
             read_at=read_at,
             source=source,
             upload_id=upload.pk if upload else None,
             now=now,
         )
         ingest_snapshot.rollups_after_snapshot(org.pk, written, read_at)
-        outcome.stored_lines = [i for i in fast if meter_ids[i] in written.stored]
+        outcome.stored_lines = [i for i, _ in fast if meter_ids[i] in written.stored]
         stored = set(outcome.stored_lines)
         rest = [
             RowIn(i, serial, read_at, value)

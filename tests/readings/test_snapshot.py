@@ -216,3 +216,16 @@ def test_the_prepared_statement_outlives_a_rollback_and_is_prepared_per_connecti
     assert list(
         Reading.objects.filter(meter=meter).order_by("read_at").values_list("value", flat=True)
     ) == [Decimal(10), Decimal(12), Decimal(13)]
+
+
+def test_snapshot_values_are_parsed_as_everywhere_else(in_org_a):
+    meter = make_meter("E-1")
+    at = T0 + timedelta(days=1)
+    reading_ingest_snapshot(rows=[(meter.pk, "E-1", "10")], read_at=at, source="api", now=NOW)
+    outcome = reading_ingest_snapshot(
+        rows=[(meter.pk, "E-1", "12,5")], read_at=at + timedelta(hours=1), source="api", now=NOW
+    )
+    assert outcome.stored_lines == [0]
+    assert list(
+        Reading.objects.filter(meter=meter).order_by("read_at").values_list("value", flat=True)
+    ) == [Decimal(10), Decimal("12.5")]
