@@ -260,6 +260,8 @@ SPECTACULAR_SETTINGS = {
         "PropertyKindEnum": "meters.models.Property.Kind",
         "BillingPointKindEnum": "meters.models.BillingPoint.Kind",
         "MeterTypeEnum": "meters.models.MeterType",
+        "BillRunStatusEnum": "billing.models.runs.BillRunStatus",
+        "BillRunItemStatusEnum": "billing.models.runs.ItemStatus",
     },
 }
 
