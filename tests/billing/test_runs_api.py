@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from billing.models import BillingBatch, BillRun, Invoice
 from billspree.core.scoping import organization_context
@@ -147,3 +149,23 @@ def test_other_organizations_runs_are_404(batch, world_b, django_capture_on_comm
     assert other.post(f"/api/v1/bill-runs/{run['id']}/cancel/").status_code == 404
     assert other.post(f"/api/v1/billing-batches/{batch.public_id}/runs/", PERIOD,
                       format="json").status_code == 404
+
+
+def test_run_list_query_count_does_not_grow_and_resume_answers_202(
+    world_a, manager, django_capture_on_commit_callbacks, django_assert_max_num_queries
+):
+    with organization_context(world_a.org):
+        batches = [make_batch(1, name=f"B{i}")[0] for i in range(3)]
+    for b in batches[:1]:
+        _start(manager, b, django_capture_on_commit_callbacks)
+    with CaptureQueriesContext(connection) as one:
+        assert manager.get("/api/v1/bill-runs/").status_code == 200
+    count = len(one.captured_queries)  # (each request resets the connection's query log)
+    assert count <= 6
+    for b in batches[1:]:
+        _start(manager, b, django_capture_on_commit_callbacks)
+    with django_assert_max_num_queries(count):
+        assert len(manager.get("/api/v1/bill-runs/").json()["results"]) == 3
+    run = manager.get("/api/v1/bill-runs/").json()["results"][0]
+    r = manager.post(f"/api/v1/bill-runs/{run['id']}/resume/")
+    assert r.status_code == 202 and r.json()["queued"] == 0  # finished: nothing to re-queue
