@@ -1,10 +1,11 @@
 """REST endpoints: billing batches and bill runs (thin: parse, call one service, shape).
 
-``billing-batches/`` CRUD; ``billing-batches/{id}/runs/`` (GET the batch's runs, POST start
-one: 201, or 200 with the run that already exists for the period); ``bill-runs/`` list and
-detail with ``progress`` (the status endpoint); ``bill-runs/{id}/items/?status=failed`` (the
-run report); ``bill-runs/{id}/issue/``, ``/cancel/``, ``/resume/``;
-``bill-run-items/{id}/retry/``. Reads need ``viewer``, writes ``manager``.
+``billing-batches/`` CRUD and ``{id}/subscriptions/`` (add / remove / a property's);
+``billing-batches/{id}/runs/`` (GET the batch's runs, POST start one: 201, or 200 with the
+run that already exists for the period); ``bill-runs/`` list and detail with ``progress``
+(the status endpoint); ``bill-runs/{id}/items/?status=failed`` (the run report);
+``bill-runs/{id}/issue/``, ``/cancel/``, ``/resume/``; ``bill-run-items/{id}/retry/``.
+Reads need ``viewer``, writes ``manager``.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from billing.models import (
     BillRunTrigger,
     Invoice,
     ItemStatus,
+    Subscription,
 )
 from billing.selectors.runs import bill_run_items, bill_run_progress
 from billing.services import runs as run_services
@@ -39,6 +41,7 @@ from billspree.core.api_base import (
     OrganizationViewSet,
     PublicIdRelatedField,
 )
+from meters.models import Property
 
 # --- batches --------------------------------------------------------------------------------
 
@@ -57,6 +60,18 @@ class BatchSerializer(OrganizationModelSerializer):
     def get_subscription_count(self, batch: BillingBatch) -> int:
         count = getattr(batch, "subscription_count", None)
         return batch.subscriptions.count() if count is None else count
+
+
+class BatchSubscriptionsSerializer(serializers.Serializer):
+    add = PublicIdRelatedField(queryset=Subscription.objects.all(), many=True, required=False)
+    remove = PublicIdRelatedField(queryset=Subscription.objects.all(), many=True,
+                                  required=False)
+    property = PublicIdRelatedField(queryset=Property.objects.all(), required=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not attrs:
+            raise serializers.ValidationError({"add": ["Give add, remove or property."]})
+        return attrs
 
 
 class BatchViewSet(OrganizationModelViewSet):
@@ -79,6 +94,19 @@ class BatchViewSet(OrganizationModelViewSet):
 
     def perform_destroy(self, instance: BillingBatch) -> None:
         services.batch_delete(batch=instance, **self.audit_kwargs())
+
+    @extend_schema(request=BatchSubscriptionsSerializer, responses=BatchSerializer)
+    @action(detail=True, methods=["post"])
+    def subscriptions(self, request: Request, id: Any = None) -> Response:
+        """Put subscriptions in the batch (``add``; moved from another batch), take some out
+        (``remove``), or add every subscription of a ``property`` that is in no batch."""
+        batch = self.get_object()
+        ser = BatchSubscriptionsSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        changed = services.batch_subscriptions_set(batch=batch, **ser.validated_data,
+                                                   **self.audit_kwargs())
+        fresh = self.get_queryset().get(pk=batch.pk)
+        return Response({**BatchSerializer(fresh).data, "changed": changed})
 
 
 # --- runs -----------------------------------------------------------------------------------

@@ -169,3 +169,25 @@ def test_run_list_query_count_does_not_grow_and_resume_answers_202(
     run = manager.get("/api/v1/bill-runs/").json()["results"][0]
     r = manager.post(f"/api/v1/bill-runs/{run['id']}/resume/")
     assert r.status_code == 202 and r.json()["queued"] == 0  # finished: nothing to re-queue
+
+
+def test_batch_subscriptions_through_the_api(world_a, world_b, manager, viewer):
+    from tests.billing.builders import make_house
+
+    with organization_context(world_a.org):
+        h1, h2 = make_house(), make_house()
+    with organization_context(world_b.org):
+        foreign = make_house()
+    batch = manager.post("/api/v1/billing-batches/", {"name": "API"}, format="json").json()
+    url = f"/api/v1/billing-batches/{batch['id']}/subscriptions/"
+    r = manager.post(url, {"add": [str(h1.subscription.public_id)]}, format="json")
+    assert r.status_code == 200 and (r.json()["changed"], r.json()["subscription_count"]) == (
+        1, 1)
+    r = manager.post(url, {"property": str(h2.prop.public_id)}, format="json")
+    assert r.json()["subscription_count"] == 2
+    r = manager.post(url, {"remove": [str(h1.subscription.public_id)]}, format="json")
+    assert r.json()["subscription_count"] == 1
+    r = manager.post(url, {"add": [str(foreign.subscription.public_id)]}, format="json")
+    assert r.status_code == 400 and "add" in r.json()["error"]["fields"]
+    assert manager.post(url, {}, format="json").status_code == 400
+    assert viewer.post(url, {"remove": []}, format="json").status_code == 403
