@@ -51,6 +51,9 @@ log = logging.getLogger(__name__)
 
 #: Runs whose chunks may still be processed.
 LIVE = (BillRunStatus.QUEUED, BillRunStatus.RUNNING)
+#: A chunk claimed this many times never finished (its worker died each time, e.g. out of
+#: memory): its items are failed instead of killing yet another worker; retry them alone.
+MAX_CHUNK_ATTEMPTS = 5
 
 
 def chunk_size() -> int:
@@ -350,6 +353,17 @@ def _process(run: BillRun, chunk_id: int, *, alone: bool) -> dict[int, _Outcome]
     return outcomes
 
 
+def _give_up(run: BillRun, chunk_id: int, attempt: int) -> None:
+    error = (f"The worker billing this item's chunk stopped {attempt - 1} times without "
+             "finishing (killed or out of memory); retry the item alone.")
+    ids = list(BillRunItem.objects.filter(chunk_id=chunk_id, status=ItemStatus.PENDING)
+               .values_list("pk", flat=True))
+    _record({pk: _Outcome(ItemStatus.FAILED, error=error) for pk in ids})
+    _chunk_done(chunk_id)
+    audit_record(action="bill_run.chunk_abandoned", target=str(run.public_id),
+                 detail={"chunk": chunk_id, "attempts": attempt - 1, "items": len(ids)})
+
+
 def bill_run_process_chunk(*, chunk_id: int, worker: str = "") -> bool:
     """Claim a chunk and bill it; False when it was not ours to process (another worker
     holds it, it is done, or its run was cancelled).
@@ -367,6 +381,13 @@ def bill_run_process_chunk(*, chunk_id: int, worker: str = "") -> bool:
     BillRun.objects.filter(pk=run.pk, status=BillRunStatus.QUEUED).update(
         status=BillRunStatus.RUNNING, started_at=timezone.now()
     )
+    if attempt > MAX_CHUNK_ATTEMPTS:
+        with transaction.atomic():
+            if not _hold(run.pk, chunk_id, attempt):
+                return False
+            _give_up(run, chunk_id, attempt)
+        _settle(run)
+        return True
     try:
         with transaction.atomic():
             if not _hold(run.pk, chunk_id, attempt):

@@ -314,3 +314,22 @@ def test_sweep_resumes_a_run_whose_worker_died(org, settings, django_capture_on_
     assert Invoice.objects.filter(bill_run=run).count() == 2
     with django_capture_on_commit_callbacks(execute=True):
         assert bill_runs_sweep.delay().get() == 0  # nothing left to do
+
+
+def test_a_chunk_that_killed_its_workers_too_often_fails_its_items(
+    org, django_capture_on_commit_callbacks
+):
+    batch, _ = make_batch(2)
+    with django_capture_on_commit_callbacks(execute=False):
+        run = start(batch)
+    chunk = run.chunks.get()
+    BillRunChunk.objects.filter(pk=chunk.pk).update(
+        status="running", attempts=runs.MAX_CHUNK_ATTEMPTS,
+        lease_until=timezone.now() - timedelta(seconds=1))
+    assert runs.bill_run_process_chunk(chunk_id=chunk.pk) is True
+    run.refresh_from_db()
+    assert run.status == "failed" and not Invoice.objects.exists()
+    errors = set(run.items.values_list("status", "error"))
+    assert len(errors) == 1 and "stopped 5 times" in errors.pop()[1]
+    item = runs.bill_run_item_retry(item=run.items.first())  # alone, it bills
+    assert item.status == "created"
