@@ -4,11 +4,12 @@ A gateway poll (or any push of "every meter's register now") is, reading after r
 the easiest case of ingestion: the instant is after each meter's latest reading, the
 register went forward by a plausible amount, and the meter is still installed where it
 was at its latest reading. For that case every rule of ``readings.ingest`` needs only the
-meter's state row, its latest assignment and its register size, so one SQL statement
-checks them, locks the state rows (in meter order, ``FOR UPDATE``, as the general engine
-does), moves each state forward (latest reading, unwrapped total, the ~30-day window of
-use, with the same float arithmetic as ``ingest._advance_state``) and inserts the
-readings. No Python runs per row but building the two arrays it is sent.
+meter's state row, its open assignment (connected at or before its latest reading) and
+its register size, so one SQL statement checks them, locks the state rows (in meter
+order, ``FOR UPDATE``, as the general engine does), moves each state forward (latest
+reading, unwrapped total, the ~30-day window of use, with the same float arithmetic as
+``ingest._advance_state``) and inserts the readings. No Python runs per row but building
+the two arrays it is sent.
 
 Every row the statement does not take goes, unchanged, through the general engine
 (``reading_ingest``) in the same transaction, which applies all the rules and gives the
@@ -47,11 +48,7 @@ WITH v AS (
            p.time_zone AS zone
     FROM v
     JOIN readings_meterreadingstate s ON s.meter_id = v.meter_id
-    CROSS JOIN LATERAL (
-        SELECT a.connected_at, a.removed_at, a.billing_point_id
-        FROM meters_meterassignment a WHERE a.meter_id = v.meter_id
-        ORDER BY a.connected_at DESC LIMIT 1
-    ) a
+    JOIN meters_meterassignment a ON a.meter_id = v.meter_id AND a.removed_at IS NULL
     JOIN meters_billingpoint b ON b.id = a.billing_point_id
     JOIN meters_property p ON p.id = b.property_id
     WHERE s.organization_id = %(org)s
@@ -59,7 +56,6 @@ WITH v AS (
       AND v.value < (SELECT power(10::numeric, m.register_digits) FROM meters_meter m
                      WHERE m.id = v.meter_id AND m.organization_id = %(org)s)
       AND a.connected_at <= s.last_read_at
-      AND (a.removed_at IS NULL OR %(at)s <= a.removed_at)
     ORDER BY s.meter_id
     FOR UPDATE OF s
 ), ok AS (
