@@ -13,7 +13,14 @@ from rest_framework.response import Response
 
 from billing import services
 from billing.engine import DraftInvoice, DraftLine, Preview
-from billing.models import CreditNote, CreditNoteLine, Invoice, InvoiceLine, Subscription
+from billing.models import (
+    BillingBatch,
+    CreditNote,
+    CreditNoteLine,
+    Invoice,
+    InvoiceLine,
+    Subscription,
+)
 from billspree.core.api_base import (
     OrganizationAPIView,
     OrganizationModelSerializer,
@@ -33,18 +40,21 @@ class SubscriptionSerializer(OrganizationModelSerializer):
     variant = PublicIdRelatedField(
         queryset=PlanVariant.objects.all(), required=False, allow_null=True
     )
+    batch = PublicIdRelatedField(
+        queryset=BillingBatch.objects.all(), required=False, allow_null=True
+    )
 
     class Meta:
         model = Subscription
-        fields = ["id", "billing_point", "plan", "variant", "start_date", "end_date", "note",
-                  "created_at"]
+        fields = ["id", "billing_point", "plan", "variant", "batch", "start_date", "end_date",
+                  "note", "created_at"]
         read_only_fields = ["created_at"]
 
 
 class SubscriptionViewSet(OrganizationModelViewSet):
     """A billing point on a plan (and variant) from a date to an (exclusive) date."""
 
-    queryset = Subscription.objects.select_related("billing_point", "plan", "variant")
+    queryset = Subscription.objects.select_related("billing_point", "plan", "variant", "batch")
     serializer_class = SubscriptionSerializer
     search_fields = ["billing_point__name", "billing_point__connection_id", "plan__name"]
     ordering_fields = ["start_date", "created_at"]

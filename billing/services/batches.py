@@ -307,3 +307,17 @@ def batch_subscriptions_set(
         audit_record(action="batch.subscriptions", target=locked.name, detail=detail,
                      **_who(actor, api_key))
     return changed
+
+
+def batches_reschedule(*, organization) -> int:
+    """Re-write every batch's beat entry of ``organization`` (their crontabs carry its time
+    zone, so a change of the organization's time zone must move them)."""
+    batches = list(BillingBatch.objects.unscoped().filter(organization=organization))
+    for batch in batches:
+        batch_schedule_sync(batch=batch)
+    return len(batches)
+
+
+def on_organization_changed(sender, *, organization, changed: set[str], **kwargs) -> None:
+    if "time_zone" in changed:
+        batches_reschedule(organization=organization)

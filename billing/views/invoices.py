@@ -205,7 +205,7 @@ class CreditNoteDetailView(OrganizationPortalMixin, View):
 class SubscriptionListView(OrganizationPortalMixin, View):
     def get(self, request: HttpRequest) -> HttpResponse:
         qs = Subscription.objects.select_related(
-            "billing_point__property", "plan", "variant"
+            "billing_point__property", "plan", "variant", "batch"
         ).order_by("billing_point__name", "-start_date")
         q = request.GET.get("q", "").strip()
         if q:

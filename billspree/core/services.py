@@ -26,6 +26,7 @@ from billspree.core.models import (
     Role,
 )
 from billspree.core.scoping import organization_context, require_organization
+from billspree.core.signals import organization_changed
 
 API_KEY_PREFIX = "bsk"
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -81,10 +82,12 @@ def organization_update(*, actor: AbstractBaseUser | None, **fields: Any) -> Org
         raise ValidationError({k: ["This field cannot be changed."] for k in unknown})
     if "name" in fields and not str(fields["name"]).strip():
         raise ValidationError({"name": ["An organization needs a name."]})
+    changed = {k for k, v in fields.items() if getattr(org, k) != v}
     for key, value in fields.items():
         setattr(org, key, value)
     org.full_clean()
     org.save()
+    organization_changed.send(sender=Organization, organization=org, changed=changed)
     audit_record(
         action="organization.update",
         actor=actor,

@@ -138,3 +138,22 @@ def test_subscription_update_and_delete(house, manager, world_a):
     assert r.status_code == 409
     with organization_context(world_a.org):
         assert Subscription.objects.filter(pk=house.subscription.pk).exists()
+
+
+def test_a_subscription_joins_and_leaves_a_batch(house, manager, world_a, world_b):
+    from billing import services
+
+    with organization_context(world_a.org):
+        batch = services.batch_create(name="Monthly API")
+    with organization_context(world_b.org):
+        foreign = services.batch_create(name="Theirs")
+    url = f"/api/v1/subscriptions/{house.subscription.public_id}/"
+    r = manager.patch(url, {"batch": str(batch.public_id)}, format="json")
+    assert r.status_code == 200 and r.json()["batch"] == str(batch.public_id)
+    r = manager.patch(url, {"batch": str(foreign.public_id)}, format="json")
+    assert r.status_code == 400 and "batch" in r.json()["error"]["fields"]
+    with organization_context(world_a.org):
+        house.subscription.refresh_from_db()
+        assert house.subscription.batch_id == batch.pk
+    r = manager.patch(url, {"batch": None}, format="json")
+    assert r.status_code == 200 and r.json()["batch"] is None

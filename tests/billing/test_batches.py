@@ -71,6 +71,21 @@ def test_schedule_resync_after_the_org_changes_time_zone(org):
     assert str(_task(batch).crontab.timezone) == "America/New_York"
 
 
+def test_changing_the_org_time_zone_in_settings_moves_every_batch(org):
+    """Through core's organization_update (which cannot import billing): its signal."""
+    from billspree.core.scoping import require_organization
+    from billspree.core.services import organization_update
+
+    batches = [services.batch_create(name=n, schedule_enabled=True) for n in ("M1", "M2")]
+    assert {str(_task(b).crontab.timezone) for b in batches} == {"Europe/Berlin"}
+    assert require_organization() is not None
+    organization_update(actor=org.admin, time_zone="Asia/Tokyo")
+    assert {str(_task(b).crontab.timezone) for b in batches} == {"Asia/Tokyo"}
+    assert {(_task(b).crontab.hour, _task(b).crontab.minute) for b in batches} == {("6", "0")}
+    organization_update(actor=org.admin, name="Renamed")  # no time zone change: untouched
+    assert {str(_task(b).crontab.timezone) for b in batches} == {"Asia/Tokyo"}
+
+
 @pytest.mark.parametrize("fields, field", [
     ({"name": ""}, "name"),
     ({"name": "  "}, "name"),
