@@ -88,3 +88,18 @@ def make_house(*, tenant_email: str = "tenant@example.com", initial: str = "1000
     plan = tariff_services.plan_save(name=f"Plan {n}", rate_lists=[rate_list])
     sub = services.subscription_create(billing_point=bp, plan=plan, start_date=connected)
     return House(prop, bp, meter, tenant, owner, rate_list, version, plan, sub)
+
+
+def september_houses(org, count: int = 2) -> list:
+    """``count`` houses of ``org`` (switched to Europe/Berlin) each read on 1 Sep and 1 Oct
+    2026 (300 kWh used): the shared starting point of the bill-run tests."""
+    from billspree.core.scoping import organization_context
+
+    org.time_zone = "Europe/Berlin"
+    org.save()
+    sep, oct_ = date(2026, 9, 1), date(2026, 10, 1)
+    with organization_context(org):
+        houses = [make_house() for _ in range(count)]
+        for h in houses:
+            read(h.meter, (at(sep), "1100"), (at(oct_), "1400"))
+    return houses

@@ -24,7 +24,7 @@ from billing.models import (
     Subscription,
 )
 from billspree.core.scoping import organization_context
-from tests.billing.builders import at, make_house, read
+from tests.billing.builders import september_houses
 from tests.conftest import login_client
 
 SEP, OCT = date(2026, 9, 1), date(2026, 10, 1)
@@ -32,13 +32,7 @@ SEP, OCT = date(2026, 9, 1), date(2026, 10, 1)
 
 @pytest.fixture
 def houses(world_a):
-    world_a.org.time_zone = "Europe/Berlin"
-    world_a.org.save()
-    with organization_context(world_a.org):
-        hs = [make_house(), make_house()]
-        for h in hs:
-            read(h.meter, (at(SEP), "1100"), (at(OCT), "1400"))
-    return hs
+    return september_houses(world_a.org)
 
 
 @pytest.fixture

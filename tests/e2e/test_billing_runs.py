@@ -23,7 +23,7 @@ from billing.models import (
     ItemStatus,
 )
 from billspree.core.scoping import organization_context
-from tests.billing.builders import at, make_house, read
+from tests.billing.builders import september_houses
 from tests.e2e.conftest import portal_login
 
 pytestmark = pytest.mark.e2e
@@ -33,13 +33,7 @@ SEP, OCT = date(2026, 9, 1), date(2026, 10, 1)
 
 @pytest.fixture
 def houses(world_a):
-    world_a.org.time_zone = "Europe/Berlin"
-    world_a.org.save()
-    with organization_context(world_a.org):
-        hs = [make_house(), make_house()]
-        for h in hs:
-            read(h.meter, (at(SEP), "1100"), (at(OCT), "1400"))
-    return hs
+    return september_houses(world_a.org)
 
 
 def test_batch_run_review_issue(page, world_a, houses):
