@@ -229,3 +229,52 @@ def test_snapshot_values_are_parsed_as_everywhere_else(in_org_a):
     assert list(
         Reading.objects.filter(meter=meter).order_by("read_at").values_list("value", flat=True)
     ) == [Decimal(10), Decimal("12.5")]
+
+
+def test_the_statement_is_driven_by_the_values_whatever_the_statistics(in_org_a):
+    """Every lookup is by the key of one table, for each value, in a plan made from
+    statistics taken while the tables were small (the plan a new organization's first
+    poll makes and keeps): no scan of a whole table or of an organization per value."""
+    import re
+
+    from django.db import connection
+
+    from readings import ingest_snapshot
+
+    meters = [make_meter(f"E-{n}") for n in range(5)]
+    at = T0 + timedelta(days=1)
+    rows = [(m.pk, m.serial_number, Decimal(10)) for m in meters]
+    reading_ingest_snapshot(rows=rows, read_at=at, source=Source.GATEWAY, now=NOW)
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+        ingest_snapshot._prepared.clear()
+        for table in ("readings_meterreadingstate", "meters_meter", "meters_meterassignment",
+                      "meters_billingpoint", "meters_property"):
+            cursor.execute(f"ANALYZE {table}")  # noqa: S608 - constants
+        ingest_snapshot._prepare(cursor)
+        cursor.execute(
+            f"{ingest_snapshot._PLAN_SET} EXPLAIN EXECUTE {ingest_snapshot._STATEMENT} "
+            "(%s, %s, %s, %s, %s, %s, %s, %s)",
+            [[m.pk for m in meters], [Decimal(11)] * 5, at + timedelta(hours=1),
+             in_org_a.org.pk, "gateway", "actual", None, NOW],
+        )
+        plan = [line for (line,) in cursor.fetchall()]
+        cursor.execute(ingest_snapshot._PLAN_RESET)
+    text = "\n".join(plan)
+    assert "Seq Scan" not in text and "Bitmap" not in text, text
+    assert "organization_id_" not in text, text  # no organization index anywhere
+    keys = {
+        "readings_meterreadingstate": r"meter_id = (v_?\d*|ok_?\d*)\.meter_id",
+        "meters_meter": r"id = v_?\d*\.meter_id",
+        "meters_meterassignment": r"meter_id = v_?\d*\.meter_id",
+        "meters_billingpoint": r"id = a\.billing_point_id",
+        "meters_property": r"id = b\.property_id",
+    }
+    for number, line in enumerate(plan):
+        scanned = re.search(r"Index Scan using \S+ on (\w+)", line)
+        if scanned and scanned.group(1) in keys:
+            condition = plan[number + 1]
+            assert "Index Cond" in condition, (line, condition)
+            assert re.search(keys[scanned.group(1)], condition), (line, condition)
+    for table in keys:
+        assert f" on {table} " in text, (table, text)
