@@ -13,10 +13,11 @@ from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import RangeOperators
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import F, Func, Q
+from django.db.models import F, Q
 from djmoney.models.fields import CurrencyField
 from timezone_field import TimeZoneField
 
+from billspree.core.db import TstzRange  # migrations refer to it as meters.models.TstzRange
 from billspree.core.scoping import OrganizationScopedModel
 
 
@@ -153,11 +154,6 @@ class Meter(OrganizationScopedModel):
 
     def __str__(self) -> str:
         return f"{self.serial_number} {self.label}".strip()
-
-
-class TstzRange(Func):
-    function = "TSTZRANGE"
-    output_field = models.DateTimeField()
 
 
 class MeterAssignment(OrganizationScopedModel):

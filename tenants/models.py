@@ -13,17 +13,11 @@ from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import RangeOperators
 from django.db import models
-from django.db.models import F, Func, Q
+from django.db.models import F, Q
 
+from billspree.core.db import TstzRange  # migrations refer to it as tenants.models.TstzRange
 from billspree.core.scoping import OrganizationScopedModel
 from meters.models import BillingPoint, Property
-
-
-class TstzRange(Func):
-    """``tstzrange(start, end)``: half-open, NULL end = unbounded."""
-
-    function = "TSTZRANGE"
-    output_field = models.DateTimeField()
 
 
 class Tenant(OrganizationScopedModel):

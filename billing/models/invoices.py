@@ -23,10 +23,11 @@ from decimal import Decimal
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import RangeOperators
 from django.db import models
-from django.db.models import F, Func, Q
+from django.db.models import F, Q
 from djmoney.models.fields import CurrencyField
 from moneyed import Money
 
+from billspree.core.db import TstzRange  # migrations: billing.models.TstzRange
 from billspree.core.scoping import OrganizationScopedModel
 
 
@@ -55,11 +56,6 @@ class DocumentSequence(OrganizationScopedModel):
 
     def format(self, number: int) -> str:
         return f"{self.prefix}{number:0{self.digits}d}"
-
-
-class TstzRange(Func):
-    function = "TSTZRANGE"
-    output_field = models.DateTimeField()
 
 
 class Subscription(OrganizationScopedModel):
