@@ -262,6 +262,10 @@ SPECTACULAR_SETTINGS = {
         "MeterTypeEnum": "meters.models.MeterType",
         "BillRunStatusEnum": "billing.models.runs.BillRunStatus",
         "BillRunItemStatusEnum": "billing.models.runs.ItemStatus",
+        # Meter.status and MeterAssignment.status (read-only, computed: "active" iff there
+        # is an open assignment). Declared as a bare value list in meters/api, so the list
+        # here must be bare values too for the hash to match.
+        "ActivityStatusEnum": ["active", "inactive"],
     },
 }
 
