@@ -1,5 +1,8 @@
 """The demo billing: subscriptions for the demo billing points, issued invoices for last
-month, and idempotent."""
+month, and idempotent; the demo command's organizations print an address and payment
+details on their statements."""
+
+from io import StringIO
 
 from billing import demo
 from billing.models import Invoice, Subscription
@@ -22,3 +25,43 @@ def test_demo_seed_is_idempotent(world_a):
         assert all(inv.number.startswith("INV-") for inv in issued)
         demo.seed(world_a.org)
         assert (Subscription.objects.count(), Invoice.objects.count()) == (subs, invoices)
+
+
+def test_demo_command_brands_statements_once(db):
+    """``demo_seed`` gives both demo organizations an address, payment details and terms
+    that their invoice statements print; running it again duplicates nothing, fills in an
+    older demo database's blank branding and keeps branding someone edited."""
+    from django.core.management import call_command
+
+    from billing.selectors.statements import invoice_statement_data
+    from billing.statements.render import invoice_statement_html
+    from billspree.core.management.commands.demo_seed import DEMO_BRANDING
+    from billspree.core.models import Organization
+
+    call_command("demo_seed", stdout=StringIO())
+    assert set(Organization.objects.values_list("name", flat=True)) == set(DEMO_BRANDING)
+    for org in Organization.objects.all():
+        branding = DEMO_BRANDING[org.name]
+        with organization_context(org):
+            invoice = Invoice.objects.filter(status="issued").order_by("number").first()
+            data = invoice_statement_data(invoice=invoice)
+        assert data.organization.address == branding["address"]
+        assert data.organization.payment_details == branding["payment_details"]
+        assert "IBAN" in branding["payment_details"] and "fictional" in branding["payment_details"]
+        assert (data.due_on - data.issued_on).days == branding["payment_terms_days"]
+        html = invoice_statement_html(data)
+        assert branding["address"].splitlines()[0] in html
+        assert branding["payment_details"].splitlines()[1] in html  # the IBAN line
+
+    Organization.objects.filter(name="Harbor Utilities").update(address="", payment_details="")
+    Organization.objects.filter(name="Riverside Property Management").update(
+        address="Edited street 1"
+    )
+    before = Organization.objects.count(), Invoice.objects.unscoped().count()
+    call_command("demo_seed", stdout=StringIO())
+    assert (Organization.objects.count(), Invoice.objects.unscoped().count()) == before
+    harbor = Organization.objects.get(name="Harbor Utilities")
+    assert harbor.address == DEMO_BRANDING["Harbor Utilities"]["address"]
+    assert harbor.payment_details == DEMO_BRANDING["Harbor Utilities"]["payment_details"]
+    riverside = Organization.objects.get(name="Riverside Property Management")
+    assert riverside.address == "Edited street 1"

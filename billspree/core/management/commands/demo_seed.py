@@ -8,7 +8,7 @@ from django.db import transaction
 
 from billspree.core.models import Membership, Organization, Role, User
 from billspree.core.scoping import organization_context
-from billspree.core.services import organization_create
+from billspree.core.services import organization_create, organization_update
 
 DEMO_PASSWORD = "billspree-demo"  # noqa: S105 - a documented demo login, not a secret
 DEMO_USERS = [
@@ -19,6 +19,30 @@ DEMO_ORGS = [
     ("Riverside Property Management", "EUR", "Europe/Berlin"),
     ("Harbor Utilities", "CHF", "Europe/Zurich"),
 ]
+#: Statement branding of each demo organization (fictional: the IBANs' check digits 00
+#: are never valid, the BICs name no bank).
+DEMO_BRANDING = {
+    "Riverside Property Management": {
+        "address": "Am Flussufer 31\n10179 Berlin\nGermany",
+        "payment_details": (
+            "Riverside Demo Bank (fictional)\n"
+            "IBAN: DE00 1234 5678 9012 3456 78\n"
+            "BIC: DEMODEBBXXX"
+        ),
+        "payment_terms_days": 14,
+        "brand_color": "#0f766e",
+    },
+    "Harbor Utilities": {
+        "address": "Seestrasse 140\n8002 Zürich\nSwitzerland",
+        "payment_details": (
+            "Harbor Demo Kantonalbank (fictional)\n"
+            "IBAN: CH00 1234 5000 0012 3456 7\n"
+            "BIC: DEMOCHZZXXX"
+        ),
+        "payment_terms_days": 30,
+        "brand_color": "#1d4ed8",
+    },
+}
 
 
 class Command(BaseCommand):
@@ -46,8 +70,16 @@ class Command(BaseCommand):
                 Membership.objects.get_or_create(
                     organization=org, user=viewer, defaults={"role": Role.VIEWER}
                 )
+                self.brand_organization(org, actor=manager)
             self.seed_organization(org)
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
+
+    def brand_organization(self, org: Organization, *, actor: User) -> None:
+        """Address and payment details for the statements, set once: an organization
+        that already has either (e.g. edited in Settings) is left as it is."""
+        branding = DEMO_BRANDING.get(org.name)
+        if branding and not (org.address or org.payment_details):
+            organization_update(actor=actor, **branding)
 
     def seed_organization(self, org: Organization) -> None:
         """Each app may have a ``demo.py`` with ``seed(org)``; they run in INSTALLED_APPS order.
