@@ -1,0 +1,155 @@
+"""Gateway pages: the connectivity list and its live partial, detail, add/edit, delete, poll now."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views import View
+from django.views.generic import ListView
+
+from billspree.core.errors import Conflict
+from billspree.core.models import Role
+from billspree.core.portal import OrganizationPortalMixin
+from gateways import forms, selectors, services
+from gateways.models import Gateway, Health
+from gateways.views.common import form_errors
+
+
+class GatewayListView(OrganizationPortalMixin, ListView):
+    """The connectivity page: a green or red check per gateway, and "Poll now"."""
+
+    model = Gateway
+    template_name = "gateways/index.html"
+    context_object_name = "gateways"
+    paginate_by = 25
+
+    def get_queryset(self):
+        qs = Gateway.objects.select_related("property").annotate(
+            meter_count=Count("register_maps"),
+            failing_meters=Count(
+                "register_maps", filter=Q(register_maps__consecutive_failures__gt=0)
+            ),
+        ).order_by("name")
+        if q := self.request.GET.get("q", "").strip():
+            qs = qs.filter(
+                Q(name__icontains=q) | Q(host__icontains=q) | Q(property__name__icontains=q)
+            )
+        if health := self.request.GET.get("health", ""):
+            return [g for g in qs if g.health() == health]  # health is computed, not stored
+        return qs
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        ctx.update(
+            rows=[(g, g.health()) for g in ctx["gateways"]],
+            q=self.request.GET.get("q", ""),
+            health=self.request.GET.get("health", ""),
+            health_choices=Health.choices,
+            summary=selectors.health_summary(),
+            nav_section="gateways",
+            can_operate=Role.at_least(self.request.role, Role.OPERATOR),
+            can_configure=Role.at_least(self.request.role, Role.MANAGER),
+        )
+        return ctx
+
+    def get_template_names(self):
+        if self.request.headers.get("HX-Request"):
+            return ["gateways/_health_table.html"]
+        return [self.template_name]
+
+
+class GatewayDetailView(OrganizationPortalMixin, View):
+    model = Gateway
+
+    def get(self, request: HttpRequest, id: str) -> HttpResponse:
+        gateway = get_object_or_404(Gateway.objects.select_related("property"), public_id=id)
+        maps = gateway.register_maps.select_related("meter", "profile").order_by("device_id")
+        ctx = {
+            "gateway": gateway,
+            "health": gateway.health(),
+            "maps": [(m, m.health()) for m in maps],
+            "runs": gateway.poll_runs.all()[:10],
+            "errors": gateway.errors.select_related("register_map__meter")[:20],
+            "nav_section": "gateways",
+            "can_operate": Role.at_least(request.role, Role.OPERATOR),
+            "can_configure": Role.at_least(request.role, Role.MANAGER),
+        }
+        template = "gateways/_detail_live.html" if request.headers.get("HX-Request") else None
+        return render(request, template or "gateways/detail.html", ctx)
+
+
+class GatewayFormView(OrganizationPortalMixin, View):
+    """Add (no id) or edit (id) a gateway."""
+
+    model = Gateway
+
+    def _render(self, request, form, gateway=None, status=200):
+        ctx = {"form": form, "gateway": gateway, "nav_section": "gateways"}
+        return render(request, "gateways/gateway_form.html", ctx, status=status)
+
+    def get(self, request: HttpRequest, id: str | None = None) -> HttpResponse:
+        gateway = get_object_or_404(Gateway, public_id=id) if id else None
+        return self._render(request, forms.GatewayForm(instance=gateway), gateway)
+
+    def post(self, request: HttpRequest, id: str | None = None) -> HttpResponse:
+        gateway = get_object_or_404(Gateway, public_id=id) if id else None
+        form = forms.GatewayForm(request.POST, instance=Gateway() if gateway is None else None)
+        if form.is_valid():
+            try:
+                if gateway is None:
+                    gateway = services.gateway_create(actor=request.user, **form.cleaned_data)
+                    messages.success(request, f"Gateway {gateway.name} added. Now map its meters.")
+                else:
+                    services.gateway_update(
+                        gateway=gateway, actor=request.user, **form.cleaned_data
+                    )
+                    messages.success(request, f"Gateway {gateway.name} saved.")
+                return redirect("gateways:detail", id=gateway.public_id)
+            except (ValidationError, Conflict) as exc:
+                form_errors(form, exc)
+        return self._render(request, form, gateway, status=400)
+
+
+class GatewayDeleteView(OrganizationPortalMixin, View):
+    model = Gateway
+
+    def get(self, request: HttpRequest, id: str) -> HttpResponse:
+        gateway = get_object_or_404(Gateway, public_id=id)
+        return render(
+            request,
+            "gateways/confirm_delete.html",
+            {
+                "object": gateway,
+                "what": "gateway",
+                "nav_section": "gateways",
+                "consequence": f"Its {gateway.register_maps.count()} register maps, poll history "
+                "and errors are deleted and its meters are no longer polled. Readings stay.",
+            },
+        )
+
+    def post(self, request: HttpRequest, id: str) -> HttpResponse:
+        gateway = get_object_or_404(Gateway, public_id=id)
+        services.gateway_delete(gateway=gateway, actor=request.user)
+        messages.success(request, f"Gateway {gateway.name} deleted.")
+        return redirect("gateways:index")
+
+
+class PollNowView(OrganizationPortalMixin, View):
+    model = Gateway
+    write_role = Role.OPERATOR
+
+    def post(self, request: HttpRequest, id: str) -> HttpResponse:
+        gateway = get_object_or_404(Gateway, public_id=id)
+        try:
+            services.gateway_poll_request(gateway=gateway, actor=request.user)
+            messages.success(
+                request, f"Polling {gateway.name} now; results appear here in a few seconds."
+            )
+        except Conflict as exc:
+            messages.error(request, exc.message)
+        if request.POST.get("next") == "index":
+            return redirect("gateways:index")
+        return redirect("gateways:detail", id=gateway.public_id)

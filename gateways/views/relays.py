@@ -1,0 +1,57 @@
+"""Relay control: switch a meter's supply on or off, with a reason, by an operator."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views import View
+
+from billspree.core.errors import Conflict
+from billspree.core.models import Role
+from billspree.core.portal import OrganizationPortalMixin
+from gateways import forms, services
+from gateways.models import RegisterMap
+from gateways.views.common import error_text
+
+
+class RelayView(OrganizationPortalMixin, View):
+    """Switch a meter's supply: a confirmation page with a reason, then the write."""
+
+    model = RegisterMap
+    write_role = Role.OPERATOR
+
+    def _map(self, id):
+        return get_object_or_404(
+            RegisterMap.objects.select_related("meter", "gateway", "profile"), public_id=id
+        )
+
+    def _render(self, request, register_map, form, status=200):
+        ctx = {"register_map": register_map, "form": form, "nav_section": "gateways"}
+        return render(request, "gateways/relay.html", ctx, status=status)
+
+    def get(self, request: HttpRequest, id: str) -> HttpResponse:
+        register_map = self._map(id)
+        initial = {"action": request.GET.get("action", "disconnect")}
+        return self._render(request, register_map, forms.RelayForm(initial=initial))
+
+    def post(self, request: HttpRequest, id: str) -> HttpResponse:
+        register_map = self._map(id)
+        form = forms.RelayForm(request.POST)
+        if not form.is_valid():
+            return self._render(request, register_map, form, status=400)
+        on = form.cleaned_data["action"] == "connect"
+        try:
+            services.relay_switch(
+                register_map=register_map,
+                on=on,
+                reason=form.cleaned_data["reason"],
+                actor=request.user,
+            )
+        except (ValidationError, Conflict) as exc:
+            form.add_error(None, error_text(exc))
+            return self._render(request, register_map, form, status=409)
+        state = "ON" if on else "OFF"
+        messages.success(request, f"Supply of {register_map.meter.serial_number} switched {state}.")
+        return redirect("gateways:detail", id=register_map.gateway.public_id)
