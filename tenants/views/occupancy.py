@@ -78,10 +78,12 @@ class OccupancyOverviewView(OrganizationPortalMixin, ListView):
 
 
 def _month_start(moment: datetime, months_back: int) -> datetime:
-    year, month = moment.year, moment.month - months_back
-    while month <= 0:
-        month, year = month + 12, year - 1
-    return moment.replace(year=year, month=month, day=1, hour=0, minute=0, second=0, microsecond=0)
+    """The first instant of the month ``months_back`` before ``moment``'s (negative: after),
+    in ``moment``'s time zone; months counted from year 0 so December + 1 is January."""
+    year, month = divmod(moment.year * 12 + moment.month - 1 - months_back, 12)
+    return moment.replace(
+        year=year, month=month + 1, day=1, hour=0, minute=0, second=0, microsecond=0
+    )
 
 
 def timeline_bars(billing_point: BillingPoint, months: int = TIMELINE_MONTHS) -> dict[str, Any]:
