@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django.contrib.humanize",
     "rest_framework",
     "django_filters",
     "drf_spectacular",
@@ -101,6 +102,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "billspree.core.context_processors.organization",
             ],
+            # "just now", "3 minutes ago" on every page without a {% load %} in each
+            "builtins": ["django.contrib.humanize.templatetags.humanize"],
         },
     },
 ]

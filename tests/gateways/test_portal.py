@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from billspree.core.models import AuditEvent
 from gateways.models import Gateway, PollRun, Profile, RegisterMap
 from meters.models import Property
@@ -32,6 +34,9 @@ def test_connectivity_page_shows_green_and_red_checks(
     assert "Dead gateway" in partial and "Good gateway" not in partial and "<html" not in partial
     detail = client.get(f"/gateways/{good.public_id}/").content.decode()
     assert "SIM-" in detail and "ok" in detail and "Poll now" in detail
+    # last success in words: "now" / "N seconds ago", never "0 minutes ago"
+    last_success = re.search(r"Last success</span><span[^>]*>([^<]*)<", detail).group(1)
+    assert last_success == "now" or last_success.endswith("seconds ago"), last_success
 
 
 def test_viewer_sees_but_cannot_poll_or_configure(in_org_a, sim):
