@@ -1,5 +1,6 @@
 from django.urls import path
 
+from billing.views import batches as batch_views
 from billing.views import invoices as views
 from billing.views import runs as run_views
 from billing.views import statements as statement_views
@@ -24,12 +25,12 @@ urlpatterns = [
          name="subscription_edit"),
     path("preview/", views.PreviewView.as_view(), name="preview"),
     # billing batches and bill runs
-    path("batches/", run_views.BatchListView.as_view(), name="batch_list"),
-    path("batches/new/", run_views.BatchFormView.as_view(), name="batch_create"),
-    path("batches/<uuid:id>/", run_views.BatchDetailView.as_view(), name="batch_detail"),
-    path("batches/<uuid:id>/edit/", run_views.BatchFormView.as_view(), name="batch_edit"),
-    path("batches/<uuid:id>/delete/", run_views.BatchDeleteView.as_view(), name="batch_delete"),
-    path("batches/<uuid:id>/subscriptions/", run_views.BatchSubscriptionsView.as_view(),
+    path("batches/", batch_views.BatchListView.as_view(), name="batch_list"),
+    path("batches/new/", batch_views.BatchFormView.as_view(), name="batch_create"),
+    path("batches/<uuid:id>/", batch_views.BatchDetailView.as_view(), name="batch_detail"),
+    path("batches/<uuid:id>/edit/", batch_views.BatchFormView.as_view(), name="batch_edit"),
+    path("batches/<uuid:id>/delete/", batch_views.BatchDeleteView.as_view(), name="batch_delete"),
+    path("batches/<uuid:id>/subscriptions/", batch_views.BatchSubscriptionsView.as_view(),
          name="batch_subscriptions"),
     path("batches/<uuid:id>/start/", run_views.RunStartView.as_view(), name="run_start"),
     path("runs/", run_views.RunListView.as_view(), name="run_list"),

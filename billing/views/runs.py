@@ -1,10 +1,11 @@
-"""Portal views: billing batches and bill runs.
+"""Portal views: bill runs.
 
-Batches: list, new / edit, detail (options, schedule, subscriptions, runs), delete, and
-"Start run" (period → confirmation with the number of subscriptions → run page). Runs: the
-list, and the run page: live progress (an htmx fragment polled while the run is queued or
-running), the report (invoiced / skipped with the reasons / failed with the error and a
-retry per item) and the review step (issue some or all drafts, cancel the run).
+"Start run" of a batch (period → confirmation with the number of subscriptions → run page).
+The runs list, and the run page: live progress (an htmx fragment polled while the run is
+queued or running), the report (invoiced / skipped with the reasons / failed with the error
+and a retry per item) and the review step (issue some or all drafts, cancel the run); resume.
+The batch pages are in ``billing/views/batches.py`` (split off so each module stays short);
+this module imports the batch loader and the confirmation helper from there.
 
 Views only parse and shape: the run services are ``billing.services.runs`` and the progress
 is ``billing.selectors.runs.bill_run_progress``. Every write
@@ -24,7 +25,6 @@ from django.db.models import Count, OuterRef, Q, Subquery, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views import View
 
 from billing import forms, services
@@ -37,26 +37,17 @@ from billing.models import (
     Invoice,
     InvoiceStatus,
     ItemStatus,
-    Subscription,
 )
-from billing.selectors.batches import batch_list, batch_subscriptions_for_period
+from billing.selectors.batches import batch_subscriptions_for_period
 from billing.selectors.runs import bill_run_progress
+from billing.views.batches import PICKER_LIMIT, _batch, _confirmed
 from billing.views.invoices import _actor, _error, _page
 from billspree.core.errors import Conflict
 from billspree.core.portal import OrganizationPortalMixin, organization_today
 
 LIVE = (BillRunStatus.QUEUED, BillRunStatus.RUNNING, BillRunStatus.ISSUING)
-PICKER_LIMIT = 500
 REPORT_TABS = [(ItemStatus.CREATED, "Invoiced"), (ItemStatus.SKIPPED, "Skipped"),
                (ItemStatus.FAILED, "Failed"), (ItemStatus.PENDING, "Pending")]
-
-
-def _tz(request: HttpRequest) -> str:
-    return str(request.organization.time_zone)
-
-
-def _confirmed(request: HttpRequest) -> bool:
-    return request.POST.get("confirm") == "1"
 
 
 # --- progress -----------------------------------------------------------------------------
@@ -66,146 +57,7 @@ def _is_live(run: BillRun) -> bool:
     return run.status in LIVE
 
 
-# --- batches --------------------------------------------------------------------------------
-
-
-class BatchListView(OrganizationPortalMixin, View):
-    model = BillingBatch
-
-    def get(self, request: HttpRequest) -> HttpResponse:
-        now = timezone.now()
-        rows = list(batch_list())
-        for batch in rows:
-            batch.next_run = services.batch_next_run(batch=batch, after=now, tz=_tz(request))
-        unbatched = Subscription.objects.filter(batch__isnull=True).count()
-        return render(request, "billing/runs/batch_list.html", {
-            "rows": rows, "unbatched": unbatched, "statuses": dict(BillRunStatus.choices),
-        })
-
-
-def _batch_initial(batch: BillingBatch | None) -> dict[str, Any]:
-    if batch is None:
-        return {}
-    return {name: getattr(batch, name) for name in forms.BatchForm.base_fields}
-
-
-class BatchFormView(OrganizationPortalMixin, View):
-    model = BillingBatch
-
-    def show(self, request, batch, form, status=200):
-        return render(request, "billing/runs/batch_form.html",
-                      {"form": form, "batch": batch}, status=status)
-
-    def load(self, id: Any) -> BillingBatch | None:
-        return None if id is None else get_object_or_404(BillingBatch, public_id=id)
-
-    def get(self, request: HttpRequest, id: Any = None) -> HttpResponse:
-        batch = self.load(id)
-        return self.show(request, batch, forms.BatchForm(initial=_batch_initial(batch)))
-
-    def post(self, request: HttpRequest, id: Any = None) -> HttpResponse:
-        batch = self.load(id)
-        form = forms.BatchForm(request.POST, initial=_batch_initial(batch))
-        if form.is_valid():
-            try:
-                if batch is None:
-                    batch = services.batch_create(**form.cleaned_data, **_actor(request))
-                else:
-                    batch = services.batch_update(batch=batch, **form.cleaned_data,
-                                                  **_actor(request))
-            except ValidationError as exc:
-                forms.add_service_errors(form, exc)
-            except Conflict as exc:
-                form.add_error(None, exc.message)
-            else:
-                messages.success(request, f"Saved the batch “{batch.name}”.")
-                return redirect("billing:batch_detail", id=batch.public_id)
-        return self.show(request, batch, form, status=400)
-
-
-def _batch(id: Any) -> BillingBatch:
-    return get_object_or_404(BillingBatch, public_id=id)
-
-
-def _batch_page(request: HttpRequest, batch: BillingBatch, form=None,
-                status: int = 200) -> HttpResponse:
-    tz = _tz(request)
-    next_run = services.batch_next_run(batch=batch, after=timezone.now(), tz=tz)
-    subs = Subscription.objects.filter(batch=batch).select_related(
-        "billing_point__property", "plan", "variant").order_by(
-        "billing_point__property__name", "billing_point__name")
-    form = form or forms.BatchSubscriptionsForm()
-    form.fields["add"].queryset = form.fields["add"].queryset.exclude(batch=batch).order_by(
-        "billing_point__property__name", "billing_point__name")
-    candidates = list(form.fields["add"].queryset[:PICKER_LIMIT + 1])
-    return render(request, "billing/runs/batch_detail.html", {
-        "batch": batch, "tz": tz, "next_run": next_run,
-        "anchor_name": dict(forms.MONTHS).get(batch.anchor_month, batch.anchor_month),
-        "next_period": services.batch_period(batch=batch, on=next_run.date()),
-        "start_period": services.batch_period(batch=batch, on=organization_today(request)),
-        "runs": batch.runs.select_related("started_by")[:20],
-        "form": form, "candidates": candidates[:PICKER_LIMIT],
-        "too_many_candidates": len(candidates) > PICKER_LIMIT,
-        **_page(request, subs),
-    }, status=status)
-
-
-class BatchDetailView(OrganizationPortalMixin, View):
-    model = BillingBatch
-
-    def get(self, request: HttpRequest, id: Any) -> HttpResponse:
-        return _batch_page(request, _batch(id))
-
-
-class BatchSubscriptionsView(OrganizationPortalMixin, View):
-    """POST: add a property's subscriptions or picked ones (at once), or remove picked ones
-    (after a confirmation)."""
-
-    model = BillingBatch
-
-    def post(self, request: HttpRequest, id: Any) -> HttpResponse:
-        batch = _batch(id)
-        form = forms.BatchSubscriptionsForm(request.POST)
-        if not form.is_valid():
-            return _batch_page(request, batch, form=form, status=400)
-        data = form.cleaned_data
-        remove = list(data["remove"])
-        if remove and not _confirmed(request):
-            return render(request, "billing/runs/batch_remove_confirm.html",
-                          {"batch": batch, "remove": remove})
-        changed = services.batch_subscriptions_set(
-            batch=batch, add=data["add"], remove=remove, property=data["property"],
-            **_actor(request))
-        if remove:
-            messages.success(request, f"Removed {changed} subscription(s) from “{batch.name}”.")
-        elif changed:
-            messages.success(request, f"Added {changed} subscription(s) to “{batch.name}”.")
-        else:
-            messages.info(request, "Nothing changed: those subscriptions are in this or "
-                                   "another batch already, or have ended.")
-        return redirect("billing:batch_detail", id=batch.public_id)
-
-
-class BatchDeleteView(OrganizationPortalMixin, View):
-    model = BillingBatch
-
-    def get(self, request: HttpRequest, id: Any) -> HttpResponse:
-        batch = get_object_or_404(BillingBatch.objects.annotate(
-            subscription_count=Count("subscriptions", distinct=True),
-            run_count=Count("runs", distinct=True)),
-            public_id=id)
-        return render(request, "billing/runs/batch_delete.html", {"batch": batch})
-
-    def post(self, request: HttpRequest, id: Any) -> HttpResponse:
-        batch = _batch(id)
-        try:
-            detached = services.batch_delete(batch=batch, **_actor(request))
-        except Conflict as exc:
-            messages.error(request, exc.message)
-            return redirect("billing:batch_detail", id=batch.public_id)
-        messages.success(request, f"Deleted the batch “{batch.name}”; {detached} "
-                                  "subscription(s) are in no batch now.")
-        return redirect("billing:batch_list")
+# --- start ----------------------------------------------------------------------------------
 
 
 class RunStartView(OrganizationPortalMixin, View):
