@@ -146,6 +146,7 @@ class RegisterMapSerializer(OrganizationModelSerializer):
             "last_value",
             "relay_state",
             "relay_changed_at",
+            "relay_read_at",
             *HEALTH_FIELDS,
             "created_at",
         ]
@@ -153,6 +154,7 @@ class RegisterMapSerializer(OrganizationModelSerializer):
             "last_value",
             "relay_state",
             "relay_changed_at",
+            "relay_read_at",
             "created_at",
             *[f for f in HEALTH_FIELDS if f != "health"],
         ]
@@ -355,6 +357,15 @@ class RegisterMapViewSet(OrganizationModelViewSet):
             reason=ser.validated_data["reason"],
             **self.audit_kwargs(),
         )
+        return Response(RegisterMapSerializer(register_map).data)
+
+    @extend_schema(request=None, responses=RegisterMapSerializer)
+    @action(detail=True, methods=["post"], url_path="relay/read", write_role=Role.OPERATOR)
+    def relay_read(self, request: Request, id: str) -> Response:
+        """Read where the meter's relay or valve stands now (``relay_state``,
+        ``relay_read_at``); a position changed outside billspree is saved and audited.
+        409 if the gateway does not answer."""
+        register_map = services.relay_state_read(register_map=self.get_object())
         return Response(RegisterMapSerializer(register_map).data)
 
 

@@ -298,6 +298,9 @@ class RegisterMap(OrganizationScopedModel, HealthFields):
         max_length=12, choices=RelayState.choices, default=RelayState.UNKNOWN
     )
     relay_changed_at = models.DateTimeField(null=True, blank=True)
+    relay_read_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the relay's position was last read from the meter."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -15,6 +15,7 @@ urlpatterns = [
     path("meters/<uuid:id>/edit/", views.RegisterMapEditView.as_view(), name="map_edit"),
     path("meters/<uuid:id>/delete/", views.RegisterMapDeleteView.as_view(), name="map_delete"),
     path("meters/<uuid:id>/relay/", views.RelayView.as_view(), name="relay"),
+    path("meters/<uuid:id>/relay/state/", views.RelayStateView.as_view(), name="relay_state"),
     path("profiles/", views.ProfileListView.as_view(), name="profiles"),
     path("profiles/new/", views.ProfileFormView.as_view(), name="profile_create"),
     path("profiles/<uuid:id>/", views.ProfileDetailView.as_view(), name="profile_detail"),

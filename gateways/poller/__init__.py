@@ -27,6 +27,7 @@ from gateways.poller.wire import (
     plan_blocks,
     poll_many,
     poll_target,
+    read_point_target,
     write_target,
 )
 
@@ -51,6 +52,7 @@ __all__ = [
     "plan_blocks",
     "poll_many",
     "poll_target",
+    "read_point_target",
     "run_sync",
     "write_target",
 ]

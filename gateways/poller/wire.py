@@ -324,3 +324,32 @@ async def write_target(
         registers=[value] if failure is None else None, failure=failure
     )
     return result
+
+
+async def read_point_target(
+    target: Target, *, device_id: int, coil: bool, address: int
+) -> TargetResult:
+    """Read one coil (function 1) or holding register (function 3), e.g. where a relay
+    stands. The item ref of the read is ``"read"``; its value is ``registers[0]`` (0/1 for
+    a coil)."""
+    result = TargetResult(ref=target.ref)
+    session = Session(target, result)
+
+    def send(client: AsyncModbusTcpClient) -> Coroutine:
+        if coil:
+            return client.read_coils(address, count=1, device_id=device_id)
+        return client.read_holding_registers(address, count=1, device_id=device_id)
+
+    try:
+        response, failure = await session.call(send)
+    finally:
+        session.close()
+    if failure is None:
+        values = list(response.bits[:1]) if coil else list(response.registers[:1])
+        if not values:
+            failure = Failure("exception", "Empty answer")
+        else:
+            result.items["read"] = ItemResult(registers=[int(values[0])])
+    if failure is not None:
+        result.items["read"] = ItemResult(failure=failure)
+    return result

@@ -25,7 +25,7 @@ from gateways.services.profiles import (
     profile_delete,
     profile_update,
 )
-from gateways.services.relays import errors_prune, relay_switch
+from gateways.services.relays import errors_prune, relay_state_read, relay_switch
 
 __all__ = [
     "errors_prune",
@@ -45,5 +45,6 @@ __all__ = [
     "register_map_create",
     "register_map_delete",
     "register_map_update",
+    "relay_state_read",
     "relay_switch",
 ]

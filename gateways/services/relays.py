@@ -79,14 +79,73 @@ def relay_switch(
         )
     with transaction.atomic():
         register_map.relay_state = RelayState.CONNECTED if on else RelayState.DISCONNECTED
-        register_map.relay_changed_at = timezone.now()
-        register_map.save(update_fields=["relay_state", "relay_changed_at"])
+        register_map.relay_changed_at = register_map.relay_read_at = timezone.now()
+        register_map.save(update_fields=["relay_state", "relay_changed_at", "relay_read_at"])
         audit_record(
             action="relay.on" if on else "relay.off",
             target=serial,
             detail=detail,
             **_who(actor, api_key),
         )
+    return register_map
+
+
+def relay_state_read(*, register_map: RegisterMap) -> RegisterMap:
+    """Read where the meter's relay or valve stands (its coil or register) and keep it.
+
+    The position can change without us: a prepaid meter cuts its own supply when credit
+    runs out, a technician switches it on site. So the relay page asks the meter before
+    anyone decides, and a position that differs from the one we knew is saved and audited
+    as observed (not as anyone's action). A failed read changes nothing and raises
+    :class:`Conflict` with the gateway's answer.
+    """
+    profile, gateway = register_map.profile, register_map.gateway
+    if not profile.has_relay:
+        raise Conflict(f"{profile.name} has no relay or valve to read.", code="no_relay")
+    if not gateway.enabled:
+        raise Conflict("This gateway is disabled; enable it to read relays.")
+    coil = profile.relay_kind == RelayKind.COIL
+    result = poller.run_sync(
+        poller.read_point_target(
+            _target(gateway, []),
+            device_id=register_map.device_id,
+            coil=coil,
+            address=profile.relay_address or 0,
+        )
+    )
+    read = result.items["read"]
+    if read.failure is not None:
+        raise Conflict(
+            f"Could not read the relay: {read.failure.message}.", code="device_unreachable"
+        )
+    raw = read.registers[0]
+    if coil:
+        state = RelayState.CONNECTED if raw else RelayState.DISCONNECTED
+    elif raw == profile.relay_on_value:
+        state = RelayState.CONNECTED
+    elif raw == profile.relay_off_value:
+        state = RelayState.DISCONNECTED
+    else:
+        raise Conflict(
+            f"The relay register holds {raw}, which is neither the profile's 'on' value "
+            f"({profile.relay_on_value}) nor its 'off' value ({profile.relay_off_value}).",
+            code="relay_value_unknown",
+        )
+    now = timezone.now()
+    with transaction.atomic():
+        fields = ["relay_read_at"]
+        previous = register_map.relay_state
+        if state != previous:
+            register_map.relay_state, register_map.relay_changed_at = state, now
+            fields += ["relay_state", "relay_changed_at"]
+            audit_record(
+                action="relay.observed",
+                target=register_map.meter.serial_number,
+                detail={"from": previous, "to": state, "gateway": gateway.name,
+                        "device_id": register_map.device_id},
+            )
+        register_map.relay_read_at = now
+        register_map.save(update_fields=fields)
     return register_map
 
 

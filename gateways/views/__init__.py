@@ -26,7 +26,7 @@ from gateways.views.register_maps import (
     RegisterMapEditView,
     RegisterMapFormView,
 )
-from gateways.views.relays import RelayView
+from gateways.views.relays import RelayStateView, RelayView
 
 __all__ = [
     "GatewayDeleteView",
@@ -42,5 +42,6 @@ __all__ = [
     "RegisterMapDeleteView",
     "RegisterMapEditView",
     "RegisterMapFormView",
+    "RelayStateView",
     "RelayView",
 ]

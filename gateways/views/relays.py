@@ -28,7 +28,12 @@ class RelayView(OrganizationPortalMixin, View):
         )
 
     def _render(self, request, register_map, form, status=200):
-        ctx = {"register_map": register_map, "form": form, "nav_section": "gateways"}
+        ctx = {
+            "register_map": register_map,
+            "form": form,
+            "nav_section": "gateways",
+            "can_operate": Role.at_least(request.role, Role.OPERATOR),
+        }
         return render(request, "gateways/relay.html", ctx, status=status)
 
     def get(self, request: HttpRequest, id: str) -> HttpResponse:
@@ -55,3 +60,23 @@ class RelayView(OrganizationPortalMixin, View):
         state = "ON" if on else "OFF"
         messages.success(request, f"Supply of {register_map.meter.serial_number} switched {state}.")
         return redirect("gateways:detail", id=register_map.gateway.public_id)
+
+
+class RelayStateView(OrganizationPortalMixin, View):
+    """Ask the meter where its relay stands (htmx, when the relay page opens or on
+    "Read again"); answers the state partial, with the gateway's error if the read failed."""
+
+    model = RegisterMap
+    write_role = Role.OPERATOR
+
+    def post(self, request: HttpRequest, id: str) -> HttpResponse:
+        register_map = get_object_or_404(
+            RegisterMap.objects.select_related("meter", "gateway", "profile"), public_id=id
+        )
+        error = ""
+        try:
+            register_map = services.relay_state_read(register_map=register_map)
+        except Conflict as exc:
+            error = error_text(exc)
+        ctx = {"register_map": register_map, "read_error": error, "can_operate": True}
+        return render(request, "gateways/_relay_state.html", ctx)

@@ -119,6 +119,20 @@ def test_relay_by_api_reaches_the_meter_and_is_audited(in_org_a, sim):
     assert r.status_code == 409 and r.json()["error"]["code"] == "no_relay"
 
 
+def test_relay_read_by_api(in_org_a, sim):
+    gateway = make_gateway(sim, timeout_ms=150, retries=0)
+    relay_map = map_default_layout(gateway)[6]
+    url = API + f"register-maps/{relay_map.public_id}/relay/read/"
+    assert post(api_client(key=in_org_a.read_key), url, {}).status_code == 403
+    sim.store.meters[7].set_relay(False, 1_772_445_600.0)
+    r = post(api_client(user=in_org_a.operator), url, {})
+    assert r.status_code == 200, r.json()
+    assert r.json()["relay_state"] == "disconnected" and r.json()["relay_read_at"]
+    sim.store.exceptions[7] = 0x0B
+    r = post(api_client(user=in_org_a.operator), url, {})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "device_unreachable"
+
+
 def test_relations_refuse_another_organizations_ids(populated):
     world_a, world_b = populated
     client = api_client(key=world_a.write_key)

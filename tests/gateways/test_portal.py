@@ -100,6 +100,23 @@ def test_relay_page_confirms_and_audits(in_org_a, sim):
     assert "badge-red\">off" in client.get(f"/gateways/{gateway.public_id}/").content.decode()
 
 
+def test_relay_page_reads_the_state_from_the_meter(in_org_a, sim):
+    gateway = make_gateway(sim)
+    relay_map = map_default_layout(gateway)[6]
+    url = f"/gateways/meters/{relay_map.public_id}/relay/"
+    operator = login_client(in_org_a.operator, in_org_a.org)
+    page = operator.get(url).content.decode()
+    assert f'hx-post="{url}state/"' in page and 'hx-trigger="load"' in page
+    partial = operator.post(url + "state/", HTTP_HX_REQUEST="true").content.decode()
+    assert "supply on" in partial and "read from the meter" in partial and "<html" not in partial
+    sim.store.exceptions[7] = 0x0B
+    partial = operator.post(url + "state/", HTTP_HX_REQUEST="true").content.decode()
+    assert "Could not read the relay" in partial and "supply on" in partial  # last known
+    viewer = login_client(in_org_a.viewer, in_org_a.org)
+    assert "hx-trigger" not in viewer.get(url).content.decode()  # viewers see, do not ask
+    assert viewer.post(url + "state/").status_code == 403
+
+
 def test_profiles_pages_explain_addresses_and_copy_builtins(in_org_a):
     client = login_client(in_org_a.manager, in_org_a.org)
     page = client.get("/gateways/profiles/").content.decode()

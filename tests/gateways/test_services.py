@@ -72,6 +72,59 @@ def test_failed_relay_write_changes_nothing_but_is_recorded(in_org_a, sim):
     assert AuditEvent.objects.get(action="relay.failed").detail["reason"] == "Arrears"
 
 
+def test_relay_state_is_read_from_the_meter_and_outside_changes_are_audited(in_org_a, sim):
+    gateway = make_gateway(sim)
+    m = map_default_layout(gateway)[RELAY_DEVICE - 1]
+    assert m.relay_state == RelayState.UNKNOWN
+    services.relay_state_read(register_map=m)
+    m.refresh_from_db()
+    assert m.relay_state == RelayState.CONNECTED and m.relay_read_at is not None
+    first = AuditEvent.objects.get(action="relay.observed")
+    assert first.detail["from"] == "unknown" and first.detail["to"] == "connected"
+    sim.store.meters[RELAY_DEVICE].set_relay(False, 1_772_445_600.0)  # prepaid credit ran out
+    services.relay_state_read(register_map=m)
+    m.refresh_from_db()
+    assert m.relay_state == RelayState.DISCONNECTED
+    assert AuditEvent.objects.filter(action="relay.observed").count() == 2
+    services.relay_state_read(register_map=m)  # unchanged: read time only, no new event
+    assert AuditEvent.objects.filter(action="relay.observed").count() == 2
+    assert sim.store.writes == []  # reading never writes
+
+
+def test_relay_state_read_failures_change_nothing(in_org_a, sim):
+    gateway = make_gateway(sim, timeout_ms=150, retries=0)
+    maps = map_default_layout(gateway)
+    m = maps[RELAY_DEVICE - 1]
+    sim.store.exceptions[RELAY_DEVICE] = 0x02
+    with pytest.raises(Conflict, match="Could not read the relay: Modbus exception 0x02"):
+        services.relay_state_read(register_map=m)
+    with pytest.raises(Conflict, match="no relay"):
+        services.relay_state_read(register_map=maps[0])
+    m.refresh_from_db()
+    assert m.relay_state == RelayState.UNKNOWN and m.relay_read_at is None
+    assert not AuditEvent.objects.filter(action__startswith="relay").exists()
+
+
+def test_relay_register_state_is_matched_to_the_profile_values(in_org_a, sim):
+    from dataclasses import replace
+
+    gateway = make_gateway(sim)
+    m = map_default_layout(gateway)[RELAY_DEVICE - 1]
+    profile = services.profile_copy(profile=m.profile, name="Valve on a register")
+    services.profile_update(profile=profile, relay_kind="register", relay_address=40,
+                            relay_on_value=1, relay_off_value=2)
+    services.register_map_update(register_map=m, profile=profile)
+    sim_meter = sim.store.meters[RELAY_DEVICE]
+    sim_meter.profile = replace(sim_meter.profile, relay_kind="register", relay_address=40,
+                                relay_on_value=1, relay_off_value=2)
+    sim_meter.set_relay(False, 1_772_445_600.0)
+    m = RegisterMap.objects.select_related("profile", "gateway", "meter").get(pk=m.pk)
+    assert services.relay_state_read(register_map=m).relay_state == RelayState.DISCONNECTED
+    sim_meter.profile = replace(sim_meter.profile, relay_off_value=7)  # the meter says 7
+    with pytest.raises(Conflict, match="holds 7, which is neither"):
+        services.relay_state_read(register_map=m)
+
+
 def test_gateway_schedule_follows_its_configuration(in_org_a):
     gateway = make_gateway(None, poll_interval_s=300)
     task = PeriodicTask.objects.get(name=f"gateway-poll-{gateway.public_id}")
