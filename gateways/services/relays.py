@@ -14,8 +14,10 @@ from billspree.core.models import ApiKey
 from billspree.core.services import audit_record
 from gateways import poller
 from gateways.models import (
+    Gateway,
     GatewayError,
     PollRun,
+    Profile,
     RegisterMap,
     RelayKind,
     RelayState,
@@ -24,6 +26,16 @@ from gateways.services._common import _who
 from gateways.services.polling import _target
 
 # --- relays and valves ------------------------------------------------------------------------
+
+
+def _relay_of(register_map: RegisterMap, verb: str) -> tuple[Profile, Gateway]:
+    """The meter's profile and gateway, if it has a relay on a gateway that may be used."""
+    profile, gateway = register_map.profile, register_map.gateway
+    if not profile.has_relay:
+        raise Conflict(f"{profile.name} has no relay or valve to {verb}.", code="no_relay")
+    if not gateway.enabled:
+        raise Conflict(f"This gateway is disabled; enable it to {verb} relays.")
+    return profile, gateway
 
 
 def relay_switch(
@@ -45,11 +57,7 @@ def relay_switch(
         raise ValidationError(
             {"reason": ["Say why the supply is switched (kept in the audit log)."]}
         )
-    profile, gateway = register_map.profile, register_map.gateway
-    if not profile.has_relay:
-        raise Conflict(f"{profile.name} has no relay or valve to switch.", code="no_relay")
-    if not gateway.enabled:
-        raise Conflict("This gateway is disabled; enable it to switch relays.")
+    profile, gateway = _relay_of(register_map, "switch")
     value = profile.relay_on_value if on else profile.relay_off_value
     target = _target(gateway, [])
     result = poller.run_sync(
@@ -99,11 +107,7 @@ def relay_state_read(*, register_map: RegisterMap) -> RegisterMap:
     as observed (not as anyone's action). A failed read changes nothing and raises
     :class:`Conflict` with the gateway's answer.
     """
-    profile, gateway = register_map.profile, register_map.gateway
-    if not profile.has_relay:
-        raise Conflict(f"{profile.name} has no relay or valve to read.", code="no_relay")
-    if not gateway.enabled:
-        raise Conflict("This gateway is disabled; enable it to read relays.")
+    profile, gateway = _relay_of(register_map, "read")
     coil = profile.relay_kind == RelayKind.COIL
     result = poller.run_sync(
         poller.read_point_target(
