@@ -28,11 +28,16 @@ class RelayView(OrganizationPortalMixin, View):
         )
 
     def _render(self, request, register_map, form, status=200):
+        can_operate = Role.at_least(request.role, Role.OPERATOR)
         ctx = {
             "register_map": register_map,
             "form": form,
             "nav_section": "gateways",
-            "can_operate": Role.at_least(request.role, Role.OPERATOR),
+            "can_operate": can_operate,
+            # the page asks the meter where its relay stands as soon as it opens
+            "auto_read": can_operate
+            and register_map.profile.has_relay
+            and register_map.gateway.enabled,
         }
         return render(request, "gateways/relay.html", ctx, status=status)
 

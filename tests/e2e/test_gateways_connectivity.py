@@ -48,6 +48,9 @@ def test_poll_now_turns_the_check_green_and_relay_switch_is_audited(
     relay_row = meters.locator("tr", has_text="#7")
     relay_row.get_by_role("link", name="Switch off").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Switch the supply")
+    state = page.get_by_test_id("relay-state")  # the page asks the meter on its own
+    expect(state).to_contain_text("read from the meter")
+    expect(state).to_contain_text("supply on")
     page.get_by_label("Reason").fill("Arrears after two reminders")
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Send to meter").click()
