@@ -68,8 +68,10 @@ def portal_world(populated):
     return build_portal_world(*populated)
 
 
-#: Pages any logged-in user may open (logins, password reset, API root/schema/docs).
-OPEN_TO_ANY_LOGIN = ("accounts/", "admin/login/", "api/v1/$", "api/v1/schema/", "api/v1/docs/")
+#: Pages any logged-in user may open (logins, password reset, API root/schema/docs, the
+#: load balancers' health check).
+OPEN_TO_ANY_LOGIN = ("accounts/", "admin/login/", "api/v1/$", "api/v1/schema/", "api/v1/docs/",
+                     "healthz/")
 LOGOUTS = ("accounts/logout/", "admin/logout/")
 REFUSED = (301, 302, 401, 403, 404, 405)
 

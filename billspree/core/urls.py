@@ -29,4 +29,6 @@ urlpatterns = [
     ),
     path("settings/audit/", views.AuditLogView.as_view(), name="audit_log"),
     path("invite/<str:token>/", views.InvitationAcceptView.as_view(), name="invitation_accept"),
+    path("healthz/", views.HealthzView.as_view(), name="healthz"),
+    path("ops/status/", views.OpsStatusView.as_view(), name="ops_status"),
 ]

@@ -5,14 +5,15 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views import View
 from django.views.generic import ListView, TemplateView
 
-from billspree.core import forms, services
+from billspree.core import forms, ops, services
 from billspree.core.dashboard import Card, collect_cards
 from billspree.core.errors import Conflict
 from billspree.core.middleware import SESSION_KEY
@@ -297,3 +298,39 @@ class InvitationAcceptView(View):
         request.session[SESSION_KEY] = str(membership.organization.public_id)
         messages.success(request, f"Welcome to {membership.organization.name}.")
         return redirect("portal:dashboard")
+
+
+# --- operations -------------------------------------------------------------------------------
+
+
+class HealthzView(View):
+    """For load balancers and ``docker compose``: 200 while this process can serve (the
+    database and the broker answer), 503 naming what does not. Anonymous, so it says no
+    more than which component is down."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        checks = ops.liveness()
+        healthy = all(c.ok for c in checks if c.critical)
+        body = {
+            "status": "ok" if healthy else "unavailable",
+            "checks": {c.name.lower(): "ok" if c.ok else "failing" for c in checks},
+        }
+        return JsonResponse(body, status=200 if healthy else 503)
+
+
+class OpsStatusView(LoginRequiredMixin, TemplateView):
+    """Platform staff's view of the moving parts, across organizations (counts, never an
+    organization's data). Members of organizations, even admins, are not platform staff."""
+
+    template_name = "core/ops_status.html"
+
+    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if request.user.is_authenticated and not request.user.is_staff:
+            raise PermissionDenied("System status is for platform staff.")
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        ctx["checks"] = ops.collect_checks()
+        ctx["checked_at"] = timezone.now()
+        return ctx
