@@ -40,6 +40,10 @@ def test_demo_command_brands_statements_once(db):
 
     call_command("demo_seed", stdout=StringIO())
     assert set(Organization.objects.values_list("name", flat=True)) == set(DEMO_BRANDING)
+    from django.contrib.auth import get_user_model
+
+    staff = get_user_model().objects.filter(is_staff=True).values_list("email", flat=True)
+    assert list(staff) == ["manager@demo.billspree.test"]  # shows the System status page
     for org in Organization.objects.all():
         branding = DEMO_BRANDING[org.name]
         with organization_context(org):

@@ -72,7 +72,8 @@ class Command(BaseCommand):
             self.style.SUCCESS(
                 f"\n  Billspree is running at http://{addr}/\n"
                 f"  Log in as {DEMO_USERS[0][0]} / {DEMO_PASSWORD} "
-                "(admin of both demo organizations)\n"
+                "(admin of both demo organizations, and platform staff:\n"
+                f"  System status at http://{addr}/ops/status/)\n"
                 f"  or {DEMO_USERS[1][0]} / {DEMO_PASSWORD} (viewer).\n"
                 f"  API docs: http://{addr}/api/v1/docs/   Celery: {broker}\n"
                 f"  Simulated Modbus gateway on 127.0.0.1:{simulator_port} (polled every minute)\n"

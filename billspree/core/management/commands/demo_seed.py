@@ -60,6 +60,9 @@ class Command(BaseCommand):
             users[email] = user
         manager = users["manager@demo.billspree.test"]
         viewer = users["viewer@demo.billspree.test"]
+        if not manager.is_staff:  # so the demo also shows the platform's System status
+            manager.is_staff = True
+            manager.save(update_fields=["is_staff"])
         for name, currency, tz in DEMO_ORGS:
             org = Organization.objects.filter(name=name).first()
             if org is None:
