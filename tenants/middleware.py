@@ -22,7 +22,10 @@ from django.shortcuts import redirect
 from django.urls import reverse
 
 from billspree.core.scoping import organization_context
-from tenants.selectors import tenant_access_for_user
+from tenants.selectors import tenant_accesses_for_user
+
+#: The session key of the portal access a tenant with several chose (``my:switch``).
+SESSION_KEY = "tenant_access_id"
 
 #: Manager pages a tenant is sent on from, and where to (URL names).
 SENT_ON = {
@@ -45,6 +48,7 @@ class TenantPortalMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request.tenant = None
         request.tenant_access = None
+        request.tenant_accesses = []
         user = getattr(request, "user", None)
         if (
             user is None
@@ -53,9 +57,12 @@ class TenantPortalMiddleware:
             or getattr(request, "memberships", None)
         ):
             return self.get_response(request)
-        access = tenant_access_for_user(user)
-        if access is None:
+        accesses = tenant_accesses_for_user(user)
+        if not accesses:
             return self.get_response(request)
+        wanted = request.session.get(SESSION_KEY)
+        access = next((a for a in accesses if str(a.public_id) == wanted), accesses[0])
+        request.tenant_accesses = accesses
         request.tenant_access = access
         request.tenant = access.tenant
         target = self.sent_on().get(request.path)

@@ -152,17 +152,17 @@ def current_occupancies(tenant: Tenant) -> QuerySet[Occupancy]:
     )
 
 
-def tenant_access_for_user(user) -> TenantAccess | None:
-    """The accepted, unrevoked portal access of a user, across organizations (the login is
-    the credential, as with memberships); the newest if an email was invited twice."""
+def tenant_accesses_for_user(user) -> list[TenantAccess]:
+    """The accepted, unrevoked portal accesses of a user, across organizations (the login
+    is the credential, as with memberships), newest first: a person may rent from two
+    property managers, or have been invited twice."""
     if not user.is_authenticated:
-        return None
-    return (
+        return []
+    return list(
         TenantAccess.objects.unscoped()
         .select_related("organization", "tenant")
         .filter(user=user, accepted_at__isnull=False, revoked_at__isnull=True)
         .order_by("-accepted_at", "-pk")
-        .first()
     )
 
 

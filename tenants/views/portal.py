@@ -18,6 +18,7 @@ from billspree.core.errors import Conflict
 from billspree.core.forms import SignupForm
 from tenants import services
 from tenants.consumption import tenant_meter_days, tenant_meter_months
+from tenants.middleware import SESSION_KEY
 from tenants.portal import TenantPortalMixin
 from tenants.views.common import error_text
 
@@ -95,6 +96,22 @@ class PasswordView(TenantPortalMixin, View):
         ctx = {"form": form, "tenant": self.tenant,
                "portal_organization": self.request.tenant_access.organization}
         return render(self.request, "tenant_portal/password.html", ctx, status=status)
+
+
+class SwitchView(TenantPortalMixin, View):
+    """A person with portal access in several organizations (or as several tenants) picks
+    which account the portal shows; the choice is kept in the session."""
+
+    scope = "account"
+
+    def post(self, request: HttpRequest, id: str) -> HttpResponse:
+        access = self.get_object(self.scoped().filter(user=request.user))
+        request.session[SESSION_KEY] = str(access.public_id)
+        messages.success(
+            request, f"Now showing your account with {access.organization.name} "
+                     f"({access.tenant.name})."
+        )
+        return redirect("my:home")
 
 
 class AcceptView(View):
