@@ -35,6 +35,8 @@ urlpatterns = [
          name="invoice-statement-regenerate"),
     path("invoices/<uuid:id>/send/", statement_api.InvoiceSendView.as_view(),
          name="invoice-send"),
+    path("credit-notes/<uuid:id>/pdf/", statement_api.CreditNotePdfView.as_view(),
+         name="credit-note-pdf"),
     path("building-statements/<uuid:id>/pdf/", statement_api.BuildingStatementPdfView.as_view(),
          name="building-statement-pdf"),
     path("billing-batches/<uuid:id>/runs/", run_api.BatchRunsView.as_view(),

@@ -12,4 +12,6 @@ urlpatterns = [
     path("invoices/<uuid:id>/", views.InvoiceDetailView.as_view(), name="invoice"),
     path("invoices/<uuid:id>/statement.pdf", views.StatementDownloadView.as_view(),
          name="statement"),
+    path("credit-notes/<uuid:id>/credit-note.pdf", views.CreditNoteDownloadView.as_view(),
+         name="credit_note"),
 ]

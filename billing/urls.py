@@ -19,6 +19,8 @@ urlpatterns = [
     path("lines/<uuid:id>/remove/", views.InvoiceLineRemoveView.as_view(), name="line_remove"),
     path("credit-notes/<uuid:id>/", views.CreditNoteDetailView.as_view(),
          name="credit_note_detail"),
+    path("credit-notes/<uuid:id>/pdf/", views.CreditNotePdfView.as_view(),
+         name="credit_note_pdf"),
     path("subscriptions/", views.SubscriptionListView.as_view(), name="subscription_list"),
     path("subscriptions/new/", views.SubscriptionFormView.as_view(), name="subscription_create"),
     path("subscriptions/<uuid:id>/edit/", views.SubscriptionFormView.as_view(),

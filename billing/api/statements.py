@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiTypes, extend_schema
 from rest_framework import mixins, serializers, status
@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from billing import services
 from billing.models import (
     BuildingStatement,
+    CreditNote,
     Invoice,
     InvoiceStatement,
     StatementDelivery,
@@ -154,6 +155,21 @@ class BuildingStatementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         statement = services.building_statement_request(**ser.validated_data,
                                                         **self.audit_kwargs())
         return Response(self.get_serializer(statement).data, status=status.HTTP_202_ACCEPTED)
+
+
+class CreditNotePdfView(OrganizationAPIView):
+    """A credit note as a PDF (rendered on request; see ``billing.statements.render``)."""
+
+    queryset = CreditNote.objects.all()
+
+    @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY})
+    def get(self, request: Request, id: Any):
+        from billing.statements.render import credit_note_pdf
+
+        note = get_object_or_404(CreditNote, public_id=id)
+        response = HttpResponse(credit_note_pdf(note), content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="credit-note-{note.number}.pdf"'
+        return response
 
 
 class BuildingStatementPdfView(OrganizationAPIView):

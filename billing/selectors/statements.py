@@ -20,7 +20,14 @@ from typing import Any
 from django.db.models import Q, Sum
 from django.utils import timezone
 
-from billing.models import BilledPeriod, Invoice, InvoiceLine, InvoiceStatus
+from billing.models import (
+    BilledPeriod,
+    CreditNote,
+    CreditNoteLine,
+    Invoice,
+    InvoiceLine,
+    InvoiceStatus,
+)
 from billspree.core.models import Organization
 from meters.models import BillingPoint, Meter, MeterAssignment, MeterType, Property
 from readings.models import MonthlyConsumption
@@ -151,7 +158,7 @@ def _meter_blocks(invoice: Invoice, lines: list[InvoiceLine]) -> list[MeterBlock
     return list(blocks.values())
 
 
-def _taxes(lines: list[InvoiceLine]) -> list[TaxRow]:
+def _taxes(lines: list[InvoiceLine] | list[CreditNoteLine]) -> list[TaxRow]:
     by_rate: dict[Decimal, TaxRow] = {}
     for line in lines:
         row = by_rate.setdefault(line.tax_rate, TaxRow(line.tax_rate, Decimal(0), Decimal(0)))
@@ -222,6 +229,35 @@ def invoice_statement_data(*, invoice: Invoice) -> InvoiceStatementData:
         charts=_charts(inv, blocks, tz), line_count=len(lines),
         credit_note=(inv.credit_notes.values_list("number", flat=True).first() or "")
         if inv.status == InvoiceStatus.VOID else "",
+    )
+
+
+@dataclass
+class CreditNoteStatementData:
+    organization: Organization
+    logo_data_uri: str
+    note: CreditNote
+    invoice: Invoice
+    issued_on: date
+    invoice_issued_on: date | None
+    lines: list[CreditNoteLine]
+    taxes: list[TaxRow]
+    credited: Decimal  # what the tenant gets back: the note's totals are negative
+
+
+def credit_note_statement_data(*, credit_note: CreditNote) -> CreditNoteStatementData:
+    """Everything the PDF of a credit note prints: the document a tenant keeps next to the
+    invoice it cancels (it refers to it by number and date)."""
+    note = CreditNote.objects.select_related(
+        "organization", "invoice__tenant", "invoice__billing_point__property"
+    ).get(pk=credit_note.pk)
+    tz = note.invoice.billing_point.property.time_zone
+    lines = list(CreditNoteLine.objects.filter(credit_note=note).order_by("position", "pk"))
+    return CreditNoteStatementData(
+        organization=note.organization, logo_data_uri=logo_data_uri(note.organization),
+        note=note, invoice=note.invoice, issued_on=_local_date(note.issued_at, tz),
+        invoice_issued_on=_local_date(note.invoice.issued_at, tz), lines=lines,
+        taxes=_taxes(lines), credited=-note.total,
     )
 
 

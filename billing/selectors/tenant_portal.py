@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from billing.models import Invoice, InvoiceStatement, InvoiceStatus
+from billing.models import CreditNote, Invoice, InvoiceStatement, InvoiceStatus
 from tenants.models import Tenant
 from tenants.portal import register_scope
 
@@ -27,8 +27,13 @@ def tenant_statements(tenant: Tenant) -> QuerySet[InvoiceStatement]:
     ).select_related("invoice")
 
 
+def tenant_credit_notes(tenant: Tenant) -> QuerySet[CreditNote]:
+    return CreditNote.objects.filter(invoice__tenant=tenant, invoice__status__in=VISIBLE)
+
+
 register_scope("invoice", tenant_invoices)
 register_scope("statement", tenant_statements)
+register_scope("credit_note", tenant_credit_notes)
 
 
 def invoice_statement(invoice: Invoice) -> InvoiceStatement | None:

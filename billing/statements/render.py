@@ -16,7 +16,11 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import formats
 
-from billing.selectors.statements import BuildingStatementData, InvoiceStatementData
+from billing.selectors.statements import (
+    BuildingStatementData,
+    CreditNoteStatementData,
+    InvoiceStatementData,
+)
 from billing.statements.chart import bar_chart_svg
 
 CSS_PATH = Path(settings.BASE_DIR) / "templates" / "billing" / "statements" / "print.css"
@@ -60,3 +64,15 @@ def invoice_statement_html(data: InvoiceStatementData) -> str:
 
 def building_statement_html(data: BuildingStatementData) -> str:
     return render_to_string("billing/statements/building.html", {"s": data})
+
+
+def credit_note_html(data: CreditNoteStatementData) -> str:
+    return render_to_string("billing/statements/credit_note.html", {"s": data})
+
+
+def credit_note_pdf(credit_note) -> bytes:
+    """A credit note's PDF, rendered when asked for: a credit note is immutable and rare
+    (one page, ~0.2 s), so it is not kept in storage like the invoice statements."""
+    from billing.selectors.statements import credit_note_statement_data
+
+    return html_to_pdf(credit_note_html(credit_note_statement_data(credit_note=credit_note)))

@@ -199,6 +199,16 @@ class CreditNoteDetailView(OrganizationPortalMixin, View):
         return render(request, "billing/credit_note_detail.html", {"note": note})
 
 
+class CreditNotePdfView(OrganizationPortalMixin, View):
+    def get(self, request: HttpRequest, id: Any) -> HttpResponse:
+        from billing.statements.render import credit_note_pdf
+
+        note = get_object_or_404(CreditNote, public_id=id)
+        response = HttpResponse(credit_note_pdf(note), content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="credit-note-{note.number}.pdf"'
+        return response
+
+
 # --- subscriptions --------------------------------------------------------------------------
 
 

@@ -85,3 +85,17 @@ class StatementDownloadView(TenantPortalMixin, View):
             filename=f"statement-{invoice.number or invoice.public_id}.pdf",
             content_type="application/pdf",
         )
+
+
+class CreditNoteDownloadView(TenantPortalMixin, View):
+    """A credit note of one of the tenant's invoices, as a PDF attachment."""
+
+    scope = "credit_note"
+
+    def get(self, request: HttpRequest, id: str) -> HttpResponse:
+        from billing.statements.render import credit_note_pdf
+
+        note = self.get_object()
+        response = HttpResponse(credit_note_pdf(note), content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="credit-note-{note.number}.pdf"'
+        return response

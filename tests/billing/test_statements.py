@@ -295,3 +295,39 @@ def test_a_credited_invoice_is_printed_as_cancelled(billed):
     billed.invoice.refresh_from_db()
     text = pdf_text(svc.invoice_statement_render(invoice=billed.invoice))
     assert has(text, f"CANCELLED BY CREDIT NOTE {note.number}")
+
+
+def test_a_credit_note_has_its_own_pdf_for_the_manager_the_api_and_the_tenant(
+    billed, in_org_a, world_b
+):
+    from billing import services
+    from tests.conftest import api_client, login_client
+    from tests.tenants.factories_portal import portal_login
+
+    note = services.credit_note_create(invoice=billed.invoice, reason="Wrong meter reading")
+    manager = login_client(in_org_a.manager, in_org_a.org)
+    r = manager.get(f"/billing/credit-notes/{note.public_id}/pdf/")
+    assert r.status_code == 200 and r["Content-Type"] == "application/pdf"
+    assert f'filename="credit-note-{note.number}.pdf"' in r["Content-Disposition"]
+    text = pdf_text(r.content)
+    assert has(text, "Credit note") and has(text, note.number)
+    assert has(text, f"For invoice {billed.invoice.number}")
+    assert has(text, "Wrong meter reading") and has(text, "Lindenstraße 12")
+    assert has(text, "AMOUNT CREDITED") and has(text, f" {money(billed.invoice.total)} EUR")
+    assert has(text, f"Total -{money(billed.invoice.total)} EUR")
+    detail = manager.get(f"/billing/credit-notes/{note.public_id}/").content.decode()
+    assert "Download PDF" in detail
+
+    api = api_client(key=in_org_a.read_key)
+    r = api.get(f"/api/v1/credit-notes/{note.public_id}/pdf/")
+    assert r.status_code == 200 and r.content.startswith(b"%PDF")
+    assert api_client(key=world_b.read_key).get(
+        f"/api/v1/credit-notes/{note.public_id}/pdf/").status_code == 404
+
+    user, _ = portal_login(billed.invoice.tenant, "credited@example.test", in_org_a.admin)
+    tenant = login_client(user)
+    page = tenant.get(f"/my/invoices/{billed.invoice.public_id}/").content.decode()
+    url = f"/my/credit-notes/{note.public_id}/credit-note.pdf"
+    assert url in page
+    r = tenant.get(url)
+    assert r.status_code == 200 and has(pdf_text(r.content), note.number)
