@@ -25,7 +25,7 @@ from billspree.core.scoping import organization_context
 from tenants.selectors import tenant_accesses_for_user
 
 #: The session key of the portal access a tenant with several chose (``my:switch``).
-SESSION_KEY = "tenant_access_id"
+TENANT_ACCESS_SESSION_KEY = "tenant_access_id"
 
 #: Manager pages a tenant is sent on from, and where to (URL names).
 SENT_ON = {
@@ -60,7 +60,7 @@ class TenantPortalMiddleware:
         accesses = tenant_accesses_for_user(user)
         if not accesses:
             return self.get_response(request)
-        wanted = request.session.get(SESSION_KEY)
+        wanted = request.session.get(TENANT_ACCESS_SESSION_KEY)
         access = next((a for a in accesses if str(a.public_id) == wanted), accesses[0])
         request.tenant_accesses = accesses
         request.tenant_access = access

@@ -28,7 +28,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
 from meters.models import BillingPoint, Meter, MeterAssignment
-from tenants.models import Occupancy, Tenant, TenantAccess
+from tenants.models import Occupancy, Tenant
 
 FOREVER = datetime(9999, 12, 31, tzinfo=UTC)
 ScopeFn = Callable[[Tenant], QuerySet]
@@ -86,19 +86,6 @@ register_scope("billing_point", tenant_billing_points)
 register_scope("assignment", tenant_assignments)
 register_scope("meter", tenant_meters)
 
-
-def tenant_login_accesses(tenant: Tenant) -> QuerySet[TenantAccess]:
-    """The live portal accesses of the people who log in as this tenant, in every
-    organization: what the account switcher offers (a view narrows it to its own user)."""
-    users = TenantAccess.objects.unscoped().filter(
-        tenant=tenant, accepted_at__isnull=False, revoked_at__isnull=True
-    ).values("user_id")
-    return TenantAccess.objects.unscoped().filter(
-        user_id__in=users, accepted_at__isnull=False, revoked_at__isnull=True
-    )
-
-
-register_scope("account", tenant_login_accesses)
 
 
 # --- the view base ------------------------------------------------------------------------

@@ -17,5 +17,5 @@ urlpatterns = [
     path("profile/", views.ProfileView.as_view(), name="profile"),
     path("profile/password/", views.PasswordView.as_view(), name="password"),
     path("invite/<str:token>/", views.AcceptView.as_view(), name="accept"),
-    path("switch/<uuid:id>/", views.SwitchView.as_view(), name="switch"),
+    path("switch/<uuid:access>/", views.SwitchView.as_view(), name="switch"),
 ]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiTypes, extend_schema
 from rest_framework import mixins, serializers, status
@@ -22,7 +22,12 @@ from billing.models import (
     StatementDelivery,
     StatementStatus,
 )
-from billing.views.statements import building_pdf_name, invoice_pdf_name, pdf_response
+from billing.views.statements import (
+    building_pdf_name,
+    credit_note_pdf_response,
+    invoice_pdf_name,
+    pdf_response,
+)
 from billspree.core.api_base import (
     OrganizationAPIView,
     OrganizationModelSerializer,
@@ -164,12 +169,7 @@ class CreditNotePdfView(OrganizationAPIView):
 
     @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY})
     def get(self, request: Request, id: Any):
-        from billing.statements.render import credit_note_pdf
-
-        note = get_object_or_404(CreditNote, public_id=id)
-        response = HttpResponse(credit_note_pdf(note), content_type="application/pdf")
-        response["Content-Disposition"] = f'attachment; filename="credit-note-{note.number}.pdf"'
-        return response
+        return credit_note_pdf_response(get_object_or_404(CreditNote, public_id=id))
 
 
 class BuildingStatementPdfView(OrganizationAPIView):

@@ -16,6 +16,7 @@ from django.views import View
 
 from billing import forms, services
 from billing.models import CreditNote, Invoice, InvoiceLine, InvoiceStatus, Subscription
+from billing.views.statements import credit_note_pdf_response
 from billspree.core.errors import Conflict
 from billspree.core.portal import OrganizationPortalMixin
 
@@ -201,12 +202,7 @@ class CreditNoteDetailView(OrganizationPortalMixin, View):
 
 class CreditNotePdfView(OrganizationPortalMixin, View):
     def get(self, request: HttpRequest, id: Any) -> HttpResponse:
-        from billing.statements.render import credit_note_pdf
-
-        note = get_object_or_404(CreditNote, public_id=id)
-        response = HttpResponse(credit_note_pdf(note), content_type="application/pdf")
-        response["Content-Disposition"] = f'attachment; filename="credit-note-{note.number}.pdf"'
-        return response
+        return credit_note_pdf_response(get_object_or_404(CreditNote, public_id=id))
 
 
 # --- subscriptions --------------------------------------------------------------------------

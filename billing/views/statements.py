@@ -14,11 +14,13 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import content_disposition_header
 from django.views import View
 
 from billing import services
 from billing.models import (
     BuildingStatement,
+    CreditNote,
     Invoice,
     InvoiceStatement,
     StatementDelivery,
@@ -48,6 +50,18 @@ def pdf_response(file_name: str, download_name: str) -> FileResponse:
         raise Http404("The PDF file is missing; regenerate the statement.") from exc
     return FileResponse(fh, as_attachment=True, filename=download_name,
                         content_type="application/pdf")
+
+
+def credit_note_pdf_response(note: CreditNote) -> HttpResponse:
+    """A credit note's PDF (rendered now, see ``credit_note_pdf``) as an attachment; the
+    file name is quoted properly whatever the number holds."""
+    from billing.statements.render import credit_note_pdf
+
+    response = HttpResponse(credit_note_pdf(note), content_type="application/pdf")
+    response["Content-Disposition"] = content_disposition_header(
+        True, f"credit-note-{note.number}.pdf"
+    )
+    return response
 
 
 def invoice_pdf_name(invoice: Invoice) -> str:

@@ -19,6 +19,7 @@ from django.views.generic import TemplateView
 
 from billing.models import InvoiceLine, StatementStatus
 from billing.selectors.tenant_portal import invoice_statement
+from billing.views.statements import credit_note_pdf_response
 from tenants.portal import TenantPortalMixin
 
 PAGE_SIZE = 24
@@ -93,9 +94,4 @@ class CreditNoteDownloadView(TenantPortalMixin, View):
     scope = "credit_note"
 
     def get(self, request: HttpRequest, id: str) -> HttpResponse:
-        from billing.statements.render import credit_note_pdf
-
-        note = self.get_object()
-        response = HttpResponse(credit_note_pdf(note), content_type="application/pdf")
-        response["Content-Disposition"] = f'attachment; filename="credit-note-{note.number}.pdf"'
-        return response
+        return credit_note_pdf_response(self.get_object())

@@ -198,8 +198,8 @@ class Cycle:
     @transaction.atomic
     def finish(self, results: Sequence[poller.TargetResult]) -> list[PollRun]:
         """Connection errors, per-gateway health, the runs and the upload, in one
-        transaction; returns the runs."""
-        _commit_without_flush()
+        transaction; returns the runs. This commit waits for its flush: a lost one would
+        leave the runs "running" with their slots claimed."""
         by_ref = {r.ref: r for r in results}
         errors: dict[int, list[GatewayError]] = {}
         unreachable = []
@@ -241,10 +241,10 @@ class Cycle:
 
 
 def _commit_without_flush() -> None:
-    """Let this transaction commit without waiting for its WAL flush (a few ms each, on
-    the cycle's path): a server crash may lose the last poll's batch, which costs nothing,
-    because registers are cumulative and the next slot reads them again. Only when the
-    cycle owns the transaction: a caller's own transaction keeps its guarantees."""
+    """Let this batch's transaction commit without waiting for its WAL flush (a few ms
+    each, while the wire is busy): a server crash may lose a batch of readings, which costs
+    nothing, because registers are cumulative and the next slot reads them again. Only when
+    the cycle owns the transaction: a caller's own transaction keeps its guarantees."""
     if len(connection.atomic_blocks) == 1:
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")

@@ -109,6 +109,7 @@ def relay_state_read(*, register_map: RegisterMap) -> RegisterMap:
     """
     profile, gateway = _relay_of(register_map, "read")
     coil = profile.relay_kind == RelayKind.COIL
+    asked_at = timezone.now()
     result = poller.run_sync(
         poller.read_point_target(
             _target(gateway, []),
@@ -135,21 +136,28 @@ def relay_state_read(*, register_map: RegisterMap) -> RegisterMap:
             f"({profile.relay_on_value}) nor its 'off' value ({profile.relay_off_value}).",
             code="relay_value_unknown",
         )
-    now = timezone.now()
     with transaction.atomic():
-        fields = ["relay_read_at"]
-        previous = register_map.relay_state
-        if state != previous:
-            register_map.relay_state, register_map.relay_changed_at = state, now
-            fields += ["relay_state", "relay_changed_at"]
-            audit_record(
-                action="relay.observed",
-                target=register_map.meter.serial_number,
-                detail={"from": previous, "to": state, "gateway": gateway.name,
-                        "device_id": register_map.device_id},
-            )
-        register_map.relay_read_at = now
-        register_map.save(update_fields=fields)
+        # The row as it is now: someone may have switched the relay while we were asking.
+        current = RegisterMap.objects.select_for_update().get(pk=register_map.pk)
+        # switched after we asked: our answer may predate the switch and says nothing new
+        stale = current.relay_changed_at is not None and current.relay_changed_at >= asked_at
+        if not stale:
+            now = timezone.now()
+            fields = ["relay_read_at"]
+            if state != current.relay_state:
+                audit_record(
+                    action="relay.observed",
+                    target=register_map.meter.serial_number,
+                    detail={"from": current.relay_state, "to": state, "gateway": gateway.name,
+                            "device_id": register_map.device_id},
+                )
+                current.relay_state, current.relay_changed_at = state, now
+                fields += ["relay_state", "relay_changed_at"]
+            current.relay_read_at = now
+            current.save(update_fields=fields)
+    register_map.relay_state = current.relay_state
+    register_map.relay_changed_at = current.relay_changed_at
+    register_map.relay_read_at = current.relay_read_at
     return register_map
 
 

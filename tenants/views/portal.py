@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model, login, update_session_auth_hash
 from django.contrib.auth.forms import PasswordChangeForm
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views import View
@@ -18,7 +18,7 @@ from billspree.core.errors import Conflict
 from billspree.core.forms import SignupForm
 from tenants import services
 from tenants.consumption import tenant_meter_days, tenant_meter_months
-from tenants.middleware import SESSION_KEY
+from tenants.middleware import TENANT_ACCESS_SESSION_KEY
 from tenants.portal import TenantPortalMixin
 from tenants.views.common import error_text
 
@@ -100,13 +100,18 @@ class PasswordView(TenantPortalMixin, View):
 
 class SwitchView(TenantPortalMixin, View):
     """A person with portal access in several organizations (or as several tenants) picks
-    which account the portal shows; the choice is kept in the session."""
+    which account the portal shows; the choice is kept in the session. Only the logged-in
+    user's own live accesses (loaded by the middleware) can be picked; anything else is a
+    404 like a random id."""
 
-    scope = "account"
-
-    def post(self, request: HttpRequest, id: str) -> HttpResponse:
-        access = self.get_object(self.scoped().filter(user=request.user))
-        request.session[SESSION_KEY] = str(access.public_id)
+    def post(self, request: HttpRequest, access: str) -> HttpResponse:
+        chosen = next(
+            (a for a in request.tenant_accesses if str(a.public_id) == str(access)), None
+        )
+        if chosen is None:
+            raise Http404("No such account.")
+        access = chosen
+        request.session[TENANT_ACCESS_SESSION_KEY] = str(access.public_id)
         messages.success(
             request, f"Now showing your account with {access.organization.name} "
                      f"({access.tenant.name})."

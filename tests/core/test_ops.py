@@ -78,7 +78,7 @@ def test_status_page_shows_workers_beat_and_what_apps_report(transactional_db, w
     assert rows["workers"] == "bad" and "No worker answered" in page
 
 
-def test_a_failing_app_check_is_a_red_row_not_a_500(monkeypatch):
+def test_a_failing_app_check_is_a_red_row_not_a_500():
     import types
 
     broken = types.SimpleNamespace(__name__="broken.ops", checks=lambda: 1 / 0)

@@ -91,6 +91,24 @@ def test_relay_state_is_read_from_the_meter_and_outside_changes_are_audited(in_o
     assert sim.store.writes == []  # reading never writes
 
 
+def test_a_read_overtaken_by_a_switch_is_not_taken_for_an_outside_change(in_org_a, sim):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    gateway = make_gateway(sim)
+    m = map_default_layout(gateway)[RELAY_DEVICE - 1]  # the meter's relay is on
+    # an operator's switch off lands while our read is on the wire (its time is after
+    # the read was asked for; the simulator still answers "on")
+    RegisterMap.objects.filter(pk=m.pk).update(
+        relay_state=RelayState.DISCONNECTED, relay_changed_at=timezone.now() + timedelta(minutes=1)
+    )
+    assert services.relay_state_read(register_map=m).relay_state == RelayState.DISCONNECTED
+    m.refresh_from_db()
+    assert m.relay_state == RelayState.DISCONNECTED and m.relay_read_at is None
+    assert not AuditEvent.objects.filter(action="relay.observed").exists()
+
+
 def test_relay_state_read_failures_change_nothing(in_org_a, sim):
     gateway = make_gateway(sim, timeout_ms=150, retries=0)
     maps = map_default_layout(gateway)

@@ -176,13 +176,18 @@ def test_statement_not_ready_says_being_prepared(in_org_a):
 
 
 def test_another_tenant_of_the_same_organization_is_a_404(in_org_a):
+    from billing import services as billing_services
+
     one = make_portal_tenant(in_org_a, "KOALA")
     two = make_portal_tenant(in_org_a, "WOMBAT")
+    note = billing_services.credit_note_create(invoice=two.invoice, reason="Wrong reading")
     client = login_client(one.user)
     for url in (f"/my/invoices/{two.invoice.public_id}/",
                 f"/my/invoices/{two.invoice.public_id}/statement.pdf",
+                f"/my/credit-notes/{note.public_id}/credit-note.pdf",
                 f"/my/consumption/{two.meter.public_id}/"):
         assert client.get(url).status_code == 404, url
+    assert client.post(f"/my/switch/{two.access.public_id}/").status_code == 404
     for url in ("/my/", "/my/invoices/", "/my/consumption/", "/my/profile/",
                 "/my/invoices/latest/"):
         response = client.get(url)
