@@ -6,11 +6,11 @@ them in INSTALLED_APPS order. Discovery keeps the core free of imports of the ap
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 
-from django.apps import apps
 from django.http import HttpRequest
+
+from billspree.core.discovery import app_modules
 
 
 @dataclass(frozen=True)
@@ -24,14 +24,6 @@ class Card:
 
 def collect_cards(request: HttpRequest) -> list[Card]:
     cards: list[Card] = []
-    for app in apps.get_app_configs():
-        if app.name == "billspree.core":
-            continue
-        try:
-            module = importlib.import_module(f"{app.name}.dashboard")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{app.name}.dashboard":
-                raise
-            continue
+    for module in app_modules("dashboard"):
         cards.extend(module.cards(request))
     return cards

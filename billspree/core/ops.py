@@ -14,18 +14,16 @@ page meant to show that it is broken.
 
 from __future__ import annotations
 
-import importlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 
-from django.apps import apps
-from django.conf import settings
 from django.db import DatabaseError, connection
 from django.db.models import Max
 from django.utils import timezone
+
+from billspree.core.discovery import app_modules
 
 #: Beat dispatches ``bill-runs-sweep`` every minute, but the database scheduler saves
 #: ``last_run_at`` only when it syncs (every 3 minutes, Celery's ``sync_every``), so the
@@ -131,16 +129,7 @@ def liveness() -> list[Check]:
 def collect_checks() -> list[Check]:
     """Everything ``/ops/status/`` shows: the core's checks, then each app's."""
     checks = [*liveness(), workers(), beat(), migrations()]
-    root = Path(settings.BASE_DIR).resolve()
-    for app in apps.get_app_configs():
-        if app.name == "billspree.core" or root not in Path(app.path).resolve().parents:
-            continue  # the core's own, and third-party apps: only the project's apps report
-        try:
-            module = importlib.import_module(f"{app.name}.ops")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{app.name}.ops":
-                raise
-            continue
+    for module in app_modules("ops"):
         checks.extend(_app_checks(module))
     return checks
 

@@ -8,12 +8,12 @@ returning :class:`Panel` objects; the page renders them in INSTALLED_APPS order.
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.apps import apps
 from django.http import HttpRequest
+
+from billspree.core.discovery import app_modules
 
 
 @dataclass(frozen=True)
@@ -25,13 +25,7 @@ class Panel:
 
 def collect_panels(slot: str, request: HttpRequest, obj: Any) -> list[Panel]:
     panels: list[Panel] = []
-    for app in apps.get_app_configs():
-        try:
-            module = importlib.import_module(f"{app.name}.panels")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{app.name}.panels":
-                raise
-            continue
+    for module in app_modules("panels"):
         contribute = getattr(module, slot, None)
         if contribute is not None:
             panels.extend(contribute(request, obj))
