@@ -13,7 +13,8 @@ issued one) deactivates its billed periods, so the period can be billed afresh.
 
 Immutability: once an invoice leaves ``draft`` only its status (issued → paid / void) and
 the paid/void instants may change; a database trigger refuses anything else, and refuses
-any insert/update/delete of the lines of a non-draft invoice (see migration 0002).
+any insert/update/delete of the lines of a non-draft invoice (see migration 0003). Credit
+notes are immutable from the start: only their stored PDF may be set (migration 0007).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from django.db.models import F, Q
 from djmoney.models.fields import CurrencyField
 from moneyed import Money
 
+from billing.models.statements import statement_storage
 from billspree.core.db import TstzRange  # migrations: billing.models.TstzRange
 from billspree.core.scoping import OrganizationScopedModel
 
@@ -267,6 +269,13 @@ class CreditNote(OrganizationScopedModel):
     tax_total = models.DecimalField(**AMOUNT)
     total = models.DecimalField(**AMOUNT)
     issued_at = models.DateTimeField()
+    #: The PDF as issued, stored once (right after the note is committed, or at its first
+    #: download if that failed) and never rendered again: a later change of the
+    #: organization's address or payment details must not change a tax document already
+    #: sent. A database trigger refuses any other change to an issued credit note.
+    pdf = models.FileField(storage=statement_storage, upload_to="credit-notes/%Y/%m/",
+                           blank=True, max_length=300)
+    pdf_generated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-issued_at", "-pk"]

@@ -35,6 +35,7 @@ from billing.services.runs import (  # noqa: F401
 from billing.services.statements import (  # noqa: F401
     building_statement_generate,
     building_statement_request,
+    credit_note_pdf_store,
     invoice_statement_generate,
     invoice_statement_regenerate,
     invoice_statement_send,

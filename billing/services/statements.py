@@ -26,6 +26,7 @@ from django.utils.text import slugify
 
 from billing.models import (
     BuildingStatement,
+    CreditNote,
     DeliveryStatus,
     Invoice,
     InvoiceStatement,
@@ -182,6 +183,47 @@ def invoice_statement_regenerate(*, invoice: Invoice, actor=None, api_key=None
     transaction.on_commit(queue)
     statement.refresh_from_db()
     return statement
+
+
+# --- credit notes ---------------------------------------------------------------------------
+
+
+def credit_note_pdf_file_name(note: CreditNote) -> str:
+    """``credit-notes/<organization>/<year>/<number>.pdf``, like the invoices."""
+    return (f"credit-notes/{note.organization.public_id}/{note.issued_at:%Y}/"
+            f"{slugify(note.number) or note.public_id}.pdf")
+
+
+def credit_note_pdf_queue(*, credit_note: CreditNote) -> None:
+    """Store the PDF of a new credit note once its transaction has committed."""
+    org_id, note_id = credit_note.organization_id, credit_note.pk
+
+    def queue() -> None:
+        from billing.tasks.statements import credit_note_pdf_store_task
+
+        credit_note_pdf_store_task.delay(org_id, note_id)
+
+    transaction.on_commit(queue)
+
+
+def credit_note_pdf_store(*, credit_note: CreditNote) -> CreditNote:
+    """Render and keep a credit note's PDF, once: the first render is the document as
+    issued, and every later download serves that file (the note's row refuses a second
+    one). Normally done in the background right after the note is created; a download
+    that finds no file (the worker was down, the render failed) does it then."""
+    with transaction.atomic():
+        note = (CreditNote.objects.select_for_update(of=("self",))
+                .select_related("organization").get(pk=credit_note.pk))
+        if note.pdf:
+            return note  # a task run twice, or a download racing the task
+        from billing.statements.render import credit_note_pdf
+
+        name = _store(old_name="", name=credit_note_pdf_file_name(note),
+                      pdf=credit_note_pdf(note))
+        CreditNote.objects.filter(pk=note.pk).update(pdf=name,
+                                                     pdf_generated_at=timezone.now())
+    note.refresh_from_db()
+    return note
 
 
 # --- email ----------------------------------------------------------------------------------

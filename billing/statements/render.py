@@ -71,8 +71,8 @@ def credit_note_html(data: CreditNoteStatementData) -> str:
 
 
 def credit_note_pdf(credit_note) -> bytes:
-    """A credit note's PDF, rendered when asked for: a credit note is immutable and rare
-    (one page, ~0.2 s), so it is not kept in storage like the invoice statements."""
+    """A credit note's PDF as it renders now (``credit_note_pdf_store`` keeps the first
+    one, which is what is served afterwards)."""
     from billing.selectors.statements import credit_note_statement_data
 
     return html_to_pdf(credit_note_html(credit_note_statement_data(credit_note=credit_note)))

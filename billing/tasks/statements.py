@@ -10,6 +10,7 @@ from billspree.core.scoping import organization_context
 
 __all__ = [
     "building_statement_generate_task",
+    "credit_note_pdf_store_task",
     "invoice_statements_generate_task",
     "statement_delivery_send_task",
 ]
@@ -53,3 +54,16 @@ def building_statement_generate_task(organization_id: int, statement_id: int) ->
                      .filter(pk=statement_id).first())
         if statement is not None:
             svc.building_statement_generate(statement=statement)
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def credit_note_pdf_store_task(organization_id: int, credit_note_id: int) -> None:
+    """Keep the PDF of a new credit note as issued."""
+    from billing.models import CreditNote
+    from billing.services import statements as svc
+
+    org = Organization.objects.get(pk=organization_id)
+    with organization_context(org):
+        note = CreditNote.objects.filter(pk=credit_note_id).first()
+        if note is not None:
+            svc.credit_note_pdf_store(credit_note=note)

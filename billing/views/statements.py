@@ -14,7 +14,6 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.http import content_disposition_header
 from django.views import View
 
 from billing import services
@@ -52,16 +51,11 @@ def pdf_response(file_name: str, download_name: str) -> FileResponse:
                         content_type="application/pdf")
 
 
-def credit_note_pdf_response(note: CreditNote) -> HttpResponse:
-    """A credit note's PDF (rendered now, see ``credit_note_pdf``) as an attachment; the
-    file name is quoted properly whatever the number holds."""
-    from billing.statements.render import credit_note_pdf
-
-    response = HttpResponse(credit_note_pdf(note), content_type="application/pdf")
-    response["Content-Disposition"] = content_disposition_header(
-        True, f"credit-note-{note.number}.pdf"
-    )
-    return response
+def credit_note_pdf_response(note: CreditNote) -> FileResponse:
+    """A credit note's PDF as issued (stored at its first render) as an attachment."""
+    if not note.pdf:
+        note = services.credit_note_pdf_store(credit_note=note)
+    return pdf_response(note.pdf.name, f"credit-note-{note.number}.pdf")
 
 
 def invoice_pdf_name(invoice: Invoice) -> str:

@@ -309,7 +309,7 @@ def test_a_credit_note_has_its_own_pdf_for_the_manager_the_api_and_the_tenant(
     r = manager.get(f"/billing/credit-notes/{note.public_id}/pdf/")
     assert r.status_code == 200 and r["Content-Type"] == "application/pdf"
     assert f'filename="credit-note-{note.number}.pdf"' in r["Content-Disposition"]
-    text = pdf_text(r.content)
+    text = pdf_text(r.getvalue())
     assert has(text, "Credit note") and has(text, note.number)
     assert has(text, f"For invoice {billed.invoice.number}")
     assert has(text, "Wrong meter reading") and has(text, "Lindenstraße 12")
@@ -320,7 +320,7 @@ def test_a_credit_note_has_its_own_pdf_for_the_manager_the_api_and_the_tenant(
 
     api = api_client(key=in_org_a.read_key)
     r = api.get(f"/api/v1/credit-notes/{note.public_id}/pdf/")
-    assert r.status_code == 200 and r.content.startswith(b"%PDF")
+    assert r.status_code == 200 and r.getvalue().startswith(b"%PDF")
     assert api_client(key=world_b.read_key).get(
         f"/api/v1/credit-notes/{note.public_id}/pdf/").status_code == 404
 
@@ -330,4 +330,90 @@ def test_a_credit_note_has_its_own_pdf_for_the_manager_the_api_and_the_tenant(
     url = f"/my/credit-notes/{note.public_id}/credit-note.pdf"
     assert url in page
     r = tenant.get(url)
-    assert r.status_code == 200 and has(pdf_text(r.content), note.number)
+    assert r.status_code == 200 and has(pdf_text(r.getvalue()), note.number)
+
+
+def test_a_credit_note_keeps_its_pdf_as_issued(
+    billed, in_org_a, django_capture_on_commit_callbacks
+):
+    """The PDF is stored when the note is committed; a later change of the organization's
+    address changes what a render would print, not the document the tenant was sent."""
+    from billing import services
+    from billing.models import CreditNote
+    from billing.statements.render import credit_note_pdf
+    from tests.conftest import login_client
+
+    with django_capture_on_commit_callbacks(execute=True):
+        note = services.credit_note_create(invoice=billed.invoice, reason="Wrong meter reading")
+    note.refresh_from_db()
+    assert note.pdf.name.startswith(f"credit-notes/{in_org_a.org.public_id}/")
+    assert note.pdf_generated_at is not None
+    with statement_storage().open(note.pdf.name, "rb") as fh:
+        assert has(pdf_text(fh.read()), "Lindenstraße 12")
+
+    org = in_org_a.org
+    org.address = "Alpha Estates GmbH\nNeue Allee 99\n10115 Berlin"
+    org.save(update_fields=["address"])
+    fresh = CreditNote.objects.select_related("organization").get(pk=note.pk)
+    assert has(pdf_text(credit_note_pdf(fresh)), "Neue Allee 99")  # a render would differ
+
+    manager = login_client(in_org_a.manager, in_org_a.org)
+    r = manager.get(f"/billing/credit-notes/{note.public_id}/pdf/")
+    assert r.status_code == 200 and r["Content-Type"] == "application/pdf"
+    assert f'filename="credit-note-{note.number}.pdf"' in r["Content-Disposition"]
+    text = pdf_text(r.getvalue())
+    assert has(text, "Lindenstraße 12") and not has(text, "Neue Allee 99")
+    assert has(text, note.number)
+
+    services.credit_note_pdf_store(credit_note=fresh)  # a task delivered twice: no new file
+    fresh.refresh_from_db()
+    assert fresh.pdf.name == note.pdf.name and fresh.pdf_generated_at == note.pdf_generated_at
+    assert len(list((Path(statement_storage().location) / "credit-notes").rglob("*.pdf"))) == 1
+
+
+def test_a_credit_note_without_a_stored_pdf_stores_it_at_its_first_download(billed, in_org_a):
+    """The worker was down (no commit callback ran here): the first download renders and
+    keeps the PDF, and the next one serves that file."""
+    from billing import services
+    from billing.models import CreditNote
+    from tests.conftest import login_client
+
+    note = services.credit_note_create(invoice=billed.invoice, reason="Wrong meter reading")
+    assert not CreditNote.objects.get(pk=note.pk).pdf
+    manager = login_client(in_org_a.manager, in_org_a.org)
+    first = manager.get(f"/billing/credit-notes/{note.public_id}/pdf/").getvalue()
+    stored = CreditNote.objects.get(pk=note.pk)
+    assert stored.pdf and stored.pdf_generated_at is not None
+    second = manager.get(f"/billing/credit-notes/{note.public_id}/pdf/").getvalue()
+    assert first == second and has(pdf_text(first), note.number)
+
+
+def test_an_issued_credit_note_cannot_change(billed):
+    """The database refuses changes to a credit note (its PDF may be stored once) and to
+    its lines, and refuses deleting either, whatever code asks."""
+    from django.db import IntegrityError, transaction
+    from django.utils import timezone
+
+    from billing import services
+    from billing.models import CreditNote, CreditNoteLine
+
+    note = services.credit_note_create(invoice=billed.invoice, reason="Wrong meter reading")
+    attempts = [
+        lambda: CreditNote.objects.filter(pk=note.pk).update(total=D("0.00")),
+        lambda: CreditNote.objects.filter(pk=note.pk).update(reason="Something else"),
+        lambda: CreditNote.objects.filter(pk=note.pk).delete(),
+        lambda: CreditNoteLine.objects.filter(credit_note=note).update(amount=D("1.00")),
+        lambda: CreditNoteLine.objects.filter(credit_note=note).delete(),
+    ]
+    for attempt in attempts:
+        with pytest.raises(IntegrityError), transaction.atomic():
+            attempt()
+    CreditNote.objects.filter(pk=note.pk).update(pdf="credit-notes/x.pdf",
+                                                 pdf_generated_at=timezone.now())
+    with pytest.raises(IntegrityError, match="only its PDF may be stored, once"), \
+            transaction.atomic():
+        CreditNote.objects.filter(pk=note.pk).update(pdf="credit-notes/y.pdf")
+    kept = CreditNote.objects.get(pk=note.pk)
+    assert (kept.total, kept.reason, kept.pdf.name) == (
+        note.total, "Wrong meter reading", "credit-notes/x.pdf")
+    assert kept.lines.count() == billed.invoice.lines.count()
