@@ -179,6 +179,8 @@ class SimulatedGateway:
         self.stall_s = 0.0  # answer this late (simulates a hung gateway)
         self.drop_next = 0  # close the connection instead of answering this many requests
         self.exceptions: dict[int, int] = {}  # device id → exception code to answer
+        #: devices that never answer (dead on the bus, behind a gateway that sends no 0x0B)
+        self.silent: set[int] = set()
         self.requests = 0
         self.writes: list[tuple[int, int, int, list]] = []  # device, fc, address, values
 
@@ -192,6 +194,8 @@ class SimulatedGateway:
 
     async def _fault(self, device_id: int) -> ExcCodes | None:
         self.requests += 1
+        if device_id in self.silent:
+            await asyncio.sleep(3600)  # cancelled when the connection or the server closes
         if self.stall_s:
             await asyncio.sleep(self.stall_s)
         code = self.exceptions.get(device_id)
