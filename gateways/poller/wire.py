@@ -9,14 +9,22 @@
   connection (a late answer must not be taken for the next request's), waits with
   exponential backoff, reconnects and retries up to ``retries`` times. Modbus exception
   answers are not retried unless they say "busy" or "the device behind the gateway did not
-  answer". After a few requests in a row fail at the transport level the rest of the
-  gateway is skipped: one dead gateway costs seconds, not minutes.
+  answer". Devices that answered the previous poll are asked first, devices not yet
+  known next, devices that did not answer last (one attempt each, no retries) last.
+  After a few requests in a row to devices expected to answer fail at the transport
+  level (or of any device, before the gateway has answered anything in this poll), the
+  rest of the gateway is skipped (the gateway or its bus is down): one dead
+  gateway costs seconds, not minutes, while a few dead meters (many gateways send no
+  exception for a device that does not answer, they just time out) cost one timeout
+  each and do not stop the rest of the bus. Skipped values are reported as such: their
+  meters were not asked, so their health does not change.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import Callable, Coroutine, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -28,9 +36,11 @@ from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOEx
 MAX_REGISTERS = 125
 BACKOFF_BASE_S = 0.05
 BACKOFF_MAX_S = 2.0
-#: Transport-level failures (timeouts, lost connections) of consecutive requests after
-#: which the remaining requests of a gateway are skipped.
+#: Transport-level failures (timeouts, lost connections) of consecutive requests to
+#: devices expected to answer, after which the remaining requests of a gateway are skipped.
 ABORT_AFTER = 3
+#: The kind of failure of a value that was not asked for (the gateway was given up).
+SKIPPED = "skipped"
 RETRYABLE_EXCEPTIONS = {0x05, 0x06, 0x0A, 0x0B}  # acknowledge, busy, gateway path/no answer
 EXCEPTION_NAMES = {
     0x01: "illegal function",
@@ -57,6 +67,8 @@ class Item(NamedTuple):
     function_code: int
     address: int
     count: int
+    #: Did this value's device answer the previous poll? None: not known (never polled).
+    answered_last: bool | None = None
 
 
 @dataclass
@@ -66,6 +78,12 @@ class Block:
     address: int
     count: int
     items: list[Item] = field(default_factory=list)
+
+    @property
+    def answered_last(self) -> bool | None:
+        if any(i.answered_last for i in self.items):
+            return True
+        return False if all(i.answered_last is False for i in self.items) else None
 
 
 @dataclass(frozen=True)
@@ -84,7 +102,7 @@ class Target:
 
 @dataclass(frozen=True)
 class Failure:
-    kind: str  # "connection", "timeout", "exception"
+    kind: str  # "connection", "timeout", "exception", "skipped"
     message: str
     exception_code: int | None = None
 
@@ -182,10 +200,11 @@ class Session:
         self.client.close()
         self.client = _client(self.target)
 
-    async def call(self, send) -> tuple[Any, Failure | None]:
-        """Run ``send(client)`` with timeout, retries, backoff and reconnection."""
+    async def call(self, send, retries: int | None = None) -> tuple[Any, Failure | None]:
+        """Run ``send(client)`` with timeout, retries (the gateway's unless given),
+        backoff and reconnection."""
         failure: Failure | None = None
-        for attempt in range(self.target.retries + 1):
+        for attempt in range((self.target.retries if retries is None else retries) + 1):
             if attempt:
                 await asyncio.sleep(_backoff(attempt))
             failure = await self._ensure_connected()
@@ -220,7 +239,9 @@ class Session:
         self.client.close()
 
 
-async def _read_block(session: Session, block: Block) -> tuple[list[int] | None, Failure | None]:
+async def _read_block(
+    session: Session, block: Block, retries: int | None = None
+) -> tuple[list[int] | None, Failure | None]:
     def send(client: AsyncModbusTcpClient) -> Coroutine:
         read = (
             client.read_input_registers
@@ -229,7 +250,7 @@ async def _read_block(session: Session, block: Block) -> tuple[list[int] | None,
         )
         return read(block.address, count=block.count, device_id=block.device_id)
 
-    response, failure = await session.call(send)
+    response, failure = await session.call(send, retries)
     if failure is not None:
         return None, failure
     registers = list(response.registers)
@@ -256,25 +277,32 @@ async def poll_target(target: Target, on_items: ItemSink | None = None) -> Targe
     result = TargetResult(ref=target.ref)
     started = time.perf_counter()
     session = Session(target, result)
-    consecutive = 0
+    blocks = plan_blocks(target.items)
+    # if nothing answered last time the whole gateway was down: no device is "known dead"
+    some_alive = any(b.answered_last is not False for b in blocks)
+    pending = deque(sorted(blocks, key=lambda b: _ASK_ORDER[b.answered_last]))
+    unexpected = 0  # transport failures in a row that say the gateway may be down
+    answered = False  # has the gateway answered anything in this poll?
     try:
         if not target.items:  # nothing mapped yet: still check that the gateway answers
             result.connect_failure = await session._ensure_connected()
-        for index, block in enumerate(plan_blocks(target.items)):
-            if consecutive >= ABORT_AFTER:
-                skipped = Failure(
-                    "connection",
-                    f"Skipped: the gateway failed {consecutive} requests in a row",
-                )
-                _distribute(result, block, None, skipped, None)
-                _hand_over(on_items, result, block)
-                continue
-            if index and target.delay:
+        first = True
+        while pending:
+            if unexpected >= ABORT_AFTER:
+                _skip_rest(result, pending, unexpected, on_items)
+                break
+            block = pending.popleft()
+            if not first and target.delay:
                 await asyncio.sleep(target.delay)
-            registers, failure = await _read_block(session, block)
+            first = False
+            known_dead = some_alive and block.answered_last is False
+            registers, failure = await _read_block(session, block, 0 if known_dead else None)
             if failure is not None:
                 result.failed_requests += 1
-            consecutive = consecutive + 1 if failure and failure.kind != "exception" else 0
+            if failure is None or failure.kind == "exception":
+                unexpected, answered = 0, True  # the gateway answered (a value or an exception)
+            elif not (known_dead and answered):  # a dead meter on a live gateway says nothing
+                unexpected += 1
             latency = result.latencies_ms[-1] if result.latencies_ms else None
             _distribute(result, block, registers, failure, latency)
             _hand_over(on_items, result, block)
@@ -282,6 +310,20 @@ async def poll_target(target: Target, on_items: ItemSink | None = None) -> Targe
         session.close()
         result.duration_s = time.perf_counter() - started
     return result
+
+
+#: Devices that answered the previous poll first, then unknown ones, then silent ones.
+_ASK_ORDER = {True: 0, None: 1, False: 2}
+
+
+def _skip_rest(
+    result: TargetResult, pending: deque[Block], failed: int, on_items: ItemSink | None
+) -> None:
+    skipped = Failure(SKIPPED, f"Skipped: the gateway failed {failed} requests in a row")
+    while pending:
+        block = pending.popleft()
+        _distribute(result, block, None, skipped, None)
+        _hand_over(on_items, result, block)
 
 
 def _hand_over(on_items: ItemSink | None, result: TargetResult, block: Block) -> None:

@@ -94,6 +94,7 @@ class MapRow(NamedTuple):
     serial_number: str
     value: ProfileValue | None  # the profile's reading value
     meter_id: int
+    answered_last: bool | None = None  # did the device answer the previous poll?
 
 
 @dataclass
@@ -112,6 +113,7 @@ def _target(gateway: Gateway, maps: Iterable[MapRow]) -> poller.Target:
             function_code=m.value.function_code,
             address=m.value.address,
             count=m.value.register_count,
+            answered_last=m.answered_last,
         )
         for m in maps
         if m.value is not None
@@ -135,7 +137,8 @@ def _maps_of(gateway_ids: list[int]) -> list[MapRow]:
         RegisterMap.objects.filter(gateway_id__in=gateway_ids, enabled=True)
         .order_by("gateway_id", "device_id")
         .values_list(
-            "id", "gateway_id", "device_id", "profile_id", "meter__serial_number", "meter_id"
+            "id", "gateway_id", "device_id", "profile_id", "meter__serial_number", "meter_id",
+            "consecutive_failures", "last_success_at",
         )
     )
     values = {
@@ -145,9 +148,19 @@ def _maps_of(gateway_ids: list[int]) -> list[MapRow]:
         ).order_by()
     }
     return [
-        MapRow(pk, gateway_id, device_id, serial, values.get(profile_id), meter_id)
-        for pk, gateway_id, device_id, profile_id, serial, meter_id in rows
+        MapRow(
+            pk, gateway_id, device_id, serial, values.get(profile_id), meter_id,
+            _answered_last(failures, last_success_at),
+        )
+        for pk, gateway_id, device_id, profile_id, serial, meter_id, failures, last_success_at
+        in rows
     ]
+
+
+def _answered_last(consecutive_failures: int, last_success_at: datetime | None) -> bool | None:
+    if consecutive_failures:
+        return False
+    return True if last_success_at is not None else None
 
 
 def _prepare(

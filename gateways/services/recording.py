@@ -48,6 +48,7 @@ class _Outcome:
     error: GatewayError | None = None
     latency_ms: int | None = None
     stored: bool = False
+    skipped: bool = False  # not asked (the gateway was given up): its health is unchanged
 
 
 def _error(plan: PollPlan, kind: str, message: str, *, register_map=None, code=None):
@@ -69,8 +70,10 @@ def _decode(plan: PollPlan, register_map: MapRow, item: poller.ItemResult) -> _O
     if item.failure is not None:
         f = item.failure
         where = f"device {register_map.device_id} ({serial})"
+        outcome.skipped = f.kind == poller.SKIPPED
+        kind = GatewayError.Kind.CONNECTION if outcome.skipped else f.kind
         outcome.error = _error(
-            plan, f.kind, f"{where}: {f.message}", register_map=register_map, code=f.exception_code
+            plan, kind, f"{where}: {f.message}", register_map=register_map, code=f.exception_code
         )
         return outcome
     spec = register_map.value
@@ -267,9 +270,11 @@ WHERE m.id = v.id AND m.organization_id = %s
 
 
 def _update_maps(outcomes: list[_Outcome], organization_id: int, now: datetime) -> None:
-    """Per-meter health of a batch in at most two statements (UPDATE … FROM unnest)."""
+    """Per-meter health of a batch in at most two statements (UPDATE … FROM unnest).
+    Meters that were not asked (skipped) keep theirs: the next poll asks the ones that
+    were answering first."""
     ok = [o for o in outcomes if o.error is None]
-    failed = [o for o in outcomes if o.error is not None]
+    failed = [o for o in outcomes if o.error is not None and not o.skipped]
     with connection.cursor() as cursor:
         if ok:
             columns = [
