@@ -13,10 +13,18 @@ from django.db import OperationalError
 from billspree.core.scoping import organization_context
 from gateways import services
 from gateways.models import Gateway
+from gateways.services.wire_lock import GatewayBusy
 
 
-@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3, acks_late=True)
+@shared_task(
+    autoretry_for=(OperationalError, GatewayBusy),
+    retry_backoff=5,
+    max_retries=3,
+    acks_late=True,
+)
 def gateway_poll_task(gateway_id: int, manual: bool = False) -> str:
+    """Poll one gateway; if another process is talking to it for longer than the wire
+    lock's wait, try again a little later (the slot is still free)."""
     gateway = (
         Gateway.objects.unscoped().select_related("organization").filter(pk=gateway_id).first()
     )

@@ -30,6 +30,7 @@ from billspree.core.scoping import require_organization
 from billspree.core.services import audit_record
 from gateways import poller
 from gateways.models import Gateway, PollRun, ProfileValue, RegisterMap
+from gateways.services import wire_lock
 from gateways.services._common import _who
 
 MANUAL_SLOT_SECONDS = 10
@@ -181,40 +182,62 @@ def _prepare(
 
 
 def gateways_poll(
-    *, gateways: Sequence[Gateway], manual: bool = False, now: datetime | None = None
+    *,
+    gateways: Sequence[Gateway],
+    manual: bool = False,
+    now: datetime | None = None,
+    wait_s: float = wire_lock.WAIT_S,
 ) -> list[PollRun]:
     """Poll several gateways of the current organization concurrently (one asyncio loop,
     one connection each) and record what came back. Returns the runs that took place;
-    a gateway whose slot was already polled is skipped.
+    a gateway whose slot was already polled is skipped, and so is one that another
+    process (a poll, a relay command) is still talking to after ``wait_s``: its own
+    scheduled task polls it.
 
     The wire runs on a thread of its own (:class:`poller.PollStream`) while this thread
     creates the runs and stores each batch of values as it arrives, in short
     transactions of its own (no lock is held across the network I/O); health and runs
     are finished in one last transaction when every gateway is done.
     """
-    from gateways.services.recording import Cycle
+    with wire_lock.gateways_locked([g.pk for g in gateways], wait_s=wait_s) as held:
+        return _poll([g for g in gateways if g.pk in held], manual, now or timezone.now())
 
-    now = now or timezone.now()
+
+def gateway_poll(
+    *,
+    gateway: Gateway,
+    manual: bool = False,
+    now: datetime | None = None,
+    wait_s: float = wire_lock.WAIT_S,
+) -> PollRun | None:
+    """Poll one gateway for the slot of ``now``; None if that slot was polled already.
+    Raises :class:`~gateways.services.wire_lock.GatewayBusy` if another process is still
+    talking to the gateway after ``wait_s`` (the task retries a little later)."""
+    with wire_lock.gateway_locked(gateway.pk, wait_s=wait_s):
+        runs = _poll([gateway], manual, now or timezone.now())
+    return runs[0] if runs else None
+
+
+def _poll(gateways: Sequence[Gateway], manual: bool, now: datetime) -> list[PollRun]:
+    """The poll of gateways whose wire locks this process holds."""
+    from gateways.services.recording import Cycle, interrupted_runs_close
+
     plans, slots = _prepare(gateways, manual, now)
     if not plans:
         return []
+    interrupted_runs_close([p.gateway.pk for p in plans], now)
     stream = poller.PollStream([p.target for p in plans])
+    cycle = None
     try:
         cycle = Cycle(plans, slots=slots, manual=manual, now=now)
         for batch in stream.batches(min_items=INGEST_BATCH):
             cycle.store(batch)
-    except BaseException:
+    except BaseException as exc:
         stream.stop()  # nobody will record the rest: do not keep the gateways busy
+        if cycle is not None:
+            cycle.abandon(exc)
         raise
     return cycle.finish(stream.results)
-
-
-def gateway_poll(
-    *, gateway: Gateway, manual: bool = False, now: datetime | None = None
-) -> PollRun | None:
-    """Poll one gateway for the slot of ``now``; None if that slot was polled already."""
-    runs = gateways_poll(gateways=[gateway], manual=manual, now=now)
-    return runs[0] if runs else None
 
 
 def gateway_poll_request(

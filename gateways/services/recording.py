@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from gateways import decoding, poller
@@ -226,6 +226,23 @@ class Cycle:
         self._finish_upload()
         return runs
 
+    def abandon(self, exc: BaseException) -> None:
+        """The poll failed half-way (a database error, the worker stopping): say so on its
+        runs rather than leave them "running". Best effort: if the database is what
+        failed, the next poll of these gateways closes them (``interrupted_runs_close``).
+        The slots stay taken: what was stored is kept, and the next slot reads again."""
+        summary = f"The poll failed: {type(exc).__name__}: {exc}"[:300]
+        try:
+            with transaction.atomic():
+                PollRun.objects.filter(
+                    pk__in=[p.run.pk for p in self.plans.values()],
+                    status=PollRun.Status.RUNNING,
+                ).update(status=PollRun.Status.FAILED, finished_at=timezone.now(),
+                         summary=summary)
+                self._finish_upload()
+        except DatabaseError:
+            pass
+
     def _finish_upload(self) -> None:
         from readings.models import Upload
 
@@ -241,6 +258,20 @@ class Cycle:
             error_count=self.counts["errors"],
             finished_at=timezone.now(),
         )
+
+
+def interrupted_runs_close(gateway_ids: list[int], now: datetime) -> int:
+    """Close the runs of these gateways still marked running. Called under their wire
+    locks, so no poll of them is in progress: such a run was left by a worker that died
+    (or lost its database) half-way."""
+    return PollRun.objects.filter(
+        gateway_id__in=gateway_ids, status=PollRun.Status.RUNNING
+    ).update(
+        status=PollRun.Status.FAILED,
+        finished_at=now,
+        summary="Interrupted: the poll stopped before it finished (the worker or the "
+        "database was lost); the next slot read the meters again.",
+    )
 
 
 def _commit_without_flush() -> None:

@@ -14,13 +14,16 @@ dies (its connection closes).
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
-from django.db import connection
+from django.db import DatabaseError, connection
 
 from billspree.core.errors import Conflict
+
+log = logging.getLogger(__name__)
 
 #: First key of the two-key advisory lock: the gateways' namespace ("gw").
 LOCK_SPACE = 0x6777
@@ -51,14 +54,23 @@ def _try(ids: list[int]) -> set[int]:
 
 
 def _release(ids: Iterable[int]) -> None:
+    """Unlock; if the connection cannot (a broken transaction, a lost server), close it
+    outside a transaction, which releases its locks too: a lock left held on a worker's
+    persistent connection would keep the gateway busy for good."""
     ids = list(ids)
     if not ids or connection.connection is None:
         return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_advisory_unlock(%s, (g %% 2147483647)::int) FROM unnest(%s::bigint[]) g",
-            [LOCK_SPACE, ids],
-        )
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_unlock(%s, (g %% 2147483647)::int) "
+                "FROM unnest(%s::bigint[]) g",
+                [LOCK_SPACE, ids],
+            )
+    except DatabaseError:
+        log.warning("could not release the wire locks of gateways %s", ids, exc_info=True)
+        if not connection.in_atomic_block:
+            connection.close()
 
 
 @contextmanager
