@@ -17,7 +17,6 @@ from meters.models import Meter, MeterAssignment, Property
 
 DEMO_NAME = "Basement gateway (simulator)"
 DEMO_HOST = "127.0.0.1"
-DEMO_PORT = int(os.environ.get("GATEWAYS_SIMULATOR_PORT", "5020"))
 QUOTA = {"electricity": 8, "mbus-water": 2, "mbus-heat": 2}
 ELECTRIC = (
     "eastron-sdm630",
@@ -33,12 +32,18 @@ BY_TYPE = {
 }
 
 
+def simulator_port() -> int:
+    """The simulator's port: ``GATEWAYS_SIMULATOR_PORT`` (read when used, as the demo
+    command reads it), 5020 by default."""
+    return int(os.environ.get("GATEWAYS_SIMULATOR_PORT", "5020"))
+
+
 def _free_device_ids() -> list[int]:
     """Device ids not yet used on the simulated bus. The bus is shared by the demo
     organizations' gateways, hence the deliberate ``unscoped()``."""
     used = set(
         RegisterMap.objects.unscoped()
-        .filter(gateway__host=DEMO_HOST, gateway__port=DEMO_PORT)
+        .filter(gateway__host=DEMO_HOST, gateway__port=simulator_port())
         .values_list("device_id", flat=True)
     )
     return [i for i in range(1, 248) if i not in used]
@@ -69,7 +74,7 @@ def seed(org: Organization) -> None:
         property=prop,
         name=DEMO_NAME,
         host=DEMO_HOST,
-        port=DEMO_PORT,
+        port=simulator_port(),
         timeout_ms=1000,
         retries=1,
         request_delay_ms=5,

@@ -107,6 +107,17 @@ class SimMeter:
     fixed: dict[str, float] = field(default_factory=dict)
     paused_use: float = 0.0  # use skipped while the relay was off
     off_since: float | None = None
+    #: Where the meter came from (e.g. a register map), so a reload can tell it apart.
+    origin: str = ""
+
+    def same_device(self, other: SimMeter) -> bool:
+        """Whether ``other`` describes this very device (a reload keeps this one, so its
+        register, relay and pinned values go on where they were)."""
+        return (self.device_id, self.origin, self.profile) == (
+            other.device_id,
+            other.origin,
+            other.profile,
+        )
 
     def use_until(self, now: float) -> float:
         hours = (now - EPOCH) / 3600
@@ -186,6 +197,21 @@ class SimulatedGateway:
 
     def device_ids(self) -> list[int]:
         return list(self.meters)
+
+    def replace_meters(self, meters: Iterable[SimMeter]) -> tuple[list[int], list[int]]:
+        """Put exactly these meters on the bus (a reloaded layout) and return the device
+        ids added (or changed) and removed. A meter that is already on the bus as the same
+        device stays as it is, so its register continues without a jump."""
+        wanted = {m.device_id: m for m in meters}
+        current = self.meters
+        merged = {
+            i: current[i] if i in current and current[i].same_device(m) else m
+            for i, m in wanted.items()
+        }
+        added = sorted(i for i, m in merged.items() if current.get(i) is not m)
+        removed = sorted(set(current) - set(merged))
+        self.meters = merged  # one assignment: requests see the old bus or the new one
+        return added, removed
 
     def meter(self, device_id: int) -> SimMeter:
         if device_id not in self.meters:

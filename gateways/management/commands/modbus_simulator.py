@@ -5,7 +5,10 @@
 
 With ``--from-db`` every register map of a gateway at 127.0.0.1/localhost and this port
 (in any organization) becomes a device on the simulated bus, with its profile, starting
-at the meter's last reading so live readings continue the history.
+at the meter's last reading so live readings continue the history. The maps are read
+again every ``--reload-every`` seconds (30 by default, 0: never), so a meter mapped (or
+removed, or given another profile) while the simulator runs joins (or leaves) the bus
+without a restart; the meters already on it keep their registers running.
 """
 
 from __future__ import annotations
@@ -90,7 +93,9 @@ def meters_from_db(port: int) -> list[SimMeter]:
             p.relay_off_value,
         )
         per_hour = AVERAGE_PER_HOUR.get(p.meter_type, 0.8) * (0.6 + (m.device_id * 37 % 80) / 100)
-        sim = SimMeter(m.device_id, definition, per_hour=per_hour)
+        sim = SimMeter(
+            m.device_id, definition, per_hour=per_hour, origin=f"map:{m.pk}:meter:{m.meter_id}"
+        )
         start = float(last.get(m.meter_id) or m.last_value or Decimal(0))
         step = _resolution(definition.reading, start)
         start = (math.floor(start / step) + 2) * step  # never below the last reading once read
@@ -117,6 +122,13 @@ class Command(BaseCommand):
             help="Emulate the meters mapped to a gateway at this host:port.",
         )
         parser.add_argument(
+            "--reload-every",
+            type=float,
+            default=30.0,
+            metavar="SECONDS",
+            help="With --from-db: read the register maps again this often (0: never).",
+        )
+        parser.add_argument(
             "--rtu", action="store_true", help="RTU frames over TCP (a transparent serial server)."
         )
         parser.add_argument("--quiet", action="store_true", help="Silence pymodbus logging.")
@@ -128,32 +140,84 @@ class Command(BaseCommand):
         port: int,
         meters: int,
         from_db: bool,
+        reload_every: float,
         quiet: bool,
         rtu: bool,
         **options,
     ):
-        devices = {m.device_id: m for m in make_meters(default_layout(meters))}
-        if from_db:
-            devices.update({m.device_id: m for m in meters_from_db(port)})
+        if reload_every < 0:
+            raise CommandError("--reload-every must be 0 (never) or a number of seconds.")
+        self.port = port
+        self.layout = {m.device_id: m for m in make_meters(default_layout(meters))}
+        devices = self.devices(from_db)
         if not devices:
             raise CommandError("No devices: pass --meters N and/or --from-db.")
         if quiet:
             logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
-        for device_id, meter in sorted(devices.items()):
-            spec = meter.profile.reading
-            self.stdout.write(
-                f"  device {device_id:3d}  {meter.profile.name:<42} {spec.key} "
-                f"fc{spec.function_code}@{spec.address} {spec.data_type}/{spec.word_order}"
-                f"  now {meter.reading(time.time()):.3f} {spec.unit}"
-            )
+        for device_id in sorted(devices):
+            self.describe(devices[device_id])
+        reload_note = f", maps read every {reload_every:g} s" if from_db and reload_every else ""
         self.stdout.write(
             self.style.SUCCESS(
-                f"Modbus simulator on {host}:{port} with {len(devices)} devices. Ctrl-C stops it."
+                f"Modbus simulator on {host}:{port} with {len(devices)} devices{reload_note}. "
+                "Ctrl-C stops it."
             )
         )
+        store = SimulatedGateway(devices.values())
+        every = reload_every if from_db else 0
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(self._serve(SimulatedGateway(devices.values()), host, port, rtu))
+            asyncio.run(self._serve(store, host, port, rtu, every))
 
-    async def _serve(self, store: SimulatedGateway, host: str, port: int, rtu: bool) -> None:
+    def devices(self, from_db: bool) -> dict[int, SimMeter]:
+        """The bus: devices 1..N of ``--meters``, with the mapped meters over them."""
+        devices = dict(self.layout)
+        if from_db:
+            devices.update({m.device_id: m for m in meters_from_db(self.port)})
+        return devices
+
+    def describe(self, meter: SimMeter) -> None:
+        spec = meter.profile.reading
+        self.stdout.write(
+            f"  device {meter.device_id:3d}  {meter.profile.name:<42} {spec.key} "
+            f"fc{spec.function_code}@{spec.address} {spec.data_type}/{spec.word_order}"
+            f"  now {meter.reading(time.time()):.3f} {spec.unit}"
+        )
+
+    async def _serve(
+        self, store: SimulatedGateway, host: str, port: int, rtu: bool, reload_every: float
+    ) -> None:
         server = SimulatorServer(store, host, port, rtu_over_tcp=rtu)
-        await server.serve_forever()
+        if reload_every:
+            reloading = asyncio.create_task(self._reload_forever(store, reload_every))
+        try:
+            await server.serve_forever()
+        finally:
+            if reload_every:
+                reloading.cancel()
+
+    async def _reload_forever(self, store: SimulatedGateway, every: float) -> None:
+        while True:
+            await asyncio.sleep(every)
+            try:  # the ORM is synchronous: read the maps on a worker thread
+                devices = await asyncio.to_thread(self._devices_from_db)
+            except Exception as exc:  # noqa: BLE001 - keep serving the bus as it is
+                self.stderr.write(f"Reloading the register maps failed, retrying: {exc}")
+                continue
+            self.apply(store, devices)
+
+    def _devices_from_db(self) -> dict[int, SimMeter]:
+        from django.db import connections
+
+        try:
+            return self.devices(from_db=True)
+        finally:
+            connections.close_all()  # this thread's connection; a new one next time
+
+    def apply(self, store: SimulatedGateway, devices: dict[int, SimMeter]) -> None:
+        """Put the reloaded devices on the bus, keeping the ones already there."""
+        added, removed = store.replace_meters(devices.values())
+        for device_id in added:
+            self.stdout.write(f"  + device {device_id} (new or changed map)")
+            self.describe(store.meters[device_id])
+        for device_id in removed:
+            self.stdout.write(f"  - device {device_id} (no longer mapped)")

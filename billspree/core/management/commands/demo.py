@@ -20,6 +20,12 @@ from billspree.core.management.commands.demo_seed import DEMO_PASSWORD, DEMO_USE
 OPTIONAL = {"modbus"}
 
 
+def simulator_args(port: str) -> list[str]:
+    """``manage.py`` arguments of the simulated Modbus gateway that the demo gateways poll:
+    the mapped meters (read again as maps change) over 14 default devices."""
+    return ["modbus_simulator", "--port", port, "--from-db", "--meters", "14", "--quiet"]
+
+
 class Command(BaseCommand):
     help = "Migrate, load demo data and run web, worker and beat until interrupted."
 
@@ -51,17 +57,7 @@ class Command(BaseCommand):
             ],
             "beat": [python, "-m", "celery", "-A", "billspree", "beat", "-l", "info"],
             # a simulated Modbus gateway that the demo gateways poll, so readings arrive live
-            "modbus": [
-                python,
-                manage,
-                "modbus_simulator",
-                "--port",
-                simulator_port,
-                "--from-db",
-                "--meters",
-                "14",
-                "--quiet",
-            ],
+            "modbus": [python, manage, *simulator_args(simulator_port)],
         }
         procs = {
             name: subprocess.Popen(cmd, cwd=settings.BASE_DIR, env=env)
