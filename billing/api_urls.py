@@ -37,6 +37,8 @@ urlpatterns = [
          name="invoice-send"),
     path("credit-notes/<uuid:id>/pdf/", statement_api.CreditNotePdfView.as_view(),
          name="credit-note-pdf"),
+    path("credit-notes/<uuid:id>/send/", statement_api.CreditNoteSendView.as_view(),
+         name="credit-note-send"),
     path("building-statements/<uuid:id>/pdf/", statement_api.BuildingStatementPdfView.as_view(),
          name="building-statement-pdf"),
     path("billing-batches/<uuid:id>/runs/", run_api.BatchRunsView.as_view(),

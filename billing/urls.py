@@ -21,6 +21,8 @@ urlpatterns = [
          name="credit_note_detail"),
     path("credit-notes/<uuid:id>/pdf/", views.CreditNotePdfView.as_view(),
          name="credit_note_pdf"),
+    path("credit-notes/<uuid:id>/send/", views.CreditNoteSendView.as_view(),
+         name="credit_note_send"),
     path("subscriptions/", views.SubscriptionListView.as_view(), name="subscription_list"),
     path("subscriptions/new/", views.SubscriptionFormView.as_view(), name="subscription_create"),
     path("subscriptions/<uuid:id>/edit/", views.SubscriptionFormView.as_view(),

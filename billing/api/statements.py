@@ -55,7 +55,7 @@ class InvoiceStatementSerializer(OrganizationModelSerializer):
 
 def _statement_payload(invoice: Invoice, request: Request) -> dict[str, Any]:
     statement = InvoiceStatement.objects.filter(invoice=invoice).select_related("invoice").first()
-    deliveries = StatementDelivery.objects.filter(invoice=invoice)[:50]
+    deliveries = StatementDelivery.objects.filter(invoice=invoice, credit_note__isnull=True)[:50]
     data: dict[str, Any] = (InvoiceStatementSerializer(statement).data if statement else
                             {"invoice": str(invoice.public_id), "number": invoice.number,
                              "status": None})
@@ -163,13 +163,29 @@ class BuildingStatementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
 
 
 class CreditNotePdfView(OrganizationAPIView):
-    """A credit note as a PDF (rendered on request; see ``billing.statements.render``)."""
+    """A credit note as a PDF: the document as issued (stored at its first render)."""
 
     queryset = CreditNote.objects.all()
 
     @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY})
     def get(self, request: Request, id: Any):
         return credit_note_pdf_response(get_object_or_404(CreditNote, public_id=id))
+
+
+class CreditNoteSendView(OrganizationAPIView):
+    """Email a credit note (PDF attached) to the tenant of the invoice it cancels. Answers
+    202 with the new delivery (``queued``; or ``failed`` at once when the tenant has no
+    email address). Sent by itself when the invoice had been emailed."""
+
+    queryset = CreditNote.objects.all()
+
+    @extend_schema(request=None, responses=DeliverySerializer)
+    def post(self, request: Request, id: Any) -> Response:
+        note = get_object_or_404(CreditNote.objects.select_related("invoice__tenant"),
+                                 public_id=id)
+        delivery = services.credit_note_send(credit_note=note, **self.audit_kwargs())
+        delivery.refresh_from_db()
+        return Response(DeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
 
 
 class BuildingStatementPdfView(OrganizationAPIView):

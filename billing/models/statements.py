@@ -84,10 +84,13 @@ class DeliveryStatus(models.TextChoices):
 
 
 class StatementDelivery(OrganizationScopedModel):
-    """One email of an invoice's statement to its tenant (a resend is a new row)."""
+    """One email of an invoice's statement to its tenant (a resend is a new row), or of
+    the credit note that cancels it (``credit_note`` set; ``invoice`` is the one credited)."""
 
     invoice = models.ForeignKey("billing.Invoice", on_delete=models.CASCADE,
                                 related_name="deliveries")
+    credit_note = models.ForeignKey("billing.CreditNote", on_delete=models.CASCADE,
+                                    null=True, blank=True, related_name="deliveries")
     recipient = models.EmailField(blank=True)
     status = models.CharField(max_length=8, choices=DeliveryStatus.choices,
                               default=DeliveryStatus.QUEUED)

@@ -36,6 +36,7 @@ from billing.services.statements import (  # noqa: F401
     building_statement_generate,
     building_statement_request,
     credit_note_pdf_store,
+    credit_note_send,
     invoice_statement_generate,
     invoice_statement_regenerate,
     invoice_statement_send,

@@ -28,7 +28,7 @@ from billing.models import (
     LineKind,
     Subscription,
 )
-from billing.services.statements import credit_note_pdf_queue
+from billing.services.statements import credit_note_after_create
 from billspree.core.errors import Conflict
 from billspree.core.scoping import require_organization
 from billspree.core.services import audit_record
@@ -463,5 +463,5 @@ def credit_note_create(
     audit_record(action="credit_note.create", actor=actor, api_key=api_key,
                  target=str(note.public_id),
                  detail={"number": note.number, "invoice": inv.number, "reason": reason})
-    credit_note_pdf_queue(credit_note=note)
+    credit_note_after_create(credit_note=note, actor=actor, api_key=api_key)
     return note

@@ -150,7 +150,8 @@ def invoice_statements_generate(*, invoice_ids: list[int], send: bool,
     # a task delivered again (a worker lost mid-group) must not email twice: invoices that
     # already have a sent or queued delivery are skipped; failed ones are tried again
     done = set(StatementDelivery.objects.filter(
-        invoice_id__in=invoice_ids, status__in=[DeliveryStatus.SENT, DeliveryStatus.QUEUED],
+        invoice_id__in=invoice_ids, credit_note__isnull=True,
+        status__in=[DeliveryStatus.SENT, DeliveryStatus.QUEUED],
     ).values_list("invoice_id", flat=True)) if send else set()
     connection = get_connection() if send else None  # one SMTP session for the group
     for invoice in invoices:
@@ -266,6 +267,8 @@ def statement_delivery_send(*, delivery: StatementDelivery,
     invoice = delivery.invoice
     if not delivery.recipient:
         return _delivery_done(delivery, error=NO_EMAIL)
+    if delivery.credit_note_id is not None:
+        return _credit_note_delivery_send(delivery, connection)
     statement = statement or InvoiceStatement.objects.filter(invoice=invoice).first()
     if statement is None or statement.status != StatementStatus.READY:
         statement = invoice_statement_generate(invoice=invoice)
@@ -309,6 +312,76 @@ def invoice_statement_send(*, invoice: Invoice, actor=None, api_key=None) -> Sta
 
     transaction.on_commit(queue)
     return delivery
+
+
+def credit_note_email(*, note: CreditNote, pdf: bytes, recipient: str) -> EmailMultiAlternatives:
+    """The email of a credit note: text and HTML bodies, its PDF attached."""
+    from billing.selectors.statements import credit_note_statement_data
+
+    ctx = {"s": credit_note_statement_data(credit_note=note)}
+    message = EmailMultiAlternatives(
+        subject=f"Credit note {note.number} for your invoice {note.invoice.number} "
+                f"from {note.organization.name}",
+        body=render_to_string("billing/email/credit_note.txt", ctx),
+        from_email=settings.DEFAULT_FROM_EMAIL, to=[recipient],
+    )
+    message.attach_alternative(render_to_string("billing/email/credit_note.html", ctx),
+                               "text/html")
+    message.attach(f"credit-note-{slugify(note.number) or note.public_id}.pdf", pdf,
+                   "application/pdf")
+    return message
+
+
+def _credit_note_delivery_send(delivery: StatementDelivery, connection) -> StatementDelivery:
+    try:
+        note = credit_note_pdf_store(credit_note=delivery.credit_note)
+        with statement_storage().open(note.pdf.name, "rb") as fh:
+            pdf = fh.read()
+        message = credit_note_email(note=note, pdf=pdf, recipient=delivery.recipient)
+        message.connection = connection
+        message.send()
+    except Exception as exc:  # a failed render, SMTP refusals: shown to the manager
+        log.warning("email of credit note %s failed: %s", delivery.credit_note_id, exc)
+        return _delivery_done(delivery, error=f"{type(exc).__name__}: {exc}")
+    return _delivery_done(delivery)
+
+
+def credit_note_send(*, credit_note: CreditNote, actor=None, api_key=None
+                     ) -> StatementDelivery:
+    """Queue an email of a credit note (its PDF attached) to the tenant of the invoice it
+    cancels: a new delivery row now, the email in the background. A tenant without an
+    email address gets a ``failed`` delivery at once, saying so."""
+    invoice = credit_note.invoice
+    recipient = invoice.tenant.email
+    delivery = StatementDelivery.objects.create(
+        invoice=invoice, credit_note=credit_note, recipient=recipient,
+        requested_by=actor if actor is not None and actor.is_authenticated
+        and getattr(actor, "api_key", None) is None else None)
+    audit_record(action="credit_note.send", actor=actor, api_key=api_key,
+                 target=str(credit_note.public_id),
+                 detail={"number": credit_note.number, "recipient": recipient})
+    if not recipient:
+        return _delivery_done(delivery, error=NO_EMAIL)
+    org_id, delivery_id = invoice.organization_id, delivery.pk
+
+    def queue() -> None:
+        from billing.tasks.statements import statement_delivery_send_task
+
+        statement_delivery_send_task.delay(org_id, delivery_id)
+
+    transaction.on_commit(queue)
+    return delivery
+
+
+def credit_note_after_create(*, credit_note: CreditNote, actor=None, api_key=None) -> None:
+    """Keep the new credit note's PDF and, if the tenant was emailed the invoice it
+    cancels, email them the credit note too (they would otherwise still expect to pay)."""
+    credit_note_pdf_queue(credit_note=credit_note)
+    invoice = credit_note.invoice
+    emailed = StatementDelivery.objects.filter(
+        invoice=invoice, credit_note__isnull=True, status=DeliveryStatus.SENT).exists()
+    if emailed and invoice.tenant.email:
+        credit_note_send(credit_note=credit_note, actor=actor, api_key=api_key)
 
 
 # --- statement of building charges ----------------------------------------------------------

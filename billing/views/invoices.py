@@ -197,7 +197,32 @@ class CreditNoteDetailView(OrganizationPortalMixin, View):
             CreditNote.objects.select_related("invoice__tenant").prefetch_related("lines"),
             public_id=id,
         )
-        return render(request, "billing/credit_note_detail.html", {"note": note})
+        deliveries = note.deliveries.select_related("requested_by")[:20]
+        return render(request, "billing/credit_note_detail.html",
+                      {"note": note, "deliveries": deliveries})
+
+
+class CreditNoteSendView(OrganizationPortalMixin, View):
+    """GET: what will be sent to whom; POST: queue the email, back to the credit note."""
+
+    def note(self, id: Any) -> CreditNote:
+        return get_object_or_404(CreditNote.objects.select_related("invoice__tenant"),
+                                 public_id=id)
+
+    def get(self, request: HttpRequest, id: Any) -> HttpResponse:
+        note = self.note(id)
+        return render(request, "billing/credit_note_send.html", {
+            "note": note, "credited": -note.total,
+            "sent_before": note.deliveries.filter(status="sent").exists()})
+
+    def post(self, request: HttpRequest, id: Any) -> HttpResponse:
+        note = self.note(id)
+        delivery = services.credit_note_send(credit_note=note, actor=request.user)
+        if delivery.status == "failed":
+            messages.error(request, f"Not sent: {delivery.error}.")
+        else:
+            messages.success(request, f"The credit note is being sent to {delivery.recipient}.")
+        return redirect("billing:credit_note_detail", id=note.public_id)
 
 
 class CreditNotePdfView(OrganizationPortalMixin, View):

@@ -145,7 +145,8 @@ def _totals(invoices) -> list[tuple[str, Decimal]]:
 def _with_statement_status(qs):
     from billing.models import InvoiceStatement, StatementDelivery
 
-    delivery = StatementDelivery.objects.filter(invoice=OuterRef("pk")).order_by("-pk")
+    delivery = StatementDelivery.objects.filter(
+        invoice=OuterRef("pk"), credit_note__isnull=True).order_by("-pk")
     return qs.annotate(
         statement_status=Subquery(
             InvoiceStatement.objects.filter(invoice=OuterRef("pk")).values("status")[:1]),

@@ -65,10 +65,11 @@ def invoice_pdf_name(invoice: Invoice) -> str:
 def statement_panel_context(invoice: Invoice) -> dict[str, Any]:
     statement = InvoiceStatement.objects.filter(invoice=invoice).first()
     deliveries = list(StatementDelivery.objects.filter(invoice=invoice)
-                      .select_related("requested_by")[:20])
+                      .select_related("requested_by", "credit_note")[:20])
     return {"invoice": invoice, "statement": statement, "deliveries": deliveries, "loaded": True,
             "tz": invoice.billing_point.property.time_zone,
-            "sent_before": any(d.status == "sent" for d in deliveries),
+            "sent_before": any(d.status == "sent" and d.credit_note_id is None
+                               for d in deliveries),
             "live": (statement is not None and statement.status == StatementStatus.PENDING)
             or any(d.status == "queued" for d in deliveries)}
 
@@ -129,7 +130,8 @@ class StatementSendView(_StatementConfirmView):
         if not invoice.tenant.email:
             return (f"{invoice.tenant.name} has no email address: the delivery will be "
                     "recorded as failed. Add an address to the tenant first.")
-        again = StatementDelivery.objects.filter(invoice=invoice, status="sent").exists()
+        again = StatementDelivery.objects.filter(invoice=invoice, credit_note__isnull=True,
+                                                 status="sent").exists()
         return (f"{'Send the statement again' if again else 'Send the statement'} to "
                 f"{invoice.tenant.email}, with the PDF attached.")
 

@@ -417,3 +417,91 @@ def test_an_issued_credit_note_cannot_change(billed):
     assert (kept.total, kept.reason, kept.pdf.name) == (
         note.total, "Wrong meter reading", "credit-notes/x.pdf")
     assert kept.lines.count() == billed.invoice.lines.count()
+
+
+# --- credit notes by email ----------------------------------------------------------------
+
+
+def test_a_tenant_emailed_the_invoice_is_emailed_its_credit_note(
+    billed, in_org_a, django_capture_on_commit_callbacks
+):
+    """They were asked to pay: the credit note that cancels the invoice follows by itself,
+    its stored PDF attached; the invoice's own "Resend" logic is not confused by it."""
+    from billing import services
+    from tests.conftest import login_client
+
+    inv = billed.invoice
+    with django_capture_on_commit_callbacks(execute=True):
+        svc.invoice_statement_send(invoice=inv)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        note = services.credit_note_create(invoice=inv, reason="Wrong meter reading",
+                                           actor=in_org_a.manager)
+    [message] = mail.outbox
+    assert message.to == ["tenant@example.com"]
+    assert message.subject.startswith(f"Credit note {note.number} for your invoice {inv.number}")
+    assert "Wrong meter reading" in message.body and f"{money(inv.total)} EUR" in message.body
+    assert "You do not need to pay" in message.alternatives[0][0]
+    [(name, content, mimetype)] = message.attachments
+    assert name == f"credit-note-{note.number.lower()}.pdf" and mimetype == "application/pdf"
+    note.refresh_from_db()
+    with statement_storage().open(note.pdf.name, "rb") as fh:
+        assert content == fh.read()  # the stored document, not a new render
+    delivery = note.deliveries.get()
+    assert delivery.status == DeliveryStatus.SENT and delivery.invoice == inv
+    assert delivery.requested_by == in_org_a.manager
+
+    manager = login_client(in_org_a.manager, in_org_a.org)
+    page = manager.get(f"/billing/credit-notes/{note.public_id}/").content.decode()
+    assert "tenant@example.com" in page and "Email again…" in page
+    panel = manager.get(f"/billing/invoices/{inv.public_id}/statement/").content.decode()
+    assert f"Credit note {note.number}" in panel
+    # the invoice's statement was sent once: its own action still reads "Resend"
+    assert StatementDelivery.objects.filter(invoice=inv, credit_note__isnull=True).count() == 1
+
+
+def test_a_credit_note_of_an_invoice_never_emailed_is_sent_only_when_asked(
+    billed, in_org_a, world_b, django_capture_on_commit_callbacks
+):
+    from billing import services
+    from tests.conftest import api_client, login_client
+
+    with django_capture_on_commit_callbacks(execute=True):
+        note = services.credit_note_create(invoice=billed.invoice, reason="Moved out early")
+    assert mail.outbox == [] and not note.deliveries.exists()
+
+    manager = login_client(in_org_a.manager, in_org_a.org)
+    url = f"/billing/credit-notes/{note.public_id}/send/"
+    confirm = manager.get(url).content.decode()
+    assert "tenant@example.com" in confirm and money(billed.invoice.total) in confirm
+    with django_capture_on_commit_callbacks(execute=True):
+        r = manager.post(url, follow=True)
+    assert "being sent to tenant@example.com" in r.content.decode()
+    assert len(mail.outbox) == 1 and note.deliveries.get().status == DeliveryStatus.SENT
+
+    viewer = login_client(in_org_a.viewer, in_org_a.org)
+    assert viewer.post(url).status_code == 403  # reading is not sending
+    assert api_client(key=world_b.write_key).post(
+        f"/api/v1/credit-notes/{note.public_id}/send/").status_code == 404
+    with django_capture_on_commit_callbacks(execute=True):
+        r = api_client(key=in_org_a.write_key).post(
+            f"/api/v1/credit-notes/{note.public_id}/send/")
+    assert r.status_code == 202 and r.json()["recipient"] == "tenant@example.com"
+    assert len(mail.outbox) == 2 and note.deliveries.filter(status="sent").count() == 2
+
+
+def test_a_credit_note_for_a_tenant_without_email_is_a_failed_delivery_saying_why(
+    in_org_a, django_capture_on_commit_callbacks
+):
+    from billing import services
+    from tests.conftest import login_client
+
+    with django_capture_on_commit_callbacks(execute=True):
+        b = billed_house(tenant_email="")
+        note = services.credit_note_create(invoice=b.invoice, reason="Wrong meter reading")
+    manager = login_client(in_org_a.manager, in_org_a.org)
+    url = f"/billing/credit-notes/{note.public_id}/send/"
+    assert "has no email address" in manager.get(url).content.decode()
+    r = manager.post(url, follow=True)
+    assert "Not sent: the tenant has no email address." in r.content.decode()
+    assert note.deliveries.get().status == DeliveryStatus.FAILED and mail.outbox == []
