@@ -32,6 +32,7 @@ from gateways.models import (
     ProfileValue,
     RegisterMap,
 )
+from gateways.services.wire_lock import GatewayBusy
 from meters.models import Meter, Property
 
 HEALTH_FIELDS = [
@@ -322,6 +323,10 @@ class RegisterMapFilter(filters.FilterSet):
         fields = ["gateway", "meter", "enabled", "relay_state"]
 
 
+#: Seconds a client is told to wait (``Retry-After``) when the gateway is busy.
+RELAY_RETRY_AFTER_S = 5
+
+
 class RegisterMapViewSet(OrganizationModelViewSet):
     """Which gateway, device id and profile read each meter; ``…/{id}/relay/`` switches it."""
 
@@ -344,10 +349,23 @@ class RegisterMapViewSet(OrganizationModelViewSet):
     def perform_destroy(self, instance: RegisterMap) -> None:
         services.register_map_delete(register_map=instance, **self.audit_kwargs())
 
+    def handle_exception(self, exc: Exception) -> Response:
+        response = super().handle_exception(exc)
+        if isinstance(exc, GatewayBusy):  # a poll or another command has the gateway
+            response["Retry-After"] = str(RELAY_RETRY_AFTER_S)
+        return response
+
     @extend_schema(request=RelaySerializer, responses=RegisterMapSerializer)
     @action(detail=True, methods=["post"], write_role=Role.OPERATOR)
     def relay(self, request: Request, id: str) -> Response:
-        """Switch the meter's supply: writes its relay coil/register, audited with the reason."""
+        """Switch the meter's supply: writes its relay coil/register, audited with the reason.
+
+        409 codes: ``gateway_busy`` (a poll or another command kept the gateway busy; nothing
+        was sent; ``Retry-After`` says when to try again), ``device_unreachable`` (the
+        switch did not take effect: nothing was delivered, the meter refused it, or reading
+        it back right after showed the old position), ``relay_state_unknown`` (the write
+        may have reached the meter but the relay could not be read back: read it with
+        ``relay/read/`` before switching again), ``no_relay``."""
         register_map = self.get_object()
         ser = RelaySerializer(data=request.data)
         ser.is_valid(raise_exception=True)
@@ -364,7 +382,8 @@ class RegisterMapViewSet(OrganizationModelViewSet):
     def relay_read(self, request: Request, id: str) -> Response:
         """Read where the meter's relay or valve stands now (``relay_state``,
         ``relay_read_at``); a position changed outside billspree is saved and audited.
-        409 if the gateway does not answer."""
+        409 if the gateway does not answer (``device_unreachable``) or stays busy
+        (``gateway_busy``)."""
         register_map = services.relay_state_read(register_map=self.get_object())
         return Response(RegisterMapSerializer(register_map).data)
 

@@ -1,8 +1,16 @@
-"""Relays and valves: switching a meter's supply, audited."""
+"""Relays and valves: switching a meter's supply, audited.
+
+Every conversation with the meter's gateway (the write, the read, the read-back after an
+unconfirmed write) happens under the gateway's wire lock (:mod:`.wire_lock`), so a relay
+command never talks to a gateway while a poll or another relay command from another
+process does; what it learnt is saved before the lock is released, so a read in another
+process cannot take a switch that is not saved yet for a change made outside billspree.
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
@@ -24,8 +32,19 @@ from gateways.models import (
 )
 from gateways.services._common import _who
 from gateways.services.polling import _target
+from gateways.services.wire_lock import gateway_locked
 
-# --- relays and valves ------------------------------------------------------------------------
+#: How long a relay command (or a relay read) waits for a poll or another relay command on
+#: the same gateway to end before it answers "busy". Shorter than the wire lock's default:
+#: the portal's request must end within the web server's timeout (gunicorn: 30 s) with the
+#: write, and perhaps a read-back, still to come after the wait.
+LOCK_WAIT_S = 10.0
+#: Modbus exception answers after which a write may still be carried out: 0x05
+#: "acknowledge" (accepted, still working on it) and 0x0B (the gateway passed the request
+#: to the device on its bus and got no answer). Other exception answers say it was not.
+MAYBE_DONE_EXCEPTIONS = frozenset({0x05, 0x0B})
+
+_SUPPLY = {RelayState.CONNECTED: "ON", RelayState.DISCONNECTED: "OFF"}
 
 
 def _relay_of(register_map: RegisterMap, verb: str) -> tuple[Profile, Gateway]:
@@ -38,81 +57,42 @@ def _relay_of(register_map: RegisterMap, verb: str) -> tuple[Profile, Gateway]:
     return profile, gateway
 
 
-def relay_switch(
-    *,
-    register_map: RegisterMap,
-    on: bool,
-    reason: str,
-    actor: AbstractBaseUser | None = None,
-    api_key: ApiKey | None = None,
-) -> RegisterMap:
-    """Switch a meter's supply on or off by writing its relay coil or register.
+# --- the wire (called with the gateway's wire lock held) -----------------------------------
 
-    The write happens on the wire first (outside a transaction); then the new state and
-    an audit event (who, when, why) are saved. A failed write is recorded as a gateway
-    error and an audit event, and raises :class:`Conflict`; the state stays as it was.
-    """
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationError(
-            {"reason": ["Say why the supply is switched (kept in the audit log)."]}
-        )
-    profile, gateway = _relay_of(register_map, "switch")
-    value = profile.relay_on_value if on else profile.relay_off_value
-    target = _target(gateway, [])
-    result = poller.run_sync(
+
+def _wire_write(register_map: RegisterMap, value: int) -> poller.TargetResult:
+    profile = register_map.profile
+    return poller.run_sync(
         poller.write_target(
-            target,
+            _target(register_map.gateway, []),
             device_id=register_map.device_id,
             coil=profile.relay_kind == RelayKind.COIL,
             address=profile.relay_address or 0,
             value=value,
         )
     )
+
+
+def _may_have_arrived(result: poller.TargetResult) -> bool:
+    """Whether a failed write may have been carried out all the same: a request went out
+    and no answer came back (a timeout, a connection lost mid-request), or the answer says
+    the device may still do it. A refused connection sent nothing; any other exception
+    answer says the device did not do it."""
     failure = result.items["write"].failure
-    detail = {
-        "reason": reason,
-        "gateway": gateway.name,
-        "device_id": register_map.device_id,
-        "kind": profile.relay_kind,
-        "address": profile.relay_address,
-        "value": value,
-    }
-    serial = register_map.meter.serial_number
-    if failure is not None:
-        _relay_failed(register_map, failure, detail, actor, api_key)
-        raise Conflict(
-            f"The gateway did not confirm the switch: {failure.message}. Nothing changed.",
-            code="device_unreachable",
-        )
-    with transaction.atomic():
-        register_map.relay_state = RelayState.CONNECTED if on else RelayState.DISCONNECTED
-        register_map.relay_changed_at = register_map.relay_read_at = timezone.now()
-        register_map.save(update_fields=["relay_state", "relay_changed_at", "relay_read_at"])
-        audit_record(
-            action="relay.on" if on else "relay.off",
-            target=serial,
-            detail=detail,
-            **_who(actor, api_key),
-        )
-    return register_map
+    if failure is None:
+        return False
+    if failure.kind == "timeout" or result.requests > len(result.latencies_ms):
+        return True
+    return failure.exception_code in MAYBE_DONE_EXCEPTIONS
 
 
-def relay_state_read(*, register_map: RegisterMap) -> RegisterMap:
-    """Read where the meter's relay or valve stands (its coil or register) and keep it.
-
-    The position can change without us: a prepaid meter cuts its own supply when credit
-    runs out, a technician switches it on site. So the relay page asks the meter before
-    anyone decides, and a position that differs from the one we knew is saved and audited
-    as observed (not as anyone's action). A failed read changes nothing and raises
-    :class:`Conflict` with the gateway's answer.
-    """
-    profile, gateway = _relay_of(register_map, "read")
+def _wire_read(register_map: RegisterMap) -> RelayState:
+    """Where the relay stands, read from the meter; :class:`Conflict` if it cannot be told."""
+    profile = register_map.profile
     coil = profile.relay_kind == RelayKind.COIL
-    asked_at = timezone.now()
     result = poller.run_sync(
         poller.read_point_target(
-            _target(gateway, []),
+            _target(register_map.gateway, []),
             device_id=register_map.device_id,
             coil=coil,
             address=profile.relay_address or 0,
@@ -123,19 +103,208 @@ def relay_state_read(*, register_map: RegisterMap) -> RegisterMap:
         raise Conflict(
             f"Could not read the relay: {read.failure.message}.", code="device_unreachable"
         )
-    raw = read.registers[0]
+    return _state_of(profile, read.registers[0], coil=coil)
+
+
+def _state_of(profile: Profile, raw: int, *, coil: bool) -> RelayState:
+    """The supply's state from the relay's coil bit or register, by the profile's values
+    (a coil wired the other way round has on = 0, off = 1)."""
+    on, off = profile.relay_on_value, profile.relay_off_value
     if coil:
-        state = RelayState.CONNECTED if raw else RelayState.DISCONNECTED
-    elif raw == profile.relay_on_value:
-        state = RelayState.CONNECTED
-    elif raw == profile.relay_off_value:
-        state = RelayState.DISCONNECTED
-    else:
-        raise Conflict(
-            f"The relay register holds {raw}, which is neither the profile's 'on' value "
-            f"({profile.relay_on_value}) nor its 'off' value ({profile.relay_off_value}).",
-            code="relay_value_unknown",
+        if bool(on) == bool(off):  # a profile saved before coil values were checked
+            raise Conflict(
+                f"The profile's 'on' ({on}) and 'off' ({off}) values are the same coil "
+                "position, so the relay's position cannot be told; correct the profile.",
+                code="relay_value_unknown",
+            )
+        return RelayState.CONNECTED if bool(raw) == bool(on) else RelayState.DISCONNECTED
+    if raw == on:
+        return RelayState.CONNECTED
+    if raw == off:
+        return RelayState.DISCONNECTED
+    raise Conflict(
+        f"The relay register holds {raw}, which is neither the profile's 'on' value "
+        f"({on}) nor its 'off' value ({off}).",
+        code="relay_value_unknown",
+    )
+
+
+# --- switching --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _ReadBack:
+    """What the meter said when asked after a write that was not confirmed."""
+
+    state: RelayState | None  # None: it could not be read either
+    asked_at: datetime
+    error: str = ""
+
+
+def _read_back(register_map: RegisterMap) -> _ReadBack:
+    asked_at = timezone.now()
+    try:
+        return _ReadBack(_wire_read(register_map), asked_at)
+    except Conflict as exc:
+        return _ReadBack(None, asked_at, exc.message)
+
+
+def relay_switch(
+    *,
+    register_map: RegisterMap,
+    on: bool,
+    reason: str,
+    actor: AbstractBaseUser | None = None,
+    api_key: ApiKey | None = None,
+) -> RegisterMap:
+    """Switch a meter's supply on or off by writing its relay coil or register.
+
+    The write happens on the wire first (outside a transaction, under the gateway's wire
+    lock: :class:`~gateways.services.wire_lock.GatewayBusy` if a poll or another command
+    keeps the gateway busy for :data:`LOCK_WAIT_S`, and then nothing is sent or recorded);
+    then the new state and an audit event (who, when, why) are saved.
+
+    A failed write is recorded as a gateway error and an audit event, and raises
+    :class:`Conflict`. If the request certainly did not reach the meter (connection
+    refused, an exception answer) nothing changed. If it may have (a timeout, a connection
+    lost mid-request) the relay is read back at once: in the requested position, the
+    switch is saved as done; in the other, the observed state is kept and the error says
+    so; unreadable, the state becomes unknown (``relay_state_unknown``).
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(
+            {"reason": ["Say why the supply is switched (kept in the audit log)."]}
         )
+    profile, gateway = _relay_of(register_map, "switch")
+    value = profile.relay_on_value if on else profile.relay_off_value
+    detail = {
+        "reason": reason,
+        "gateway": gateway.name,
+        "device_id": register_map.device_id,
+        "kind": profile.relay_kind,
+        "address": profile.relay_address,
+        "value": value,
+    }
+    who = _who(actor, api_key)
+    with gateway_locked(gateway.pk, wait_s=LOCK_WAIT_S):
+        result = _wire_write(register_map, value)
+        failure = result.items["write"].failure
+        if failure is None:
+            return _switched(register_map, on, detail, who)
+        if not _may_have_arrived(result):
+            _relay_failed(register_map, failure, detail, who)
+            raise Conflict(
+                f"The gateway did not confirm the switch: {failure.message}. Nothing changed.",
+                code="device_unreachable",
+            )
+        return _unconfirmed(register_map, on, failure, _read_back(register_map), detail, who)
+
+
+def _switched(register_map: RegisterMap, on: bool, detail: dict, who: dict) -> RegisterMap:
+    with transaction.atomic():
+        register_map.relay_state = RelayState.CONNECTED if on else RelayState.DISCONNECTED
+        register_map.relay_changed_at = register_map.relay_read_at = timezone.now()
+        register_map.save(update_fields=["relay_state", "relay_changed_at", "relay_read_at"])
+        audit_record(
+            action="relay.on" if on else "relay.off",
+            target=register_map.meter.serial_number,
+            detail=detail,
+            **who,
+        )
+    return register_map
+
+
+def _unconfirmed(
+    register_map: RegisterMap,
+    on: bool,
+    failure: poller.Failure,
+    read_back: _ReadBack,
+    detail: dict,
+    who: dict,
+) -> RegisterMap:
+    """A write that may or may not have reached the meter, and what reading it back said."""
+    wanted = RelayState.CONNECTED if on else RelayState.DISCONNECTED
+    said = f"The gateway did not confirm the switch: {failure.message}"
+    if read_back.state == wanted:  # it did reach the meter (or the supply was so already)
+        with transaction.atomic():
+            _gateway_error(
+                register_map,
+                failure,
+                f"relay write not confirmed: {failure.message}; reading the relay right after "
+                f"showed the supply {_SUPPLY[wanted]} as requested",
+            )
+            return _switched(
+                register_map, on, {**detail, "unconfirmed_write": failure.message}, who
+            )
+    if read_back.state is not None:  # it did not
+        _state_keep(register_map, read_back.state, read_back.asked_at)
+        _relay_failed(register_map, failure, {**detail, "read_back": read_back.state}, who)
+        raise Conflict(
+            f"{said}. Read back right after, the meter says the supply is "
+            f"{_SUPPLY[read_back.state]}: the switch did not take effect.",
+            code="device_unreachable",
+        )
+    with transaction.atomic():  # nobody knows: say so, here and on every page
+        RegisterMap.objects.filter(pk=register_map.pk).update(
+            relay_state=RelayState.UNKNOWN, relay_changed_at=timezone.now()
+        )
+        register_map.refresh_from_db(fields=["relay_state", "relay_changed_at"])
+        _relay_failed(register_map, failure, {**detail, "read_back_error": read_back.error}, who)
+    raise Conflict(
+        f"{said}; the command may still have reached the meter. {read_back.error} "
+        "The relay's position is unknown: read the relay before switching again.",
+        code="relay_state_unknown",
+    )
+
+
+@transaction.atomic
+def _relay_failed(
+    register_map: RegisterMap, failure: poller.Failure, detail: dict, who: dict
+) -> None:
+    _gateway_error(register_map, failure, f"relay write failed: {failure.message}")
+    audit_record(
+        action="relay.failed",
+        target=register_map.meter.serial_number,
+        detail={**detail, "error": failure.message},
+        **who,
+    )
+
+
+def _gateway_error(register_map: RegisterMap, failure: poller.Failure, what: str) -> None:
+    GatewayError.objects.create(
+        organization_id=register_map.organization_id,
+        gateway=register_map.gateway,
+        register_map=register_map,
+        kind=GatewayError.Kind.RELAY,
+        message=f"{register_map.meter.serial_number}: {what}"[:300],
+        exception_code=failure.exception_code,
+        occurred_at=timezone.now(),
+    )
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+def relay_state_read(*, register_map: RegisterMap) -> RegisterMap:
+    """Read where the meter's relay or valve stands (its coil or register) and keep it.
+
+    The position can change without us: a prepaid meter cuts its own supply when credit
+    runs out, a technician switches it on site. So the relay page asks the meter before
+    anyone decides, and a position that differs from the one we knew is saved and audited
+    as observed (not as anyone's action). A failed read changes nothing and raises
+    :class:`Conflict` with the gateway's answer (:class:`GatewayBusy` if the gateway stays
+    busy for :data:`LOCK_WAIT_S`).
+    """
+    _relay_of(register_map, "read")
+    with gateway_locked(register_map.gateway.pk, wait_s=LOCK_WAIT_S):
+        asked_at = timezone.now()
+        state = _wire_read(register_map)
+        return _state_keep(register_map, state, asked_at)
+
+
+def _state_keep(register_map: RegisterMap, state: RelayState, asked_at: datetime) -> RegisterMap:
+    """Save a position read from the meter (audited as observed if it is news)."""
     with transaction.atomic():
         # The row as it is now: someone may have switched the relay while we were asking.
         current = RegisterMap.objects.select_for_update().get(pk=register_map.pk)
@@ -148,8 +317,12 @@ def relay_state_read(*, register_map: RegisterMap) -> RegisterMap:
                 audit_record(
                     action="relay.observed",
                     target=register_map.meter.serial_number,
-                    detail={"from": current.relay_state, "to": state, "gateway": gateway.name,
-                            "device_id": register_map.device_id},
+                    detail={
+                        "from": current.relay_state,
+                        "to": state,
+                        "gateway": register_map.gateway.name,
+                        "device_id": register_map.device_id,
+                    },
                 )
                 current.relay_state, current.relay_changed_at = state, now
                 fields += ["relay_state", "relay_changed_at"]
@@ -159,25 +332,6 @@ def relay_state_read(*, register_map: RegisterMap) -> RegisterMap:
     register_map.relay_changed_at = current.relay_changed_at
     register_map.relay_read_at = current.relay_read_at
     return register_map
-
-
-@transaction.atomic
-def _relay_failed(register_map, failure, detail, actor, api_key) -> None:
-    GatewayError.objects.create(
-        organization_id=register_map.organization_id,
-        gateway=register_map.gateway,
-        register_map=register_map,
-        kind=GatewayError.Kind.RELAY,
-        message=f"{register_map.meter.serial_number}: relay write failed: {failure.message}"[:300],
-        exception_code=failure.exception_code,
-        occurred_at=timezone.now(),
-    )
-    audit_record(
-        action="relay.failed",
-        target=register_map.meter.serial_number,
-        detail={**detail, "error": failure.message},
-        **_who(actor, api_key),
-    )
 
 
 def errors_prune(*, older_than: timedelta = timedelta(days=90)) -> int:

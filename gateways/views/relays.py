@@ -27,15 +27,17 @@ class RelayView(OrganizationPortalMixin, View):
             RegisterMap.objects.select_related("meter", "gateway", "profile"), public_id=id
         )
 
-    def _render(self, request, register_map, form, status=200):
+    def _render(self, request, register_map, form, status=200, refused=False):
         can_operate = Role.at_least(request.role, Role.OPERATOR)
         ctx = {
             "register_map": register_map,
             "form": form,
             "nav_section": "gateways",
             "can_operate": can_operate,
-            # the page asks the meter where its relay stands as soon as it opens
+            # the page asks the meter where its relay stands as soon as it opens; not right
+            # after the gateway failed or was busy (the operator reads it with the button)
             "auto_read": can_operate
+            and not refused
             and register_map.profile.has_relay
             and register_map.gateway.enabled,
         }
@@ -59,17 +61,21 @@ class RelayView(OrganizationPortalMixin, View):
                 reason=form.cleaned_data["reason"],
                 actor=request.user,
             )
-        except (ValidationError, Conflict) as exc:
+        except ValidationError as exc:
             form.add_error(None, error_text(exc))
             return self._render(request, register_map, form, status=409)
+        except Conflict as exc:
+            form.add_error(None, error_text(exc))
+            return self._render(request, register_map, form, status=409, refused=True)
         state = "ON" if on else "OFF"
         messages.success(request, f"Supply of {register_map.meter.serial_number} switched {state}.")
         return redirect("gateways:detail", id=register_map.gateway.public_id)
 
 
 class RelayStateView(OrganizationPortalMixin, View):
-    """Ask the meter where its relay stands (htmx, when the relay page opens or on
-    "Read again"); answers the state partial, with the gateway's error if the read failed."""
+    """Ask the meter where its relay stands (htmx, when the relay page opens or on "Read
+    the relay" / "Read again"); answers the state partial, with the gateway's error if the
+    read failed (or the gateway stayed busy)."""
 
     model = RegisterMap
     write_role = Role.OPERATOR
