@@ -12,12 +12,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
 from billspree.core.scoping import OrganizationScopedModel
+from gateways.validators import HOST_HELP, U16_MESSAGE, relay_errors, validate_host
 from meters.models import MeterType
 
 ADDRESS_HELP = (
@@ -100,7 +102,7 @@ class Gateway(OrganizationScopedModel, HealthFields):
     )
     name = models.CharField(max_length=200)
     transport = models.CharField(max_length=16, choices=Transport.choices, default=Transport.TCP)
-    host = models.CharField(max_length=255, help_text="IP address or host name of the gateway.")
+    host = models.CharField(max_length=255, validators=[validate_host], help_text=HOST_HELP)
     port = models.PositiveIntegerField(
         default=502, validators=[MinValueValidator(1), MaxValueValidator(65535)]
     )
@@ -190,12 +192,12 @@ class Profile(OrganizationScopedModel):
     )
     relay_on_value = models.PositiveIntegerField(
         default=1,
-        validators=[MaxValueValidator(65535)],
+        validators=[MinValueValidator(0, U16_MESSAGE), MaxValueValidator(65535, U16_MESSAGE)],
         help_text="Value written to switch the supply on (coil: 1 = ON).",
     )
     relay_off_value = models.PositiveIntegerField(
         default=0,
-        validators=[MaxValueValidator(65535)],
+        validators=[MinValueValidator(0, U16_MESSAGE), MaxValueValidator(65535, U16_MESSAGE)],
         help_text="Value written to switch the supply off (coil: 0 = OFF).",
     )
     created_at = models.DateTimeField(auto_now_add=True)
@@ -217,6 +219,11 @@ class Profile(OrganizationScopedModel):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        super().clean()
+        if errors := relay_errors(self):
+            raise ValidationError(errors)
 
     @property
     def is_builtin(self) -> bool:
@@ -288,8 +295,9 @@ class RegisterMap(OrganizationScopedModel, HealthFields):
     )
     gateway = models.ForeignKey(Gateway, on_delete=models.CASCADE, related_name="register_maps")
     device_id = models.PositiveSmallIntegerField(
-        validators=[MinValueValidator(0), MaxValueValidator(247)],
-        help_text="Modbus device (unit / slave) id of the meter on the bus, 1–247.",
+        validators=[MinValueValidator(1), MaxValueValidator(247)],
+        help_text="Modbus device (unit / slave) id of the meter on the bus, 1–247 "
+        "(0 is broadcast: meters do not answer it).",
     )
     profile = models.ForeignKey(Profile, on_delete=models.PROTECT, related_name="register_maps")
     enabled = models.BooleanField(default=True)
@@ -308,7 +316,12 @@ class RegisterMap(OrganizationScopedModel, HealthFields):
         constraints = [
             models.UniqueConstraint(
                 fields=["gateway", "device_id"], name="register_map_unique_device"
-            )
+            ),
+            models.CheckConstraint(
+                condition=Q(device_id__gte=1, device_id__lte=247),
+                name="register_map_device_id_range",
+                violation_error_message="The device id must be between 1 and 247.",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -163,19 +163,33 @@ def _map_save(register_map: RegisterMap, fields: dict[str, Any]) -> RegisterMap:
         raise ValidationError({k: ["This field cannot be set."] for k in unknown})
     for key, value in fields.items():
         setattr(register_map, key, value)
+    # The profile as committed, locked: it cannot change how it reads (profile_update) between
+    # this check and the save.
+    register_map.profile = (
+        Profile.objects.select_for_update()
+        .prefetch_related("values")
+        .get(pk=register_map.profile.pk)
+    )
     errors: dict[str, list[str]] = {}
+    try:  # field by field; uniqueness is checked below, naming the field
+        register_map.full_clean(
+            exclude=["organization"], validate_unique=False, validate_constraints=False
+        )
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
     if problems := _compatible(register_map.profile, register_map.meter):
-        errors["profile"] = problems
+        errors.setdefault("profile", []).extend(problems)
     others = RegisterMap.objects.exclude(pk=register_map.pk)
     if others.filter(meter=register_map.meter).exists():
         errors["meter"] = [f"{register_map.meter.serial_number} is already mapped to a gateway."]
-    if others.filter(gateway=register_map.gateway, device_id=register_map.device_id).exists():
+    if "device_id" not in errors and (
+        others.filter(gateway=register_map.gateway, device_id=register_map.device_id).exists()
+    ):
         errors["device_id"] = [
             f"Device id {register_map.device_id} is already used on {register_map.gateway.name}."
         ]
     if errors:
         raise ValidationError(errors)
-    register_map.full_clean(exclude=["organization"], validate_unique=False)
     register_map.save()
     return register_map
 

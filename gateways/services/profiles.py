@@ -113,18 +113,84 @@ PROFILE_FIELDS = {
 }
 
 
-def _profile_save(profile: Profile, values: Sequence[dict[str, Any]] | None) -> Profile:
-    if profile.relay_kind and profile.relay_address is None:
-        raise ValidationError({"relay_address": ["A relay needs the address to write."]})
+def _profile_save(
+    profile: Profile, values: Sequence[dict[str, Any]] | None, *, before: ReadSetup | None = None
+) -> Profile:
+    """Validate, then save the profile and (if given) replace its values. ``before`` is how
+    the profile read its meters before this change; meters mapped to it forbid changing it."""
     profile.full_clean(exclude=["organization"])
     if values is not None and (errors := _check_values(values)):
         raise ValidationError(errors)
+    built = _build_values(profile, values) if values is not None else None
+    if before is not None:
+        _refuse_read_changes(profile, before, built)
     profile.save()
-    if values is not None:
-        built = _build_values(profile, values)
+    if built is not None:
         profile.values.all().delete()
         ProfileValue.objects.bulk_create(built)
     return profile
+
+
+# --- what a profile changes for the meters mapped to it ----------------------------------------
+
+#: Profile fields that decide what its meters read or how their relay is switched.
+READ_FIELDS = ("meter_type", "relay_kind", "relay_address", "relay_on_value", "relay_off_value")
+RELAY_FIELDS = ("relay_address", "relay_on_value", "relay_off_value")
+#: Fields of the reading value (``is_reading``) that decide the stored readings.
+READING_VALUE_FIELDS = ("function_code", "address", "data_type", "word_order", "scale", "unit")
+
+ReadSetup = dict[str, Any]
+
+
+def _read_setup(profile: Profile, values: Sequence[ProfileValue] | None = None) -> ReadSetup:
+    """The settings of ``profile`` (and its reading value) that decide what meters read."""
+    setup: ReadSetup = {f: getattr(profile, f) for f in READ_FIELDS}
+    if values is None:
+        values = list(ProfileValue.objects.filter(profile=profile))
+    reading = next((v for v in values if v.is_reading), None)
+    for f in READING_VALUE_FIELDS:
+        setup[f"value.{f}"] = getattr(reading, f) if reading is not None else None
+    return setup
+
+
+def _in_use_message(profile: Profile) -> str | None:
+    """Why a profile mapped to meters cannot change how it reads them; None when unused."""
+    maps = profile.register_maps.order_by("meter__serial_number")
+    if not (count := maps.count()):
+        return None
+    examples = ", ".join(maps.values_list("meter__serial_number", flat=True)[:3])
+    used_by = f"{count} meter ({examples})" if count == 1 else f"{count} meters (e.g. {examples})"
+    return (
+        f"This profile is used by {used_by}; changing how they are read would change their "
+        "readings. Copy the profile and move the meters instead."
+    )
+
+
+def _changed_read_fields(before: ReadSetup, after: ReadSetup) -> list[str]:
+    changed = [k for k in before if before[k] != after[k]]
+    if not before["relay_kind"] and not after["relay_kind"]:  # no relay: its values are unused
+        changed = [k for k in changed if k not in RELAY_FIELDS]
+    return changed
+
+
+def _refuse_read_changes(
+    profile: Profile, before: ReadSetup, values: Sequence[ProfileValue] | None
+) -> None:
+    """Refuse, field by field, changes to what the meters mapped to ``profile`` read."""
+    after = _read_setup(profile, values)
+    changed = _changed_read_fields(before, after)
+    if not changed or (message := _in_use_message(profile)) is None:
+        return
+    errors: dict[str, list[str]] = {}
+    value_fields = [k.removeprefix("value.") for k in changed if k.startswith("value.")]
+    for field in changed:
+        if not field.startswith("value."):
+            label = Profile._meta.get_field(field).verbose_name
+            errors[field] = [f"The {label} cannot change. {message}"]
+    if value_fields:
+        what = ", ".join(v.replace("_", " ") for v in value_fields)
+        errors["values"] = [f"The reading value's {what} cannot change. {message}"]
+    raise ValidationError(errors)
 
 
 @transaction.atomic
@@ -164,9 +230,11 @@ def profile_update(
     name = str(fields.get("name", profile.name)).strip()
     if Profile.objects.filter(name=name).exclude(pk=profile.pk).exists():
         raise ValidationError({"name": ["A profile with this name exists already."]})
+    # Locked so that no meter is mapped to it between the check and the save.
+    before = _read_setup(Profile.objects.select_for_update().get(pk=profile.pk))
     for key, value in fields.items():
         setattr(profile, key, value)
-    _profile_save(profile, values)
+    _profile_save(profile, values, before=before)
     audit_record(action="profile.update", target=profile.name, **_who(actor, api_key))
     return profile
 
