@@ -33,6 +33,12 @@ the bench's organization and everything it wrote are deleted at the end. ``--rol
 runs everything in one transaction instead (commits become savepoints, and every cycle's
 dead row versions stay visible to the next, so later runs get slower).
 
+``--bus-ms N`` makes every simulated gateway answer N ms after each request, as a
+gateway does whose meters sit on an RS-485 bus (at 9,600 baud a two-register read alone
+takes ~20 ms on the wire; 5 ms is a fast bus): the comparison where the wire, not the
+box's two cores, sets the pace. By default the simulator answers at once, so every path
+is bound by CPU and the storage's CPU shows in full.
+
 Last line: ``BENCH poll cycle_s=... requests_per_s=... bare_requests_per_s=... ratio=...``
 (targets: cycle ≤ 5 s, ratio ≥ 0.8). ``requests_per_s`` counts the whole cycle (claims,
 wire, decoding, ingestion, health).
@@ -83,8 +89,9 @@ T0 = datetime(2026, 1, 5, tzinfo=UTC)
 UNITS = {"electricity": "kWh", "cold_water": "m³", "heat": "kWh"}
 
 
-def serve(count: int, meters: int, ports: multiprocessing.Queue) -> None:
-    """Child process: ``count`` simulated gateways in one event loop."""
+def serve(count: int, meters: int, ports: multiprocessing.Queue, bus_ms: float = 0) -> None:
+    """Child process: ``count`` simulated gateways in one event loop, each answering
+    ``bus_ms`` after a request (0: at once)."""
     import logging
 
     logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
@@ -92,7 +99,9 @@ def serve(count: int, meters: int, ports: multiprocessing.Queue) -> None:
     async def run_servers() -> None:
         servers = []
         for _ in range(count):
-            server = SimulatorServer(SimulatedGateway(make_meters(default_layout(meters))), port=0)
+            store = SimulatedGateway(make_meters(default_layout(meters)))
+            store.stall_s = bus_ms / 1000
+            server = SimulatorServer(store, port=0)
             await server.serve_forever(background=True)
             servers.append(server)
         ports.put([s.bound_port for s in servers])
@@ -274,6 +283,11 @@ def main() -> None:
     parser.add_argument("--small", action="store_true", help="4 gateways × 25 meters")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument(
+        "--bus-ms", type=float, default=0,
+        help="each simulated gateway answers this many ms after a request, as a gateway "
+        "with meters on an RS-485 bus does (0, the default: at once)",
+    )
+    parser.add_argument(
         "--rollback", action="store_true",
         help="run everything in one transaction rolled back at the end (commits are savepoints)",
     )
@@ -281,7 +295,9 @@ def main() -> None:
     count, meters = (4, 25) if args.small else (20, 100)
 
     queue: multiprocessing.Queue = multiprocessing.Queue()
-    child = multiprocessing.Process(target=serve, args=(count, meters, queue), daemon=True)
+    child = multiprocessing.Process(
+        target=serve, args=(count, meters, queue, args.bus_ms), daemon=True
+    )
     child.start()
     ports = queue.get(timeout=30)
     org = Organization.objects.create(name="Bench poll (bench/poll.py)")
@@ -316,7 +332,7 @@ def main() -> None:
         f"ingest_only_s={ingest:.3f} snapshot_only_s={snapshot:.3f} "
         f"tight_loop_requests_per_s={tight:.0f} tight_loop_ratio={rate / tight:.2f} "
         f"bare_s={count * meters / baseline:.3f} "
-        f"meters={count * meters} runs={args.runs}"
+        f"meters={count * meters} runs={args.runs} bus_ms={args.bus_ms:g}"
     )
 
 
