@@ -372,7 +372,12 @@ class PollRun(OrganizationScopedModel):
                 fields=["gateway", "slot", "manual"], name="poll_run_unique_slot"
             )
         ]
-        indexes = [models.Index(fields=["gateway", "-started_at"], name="poll_run_recent")]
+        indexes = [
+            models.Index(fields=["gateway", "-started_at"], name="poll_run_recent"),
+            # the runs still running: each poll closes its gateway's interrupted ones
+            models.Index(fields=["gateway"], name="poll_run_running",
+                         condition=models.Q(status="running")),
+        ]
 
     def __str__(self) -> str:
         return f"{self.gateway} {self.slot:%Y-%m-%d %H:%M:%S} {self.status}"
