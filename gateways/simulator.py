@@ -190,6 +190,7 @@ class SimulatedGateway:
         self.stall_s = 0.0  # answer this late (simulates a hung gateway)
         self.drop_next = 0  # close the connection instead of answering this many requests
         self.exceptions: dict[int, int] = {}  # device id → exception code to answer
+        self.write_exceptions: dict[int, int] = {}  # … to writes only (reads are answered)
         #: devices that never answer (dead on the bus, behind a gateway that sends no 0x0B)
         self.silent: set[int] = set()
         self.requests = 0
@@ -244,6 +245,8 @@ class SimulatedGateway:
     async def async_setValues(self, device_id: int, func_code: int, address: int, values):
         if fault := await self._fault(device_id):
             return fault
+        if code := self.write_exceptions.get(device_id):
+            return ExcCodes(code)
         meter = self.meter(device_id)
         self.writes.append((device_id, func_code, address, list(values)))
         profile = meter.profile

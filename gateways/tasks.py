@@ -19,6 +19,7 @@ from gateways.services.wire_lock import GatewayBusy
 @shared_task(
     autoretry_for=(OperationalError, GatewayBusy),
     retry_backoff=5,
+    retry_jitter=False,
     max_retries=3,
     acks_late=True,
 )

@@ -269,6 +269,11 @@ def statement_delivery_send(*, delivery: StatementDelivery,
         return _delivery_done(delivery, error=NO_EMAIL)
     if delivery.credit_note_id is not None:
         return _credit_note_delivery_send(delivery, connection)
+    if invoice.status == InvoiceStatus.VOID:  # credited while this email waited its turn
+        note = invoice.credit_notes.first()
+        return _delivery_done(delivery, error="the invoice was cancelled before the email "
+                              "went out" + (f" (credit note {note.number}, emailed instead)"
+                                            if note is not None else ""))
     statement = statement or InvoiceStatement.objects.filter(invoice=invoice).first()
     if statement is None or statement.status != StatementStatus.READY:
         statement = invoice_statement_generate(invoice=invoice)
@@ -375,11 +380,14 @@ def credit_note_send(*, credit_note: CreditNote, actor=None, api_key=None
 
 def credit_note_after_create(*, credit_note: CreditNote, actor=None, api_key=None) -> None:
     """Keep the new credit note's PDF and, if the tenant was emailed the invoice it
-    cancels, email them the credit note too (they would otherwise still expect to pay)."""
+    cancels (or an email of it is still queued: it will not go out, see
+    ``statement_delivery_send``), email them the credit note too (they would otherwise
+    still expect to pay)."""
     credit_note_pdf_queue(credit_note=credit_note)
     invoice = credit_note.invoice
     emailed = StatementDelivery.objects.filter(
-        invoice=invoice, credit_note__isnull=True, status=DeliveryStatus.SENT).exists()
+        invoice=invoice, credit_note__isnull=True,
+        status__in=[DeliveryStatus.SENT, DeliveryStatus.QUEUED]).exists()
     if emailed and invoice.tenant.email:
         credit_note_send(credit_note=credit_note, actor=actor, api_key=api_key)
 

@@ -10,9 +10,10 @@
   exponential backoff, reconnects and retries up to ``retries`` times. Modbus exception
   answers are not retried unless they say "busy" or "the device behind the gateway did not
   answer". Devices that answered the previous poll are asked first, devices not yet
-  known next, devices that did not answer last (one attempt each, no retries) last.
-  After a few requests in a row to devices expected to answer fail at the transport
-  level (or of any device, before the gateway has answered anything in this poll), the
+  known next, devices that did not answer last (one attempt each, no retries, the most
+  recently alive first) last. After a few requests in a row to devices expected to answer
+  fail at the transport level (or to any device, before the gateway has answered anything
+  in this poll; or any lost or refused connection), the
   rest of the gateway is skipped (the gateway or its bus is down): one dead
   gateway costs seconds, not minutes, while a few dead meters (many gateways send no
   exception for a device that does not answer, they just time out) cost one timeout
@@ -69,6 +70,9 @@ class Item(NamedTuple):
     count: int
     #: Did this value's device answer the previous poll? None: not known (never polled).
     answered_last: bool | None = None
+    #: When it last answered (epoch seconds; 0: never): among devices that did not answer
+    #: last time, the ones alive most recently are asked first.
+    last_answer: float = 0.0
 
 
 @dataclass
@@ -84,6 +88,10 @@ class Block:
         if any(i.answered_last for i in self.items):
             return True
         return False if all(i.answered_last is False for i in self.items) else None
+
+    @property
+    def last_answer(self) -> float:
+        return max(i.last_answer for i in self.items)
 
 
 @dataclass(frozen=True)
@@ -280,7 +288,7 @@ async def poll_target(target: Target, on_items: ItemSink | None = None) -> Targe
     blocks = plan_blocks(target.items)
     # if nothing answered last time the whole gateway was down: no device is "known dead"
     some_alive = any(b.answered_last is not False for b in blocks)
-    pending = deque(sorted(blocks, key=lambda b: _ASK_ORDER[b.answered_last]))
+    pending = deque(sorted(blocks, key=lambda b: (_ASK_ORDER[b.answered_last], -b.last_answer)))
     unexpected = 0  # transport failures in a row that say the gateway may be down
     answered = False  # has the gateway answered anything in this poll?
     try:
@@ -301,8 +309,8 @@ async def poll_target(target: Target, on_items: ItemSink | None = None) -> Targe
                 result.failed_requests += 1
             if failure is None or failure.kind == "exception":
                 unexpected, answered = 0, True  # the gateway answered (a value or an exception)
-            elif not (known_dead and answered):  # a dead meter on a live gateway says nothing
-                unexpected += 1
+            elif failure.kind == "connection" or not (known_dead and answered):
+                unexpected += 1  # a dead meter's timeout on a live gateway says nothing
             latency = result.latencies_ms[-1] if result.latencies_ms else None
             _distribute(result, block, registers, failure, latency)
             _hand_over(on_items, result, block)
@@ -312,7 +320,9 @@ async def poll_target(target: Target, on_items: ItemSink | None = None) -> Targe
     return result
 
 
-#: Devices that answered the previous poll first, then unknown ones, then silent ones.
+#: Devices that answered the previous poll first, then unknown ones, then silent ones
+#: (those alive most recently first: after an outage of the whole gateway every device
+#: failed last time, and the meters that were dead before it must not be asked first).
 _ASK_ORDER = {True: 0, None: 1, False: 2}
 
 

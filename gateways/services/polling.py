@@ -62,28 +62,35 @@ UPDATE gateways_gateway AS g SET {field} = v.slot
 FROM (VALUES {rows}) AS v(id, slot)
 WHERE g.id = v.id AND g.organization_id = %s AND g.enabled
   AND (g.{field} IS NULL OR g.{field} < v.slot)
-RETURNING g.id
+RETURNING g.id, g.consecutive_failures
 """
 
 
 def _claim(gateways: Sequence[Gateway], manual: bool, now: datetime) -> dict[int, datetime]:
     """Move each gateway's slot forward in one conditional UPDATE; returns the gateways
     this call claimed (id → slot). A slot already taken (a repeated or concurrent poll)
-    changes no row, so that gateway is not polled again."""
+    changes no row, so that gateway is not polled again. The claimed instances get their
+    ``consecutive_failures`` as stored (the caller's may be stale)."""
     if not gateways:
         return {}
     field = "last_manual_slot" if manual else "last_slot"
     slots = {
         g.pk: manual_slot(now) if manual else poll_slot(now, g.poll_interval_s) for g in gateways
     }
-    rows = ", ".join(["(%s::bigint, %s::timestamptz)"] * len(slots))
+    values = ", ".join(["(%s::bigint, %s::timestamptz)"] * len(slots))
     params = [x for pk, slot in slots.items() for x in (pk, slot)]
     with connection.cursor() as cursor:
         cursor.execute(
-            _CLAIM_SQL.format(field=field, rows=rows),
+            _CLAIM_SQL.format(field=field, rows=values),
             [*params, require_organization().pk],
         )
-        return {pk: slots[pk] for (pk,) in cursor.fetchall()}
+        rows = cursor.fetchall()
+    # the caller's instances may be stale: what the database says decides who rests
+    failing = dict(rows)
+    for gateway in gateways:
+        if gateway.pk in failing:
+            gateway.consecutive_failures = failing[gateway.pk]
+    return {pk: slots[pk] for pk, _ in rows}
 
 
 class MapRow(NamedTuple):
@@ -96,6 +103,9 @@ class MapRow(NamedTuple):
     value: ProfileValue | None  # the profile's reading value
     meter_id: int
     answered_last: bool | None = None  # did the device answer the previous poll?
+    last_answer: float = 0.0  # when it last did (epoch seconds; 0: never)
+    consecutive_failures: int = 0
+    last_poll_at: datetime | None = None
 
 
 @dataclass
@@ -104,6 +114,7 @@ class PollPlan:
     maps: dict[int, MapRow]
     target: poller.Target
     run: PollRun | None = None  # created while the wire is busy (``recording.Cycle``)
+    resting: int = 0  # meters left out of this poll (see ``_resting``)
 
 
 def _target(gateway: Gateway, maps: Iterable[MapRow]) -> poller.Target:
@@ -115,6 +126,7 @@ def _target(gateway: Gateway, maps: Iterable[MapRow]) -> poller.Target:
             address=m.value.address,
             count=m.value.register_count,
             answered_last=m.answered_last,
+            last_answer=m.last_answer,
         )
         for m in maps
         if m.value is not None
@@ -139,7 +151,7 @@ def _maps_of(gateway_ids: list[int]) -> list[MapRow]:
         .order_by("gateway_id", "device_id")
         .values_list(
             "id", "gateway_id", "device_id", "profile_id", "meter__serial_number", "meter_id",
-            "consecutive_failures", "last_success_at",
+            "consecutive_failures", "last_success_at", "last_poll_at",
         )
     )
     values = {
@@ -152,9 +164,10 @@ def _maps_of(gateway_ids: list[int]) -> list[MapRow]:
         MapRow(
             pk, gateway_id, device_id, serial, values.get(profile_id), meter_id,
             _answered_last(failures, last_success_at),
+            last_success_at.timestamp() if last_success_at else 0.0, failures, last_poll_at,
         )
-        for pk, gateway_id, device_id, profile_id, serial, meter_id, failures, last_success_at
-        in rows
+        for (pk, gateway_id, device_id, profile_id, serial, meter_id, failures, last_success_at,
+             last_poll_at) in rows
     ]
 
 
@@ -177,8 +190,32 @@ def _prepare(
     for gateway in gateways:
         if gateway.pk in claimed:
             maps = maps_by_gateway.get(gateway.pk, [])
-            plans.append(PollPlan(gateway, {m.pk: m for m in maps}, _target(gateway, maps)))
+            resting = 0
+            if not manual and gateway.consecutive_failures == 0:
+                asked = [m for m in maps if not _resting(m, gateway.poll_interval_s, now)]
+                maps, resting = asked, len(maps) - len(asked)
+            plans.append(
+                PollPlan(gateway, {m.pk: m for m in maps}, _target(gateway, maps), None, resting)
+            )
     return plans, claimed
+
+
+#: A meter that failed this many polls in a row, on a gateway that answers, rests.
+REST_AFTER = 3
+#: ... for 2, 4, 8, then at most 16 poll intervals between attempts.
+REST_MAX_DOUBLINGS = 4
+
+
+def _resting(m: MapRow, interval_s: int, now: datetime) -> bool:
+    """Whether a scheduled poll leaves this meter out: it stopped answering while its
+    gateway answers (a dead meter, a cut cable), so every attempt costs a timeout and
+    holds the gateway (relay commands wait). It is asked again after 2, 4, 8 … 16 poll
+    intervals; "Poll now" always asks it, and one answer ends the rest. Only while the
+    gateway answered its last poll: after a gateway outage every meter is asked at once."""
+    if m.consecutive_failures < REST_AFTER or m.last_poll_at is None:
+        return False
+    doublings = min(m.consecutive_failures - REST_AFTER + 1, REST_MAX_DOUBLINGS)
+    return (now - m.last_poll_at).total_seconds() < interval_s * 2**doublings - interval_s / 2
 
 
 def gateways_poll(
@@ -186,7 +223,7 @@ def gateways_poll(
     gateways: Sequence[Gateway],
     manual: bool = False,
     now: datetime | None = None,
-    wait_s: float = wire_lock.WAIT_S,
+    wait_s: float = 0.0,
 ) -> list[PollRun]:
     """Poll several gateways of the current organization concurrently (one asyncio loop,
     one connection each) and record what came back. Returns the runs that took place;

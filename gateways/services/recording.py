@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.db import DatabaseError, connection, transaction
+from django.db import Error, connection, transaction
 from django.utils import timezone
 
 from gateways import decoding, poller
@@ -219,7 +219,8 @@ class Cycle:
             self.now,
         )
         runs = [
-            _finish_run(plan.run, by_ref[pk], self.outcomes[pk], errors[pk], self.now)
+            _finish_run(plan.run, by_ref[pk], self.outcomes[pk], errors[pk], self.now,
+                        plan.resting)
             for pk, plan in self.plans.items()
         ]
         _update_runs(runs, self.organization_id)
@@ -240,7 +241,7 @@ class Cycle:
                 ).update(status=PollRun.Status.FAILED, finished_at=timezone.now(),
                          summary=summary)
                 self._finish_upload()
-        except DatabaseError:
+        except Error:  # also a connection already closed (InterfaceError)
             pass
 
     def _finish_upload(self) -> None:
@@ -371,7 +372,8 @@ def _update_runs(runs: list[PollRun], organization_id: int) -> None:
         cursor.execute(_RUNS_SQL, [*columns, organization_id])
 
 
-def _finish_run(run: PollRun, result, outcomes, errors, now: datetime) -> PollRun:
+def _finish_run(run: PollRun, result, outcomes, errors, now: datetime, resting: int = 0
+                ) -> PollRun:
     ok = sum(o.error is None for o in outcomes)
     run.status = (
         PollRun.Status.OK
@@ -389,5 +391,6 @@ def _finish_run(run: PollRun, result, outcomes, errors, now: datetime) -> PollRu
     run.summary = (
         f"{ok} of {len(outcomes)} meters read, {run.readings_stored} readings stored, "
         f"{len(errors)} errors, {result.requests} requests in {result.duration_s:.2f} s"
+        + (f"; {resting} not answering, asked again later" if resting else "")
     )[:300]
     return run

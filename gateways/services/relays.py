@@ -114,7 +114,8 @@ def _state_of(profile: Profile, raw: int, *, coil: bool) -> RelayState:
         if bool(on) == bool(off):  # a profile saved before coil values were checked
             raise Conflict(
                 f"The profile's 'on' ({on}) and 'off' ({off}) values are the same coil "
-                "position, so the relay's position cannot be told; correct the profile.",
+                "position, so the relay's position cannot be told: copy the profile, set "
+                "its on/off values, and move the meters to the copy.",
                 code="relay_value_unknown",
             )
         return RelayState.CONNECTED if bool(raw) == bool(on) else RelayState.DISCONNECTED
@@ -237,7 +238,10 @@ def _unconfirmed(
             return _switched(
                 register_map, on, {**detail, "unconfirmed_write": failure.message}, who
             )
-    if read_back.state is not None:  # it did not
+    # 0x05 "acknowledge": accepted and still being carried out, so the old position read
+    # right after says nothing yet
+    in_progress = failure.exception_code == 0x05 and read_back.state is not None
+    if read_back.state is not None and not in_progress:  # it did not
         _state_keep(register_map, read_back.state, read_back.asked_at)
         _relay_failed(register_map, failure, {**detail, "read_back": read_back.state}, who)
         raise Conflict(
@@ -250,9 +254,14 @@ def _unconfirmed(
             relay_state=RelayState.UNKNOWN, relay_changed_at=timezone.now()
         )
         register_map.refresh_from_db(fields=["relay_state", "relay_changed_at"])
-        _relay_failed(register_map, failure, {**detail, "read_back_error": read_back.error}, who)
+        why = (
+            "The meter accepted the command and may still be carrying it out."
+            if in_progress
+            else read_back.error
+        )
+        _relay_failed(register_map, failure, {**detail, "read_back_error": why}, who)
     raise Conflict(
-        f"{said}; the command may still have reached the meter. {read_back.error} "
+        f"{said}; the command may still have reached the meter. {why} "
         "The relay's position is unknown: read the relay before switching again.",
         code="relay_state_unknown",
     )

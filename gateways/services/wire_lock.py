@@ -9,7 +9,12 @@ someone else is talking to it.
 
 Session-level advisory locks, not transaction-level ones: no transaction is held open
 across network I/O. They are released in ``finally``, and by PostgreSQL if the process
-dies (its connection closes).
+dies (its connection closes). Callers take them outside transactions (Celery tasks, the
+portal's requests: ``ATOMIC_REQUESTS`` is off): inside one that breaks, the unlock cannot
+run and the lock lasts as long as the connection. Behind a pooler in transaction mode
+(pgbouncer) session locks do not work; point the workers at PostgreSQL or use session
+pooling. The lock's second key is an int4, so ids are taken modulo 2³¹ − 1 (two gateways
+sharing a key only wait for each other).
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
-from django.db import DatabaseError, connection
+from django.db import Error, connection
 
 from billspree.core.errors import Conflict
 
@@ -35,10 +40,6 @@ _STEP_S = 0.05
 
 class GatewayBusy(Conflict):
     """Another process is talking to the gateway and did not finish in time."""
-
-
-def _key(gateway_id: int) -> int:
-    return gateway_id % 2_147_483_647  # the lock's second key is an int4
 
 
 def _try(ids: list[int]) -> set[int]:
@@ -67,7 +68,7 @@ def _release(ids: Iterable[int]) -> None:
                 "FROM unnest(%s::bigint[]) g",
                 [LOCK_SPACE, ids],
             )
-    except DatabaseError:
+    except Error:  # also a connection already closed (InterfaceError)
         log.warning("could not release the wire locks of gateways %s", ids, exc_info=True)
         if not connection.in_atomic_block:
             connection.close()

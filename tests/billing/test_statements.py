@@ -505,3 +505,25 @@ def test_a_credit_note_for_a_tenant_without_email_is_a_failed_delivery_saying_wh
     r = manager.post(url, follow=True)
     assert "Not sent: the tenant has no email address." in r.content.decode()
     assert note.deliveries.get().status == DeliveryStatus.FAILED and mail.outbox == []
+
+
+def test_an_invoice_email_still_queued_when_the_invoice_is_credited_is_not_sent(
+    billed, django_capture_on_commit_callbacks
+):
+    """The email of the invoice waits for a worker while a manager credits it: the tenant
+    gets the credit note, not a bill for a cancelled invoice (review finding)."""
+    from billing import services
+    from billing.tasks.statements import statement_delivery_send_task
+
+    inv = billed.invoice
+    queued = svc.invoice_statement_send(invoice=inv)  # its task has not run yet
+    with django_capture_on_commit_callbacks(execute=True):
+        note = services.credit_note_create(invoice=inv, reason="Wrong meter reading")
+    statement_delivery_send_task(inv.organization_id, queued.pk)  # the worker gets to it
+    queued.refresh_from_db()
+    assert queued.status == DeliveryStatus.FAILED
+    assert queued.error == (f"the invoice was cancelled before the email went out "
+                            f"(credit note {note.number}, emailed instead)")
+    [message] = mail.outbox
+    assert message.subject.startswith(f"Credit note {note.number}")
+    assert note.deliveries.get().status == DeliveryStatus.SENT

@@ -372,3 +372,19 @@ def test_an_inverted_coil_is_read_back_by_the_profile_after_a_lost_answer(in_org
     assert late_sim.store.meters[RELAY_DEVICE].relay_on is False  # coil OFF = supply ON
     assert m.relay_state == RelayState.CONNECTED
     assert AuditEvent.objects.get(action="relay.on").detail["unconfirmed_write"]
+
+
+def test_a_write_acknowledged_as_still_in_progress_leaves_the_position_unknown(in_org_a, sim):
+    """0x05 "acknowledge": the meter took the command and is still carrying it out, so the
+    old position read right after says nothing yet (review finding): unknown, read again."""
+    gateway = make_gateway(sim, timeout_ms=150, retries=0)
+    m = _known_on(_relay_map(gateway))
+    observed = AuditEvent.objects.filter(action="relay.observed").count()
+    sim.store.write_exceptions[RELAY_DEVICE] = 0x05
+    with pytest.raises(Conflict) as failed:
+        services.relay_switch(register_map=m, on=False, reason="Arrears")
+    assert failed.value.code == "relay_state_unknown"
+    assert "may still be carrying it out" in failed.value.message
+    assert _fresh(m).relay_state == RelayState.UNKNOWN  # not "on", as read a moment ago
+    assert AuditEvent.objects.filter(action="relay.observed").count() == observed
+    assert sim.store.requests == 3  # the first read, the write, the read back

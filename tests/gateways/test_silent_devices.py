@@ -86,3 +86,51 @@ def test_a_gateway_that_stops_answering_is_still_given_up_quickly(bus, sim):
     gateway.refresh_from_db()
     assert gateway.consecutive_failures == 5
     assert all(len(readings_of(m)) == 1 for m in maps)
+
+
+def test_after_an_outage_the_meters_alive_most_recently_are_asked_first(bus, sim):
+    """Every meter failed during the outage; the three that were dead before it must not
+    be asked first and make the repaired gateway look down, poll after poll."""
+    gateway, maps = bus
+    sim.store.silent = {1, 2, 3}
+    services.gateway_poll(gateway=gateway, now=T0)
+    services.gateway_poll(gateway=gateway, now=slot(1))  # 4-7 answer, 1-3 do not
+    sim.store.silent = set(range(1, 8))  # the whole gateway goes quiet
+    for n in (2, 3, 4, 5):
+        services.gateway_poll(gateway=gateway, now=slot(n))
+    for m in maps:
+        m.refresh_from_db()
+    assert all(m.consecutive_failures > 0 for m in maps)  # nobody answered last time
+
+    sim.store.silent = {1, 2, 3}  # back, with its three dead meters
+    run = services.gateway_poll(gateway=gateway, now=slot(6))
+    assert run.status == PollRun.Status.PARTIAL, run.summary
+    assert run.readings_stored == 4
+    assert [len(readings_of(m)) for m in maps][3:] == [2, 2, 2, 2]
+
+
+def test_a_meter_that_keeps_failing_rests_then_is_asked_again(bus, sim):
+    """A dead meter on a live gateway costs a timeout per poll and holds the gateway: after
+    three failed polls in a row it is asked after 2, 4 … poll intervals; "Poll now" asks
+    it anyway, and one answer ends the rest."""
+    gateway, maps = bus
+    sim.store.silent = {2}
+    for n in range(3):
+        run = services.gateway_poll(gateway=gateway, now=slot(n))
+        assert run.requests == 6 + (2 if n == 0 else 1)  # retried while it was expected
+    resting = services.gateway_poll(gateway=gateway, now=slot(3))
+    assert resting.status == PollRun.Status.OK and resting.requests == 6
+    assert resting.summary.endswith("; 1 not answering, asked again later")
+    assert services.gateway_poll(gateway=gateway, now=slot(4)).requests == 7  # 2 intervals on
+    assert services.gateway_poll(gateway=gateway, now=slot(5)).requests == 6  # now every 4
+    manual = services.gateway_poll(gateway=gateway, manual=True, now=slot(5))
+    assert manual.requests == 7 and manual.status == PollRun.Status.PARTIAL
+
+    sim.store.silent = set()  # repaired: still resting (5 failures: every 8 intervals) …
+    assert services.gateway_poll(gateway=gateway, now=slot(8)).requests == 6
+    # … until someone presses "Poll now" after the repair, or its turn comes
+    manual = services.gateway_poll(gateway=gateway, manual=True, now=slot(8))
+    assert manual.status == PollRun.Status.OK and manual.meters_ok == 7
+    assert manual.readings_stored == 1  # the others were read at this instant already
+    run = services.gateway_poll(gateway=gateway, now=slot(9))
+    assert run.status == PollRun.Status.OK and run.requests == 7 and run.readings_stored == 7
