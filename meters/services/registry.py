@@ -204,6 +204,8 @@ def meter_update(*, meter: Meter, actor: Actor = None, **fields: Any) -> Meter:
         _check_type_change(meter)
         fields.setdefault("unit", "")  # the old unit may not fit: default to the new type's
     reject_unknown(fields, (*METER_EDITABLE, "type"))
+    if "unit" in fields and "type" not in fields:
+        _check_unit_change(meter, fields["unit"])
     changed = changed_fields(meter, fields)
     for key, value in changed.items():
         setattr(meter, key, value)
@@ -221,6 +223,19 @@ def _check_type_change(meter: Meter) -> None:
         raise ValidationError({"type": ["This meter has been connected; its type cannot change."]})
     if meter.sub_meters.exists():
         raise ValidationError({"type": ["Sub-meters measure this meter's type; it cannot change."]})
+
+
+def _check_unit_change(meter: Meter, unit: str) -> None:
+    """A connected meter's readings were recorded in its unit (and a gateway profile reads
+    it in that unit): another unit would silently rescale its whole history, e.g. ×1000
+    from kWh to Wh. Writing the same unit differently is not a change."""
+    new = check_unit(meter.type, unit or "")
+    if new != meter.unit and meter.assignments.exists():
+        raise ValidationError({"unit": [
+            f"This meter has been connected and its readings are in {meter.unit}; another "
+            "unit would rescale them. If the device registers in another unit, replace the "
+            "meter (Replace meter) so that both histories stay right."
+        ]})
 
 
 def _drop_unchanged_keys(meter: Meter, fields: dict[str, Any]) -> dict[str, Any]:

@@ -394,3 +394,23 @@ def test_type_change_only_for_unused_meters_and_unit_follows(reg):
     with pytest.raises(ValidationError) as exc:
         services.meter_update(meter=water, type=MeterType.HOT_WATER)
     assert "connected" in exc.value.message_dict["type"][0]
+
+
+def test_unit_change_only_for_meters_never_connected(reg):
+    """A connected meter's readings (and the gateway profile that reads it) are in its
+    unit: another unit would rescale its history, so it is refused, naming the field."""
+    _, bp, meters = reg
+    elec = meters[MeterType.ELECTRICITY]
+    services.meter_update(meter=elec, unit="MWh")  # not connected yet: a correction
+    elec.refresh_from_db()
+    assert elec.unit == "MWh"
+    services.meter_update(meter=elec, unit="kWh")
+    services.meter_assign(billing_point=bp, meter=elec, connected_at=date(2026, 1, 1))
+    with pytest.raises(ValidationError) as exc:
+        services.meter_update(meter=elec, unit="MWh", label="Main")
+    assert "readings are in kWh" in exc.value.message_dict["unit"][0]
+    elec.refresh_from_db()
+    assert (elec.unit, elec.label) == ("kWh", "")  # nothing changed
+    services.meter_update(meter=elec, unit="KWH", label="Main")  # the same unit, written so
+    elec.refresh_from_db()
+    assert (elec.unit, elec.label) == ("kWh", "Main")

@@ -200,10 +200,9 @@ class Command(BaseCommand):
             await asyncio.sleep(every)
             try:  # the ORM is synchronous: read the maps on a worker thread
                 devices = await asyncio.to_thread(self._devices_from_db)
+                self.apply(store, devices)
             except Exception as exc:  # noqa: BLE001 - keep serving the bus as it is
                 self.stderr.write(f"Reloading the register maps failed, retrying: {exc}")
-                continue
-            self.apply(store, devices)
 
     def _devices_from_db(self) -> dict[int, SimMeter]:
         from django.db import connections
