@@ -185,8 +185,10 @@ class CreditNoteCreateView(OrganizationPortalMixin, View):
             except Conflict as exc:
                 form.add_error(None, exc.message)
             else:
-                messages.success(request, f"Credit note {note.number} issued; "
-                                 f"{invoice} is void.")
+                emailed = note.deliveries.first()
+                messages.success(request, f"Credit note {note.number} issued; {invoice} is void."
+                                 + (f" It is being emailed to {emailed.recipient}, who was "
+                                    "sent the invoice." if emailed else ""))
                 return redirect("billing:invoice_detail", id=invoice.public_id)
         return self.render_form(request, invoice, form, status=400)
 

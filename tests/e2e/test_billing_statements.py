@@ -91,3 +91,39 @@ def test_prepare_and_download_a_building_statement(page, world_a, draft):
                         full_page=True)
     text = "".join(p.extract_text() for p in PdfReader(info.value.path()).pages)
     assert has(text, "Statement of building charges") and has(text, "95.08")
+
+
+def test_credit_an_emailed_invoice_and_the_tenant_gets_the_credit_note(page, world_a, draft):
+    """Issue and send, then credit: the credit note's page lists the email that went to
+    the tenant by itself, and its PDF downloads as stored."""
+    house, inv = draft
+    portal_login(page, world_a.manager.email)
+    page.goto(f"/billing/invoices/{inv.public_id}/")
+    page.get_by_role("link", name="Issue…").click()
+    page.get_by_role("button", name="Issue").click()
+    panel = page.get_by_test_id("statement-panel")
+    expect(panel.get_by_test_id("statement-status")).to_have_text("Ready")
+    panel.get_by_test_id("statement-send").click()
+    page.get_by_role("button", name="Send statement").click()
+    expect(page.get_by_text("The statement is being sent to tenant@example.com")).to_be_visible()
+
+    page.get_by_role("link", name="Credit note…").click()
+    page.get_by_label("Reason").fill("Meter read twice")
+    page.get_by_role("button", name="Issue credit note").click()
+    expect(page.get_by_text("It is being emailed to tenant@example.com")).to_be_visible()
+    page.get_by_role("link", name="CN-000001").first.click()
+    deliveries = page.get_by_test_id("credit-note-deliveries")
+    expect(deliveries.get_by_text("tenant@example.com")).to_be_visible()
+    expect(deliveries.get_by_text("Sent", exact=True)).to_be_visible()
+    expect(page.get_by_test_id("credit-note-send")).to_have_text("Email again…")
+    if os.environ.get("E2E_SHOTS"):
+        page.screenshot(path=os.path.join(os.environ["E2E_SHOTS"], "credit_note.png"),
+                        full_page=True)
+    with page.expect_download() as info:
+        page.get_by_role("link", name="Download PDF").click()
+    download = info.value
+    assert download.suggested_filename == "credit-note-CN-000001.pdf"
+    text = "".join(p.extract_text() for p in PdfReader(download.path()).pages)
+    assert has(text, "CN-000001") and has(text, "Meter read twice")
+    subjects = [m.subject for m in mail.outbox]
+    assert any(s.startswith("Credit note CN-000001 for your invoice INV-000001") for s in subjects)
