@@ -298,14 +298,21 @@ def invoice_statement_send(*, invoice: Invoice, actor=None, api_key=None) -> Sta
     a ``failed`` delivery at once, saying so."""
     if invoice.status == InvoiceStatus.DRAFT:
         raise Conflict("A draft cannot be sent: issue the invoice first.")
+    return _delivery_queue(invoice=invoice, credit_note=None, action="statement.send",
+                           document=invoice, actor=actor, api_key=api_key)
+
+
+def _delivery_queue(*, invoice: Invoice, credit_note: CreditNote | None, action: str,
+                    document: Invoice | CreditNote, actor, api_key) -> StatementDelivery:
+    """A new delivery of a document to the invoice's tenant, audited, its email queued
+    after the commit (or ``failed`` at once when the tenant has no email address)."""
     recipient = invoice.tenant.email
     delivery = StatementDelivery.objects.create(
-        invoice=invoice, recipient=recipient,
+        invoice=invoice, credit_note=credit_note, recipient=recipient,
         requested_by=actor if actor is not None and actor.is_authenticated
         and getattr(actor, "api_key", None) is None else None)
-    audit_record(action="statement.send", actor=actor, api_key=api_key,
-                 target=str(invoice.public_id),
-                 detail={"number": invoice.number, "recipient": recipient})
+    audit_record(action=action, actor=actor, api_key=api_key, target=str(document.public_id),
+                 detail={"number": document.number, "recipient": recipient})
     if not recipient:
         return _delivery_done(delivery, error=NO_EMAIL)
     org_id, delivery_id = invoice.organization_id, delivery.pk
@@ -356,26 +363,9 @@ def credit_note_send(*, credit_note: CreditNote, actor=None, api_key=None
     """Queue an email of a credit note (its PDF attached) to the tenant of the invoice it
     cancels: a new delivery row now, the email in the background. A tenant without an
     email address gets a ``failed`` delivery at once, saying so."""
-    invoice = credit_note.invoice
-    recipient = invoice.tenant.email
-    delivery = StatementDelivery.objects.create(
-        invoice=invoice, credit_note=credit_note, recipient=recipient,
-        requested_by=actor if actor is not None and actor.is_authenticated
-        and getattr(actor, "api_key", None) is None else None)
-    audit_record(action="credit_note.send", actor=actor, api_key=api_key,
-                 target=str(credit_note.public_id),
-                 detail={"number": credit_note.number, "recipient": recipient})
-    if not recipient:
-        return _delivery_done(delivery, error=NO_EMAIL)
-    org_id, delivery_id = invoice.organization_id, delivery.pk
-
-    def queue() -> None:
-        from billing.tasks.statements import statement_delivery_send_task
-
-        statement_delivery_send_task.delay(org_id, delivery_id)
-
-    transaction.on_commit(queue)
-    return delivery
+    return _delivery_queue(invoice=credit_note.invoice, credit_note=credit_note,
+                           action="credit_note.send", document=credit_note, actor=actor,
+                           api_key=api_key)
 
 
 def credit_note_after_create(*, credit_note: CreditNote, actor=None, api_key=None) -> None:
