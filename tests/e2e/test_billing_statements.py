@@ -39,14 +39,21 @@ def draft(world_a):
     return h, inv
 
 
-def test_issue_download_and_send_the_statement(page, world_a, draft):
-    house, inv = draft
-    portal_login(page, world_a.manager.email)
+def issue_in_the_portal(page, world, inv):
+    """Log in as the manager, issue ``inv`` from its page and wait for its statement;
+    returns the statement panel."""
+    portal_login(page, world.manager.email)
     page.goto(f"/billing/invoices/{inv.public_id}/")
     page.get_by_role("link", name="Issue…").click()
     page.get_by_role("button", name="Issue").click()
     panel = page.get_by_test_id("statement-panel")
     expect(panel.get_by_test_id("statement-status")).to_have_text("Ready")
+    return panel
+
+
+def test_issue_download_and_send_the_statement(page, world_a, draft):
+    house, inv = draft
+    panel = issue_in_the_portal(page, world_a, inv)
     with page.expect_download() as info:
         panel.get_by_test_id("statement-download").click()
     download = info.value
@@ -97,12 +104,7 @@ def test_credit_an_emailed_invoice_and_the_tenant_gets_the_credit_note(page, wor
     """Issue and send, then credit: the credit note's page lists the email that went to
     the tenant by itself, and its PDF downloads as stored."""
     house, inv = draft
-    portal_login(page, world_a.manager.email)
-    page.goto(f"/billing/invoices/{inv.public_id}/")
-    page.get_by_role("link", name="Issue…").click()
-    page.get_by_role("button", name="Issue").click()
-    panel = page.get_by_test_id("statement-panel")
-    expect(panel.get_by_test_id("statement-status")).to_have_text("Ready")
+    panel = issue_in_the_portal(page, world_a, inv)
     panel.get_by_test_id("statement-send").click()
     page.get_by_role("button", name="Send statement").click()
     expect(page.get_by_text("The statement is being sent to tenant@example.com")).to_be_visible()
