@@ -47,6 +47,24 @@ POWER = {
     "is_reading": False,
 }
 
+def profile_form(name: str, *, relay_on_value: int) -> dict:
+    """The portal's profile form: an electricity profile with a coil relay and the energy
+    register as its reading value."""
+    data = {
+        "name": name,
+        "meter_type": "electricity",
+        "relay_kind": "coil",
+        "relay_address": 0,
+        "relay_on_value": relay_on_value,
+        "relay_off_value": 0,
+        "values-TOTAL_FORMS": 1,
+        "values-INITIAL_FORMS": 0,
+    }
+    data.update({f"values-0-{k}": v for k, v in ENERGY.items() if k != "is_reading"})
+    data["values-0-is_reading"] = "on"
+    return data
+
+
 #: Changes of the reading value that change what its meters read.
 READING_CHANGES = [
     {"unit": "Wh"},
@@ -248,18 +266,7 @@ def test_api_refuses_changing_a_profile_in_use_and_allows_renaming_it(in_use, in
 def test_portal_refuses_changing_a_profile_in_use_and_allows_renaming_it(in_use, in_org_a):
     client = login_client(in_org_a.manager, in_org_a.org)
     url = f"/gateways/profiles/{in_use.public_id}/edit/"
-    data = {
-        "name": in_use.name,
-        "meter_type": "electricity",
-        "relay_kind": "coil",
-        "relay_address": 0,
-        "relay_on_value": 1,
-        "relay_off_value": 0,
-        "values-TOTAL_FORMS": 1,
-        "values-INITIAL_FORMS": 0,
-    }
-    data.update({f"values-0-{k}": v for k, v in ENERGY.items() if k != "is_reading"})
-    data["values-0-is_reading"] = "on"
+    data = profile_form(in_use.name, relay_on_value=1)
     before = setup_of(in_use)
     r = client.post(url, {**data, "meter_type": "heat", "values-0-unit": "Wh"})
     page = r.content.decode()
@@ -359,18 +366,7 @@ def test_api_names_the_relay_field(in_org_a):
 
 def test_portal_names_the_relay_field(in_org_a):
     client = login_client(in_org_a.manager, in_org_a.org)
-    data = {
-        "name": "Portal relay",
-        "meter_type": "electricity",
-        "relay_kind": "coil",
-        "relay_address": 0,
-        "relay_on_value": 2,
-        "relay_off_value": 0,
-        "values-TOTAL_FORMS": 1,
-        "values-INITIAL_FORMS": 0,
-    }
-    data.update({f"values-0-{k}": v for k, v in ENERGY.items() if k != "is_reading"})
-    data["values-0-is_reading"] = "on"
+    data = profile_form("Portal relay", relay_on_value=2)
     r = client.post("/gateways/profiles/new/", data)
     page = r.content.decode()
     assert r.status_code == 400 and 'data-field="relay_on_value"' in page
