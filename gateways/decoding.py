@@ -73,17 +73,36 @@ def encode(value: int | float, data_type: str, word_order: str = "big") -> list[
     return _ordered(words, word_order)
 
 
+_F32 = struct.Struct(">f")
+
+
+def shortest_f32(raw: float) -> str:
+    """The shortest decimal that reads back as the same float32.
+
+    What the meter meant: its display shows 12345.678, the register holds the nearest
+    float32 (12345.677734375); 7 significant digits (12345.68) would be a different
+    float32, and all of them would be noise of the binary representation. 6 digits are
+    tried first (any shorter decimal that round-trips is what "%.6g" gives, trailing
+    zeros dropped), 9 always round-trip.
+    """
+    for digits in range(6, 10):
+        text = format(raw, f".{digits}g")
+        if _F32.unpack(_F32.pack(float(text)))[0] == raw:
+            return text
+    return repr(raw)  # pragma: no cover - 9 significant digits always round-trip
+
+
 def scaled(raw: int | float, scale: Decimal, data_type: str = "") -> Decimal:
     """``raw × scale`` as a Decimal; raises DecodeError for NaN or infinity.
 
-    A float32 carries about 7 significant digits; more would be noise of the binary
-    representation (12345.67 arrives as 12345.669921875), so it is read with 7.
+    A float32 is read as the shortest decimal that is the same float32
+    (:func:`shortest_f32`); a float64 as Python's shortest repr, which is the same rule.
     """
     if isinstance(raw, float) and not math.isfinite(raw):
         raise DecodeError("The meter sent NaN or infinity.")
     try:
         if isinstance(raw, float):
-            number = Decimal(format(raw, ".7g") if data_type == "f32" else repr(raw))
+            number = Decimal(shortest_f32(raw) if data_type == "f32" else repr(raw))
         else:
             number = Decimal(raw)
         return number * scale

@@ -3,6 +3,12 @@
 Addresses are 0-based (what goes on the wire). Each manual's 1-based number is in the
 comment: Eastron prints "30073" for total import kWh, i.e. input register address 72
 (0x0048). Every organization gets a read-only copy of these (``profile_builtins_ensure``).
+
+Each profile names the maker's document it follows (``source``: title, version, table),
+and ``tests/gateways/test_builtin_profiles.py`` checks every reading register against
+words encoded by hand from that document. Changing a reading register of a built-in
+profile that organizations already use needs a migration that moves their meters over
+as a register switch (see ``gateways.services.register_switch``), never a plain edit.
 """
 
 from __future__ import annotations
@@ -36,6 +42,8 @@ class ProfileDef:
     relay_address: int | None = None
     relay_on_value: int = 1
     relay_off_value: int = 0
+    #: The maker's register map this profile follows: title, version, table / page.
+    source: str = ""
     extra: dict = field(default_factory=dict)
 
     @property
@@ -49,6 +57,10 @@ EASTRON_SDM630 = ProfileDef(
     manufacturer="Eastron",
     meter_type="electricity",
     description="Input registers, IEEE float32, high word first. Manual numbers 3xxxx.",
+    source="Eastron, SDM630 Modbus Protocol (SDM630-Modbus V2), section \"Input Registers\" "
+    "(function 04), parameters 1, 27, 37, 38: 30001 Phase 1 line to neutral volts, 30053 "
+    "Total system power (W), 30073 Total import kWh, 30075 Total export kWh; all IEEE 754 "
+    "float, 2 registers, high word first.",
     values=(
         # 30073 Total import kWh
         ValueDef("energy_import", "Total import energy", 4, 0x0048, "f32", unit="kWh",
@@ -68,6 +80,9 @@ EASTRON_SDM120 = ProfileDef(
     manufacturer="Eastron",
     meter_type="electricity",
     description="Input registers, IEEE float32, high word first. Manual numbers 3xxxx.",
+    source="Eastron, SDM120-Modbus Protocol (V2.x), section \"Input Registers\" (function "
+    "04): 30001 Voltage (V), 30013 Active power (W), 30073 Import active energy (kWh); all "
+    "IEEE 754 float, 2 registers, high word first.",
     values=(
         # 30073 Import active energy
         ValueDef("energy_import", "Import active energy", 4, 0x0048, "f32", unit="kWh",
@@ -84,12 +99,21 @@ CARLO_GAVAZZI_EM24 = ProfileDef(
     name="Carlo Gavazzi EM24",
     manufacturer="Carlo Gavazzi",
     meter_type="electricity",
-    description="INT32 with the LOW word first (CDAB); energy in tenths of kWh.",
+    description="INT32 with the LOW word first (CDAB); energy in tenths of kWh. Reads "
+    "kWh (+) TOT, the sum of the three phases (0x0040/0x0042/0x0044 are the per-phase "
+    "counters L1/L2/L3).",
+    source="Carlo Gavazzi, EM24-DIN Communication Protocol (Version 3), section 2.3 "
+    "\"Instantaneous variables and meters\", read with function 03 or 04: 300041 / 0028h "
+    "W sys INT32 (weight W×10); 300053 / 0034h kWh (+) TOT INT32 (weight kWh×10); "
+    "300065 / 0040h, 300067 / 0042h, 300069 / 0044h kWh (+) L1, L2, L3; INT32 sent least "
+    "significant word first (section 2.1 data format). The same map is in Victron "
+    "dbus-modbus-client carlo_gavazzi.py (EM24: 0x0034 /Ac/Energy/Forward, 0x0040 + 2·(n−1) "
+    "per phase). Before release 13 this profile read 0x0042 (phase L2 only).",
     values=(
-        # 0x0042 kWh (+) TOT, INT32, weight kWh×10
-        ValueDef("energy_import", "kWh (+) total", 3, 0x0042, "i32", "little",
+        # 300053 / 0034h kWh (+) TOT, INT32 low word first, weight kWh×10
+        ValueDef("energy_import", "kWh (+) total", 3, 0x0034, "i32", "little",
                  Decimal("0.1"), "kWh", is_reading=True),
-        # 0x0028 W sys, INT32, weight W×10
+        # 300041 / 0028h W sys, INT32 low word first, weight W×10
         ValueDef("power", "W system", 3, 0x0028, "i32", "little", Decimal("0.1"), "W"),
     ),
 )
@@ -101,6 +125,10 @@ SCHNEIDER_IEM3255 = ProfileDef(
     meter_type="electricity",
     description="Holding registers. Total active energy import is INT64 in Wh "
     "(manual register 3204 → address 3203), scaled to kWh.",
+    source="Schneider Electric, iEM3100 / iEM3200 / iEM3300 series User manual "
+    "(DOCA0005EN), chapter \"Communications via Modbus RS-485\", Modbus register list: "
+    "3060 Total Active Power, Float32, kW; 3204 Total Active Energy Import, INT64, Wh; "
+    "function 03; the manual's register number is the wire address + 1; words high first.",
     values=(
         # 3204 Total Active Energy Import, INT64, Wh
         ValueDef("energy_import", "Total active energy import", 3, 3203, "i64",
@@ -117,6 +145,9 @@ MBUS_WATER = ProfileDef(
     meter_type="cold_water",
     description="A water meter read by an M-Bus-to-Modbus converter that maps its volume "
     "to holding registers as an unsigned 32-bit count of litres; valve on coil 0.",
+    source="No maker's map: the layout the converter is set up with (a generic M-Bus to "
+    "Modbus converter maps what it is told to). Configure the converter to match, or copy "
+    "this profile and enter the converter's own addresses.",
     values=(
         ValueDef("volume", "Volume", 3, 0x0000, "u32", scale=Decimal("0.001"), unit="m³",
                  is_reading=True),
@@ -133,6 +164,8 @@ MBUS_HEAT = ProfileDef(
     meter_type="heat",
     description="A heat meter behind an M-Bus-to-Modbus converter: energy as an unsigned "
     "32-bit count of kWh, volume in litres.",
+    source="No maker's map: the layout the converter is set up with (see the water "
+    "profile).",
     values=(
         ValueDef("energy", "Heat energy", 3, 0x0000, "u32", unit="kWh", is_reading=True),
         ValueDef("volume", "Volume", 3, 0x0002, "u32", scale=Decimal("0.001"), unit="m³"),
@@ -146,6 +179,8 @@ PREPAID_RELAY = ProfileDef(
     meter_type="electricity",
     description="A DIN-rail prepaid meter: energy as unsigned 32-bit hundredths of kWh in "
     "holding registers, load relay on coil 0 (ON = supply on).",
+    source="No single maker's map: the common layout of DIN-rail prepaid meters; check the "
+    "meter's own map and copy this profile if it differs.",
     values=(
         ValueDef("energy_import", "Active energy", 3, 0x0000, "u32", scale=Decimal("0.01"),
                  unit="kWh", is_reading=True),

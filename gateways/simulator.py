@@ -109,6 +109,9 @@ class SimMeter:
     off_since: float | None = None
     #: Where the meter came from (e.g. a register map), so a reload can tell it apart.
     origin: str = ""
+    #: Register words pinned by a test, by function code and address (e.g. encoded by hand
+    #: from a maker's manual): they are served as they are, over whatever the profile says.
+    pinned_words: dict[int, dict[int, int]] = field(default_factory=dict)
 
     def same_device(self, other: SimMeter) -> bool:
         """Whether ``other`` describes this very device (a reload keeps this one, so its
@@ -178,6 +181,7 @@ class SimMeter:
         if function_code == 3 and self.profile.relay_kind == "register":
             on, off = self.profile.relay_on_value, self.profile.relay_off_value
             out[self.profile.relay_address] = on if self.relay_on else off
+        out.update(self.pinned_words.get(function_code, {}))
         return out
 
 

@@ -30,12 +30,19 @@ def _profile_from_def(definition: ProfileDef) -> Profile:
         builtin=definition.key,
         manufacturer=definition.manufacturer,
         meter_type=definition.meter_type,
-        description=definition.description,
+        description=_described(definition),
         relay_kind=definition.relay_kind,
         relay_address=definition.relay_address,
         relay_on_value=definition.relay_on_value,
         relay_off_value=definition.relay_off_value,
     )
+
+
+def _described(definition: ProfileDef) -> str:
+    """The description of a built-in copy: what it reads, and the maker's document."""
+    if not definition.source:
+        return definition.description
+    return f"{definition.description}\n\nSource: {definition.source}"
 
 
 @transaction.atomic

@@ -100,3 +100,20 @@ def test_contiguous_values_share_a_request():
     }
     many = [Item(i, 1, 3, i * 2, 2) for i in range(100)]
     assert [b.count for b in plan_blocks(many)] == [124, 76]
+
+
+@pytest.mark.parametrize(("words", "expected"), [
+    # IEEE 754 single, high word first, encoded by hand: 12345.678 → 0x4640E6B6, whose exact
+    # value is 12345.677734375; 12345.68 would be another float32 (0x4640E6B8).
+    ([0x4640, 0xE6B6], Decimal("12345.678")),
+    ([0x4640, 0xE6B8], Decimal("12345.68")),
+    ([0x458C, 0xA733], Decimal("4500.9")),  # 4500.89990234375
+    ([0x3DCC, 0xCCCD], Decimal("0.1")),  # 0.100000001490116…
+    ([0x4B3C, 0x614E], Decimal("12345678")),  # an integer needs all 8 digits
+    ([0x3F80, 0x0000], Decimal("1")),
+])
+def test_float32_is_stored_as_the_shortest_decimal_of_the_same_float32(words, expected):
+    value = value_from_registers(words, "f32", "big", Decimal(1))
+    assert value == expected
+    # and that decimal is the very float32 the meter sent
+    assert struct.pack(">f", float(value)) == struct.pack(">HH", *words)
