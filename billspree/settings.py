@@ -225,6 +225,14 @@ BILL_RUN_LEASE_SECONDS = env.int("BILL_RUN_LEASE_SECONDS", default=300)
 if BILL_RUN_CHUNK_SIZE < 1 or BILL_RUN_LEASE_SECONDS < 1:
     raise ValueError("BILL_RUN_CHUNK_SIZE and BILL_RUN_LEASE_SECONDS must be at least 1")
 
+# --- gateway polls ---------------------------------------------------------------------
+# Seconds one gateway's poll may take in all (requests, retries, backoff): when it runs out
+# the request in flight is abandoned and the remaining meters wait for the next slot, so a
+# stalled gateway cannot hold a worker and its wire lock for retries × timeouts × meters.
+GATEWAY_POLL_BUDGET_S = env.float("GATEWAY_POLL_BUDGET_S", default=60.0)
+if GATEWAY_POLL_BUDGET_S <= 0:
+    raise ValueError("GATEWAY_POLL_BUDGET_S must be positive")
+
 # --- REST API -----------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -213,6 +213,14 @@ class RelaySerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=300, help_text="Kept in the audit log.")
 
 
+class PollNowSerializer(serializers.Serializer):
+    queued = serializers.BooleanField(help_text="True: a new poll was queued.")
+    run = PollRunSerializer(
+        allow_null=True, help_text="The poll of this slot when nothing new was queued."
+    )
+    detail = serializers.CharField()
+
+
 class GatewayViewSet(OrganizationModelViewSet):
     """Modbus gateways. ``POST …/{id}/poll/`` queues a poll now (operator)."""
 
@@ -239,11 +247,22 @@ class GatewayViewSet(OrganizationModelViewSet):
     def perform_destroy(self, instance: Gateway) -> None:
         services.gateway_delete(gateway=instance, **self.audit_kwargs())
 
-    @extend_schema(request=None, responses={202: None})
+    @extend_schema(request=None, responses={202: PollNowSerializer, 200: PollNowSerializer})
     @action(detail=True, methods=["post"], write_role=Role.OPERATOR)
     def poll(self, request: Request, id: str) -> Response:
-        services.gateway_poll_request(gateway=self.get_object(), **self.audit_kwargs())
-        return Response({"queued": True}, status=status.HTTP_202_ACCEPTED)
+        """Poll now. 202 ``queued: true``: a worker polls the gateway in a moment (see
+        ``runs/``). Asked again within the same 10 seconds, nothing new is queued: 200 with
+        ``queued: false`` and that poll's ``run`` (finished or running), or 409
+        ``poll_pending`` while its worker has not started it yet."""
+        run = services.gateway_poll_request(gateway=self.get_object(), **self.audit_kwargs())
+        if run is None:
+            return Response({"queued": True, "run": None, "detail": "Poll queued."},
+                            status=status.HTTP_202_ACCEPTED)
+        detail = (
+            f"This gateway was polled moments ago (started {run.started_at:%H:%M:%S} UTC, "
+            f"{run.get_status_display().lower()}); nothing new was queued."
+        )
+        return Response({"queued": False, "run": PollRunSerializer(run).data, "detail": detail})
 
     @extend_schema(responses=RegisterMapSerializer(many=True))
     @action(detail=True, methods=["get"])

@@ -7,6 +7,8 @@ the same slot are harmless: the service claims the slot first and stops if it is
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from celery import shared_task
 from django.db import OperationalError
 
@@ -23,16 +25,18 @@ from gateways.services.wire_lock import GatewayBusy
     max_retries=3,
     acks_late=True,
 )
-def gateway_poll_task(gateway_id: int, manual: bool = False) -> str:
+def gateway_poll_task(gateway_id: int, manual: bool = False, slot: str | None = None) -> str:
     """Poll one gateway; if another process is talking to it for longer than the wire
-    lock's wait, try again a little later (the slot is still free)."""
+    lock's wait, try again a little later (the slot is still free). ``slot``: the manual
+    slot "Poll now" claimed (ISO 8601)."""
     gateway = (
         Gateway.objects.unscoped().select_related("organization").filter(pk=gateway_id).first()
     )
     if gateway is None:
         return "gone"
+    claimed = datetime.fromisoformat(slot) if slot else None
     with organization_context(gateway.organization):
-        run = services.gateway_poll(gateway=gateway, manual=manual)
+        run = services.gateway_poll(gateway=gateway, manual=manual, slot=claimed)
     return run.summary if run else "slot already polled"
 
 

@@ -19,6 +19,15 @@
   exception for a device that does not answer, they just time out) cost one timeout
   each and do not stop the rest of the bus. Skipped values are reported as such: their
   meters were not asked, so their health does not change.
+* A gateway that cannot be connected to (after its retries) is given up at once: every
+  other device is behind the same socket. A gateway that closes the connection is seen
+  as closed at once (pymodbus leaves the request waiting for its timeout; the session
+  fails it as soon as the connection drops), so each retry costs a reconnect, not a
+  timeout.
+* Each gateway's poll has an overall time budget (``Target.budget``, from the setting
+  ``GATEWAY_POLL_BUDGET_S``): when it runs out the request in flight is abandoned and
+  the rest skipped, so one stalled gateway cannot hold a worker (and its wire lock) for
+  retries × timeouts × devices.
 """
 
 from __future__ import annotations
@@ -106,6 +115,8 @@ class Target:
     retries: int = 2
     delay: float = 0.0
     items: tuple[Item, ...] = ()
+    #: Seconds the whole poll of this gateway may take (None: no limit).
+    budget: float | None = None
 
 
 @dataclass(frozen=True)
@@ -131,6 +142,8 @@ class TargetResult:
     latencies_ms: list[int] = field(default_factory=list)
     duration_s: float = 0.0
     connect_failure: Failure | None = None
+    #: Why the gateway was given up (cannot connect, closed, budget): its root cause.
+    gave_up: Failure | None = None
 
     @property
     def latency_ms(self) -> int | None:
@@ -166,8 +179,15 @@ def plan_blocks(items: Sequence[Item], max_registers: int = MAX_REGISTERS) -> li
     return blocks
 
 
+CLOSED_MESSAGE = "Connection closed by the gateway"
+
+
+class GatewayClosed(ConnectionException):
+    """The gateway closed the connection while a request waited for its answer."""
+
+
 def _client(target: Target) -> AsyncModbusTcpClient:
-    return AsyncModbusTcpClient(
+    client = AsyncModbusTcpClient(
         target.host,
         port=target.port,
         framer=FramerType.RTU if target.rtu_over_tcp else FramerType.SOCKET,
@@ -176,6 +196,35 @@ def _client(target: Target) -> AsyncModbusTcpClient:
         reconnect_delay=0,
         name=f"gateway {target.host}:{target.port}",
     )
+    _fail_pending_on_close(client)
+    return client
+
+
+def _fail_pending_on_close(client: AsyncModbusTcpClient) -> None:
+    """pymodbus notices a closed connection (``callback_disconnected``) but leaves the
+    request in flight waiting for the full timeout; fail it at once instead. Only while
+    a request of ours waits (``awaiting``, set by :meth:`Session.call`): the manager keeps
+    a future of its own between requests, which nobody would retrieve."""
+    manager = client.ctx
+    disconnected = manager.callback_disconnected
+    manager.awaiting = False
+
+    def on_disconnect(exc: Exception | None) -> None:
+        disconnected(exc)
+        future = getattr(manager, "response_future", None)
+        if manager.awaiting and future is not None and not future.done():
+            future.set_exception(GatewayClosed(CLOSED_MESSAGE))
+
+    manager.callback_disconnected = on_disconnect
+
+
+def _transport_open(client: AsyncModbusTcpClient) -> bool:
+    """Whether the connection is really open. pymodbus's ``connected`` is not enough: when
+    the gateway closes a connection while it is being made, pymodbus keeps the closed
+    transport (its ``connection_lost`` runs before ``connect`` stores it) and a request
+    written to it waits for the timeout."""
+    transport = client.ctx.transport
+    return transport is not None and not transport.is_closing()
 
 
 def _backoff(attempt: int) -> float:
@@ -197,12 +246,22 @@ class Session:
         self.transport_failures = 0
 
     async def _ensure_connected(self) -> Failure | None:
-        if self.client.connected:
+        if _transport_open(self.client):
             return None
+        if self.client.connected:  # closed by the gateway since the last request
+            self._drop()
+        started = time.perf_counter()
         if await self.client.connect():
-            return None
+            if _transport_open(self.client):
+                return None
+            self._drop()
+            return Failure("connection", CLOSED_MESSAGE)  # accepted, then closed at once
         where = f"{self.target.host}:{self.target.port}"
-        return Failure("connection", f"Cannot connect to {where}")
+        if time.perf_counter() - started < self.target.timeout * 0.9:
+            why = f"{where} refused the connection or is unreachable"
+        else:
+            why = f"no answer from {where} within {self.target.timeout:g} s"
+        return Failure("connection", f"Cannot connect: {why}")
 
     def _drop(self) -> None:
         self.client.close()
@@ -220,8 +279,14 @@ class Session:
                 continue
             self.result.requests += 1
             started = time.perf_counter()
+            manager = self.client.ctx
+            manager.awaiting = True
             try:  # pymodbus bounds the wait by the client's timeout (ModbusIOException)
                 response = await send(self.client)
+            except GatewayClosed:
+                failure = Failure("connection", CLOSED_MESSAGE)
+                self._drop()
+                continue
             except (TimeoutError, ModbusIOException):
                 failure = Failure("timeout", f"No answer within {self.target.timeout:g} s")
                 self._drop()
@@ -234,6 +299,8 @@ class Session:
                 failure = Failure("connection", f"Modbus error: {exc}"[:300])
                 self._drop()
                 continue
+            finally:
+                manager.awaiting = False
             self.result.latencies_ms.append(round((time.perf_counter() - started) * 1000))
             if response.isError():
                 failure = _exception_failure(response.exception_code)
@@ -289,35 +356,72 @@ async def poll_target(target: Target, on_items: ItemSink | None = None) -> Targe
     # if nothing answered last time the whole gateway was down: no device is "known dead"
     some_alive = any(b.answered_last is not False for b in blocks)
     pending = deque(sorted(blocks, key=lambda b: (_ASK_ORDER[b.answered_last], -b.last_answer)))
-    unexpected = 0  # transport failures in a row that say the gateway may be down
-    answered = False  # has the gateway answered anything in this poll?
+    in_flight: list[Block] = []  # the block on the wire when the budget runs out
     try:
-        if not target.items:  # nothing mapped yet: still check that the gateway answers
-            result.connect_failure = await session._ensure_connected()
-        first = True
-        while pending:
-            if unexpected >= ABORT_AFTER:
-                _skip_rest(result, pending, unexpected, on_items)
-                break
-            block = pending.popleft()
-            if not first and target.delay:
-                await asyncio.sleep(target.delay)
-            first = False
-            known_dead = some_alive and block.answered_last is False
-            registers, failure = await _read_block(session, block, 0 if known_dead else None)
-            if failure is not None:
-                result.failed_requests += 1
-            if failure is None or failure.kind == "exception":
-                unexpected, answered = 0, True  # the gateway answered (a value or an exception)
-            elif failure.kind == "connection" or not (known_dead and answered):
-                unexpected += 1  # a dead meter's timeout on a live gateway says nothing
-            latency = result.latencies_ms[-1] if result.latencies_ms else None
-            _distribute(result, block, registers, failure, latency)
+        async with asyncio.timeout(target.budget):
+            if not target.items:  # nothing mapped yet: still check that the gateway answers
+                result.connect_failure = await session._ensure_connected()
+            await _read_blocks(session, target, result, pending, some_alive, in_flight,
+                               on_items)
+    except TimeoutError:  # the budget ran out (the request in flight was cancelled)
+        spent = Failure(
+            "timeout", f"Poll stopped: its time budget of {target.budget:g} s ran out"
+        )
+        result.gave_up = result.gave_up or spent
+        for block in in_flight:
+            _distribute(result, block, None, spent, None)
             _hand_over(on_items, result, block)
+        if not target.items and result.connect_failure is None:
+            result.connect_failure = spent
+        _skip_rest(result, pending, spent.message, on_items)
     finally:
         session.close()
         result.duration_s = time.perf_counter() - started
     return result
+
+
+async def _read_blocks(
+    session: Session,
+    target: Target,
+    result: TargetResult,
+    pending: deque[Block],
+    some_alive: bool,
+    in_flight: list[Block],
+    on_items: ItemSink | None,
+) -> None:
+    unexpected = 0  # transport failures in a row that say the gateway may be down
+    answered = False  # has the gateway answered anything in this poll?
+    last_transport: Failure | None = None
+    first = True
+    while pending:
+        if unexpected >= ABORT_AFTER:
+            reason = f"{last_transport.message} ({unexpected} requests in a row)"
+            result.gave_up = Failure(last_transport.kind, reason)
+            _skip_rest(result, pending, reason, on_items)
+            return
+        block = pending.popleft()
+        in_flight[:] = [block]
+        if not first and target.delay:
+            await asyncio.sleep(target.delay)
+        first = False
+        known_dead = some_alive and block.answered_last is False
+        registers, failure = await _read_block(session, block, 0 if known_dead else None)
+        in_flight.clear()
+        if failure is not None:
+            result.failed_requests += 1
+        if failure is None or failure.kind == "exception":
+            unexpected, answered = 0, True  # the gateway answered (a value or an exception)
+        elif failure.kind == "connection" or not (known_dead and answered):
+            unexpected += 1  # a dead meter's timeout on a live gateway says nothing
+            last_transport = failure
+        latency = result.latencies_ms[-1] if result.latencies_ms else None
+        _distribute(result, block, registers, failure, latency)
+        _hand_over(on_items, result, block)
+        if failure is not None and failure.message.startswith("Cannot connect"):
+            # every device is behind this socket: asking the next one fails the same way
+            result.gave_up = failure
+            _skip_rest(result, pending, failure.message, on_items)
+            return
 
 
 #: Devices that answered the previous poll first, then unknown ones, then silent ones
@@ -327,9 +431,9 @@ _ASK_ORDER = {True: 0, None: 1, False: 2}
 
 
 def _skip_rest(
-    result: TargetResult, pending: deque[Block], failed: int, on_items: ItemSink | None
+    result: TargetResult, pending: deque[Block], reason: str, on_items: ItemSink | None
 ) -> None:
-    skipped = Failure(SKIPPED, f"Skipped: the gateway failed {failed} requests in a row")
+    skipped = Failure(SKIPPED, f"Skipped (not asked): {reason}")
     while pending:
         block = pending.popleft()
         _distribute(result, block, None, skipped, None)

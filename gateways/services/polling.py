@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import NamedTuple
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
 from django.utils import timezone
@@ -140,6 +141,7 @@ def _target(gateway: Gateway, maps: Iterable[MapRow]) -> poller.Target:
         retries=gateway.retries,
         delay=gateway.request_delay_ms / 1000,
         items=items,
+        budget=settings.GATEWAY_POLL_BUDGET_S,
     )
 
 
@@ -178,11 +180,21 @@ def _answered_last(consecutive_failures: int, last_success_at: datetime | None) 
 
 
 def _prepare(
-    gateways: Sequence[Gateway], manual: bool, now: datetime
+    gateways: Sequence[Gateway], manual: bool, now: datetime,
+    claimed: dict[int, datetime] | None = None,
 ) -> tuple[list[PollPlan], dict[int, datetime]]:
     """Claim the gateways' slots and plan their requests; a gateway whose slot is taken
-    (or that is disabled, or of another organization) is left out."""
-    claimed = _claim(gateways, manual, now)
+    (or that is disabled, or of another organization) is left out. ``claimed``: slots a
+    "Poll now" request claimed already (polled once: a redelivered task finds its run)."""
+    if claimed is None:
+        claimed = _claim(gateways, manual, now)
+    else:
+        done = set(
+            PollRun.objects.filter(
+                gateway_id__in=list(claimed), manual=manual, slot__in=list(claimed.values())
+            ).values_list("gateway_id", "slot")
+        )
+        claimed = {pk: at for pk, at in claimed.items() if (pk, at) not in done}
     maps_by_gateway: dict[int, list[MapRow]] = {}
     for m in _maps_of(list(claimed)):
         maps_by_gateway.setdefault(m.gateway_id, []).append(m)
@@ -246,20 +258,26 @@ def gateway_poll(
     manual: bool = False,
     now: datetime | None = None,
     wait_s: float = wire_lock.WAIT_S,
+    slot: datetime | None = None,
 ) -> PollRun | None:
     """Poll one gateway for the slot of ``now``; None if that slot was polled already.
+    ``slot``: a manual slot already claimed by :func:`gateway_poll_request`.
     Raises :class:`~gateways.services.wire_lock.GatewayBusy` if another process is still
     talking to the gateway after ``wait_s`` (the task retries a little later)."""
+    claimed = {gateway.pk: slot} if slot is not None else None
     with wire_lock.gateway_locked(gateway.pk, wait_s=wait_s):
-        runs = _poll([gateway], manual, now or timezone.now())
+        runs = _poll([gateway], manual, now or timezone.now(), claimed)
     return runs[0] if runs else None
 
 
-def _poll(gateways: Sequence[Gateway], manual: bool, now: datetime) -> list[PollRun]:
+def _poll(
+    gateways: Sequence[Gateway], manual: bool, now: datetime,
+    claimed: dict[int, datetime] | None = None,
+) -> list[PollRun]:
     """The poll of gateways whose wire locks this process holds."""
     from gateways.services.recording import Cycle, interrupted_runs_close
 
-    plans, slots = _prepare(gateways, manual, now)
+    plans, slots = _prepare(gateways, manual, now, claimed)
     if not plans:
         return []
     interrupted_runs_close([p.gateway.pk for p in plans], now)
@@ -277,13 +295,52 @@ def _poll(gateways: Sequence[Gateway], manual: bool, now: datetime) -> list[Poll
     return cycle.finish(stream.results)
 
 
+class PollPending(Conflict):
+    """ "Poll now" was asked already in this 10-second slot and its worker has not started."""
+
+
 def gateway_poll_request(
-    *, gateway: Gateway, actor: AbstractBaseUser | None = None, api_key: ApiKey | None = None
-) -> None:
-    """Queue a manual poll ("Poll now") for a worker, once the transaction commits."""
+    *,
+    gateway: Gateway,
+    actor: AbstractBaseUser | None = None,
+    api_key: ApiKey | None = None,
+    now: datetime | None = None,
+) -> PollRun | None:
+    """"Poll now": claim the gateway's manual slot (10-second grain) here, so the answer
+    says what happens, and queue its poll for a worker once the transaction commits.
+
+    Returns None when a poll was queued. Inside a slot already claimed (a double click,
+    a retried API call) nothing is queued: it returns that slot's run (finished or still
+    running), or raises :class:`PollPending` (409) while its worker has not started it.
+    """
     from gateways.tasks import gateway_poll_task
 
     if not gateway.enabled:
         raise Conflict("This gateway is disabled; enable it to poll it.")
-    audit_record(action="gateway.poll_now", target=gateway.name, **_who(actor, api_key))
-    transaction.on_commit(lambda: gateway_poll_task.delay(gateway.pk, manual=True))
+    now = now or timezone.now()
+    claimed = _claim([gateway], True, now)
+    if not claimed:
+        return _requested_already(gateway)
+    at = claimed[gateway.pk]
+    audit_record(
+        action="gateway.poll_now", target=gateway.name, detail={"slot": at.isoformat()},
+        **_who(actor, api_key),
+    )
+    transaction.on_commit(
+        lambda: gateway_poll_task.delay(gateway.pk, manual=True, slot=at.isoformat())
+    )
+    return None
+
+
+def _requested_already(gateway: Gateway) -> PollRun:
+    gateway.refresh_from_db(fields=["last_manual_slot", "enabled"])
+    at = gateway.last_manual_slot
+    run = PollRun.objects.filter(gateway=gateway, manual=True, slot=at).first()
+    if run is not None:
+        return run
+    raise PollPending(
+        f"A poll of {gateway.name} was requested at {at:%H:%M:%S} UTC and is waiting for a "
+        "worker; its result appears in the poll history in a few seconds. Nothing new was "
+        "queued.",
+        code="poll_pending",
+    )

@@ -12,9 +12,10 @@ upload.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db import Error, connection, transaction
@@ -105,6 +106,7 @@ class Cycle:
     ):
         self.plans = {p.gateway.pk: p for p in plans}
         self.now = now
+        self._clock = time.monotonic()
         self.read_at = now.replace(microsecond=0)
         self.organization_id = plans[0].gateway.organization_id
         self.outcomes: dict[int, list[_Outcome]] = {pk: [] for pk in self.plans}
@@ -214,18 +216,25 @@ class Cycle:
                 errors[pk].append(unreachable[-1])
         GatewayError.objects.bulk_create(unreachable)
         _update_gateways(
-            [(plan, by_ref[pk], errors[pk]) for pk, plan in self.plans.items()],
+            [(plan, by_ref[pk], errors[pk], _root_cause(by_ref[pk], self.outcomes[pk]))
+             for pk, plan in self.plans.items()],
             self.organization_id,
             self.now,
         )
+        ended = self.ended()
         runs = [
-            _finish_run(plan.run, by_ref[pk], self.outcomes[pk], errors[pk], self.now,
+            _finish_run(plan.run, by_ref[pk], self.outcomes[pk], errors[pk], ended,
                         plan.resting)
             for pk, plan in self.plans.items()
         ]
         _update_runs(runs, self.organization_id)
         self._finish_upload()
         return runs
+
+    def ended(self) -> datetime:
+        """When the poll ended: its start (``now``, which the runs and readings carry)
+        plus the time it took, so ``finished_at − started_at`` is its true duration."""
+        return self.now + timedelta(seconds=time.monotonic() - self._clock)
 
     def abandon(self, exc: BaseException) -> None:
         """The poll failed half-way (a database error, the worker stopping): say so on its
@@ -238,7 +247,7 @@ class Cycle:
                 PollRun.objects.filter(
                     pk__in=[p.run.pk for p in self.plans.values()],
                     status=PollRun.Status.RUNNING,
-                ).update(status=PollRun.Status.FAILED, finished_at=timezone.now(),
+                ).update(status=PollRun.Status.FAILED, finished_at=self.ended(),
                          summary=summary)
                 self._finish_upload()
         except Error:  # also a connection already closed (InterfaceError)
@@ -338,6 +347,17 @@ WHERE g.id = v.id AND g.organization_id = %(org)s
 """
 
 
+def _root_cause(result: poller.TargetResult, outcomes: list[_Outcome]) -> str:
+    """What the gateway's "last error" says: why it was given up (cannot connect, the
+    connection closed, no answer N times in a row, the time budget), else the last error
+    of a meter that was asked; never "skipped", which is a consequence, not a cause."""
+    for failure in (result.gave_up, result.connect_failure):
+        if failure is not None:
+            return failure.message
+    asked = [o.error for o in outcomes if o.error is not None and not o.skipped]
+    return asked[-1].message if asked else ""
+
+
 def _answered(plan: PollPlan, result: poller.TargetResult, errors: list[GatewayError]) -> bool:
     return (
         result.any_success
@@ -354,11 +374,14 @@ def _update_gateways(rows, organization_id: int, now: datetime) -> None:
             _GATEWAYS_SQL,
             {
                 "now": now,
-                "ids": [plan.gateway.pk for plan, _, _ in rows],
-                "answered": [_answered(plan, result, errors) for plan, result, errors in rows],
-                "latency": [result.latency_ms for _, result, _ in rows],
-                "errors": [len(errors) for _, _, errors in rows],
-                "message": [errors[-1].message if errors else "" for _, _, errors in rows],
+                "ids": [plan.gateway.pk for plan, _, _, _ in rows],
+                "answered": [_answered(p, result, errors) for p, result, errors, _ in rows],
+                "latency": [result.latency_ms for _, result, _, _ in rows],
+                "errors": [len(errors) for _, _, errors, _ in rows],
+                "message": [
+                    (cause or errors[-1].message)[:300] if errors else ""
+                    for _, _, errors, cause in rows
+                ],
                 "org": organization_id,
             },
         )
@@ -372,7 +395,7 @@ def _update_runs(runs: list[PollRun], organization_id: int) -> None:
         cursor.execute(_RUNS_SQL, [*columns, organization_id])
 
 
-def _finish_run(run: PollRun, result, outcomes, errors, now: datetime, resting: int = 0
+def _finish_run(run: PollRun, result, outcomes, errors, ended: datetime, resting: int = 0
                 ) -> PollRun:
     ok = sum(o.error is None for o in outcomes)
     run.status = (
@@ -382,7 +405,7 @@ def _finish_run(run: PollRun, result, outcomes, errors, now: datetime, resting: 
         if ok == 0
         else PollRun.Status.PARTIAL
     )
-    run.finished_at = now
+    run.finished_at = ended
     run.requests = result.requests
     run.readings_stored = sum(o.stored for o in outcomes)
     run.meters_ok = ok
@@ -392,5 +415,6 @@ def _finish_run(run: PollRun, result, outcomes, errors, now: datetime, resting: 
         f"{ok} of {len(outcomes)} meters read, {run.readings_stored} readings stored, "
         f"{len(errors)} errors, {result.requests} requests in {result.duration_s:.2f} s"
         + (f"; {resting} not answering, asked again later" if resting else "")
+        + (f"; gateway given up: {result.gave_up.message}" if result.gave_up else "")
     )[:300]
     return run

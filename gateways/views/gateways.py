@@ -144,12 +144,20 @@ class PollNowView(OrganizationPortalMixin, View):
     def post(self, request: HttpRequest, id: str) -> HttpResponse:
         gateway = get_object_or_404(Gateway, public_id=id)
         try:
-            services.gateway_poll_request(gateway=gateway, actor=request.user)
-            messages.success(
-                request, f"Polling {gateway.name} now; results appear here in a few seconds."
-            )
-        except Conflict as exc:
+            run = services.gateway_poll_request(gateway=gateway, actor=request.user)
+        except Conflict as exc:  # disabled, or asked already and waiting for a worker
             messages.error(request, exc.message)
+        else:
+            if run is None:
+                messages.success(
+                    request, f"Polling {gateway.name} now; results appear here in a few seconds."
+                )
+            else:
+                messages.info(
+                    request,
+                    f"{gateway.name} was polled moments ago ({run.get_status_display().lower()}"
+                    f": {run.summary or 'still running'}); nothing new was queued.",
+                )
         if request.POST.get("next") == "index":
             return redirect("gateways:index")
         return redirect("gateways:detail", id=gateway.public_id)

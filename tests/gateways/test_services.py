@@ -188,7 +188,7 @@ def test_builtin_profiles_exist_and_are_read_only(in_org_a):
     assert (energy.function_code, energy.address, energy.data_type) == (4, 0x48, "f32")
     assert energy.printed_number == 30073
     em24 = Profile.objects.get(builtin="carlo-gavazzi-em24").reading_value()
-    assert (em24.address, em24.word_order, em24.scale) == (0x42, "little", Decimal("0.1"))
+    assert (em24.address, em24.word_order, em24.scale) == (0x34, "little", Decimal("0.1"))
     schneider = Profile.objects.get(builtin="schneider-iem3255").reading_value()
     assert schneider.data_type == "i64" and schneider.scale == Decimal("0.001")
     with pytest.raises(Conflict):

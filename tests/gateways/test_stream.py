@@ -46,8 +46,11 @@ def test_stream_of_a_dead_gateway_ends_with_failed_items(in_org_a, sim):
     map_default_layout(gateway, 2)
     stream = poller.PollStream([_target_of(gateway)])
     items = [entry for batch in stream.batches() for entry in batch]
-    assert len(items) == 2 and all(r.failure and r.failure.kind == "connection" for *_, r in items)
+    # the first device finds the gateway refusing; the second is not asked (same socket)
+    assert [r.failure.kind for *_, r in items] == ["connection", poller.SKIPPED]
+    assert items[0][2].failure.message.startswith("Cannot connect")
     assert not stream.results[0].any_success
+    assert stream.results[0].gave_up.message.startswith("Cannot connect")
 
 
 def test_poller_errors_are_raised_in_the_calling_thread():
@@ -114,7 +117,8 @@ def test_one_cycle_of_many_gateways_health_per_gateway(in_org_a, sim):
     assert (good.success_count, good.error_count, good.consecutive_failures) == (1, 0, 0)
     assert empty.last_success_at == T0 and empty.consecutive_failures == 0
     assert dead.last_success_at is None and dead.consecutive_failures == 1
-    assert dead.error_count == 2 and dead.last_error.startswith("device 2")
+    # the gateway's last error is the root cause, not the meter left unasked after it
+    assert dead.error_count == 2 and dead.last_error.startswith("Cannot connect")
     assert GatewayError.objects.filter(gateway=dead, kind="connection").count() == 2
     runs = services.gateways_poll(gateways=[good, dead], now=slot(1))
     dead.refresh_from_db()
