@@ -309,6 +309,13 @@ class RegisterMap(OrganizationScopedModel, HealthFields):
     relay_read_at = models.DateTimeField(
         null=True, blank=True, help_text="When the relay's position was last read from the meter."
     )
+    #: The reading register this meter was read from before its profile's reading register
+    #: changed (a corrected built-in profile, a move to another profile), while the switch
+    #: is pending: {function_code, address, data_type, word_order, scale, reason}. The next
+    #: poll reads both registers and closes the meter's assignment at that instant with the
+    #: old register's value and reopens it with the new one's, like a register replacement
+    #: (``gateways.services.register_switch``): no consumption is computed across the two.
+    register_switch = models.JSONField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

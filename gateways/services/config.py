@@ -219,7 +219,19 @@ def register_map_update(
     api_key: ApiKey | None = None,
     **fields: Any,
 ) -> RegisterMap:
+    """Change a map. Moving a meter to a profile with another reading register makes a
+    register switch at its next poll (``gateways.services.register_switch``): the two
+    registers may count different things, and their difference is not consumption."""
+    from gateways.services.register_switch import reading_spec, register_switch_mark
+
+    moves = "profile" in fields and fields.get("meter", register_map.meter) == register_map.meter
+    before = reading_spec(register_map.profile.reading_value()) if moves else None
     _map_save(register_map, fields)
+    if before is not None:
+        register_switch_mark(
+            register_map=register_map, before=before,
+            reason=f"Moved to profile {register_map.profile.name}, which reads another register.",
+        )
     audit_record(
         action="register_map.update",
         target=register_map.meter.serial_number,

@@ -29,7 +29,7 @@ from billspree.core.errors import Conflict
 from billspree.core.models import ApiKey
 from billspree.core.scoping import require_organization
 from billspree.core.services import audit_record
-from gateways import poller
+from gateways import decoding, poller
 from gateways.models import Gateway, PollRun, ProfileValue, RegisterMap
 from gateways.services import wire_lock
 from gateways.services._common import _who
@@ -107,6 +107,13 @@ class MapRow(NamedTuple):
     last_answer: float = 0.0  # when it last did (epoch seconds; 0: never)
     consecutive_failures: int = 0
     last_poll_at: datetime | None = None
+    #: The old reading register while a register switch is pending (see
+    #: ``gateways.services.register_switch``); the poll reads it too.
+    switch: dict | None = None
+
+
+#: Item ref of the old register of a map whose register switch is pending.
+OLD_REGISTER = "old-register"
 
 
 @dataclass
@@ -131,6 +138,18 @@ def _target(gateway: Gateway, maps: Iterable[MapRow]) -> poller.Target:
         )
         for m in maps
         if m.value is not None
+    ) + tuple(
+        poller.Item(
+            ref=(OLD_REGISTER, m.pk),
+            device_id=m.device_id,
+            function_code=int(m.switch["function_code"]),
+            address=int(m.switch["address"]),
+            count=decoding.register_count(m.switch["data_type"]),
+            answered_last=m.answered_last,
+            last_answer=m.last_answer,
+        )
+        for m in maps
+        if m.switch and m.value is not None
     )
     return poller.Target(
         ref=gateway.pk,
@@ -153,7 +172,7 @@ def _maps_of(gateway_ids: list[int]) -> list[MapRow]:
         .order_by("gateway_id", "device_id")
         .values_list(
             "id", "gateway_id", "device_id", "profile_id", "meter__serial_number", "meter_id",
-            "consecutive_failures", "last_success_at", "last_poll_at",
+            "consecutive_failures", "last_success_at", "last_poll_at", "register_switch",
         )
     )
     values = {
@@ -167,9 +186,10 @@ def _maps_of(gateway_ids: list[int]) -> list[MapRow]:
             pk, gateway_id, device_id, serial, values.get(profile_id), meter_id,
             _answered_last(failures, last_success_at),
             last_success_at.timestamp() if last_success_at else 0.0, failures, last_poll_at,
+            switch,
         )
         for (pk, gateway_id, device_id, profile_id, serial, meter_id, failures, last_success_at,
-             last_poll_at) in rows
+             last_poll_at, switch) in rows
     ]
 
 

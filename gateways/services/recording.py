@@ -18,9 +18,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.db import Error, connection, transaction
 from django.utils import timezone
 
+from billspree.core.errors import Conflict
 from gateways import decoding, poller
 from gateways.models import GatewayError, PollRun
 from gateways.services.polling import MapRow, PollPlan
@@ -50,6 +52,7 @@ class _Outcome:
     latency_ms: int | None = None
     stored: bool = False
     skipped: bool = False  # not asked (the gateway was given up): its health is unchanged
+    switched: bool = False  # its register switch was made: the value opened a new segment
 
 
 def _error(plan: PollPlan, kind: str, message: str, *, register_map=None, code=None):
@@ -112,6 +115,9 @@ class Cycle:
         self.outcomes: dict[int, list[_Outcome]] = {pk: [] for pk in self.plans}
         self.upload = None
         self.counts = {"rows": 0, "created": 0, "unchanged": 0, "anomalies": 0, "errors": 0}
+        # maps with a register switch pending: their new and old register, until both came
+        self._held: dict[int, tuple[PollPlan, MapRow, poller.ItemResult]] = {}
+        self._old: dict[int, poller.ItemResult] = {}
         runs = PollRun.objects.bulk_create(
             PollRun(
                 organization_id=self.organization_id,
@@ -133,10 +139,19 @@ class Cycle:
         outcomes = []
         for gateway_id, ref, item in batch:
             plan = self.plans[gateway_id]
+            if ref.__class__ is tuple:  # (OLD_REGISTER, map id): a pending register switch
+                self._old[ref[1]] = item
+                continue
             register_map = plan.maps.get(ref)
-            if register_map is not None:
+            if register_map is None:
+                continue
+            if register_map.switch:
+                self._held[ref] = (plan, register_map, item)
+            else:
                 outcomes.append(_decode(plan, register_map, item))
-        rejected = self._ingest([o for o in outcomes if o.error is None])
+        for pk in [pk for pk in self._held if pk in self._old]:
+            outcomes.append(self._switch(*self._held.pop(pk), self._old.pop(pk)))
+        rejected = self._ingest([o for o in outcomes if o.error is None and not o.switched])
         for o in outcomes:
             if o.register_map.pk in rejected:
                 o.error = _error(
@@ -149,6 +164,45 @@ class Cycle:
             self.outcomes[o.plan.gateway.pk].append(o)
         GatewayError.objects.bulk_create([o.error for o in outcomes if o.error is not None])
         _update_maps(outcomes, self.organization_id, self.now)
+
+    def _switch(self, plan: PollPlan, register_map: MapRow, item: poller.ItemResult,
+                old_item: poller.ItemResult) -> _Outcome:
+        """The poll of a meter whose register switch is pending: both registers were read
+        at this instant; make the switch (``register_switch_apply``) and keep the new
+        value as the meter's state, or store it as a plain reading if there was nothing
+        to separate. A switch that cannot be made yet stays pending (an error says why)."""
+        from gateways.services import register_switch
+
+        outcome = _decode(plan, register_map, item)
+        if outcome.error is not None:
+            return outcome
+        serial = register_map.serial_number
+        old = None
+        if old_item.failure is None:
+            old = register_switch.old_value(register_map.switch, old_item.registers)
+        elif old_item.failure.kind != "exception":  # not asked, or no answer: try next poll
+            outcome.value, outcome.error = None, _error(
+                plan, old_item.failure.kind if old_item.failure.kind != poller.SKIPPED
+                else GatewayError.Kind.CONNECTION,
+                f"{serial}: register switch waits: the previous register was not read "
+                f"({old_item.failure.message})", register_map=register_map,
+            )
+            return outcome
+        try:
+            with transaction.atomic():
+                applied, _ = register_switch.register_switch_apply(
+                    register_map_id=register_map.pk, at=self.read_at, old=old, new=outcome.value
+                )
+        except (ValidationError, Conflict) as exc:
+            reason = "; ".join(exc.messages) if isinstance(exc, ValidationError) else exc.message
+            outcome.value, outcome.error = None, _error(
+                plan, GatewayError.Kind.CONFIG,
+                f"{serial}: register switch not made, the meter keeps its previous register: "
+                f"{reason}", register_map=register_map,
+            )
+            return outcome
+        outcome.switched = applied
+        return outcome
 
     def _ingest(self, good: list[_Outcome]) -> dict[int, str]:
         """Store good values through the readings ingestion service; returns register map
@@ -414,6 +468,9 @@ def _finish_run(run: PollRun, result, outcomes, errors, ended: datetime, resting
     run.summary = (
         f"{ok} of {len(outcomes)} meters read, {run.readings_stored} readings stored, "
         f"{len(errors)} errors, {result.requests} requests in {result.duration_s:.2f} s"
+        + (f"; {switched} switched to a corrected register (assignment closed and "
+           "reopened, no reading stored this time)" if (switched := sum(
+               o.switched for o in outcomes)) else "")
         + (f"; {resting} not answering, asked again later" if resting else "")
         + (f"; gateway given up: {result.gave_up.message}" if result.gave_up else "")
     )[:300]
