@@ -148,10 +148,12 @@ class RegisterMapSerializer(OrganizationModelSerializer):
             "relay_state",
             "relay_changed_at",
             "relay_read_at",
+            "register_switch",
             *HEALTH_FIELDS,
             "created_at",
         ]
         read_only_fields = [
+            "register_switch",
             "last_value",
             "relay_state",
             "relay_changed_at",
