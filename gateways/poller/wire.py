@@ -180,6 +180,8 @@ def plan_blocks(items: Sequence[Item], max_registers: int = MAX_REGISTERS) -> li
 
 
 CLOSED_MESSAGE = "Connection closed by the gateway"
+#: How a failure to connect starts: the gateway is down (or refusing), not one meter.
+CANNOT_CONNECT = "Cannot connect"
 
 
 class GatewayClosed(ConnectionException):
@@ -261,7 +263,7 @@ class Session:
             why = f"{where} refused the connection or is unreachable"
         else:
             why = f"no answer from {where} within {self.target.timeout:g} s"
-        return Failure("connection", f"Cannot connect: {why}")
+        return Failure("connection", f"{CANNOT_CONNECT}: {why}")
 
     def _drop(self) -> None:
         self.client.close()
@@ -417,7 +419,7 @@ async def _read_blocks(
         latency = result.latencies_ms[-1] if result.latencies_ms else None
         _distribute(result, block, registers, failure, latency)
         _hand_over(on_items, result, block)
-        if failure is not None and failure.message.startswith("Cannot connect"):
+        if failure is not None and failure.message.startswith(CANNOT_CONNECT):
             # every device is behind this socket: asking the next one fails the same way
             result.gave_up = failure
             _skip_rest(result, pending, failure.message, on_items)

@@ -163,3 +163,16 @@ def test_moving_a_meter_to_a_profile_with_another_register_switches_it(in_org_a,
     assert old.final_reading == Decimal("100.25") and new.initial_reading == Decimal("900.5")
     assert not GatewayError.objects.exists()
     assert RegisterMap.objects.get(pk=m.pk).register_switch is None
+
+
+def test_gateway_page_shows_a_pending_register_switch(in_org_a, sim):
+    from tests.conftest import login_client
+
+    em24 = _pre_release_em24(in_org_a)
+    gateway = make_gateway(sim)
+    map_meter(gateway, 3, em24)
+    MIGRATION.em24_total_register(django_apps, None)
+    page = login_client(in_org_a.viewer, in_org_a.org).get(f"/gateways/{gateway.public_id}/")
+    text = page.content.decode()
+    assert page.status_code == 200 and "register switch at next poll" in text
+    assert "kWh (+) TOT at 0x0034" in text  # the reason, as the badge's title
