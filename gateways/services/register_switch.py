@@ -120,9 +120,11 @@ def register_switch_apply(
         note = ""
         final = old
         if final is None or final < state.last_value:
+            why = ("could not be read" if final is None
+                   else f"read {final}, below the last reading")
             final = state.last_value
-            note = (f"the old register could not be read; closed with the last reading "
-                    f"{final} of {last_at:%Y-%m-%d %H:%M} UTC (use since then not counted)")
+            note = (f"the old register {why}; closed with the last reading {final} of "
+                    f"{last_at:%Y-%m-%d %H:%M} UTC (use since then not counted)")
         meter_remove(assignment=assignment, removed_at=at, final_reading=final)
         meter_assign(billing_point=assignment.billing_point, meter=meter, connected_at=at,
                      initial_reading=new)
