@@ -37,6 +37,7 @@ from readings import selectors as readings_selectors
 from readings.ingest import Point
 from readings.models import Reading
 from tariffs import pricing
+from tariffs import selectors as tariff_selectors
 from tariffs.models import (
     AddOn,
     BillingPointRateList,
@@ -47,6 +48,7 @@ from tariffs.models import (
     RateList,
     RateListVersion,
 )
+from tariffs.pricing import vat
 from tenants.selectors import occupants_for_billing_points
 
 ZERO = Decimal("0")
@@ -116,6 +118,8 @@ class DraftInvoice:
     lines: list[DraftLine] = field(default_factory=list)
     usages: list[UsageRef] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    #: the gross total to the organization's cash-rounding step (set by ``finish``)
+    cash_rounding: Decimal = ZERO
 
     @property
     def billing_point(self):
@@ -126,12 +130,18 @@ class DraftInvoice:
         return sum((x.amount for x in self.lines), ZERO)
 
     @property
+    def vat_summary(self) -> list[vat.VatRate]:
+        """Per VAT rate: base, rate, VAT on the base rounded once."""
+        return vat.vat_summary(((x.tax_rate, x.amount) for x in self.lines),
+                               currency=self.currency)
+
+    @property
     def tax_total(self) -> Decimal:
-        return sum((x.tax_amount for x in self.lines), ZERO)
+        return vat.vat_total(self.vat_summary)
 
     @property
     def total(self) -> Decimal:
-        return self.net_total + self.tax_total
+        return self.net_total + self.tax_total + self.cash_rounding
 
     @property
     def can_bill(self) -> bool:
@@ -355,6 +365,8 @@ class _Context:
         }
         self._load_billed()
         self._load_consumption()
+        #: cash rounding per currency: the organization's setting, one source for all
+        self.cash_steps = tariff_selectors.cash_rounding_steps()
 
     # loading
     def _load_occupants(self) -> None:
@@ -668,17 +680,15 @@ class _Builder:
             ))
 
     def finish(self) -> None:
-        """Cash rounding of the total (when the plan's fixed rate list asks for it)."""
-        rl = self.rates.lists.get("")
-        step = rl.cash_rounding if rl is not None else None
-        if not step or not self.inv.lines:
-            return
-        gross = self.inv.total
-        rounded = (gross / step).quantize(Decimal(1), rounding=rl.rounding_mode) * step
-        diff = rounded - gross
-        if diff:
-            self.inv.lines.append(DraftLine(
-                kind=LineKind.ROUNDING, description=f"Cash rounding to {step}",
-                quantity=Decimal(1), unit="", unit_price=diff, amount=diff,
-                tax_rate=ZERO, tax_amount=ZERO,
-            ))
+        """VAT per rate over the whole invoice (each line its largest-remainder share), then
+        cash rounding of the gross total to the organization's step for the currency (one
+        source, whatever rate lists priced the lines): an amount, not a line."""
+        finish_totals(self.inv, self.ctx.cash_steps.get(self.inv.currency))
+
+
+def finish_totals(inv: DraftInvoice, step: Decimal | None) -> None:
+    shares = vat.vat_per_line([(x.tax_rate, x.amount) for x in inv.lines], currency=inv.currency)
+    for line, share in zip(inv.lines, shares, strict=True):
+        line.tax_amount = share
+    gross = inv.net_total + inv.tax_total
+    inv.cash_rounding = vat.cash_round(gross, step, currency=inv.currency) if inv.lines else ZERO

@@ -125,6 +125,10 @@ class Invoice(OrganizationScopedModel):
     number = models.CharField(max_length=32, blank=True)
     net_total = models.DecimalField(**AMOUNT, default=Decimal("0"))
     tax_total = models.DecimalField(**AMOUNT, default=Decimal("0"))
+    #: The gross total rounded to the organization's cash-rounding step for the currency
+    #: (``tariffs.CashRounding``), shown after the total, outside net and VAT. Invoices of
+    #: before this field carried it as a ``rounding`` line (inside the net) and have 0 here.
+    cash_rounding = models.DecimalField(**AMOUNT, default=Decimal("0"))
     total = models.DecimalField(**AMOUNT, default=Decimal("0"))
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -155,6 +159,10 @@ class Invoice(OrganizationScopedModel):
                 condition=Q(status__in=["draft", "void"]) | ~Q(number=""),
                 name="invoice_issued_has_number",
             ),
+            models.CheckConstraint(
+                condition=Q(total=F("net_total") + F("tax_total") + F("cash_rounding")),
+                name="invoice_total_is_net_vat_cash_rounding",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -174,6 +182,7 @@ class LineKind(models.TextChoices):
     ADDON = "addon", "Add-on"
     MANUAL = "manual", "Manual"
     MINIMUM = "minimum", "Minimum charge"
+    #: legacy: invoices drafted before ``Invoice.cash_rounding`` carried it as a line
     ROUNDING = "rounding", "Cash rounding"
 
 

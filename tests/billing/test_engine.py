@@ -182,13 +182,94 @@ def test_add_ons_and_two_meter_types_with_different_taxes(ctx):
     assert (inv.net_total, inv.tax_total, inv.total) == (D("127.30"), D("21.79"), D("149.09"))
 
 
-def test_cash_rounding_adds_one_rounding_line(ctx):
+def test_cash_rounding_is_an_amount_after_the_total_not_a_line(ctx):
     h = make_house(flat="0.30", cash_rounding="0.05")
     read(h.meter, (at(SEP), "1100"), (at(OCT), "1400"))
     [inv] = services.invoice_preview(subscriptions=[h.subscription], start=SEP, end=OCT).invoices
-    # 9.90 + 1.88 + 90.00 + 17.10 = 118.88 → 118.90 in steps of 0.05: rounding +0.02
-    assert inv.lines[-1].kind == "rounding" and inv.lines[-1].amount == D("0.02")
-    assert inv.total == D("118.90")
+    # 9.90 + 90.00 = 99.90 net; VAT 19 % = 18.981 → 18.98; gross 118.88 → 118.90 (+0.02)
+    # (the old expectation, a "rounding" line of +0.02 inside the net, put cash rounding
+    # inside the net; the rule puts it after the total)
+    assert [x.kind for x in inv.lines] == ["standing", "usage"]
+    assert (inv.net_total, inv.tax_total, inv.cash_rounding, inv.total) == (
+        D("99.90"), D("18.98"), D("0.02"), D("118.90"))
+
+
+# --- issue 13 §1: VAT per rate, cash rounding to the nearest step ----------------------------
+
+
+def _charge(h, name: str, price: str, tax: str) -> None:
+    from tariffs import services as tariff_services
+
+    tariff_services.charge_rule_create(version=h.version, name=name, kind="standing",
+                                       price=D(price), per="month", tax_rate=D(tax))
+
+
+def _draft(h):
+    [inv] = services.invoice_preview(subscriptions=[h.subscription], start=SEP, end=OCT).invoices
+    return inv
+
+
+def test_golden_vat_per_rate_on_the_net_rounded_once(ctx):
+    # 50 kWh × 0.201 = 10.05; two monthly charges 20.05 and 30.05; all at 8.1 %
+    h = make_house(standing=False, flat="0.201", tax_rate="8.1", currency="CHF")
+    _charge(h, "Grid", "20.05", "8.1")
+    _charge(h, "Service", "30.05", "8.1")
+    read(h.meter, (at(SEP), "1100"), (at(OCT), "1150"))
+    inv = _draft(h)
+    assert sorted(x.amount for x in inv.lines) == [D("10.05"), D("20.05"), D("30.05")]
+    # 60.15 × 8.1 % = 4.87215 → 4.87 (per line 0.81 + 1.62 + 2.43 would be 4.86)
+    [row] = inv.vat_summary
+    assert (row.rate, row.base, row.vat) == (D("8.10"), D("60.15"), D("4.87"))
+    assert (inv.net_total, inv.tax_total, inv.total) == (D("60.15"), D("4.87"), D("65.02"))
+    assert sum(x.tax_amount for x in inv.lines) == D("4.87")  # the lines' shares add up
+
+
+@pytest.mark.parametrize(("kwh", "gross", "cash", "total"), [
+    ("5732", "57.32", "-0.02", "57.30"),
+    ("5733", "57.33", "0.02", "57.35"),
+])
+def test_golden_cash_rounding_to_the_nearest_step_with_round_down_lines(ctx, kwh, gross, cash,
+                                                                      total):
+    # lines rounded ROUND_DOWN; cash rounding CHF 0.05 to the *nearest* step regardless
+    h = make_house(standing=False, flat="0.01", tax_rate="0", currency="CHF",
+                   cash_rounding="0.05", rounding_mode="ROUND_DOWN", initial="1000")
+    read(h.meter, (at(SEP), "1000"), (at(OCT), str(1000 + int(kwh))))
+    inv = _draft(h)
+    assert inv.net_total + inv.tax_total == D(gross)
+    assert (inv.cash_rounding, inv.total) == (D(cash), D(total))
+
+
+def test_golden_two_vat_rates_on_one_invoice(ctx):
+    # energy 300 kWh × 0.2712 = 81.36 at 8.1 %: 6.59016 → 6.59
+    # a monthly charge 33.33 at 2.6 %: 0.86658 → 0.87
+    h = make_house(standing=False, flat="0.2712", tax_rate="8.1", currency="CHF",
+                   cash_rounding="0.05")
+    _charge(h, "Water service", "33.33", "2.6")
+    read(h.meter, (at(SEP), "1100"), (at(OCT), "1400"))
+    inv = _draft(h)
+    assert [(r.rate, r.base, r.vat) for r in inv.vat_summary] == [
+        (D("2.60"), D("33.33"), D("0.87")), (D("8.10"), D("81.36"), D("6.59"))]
+    # net 114.69 + VAT 7.46 = 122.15 (already a multiple of 0.05)
+    assert (inv.net_total, inv.tax_total, inv.cash_rounding, inv.total) == (
+        D("114.69"), D("7.46"), D("0"), D("122.15"))
+
+
+def test_renaming_a_rate_list_does_not_change_the_total(ctx):
+    from tariffs import services as tariff_services
+
+    h = make_house(flat="0.30", currency="CHF", cash_rounding="0.05")
+    fees = tariff_services.rate_list_create(name="AAA fees", currency="CHF",
+                                            effective_from=date(2026, 1, 1))
+    tariff_services.charge_rule_create(version=fees.versions.get(), name="Fee", kind="standing",
+                                       price=D("1.01"), per="month", tax_rate=D("0"))
+    tariff_services.plan_save(plan=h.plan, name=h.plan.name, rate_lists=[h.rate_list, fees])
+    read(h.meter, (at(SEP), "1100"), (at(OCT), "1400"))
+    before = _draft(h).total
+    tariff_services.rate_list_update(rate_list=fees, name="ZZZ fees")
+    h.subscription.refresh_from_db()
+    assert _draft(h).total == before
+    # 9.90 + 90 + 1.01 = 100.91; VAT 19 % on 99.90 = 18.981 → 18.98; 119.89 → 119.90
+    assert before == D("119.90")
 
 
 def test_register_rollover(ctx):

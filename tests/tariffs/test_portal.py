@@ -4,7 +4,6 @@ rows, the "try it" quote, plans, add-ons, calendars, overrides; roles."""
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 
 import pytest
 from django.urls import reverse
