@@ -27,7 +27,9 @@ from billing.models import (
     Invoice,
     InvoiceLine,
     InvoiceStatus,
+    LineKind,
 )
+from billing.selectors.totals import InvoiceTotals, invoice_totals
 from billspree.core.models import Organization
 from meters.models import BillingPoint, Meter, MeterAssignment, MeterType, Property
 from readings.models import MonthlyConsumption
@@ -112,6 +114,7 @@ class InvoiceStatementData:
     meters: list[MeterBlock]
     other_lines: list[InvoiceLine]
     taxes: list[TaxRow]
+    totals: InvoiceTotals
     any_estimated: bool
     charts: list[ChartSeries]
     line_count: int
@@ -216,6 +219,7 @@ def invoice_statement_data(*, invoice: Invoice) -> InvoiceStatementData:
             if line.end_at else None
     blocks = _meter_blocks(inv, lines)
     metered = {id(line) for b in blocks for line in b.lines}
+    totals = invoice_totals(inv, lines)
     issued_on = _local_date(inv.issued_at, tz)
     return InvoiceStatementData(
         organization=org, logo_data_uri=logo_data_uri(org), invoice=inv, tz=tz,
@@ -223,8 +227,9 @@ def invoice_statement_data(*, invoice: Invoice) -> InvoiceStatementData:
         due_on=issued_on + timedelta(days=org.payment_terms_days) if issued_on else None,
         period_first=_local_date(inv.period_start, tz),
         period_last=_local_date(inv.period_end, tz) - timedelta(days=1),
-        meters=blocks, other_lines=[ln for ln in lines if id(ln) not in metered],
-        taxes=_taxes(lines),
+        meters=blocks, other_lines=[ln for ln in lines if id(ln) not in metered
+                                    and ln.kind != LineKind.ROUNDING],
+        taxes=[TaxRow(r.rate, r.base, r.vat) for r in totals.vat_summary], totals=totals,
         any_estimated=any(b.estimated for b in blocks) or any(ln.estimated for ln in lines),
         charts=_charts(inv, blocks, tz), line_count=len(lines),
         credit_note=(inv.credit_notes.values_list("number", flat=True).first() or "")

@@ -109,3 +109,34 @@ def test_an_old_issued_invoice_with_a_rounding_line_reads_consistently(world_a):
     assert (D(body["net_total"]), D(body["tax_total"]), D(body["cash_rounding"]),
             D(body["total"])) == (D("99.90"), D("18.98"), D("0.02"), D("118.90"))
     assert [D(r["base"]) for r in body["vat_summary"]] == [D("99.90")]
+
+
+def _squash(html: str) -> str:
+    import re
+
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+
+def test_pdf_statement_shows_vat_per_rate_total_cash_rounding_and_amount_payable(swiss):
+    from billing.selectors.statements import invoice_statement_data
+    from billing.statements.render import invoice_statement_html
+
+    h, inv = swiss
+    with organization_context(h.prop.organization):
+        text = _squash(invoice_statement_html(invoice_statement_data(invoice=inv)))
+    assert "Net amount 93.48" in text
+    assert "VAT 2.60 % on 33.33 0.87" in text and "VAT 8.10 % on 60.15 4.87" in text
+    assert "Total VAT 5.74 Total 99.22 Cash rounding -0.02 Total due 99.20 CHF" in text
+
+
+def test_portal_invoice_page_shows_the_same_rows(swiss, world_a):
+    from django.urls import reverse
+
+    from tests.conftest import login_client
+
+    h, inv = swiss
+    client = login_client(world_a.viewer, world_a.org)
+    text = _squash(client.get(reverse("billing:invoice_detail", args=[inv.public_id]))
+                   .content.decode())
+    assert "VAT 8.10 % on 60.15 4.87" in text and "VAT 2.60 % on 33.33 0.87" in text
+    assert "Total 99.22 Cash rounding -0.02 Amount payable 99.20 CHF" in text
