@@ -34,7 +34,6 @@ from django.db.models import Q
 from billing.models import BilledPeriod, Invoice, LineKind, Subscription
 from meters.models import MeterAssignment
 from readings import selectors as readings_selectors
-from readings.ingest import Point
 from readings.models import Reading
 from tariffs import pricing
 from tariffs import selectors as tariff_selectors
@@ -52,8 +51,6 @@ from tariffs.pricing import vat
 from tenants.selectors import occupants_for_billing_points
 
 ZERO = Decimal("0")
-#: An end reading further than this before the period end counts as "no reading near the end".
-NEAR_END = timedelta(days=3)
 #: Readings further apart than this are not interval data for time-of-use pricing.
 INTERVAL_MAX = timedelta(hours=1)
 
@@ -90,6 +87,14 @@ class UsageRef:
     end_read_at: datetime | None
     end_value: Decimal | None
     estimated: bool
+    #: how each boundary value was had (read / interpolated / estimated) and the readings
+    #: it came from ([{"read_at", "value"}]); a note where end − start does not show the
+    #: quantity by itself (register rollover)
+    start_basis: str = ""
+    end_basis: str = ""
+    start_sources: list = field(default_factory=list)
+    end_sources: list = field(default_factory=list)
+    note: str = ""
 
 
 @dataclass
@@ -615,7 +620,11 @@ class _Builder:
         if settings is None:
             return
         ref = self._ref(segment, result)
-        if ref.estimated:
+        if result.first is not None and result.first.flagged:
+            self._diag("estimated_start", f"{label}: no reading near "
+                       f"{segment.start:%Y-%m-%d %H:%M}; the start value was "
+                       f"{result.first.basis} (the line is flagged).", "warning")
+        if result.last is None or result.last.flagged:
             self._diag("estimated_end", f"{label}: no reading near {segment.end:%Y-%m-%d %H:%M}; "
                        "the consumption was estimated (the line is flagged).", "warning")
         quote = pricing.price(
@@ -639,28 +648,27 @@ class _Builder:
         return False
 
     def _ref(self, segment, result) -> UsageRef:
-        a = segment.assignment
-        first = self.ctx.boundaries[(a.pk, segment.start)]
-        last = self.ctx.boundaries[(a.pk, segment.end)]
-        start_point = first.prev or first.next
-        if segment.start == a.connected_at and not (first.prev and first.prev.at == a.connected_at):
-            start_point = Point(a.connected_at, a.initial_reading, None)
-        end_point = last.next or last.prev
-        if a.removed_at is not None and segment.end == a.removed_at and a.final_reading is not None:
-            end_point = Point(a.removed_at, a.final_reading, None)
-        estimated = bool(result.estimated) or (
-            end_point is None or abs(end_point.at - segment.end) > NEAR_END
-        )
+        """The line's trace: the boundary values the consumption actually used (interpolated
+        at a move-in, not the reading of the 1st) with the readings they came from."""
+        first, last = result.first, result.last
+        meter = segment.meter
+        note = ""
+        if first is not None and last is not None and last.value < first.value:
+            cap = Decimal(10) ** meter.register_digits
+            note = (f"The register rolled over at {cap:f}: ({last.value:f} + {cap:f} − "
+                    f"{first.value:f}) × {meter.multiplier:f} = {result.quantity:f}")
         return UsageRef(
-            key=id(segment), meter_id=segment.meter.id, serial_number=segment.meter.serial_number,
-            assignment_id=segment.assignment.pk, meter_type=segment.meter.type,
-            unit=segment.meter.unit, start_at=segment.start, end_at=segment.end,
+            key=id(segment), meter_id=meter.id, serial_number=meter.serial_number,
+            assignment_id=segment.assignment.pk, meter_type=meter.type,
+            unit=meter.unit, start_at=segment.start, end_at=segment.end,
             quantity=result.quantity,
-            start_read_at=start_point.at if start_point else None,
-            start_value=start_point.value if start_point else None,
-            end_read_at=end_point.at if end_point else None,
-            end_value=end_point.value if end_point else None,
-            estimated=estimated,
+            start_read_at=first.at if first else None,
+            start_value=first.value if first else None,
+            end_read_at=last.at if last else None,
+            end_value=last.value if last else None,
+            estimated=result.flagged,
+            start_basis=first.basis if first else "", end_basis=last.basis if last else "",
+            start_sources=_sources(first), end_sources=_sources(last), note=note,
         )
 
     def _take(self, quote: pricing.Quote, kind: str, a: datetime, b: datetime,
@@ -692,3 +700,9 @@ def finish_totals(inv: DraftInvoice, step: Decimal | None) -> None:
         line.tax_amount = share
     gross = inv.net_total + inv.tax_total
     inv.cash_rounding = vat.cash_round(gross, step, currency=inv.currency) if inv.lines else ZERO
+
+
+def _sources(boundary) -> list[dict[str, str]]:
+    if boundary is None:
+        return []
+    return [{"read_at": p.at.isoformat(), "value": f"{p.value:f}"} for p in boundary.sources]

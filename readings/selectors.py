@@ -45,6 +45,31 @@ from readings.models import (
 #: First look for boundary readings this close (few partitions), then without limit.
 NEAR = timedelta(days=45)
 QUANTUM = Decimal("0.0001")
+#: A boundary value interpolated between readings counts as read when a reading lies this
+#: close to the boundary (15-minute and hourly data, a reading a few minutes off midnight);
+#: further away it is an interpolation and the consumption is flagged like an estimate.
+READ_TOLERANCE = timedelta(hours=1)
+
+READ, INTERPOLATED, ESTIMATED = "read", "interpolated", "estimated"
+
+
+@dataclass
+class BoundaryValue:
+    """The register value a consumption used at one of its boundaries, and how it was had:
+    ``read`` (a reading at, or within ``READ_TOLERANCE`` of, the boundary, or the
+    assignment's initial/final value), ``interpolated`` (between two readings further
+    away), ``estimated`` (after the last reading, from recent daily use). ``sources`` are
+    the readings (or the assignment's initial/final value) it came from."""
+
+    at: datetime
+    total: Decimal  # the unwrapped register (what consumption subtracts)
+    value: Decimal  # the register as it reads (wrapped at the register's digits)
+    basis: str
+    sources: list[Point] = field(default_factory=list)
+
+    @property
+    def flagged(self) -> bool:
+        return self.basis != READ
 
 
 @dataclass
@@ -55,12 +80,27 @@ class Consumption:
     end: datetime
     quantity: Decimal | None = Decimal(0)
     unit: str = ""
+    #: a boundary after the last reading was estimated from recent daily use
     estimated: bool = False
     missing: bool = False
     notes: list[str] = field(default_factory=list)
+    #: a boundary was interpolated between readings far from it (not read)
+    interpolated: bool = False
+    #: for one meter segment: the values at its two boundaries
+    first: BoundaryValue | None = None
+    last: BoundaryValue | None = None
+    #: the meter segments summed into this (``meter_consumption``), each with its boundaries
+    parts: list[Consumption] = field(default_factory=list)
+
+    @property
+    def flagged(self) -> bool:
+        """What invoices and the API call *estimated*: the start or the end value was
+        interpolated or estimated rather than read."""
+        return self.estimated or self.interpolated
 
     def add(self, other: Consumption) -> None:
         self.estimated |= other.estimated
+        self.interpolated |= other.interpolated
         self.missing |= other.missing
         self.notes.extend(other.notes)
         if self.quantity is None or other.quantity is None:
@@ -135,6 +175,7 @@ def meter_consumption(
     for segment, result in segment_consumption(assignments, start, end):
         out[segment.meter.id].unit = segment.meter.unit
         out[segment.meter.id].add(result)
+        out[segment.meter.id].parts.append(result)
     return out
 
 
@@ -364,12 +405,34 @@ def _consume(s: Segment, boundaries, daily: dict[int, Decimal | None]) -> Consum
         result.quantity, result.missing = None, True
         result.notes.append(f"{s.meter.serial_number}: no readings to measure or estimate from.")
         return result
-    result.quantity = ((last - first) * s.meter.multiplier).quantize(QUANTUM)
+    result.first, result.last = first, last
+    result.interpolated = INTERPOLATED in (first.basis, last.basis)
+    # the boundary values are kept to 4 places, so end − start × multiplier is the quantity
+    result.quantity = ((last.total - first.total) * s.meter.multiplier).quantize(QUANTUM)
     return result
 
 
-def _total_at(s: Segment, b: Boundary, daily, result: Consumption) -> Decimal | None:
-    """The unwrapped register at the boundary, using the assignment's initial/final values."""
+def _total_at(s: Segment, b: Boundary, daily, result: Consumption) -> BoundaryValue | None:
+    total, sources = _raw_total_at(s, b, daily, result)
+    if total is None:
+        return None
+    total = total.quantize(QUANTUM)
+    ref = sources[0]
+    cap = Decimal(10) ** s.meter.register_digits
+    value = (ref.value + (total - ref.total)) % cap if ref.total is not None else total
+    exact = [p for p in sources if abs(p.at - b.at) <= READ_TOLERANCE]
+    if len(sources) == 1 and sources[0].at != b.at:
+        basis = ESTIMATED
+    elif exact:
+        basis = READ
+    else:
+        basis = INTERPOLATED
+    return BoundaryValue(b.at, total, value.quantize(QUANTUM), basis, sources)
+
+
+def _raw_total_at(s: Segment, b: Boundary, daily, result: Consumption):
+    """The unwrapped register at the boundary (using the assignment's initial/final values)
+    and the points it came from."""
     a, cap = s.assignment, Decimal(10) ** s.meter.register_digits
     prev, nxt = b.prev, b.next
     if prev is None and nxt is not None:  # before the first reading: start at the initial value
@@ -395,7 +458,12 @@ def _total_at(s: Segment, b: Boundary, daily, result: Consumption) -> Decimal | 
                 a.final_reading,
                 a.initial_reading + advance(a.initial_reading, a.final_reading, cap)[0],
             )
-    return _interpolate(s, b.at, prev, nxt, daily, result)
+    total = _interpolate(s, b.at, prev, nxt, daily, result)
+    if prev.at == b.at:
+        return total, [prev]
+    if nxt is not None and nxt.at == b.at:
+        return total, [nxt]
+    return total, [prev] if nxt is None else [prev, nxt]
 
 
 def _interpolate(

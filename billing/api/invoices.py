@@ -86,6 +86,7 @@ LINE_FIELDS = [
     "id", "position", "kind", "description", "quantity", "unit", "unit_price", "amount",
     "tax_rate", "tax_amount", "meter_type", "start_at", "end_at", "meter", "meter_serial",
     "assignment", "start_read_at", "start_value", "end_read_at", "end_value", "estimated",
+    "start_basis", "end_basis", "start_sources", "end_sources", "quantity_note",
 ]
 
 
@@ -193,6 +194,10 @@ def _line_payload(line: DraftLine) -> dict[str, Any]:
         "end_read_at": ref.end_read_at.isoformat() if ref and ref.end_read_at else None,
         "end_value": str(ref.end_value) if ref and ref.end_value is not None else None,
         "estimated": bool(ref and ref.estimated),
+        "start_basis": ref.start_basis if ref else "", "end_basis": ref.end_basis if ref else "",
+        "start_sources": ref.start_sources if ref else [],
+        "end_sources": ref.end_sources if ref else [],
+        "quantity_note": ref.note if ref else "",
     }
 
 

@@ -254,7 +254,16 @@ class InvoiceLine(OrganizationScopedModel):
     start_value = models.DecimalField(max_digits=20, decimal_places=4, null=True, blank=True)
     end_read_at = models.DateTimeField(null=True, blank=True)
     end_value = models.DecimalField(max_digits=20, decimal_places=4, null=True, blank=True)
+    #: the start or the end value was interpolated or estimated, not read
     estimated = models.BooleanField(default=False)
+    # usage lines: how each boundary value was had ("read", "interpolated", "estimated"),
+    # the readings it came from ([{"read_at", "value"}]), and why end − start alone is not
+    # the quantity where it is not (register rollover). Empty on lines of before.
+    start_basis = models.CharField(max_length=12, blank=True)
+    end_basis = models.CharField(max_length=12, blank=True)
+    start_sources = models.JSONField(default=list, blank=True)
+    end_sources = models.JSONField(default=list, blank=True)
+    quantity_note = models.CharField(max_length=300, blank=True)
 
     class Meta:
         ordering = ["position", "pk"]

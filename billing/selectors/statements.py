@@ -54,6 +54,17 @@ class ReadingRow:
     end_value: Decimal | None
     quantity: Decimal
     estimated: bool
+    #: which value is not a reading (interpolated or estimated: the "E" mark), the readings
+    #: it came from, and why end − start is not the quantity where it is not (rollover)
+    start_flag: bool = False
+    end_flag: bool = False
+    start_from: list = field(default_factory=list)
+    end_from: list = field(default_factory=list)
+    note: str = ""
+
+
+def points(sources) -> list[tuple[datetime, Decimal]]:
+    return [(datetime.fromisoformat(x["read_at"]), Decimal(x["value"])) for x in sources or []]
 
 
 @dataclass
@@ -144,6 +155,7 @@ def _meter_blocks(invoice: Invoice, lines: list[InvoiceLine]) -> list[MeterBlock
                .select_related("meter").order_by("meter__type", "meter__serial_number",
                                                  "start_at"))
     blocks: dict[int, MeterBlock] = {}
+    traced = {ln.billed_period_id: ln for ln in lines if ln.billed_period_id}
     for p in periods:
         m = p.meter
         block = blocks.setdefault(m.pk, MeterBlock(
@@ -153,8 +165,16 @@ def _meter_blocks(invoice: Invoice, lines: list[InvoiceLine]) -> list[MeterBlock
         if p.estimated and p.start_value is not None and m.multiplier:
             # the register as estimated at the period end, so start + consumption adds up
             end_at, end_value = p.end_at, p.start_value + p.quantity / m.multiplier
-        block.readings.append(ReadingRow(p.start_read_at or p.start_at, p.start_value,
-                                         end_at, end_value, p.quantity, p.estimated))
+        row = ReadingRow(p.start_read_at or p.start_at, p.start_value, end_at, end_value,
+                         p.quantity, p.estimated, end_flag=p.estimated)
+        line = traced.get(p.pk)
+        if line is not None and line.start_basis:  # traced lines (not those of before)
+            row.start_flag = line.start_basis != "read"
+            row.end_flag = line.end_basis != "read"
+            row.start_from = points(line.start_sources) if row.start_flag else []
+            row.end_from = points(line.end_sources) if row.end_flag else []
+            row.note = line.quantity_note
+        block.readings.append(row)
     for line in lines:
         if line.meter_id in blocks:
             blocks[line.meter_id].lines.append(line)

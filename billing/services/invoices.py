@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from io import StringIO
@@ -204,7 +205,8 @@ _PERIOD_COLUMNS = (
 _LINE_COLUMNS = (
     "public_id, organization_id, invoice_id, position, kind, description, quantity, unit, "
     "unit_price, amount, tax_rate, tax_amount, meter_type, start_at, end_at, billed_period_id, "
-    "meter_id, assignment_id, start_read_at, start_value, end_read_at, end_value, estimated"
+    "meter_id, assignment_id, start_read_at, start_value, end_read_at, end_value, estimated, "
+    "start_basis, end_basis, start_sources, end_sources, quantity_note"
 )
 
 
@@ -294,6 +296,9 @@ def _line_rows(org, invoice_id: int, draft: DraftInvoice, period_of: dict[int, i
             r.assignment_id if r else None, r.start_read_at if r else None,
             r.start_value if r else None, r.end_read_at if r else None,
             r.end_value if r else None, r.estimated if r else False,
+            r.start_basis if r else "", r.end_basis if r else "",
+            json.dumps(r.start_sources if r else []), json.dumps(r.end_sources if r else []),
+            (r.note if r else "")[:300],
         )
 
 

@@ -23,6 +23,7 @@ from billing.models import (
     LineKind,
     Subscription,
 )
+from billing.selectors.statements import points as _points
 from billing.selectors.totals import invoice_totals
 from billing.views.statements import credit_note_pdf_response
 from billspree.core.errors import Conflict
@@ -79,6 +80,9 @@ class InvoiceDetailView(OrganizationPortalMixin, View):
     def get(self, request: HttpRequest, id: Any, form=None, status: int = 200) -> HttpResponse:
         invoice = _invoice(id)
         lines = list(invoice.lines.all())
+        for line in lines:  # the readings each boundary value came from, as instants
+            line.start_from, line.end_from = _points(line.start_sources), _points(
+                line.end_sources)
         ctx = {"invoice": invoice, "lines": [x for x in lines if x.kind != LineKind.ROUNDING],
                "line_form": form or forms.ManualLineForm(),
                "totals": invoice_totals(invoice, lines),

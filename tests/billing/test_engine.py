@@ -120,8 +120,12 @@ def test_estimated_end_reading_is_flagged_and_diagnosed(ctx):
          (at(SEP), "1620"), (at(date(2026, 9, 20)), "1810"))
     [inv] = services.invoice_preview(subscriptions=[h.subscription], start=SEP, end=OCT).invoices
     usage = inv.lines[1].usage
-    assert usage.estimated and usage.end_read_at == at(date(2026, 9, 20))
+    # the line shows the value it used at the period end (estimated), with the reading it
+    # came from (20 Sep, 1810); start + quantity = end
+    assert usage.estimated and usage.end_read_at == at(OCT) and usage.end_basis == "estimated"
+    assert [x["value"] for x in usage.end_sources] == ["1810.0000"]
     assert usage.quantity > D("190")
+    assert usage.end_value - usage.start_value == usage.quantity
     assert "estimated_end" in {d.code for d in inv.diagnostics}
     assert inv.can_bill  # a warning, not an error
 
@@ -487,3 +491,70 @@ def test_time_of_use_across_a_dst_change(ctx, day, hours, night, totals):
     assert (inv.net_total, inv.tax_total, inv.total) == totals
     assert inv.can_bill
     assert "tou_incomplete_interval_data" not in {d.code for d in inv.diagnostics}
+
+
+# --- issue 13 §3: estimates and what a line shows ------------------------------------------
+
+
+def test_golden_interpolated_start_is_flagged_and_shown(ctx, world_a):
+    """A tenant moving in on 16 Sep, readings only on 1 Sep (1100) and 1 Oct (1400): their
+    start is interpolated, 1100 + 300 × 15/30 = 1250, not the reading of the 1st."""
+    from tenants import services as tenant_services
+    from tenants.models import Occupancy
+    from tests.conftest import api_client
+
+    h = make_house(flat="0.30")
+    mid = date(2026, 9, 16)
+    tenant_services.occupancy_end(occupancy=Occupancy.objects.get(tenant=h.tenant),
+                                  move_out=at(mid))
+    newcomer = tenant_services.tenant_create(name="Newcomer", email="new@example.com")
+    tenant_services.occupancy_create(tenant=newcomer, billing_point=h.bp, move_in=at(mid))
+    read(h.meter, (at(SEP), "1100"), (at(OCT), "1400"))
+    preview = services.invoice_preview(subscriptions=[h.subscription], start=SEP, end=OCT)
+    [inv] = [i for i in preview.invoices if i.tenant == newcomer]
+    [line] = [x for x in inv.lines if x.kind == "usage"]
+    u = line.usage
+    assert (u.start_value, u.start_read_at, u.start_basis) == (D("1250"), at(mid),
+                                                                "interpolated")
+    assert [x["value"] for x in u.start_sources] == ["1100.0000", "1400.0000"]
+    assert (u.end_value, u.end_read_at, u.end_basis) == (D("1400"), at(OCT), "read")
+    assert (u.end_value - u.start_value) * 1 == u.quantity == line.quantity == D("150")
+    assert u.estimated and "estimated_start" in {d.code for d in inv.diagnostics}
+    # 150 kWh × 0.30 = 45.00
+    assert line.amount == D("45.00")
+    # the outgoing tenant's end is the same interpolated value, flagged too
+    [old] = [i for i in preview.invoices if i.tenant == h.tenant]
+    [old_usage] = [x.usage for x in old.lines if x.kind == "usage"]
+    assert old_usage.end_value == D("1250") and old_usage.estimated
+    # the consumption API agrees with the line for the same meter and period
+    body = api_client(key=world_a.read_key).get("/api/v1/readings/consumption/", {
+        "meter": h.meter.serial_number, "from": at(mid).isoformat(), "to": at(OCT).isoformat(),
+    }).json()
+    assert D(body["quantity"]) == D("150") and body["estimated"] is True
+    [seg] = body["segments"]
+    assert (D(seg["start"]["value"]), seg["start"]["basis"]) == (D("1250"), "interpolated")
+    assert [D(r["value"]) for r in seg["start"]["readings"]] == [D("1100"), D("1400")]
+    assert D(seg["end"]["value"]) == D("1400") and seg["estimated"] is True
+
+
+def test_readings_at_the_boundaries_are_read_not_flagged(ctx, world_a):
+    from tests.conftest import api_client
+
+    h = make_house(flat="0.30")
+    read(h.meter, (at(SEP), "1100"), (at(OCT), "1400"))
+    [inv] = services.invoice_preview(subscriptions=[h.subscription], start=SEP, end=OCT).invoices
+    u = inv.lines[1].usage
+    assert (u.start_basis, u.end_basis, u.estimated) == ("read", "read", False)
+    body = api_client(key=world_a.read_key).get("/api/v1/readings/consumption/", {
+        "meter": h.meter.serial_number, "from": at(SEP).isoformat(), "to": at(OCT).isoformat(),
+    }).json()
+    assert body["estimated"] is False and D(body["quantity"]) == D("300")
+
+
+def test_rollover_line_says_why_end_minus_start_is_not_the_quantity(ctx):
+    h = make_house(flat="0.30", initial="9800", register_digits=4)
+    read(h.meter, (at(SEP), "9900"), (at(OCT), "0100"))
+    [inv] = services.invoice_preview(subscriptions=[h.subscription], start=SEP, end=OCT).invoices
+    u = inv.lines[1].usage
+    assert (u.start_value, u.end_value, u.quantity) == (D("9900"), D("100"), D("200"))
+    assert "rolled over at 10000" in u.note

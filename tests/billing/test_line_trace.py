@@ -1,0 +1,78 @@
+"""What a usage line shows (issue 13 §3): the boundary values it used, how they were had,
+the readings they came from, the estimated flag and mark — stored, API, portal, PDF."""
+
+from datetime import date
+from decimal import Decimal as D
+
+import pytest
+
+from billing import services
+from billspree.core.scoping import organization_context
+from tests.billing.builders import at, make_house, read
+from tests.conftest import api_client, login_client
+
+SEP, MID, OCT = date(2026, 9, 1), date(2026, 9, 16), date(2026, 10, 1)
+
+
+@pytest.fixture
+def moved_in(world_a):
+    """A newcomer moves in on 16 Sep; the meter is read on 1 Sep (1100) and 1 Oct (1400)."""
+    from tenants import services as tenant_services
+    from tenants.models import Occupancy
+
+    with organization_context(world_a.org):
+        h = make_house(flat="0.30")
+        tenant_services.occupancy_end(occupancy=Occupancy.objects.get(tenant=h.tenant),
+                                      move_out=at(MID))
+        newcomer = tenant_services.tenant_create(name="Newcomer", email="new@example.com")
+        tenant_services.occupancy_create(tenant=newcomer, billing_point=h.bp, move_in=at(MID))
+        read(h.meter, (at(SEP), "1100"), (at(OCT), "1400"))
+        drafts = services.invoice_create_draft(subscriptions=[h.subscription], start=SEP,
+                                               end=OCT)
+        [inv] = [d for d in drafts if d.tenant_id == newcomer.pk]
+    return h, inv
+
+
+def _squash(html: str) -> str:
+    import re
+
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+
+def test_stored_line_and_api_show_the_interpolated_start_and_its_readings(moved_in, world_a):
+    h, inv = moved_in
+    body = api_client(key=world_a.read_key).get(f"/api/v1/invoices/{inv.public_id}/").json()
+    [line] = [x for x in body["lines"] if x["kind"] == "usage"]
+    assert line["estimated"] is True
+    assert (D(line["start_value"]), line["start_basis"]) == (D("1250"), "interpolated")
+    assert [D(s["value"]) for s in line["start_sources"]] == [D("1100"), D("1400")]
+    assert (D(line["end_value"]), line["end_basis"]) == (D("1400"), "read")
+    assert (D(line["end_value"]) - D(line["start_value"])) * 1 == D(line["quantity"]) == D("150")
+    with organization_context(h.prop.organization):
+        period = inv.billed_periods.get()
+    assert (period.start_value, period.estimated) == (D("1250"), True)
+
+
+def test_pdf_marks_the_interpolated_start_and_names_its_readings(moved_in):
+    from billing.selectors.statements import invoice_statement_data
+    from billing.statements.render import invoice_statement_html
+
+    h, inv = moved_in
+    with organization_context(h.prop.organization):
+        text = _squash(invoice_statement_html(invoice_statement_data(invoice=inv)))
+    # 16 Sep: 1,250 E (from the readings of 1 Sep and 1 Oct) → 1 Oct: 1,400 = 150 kWh
+    assert "16 Sep 2026 1,250 E from 1 Sep 2026: 1,100 and 1 Oct 2026: 1,400" in text
+    assert "1 Oct 2026 1,400 150 kWh" in text
+    assert "E = estimated reading" in text
+
+
+def test_portal_shows_the_values_used_and_where_they_come_from(moved_in, world_a):
+    from django.urls import reverse
+
+    h, inv = moved_in
+    client = login_client(world_a.viewer, world_a.org)
+    text = _squash(client.get(reverse("billing:invoice_detail", args=[inv.public_id]))
+                   .content.decode())
+    assert ("start 1250 at 2026-09-16 00:00 (interpolated from 1100 at 2026-09-01 00:00 and "
+            "1400 at 2026-10-01 00:00)") in text
+    assert "end 1400 at 2026-10-01 00:00" in text and "estimated" in text
