@@ -140,3 +140,21 @@ def test_portal_invoice_page_shows_the_same_rows(swiss, world_a):
                    .content.decode())
     assert "VAT 8.10 % on 60.15 4.87" in text and "VAT 2.60 % on 33.33 0.87" in text
     assert "Total 99.22 Cash rounding -0.02 Amount payable 99.20 CHF" in text
+
+
+def test_preview_page_shows_vat_per_rate_and_cash_rounding(world_a):
+    with organization_context(world_a.org):
+        h = make_house(standing=False, flat="0.201", tax_rate="8.1", currency="CHF",
+                       cash_rounding="0.05")
+        _charge(h, "Grid", "20.05", "8.1")
+        _charge(h, "Service", "30.05", "8.1")
+        read(h.meter, (at(SEP), "1100"), (at(OCT), "1150"))
+    from tests.conftest import login_client
+
+    client = login_client(world_a.manager, world_a.org)
+    q = {"subscription": str(h.subscription.public_id), "start": "2026-09-01",
+         "end": "2026-10-01"}
+    text = _squash(client.get("/billing/preview/", q).content.decode())
+    # 60.15 at 8.1 % → 4.87; 65.02 → 65.00 (−0.02)
+    assert "VAT 8.10 % on 60.15 4.87" in text
+    assert "Net · VAT 60.15 4.87 Cash rounding -0.02 Amount payable 65.00 CHF" in text
