@@ -158,3 +158,16 @@ def test_preview_page_shows_vat_per_rate_and_cash_rounding(world_a):
     # 60.15 at 8.1 % → 4.87; 65.02 → 65.00 (−0.02)
     assert "VAT 8.10 % on 60.15 4.87" in text
     assert "Net · VAT 60.15 4.87 Cash rounding -0.02 Amount payable 65.00 CHF" in text
+
+
+def test_statement_email_shows_cash_rounding(swiss):
+    from billing.services.statements import statement_email
+
+    h, inv = swiss
+    with organization_context(h.prop.organization):
+        services.invoice_issue(invoice=inv)
+        inv.refresh_from_db()
+        message = statement_email(invoice=inv, pdf=b"%PDF-1.4", recipient="t@example.com")
+    assert "Net amount:     93.48 CHF" in message.body
+    assert "Cash rounding:  -0.02 CHF" in message.body
+    assert "Total due:      99.20 CHF" in message.body
