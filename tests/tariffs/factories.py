@@ -71,7 +71,8 @@ def populate(world) -> None:
     # CHF: the EUR prices of these factories stay exact
     cash_rounding = services.cash_rounding_set(currency="CHF", step=Decimal("0.05"))
     world.objects.update(
-        cash_rounding=cash_rounding, rate_list=rate_list, rate_list_version=v2, charge_rule=tou, holiday_calendar=calendar,
+        cash_rounding=cash_rounding, rate_list=rate_list, rate_list_version=v2,
+        charge_rule=tou, holiday_calendar=calendar,
         holiday=calendar.days.get(), add_on=add_on, plan=plan, plan_variant=variant,
         pricing_template=template, billing_point_rate_list=override,
     )
