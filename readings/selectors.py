@@ -84,7 +84,8 @@ class Consumption:
     estimated: bool = False
     missing: bool = False
     notes: list[str] = field(default_factory=list)
-    #: a boundary was interpolated between readings far from it (not read)
+    #: a boundary value was not read: interpolated between readings far from it, on a
+    #: reading of quality "estimated", or extrapolated (see :class:`BoundaryValue`)
     interpolated: bool = False
     #: for one meter segment: the values at its two boundaries
     first: BoundaryValue | None = None
@@ -154,6 +155,8 @@ class Boundary:
     hi: datetime | None
     prev: Point | None = None
     next: Point | None = None
+    #: instants of the readings found here whose quality is "estimated"
+    estimated_reads: set = field(default_factory=set)
 
 
 def id_array(ids: list[int]) -> RawSQL:
@@ -358,15 +361,16 @@ def _lookup(items: list[Boundary], *, near: bool) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            SELECT b.i, p.read_at, p.value, p.total, n.read_at, n.value, n.total
+            SELECT b.i, p.read_at, p.value, p.total, n.read_at, n.value, n.total,
+                   p.quality = 'estimated', n.quality = 'estimated'
             FROM (SELECT i, meter_id, to_timestamp(t) AS t, to_timestamp(lo) AS lo,
                          to_timestamp(hi) AS hi
                   FROM unnest(%s::int[], %s::bigint[], %s::float8[], %s::float8[], %s::float8[])
                     AS u(i, meter_id, t, lo, hi)) b
-            LEFT JOIN LATERAL (SELECT read_at, value, total FROM readings_reading r
+            LEFT JOIN LATERAL (SELECT read_at, value, total, quality FROM readings_reading r
                 WHERE r.meter_id = b.meter_id AND r.read_at <= b.t AND r.read_at >= b.lo
                 ORDER BY r.read_at DESC LIMIT 1) p ON true
-            LEFT JOIN LATERAL (SELECT read_at, value, total FROM readings_reading r
+            LEFT JOIN LATERAL (SELECT read_at, value, total, quality FROM readings_reading r
                 WHERE r.meter_id = b.meter_id AND r.read_at >= b.t
                   AND (b.hi IS NULL OR r.read_at <= b.hi)
                 ORDER BY r.read_at LIMIT 1) n ON true
@@ -379,11 +383,15 @@ def _lookup(items: list[Boundary], *, near: bool) -> None:
                 [t.timestamp() if t else None for t in hi],
             ],
         )
-        for i, pa, pv, pt, na, nv, nt in cursor.fetchall():
+        for i, pa, pv, pt, na, nv, nt, p_est, n_est in cursor.fetchall():
             if pa is not None:
                 items[i].prev = Point(pa, pv, pt)
+                if p_est:
+                    items[i].estimated_reads.add(pa)
             if na is not None:
                 items[i].next = Point(na, nv, nt)
+                if n_est:
+                    items[i].estimated_reads.add(na)
 
 
 def _daily_use(meter_ids: set[int]) -> dict[int, Decimal | None]:
@@ -406,7 +414,9 @@ def _consume(s: Segment, boundaries, daily: dict[int, Decimal | None]) -> Consum
         result.notes.append(f"{s.meter.serial_number}: no readings to measure or estimate from.")
         return result
     result.first, result.last = first, last
-    result.interpolated = INTERPOLATED in (first.basis, last.basis)
+    # not read: interpolated far from a reading, or on a reading of quality "estimated"
+    # (extrapolation after the last reading already set ``estimated``)
+    result.interpolated = first.flagged or last.flagged
     # the boundary values are kept to 4 places, so end − start × multiplier is the quantity
     result.quantity = ((last.total - first.total) * s.meter.multiplier).quantize(QUANTUM)
     return result
@@ -421,7 +431,8 @@ def _total_at(s: Segment, b: Boundary, daily, result: Consumption) -> BoundaryVa
     cap = Decimal(10) ** s.meter.register_digits
     value = (ref.value + (total - ref.total)) % cap if ref.total is not None else total
     exact = [p for p in sources if abs(p.at - b.at) <= READ_TOLERANCE]
-    if len(sources) == 1 and sources[0].at != b.at:
+    extrapolated = len(sources) == 1 and sources[0].at != b.at
+    if extrapolated or any(p.at in b.estimated_reads for p in sources):  # or a stored estimate
         basis = ESTIMATED
     elif exact:
         basis = READ

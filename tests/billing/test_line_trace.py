@@ -76,3 +76,24 @@ def test_portal_shows_the_values_used_and_where_they_come_from(moved_in, world_a
     assert ("start 1250 at 2026-09-16 00:00 (interpolated from 1100 at 2026-09-01 00:00 and "
             "1400 at 2026-10-01 00:00)") in text
     assert "end 1400 at 2026-10-01 00:00" in text and "estimated" in text
+
+
+def test_an_end_reading_of_quality_estimated_flags_the_line(world_a):
+    from readings.models import Source
+    from readings.parsing import RowIn
+    from readings.services import reading_ingest
+
+    with organization_context(world_a.org):
+        h = make_house(flat="0.30")
+        read(h.meter, (at(SEP), "1100"))
+        reading_ingest(rows=[RowIn(0, h.meter.serial_number, at(OCT), D("1400"), "estimated")],
+                       source=Source.API)
+        [inv] = services.invoice_preview(subscriptions=[h.subscription], start=SEP,
+                                         end=OCT).invoices
+    u = inv.lines[1].usage
+    assert (u.start_basis, u.end_basis, u.estimated) == ("read", "estimated", True)
+    assert u.end_value - u.start_value == u.quantity == D("300")
+    body = api_client(key=world_a.read_key).get("/api/v1/readings/consumption/", {
+        "meter": h.meter.serial_number, "from": at(SEP).isoformat(), "to": at(OCT).isoformat(),
+    }).json()
+    assert body["estimated"] is True and body["segments"][0]["end"]["basis"] == "estimated"
