@@ -102,3 +102,19 @@ def test_quote_uses_the_organization_step_to_the_nearest_whatever_the_line_mode(
     # 57.33 to the nearest 0.05 is 57.35 (ROUND_DOWN, the lines' mode, would give 57.30)
     assert quote.gross.amount == D("57.33")
     assert quote.cash_rounding.amount == D("0.02") and quote.total.amount == D("57.35")
+
+
+def test_try_it_page_rounds_the_total_with_the_organization_step(tariffs_a):
+    rl = services.rate_list_create(name="Swiss try", currency="CHF",
+                                   effective_from=date(2026, 1, 1),
+                                   rounding_mode=RoundingMode.DOWN)
+    services.charge_rule_create(version=rl.versions.get(), name="Energy", kind="flat",
+                                meter_type="electricity", price=D("57.32"))
+    services.cash_rounding_set(currency="CHF", step="0.05")
+    viewer = login_client(tariffs_a.viewer, tariffs_a.org)
+    html = viewer.get(reverse("tariffs:rate_list_quote", args=[rl.public_id]), {
+        "first_day": "2026-06-01", "last_day": "2026-06-30", "time_zone": "Europe/Zurich",
+        "billing_period": "period", "q_electricity": "1"}).content.decode()
+    # 57.32 → 57.30 (nearest 0.05), cash rounding −0.02 shown before the total
+    assert "Cash rounding" in html and "-0.02" in html
+    assert 'data-testid="quote-total">57.30' in html
