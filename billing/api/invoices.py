@@ -85,6 +85,7 @@ class SubscriptionViewSet(OrganizationModelViewSet):
 LINE_FIELDS = [
     "id", "position", "kind", "description", "quantity", "unit", "unit_price", "amount",
     "tax_rate", "tax_amount", "meter_type", "start_at", "end_at", "meter", "meter_serial",
+    "meter_multiplier",
     "assignment", "start_read_at", "start_value", "end_read_at", "end_value", "estimated",
     "start_basis", "end_basis", "start_sources", "end_sources", "quantity_note",
 ]
@@ -94,6 +95,11 @@ class InvoiceLineSerializer(OrganizationModelSerializer):
     meter = serializers.UUIDField(source="meter.public_id", read_only=True, allow_null=True)
     meter_serial = serializers.CharField(source="meter.serial_number", read_only=True,
                                          allow_null=True)
+    meter_multiplier = serializers.DecimalField(
+        source="meter.multiplier", max_digits=12, decimal_places=4, read_only=True,
+        allow_null=True, help_text="(end_value − start_value) × meter_multiplier = quantity "
+        "(unless quantity_note says why not, e.g. a register rollover).",
+    )
     assignment = serializers.UUIDField(source="assignment.public_id", read_only=True,
                                        allow_null=True)
 

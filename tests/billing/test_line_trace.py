@@ -97,3 +97,20 @@ def test_an_end_reading_of_quality_estimated_flags_the_line(world_a):
         "meter": h.meter.serial_number, "from": at(SEP).isoformat(), "to": at(OCT).isoformat(),
     }).json()
     assert body["estimated"] is True and body["segments"][0]["end"]["basis"] == "estimated"
+
+
+def test_multiplier_line_adds_up_on_the_api(world_a):
+    from meters.models import Meter
+
+    with organization_context(world_a.org):
+        h = make_house(flat="0.30")
+        Meter.objects.filter(pk=h.meter.pk).update(multiplier=D("40"))
+        read(h.meter, (at(SEP), "1100"), (at(OCT), "1107.5"))
+        [inv] = services.invoice_create_draft(subscriptions=[h.subscription], start=SEP,
+                                              end=OCT)
+    body = api_client(key=world_a.read_key).get(f"/api/v1/invoices/{inv.public_id}/").json()
+    [line] = [x for x in body["lines"] if x["kind"] == "usage"]
+    # (1107.5 − 1100) × 40 = 300 kWh
+    assert D(line["meter_multiplier"]) == D("40")
+    assert ((D(line["end_value"]) - D(line["start_value"])) * D(line["meter_multiplier"])
+            == D(line["quantity"]) == D("300"))
