@@ -114,3 +114,22 @@ def test_multiplier_line_adds_up_on_the_api(world_a):
     assert D(line["meter_multiplier"]) == D("40")
     assert ((D(line["end_value"]) - D(line["start_value"])) * D(line["meter_multiplier"])
             == D(line["quantity"]) == D("300"))
+
+
+def test_tenant_portal_shows_the_interpolated_start_and_the_totals(moved_in, world_a):
+    from django.test import Client
+    from django.urls import reverse
+
+    from tests.tenants.factories_portal import portal_login
+
+    h, inv = moved_in
+    with organization_context(world_a.org):
+        services.invoice_issue(invoice=inv)
+        user, _ = portal_login(inv.tenant, inv.tenant.email, world_a.admin)
+    client = Client()
+    client.force_login(user)
+    text = _squash(client.get(reverse("my_billing:invoice", args=[inv.public_id]))
+                   .content.decode())
+    # the newcomer's start is the value of the 16th, not the reading of the 1st
+    assert "1250 (16 Sep 2026, interpolated) → 1400 (1 Oct 2026)" in text
+    assert "estimated" in text and "Amount payable" in text
