@@ -625,8 +625,9 @@ class _Builder:
                        f"{segment.start:%Y-%m-%d %H:%M}; the start value was "
                        f"{result.first.basis} (the line is flagged).", "warning")
         if result.last is None or result.last.flagged:
+            how = result.last.basis if result.last is not None else "estimated"
             self._diag("estimated_end", f"{label}: no reading near {segment.end:%Y-%m-%d %H:%M}; "
-                       "the consumption was estimated (the line is flagged).", "warning")
+                       f"the end value was {how} (the line is flagged).", "warning")
         quote = pricing.price(
             rules=rules, period=self._period(segment.start, segment.end), settings=settings,
             billing_period=self.cycle, usage={meter.type: pricing.Usage(
