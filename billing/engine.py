@@ -34,9 +34,9 @@ from django.db.models import Q
 from billing.models import BilledPeriod, Invoice, LineKind, Subscription
 from meters.models import MeterAssignment
 from readings import selectors as readings_selectors
-from readings.ingest import Point
 from readings.models import Reading
 from tariffs import pricing
+from tariffs import selectors as tariff_selectors
 from tariffs.models import (
     AddOn,
     BillingPointRateList,
@@ -47,11 +47,10 @@ from tariffs.models import (
     RateList,
     RateListVersion,
 )
+from tariffs.pricing import vat
 from tenants.selectors import occupants_for_billing_points
 
 ZERO = Decimal("0")
-#: An end reading further than this before the period end counts as "no reading near the end".
-NEAR_END = timedelta(days=3)
 #: Readings further apart than this are not interval data for time-of-use pricing.
 INTERVAL_MAX = timedelta(hours=1)
 
@@ -88,6 +87,14 @@ class UsageRef:
     end_read_at: datetime | None
     end_value: Decimal | None
     estimated: bool
+    #: how each boundary value was had (read / interpolated / estimated) and the readings
+    #: it came from ([{"read_at", "value"}]); a note where end − start does not show the
+    #: quantity by itself (register rollover)
+    start_basis: str = ""
+    end_basis: str = ""
+    start_sources: list = field(default_factory=list)
+    end_sources: list = field(default_factory=list)
+    note: str = ""
 
 
 @dataclass
@@ -116,6 +123,8 @@ class DraftInvoice:
     lines: list[DraftLine] = field(default_factory=list)
     usages: list[UsageRef] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    #: the gross total to the organization's cash-rounding step (set by ``finish``)
+    cash_rounding: Decimal = ZERO
 
     @property
     def billing_point(self):
@@ -126,12 +135,18 @@ class DraftInvoice:
         return sum((x.amount for x in self.lines), ZERO)
 
     @property
+    def vat_summary(self) -> list[vat.VatRate]:
+        """Per VAT rate: base, rate, VAT on the base rounded once."""
+        return vat.vat_summary(((x.tax_rate, x.amount) for x in self.lines),
+                               currency=self.currency)
+
+    @property
     def tax_total(self) -> Decimal:
-        return sum((x.tax_amount for x in self.lines), ZERO)
+        return vat.vat_total(self.vat_summary)
 
     @property
     def total(self) -> Decimal:
-        return self.net_total + self.tax_total
+        return self.net_total + self.tax_total + self.cash_rounding
 
     @property
     def can_bill(self) -> bool:
@@ -355,6 +370,8 @@ class _Context:
         }
         self._load_billed()
         self._load_consumption()
+        #: cash rounding per currency: the organization's setting, one source for all
+        self.cash_steps = tariff_selectors.cash_rounding_steps()
 
     # loading
     def _load_occupants(self) -> None:
@@ -603,9 +620,14 @@ class _Builder:
         if settings is None:
             return
         ref = self._ref(segment, result)
-        if ref.estimated:
+        if result.first is not None and result.first.flagged:
+            self._diag("estimated_start", f"{label}: no reading near "
+                       f"{segment.start:%Y-%m-%d %H:%M}; the start value was "
+                       f"{result.first.basis} (the line is flagged).", "warning")
+        if result.last is None or result.last.flagged:
+            how = result.last.basis if result.last is not None else "estimated"
             self._diag("estimated_end", f"{label}: no reading near {segment.end:%Y-%m-%d %H:%M}; "
-                       "the consumption was estimated (the line is flagged).", "warning")
+                       f"the end value was {how} (the line is flagged).", "warning")
         quote = pricing.price(
             rules=rules, period=self._period(segment.start, segment.end), settings=settings,
             billing_period=self.cycle, usage={meter.type: pricing.Usage(
@@ -627,28 +649,27 @@ class _Builder:
         return False
 
     def _ref(self, segment, result) -> UsageRef:
-        a = segment.assignment
-        first = self.ctx.boundaries[(a.pk, segment.start)]
-        last = self.ctx.boundaries[(a.pk, segment.end)]
-        start_point = first.prev or first.next
-        if segment.start == a.connected_at and not (first.prev and first.prev.at == a.connected_at):
-            start_point = Point(a.connected_at, a.initial_reading, None)
-        end_point = last.next or last.prev
-        if a.removed_at is not None and segment.end == a.removed_at and a.final_reading is not None:
-            end_point = Point(a.removed_at, a.final_reading, None)
-        estimated = bool(result.estimated) or (
-            end_point is None or abs(end_point.at - segment.end) > NEAR_END
-        )
+        """The line's trace: the boundary values the consumption actually used (interpolated
+        at a move-in, not the reading of the 1st) with the readings they came from."""
+        first, last = result.first, result.last
+        meter = segment.meter
+        note = ""
+        if first is not None and last is not None and last.value < first.value:
+            cap = Decimal(10) ** meter.register_digits
+            note = (f"The register rolled over at {cap:f}: ({last.value:f} + {cap:f} − "
+                    f"{first.value:f}) × {meter.multiplier:f} = {result.quantity:f}")
         return UsageRef(
-            key=id(segment), meter_id=segment.meter.id, serial_number=segment.meter.serial_number,
-            assignment_id=segment.assignment.pk, meter_type=segment.meter.type,
-            unit=segment.meter.unit, start_at=segment.start, end_at=segment.end,
+            key=id(segment), meter_id=meter.id, serial_number=meter.serial_number,
+            assignment_id=segment.assignment.pk, meter_type=meter.type,
+            unit=meter.unit, start_at=segment.start, end_at=segment.end,
             quantity=result.quantity,
-            start_read_at=start_point.at if start_point else None,
-            start_value=start_point.value if start_point else None,
-            end_read_at=end_point.at if end_point else None,
-            end_value=end_point.value if end_point else None,
-            estimated=estimated,
+            start_read_at=first.at if first else None,
+            start_value=first.value if first else None,
+            end_read_at=last.at if last else None,
+            end_value=last.value if last else None,
+            estimated=result.flagged,
+            start_basis=first.basis if first else "", end_basis=last.basis if last else "",
+            start_sources=_sources(first), end_sources=_sources(last), note=note,
         )
 
     def _take(self, quote: pricing.Quote, kind: str, a: datetime, b: datetime,
@@ -668,17 +689,21 @@ class _Builder:
             ))
 
     def finish(self) -> None:
-        """Cash rounding of the total (when the plan's fixed rate list asks for it)."""
-        rl = self.rates.lists.get("")
-        step = rl.cash_rounding if rl is not None else None
-        if not step or not self.inv.lines:
-            return
-        gross = self.inv.total
-        rounded = (gross / step).quantize(Decimal(1), rounding=rl.rounding_mode) * step
-        diff = rounded - gross
-        if diff:
-            self.inv.lines.append(DraftLine(
-                kind=LineKind.ROUNDING, description=f"Cash rounding to {step}",
-                quantity=Decimal(1), unit="", unit_price=diff, amount=diff,
-                tax_rate=ZERO, tax_amount=ZERO,
-            ))
+        """VAT per rate over the whole invoice (each line its largest-remainder share), then
+        cash rounding of the gross total to the organization's step for the currency (one
+        source, whatever rate lists priced the lines): an amount, not a line."""
+        finish_totals(self.inv, self.ctx.cash_steps.get(self.inv.currency))
+
+
+def finish_totals(inv: DraftInvoice, step: Decimal | None) -> None:
+    shares = vat.vat_per_line([(x.tax_rate, x.amount) for x in inv.lines], currency=inv.currency)
+    for line, share in zip(inv.lines, shares, strict=True):
+        line.tax_amount = share
+    gross = inv.net_total + inv.tax_total
+    inv.cash_rounding = vat.cash_round(gross, step, currency=inv.currency) if inv.lines else ZERO
+
+
+def _sources(boundary) -> list[dict[str, str]]:
+    if boundary is None:
+        return []
+    return [{"read_at": p.at.isoformat(), "value": f"{p.value:f}"} for p in boundary.sources]

@@ -153,7 +153,26 @@ class ConsumptionView(OrganizationAPIView):
             "Consumption",
             {
                 "quantity": serializers.CharField(allow_null=True),
-                "estimated": serializers.BooleanField(),
+                "estimated": serializers.BooleanField(
+                    help_text="The start or the end value was interpolated between readings "
+                    "far from it, or estimated after the last reading (as on invoices)."),
+                "segments": inline_serializer("ConsumptionSegment", {
+                    "from": serializers.CharField(), "to": serializers.CharField(),
+                    "quantity": serializers.CharField(allow_null=True),
+                    "multiplier": serializers.CharField(),
+                    "estimated": serializers.BooleanField(),
+                    "start": inline_serializer("ConsumptionBoundary", {
+                        "at": serializers.CharField(), "value": serializers.CharField(),
+                        "basis": serializers.CharField(help_text="read, interpolated or "
+                                                       "estimated"),
+                        "readings": serializers.ListField(child=serializers.DictField()),
+                    }, allow_null=True),
+                    "end": inline_serializer("ConsumptionBoundaryEnd", {
+                        "at": serializers.CharField(), "value": serializers.CharField(),
+                        "basis": serializers.CharField(),
+                        "readings": serializers.ListField(child=serializers.DictField()),
+                    }, allow_null=True),
+                }, many=True),
             },
         ),
     )
@@ -172,11 +191,29 @@ class ConsumptionView(OrganizationAPIView):
                 "to": end.isoformat(),
                 "quantity": None if c.quantity is None else str(c.quantity),
                 "unit": meter.unit,
-                "estimated": c.estimated,
+                "estimated": c.flagged,
                 "missing": c.missing,
                 "notes": c.notes,
+                "segments": [_segment_payload(part, meter) for part in c.parts],
             }
         )
+
+
+def _boundary_payload(b) -> dict | None:
+    if b is None:
+        return None
+    return {"at": b.at.isoformat(), "value": f"{b.value:f}", "basis": b.basis,
+            "readings": [{"read_at": p.at.isoformat(), "value": f"{p.value:f}"}
+                         for p in b.sources]}
+
+
+def _segment_payload(part, meter) -> dict:
+    """One meter segment: start and end values used, the readings behind them, so that
+    (end − start) × multiplier = quantity (the same trace as the invoice line)."""
+    return {"from": part.start.isoformat(), "to": part.end.isoformat(),
+            "quantity": None if part.quantity is None else str(part.quantity),
+            "multiplier": f"{meter.multiplier:f}", "estimated": part.flagged,
+            "start": _boundary_payload(part.first), "end": _boundary_payload(part.last)}
 
 
 class ConsumptionChartView(OrganizationAPIView):

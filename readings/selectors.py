@@ -45,6 +45,31 @@ from readings.models import (
 #: First look for boundary readings this close (few partitions), then without limit.
 NEAR = timedelta(days=45)
 QUANTUM = Decimal("0.0001")
+#: A boundary value interpolated between readings counts as read when a reading lies this
+#: close to the boundary (15-minute and hourly data, a reading a few minutes off midnight);
+#: further away it is an interpolation and the consumption is flagged like an estimate.
+READ_TOLERANCE = timedelta(hours=1)
+
+READ, INTERPOLATED, ESTIMATED = "read", "interpolated", "estimated"
+
+
+@dataclass
+class BoundaryValue:
+    """The register value a consumption used at one of its boundaries, and how it was had:
+    ``read`` (a reading at, or within ``READ_TOLERANCE`` of, the boundary, or the
+    assignment's initial/final value), ``interpolated`` (between two readings further
+    away), ``estimated`` (after the last reading, from recent daily use). ``sources`` are
+    the readings (or the assignment's initial/final value) it came from."""
+
+    at: datetime
+    total: Decimal  # the unwrapped register (what consumption subtracts)
+    value: Decimal  # the register as it reads (wrapped at the register's digits)
+    basis: str
+    sources: list[Point] = field(default_factory=list)
+
+    @property
+    def flagged(self) -> bool:
+        return self.basis != READ
 
 
 @dataclass
@@ -55,12 +80,28 @@ class Consumption:
     end: datetime
     quantity: Decimal | None = Decimal(0)
     unit: str = ""
+    #: a boundary after the last reading was estimated from recent daily use
     estimated: bool = False
     missing: bool = False
     notes: list[str] = field(default_factory=list)
+    #: a boundary value was not read: interpolated between readings far from it, on a
+    #: reading of quality "estimated", or extrapolated (see :class:`BoundaryValue`)
+    interpolated: bool = False
+    #: for one meter segment: the values at its two boundaries
+    first: BoundaryValue | None = None
+    last: BoundaryValue | None = None
+    #: the meter segments summed into this (``meter_consumption``), each with its boundaries
+    parts: list[Consumption] = field(default_factory=list)
+
+    @property
+    def flagged(self) -> bool:
+        """What invoices and the API call *estimated*: the start or the end value was
+        interpolated or estimated rather than read."""
+        return self.estimated or self.interpolated
 
     def add(self, other: Consumption) -> None:
         self.estimated |= other.estimated
+        self.interpolated |= other.interpolated
         self.missing |= other.missing
         self.notes.extend(other.notes)
         if self.quantity is None or other.quantity is None:
@@ -114,6 +155,8 @@ class Boundary:
     hi: datetime | None
     prev: Point | None = None
     next: Point | None = None
+    #: instants of the readings found here whose quality is "estimated"
+    estimated_reads: set = field(default_factory=set)
 
 
 def id_array(ids: list[int]) -> RawSQL:
@@ -135,6 +178,7 @@ def meter_consumption(
     for segment, result in segment_consumption(assignments, start, end):
         out[segment.meter.id].unit = segment.meter.unit
         out[segment.meter.id].add(result)
+        out[segment.meter.id].parts.append(result)
     return out
 
 
@@ -317,15 +361,16 @@ def _lookup(items: list[Boundary], *, near: bool) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            SELECT b.i, p.read_at, p.value, p.total, n.read_at, n.value, n.total
+            SELECT b.i, p.read_at, p.value, p.total, n.read_at, n.value, n.total,
+                   p.quality = 'estimated', n.quality = 'estimated'
             FROM (SELECT i, meter_id, to_timestamp(t) AS t, to_timestamp(lo) AS lo,
                          to_timestamp(hi) AS hi
                   FROM unnest(%s::int[], %s::bigint[], %s::float8[], %s::float8[], %s::float8[])
                     AS u(i, meter_id, t, lo, hi)) b
-            LEFT JOIN LATERAL (SELECT read_at, value, total FROM readings_reading r
+            LEFT JOIN LATERAL (SELECT read_at, value, total, quality FROM readings_reading r
                 WHERE r.meter_id = b.meter_id AND r.read_at <= b.t AND r.read_at >= b.lo
                 ORDER BY r.read_at DESC LIMIT 1) p ON true
-            LEFT JOIN LATERAL (SELECT read_at, value, total FROM readings_reading r
+            LEFT JOIN LATERAL (SELECT read_at, value, total, quality FROM readings_reading r
                 WHERE r.meter_id = b.meter_id AND r.read_at >= b.t
                   AND (b.hi IS NULL OR r.read_at <= b.hi)
                 ORDER BY r.read_at LIMIT 1) n ON true
@@ -338,11 +383,15 @@ def _lookup(items: list[Boundary], *, near: bool) -> None:
                 [t.timestamp() if t else None for t in hi],
             ],
         )
-        for i, pa, pv, pt, na, nv, nt in cursor.fetchall():
+        for i, pa, pv, pt, na, nv, nt, p_est, n_est in cursor.fetchall():
             if pa is not None:
                 items[i].prev = Point(pa, pv, pt)
+                if p_est:
+                    items[i].estimated_reads.add(pa)
             if na is not None:
                 items[i].next = Point(na, nv, nt)
+                if n_est:
+                    items[i].estimated_reads.add(na)
 
 
 def _daily_use(meter_ids: set[int]) -> dict[int, Decimal | None]:
@@ -364,12 +413,37 @@ def _consume(s: Segment, boundaries, daily: dict[int, Decimal | None]) -> Consum
         result.quantity, result.missing = None, True
         result.notes.append(f"{s.meter.serial_number}: no readings to measure or estimate from.")
         return result
-    result.quantity = ((last - first) * s.meter.multiplier).quantize(QUANTUM)
+    result.first, result.last = first, last
+    # not read: interpolated far from a reading, or on a reading of quality "estimated"
+    # (extrapolation after the last reading already set ``estimated``)
+    result.interpolated = first.flagged or last.flagged
+    # the boundary values are kept to 4 places, so end − start × multiplier is the quantity
+    result.quantity = ((last.total - first.total) * s.meter.multiplier).quantize(QUANTUM)
     return result
 
 
-def _total_at(s: Segment, b: Boundary, daily, result: Consumption) -> Decimal | None:
-    """The unwrapped register at the boundary, using the assignment's initial/final values."""
+def _total_at(s: Segment, b: Boundary, daily, result: Consumption) -> BoundaryValue | None:
+    total, sources = _raw_total_at(s, b, daily, result)
+    if total is None:
+        return None
+    total = total.quantize(QUANTUM)
+    ref = sources[0]
+    cap = Decimal(10) ** s.meter.register_digits
+    value = (ref.value + (total - ref.total)) % cap if ref.total is not None else total
+    exact = [p for p in sources if abs(p.at - b.at) <= READ_TOLERANCE]
+    extrapolated = len(sources) == 1 and sources[0].at != b.at
+    if extrapolated or any(p.at in b.estimated_reads for p in sources):  # or a stored estimate
+        basis = ESTIMATED
+    elif exact:
+        basis = READ
+    else:
+        basis = INTERPOLATED
+    return BoundaryValue(b.at, total, value.quantize(QUANTUM), basis, sources)
+
+
+def _raw_total_at(s: Segment, b: Boundary, daily, result: Consumption):
+    """The unwrapped register at the boundary (using the assignment's initial/final values)
+    and the points it came from."""
     a, cap = s.assignment, Decimal(10) ** s.meter.register_digits
     prev, nxt = b.prev, b.next
     if prev is None and nxt is not None:  # before the first reading: start at the initial value
@@ -395,7 +469,12 @@ def _total_at(s: Segment, b: Boundary, daily, result: Consumption) -> Decimal | 
                 a.final_reading,
                 a.initial_reading + advance(a.initial_reading, a.final_reading, cap)[0],
             )
-    return _interpolate(s, b.at, prev, nxt, daily, result)
+    total = _interpolate(s, b.at, prev, nxt, daily, result)
+    if prev.at == b.at:
+        return total, [prev]
+    if nxt is not None and nxt.at == b.at:
+        return total, [nxt]
+    return total, [prev] if nxt is None else [prev, nxt]
 
 
 def _interpolate(

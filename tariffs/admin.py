@@ -67,7 +67,7 @@ class VersionInline(ScopedInline):
 
 @admin.register(RateList)
 class RateListAdmin(OrganizationScopedAdmin):
-    list_display = ("name", "currency", "rounding_mode", "cash_rounding", "created_at")
+    list_display = ("name", "currency", "rounding_mode", "created_at")
     search_fields = ("name",)
     list_filter = ("currency",)
     inlines = [VersionInline]

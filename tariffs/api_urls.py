@@ -10,6 +10,7 @@ router.register("rate-list-versions", api.RateListVersionViewSet, basename="rate
 router.register("charge-rules", api.ChargeRuleViewSet, basename="charge-rule")
 router.register("holiday-calendars", api.HolidayCalendarViewSet, basename="holiday-calendar")
 router.register("add-ons", api.AddOnViewSet, basename="add-on")
+router.register("cash-roundings", api.CashRoundingViewSet, basename="cash-rounding")
 router.register("plans", api.PlanViewSet, basename="plan")
 router.register("plan-variants", api.PlanVariantViewSet, basename="plan-variant")
 router.register("pricing-templates", api.PricingTemplateViewSet, basename="pricing-template")

@@ -65,8 +65,7 @@ def _rate_list(name: str, currency: str, cash: Decimal | None, description: str,
     if found is not None:
         return found, False
     rate_list = services.rate_list_create(
-        name=name, currency=currency, effective_from=START, cash_rounding=cash,
-        description=description,
+        name=name, currency=currency, effective_from=START, description=description,
     )
     version = rate_list.versions.get()
     for position, rule in enumerate(rules):
@@ -107,6 +106,8 @@ def _calendar() -> HolidayCalendar:
 
 def _rate_lists(currency: str) -> dict[str, RateList]:
     vat, reduced, cash = _taxes(currency)
+    if cash:  # the organization's setting for the currency (not the rate lists')
+        services.cash_rounding_set(currency=currency, step=cash)
     calendar = _calendar()
     lists = {"household": _household(currency, vat, cash)}
     lists["tou"] = _rate_list("Electricity time of use", currency, cash,

@@ -53,6 +53,15 @@ def add_service_errors(form: forms.Form, exc: ValidationError) -> None:
         form.add_error(target, [f"{field}: {m}" if target is None else m for m in messages])
 
 
+class CashRoundingForm(forms.Form):
+    currency = forms.ChoiceField(choices=currency_choices)
+    step = forms.CharField(
+        required=False, max_length=10,
+        help_text="Gross totals in this currency are rounded to the nearest step (e.g. 0.05 "
+        "for CHF), shown after the total. Empty: no cash rounding.",
+    )
+
+
 class RateListForm(forms.Form):
     name = forms.CharField(max_length=200)
     currency = forms.ChoiceField(choices=currency_choices, help_text="Fixed once created.")
@@ -62,10 +71,6 @@ class RateListForm(forms.Form):
     )
     rounding_mode = forms.ChoiceField(choices=RoundingMode.choices, initial=RoundingMode.HALF_UP,
                                       help_text="Each line is rounded once to the minor unit.")
-    cash_rounding = forms.DecimalField(
-        required=False, min_value=Decimal("0.01"), decimal_places=2,
-        help_text="Round totals to this step, e.g. 0.05 for CHF. Empty: no cash rounding.",
-    )
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
 
     effective_to = forms.DateField(

@@ -55,11 +55,6 @@ class RateList(OrganizationScopedModel):
         max_length=16, choices=RoundingMode.choices, default=RoundingMode.HALF_UP,
         help_text="How each line is rounded to the currency's minor unit.",
     )
-    cash_rounding = models.DecimalField(
-        max_digits=6, decimal_places=2, null=True, blank=True,
-        validators=[MinValueValidator(Decimal("0.01"))],
-        help_text="Round invoice totals to this step (e.g. 0.05 for CHF); empty for none.",
-    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -78,11 +73,38 @@ class RateList(OrganizationScopedModel):
             .first()
         )
 
-    def pricing_settings(self) -> pricing.Settings:
+    def pricing_settings(self, *, cash_rounding: Decimal | None = None) -> pricing.Settings:
+        """The engine's settings; cash rounding is not the rate list's to decide (it is the
+        organization's per currency, :class:`CashRounding`): the caller passes it in."""
         return pricing.Settings(
             currency=str(self.currency), rounding=self.rounding_mode,
-            cash_rounding=self.cash_rounding,
+            cash_rounding=cash_rounding,
         )
+
+
+class CashRounding(OrganizationScopedModel):
+    """How an organization rounds the gross total of its documents in one currency (e.g.
+    CHF 0.05, the smallest coin). One setting per organization and currency, so a total
+    never depends on which rate list priced it or sorts first; no row means no cash
+    rounding. Applied to the nearest step, after the total (``pricing.vat.cash_round``)."""
+
+    currency = CurrencyField()
+    step = models.DecimalField(
+        max_digits=6, decimal_places=2, validators=[MinValueValidator(Decimal("0.01"))],
+        help_text="Round gross totals in this currency to the nearest step (e.g. 0.05).",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["currency"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "currency"],
+                                    name="cash_rounding_one_per_currency"),
+            models.CheckConstraint(condition=Q(step__gt=0), name="cash_rounding_step_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.currency} to {self.step}"
 
 
 class RateListVersion(OrganizationScopedModel):

@@ -13,6 +13,7 @@ from meters.models import BillingPoint
 from tariffs import pricing
 from tariffs.models import (
     BillingPointRateList,
+    CashRounding,
     ChargeRule,
     Holiday,
     Plan,
@@ -20,6 +21,16 @@ from tariffs.models import (
     RateList,
     RateListVersion,
 )
+
+
+def cash_rounding_step(currency: str) -> Decimal | None:
+    """The organization's cash-rounding step for ``currency`` (None: no cash rounding)."""
+    return CashRounding.objects.filter(currency=currency).values_list("step", flat=True).first()
+
+
+def cash_rounding_steps() -> dict[str, Decimal]:
+    """Every currency's step (one query, for bill runs)."""
+    return {str(c): step for c, step in CashRounding.objects.values_list("currency", "step")}
 
 
 def rate_lists_with_versions() -> QuerySet[RateList]:
@@ -125,7 +136,9 @@ def rate_list_quote(*, rate_list: RateList, request: QuoteRequest) -> pricing.Qu
     When prices change inside the period each version prices its own days; a total is then
     split between versions pro rata by days (a warning says so), interval data by time.
     """
-    settings = rate_list.pricing_settings()
+    settings = rate_list.pricing_settings(
+        cash_rounding=cash_rounding_step(str(rate_list.currency))
+    )
     full = None
     if request.billing_start and request.billing_end:
         full = _period(request.billing_start, request.billing_end, request.time_zone)

@@ -60,6 +60,7 @@ urlpatterns = [
          views.CalendarFormView.as_view(model=HolidayCalendar), name="calendar_edit"),
     path("holiday-calendars/<uuid:id>/delete/",
          _delete(HolidayCalendar, "calendars", "tariffs:calendar_list"), name="calendar_delete"),
+    path("cash-rounding/", views.CashRoundingView.as_view(), name="cash_rounding"),
     path("billing-point-rates/", views.OverrideListView.as_view(), name="override_list"),
     path("billing-point-rates/<uuid:id>/delete/", _delete(
         BillingPointRateList, "overrides", "tariffs:override_list"), name="override_delete"),

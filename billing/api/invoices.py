@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiTypes, extend_schema
+from drf_spectacular.utils import OpenApiTypes, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -21,6 +21,7 @@ from billing.models import (
     InvoiceLine,
     Subscription,
 )
+from billing.selectors.totals import invoice_totals
 from billspree.core.api_base import (
     OrganizationAPIView,
     OrganizationModelSerializer,
@@ -84,7 +85,9 @@ class SubscriptionViewSet(OrganizationModelViewSet):
 LINE_FIELDS = [
     "id", "position", "kind", "description", "quantity", "unit", "unit_price", "amount",
     "tax_rate", "tax_amount", "meter_type", "start_at", "end_at", "meter", "meter_serial",
+    "meter_multiplier",
     "assignment", "start_read_at", "start_value", "end_read_at", "end_value", "estimated",
+    "start_basis", "end_basis", "start_sources", "end_sources", "quantity_note",
 ]
 
 
@@ -92,6 +95,11 @@ class InvoiceLineSerializer(OrganizationModelSerializer):
     meter = serializers.UUIDField(source="meter.public_id", read_only=True, allow_null=True)
     meter_serial = serializers.CharField(source="meter.serial_number", read_only=True,
                                          allow_null=True)
+    meter_multiplier = serializers.DecimalField(
+        source="meter.multiplier", max_digits=12, decimal_places=4, read_only=True,
+        allow_null=True, help_text="(end_value − start_value) × meter_multiplier = quantity "
+        "(unless quantity_note says why not, e.g. a register rollover).",
+    )
     assignment = serializers.UUIDField(source="assignment.public_id", read_only=True,
                                        allow_null=True)
 
@@ -101,6 +109,12 @@ class InvoiceLineSerializer(OrganizationModelSerializer):
         read_only_fields = LINE_FIELDS
 
 
+class VatRowSerializer(serializers.Serializer):
+    rate = serializers.CharField(help_text="VAT rate in percent, e.g. \"8.10\".")
+    base = serializers.CharField(help_text="The net amount at this rate.")
+    vat = serializers.CharField(help_text="VAT on the base, rounded once.")
+
+
 class InvoiceSerializer(OrganizationModelSerializer):
     tenant = serializers.UUIDField(source="tenant.public_id", read_only=True)
     tenant_name = serializers.CharField(source="tenant.name", read_only=True)
@@ -108,16 +122,35 @@ class InvoiceSerializer(OrganizationModelSerializer):
     subscription = serializers.UUIDField(source="subscription.public_id", read_only=True,
                                          allow_null=True)
     currency = serializers.CharField(read_only=True)
+    vat_summary = serializers.SerializerMethodField(
+        help_text="Per VAT rate: base (net at that rate), rate %, VAT on the base rounded "
+        "once. The rows' VAT adds up to tax_total.",
+    )
     lines = InvoiceLineSerializer(many=True, read_only=True)
 
     class Meta:
         model = Invoice
         fields = [
             "id", "number", "status", "tenant", "tenant_name", "billing_point", "subscription",
-            "period_start", "period_end", "currency", "net_total", "tax_total", "total",
-            "created_at", "issued_at", "paid_at", "voided_at", "lines",
+            "period_start", "period_end", "currency", "net_total", "tax_total", "vat_summary",
+            "cash_rounding", "total", "created_at", "issued_at", "paid_at", "voided_at", "lines",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(VatRowSerializer(many=True))
+    def get_vat_summary(self, invoice: Invoice) -> list[dict[str, str]]:
+        return invoice_totals(invoice).vat_payload()
+
+    def to_representation(self, invoice: Invoice) -> dict[str, Any]:
+        """net_total + tax_total + cash_rounding = total, also for invoices of before the
+        cash_rounding amount (their cash-rounding line is read as the amount)."""
+        data = super().to_representation(invoice)
+        totals = invoice_totals(invoice)
+        if totals.net != invoice.net_total:
+            data["net_total"] = self.fields["net_total"].to_representation(totals.net)
+            data["cash_rounding"] = self.fields["cash_rounding"].to_representation(
+                totals.cash_rounding)
+        return data
 
 
 class PeriodInputSerializer(serializers.Serializer):
@@ -167,6 +200,10 @@ def _line_payload(line: DraftLine) -> dict[str, Any]:
         "end_read_at": ref.end_read_at.isoformat() if ref and ref.end_read_at else None,
         "end_value": str(ref.end_value) if ref and ref.end_value is not None else None,
         "estimated": bool(ref and ref.estimated),
+        "start_basis": ref.start_basis if ref else "", "end_basis": ref.end_basis if ref else "",
+        "start_sources": ref.start_sources if ref else [],
+        "end_sources": ref.end_sources if ref else [],
+        "quantity_note": ref.note if ref else "",
     }
 
 
@@ -179,7 +216,9 @@ def _draft_payload(d: DraftInvoice) -> dict[str, Any]:
         if tenant else None,
         "period_start": d.start.isoformat(), "period_end": d.end.isoformat(),
         "currency": d.currency, "net_total": str(d.net_total), "tax_total": str(d.tax_total),
-        "total": str(d.total), "can_bill": d.can_bill,
+        "vat_summary": [{"rate": str(r.rate), "base": str(r.base), "vat": str(r.vat)}
+                        for r in d.vat_summary],
+        "cash_rounding": str(d.cash_rounding), "total": str(d.total), "can_bill": d.can_bill,
         "diagnostics": [x.as_dict() for x in d.diagnostics],
         "lines": [_line_payload(x) for x in d.lines],
     }

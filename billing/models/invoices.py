@@ -125,6 +125,10 @@ class Invoice(OrganizationScopedModel):
     number = models.CharField(max_length=32, blank=True)
     net_total = models.DecimalField(**AMOUNT, default=Decimal("0"))
     tax_total = models.DecimalField(**AMOUNT, default=Decimal("0"))
+    #: The gross total rounded to the organization's cash-rounding step for the currency
+    #: (``tariffs.CashRounding``), shown after the total, outside net and VAT. Invoices of
+    #: before this field carried it as a ``rounding`` line (inside the net) and have 0 here.
+    cash_rounding = models.DecimalField(**AMOUNT, default=Decimal("0"))
     total = models.DecimalField(**AMOUNT, default=Decimal("0"))
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -155,6 +159,10 @@ class Invoice(OrganizationScopedModel):
                 condition=Q(status__in=["draft", "void"]) | ~Q(number=""),
                 name="invoice_issued_has_number",
             ),
+            models.CheckConstraint(
+                condition=Q(total=F("net_total") + F("tax_total") + F("cash_rounding")),
+                name="invoice_total_is_net_vat_cash_rounding",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -174,6 +182,7 @@ class LineKind(models.TextChoices):
     ADDON = "addon", "Add-on"
     MANUAL = "manual", "Manual"
     MINIMUM = "minimum", "Minimum charge"
+    #: legacy: invoices drafted before ``Invoice.cash_rounding`` carried it as a line
     ROUNDING = "rounding", "Cash rounding"
 
 
@@ -245,7 +254,16 @@ class InvoiceLine(OrganizationScopedModel):
     start_value = models.DecimalField(max_digits=20, decimal_places=4, null=True, blank=True)
     end_read_at = models.DateTimeField(null=True, blank=True)
     end_value = models.DecimalField(max_digits=20, decimal_places=4, null=True, blank=True)
+    #: the start or the end value was interpolated or estimated, not read
     estimated = models.BooleanField(default=False)
+    # usage lines: how each boundary value was had ("read", "interpolated", "estimated"),
+    # the readings it came from ([{"read_at", "value"}]), and why end − start alone is not
+    # the quantity where it is not (register rollover). Empty on lines of before.
+    start_basis = models.CharField(max_length=12, blank=True)
+    end_basis = models.CharField(max_length=12, blank=True)
+    start_sources = models.JSONField(default=list, blank=True)
+    end_sources = models.JSONField(default=list, blank=True)
+    quantity_note = models.CharField(max_length=300, blank=True)
 
     class Meta:
         ordering = ["position", "pk"]

@@ -27,7 +27,9 @@ from billing.models import (
     Invoice,
     InvoiceLine,
     InvoiceStatus,
+    LineKind,
 )
+from billing.selectors.totals import InvoiceTotals, invoice_totals
 from billspree.core.models import Organization
 from meters.models import BillingPoint, Meter, MeterAssignment, MeterType, Property
 from readings.models import MonthlyConsumption
@@ -52,6 +54,17 @@ class ReadingRow:
     end_value: Decimal | None
     quantity: Decimal
     estimated: bool
+    #: which value is not a reading (interpolated or estimated: the "E" mark), the readings
+    #: it came from, and why end − start is not the quantity where it is not (rollover)
+    start_flag: bool = False
+    end_flag: bool = False
+    start_from: list = field(default_factory=list)
+    end_from: list = field(default_factory=list)
+    note: str = ""
+
+
+def points(sources) -> list[tuple[datetime, Decimal]]:
+    return [(datetime.fromisoformat(x["read_at"]), Decimal(x["value"])) for x in sources or []]
 
 
 @dataclass
@@ -112,6 +125,7 @@ class InvoiceStatementData:
     meters: list[MeterBlock]
     other_lines: list[InvoiceLine]
     taxes: list[TaxRow]
+    totals: InvoiceTotals
     any_estimated: bool
     charts: list[ChartSeries]
     line_count: int
@@ -141,6 +155,7 @@ def _meter_blocks(invoice: Invoice, lines: list[InvoiceLine]) -> list[MeterBlock
                .select_related("meter").order_by("meter__type", "meter__serial_number",
                                                  "start_at"))
     blocks: dict[int, MeterBlock] = {}
+    traced = {ln.billed_period_id: ln for ln in lines if ln.billed_period_id}
     for p in periods:
         m = p.meter
         block = blocks.setdefault(m.pk, MeterBlock(
@@ -150,8 +165,16 @@ def _meter_blocks(invoice: Invoice, lines: list[InvoiceLine]) -> list[MeterBlock
         if p.estimated and p.start_value is not None and m.multiplier:
             # the register as estimated at the period end, so start + consumption adds up
             end_at, end_value = p.end_at, p.start_value + p.quantity / m.multiplier
-        block.readings.append(ReadingRow(p.start_read_at or p.start_at, p.start_value,
-                                         end_at, end_value, p.quantity, p.estimated))
+        row = ReadingRow(p.start_read_at or p.start_at, p.start_value, end_at, end_value,
+                         p.quantity, p.estimated, end_flag=p.estimated)
+        line = traced.get(p.pk)
+        if line is not None and line.start_basis:  # traced lines (not those of before)
+            row.start_flag = line.start_basis != "read"
+            row.end_flag = line.end_basis != "read"
+            row.start_from = points(line.start_sources) if row.start_flag else []
+            row.end_from = points(line.end_sources) if row.end_flag else []
+            row.note = line.quantity_note
+        block.readings.append(row)
     for line in lines:
         if line.meter_id in blocks:
             blocks[line.meter_id].lines.append(line)
@@ -216,6 +239,7 @@ def invoice_statement_data(*, invoice: Invoice) -> InvoiceStatementData:
             if line.end_at else None
     blocks = _meter_blocks(inv, lines)
     metered = {id(line) for b in blocks for line in b.lines}
+    totals = invoice_totals(inv, lines)
     issued_on = _local_date(inv.issued_at, tz)
     return InvoiceStatementData(
         organization=org, logo_data_uri=logo_data_uri(org), invoice=inv, tz=tz,
@@ -223,8 +247,9 @@ def invoice_statement_data(*, invoice: Invoice) -> InvoiceStatementData:
         due_on=issued_on + timedelta(days=org.payment_terms_days) if issued_on else None,
         period_first=_local_date(inv.period_start, tz),
         period_last=_local_date(inv.period_end, tz) - timedelta(days=1),
-        meters=blocks, other_lines=[ln for ln in lines if id(ln) not in metered],
-        taxes=_taxes(lines),
+        meters=blocks, other_lines=[ln for ln in lines if id(ln) not in metered
+                                    and ln.kind != LineKind.ROUNDING],
+        taxes=[TaxRow(r.rate, r.base, r.vat) for r in totals.vat_summary], totals=totals,
         any_estimated=any(b.estimated for b in blocks) or any(ln.estimated for ln in lines),
         charts=_charts(inv, blocks, tz), line_count=len(lines),
         credit_note=(inv.credit_notes.values_list("number", flat=True).first() or "")

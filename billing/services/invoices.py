@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from io import StringIO
@@ -10,7 +11,7 @@ from uuid import uuid4
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Max, Q, Sum
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from billing import engine
@@ -34,7 +35,9 @@ from billspree.core.scoping import require_organization
 from billspree.core.services import audit_record
 from meters.models import BillingPoint
 from tariffs import pricing
+from tariffs import selectors as tariff_selectors
 from tariffs.models import Plan, PlanVariant
+from tariffs.pricing import vat
 
 
 def _sequence_locked(kind: str) -> DocumentSequence:
@@ -192,8 +195,8 @@ def invoice_create_draft(
 
 _INVOICE_COLUMNS = (
     "id, public_id, organization_id, tenant_id, billing_point_id, subscription_id, bill_run_id, "
-    "period_start, period_end, currency, status, number, net_total, tax_total, total, notes, "
-    "created_at"
+    "period_start, period_end, currency, status, number, net_total, tax_total, cash_rounding, "
+    "total, notes, created_at"
 )
 _PERIOD_COLUMNS = (
     "id, public_id, organization_id, invoice_id, meter_id, assignment_id, start_at, end_at, "
@@ -202,7 +205,8 @@ _PERIOD_COLUMNS = (
 _LINE_COLUMNS = (
     "public_id, organization_id, invoice_id, position, kind, description, quantity, unit, "
     "unit_price, amount, tax_rate, tax_amount, meter_type, start_at, end_at, billed_period_id, "
-    "meter_id, assignment_id, start_read_at, start_value, end_read_at, end_value, estimated"
+    "meter_id, assignment_id, start_read_at, start_value, end_read_at, end_value, estimated, "
+    "start_basis, end_basis, start_sources, end_sources, quantity_note"
 )
 
 
@@ -256,14 +260,15 @@ def _write_drafts(org, billable: list[DraftInvoice], *, bill_run=None) -> list[I
                 pk=pk, public_id=uuid4(), organization=org, tenant=d.tenant,
                 billing_point=d.billing_point, subscription=d.subscription, bill_run=bill_run,
                 period_start=d.start, period_end=d.end, currency=d.currency,
-                net_total=d.net_total, tax_total=d.tax_total, total=d.total, created_at=now,
+                net_total=d.net_total, tax_total=d.tax_total, cash_rounding=d.cash_rounding,
+                total=d.total, created_at=now,
             )
             inv._state.adding = False
             invoices.append(inv)
         _copy(cur, "billing_invoice", _INVOICE_COLUMNS, [
             (i.pk, str(i.public_id), org.pk, d.tenant.pk, d.billing_point.pk, d.subscription.pk,
              run_id, d.start, d.end, d.currency, InvoiceStatus.DRAFT, "", i.net_total,
-             i.tax_total, i.total, "", now)
+             i.tax_total, i.cash_rounding, i.total, "", now)
             for i, d in zip(invoices, billable, strict=True)
         ])
         _copy(cur, "billing_billedperiod", _PERIOD_COLUMNS, [
@@ -291,6 +296,9 @@ def _line_rows(org, invoice_id: int, draft: DraftInvoice, period_of: dict[int, i
             r.assignment_id if r else None, r.start_read_at if r else None,
             r.start_value if r else None, r.end_read_at if r else None,
             r.end_value if r else None, r.estimated if r else False,
+            r.start_basis if r else "", r.end_basis if r else "",
+            json.dumps(r.start_sources if r else []), json.dumps(r.end_sources if r else []),
+            (r.note if r else "")[:300],
         )
 
 
@@ -308,11 +316,28 @@ def _require_draft(inv: Invoice, doing: str) -> None:
 
 
 def _retotal(inv: Invoice) -> None:
-    sums = inv.lines.aggregate(net=Sum("amount"), tax=Sum("tax_amount"))
-    inv.net_total = sums["net"] or Decimal("0")
-    inv.tax_total = sums["tax"] or Decimal("0")
-    inv.total = inv.net_total + inv.tax_total
-    inv.save(update_fields=["net_total", "tax_total", "total"])
+    """A draft's totals after a hand edit, by the same rule as the bill run: VAT per rate
+    on the net (each line's share rewritten where it moved), cash rounding of the gross to
+    the organization's step for the currency. A legacy ``rounding`` line (drafts of before
+    ``Invoice.cash_rounding``) is dropped: the amount replaces it."""
+    currency = str(inv.currency)
+    inv.lines.filter(kind=LineKind.ROUNDING).delete()
+    lines = list(inv.lines.order_by("position", "pk").only("pk", "amount", "tax_rate",
+                                                              "tax_amount"))
+    shares = vat.vat_per_line([(x.tax_rate, x.amount) for x in lines], currency=currency)
+    moved = []
+    for line, share in zip(lines, shares, strict=True):
+        if line.tax_amount != share:
+            line.tax_amount = share
+            moved.append(line)
+    InvoiceLine.objects.bulk_update(moved, ["tax_amount"])
+    inv.net_total = sum((x.amount for x in lines), Decimal("0"))
+    inv.tax_total = sum(shares, Decimal("0"))
+    step = tariff_selectors.cash_rounding_step(currency)
+    gross = inv.net_total + inv.tax_total
+    inv.cash_rounding = vat.cash_round(gross, step, currency=currency) if lines else Decimal("0")
+    inv.total = gross + inv.cash_rounding
+    inv.save(update_fields=["net_total", "tax_total", "cash_rounding", "total"])
 
 
 def _minor(inv: Invoice) -> Decimal:
@@ -336,7 +361,7 @@ def invoice_line_add(
     if errors:
         raise ValidationError(errors)
     amount = (quantity * unit_price).quantize(_minor(inv), rounding=ROUND_HALF_UP)
-    tax = (amount * tax_rate / 100).quantize(_minor(inv), rounding=ROUND_HALF_UP)
+    tax = Decimal("0")  # its share of its rate's VAT is set by _retotal
     last = inv.lines.aggregate(m=Max("position"))["m"] or 0
     line = InvoiceLine.objects.create(
         invoice=inv, position=last + 1, kind=LineKind.MANUAL, description=description.strip(),
@@ -344,6 +369,7 @@ def invoice_line_add(
         tax_amount=tax,
     )
     _retotal(inv)
+    line.refresh_from_db(fields=["tax_amount"])
     audit_record(action="invoice.line_add", actor=actor, api_key=api_key,
                  target=str(inv.public_id),
                  detail={"description": description, "amount": str(amount)})

@@ -15,7 +15,16 @@ from django.urls import reverse
 from django.views import View
 
 from billing import forms, services
-from billing.models import CreditNote, Invoice, InvoiceLine, InvoiceStatus, Subscription
+from billing.models import (
+    CreditNote,
+    Invoice,
+    InvoiceLine,
+    InvoiceStatus,
+    LineKind,
+    Subscription,
+)
+from billing.selectors.statements import points as _points
+from billing.selectors.totals import invoice_totals
 from billing.views.statements import credit_note_pdf_response
 from billspree.core.errors import Conflict
 from billspree.core.portal import OrganizationPortalMixin
@@ -71,12 +80,13 @@ class InvoiceDetailView(OrganizationPortalMixin, View):
     def get(self, request: HttpRequest, id: Any, form=None, status: int = 200) -> HttpResponse:
         invoice = _invoice(id)
         lines = list(invoice.lines.all())
-        taxes: dict[Any, list] = {}
-        for line in lines:
-            net, tax = taxes.get(line.tax_rate, (0, 0))
-            taxes[line.tax_rate] = (net + line.amount, tax + line.tax_amount)
-        ctx = {"invoice": invoice, "lines": lines, "line_form": form or forms.ManualLineForm(),
-               "taxes": sorted(taxes.items()), "tz": invoice.billing_point.property.time_zone}
+        for line in lines:  # the readings each boundary value came from, as instants
+            line.start_from, line.end_from = _points(line.start_sources), _points(
+                line.end_sources)
+        ctx = {"invoice": invoice, "lines": [x for x in lines if x.kind != LineKind.ROUNDING],
+               "line_form": form or forms.ManualLineForm(),
+               "totals": invoice_totals(invoice, lines),
+               "tz": invoice.billing_point.property.time_zone}
         return render(request, "billing/invoice_detail.html", ctx, status=status)
 
 

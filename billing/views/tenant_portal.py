@@ -17,8 +17,9 @@ from django.shortcuts import redirect
 from django.views import View
 from django.views.generic import TemplateView
 
-from billing.models import InvoiceLine, StatementStatus
+from billing.models import InvoiceLine, LineKind, StatementStatus
 from billing.selectors.tenant_portal import invoice_statement
+from billing.selectors.totals import invoice_totals
 from billing.views.statements import credit_note_pdf_response
 from tenants.portal import TenantPortalMixin
 
@@ -58,12 +59,10 @@ class InvoiceDetailView(TenantPortalMixin, TemplateView):
         invoice = self.get_object(
             self.scoped().prefetch_related(Prefetch("lines", lines), "credit_notes")
         )
-        taxes: dict[Any, tuple] = {}
-        for line in invoice.lines.all():
-            net, tax = taxes.get(line.tax_rate, (0, 0))
-            taxes[line.tax_rate] = (net + line.amount, tax + line.tax_amount)
+        lines = list(invoice.lines.all())
         ctx.update(
-            invoice=invoice, lines=list(invoice.lines.all()), taxes=sorted(taxes.items()),
+            invoice=invoice, lines=[x for x in lines if x.kind != LineKind.ROUNDING],
+            totals=invoice_totals(invoice, lines),
             statement=invoice_statement(invoice), tz=invoice.billing_point.property.time_zone,
             credit_notes=list(invoice.credit_notes.all()),
         )

@@ -3,6 +3,7 @@
 from tariffs.api.catalog import (
     AddOnViewSet,
     BillingPointRateListViewSet,
+    CashRoundingViewSet,
     PlanVariantViewSet,
     PlanViewSet,
     PricingTemplateViewSet,
@@ -15,7 +16,8 @@ from tariffs.api.rate_lists import (
 )
 
 __all__ = [
-    "AddOnViewSet", "BillingPointRateListViewSet", "ChargeRuleViewSet", "HolidayCalendarViewSet",
+    "AddOnViewSet", "BillingPointRateListViewSet", "CashRoundingViewSet",
+    "ChargeRuleViewSet", "HolidayCalendarViewSet",
     "PlanVariantViewSet", "PlanViewSet", "PricingTemplateViewSet", "RateListVersionViewSet",
     "RateListViewSet",
 ]

@@ -17,6 +17,7 @@ from tariffs.api.base import TariffViewSet
 from tariffs.models import (
     AddOn,
     BillingPointRateList,
+    CashRounding,
     Plan,
     PlanVariant,
     PricingTemplate,
@@ -195,3 +196,52 @@ class BillingPointRateListViewSet(TariffViewSet):
         data = {"billing_point": o.billing_point, "rate_list": o.rate_list,
                 "meter_type": o.meter_type, "note": o.note, **serializer.validated_data}
         services.billing_point_rate_list_set(override=o, **data, **self.audit_kwargs_actor())
+
+
+class CashRoundingSerializer(OrganizationModelSerializer):
+    currency = serializers.CharField(max_length=3, help_text="ISO code; one setting each.")
+    step = serializers.CharField(
+        max_length=10, help_text="Gross totals are rounded to the nearest step, e.g. \"0.05\"."
+    )
+
+    class Meta:
+        model = CashRounding
+        fields = ["id", "currency", "step", "updated_at"]
+        read_only_fields = ["updated_at"]
+
+    def to_representation(self, instance: CashRounding) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        data["step"] = f"{instance.step:.2f}"
+        return data
+
+
+class CashRoundingViewSet(TariffViewSet):
+    """The organization's cash rounding per currency: the one source for quotes and
+    invoices. ``POST`` sets a currency's step (again: replaces it), ``PATCH`` changes it,
+    ``DELETE`` turns cash rounding off for that currency."""
+
+    queryset = CashRounding.objects.all()
+    serializer_class = CashRoundingSerializer
+    filterset_fields = ["currency"]
+
+    def perform_create(self, serializer) -> None:
+        data = serializer.validated_data
+        serializer.instance = services.cash_rounding_set(
+            currency=data["currency"], step=data["step"], **self.audit_kwargs_actor()
+        )
+
+    def perform_update(self, serializer) -> None:
+        data = serializer.validated_data
+        current = str(serializer.instance.currency)
+        if "currency" in data and data["currency"].upper() != current:
+            raise serializers.ValidationError({"currency": [
+                f"This setting is for {current}; create one for {data['currency']} instead."
+            ]})
+        serializer.instance = services.cash_rounding_set(
+            currency=current, step=data.get("step", serializer.instance.step),
+            **self.audit_kwargs_actor(),
+        )
+
+    def perform_destroy(self, instance: CashRounding) -> None:
+        services.cash_rounding_set(currency=str(instance.currency), step=None,
+                                   **self.audit_kwargs_actor())

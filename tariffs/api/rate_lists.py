@@ -27,6 +27,7 @@ from tariffs.models import (
     RateListVersion,
 )
 from tariffs.quotes import QuoteInputSerializer, QuoteOutputSerializer, quote_payload
+from tariffs.services._common import CASH_ROUNDING_MOVED
 
 
 class ChargeRuleSerializer(OrganizationModelSerializer):
@@ -78,6 +79,11 @@ class RateListSerializer(OrganizationModelSerializer):
     currency = serializers.CharField(max_length=3)
     rounding_mode = serializers.CharField(required=False, help_text="ROUND_HALF_UP (default), "
                                           "ROUND_HALF_EVEN, ROUND_UP or ROUND_DOWN.")
+    cash_rounding = serializers.CharField(
+        write_only=True, required=False, allow_blank=True, allow_null=True,
+        help_text="Refused: cash rounding is an organization setting per currency "
+        "(/api/v1/cash-roundings/).",
+    )
 
     class Meta:
         model = RateList
@@ -86,6 +92,15 @@ class RateListSerializer(OrganizationModelSerializer):
             "effective_from", "effective_to", "versions", "created_at",
         ]
         read_only_fields = ["created_at"]
+
+    def validate_cash_rounding(self, value):
+        if value not in (None, ""):
+            raise serializers.ValidationError(CASH_ROUNDING_MOVED)
+        return value
+
+    def validate(self, attrs):
+        attrs.pop("cash_rounding", None)
+        return super().validate(attrs)
 
     def get_fields(self):
         fields = super().get_fields()

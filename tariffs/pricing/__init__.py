@@ -34,9 +34,15 @@ How a period is priced
   line makes up the difference.
 * **Rounding** happens once per line: ``amount = round(quantity × unit price)`` to the
   currency's minor unit with the rate list's rounding mode (ROUND_HALF_UP by default).
-  Tax is per line (``round(amount × rate / 100)``) and summed per rate; totals are sums of
-  rounded lines. Optional **cash rounding** (e.g. CHF 0.05) rounds the gross total and
-  shows the difference as its own line.
+  The net total is the sum of the rounded lines.
+* **VAT** is computed **per rate on the net for that rate, rounded once** (ROUND_HALF_UP,
+  whatever the lines' mode; ``pricing.vat``): 10.05 + 20.05 + 30.05 at 8.1 % carry
+  60.15 × 8.1 % = 4.872 → 4.87, not 0.81 + 1.62 + 2.43 = 4.86. Each line's VAT is its
+  largest-remainder share of its rate's VAT, so a rate's lines add up to its row.
+* **Cash rounding** (e.g. CHF 0.05; an organization setting per currency, see
+  ``tariffs.models.CashRounding``) rounds the gross total to the **nearest** step
+  (57.32 → 57.30, 57.33 → 57.35), independent of the lines' mode, and is its own amount
+  after the total: ``net + VAT + cash rounding = total``.
 """
 
 from tariffs.pricing.engine import combine, fmt_number, price

@@ -34,6 +34,7 @@ from tariffs.pricing.values import (
     Usage,
     wall_days,
 )
+from tariffs.pricing.vat import cash_round
 
 
 def _q(value: Decimal) -> Decimal:
@@ -181,7 +182,8 @@ class _Pricer:
         desc = f"{rule.name}: minimum charge {_fmt(floor)} {self.settings.currency}"
         return [self.line(rule, desc, Decimal(1), "period", floor - charged)]
 
-    def cash(self) -> None:
+    def finish(self) -> None:
+        self.quote.share_taxes()
         _cash_round(self.quote, self.settings)
 
 
@@ -213,7 +215,7 @@ def price(
         else:
             raise PricingError(f"Unknown rule kind {rule.kind!r}")
         pricer.quote.lines.extend(lines)
-    pricer.cash()
+    pricer.finish()
     return pricer.quote
 
 
@@ -224,17 +226,18 @@ def combine(quotes: Sequence[Quote], settings: Settings) -> Quote:
     for quote in quotes:
         merged.lines.extend(quote.lines)
         merged.diagnostics.extend(quote.diagnostics)
+    merged.share_taxes()
     _cash_round(merged, settings)
     return merged
 
 
 def _cash_round(quote: Quote, settings: Settings) -> None:
-    step = settings.cash_rounding
-    if not step:
+    """To the *nearest* step (``pricing.vat.cash_round``), not with the lines' mode: a
+    ROUND_DOWN rate list must not turn 57.33 into 57.30."""
+    if not settings.cash_rounding:
         return
-    gross = quote.gross.amount
-    rounded = (gross / step).quantize(Decimal(1), rounding=settings.rounding) * step
-    quote.cash_rounding = Money(settings.round(rounded - gross), settings.currency)
+    amount = cash_round(quote.gross.amount, settings.cash_rounding, currency=settings.currency)
+    quote.cash_rounding = Money(amount, settings.currency)
 
 
 # --- helpers ----------------------------------------------------------------------------

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from babel.numbers import get_currency_precision
 from moneyed import Money
+
+from tariffs.pricing.vat import vat_per_line, vat_summary
 
 ZERO = Decimal("0")
 ONE_DAY = Decimal(86400)
@@ -157,7 +158,8 @@ class Quote:
 
     @property
     def tax(self) -> Money:
-        return self._sum(line.tax for line in self.lines)
+        """VAT per rate on the net for that rate, rounded once (see ``pricing.vat``)."""
+        return self._sum(t.tax for t in self.taxes)
 
     @property
     def gross(self) -> Money:
@@ -169,17 +171,22 @@ class Quote:
 
     @property
     def taxes(self) -> list[TaxSummary]:
-        by_rate: dict[Decimal, list[Line]] = defaultdict(list)
-        for line in self.lines:
-            by_rate[line.tax_rate.quantize(Decimal("0.01"))].append(line)
+        """One row per VAT rate: base (the net at that rate), VAT rounded once on the base."""
+        rows = vat_summary(((x.tax_rate, x.amount.amount) for x in self.lines),
+                           currency=self.currency)
         return [
-            TaxSummary(
-                rate=rate,
-                net=self._sum(x.amount for x in lines),
-                tax=self._sum(x.tax for x in lines),
-            )
-            for rate, lines in sorted(by_rate.items())
+            TaxSummary(rate=r.rate, net=Money(r.base, self.currency),
+                       tax=Money(r.vat, self.currency))
+            for r in rows
         ]
+
+    def share_taxes(self) -> None:
+        """Give each line its largest-remainder share of its rate's VAT, so the lines of a
+        rate add up to that rate's row of :attr:`taxes` (lines are frozen: replaced)."""
+        shares = vat_per_line([(x.tax_rate, x.amount.amount) for x in self.lines],
+                              currency=self.currency)
+        self.lines = [replace(x, tax=Money(share, self.currency))
+                      for x, share in zip(self.lines, shares, strict=True)]
 
     @property
     def can_bill(self) -> bool:

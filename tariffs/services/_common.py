@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
@@ -50,22 +49,20 @@ def _unique(model: type[models.Model], errors: Errors, exclude: Any = None, **lo
                    "already exists.")
 
 
+CASH_ROUNDING_MOVED = (
+    "Cash rounding is an organization setting per currency, not a rate list's: set it under "
+    "Tariffs › Cash rounding (API: /api/v1/cash-roundings/)."
+)
+
+
 def _money_options(data: dict[str, Any], errors: Errors) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if "rounding_mode" in data:
         if data["rounding_mode"] not in RoundingMode.values:
             errors.add("rounding_mode", f"Choose one of {', '.join(RoundingMode.values)}.")
         out["rounding_mode"] = data["rounding_mode"]
-    if "cash_rounding" in data:
-        raw = data["cash_rounding"]
-        try:
-            step = None if raw in (None, "") else Decimal(str(raw))
-        except InvalidOperation:
-            step = None
-            errors.add("cash_rounding", f"'{raw}' is not a number.")
-        if step is not None and (not step.is_finite() or step <= 0 or step > 100):
-            errors.add("cash_rounding", "A cash rounding step is a positive amount such as 0.05.")
-        out["cash_rounding"] = step
+    if data.get("cash_rounding") not in (None, ""):
+        errors.add("cash_rounding", CASH_ROUNDING_MOVED)
     return out
 
 

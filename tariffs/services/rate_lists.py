@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -19,6 +18,7 @@ from tariffs.models import (
     RoundingMode,
 )
 from tariffs.services._common import (
+    CASH_ROUNDING_MOVED,
     _audit,
     _currency,
     _money_options,
@@ -34,16 +34,13 @@ from tariffs.validation import Errors, clean_rule
 @transaction.atomic
 def rate_list_create(
     *, name: str, currency: str, effective_from: date, description: str = "",
-    rounding_mode: str = RoundingMode.HALF_UP, cash_rounding: Decimal | None = None,
-    actor: Any = None,
+    rounding_mode: str = RoundingMode.HALF_UP, actor: Any = None,
 ) -> RateList:
     """A rate list with its first (empty, open-ended) version from ``effective_from``."""
     errors = Errors()
     name = _name(name, errors)
     currency = _currency(currency, errors)
-    options = _money_options(
-        {"rounding_mode": rounding_mode, "cash_rounding": cash_rounding}, errors
-    )
+    options = _money_options({"rounding_mode": rounding_mode}, errors)
     if not isinstance(effective_from, date):
         errors.add("effective_from", "Enter the date the prices start (YYYY-MM-DD).")
     if name:
@@ -60,9 +57,10 @@ def rate_list_create(
 @transaction.atomic
 def rate_list_update(*, rate_list: RateList, actor: Any = None, **fields: Any) -> RateList:
     errors = Errors()
-    allowed = {"name", "description", "rounding_mode", "cash_rounding", "currency"}
+    allowed = {"name", "description", "rounding_mode", "currency"}
     for key in sorted(set(fields) - allowed):
-        errors.add(key, "This field cannot be changed.")
+        errors.add(key, CASH_ROUNDING_MOVED if key == "cash_rounding"
+                   else "This field cannot be changed.")
     if "currency" in fields and str(fields["currency"]).upper() != str(rate_list.currency):
         errors.add("currency", f"The currency of a rate list is fixed ({rate_list.currency}); "
                    "create a new rate list for another currency.")

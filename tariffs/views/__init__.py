@@ -6,6 +6,7 @@ from tariffs.views.catalog import (
     AddOnListView,
     CalendarFormView,
     CalendarListView,
+    CashRoundingView,
     OverrideListView,
     PlanFormView,
     PlanListView,
@@ -27,7 +28,8 @@ from tariffs.views.rate_lists import (
 )
 
 __all__ = [
-    "AddOnFormView", "AddOnListView", "CalendarFormView", "CalendarListView", "DeleteView",
+    "AddOnFormView", "AddOnListView", "CalendarFormView", "CalendarListView", "CashRoundingView",
+    "DeleteView",
     "OverrideListView", "PlanFormView", "PlanListView", "PlanVariantFormView",
     "PricingTemplateFormView", "QuoteView", "RateListCreateView", "RateListDeleteView",
     "RateListDetailView", "RateListEditView", "RateListListView", "RuleCreateView",

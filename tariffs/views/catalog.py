@@ -14,6 +14,7 @@ from tariffs import forms, services
 from tariffs.models import (
     AddOn,
     BillingPointRateList,
+    CashRounding,
     HolidayCalendar,
     Plan,
     PlanVariant,
@@ -202,3 +203,29 @@ class OverrideListView(ServiceFormView):
 
     def success_url(self, obj):
         return reverse("tariffs:override_list")
+
+
+class CashRoundingView(ServiceFormView):
+    """The organization's cash rounding per currency (one source for quotes and invoices)."""
+
+    template_name = "tariffs/cash_rounding.html"
+    title = "Cash rounding"
+    submit = "Save"
+    tab = "cash_rounding"
+
+    def make_form(self, data=None):
+        return forms.CashRoundingForm(
+            data, initial={"currency": str(self.request.organization.default_currency)}
+        )
+
+    def context(self, form, **extra):
+        return super().context(form, rows=CashRounding.objects.all(), **extra)
+
+    def save(self, form):
+        data = form.cleaned_data
+        found = services.cash_rounding_set(currency=data["currency"], step=data["step"],
+                                           actor=self.request.user)
+        return found or f"no cash rounding in {data['currency']}"
+
+    def success_url(self, obj):
+        return reverse("tariffs:cash_rounding")

@@ -75,7 +75,7 @@ class RateListEditView(ServiceFormView):
     def make_form(self, data=None):
         self.object = get_object_or_404(RateList, public_id=self.kwargs["id"])
         initial = {k: getattr(self.object, k) for k in
-                   ("name", "currency", "rounding_mode", "cash_rounding", "description")}
+                   ("name", "currency", "rounding_mode", "description")}
         initial["currency"] = str(self.object.currency)
         last = self.object.versions.order_by("-effective_from").first()
         initial["effective_to"] = last.effective_to if last else None

@@ -52,10 +52,12 @@ def read(meter, *points: tuple[datetime, str]) -> None:
 def make_house(*, tenant_email: str = "tenant@example.com", initial: str = "1000",
                connected: date = date(2026, 8, 1), standing: bool = True,
                tiers=None, flat: str | None = None, cash_rounding: str | None = None,
-               register_digits: int | None = None, kind: str = "tiered") -> House:
+               register_digits: int | None = None, kind: str = "tiered",
+               currency: str = "EUR", tax_rate: str = "19",
+               rounding_mode: str = "ROUND_HALF_UP") -> House:
     n = next(_seq)
     prop = meter_services.property_create(name=f"House {n}", time_zone="Europe/Berlin",
-                                          currency="EUR")
+                                          currency=currency)
     bp = meter_services.billing_point_create(property=prop, connection_id=f"H{n}-1",
                                              name=f"Flat {n}")
     extra = {"register_digits": register_digits} if register_digits else {}
@@ -68,9 +70,11 @@ def make_house(*, tenant_email: str = "tenant@example.com", initial: str = "1000
     tenant_services.ownership_set(owner=owner, property=prop)
     tenant = tenant_services.tenant_create(name=f"Tenant {n}", email=tenant_email)
     tenant_services.occupancy_create(tenant=tenant, billing_point=bp, move_in=at(connected))
+    if cash_rounding:  # the organization's setting for the currency
+        tariff_services.cash_rounding_set(currency=currency, step=cash_rounding)
     rate_list = tariff_services.rate_list_create(
-        name=f"Power {n}", currency="EUR", effective_from=date(2026, 1, 1),
-        cash_rounding=Decimal(cash_rounding) if cash_rounding else None,
+        name=f"Power {n}", currency=currency, effective_from=date(2026, 1, 1),
+        rounding_mode=rounding_mode,
     )
     version = rate_list.versions.get()
     if standing:
@@ -80,7 +84,7 @@ def make_house(*, tenant_email: str = "tenant@example.com", initial: str = "1000
     if flat is not None:
         tariff_services.charge_rule_create(version=version, name="Energy", kind="flat",
                                            meter_type=MeterType.ELECTRICITY, price=Decimal(flat),
-                                           tax_rate=Decimal("19"))
+                                           tax_rate=Decimal(tax_rate))
     else:
         tariff_services.charge_rule_create(version=version, name="Energy", kind=kind,
                                            meter_type=MeterType.ELECTRICITY,

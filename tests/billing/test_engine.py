@@ -120,8 +120,12 @@ def test_estimated_end_reading_is_flagged_and_diagnosed(ctx):
          (at(SEP), "1620"), (at(date(2026, 9, 20)), "1810"))
     [inv] = services.invoice_preview(subscriptions=[h.subscription], start=SEP, end=OCT).invoices
     usage = inv.lines[1].usage
-    assert usage.estimated and usage.end_read_at == at(date(2026, 9, 20))
+    # the line shows the value it used at the period end (estimated), with the reading it
+    # came from (20 Sep, 1810); start + quantity = end
+    assert usage.estimated and usage.end_read_at == at(OCT) and usage.end_basis == "estimated"
+    assert [x["value"] for x in usage.end_sources] == ["1810.0000"]
     assert usage.quantity > D("190")
+    assert usage.end_value - usage.start_value == usage.quantity
     assert "estimated_end" in {d.code for d in inv.diagnostics}
     assert inv.can_bill  # a warning, not an error
 
@@ -182,13 +186,94 @@ def test_add_ons_and_two_meter_types_with_different_taxes(ctx):
     assert (inv.net_total, inv.tax_total, inv.total) == (D("127.30"), D("21.79"), D("149.09"))
 
 
-def test_cash_rounding_adds_one_rounding_line(ctx):
+def test_cash_rounding_is_an_amount_after_the_total_not_a_line(ctx):
     h = make_house(flat="0.30", cash_rounding="0.05")
     read(h.meter, (at(SEP), "1100"), (at(OCT), "1400"))
     [inv] = services.invoice_preview(subscriptions=[h.subscription], start=SEP, end=OCT).invoices
-    # 9.90 + 1.88 + 90.00 + 17.10 = 118.88 → 118.90 in steps of 0.05: rounding +0.02
-    assert inv.lines[-1].kind == "rounding" and inv.lines[-1].amount == D("0.02")
-    assert inv.total == D("118.90")
+    # 9.90 + 90.00 = 99.90 net; VAT 19 % = 18.981 → 18.98; gross 118.88 → 118.90 (+0.02)
+    # (the old expectation, a "rounding" line of +0.02 inside the net, put cash rounding
+    # inside the net; the rule puts it after the total)
+    assert [x.kind for x in inv.lines] == ["standing", "usage"]
+    assert (inv.net_total, inv.tax_total, inv.cash_rounding, inv.total) == (
+        D("99.90"), D("18.98"), D("0.02"), D("118.90"))
+
+
+# --- issue 13 §1: VAT per rate, cash rounding to the nearest step ----------------------------
+
+
+def _charge(h, name: str, price: str, tax: str) -> None:
+    from tariffs import services as tariff_services
+
+    tariff_services.charge_rule_create(version=h.version, name=name, kind="standing",
+                                       price=D(price), per="month", tax_rate=D(tax))
+
+
+def _draft(h):
+    [inv] = services.invoice_preview(subscriptions=[h.subscription], start=SEP, end=OCT).invoices
+    return inv
+
+
+def test_golden_vat_per_rate_on_the_net_rounded_once(ctx):
+    # 50 kWh × 0.201 = 10.05; two monthly charges 20.05 and 30.05; all at 8.1 %
+    h = make_house(standing=False, flat="0.201", tax_rate="8.1", currency="CHF")
+    _charge(h, "Grid", "20.05", "8.1")
+    _charge(h, "Service", "30.05", "8.1")
+    read(h.meter, (at(SEP), "1100"), (at(OCT), "1150"))
+    inv = _draft(h)
+    assert sorted(x.amount for x in inv.lines) == [D("10.05"), D("20.05"), D("30.05")]
+    # 60.15 × 8.1 % = 4.87215 → 4.87 (per line 0.81 + 1.62 + 2.43 would be 4.86)
+    [row] = inv.vat_summary
+    assert (row.rate, row.base, row.vat) == (D("8.10"), D("60.15"), D("4.87"))
+    assert (inv.net_total, inv.tax_total, inv.total) == (D("60.15"), D("4.87"), D("65.02"))
+    assert sum(x.tax_amount for x in inv.lines) == D("4.87")  # the lines' shares add up
+
+
+@pytest.mark.parametrize(("kwh", "gross", "cash", "total"), [
+    ("5732", "57.32", "-0.02", "57.30"),
+    ("5733", "57.33", "0.02", "57.35"),
+])
+def test_golden_cash_rounding_to_the_nearest_step_with_round_down_lines(ctx, kwh, gross, cash,
+                                                                      total):
+    # lines rounded ROUND_DOWN; cash rounding CHF 0.05 to the *nearest* step regardless
+    h = make_house(standing=False, flat="0.01", tax_rate="0", currency="CHF",
+                   cash_rounding="0.05", rounding_mode="ROUND_DOWN", initial="1000")
+    read(h.meter, (at(SEP), "1000"), (at(OCT), str(1000 + int(kwh))))
+    inv = _draft(h)
+    assert inv.net_total + inv.tax_total == D(gross)
+    assert (inv.cash_rounding, inv.total) == (D(cash), D(total))
+
+
+def test_golden_two_vat_rates_on_one_invoice(ctx):
+    # energy 300 kWh × 0.2712 = 81.36 at 8.1 %: 6.59016 → 6.59
+    # a monthly charge 33.33 at 2.6 %: 0.86658 → 0.87
+    h = make_house(standing=False, flat="0.2712", tax_rate="8.1", currency="CHF",
+                   cash_rounding="0.05")
+    _charge(h, "Water service", "33.33", "2.6")
+    read(h.meter, (at(SEP), "1100"), (at(OCT), "1400"))
+    inv = _draft(h)
+    assert [(r.rate, r.base, r.vat) for r in inv.vat_summary] == [
+        (D("2.60"), D("33.33"), D("0.87")), (D("8.10"), D("81.36"), D("6.59"))]
+    # net 114.69 + VAT 7.46 = 122.15 (already a multiple of 0.05)
+    assert (inv.net_total, inv.tax_total, inv.cash_rounding, inv.total) == (
+        D("114.69"), D("7.46"), D("0"), D("122.15"))
+
+
+def test_renaming_a_rate_list_does_not_change_the_total(ctx):
+    from tariffs import services as tariff_services
+
+    h = make_house(flat="0.30", currency="CHF", cash_rounding="0.05")
+    fees = tariff_services.rate_list_create(name="AAA fees", currency="CHF",
+                                            effective_from=date(2026, 1, 1))
+    tariff_services.charge_rule_create(version=fees.versions.get(), name="Fee", kind="standing",
+                                       price=D("1.01"), per="month", tax_rate=D("0"))
+    tariff_services.plan_save(plan=h.plan, name=h.plan.name, rate_lists=[h.rate_list, fees])
+    read(h.meter, (at(SEP), "1100"), (at(OCT), "1400"))
+    before = _draft(h).total
+    tariff_services.rate_list_update(rate_list=fees, name="ZZZ fees")
+    h.subscription.refresh_from_db()
+    assert _draft(h).total == before
+    # 9.90 + 90 + 1.01 = 100.91; VAT 19 % on 99.90 = 18.981 → 18.98; 119.89 → 119.90
+    assert before == D("119.90")
 
 
 def test_register_rollover(ctx):
@@ -406,3 +491,70 @@ def test_time_of_use_across_a_dst_change(ctx, day, hours, night, totals):
     assert (inv.net_total, inv.tax_total, inv.total) == totals
     assert inv.can_bill
     assert "tou_incomplete_interval_data" not in {d.code for d in inv.diagnostics}
+
+
+# --- issue 13 §3: estimates and what a line shows ------------------------------------------
+
+
+def test_golden_interpolated_start_is_flagged_and_shown(ctx, world_a):
+    """A tenant moving in on 16 Sep, readings only on 1 Sep (1100) and 1 Oct (1400): their
+    start is interpolated, 1100 + 300 × 15/30 = 1250, not the reading of the 1st."""
+    from tenants import services as tenant_services
+    from tenants.models import Occupancy
+    from tests.conftest import api_client
+
+    h = make_house(flat="0.30")
+    mid = date(2026, 9, 16)
+    tenant_services.occupancy_end(occupancy=Occupancy.objects.get(tenant=h.tenant),
+                                  move_out=at(mid))
+    newcomer = tenant_services.tenant_create(name="Newcomer", email="new@example.com")
+    tenant_services.occupancy_create(tenant=newcomer, billing_point=h.bp, move_in=at(mid))
+    read(h.meter, (at(SEP), "1100"), (at(OCT), "1400"))
+    preview = services.invoice_preview(subscriptions=[h.subscription], start=SEP, end=OCT)
+    [inv] = [i for i in preview.invoices if i.tenant == newcomer]
+    [line] = [x for x in inv.lines if x.kind == "usage"]
+    u = line.usage
+    assert (u.start_value, u.start_read_at, u.start_basis) == (D("1250"), at(mid),
+                                                                "interpolated")
+    assert [x["value"] for x in u.start_sources] == ["1100.0000", "1400.0000"]
+    assert (u.end_value, u.end_read_at, u.end_basis) == (D("1400"), at(OCT), "read")
+    assert (u.end_value - u.start_value) * 1 == u.quantity == line.quantity == D("150")
+    assert u.estimated and "estimated_start" in {d.code for d in inv.diagnostics}
+    # 150 kWh × 0.30 = 45.00
+    assert line.amount == D("45.00")
+    # the outgoing tenant's end is the same interpolated value, flagged too
+    [old] = [i for i in preview.invoices if i.tenant == h.tenant]
+    [old_usage] = [x.usage for x in old.lines if x.kind == "usage"]
+    assert old_usage.end_value == D("1250") and old_usage.estimated
+    # the consumption API agrees with the line for the same meter and period
+    body = api_client(key=world_a.read_key).get("/api/v1/readings/consumption/", {
+        "meter": h.meter.serial_number, "from": at(mid).isoformat(), "to": at(OCT).isoformat(),
+    }).json()
+    assert D(body["quantity"]) == D("150") and body["estimated"] is True
+    [seg] = body["segments"]
+    assert (D(seg["start"]["value"]), seg["start"]["basis"]) == (D("1250"), "interpolated")
+    assert [D(r["value"]) for r in seg["start"]["readings"]] == [D("1100"), D("1400")]
+    assert D(seg["end"]["value"]) == D("1400") and seg["estimated"] is True
+
+
+def test_readings_at_the_boundaries_are_read_not_flagged(ctx, world_a):
+    from tests.conftest import api_client
+
+    h = make_house(flat="0.30")
+    read(h.meter, (at(SEP), "1100"), (at(OCT), "1400"))
+    [inv] = services.invoice_preview(subscriptions=[h.subscription], start=SEP, end=OCT).invoices
+    u = inv.lines[1].usage
+    assert (u.start_basis, u.end_basis, u.estimated) == ("read", "read", False)
+    body = api_client(key=world_a.read_key).get("/api/v1/readings/consumption/", {
+        "meter": h.meter.serial_number, "from": at(SEP).isoformat(), "to": at(OCT).isoformat(),
+    }).json()
+    assert body["estimated"] is False and D(body["quantity"]) == D("300")
+
+
+def test_rollover_line_says_why_end_minus_start_is_not_the_quantity(ctx):
+    h = make_house(flat="0.30", initial="9800", register_digits=4)
+    read(h.meter, (at(SEP), "9900"), (at(OCT), "0100"))
+    [inv] = services.invoice_preview(subscriptions=[h.subscription], start=SEP, end=OCT).invoices
+    u = inv.lines[1].usage
+    assert (u.start_value, u.end_value, u.quantity) == (D("9900"), D("100"), D("200"))
+    assert "rolled over at 10000" in u.note

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -130,7 +131,20 @@ def test_consumption_endpoint(world_a, meter):
         "/api/v1/readings/consumption/",
         {"meter": "API-1", "from": "2025-01-02T12:00:00Z", "to": "2025-01-04T12:00:00Z"},
     ).json()
+    # both boundaries lie 12 h from the daily readings: interpolated, so flagged estimated
+    # (issue 13 §3: as the invoice flags it), with the readings each value came from
+    assert data["quantity"] == "20.0000" and data["estimated"] is True
+    [seg] = data["segments"]
+    assert (seg["start"]["basis"], seg["start"]["value"]) == ("interpolated", "15.0000")
+    assert [r["value"] for r in seg["start"]["readings"]] == ["10.0000", "20.0000"]
+    assert Decimal(seg["end"]["value"]) - Decimal(seg["start"]["value"]) == Decimal("20")
+    # on the readings themselves nothing is interpolated: not flagged
+    data = client.get(
+        "/api/v1/readings/consumption/",
+        {"meter": "API-1", "from": T0.isoformat(), "to": (T0 + timedelta(days=2)).isoformat()},
+    ).json()
     assert data["quantity"] == "20.0000" and data["estimated"] is False
+    assert data["segments"][0]["start"]["basis"] == "read"
 
 
 def test_csv_upload_and_status(world_a, meter, django_capture_on_commit_callbacks):

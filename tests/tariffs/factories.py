@@ -68,8 +68,11 @@ def populate(world) -> None:
     override = services.billing_point_rate_list_set(
         billing_point=_billing_point(world), rate_list=rate_list, note=f"Own prices {m}"
     )
+    # CHF: the EUR prices of these factories stay exact
+    cash_rounding = services.cash_rounding_set(currency="CHF", step=Decimal("0.05"))
     world.objects.update(
-        rate_list=rate_list, rate_list_version=v2, charge_rule=tou, holiday_calendar=calendar,
+        cash_rounding=cash_rounding, rate_list=rate_list, rate_list_version=v2,
+        charge_rule=tou, holiday_calendar=calendar,
         holiday=calendar.days.get(), add_on=add_on, plan=plan, plan_variant=variant,
         pricing_template=template, billing_point_rate_list=override,
     )

@@ -4,7 +4,6 @@ rows, the "try it" quote, plans, add-ons, calendars, overrides; roles."""
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 
 import pytest
 from django.urls import reverse
@@ -194,11 +193,11 @@ def test_currency_cannot_change_in_the_portal(tariffs_a, manager):
     rl = tariffs_a.objects["rate_list"]
     response = manager.post(reverse("tariffs:rate_list_edit", args=[rl.public_id]), {
         "name": "Renamed", "currency": "CHF", "rounding_mode": "ROUND_HALF_EVEN",
-        "cash_rounding": "0.05", "description": "",
+        "description": "",
     })
     assert response.status_code == 302
     rl.refresh_from_db()
-    assert (rl.name, str(rl.currency), rl.cash_rounding) == ("Renamed", "EUR", Decimal("0.05"))
+    assert (rl.name, str(rl.currency), rl.rounding_mode) == ("Renamed", "EUR", "ROUND_HALF_EVEN")
 
 
 def test_try_it_shows_lines_and_total(tariffs_a, viewer):

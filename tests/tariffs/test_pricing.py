@@ -605,3 +605,48 @@ def test_property_graduated_blocks_prorate_consistently(seed):
               usage={"electricity": Usage(total=total - part)}, settings=EUR)
     lines = len(whole.lines) + len(a.lines) + len(b.lines)
     assert abs((a.net + b.net - whole.net).amount) <= D("0.01") * lines
+
+
+# --- VAT per rate and cash rounding to the nearest step (issue 13 §1) ----------------------
+
+
+def _three_standing(settings: Settings, rate: str = "8.1"):
+    rules = [Rule(kind=STANDING, name=f"Fee {n}", price=D(p), per="day", tax_rate=D(rate))
+             for n, p in enumerate(("10.05", "20.05", "30.05"))]
+    one_day = period(date(2026, 4, 1), date(2026, 4, 2))
+    return price(rules=rules, period=one_day, settings=settings)
+
+
+def test_quote_vat_is_per_rate_on_the_net_rounded_once():
+    q = _three_standing(Settings("CHF"))
+    # 60.15 × 8.1 % = 4.87215 → 4.87 (rounded per line: 0.81 + 1.62 + 2.43 = 4.86)
+    [row] = q.taxes
+    assert (row.rate, row.net, row.tax) == (D("8.10"), Money("60.15", "CHF"),
+                                            Money("4.87", "CHF"))
+    assert q.tax == Money("4.87", "CHF")
+    # each line carries its share; the shares add up to the rate's VAT
+    assert sum(line.tax.amount for line in q.lines) == D("4.87")
+    assert q.gross == Money("65.02", "CHF")
+
+
+def test_combined_quotes_share_vat_over_all_lines():
+    from tariffs.pricing import combine
+
+    a = _three_standing(Settings("CHF"))
+    b = _three_standing(Settings("CHF"))
+    merged = combine([a, b], Settings("CHF"))
+    # 120.30 × 8.1 % = 9.7443 → 9.74 (two quotes' 4.87 + 4.87 would be 9.74 too; lines add up)
+    assert merged.tax == Money("9.74", "CHF")
+    assert sum(line.tax.amount for line in merged.lines) == D("9.74")
+
+
+@pytest.mark.parametrize(("gross", "expected"), [("57.32", "57.30"), ("57.33", "57.35")])
+def test_cash_rounding_is_to_the_nearest_step_whatever_the_line_mode(gross, expected):
+    from decimal import ROUND_DOWN
+
+    settings = Settings("CHF", rounding=ROUND_DOWN, cash_rounding=D("0.05"))
+    q = price(rules=[flat(gross)], period=APRIL, usage={"electricity": Usage(total=D("1"))},
+              settings=settings)
+    assert q.gross == Money(gross, "CHF")
+    assert q.total == Money(expected, "CHF")
+    assert q.cash_rounding == Money(D(expected) - D(gross), "CHF")

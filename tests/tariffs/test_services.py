@@ -79,8 +79,6 @@ def test_rate_list_create_makes_first_open_version(tariffs_a):
     ({"currency": "XXX"}, "currency"),
     ({"currency": ""}, "currency"),
     ({"rounding_mode": "ROUND_SOMETIMES"}, "rounding_mode"),
-    ({"cash_rounding": Decimal("-0.05")}, "cash_rounding"),
-    ({"cash_rounding": "abc"}, "cash_rounding"),
     ({"effective_from": "soon"}, "effective_from"),
 ])
 def test_rate_list_create_bad_input(tariffs_a, kwargs, field):
