@@ -265,6 +265,7 @@ SPECTACULAR_SETTINGS = {
         "MeterTypeEnum": "meters.models.MeterType",
         "BillRunStatusEnum": "billing.models.runs.BillRunStatus",
         "BillRunItemStatusEnum": "billing.models.runs.ItemStatus",
+        "InvoiceLineKindEnum": "billing.models.invoices.LineKind",
         # Meter.status and MeterAssignment.status (read-only, computed: "active" iff there
         # is an open assignment). Declared as a bare value list in meters/api, so the list
         # here must be bare values too for the hash to match.

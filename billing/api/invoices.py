@@ -6,19 +6,20 @@ from typing import Any
 
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiTypes, extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from billing import services
-from billing.engine import DraftInvoice, DraftLine, Preview
+from billing.engine import DraftInvoice, Preview
 from billing.models import (
     BillingBatch,
     CreditNote,
     CreditNoteLine,
     Invoice,
     InvoiceLine,
+    LineKind,
     Subscription,
 )
 from billspree.core.api_base import (
@@ -27,6 +28,12 @@ from billspree.core.api_base import (
     OrganizationModelViewSet,
     OrganizationViewSet,
     PublicIdRelatedField,
+)
+from billspree.core.api_fields import (
+    RATE_PLACES,
+    UNIT_PRICE_PLACES,
+    MoneyField,
+    QuantityField,
 )
 from meters.models import BillingPoint
 from tariffs.models import Plan, PlanVariant
@@ -89,6 +96,17 @@ LINE_FIELDS = [
 
 
 class InvoiceLineSerializer(OrganizationModelSerializer):
+    """A line; amounts in the invoice's currency (see billing/README.md, "Number formats")."""
+
+    quantity = QuantityField()
+    unit_price = QuantityField(places=UNIT_PRICE_PLACES)
+    amount = MoneyField(currency_source="invoice.currency")
+    tax_rate = QuantityField(places=RATE_PLACES)
+    tax_amount = MoneyField(currency_source="invoice.currency")
+    start_value = QuantityField(allow_null=True, help_text="Register value the quantity "
+                                "starts from (4 decimal places).")
+    end_value = QuantityField(allow_null=True, help_text="Register value the quantity ends "
+                              "at (4 decimal places).")
     meter = serializers.UUIDField(source="meter.public_id", read_only=True, allow_null=True)
     meter_serial = serializers.CharField(source="meter.serial_number", read_only=True,
                                          allow_null=True)
@@ -108,6 +126,9 @@ class InvoiceSerializer(OrganizationModelSerializer):
     subscription = serializers.UUIDField(source="subscription.public_id", read_only=True,
                                          allow_null=True)
     currency = serializers.CharField(read_only=True)
+    net_total = MoneyField(read_only=True)
+    tax_total = MoneyField(read_only=True)
+    total = MoneyField(read_only=True)
     lines = InvoiceLineSerializer(many=True, read_only=True)
 
     class Meta:
@@ -152,53 +173,84 @@ class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Organizat
         return Response(InvoiceSerializer(fresh, many=True).data, status=status.HTTP_201_CREATED)
 
 
-def _line_payload(line: DraftLine) -> dict[str, Any]:
-    ref = line.usage
-    return {
-        "kind": str(line.kind), "description": line.description, "quantity": str(line.quantity),
-        "unit": line.unit, "unit_price": str(line.unit_price), "amount": str(line.amount),
-        "tax_rate": str(line.tax_rate), "tax_amount": str(line.tax_amount),
-        "meter_type": line.meter_type,
-        "start_at": line.start_at.isoformat() if line.start_at else None,
-        "end_at": line.end_at.isoformat() if line.end_at else None,
-        "meter_serial": ref.serial_number if ref else None,
-        "start_read_at": ref.start_read_at.isoformat() if ref and ref.start_read_at else None,
-        "start_value": str(ref.start_value) if ref and ref.start_value is not None else None,
-        "end_read_at": ref.end_read_at.isoformat() if ref and ref.end_read_at else None,
-        "end_value": str(ref.end_value) if ref and ref.end_value is not None else None,
-        "estimated": bool(ref and ref.estimated),
-    }
+class PreviewDiagnosticSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="e.g. already_invoiced, no_readings, no_rate")
+    message = serializers.CharField()
+    severity = serializers.ChoiceField(
+        choices=["error", "warning", "info"],
+        help_text="error: that invoice cannot be billed; warning: billed, check it.")
 
 
-def _draft_payload(d: DraftInvoice) -> dict[str, Any]:
-    tenant = d.tenant
-    return {
-        "billing_point": str(d.billing_point.public_id),
-        "billing_point_name": str(d.billing_point),
-        "tenant": {"id": str(tenant.public_id), "name": tenant.name, "email": tenant.email}
-        if tenant else None,
-        "period_start": d.start.isoformat(), "period_end": d.end.isoformat(),
-        "currency": d.currency, "net_total": str(d.net_total), "tax_total": str(d.tax_total),
-        "total": str(d.total), "can_bill": d.can_bill,
-        "diagnostics": [x.as_dict() for x in d.diagnostics],
-        "lines": [_line_payload(x) for x in d.lines],
-    }
+class PreviewTenantSerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id")
+    name = serializers.CharField()
+    email = serializers.CharField(allow_blank=True)
+
+
+class InvoicePreviewLineSerializer(serializers.Serializer):
+    """A line that would be created; the same formats as a stored line."""
+
+    kind = serializers.ChoiceField(choices=LineKind.choices)
+    description = serializers.CharField()
+    quantity = QuantityField()
+    unit = serializers.CharField(allow_blank=True)
+    unit_price = QuantityField(places=UNIT_PRICE_PLACES)
+    amount = MoneyField()
+    tax_rate = QuantityField(places=RATE_PLACES)
+    tax_amount = MoneyField()
+    meter_type = serializers.CharField(allow_blank=True)
+    start_at = serializers.DateTimeField(allow_null=True)
+    end_at = serializers.DateTimeField(allow_null=True)
+    meter_serial = serializers.CharField(source="usage.serial_number", allow_null=True)
+    start_read_at = serializers.DateTimeField(source="usage.start_read_at", allow_null=True)
+    start_value = QuantityField(source="usage.start_value", allow_null=True)
+    end_read_at = serializers.DateTimeField(source="usage.end_read_at", allow_null=True)
+    end_value = QuantityField(source="usage.end_value", allow_null=True)
+    estimated = serializers.BooleanField(source="usage.estimated", default=False)
+
+
+class InvoicePreviewInvoiceSerializer(serializers.Serializer):
+    """An invoice that would be created (``can_bill``), or why not (``diagnostics``)."""
+
+    billing_point = serializers.UUIDField(source="billing_point.public_id")
+    billing_point_name = serializers.CharField(source="billing_point")
+    tenant = PreviewTenantSerializer(allow_null=True)
+    period_start = serializers.DateTimeField(source="start")
+    period_end = serializers.DateTimeField(source="end")
+    currency = serializers.CharField()
+    net_total = MoneyField()
+    tax_total = MoneyField()
+    total = MoneyField()
+    can_bill = serializers.BooleanField()
+    diagnostics = PreviewDiagnosticSerializer(many=True)
+    lines = serializers.SerializerMethodField()
+
+    @extend_schema_field(InvoicePreviewLineSerializer(many=True))
+    def get_lines(self, draft: DraftInvoice) -> list[dict[str, Any]]:
+        # engine lines carry no currency: their amounts take the invoice's
+        context = {**self.context, "currency": draft.currency}
+        return InvoicePreviewLineSerializer(draft.lines, many=True, context=context).data
+
+
+class InvoicePreviewSerializer(serializers.Serializer):
+    """What ``POST invoices/preview/`` returns (nothing is stored)."""
+
+    start = serializers.DateField()
+    end = serializers.DateField(help_text="Exclusive.")
+    can_bill = serializers.BooleanField(help_text="At least one invoice can be created.")
+    diagnostics = PreviewDiagnosticSerializer(many=True)
+    invoices = InvoicePreviewInvoiceSerializer(many=True)
 
 
 def preview_payload(preview: Preview) -> dict[str, Any]:
-    return {
-        "start": preview.start.isoformat(), "end": preview.end.isoformat(),
-        "can_bill": preview.can_bill,
-        "diagnostics": [x.as_dict() for x in preview.diagnostics],
-        "invoices": [_draft_payload(d) for d in preview.invoices],
-    }
+    return InvoicePreviewSerializer(preview).data
 
 
 class InvoicePreviewView(OrganizationAPIView):
     """Dry run: the invoices (and lines) that would be created, and diagnostics for anything
     that would make one wrong or empty. Nothing is stored."""
 
-    @extend_schema(request=PeriodInputSerializer, responses=OpenApiTypes.OBJECT)
+    @extend_schema(request=PeriodInputSerializer, responses=InvoicePreviewSerializer)
     def post(self, request: Request) -> Response:
         ser = PeriodInputSerializer(data=request.data, context={"request": request})
         ser.is_valid(raise_exception=True)
@@ -269,6 +321,12 @@ class InvoiceLineDeleteView(OrganizationAPIView):
 
 
 class CreditNoteLineSerializer(OrganizationModelSerializer):
+    quantity = QuantityField()
+    unit_price = QuantityField(places=UNIT_PRICE_PLACES)
+    amount = MoneyField(currency_source="credit_note.currency")
+    tax_rate = QuantityField(places=RATE_PLACES)
+    tax_amount = MoneyField(currency_source="credit_note.currency")
+
     class Meta:
         model = CreditNoteLine
         fields = ["id", "position", "description", "quantity", "unit", "unit_price", "amount",
@@ -280,6 +338,9 @@ class CreditNoteSerializer(OrganizationModelSerializer):
     invoice = serializers.UUIDField(source="invoice.public_id", read_only=True)
     invoice_number = serializers.CharField(source="invoice.number", read_only=True)
     currency = serializers.CharField(read_only=True)
+    net_total = MoneyField(read_only=True)
+    tax_total = MoneyField(read_only=True)
+    total = MoneyField(read_only=True)
     lines = CreditNoteLineSerializer(many=True, read_only=True)
 
     class Meta:
