@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from billing import services
+from billing.api.filters import InvoiceFilter
 from billing.engine import DraftInvoice, Preview
 from billing.models import (
     BillingBatch,
@@ -160,7 +161,7 @@ class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Organizat
 
     queryset = _invoices_queryset()
     serializer_class = InvoiceSerializer
-    filterset_fields = ["status"]
+    filterset_class = InvoiceFilter
     search_fields = ["number", "tenant__name", "billing_point__name"]
     ordering_fields = ["period_start", "issued_at", "total"]
 

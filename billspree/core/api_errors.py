@@ -49,6 +49,15 @@ def error_body(
     }
 
 
+def _fields_message(fields: dict[str, list[str]]) -> str:
+    """The top-level message of field errors says what is wrong, not only where:
+    "subscription: Tenant 3 is already invoiced on INV-000001 for …" (at most three
+    messages, then how many more)."""
+    parts = [f"{name}: {text}" for name in sorted(fields) for text in fields[name]]
+    more = f" (and {len(parts) - 3} more)" if len(parts) > 3 else ""
+    return "; ".join(parts[:3]) + more if parts else "Invalid input."
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     fields: dict[str, Any] = {}
     if isinstance(exc, DjangoValidationError):
@@ -70,7 +79,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         if isinstance(detail, dict):
             fields = {k: _flatten(v) for k, v in detail.items() if k != "non_field_errors"}
             general = _flatten(detail.get("non_field_errors", []))
-            message = general[0] if general else "Invalid input: " + ", ".join(sorted(fields))
+            message = general[0] if general else _fields_message(fields)
         else:
             message = "; ".join(_flatten(detail))
         code = "invalid"
