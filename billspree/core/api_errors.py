@@ -12,7 +12,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
-from rest_framework import exceptions, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -24,6 +24,20 @@ class ConflictError(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     default_code = "conflict"
     default_detail = "The request conflicts with the current state."
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    """OpenAPI of the one error shape."""
+
+    status = serializers.IntegerField()
+    code = serializers.CharField()
+    message = serializers.CharField(help_text="What is wrong, in words.")
+    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()),
+                                   help_text="Messages by field (or row) name.")
+
+
+class ErrorSerializer(serializers.Serializer):
+    error = ErrorDetailSerializer()
 
 
 def _flatten(detail: Any) -> list[str]:
