@@ -131,8 +131,12 @@ def _quantity_help(places: int) -> str:
     return f"{what} as a decimal string with exactly {places} decimal places."
 
 
-def _quantity_schema(places: int) -> dict[str, Any]:
-    return {"type": "string", "format": "decimal", "pattern": rf"^-?\d+\.\d{{{places}}}$",
+def _quantity_schema(places: int, direction: str) -> dict[str, Any]:
+    """Answers have exactly ``places`` decimals; requests may have fewer ("10")."""
+    exact = direction == "response"
+    pattern = rf"^-?\d+\.\d{{{places}}}$" if exact and places else (
+        rf"^-?\d+(\.\d{{0,{places}}})?$" if places else r"^-?\d+$")
+    return {"type": "string", "format": "decimal", "pattern": pattern,
             "example": fixed_str(Decimal("12.5"), places)}
 
 
@@ -143,7 +147,7 @@ class QuantityFieldSchema(OpenApiSerializerFieldExtension):
     match_subclasses = True
 
     def map_serializer_field(self, auto_schema, direction):
-        return _quantity_schema(self.target.decimal_places)
+        return _quantity_schema(self.target.decimal_places, direction)
 
 __all__ = [
     "MONEY_HELP",

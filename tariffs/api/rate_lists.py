@@ -20,6 +20,7 @@ from billspree.core.api_base import (
 )
 from tariffs import selectors, services
 from tariffs.api.base import TariffViewSet
+from tariffs.api.fields import BandsField, TiersField
 from tariffs.models import (
     ChargeRule,
     HolidayCalendar,
@@ -34,8 +35,8 @@ class ChargeRuleSerializer(OrganizationModelSerializer):
     holiday_calendar = PublicIdRelatedField(
         queryset=HolidayCalendar.objects.all(), required=False, allow_null=True
     )
-    tiers = serializers.JSONField(required=False)
-    bands = serializers.JSONField(required=False)
+    tiers = TiersField(required=False, help_text="Blocks of a tiered or volume rule.")
+    bands = BandsField(required=False, help_text="Time-of-use bands covering the whole week.")
 
     class Meta:
         model = ChargeRule
