@@ -19,7 +19,7 @@ from billspree.core.api_base import (
     OrganizationModelSerializer,
     OrganizationViewSet,
 )
-from billspree.core.api_fields import QUANTITY_PLACES, QuantityField
+from billspree.core.api_fields import QUANTITY_PLACES, QuantityField, fixed_str
 from billspree.core.models import Role
 from billspree.core.pagination import Pagination
 from meters.models import Meter
@@ -161,6 +161,42 @@ def _flag(value) -> bool:
     return value is True or str(value).lower() in ("1", "true", "yes")
 
 
+class ConsumptionSerializer(serializers.Serializer):
+    """OpenAPI of ``GET readings/consumption/``."""
+
+    meter = serializers.UUIDField()
+    meterNumber = serializers.CharField()  # noqa: N815
+    to = serializers.DateTimeField(help_text="End (exclusive).")
+    quantity = QuantityField(allow_null=True, help_text="Consumption × multiplier, 4 decimal "
+                             "places; null when it cannot be measured or estimated.")
+    unit = serializers.CharField()
+    estimated = serializers.BooleanField(help_text="A boundary value was interpolated or "
+                                         "estimated.")
+    missing = serializers.BooleanField()
+    notes = serializers.ListField(child=serializers.CharField())
+
+    def get_fields(self):
+        fields = super().get_fields()
+        return {"from": serializers.DateTimeField(help_text="Start."), **fields}
+
+
+class ConsumptionChartRowSerializer(serializers.Serializer):
+    day = serializers.DateField(required=False, help_text="The local day (interval=day).")
+    month = serializers.DateField(required=False, help_text="First day of the month "
+                                  "(interval=month).")
+    quantity = QuantityField()
+
+
+class ConsumptionChartSerializer(serializers.Serializer):
+    """OpenAPI of ``GET readings/consumption/chart/``."""
+
+    meter = serializers.UUIDField()
+    meterNumber = serializers.CharField()  # noqa: N815
+    interval = serializers.ChoiceField(choices=["day", "month"])
+    unit = serializers.CharField()
+    results = ConsumptionChartRowSerializer(many=True)
+
+
 class ConsumptionView(OrganizationAPIView):
     """What a meter consumed over [from, to): interpolated, with estimation flagged."""
 
@@ -170,13 +206,7 @@ class ConsumptionView(OrganizationAPIView):
             OpenApiParameter("from", str, required=True),
             OpenApiParameter("to", str, required=True),
         ],
-        responses=inline_serializer(
-            "Consumption",
-            {
-                "quantity": serializers.CharField(allow_null=True),
-                "estimated": serializers.BooleanField(),
-            },
-        ),
+        responses=ConsumptionSerializer,
     )
     def get(self, request: Request) -> Response:
         meter = _meter_from_query(request)
@@ -191,7 +221,7 @@ class ConsumptionView(OrganizationAPIView):
                 "meterNumber": meter.serial_number,
                 "from": start.isoformat(),
                 "to": end.isoformat(),
-                "quantity": None if c.quantity is None else str(c.quantity),
+                "quantity": None if c.quantity is None else fixed_str(c.quantity, QUANTITY_PLACES),
                 "unit": meter.unit,
                 "estimated": c.estimated,
                 "missing": c.missing,
@@ -212,14 +242,7 @@ class ConsumptionChartView(OrganizationAPIView):
             OpenApiParameter("from", str, description="First local date (YYYY-MM-DD)"),
             OpenApiParameter("to", str, description="Last local date, inclusive"),
         ],
-        responses=inline_serializer(
-            "ConsumptionChart",
-            {
-                "interval": serializers.CharField(),
-                "unit": serializers.CharField(),
-                "results": serializers.ListField(),
-            },
-        ),
+        responses=ConsumptionChartSerializer,
     )
     def get(self, request: Request) -> Response:
         meter = _meter_from_query(request)
@@ -234,7 +257,8 @@ class ConsumptionChartView(OrganizationAPIView):
                 "meterNumber": meter.serial_number,
                 "interval": interval,
                 "unit": meter.unit,
-                "results": [{interval: d.isoformat(), "quantity": str(q)} for d, q in rows],
+                "results": [{interval: d.isoformat(), "quantity": fixed_str(q, QUANTITY_PLACES)}
+                            for d, q in rows],
             }
         )
 

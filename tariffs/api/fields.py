@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -62,3 +63,24 @@ class TiersField(_RowsField):
 @extend_schema_field(BandSerializer(many=True))
 class BandsField(_RowsField):
     row_serializer = BandSerializer
+
+
+class RateListSchema(OpenApiSerializerExtension):
+    """A rate list answers ``effective_from`` / ``effective_to`` (its first version's start
+    and its last version's end) although they are write-only fields of the serializer
+    (creation / update inputs): the answer is shaped in ``to_representation``."""
+
+    target_class = "tariffs.api.rate_lists.RateListSerializer"
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        if direction == "response":
+            schema["properties"]["effective_from"] = {
+                "type": "string", "format": "date", "nullable": True,
+                "description": "The first version's first day."}
+            schema["properties"]["effective_to"] = {
+                "type": "string", "format": "date", "nullable": True,
+                "description": "The last version's end (exclusive); null: open-ended."}
+            schema["required"] = sorted({*schema.get("required", []), "effective_from",
+                                         "effective_to"})
+        return schema

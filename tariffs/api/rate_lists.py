@@ -146,7 +146,9 @@ class RateListViewSet(TariffViewSet):
     def perform_destroy(self, instance: RateList) -> None:
         services.rate_list_delete(rate_list=instance, **self.audit_kwargs_actor())
 
-    @extend_schema(request=VersionCreateSerializer, responses=VersionSerializer)
+    @extend_schema(methods=["GET"], responses=VersionSerializer(many=True))
+    @extend_schema(methods=["POST"], request=VersionCreateSerializer,
+                   responses={201: VersionSerializer})
     @action(detail=True, methods=["get", "post"])
     def versions(self, request: Request, id: str) -> Response:
         """GET: the version history. POST: new prices from a date (the current version
