@@ -292,11 +292,10 @@ class InvoiceVoidView(_InvoiceAction):
 
 class ManualLineSerializer(serializers.Serializer):
     description = serializers.CharField(max_length=300)
-    quantity = serializers.DecimalField(max_digits=20, decimal_places=4)
+    quantity = QuantityField(max_digits=20)
     unit = serializers.CharField(max_length=16, required=False, allow_blank=True, default="")
-    unit_price = serializers.DecimalField(max_digits=16, decimal_places=6)
-    tax_rate = serializers.DecimalField(max_digits=5, decimal_places=2, required=False,
-                                        default=0)
+    unit_price = QuantityField(places=UNIT_PRICE_PLACES, max_digits=16)
+    tax_rate = QuantityField(places=RATE_PLACES, max_digits=5, required=False, default=0)
 
 
 class InvoiceLineAddView(_InvoiceAction):

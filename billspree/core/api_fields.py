@@ -114,9 +114,10 @@ class QuantityField(serializers.DecimalField):
     prices, :data:`RATE_PLACES` for VAT rates in percent. Input with more places is refused
     with a message naming the field."""
 
-    def __init__(self, *, places: int = QUANTITY_PLACES, **kwargs: Any):
+    def __init__(self, *, places: int = QUANTITY_PLACES, max_digits: int | None = None,
+                 **kwargs: Any):
         kwargs.setdefault("help_text", _quantity_help(places))
-        super().__init__(max_digits=None, decimal_places=places, coerce_to_string=True,
+        super().__init__(max_digits=max_digits, decimal_places=places, coerce_to_string=True,
                          rounding=ROUND_HALF_UP, **kwargs)
 
     def to_representation(self, value: Any) -> str | None:
