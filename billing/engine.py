@@ -180,6 +180,13 @@ def _tz(subscription: Subscription) -> str:
     return str(subscription.billing_point.property.time_zone)
 
 
+def _days(start: datetime, end: datetime, tz: ZoneInfo) -> str:
+    """``[start, end)`` as the inclusive local days of a message: "2026-09-01 to 2026-09-30"."""
+    first = start.astimezone(tz).date()
+    last = max(first, (end.astimezone(tz) - timedelta(microseconds=1)).date())
+    return f"{first:%Y-%m-%d} to {last:%Y-%m-%d}"
+
+
 def _clip(sub: Subscription, start: date, end: date) -> tuple[date, date] | None:
     lo = max(start, sub.start_date)
     hi = min(end, sub.end_date) if sub.end_date else end
@@ -448,10 +455,13 @@ class _Context:
         for bp, tenant, a, b, number, pid in existing:
             self.invoiced[(bp, tenant)].append((a, b, number or f"draft {str(pid)[:8]}"))
 
-    def invoiced_for(self, bp: int, tenant: int, lo: datetime, hi: datetime) -> str | None:
+    def invoiced_for(
+        self, bp: int, tenant: int, lo: datetime, hi: datetime
+    ) -> tuple[datetime, datetime, str] | None:
+        """The tenant's non-void invoice (start, end, number) overlapping ``[lo, hi)``."""
         for a, b, number in self.invoiced.get((bp, tenant), []):
             if a < hi and b > lo:
-                return number
+                return a, b, number
         return None
 
     def intervals(self, segment) -> tuple[pricing.Interval, ...]:
@@ -505,11 +515,14 @@ class _Context:
                 "tenant_without_email", f"{inv.tenant} has no email address: the invoice "
                 "cannot be sent by email.", "warning",
             ))
-        number = self.invoiced_for(sub.billing_point_id, inv.tenant.pk, inv.start, inv.end)
-        if number:
+        found = self.invoiced_for(sub.billing_point_id, inv.tenant.pk, inv.start, inv.end)
+        if found:
+            a, b, number = found
+            tz = ZoneInfo(_tz(sub))
             inv.diagnostics.append(Diagnostic(
-                "already_invoiced", f"{inv.tenant} is already invoiced for this period or "
-                f"part of it ({number}); void it (or credit it) to bill the period again.",
+                "already_invoiced", f"{inv.tenant} is already invoiced on {number} for "
+                f"{_days(a, b, tz)}, which overlaps {_days(inv.start, inv.end, tz)}; void it "
+                "(or credit it) to bill the period again.",
             ))
 
 

@@ -247,7 +247,7 @@ REST_FRAMEWORK = {
         "rest_framework.filters.SearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "billspree.core.schema.AutoSchema",
     "EXCEPTION_HANDLER": "billspree.core.api_errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "COERCE_DECIMAL_TO_STRING": True,
@@ -273,6 +273,7 @@ SPECTACULAR_SETTINGS = {
         "MeterTypeEnum": "meters.models.MeterType",
         "BillRunStatusEnum": "billing.models.runs.BillRunStatus",
         "BillRunItemStatusEnum": "billing.models.runs.ItemStatus",
+        "InvoiceLineKindEnum": "billing.models.invoices.LineKind",
         # Meter.status and MeterAssignment.status (read-only, computed: "active" iff there
         # is an open assignment). Declared as a bare value list in meters/api, so the list
         # here must be bare values too for the hash to match.

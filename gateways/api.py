@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.db.models import Count
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -284,6 +284,18 @@ class GatewayViewSet(OrganizationModelViewSet):
         errors = self.get_object().errors.select_related("gateway", "register_map")[:100]
         return Response(GatewayErrorSerializer(errors, many=True).data)
 
+    @extend_schema(responses=inline_serializer("GatewayHealthSummary", {
+        "counts": serializers.DictField(child=serializers.IntegerField(),
+                                        help_text="Gateways by health."),
+        "gateways": inline_serializer("GatewayHealthRow", {
+            "id": serializers.UUIDField(),
+            "name": serializers.CharField(),
+            "health": serializers.CharField(),
+            "last_success_at": serializers.DateTimeField(allow_null=True),
+            "last_error": serializers.CharField(allow_blank=True),
+            "last_latency_ms": serializers.IntegerField(allow_null=True),
+        }, many=True),
+    }))
     @action(detail=False, methods=["get"])
     def health(self, request: Request) -> Response:
         """Connectivity summary: each gateway's health and counts by health."""

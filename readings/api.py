@@ -19,11 +19,13 @@ from billspree.core.api_base import (
     OrganizationModelSerializer,
     OrganizationViewSet,
 )
+from billspree.core.api_fields import QUANTITY_PLACES, QuantityField, fixed_str
 from billspree.core.models import Role
 from billspree.core.pagination import Pagination
 from meters.models import Meter
+from readings import api_batch as batch
 from readings import selectors, services
-from readings.models import DailyConsumption, Reading, Upload
+from readings.models import DailyConsumption, Quality, Reading, Source, Upload
 from readings.parsing import parse_instant
 
 
@@ -62,20 +64,36 @@ def _instant(request: Request, name: str, meter_tz) -> datetime | None:
     return value
 
 
-def _reading_json(meter: Meter, r: Reading) -> dict:
-    return {
-        "meterNumber": meter.serial_number,
-        "meter": str(meter.public_id),
-        "readAt": r.read_at.isoformat(),
-        "value": str(r.value),
-        "source": r.source,
-        "quality": r.quality,
-        "anomaly": r.is_anomaly,
-    }
+class ReadingSerializer(serializers.Serializer):
+    """A stored reading (``GET /readings/``)."""
+
+    meterNumber = serializers.CharField(source="meter.serial_number")  # noqa: N815
+    meter = serializers.UUIDField(source="meter.public_id")
+    readAt = serializers.DateTimeField(source="read_at")  # noqa: N815
+    value = QuantityField(help_text="Register value as a decimal string with exactly "
+                          f"{QUANTITY_PLACES} decimal places.")
+    source = serializers.ChoiceField(choices=Source.choices)
+    quality = serializers.ChoiceField(choices=Quality.choices)
+    anomaly = serializers.BooleanField(source="is_anomaly",
+                                       help_text="Flagged as an implausible jump for review.")
+
+
+class ReadingPageSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = ReadingSerializer(many=True)
 
 
 class ReadingsView(OrganizationAPIView):
-    """``POST`` a batch of up to 10,000 readings; ``GET`` one meter's readings in a period."""
+    """``POST`` a batch of up to 10,000 readings; ``GET`` one meter's readings in a period.
+
+    A batch answers ``200`` when every row is stored (now, or before: a duplicate),
+    ``207`` when some rows were rejected and the others stored, and ``422`` when nothing
+    was stored because rows were rejected (all of them, or any in an ``atomic`` batch);
+    ``summary`` counts the rows, ``results[]`` says what happened to each, and a ``422``
+    carries the usual ``error`` naming the rejected rows. A malformed body is a ``400``.
+    """
 
     queryset = Reading.objects.all()
     write_role = Role.OPERATOR
@@ -85,8 +103,9 @@ class ReadingsView(OrganizationAPIView):
             OpenApiParameter("meter", str, required=True, description="Meter id or meterNumber"),
             OpenApiParameter("from", str, description="Start (inclusive), ISO date or timestamp"),
             OpenApiParameter("to", str, description="End (exclusive)"),
+            OpenApiParameter("page", int), OpenApiParameter("page_size", int),
         ],
-        responses=inline_serializer("ReadingList", {"results": ReadingItemSerializer(many=True)}),
+        responses=ReadingPageSerializer,
     )
     def get(self, request: Request) -> Response:
         meter = _meter_from_query(request)
@@ -96,7 +115,9 @@ class ReadingsView(OrganizationAPIView):
         )
         paginator = Pagination()
         page = paginator.paginate_queryset(qs, request, view=self)
-        return paginator.get_paginated_response([_reading_json(meter, r) for r in page])
+        for r in page:
+            r.meter = meter  # one meter for the whole page: no query per row
+        return paginator.get_paginated_response(ReadingSerializer(page, many=True).data)
 
     @extend_schema(
         request=inline_serializer(
@@ -109,10 +130,9 @@ class ReadingsView(OrganizationAPIView):
         ),
         parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
         responses={
-            200: inline_serializer(
-                "ReadingBatchResult",
-                {"counts": serializers.DictField(), "results": serializers.ListField()},
-            )
+            200: batch.ReadingBatchResultSerializer,
+            207: batch.ReadingBatchResultSerializer,
+            422: batch.ReadingBatchRejectedSerializer,
         },
     )
     def post(self, request: Request) -> Response:
@@ -130,7 +150,8 @@ class ReadingsView(OrganizationAPIView):
             all_or_nothing=_flag(options.get("atomic")),
             **self.audit_kwargs(),
         )
-        response = Response(body, status=status.HTTP_200_OK)
+        code, body = batch.batch_answer(body)
+        response = Response(body, status=code)
         if replayed:
             response["Idempotent-Replayed"] = "true"
         return response
@@ -138,6 +159,70 @@ class ReadingsView(OrganizationAPIView):
 
 def _flag(value) -> bool:
     return value is True or str(value).lower() in ("1", "true", "yes")
+
+
+class ConsumptionReadingSerializer(serializers.Serializer):
+    read_at = serializers.DateTimeField()
+    value = serializers.CharField(help_text="The register value as stored.")
+
+
+class ConsumptionBoundarySerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    value = serializers.CharField(help_text="The register value used at this boundary.")
+    basis = serializers.ChoiceField(choices=["read", "interpolated", "estimated"])
+    readings = ConsumptionReadingSerializer(many=True, help_text="The readings it came from.")
+
+
+class ConsumptionSegmentSerializer(serializers.Serializer):
+    """One meter segment: (end − start) × multiplier = quantity, as on the invoice line."""
+
+    to = serializers.DateTimeField()
+    quantity = serializers.CharField(allow_null=True)
+    multiplier = serializers.CharField()
+    estimated = serializers.BooleanField()
+    start = ConsumptionBoundarySerializer(allow_null=True)
+    end = ConsumptionBoundarySerializer(allow_null=True)
+
+    def get_fields(self):
+        fields = super().get_fields()
+        return {"from": serializers.DateTimeField(), **fields}
+
+
+class ConsumptionSerializer(serializers.Serializer):
+    """OpenAPI of ``GET readings/consumption/``."""
+
+    meter = serializers.UUIDField()
+    meterNumber = serializers.CharField()  # noqa: N815
+    to = serializers.DateTimeField(help_text="End (exclusive).")
+    quantity = QuantityField(allow_null=True, help_text="Consumption × multiplier, 4 decimal "
+                             "places; null when it cannot be measured or estimated.")
+    unit = serializers.CharField()
+    estimated = serializers.BooleanField(help_text="A boundary value was interpolated or "
+                                         "estimated.")
+    missing = serializers.BooleanField()
+    notes = serializers.ListField(child=serializers.CharField())
+    segments = ConsumptionSegmentSerializer(many=True)
+
+    def get_fields(self):
+        fields = super().get_fields()
+        return {"from": serializers.DateTimeField(help_text="Start."), **fields}
+
+
+class ConsumptionChartRowSerializer(serializers.Serializer):
+    day = serializers.DateField(required=False, help_text="The local day (interval=day).")
+    month = serializers.DateField(required=False, help_text="First day of the month "
+                                  "(interval=month).")
+    quantity = QuantityField()
+
+
+class ConsumptionChartSerializer(serializers.Serializer):
+    """OpenAPI of ``GET readings/consumption/chart/``."""
+
+    meter = serializers.UUIDField()
+    meterNumber = serializers.CharField()  # noqa: N815
+    interval = serializers.ChoiceField(choices=["day", "month"])
+    unit = serializers.CharField()
+    results = ConsumptionChartRowSerializer(many=True)
 
 
 class ConsumptionView(OrganizationAPIView):
@@ -149,32 +234,7 @@ class ConsumptionView(OrganizationAPIView):
             OpenApiParameter("from", str, required=True),
             OpenApiParameter("to", str, required=True),
         ],
-        responses=inline_serializer(
-            "Consumption",
-            {
-                "quantity": serializers.CharField(allow_null=True),
-                "estimated": serializers.BooleanField(
-                    help_text="The start or the end value was interpolated between readings "
-                    "far from it, or estimated after the last reading (as on invoices)."),
-                "segments": inline_serializer("ConsumptionSegment", {
-                    "from": serializers.CharField(), "to": serializers.CharField(),
-                    "quantity": serializers.CharField(allow_null=True),
-                    "multiplier": serializers.CharField(),
-                    "estimated": serializers.BooleanField(),
-                    "start": inline_serializer("ConsumptionBoundary", {
-                        "at": serializers.CharField(), "value": serializers.CharField(),
-                        "basis": serializers.CharField(help_text="read, interpolated or "
-                                                       "estimated"),
-                        "readings": serializers.ListField(child=serializers.DictField()),
-                    }, allow_null=True),
-                    "end": inline_serializer("ConsumptionBoundaryEnd", {
-                        "at": serializers.CharField(), "value": serializers.CharField(),
-                        "basis": serializers.CharField(),
-                        "readings": serializers.ListField(child=serializers.DictField()),
-                    }, allow_null=True),
-                }, many=True),
-            },
-        ),
+        responses=ConsumptionSerializer,
     )
     def get(self, request: Request) -> Response:
         meter = _meter_from_query(request)
@@ -189,7 +249,7 @@ class ConsumptionView(OrganizationAPIView):
                 "meterNumber": meter.serial_number,
                 "from": start.isoformat(),
                 "to": end.isoformat(),
-                "quantity": None if c.quantity is None else str(c.quantity),
+                "quantity": None if c.quantity is None else fixed_str(c.quantity, QUANTITY_PLACES),
                 "unit": meter.unit,
                 "estimated": c.flagged,
                 "missing": c.missing,
@@ -228,14 +288,7 @@ class ConsumptionChartView(OrganizationAPIView):
             OpenApiParameter("from", str, description="First local date (YYYY-MM-DD)"),
             OpenApiParameter("to", str, description="Last local date, inclusive"),
         ],
-        responses=inline_serializer(
-            "ConsumptionChart",
-            {
-                "interval": serializers.CharField(),
-                "unit": serializers.CharField(),
-                "results": serializers.ListField(),
-            },
-        ),
+        responses=ConsumptionChartSerializer,
     )
     def get(self, request: Request) -> Response:
         meter = _meter_from_query(request)
@@ -250,7 +303,8 @@ class ConsumptionChartView(OrganizationAPIView):
                 "meterNumber": meter.serial_number,
                 "interval": interval,
                 "unit": meter.unit,
-                "results": [{interval: d.isoformat(), "quantity": str(q)} for d, q in rows],
+                "results": [{interval: d.isoformat(), "quantity": fixed_str(q, QUANTITY_PLACES)}
+                            for d, q in rows],
             }
         )
 

@@ -6,19 +6,21 @@ from typing import Any
 
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiTypes, extend_schema, extend_schema_field
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from billing import services
-from billing.engine import DraftInvoice, DraftLine, Preview
+from billing.api.filters import InvoiceFilter
+from billing.engine import DraftInvoice, Preview
 from billing.models import (
     BillingBatch,
     CreditNote,
     CreditNoteLine,
     Invoice,
     InvoiceLine,
+    LineKind,
     Subscription,
 )
 from billing.selectors.totals import invoice_totals
@@ -28,6 +30,13 @@ from billspree.core.api_base import (
     OrganizationModelViewSet,
     OrganizationViewSet,
     PublicIdRelatedField,
+)
+from billspree.core.api_fields import (
+    RATE_PLACES,
+    UNIT_PRICE_PLACES,
+    MoneyField,
+    QuantityField,
+    money_str,
 )
 from meters.models import BillingPoint
 from tariffs.models import Plan, PlanVariant
@@ -92,6 +101,17 @@ LINE_FIELDS = [
 
 
 class InvoiceLineSerializer(OrganizationModelSerializer):
+    """A line; amounts in the invoice's currency (see billing/README.md, "Number formats")."""
+
+    quantity = QuantityField()
+    unit_price = QuantityField(places=UNIT_PRICE_PLACES)
+    amount = MoneyField(currency_source="invoice.currency")
+    tax_rate = QuantityField(places=RATE_PLACES)
+    tax_amount = MoneyField(currency_source="invoice.currency")
+    start_value = QuantityField(allow_null=True, help_text="Register value the quantity "
+                                "starts from (4 decimal places).")
+    end_value = QuantityField(allow_null=True, help_text="Register value the quantity ends "
+                              "at (4 decimal places).")
     meter = serializers.UUIDField(source="meter.public_id", read_only=True, allow_null=True)
     meter_serial = serializers.CharField(source="meter.serial_number", read_only=True,
                                          allow_null=True)
@@ -110,9 +130,15 @@ class InvoiceLineSerializer(OrganizationModelSerializer):
 
 
 class VatRowSerializer(serializers.Serializer):
-    rate = serializers.CharField(help_text="VAT rate in percent, e.g. \"8.10\".")
-    base = serializers.CharField(help_text="The net amount at this rate.")
-    vat = serializers.CharField(help_text="VAT on the base, rounded once.")
+    """One row of the VAT summary; ``currency`` comes from the context (the invoice's)."""
+
+    rate = QuantityField(places=RATE_PLACES, help_text="VAT rate in percent, e.g. \"8.10\".")
+    base = MoneyField(help_text="The net amount at this rate.")
+    vat = MoneyField(help_text="VAT on the base, rounded once.")
+
+
+def vat_rows(summary, currency: str) -> list[dict[str, Any]]:
+    return VatRowSerializer(summary, many=True, context={"currency": currency}).data
 
 
 class InvoiceSerializer(OrganizationModelSerializer):
@@ -126,6 +152,13 @@ class InvoiceSerializer(OrganizationModelSerializer):
         help_text="Per VAT rate: base (net at that rate), rate %, VAT on the base rounded "
         "once. The rows' VAT adds up to tax_total.",
     )
+    net_total = MoneyField(read_only=True)
+    tax_total = MoneyField(read_only=True)
+    cash_rounding = MoneyField(read_only=True, help_text="Cash rounding of the gross total "
+                               "to the organization's step for the currency (e.g. CHF 0.05), "
+                               "outside net and VAT: net_total + tax_total + cash_rounding = "
+                               "total.")
+    total = MoneyField(read_only=True)
     lines = InvoiceLineSerializer(many=True, read_only=True)
 
     class Meta:
@@ -138,8 +171,8 @@ class InvoiceSerializer(OrganizationModelSerializer):
         read_only_fields = fields
 
     @extend_schema_field(VatRowSerializer(many=True))
-    def get_vat_summary(self, invoice: Invoice) -> list[dict[str, str]]:
-        return invoice_totals(invoice).vat_payload()
+    def get_vat_summary(self, invoice: Invoice) -> list[dict[str, Any]]:
+        return vat_rows(invoice_totals(invoice).vat_summary, str(invoice.currency))
 
     def to_representation(self, invoice: Invoice) -> dict[str, Any]:
         """net_total + tax_total + cash_rounding = total, also for invoices of before the
@@ -147,9 +180,9 @@ class InvoiceSerializer(OrganizationModelSerializer):
         data = super().to_representation(invoice)
         totals = invoice_totals(invoice)
         if totals.net != invoice.net_total:
-            data["net_total"] = self.fields["net_total"].to_representation(totals.net)
-            data["cash_rounding"] = self.fields["cash_rounding"].to_representation(
-                totals.cash_rounding)
+            currency = str(invoice.currency)
+            data["net_total"] = money_str(totals.net, currency)
+            data["cash_rounding"] = money_str(totals.cash_rounding, currency)
         return data
 
 
@@ -172,7 +205,7 @@ class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Organizat
 
     queryset = _invoices_queryset()
     serializer_class = InvoiceSerializer
-    filterset_fields = ["status"]
+    filterset_class = InvoiceFilter
     search_fields = ["number", "tenant__name", "billing_point__name"]
     ordering_fields = ["period_start", "issued_at", "total"]
 
@@ -185,59 +218,97 @@ class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Organizat
         return Response(InvoiceSerializer(fresh, many=True).data, status=status.HTTP_201_CREATED)
 
 
-def _line_payload(line: DraftLine) -> dict[str, Any]:
-    ref = line.usage
-    return {
-        "kind": str(line.kind), "description": line.description, "quantity": str(line.quantity),
-        "unit": line.unit, "unit_price": str(line.unit_price), "amount": str(line.amount),
-        "tax_rate": str(line.tax_rate), "tax_amount": str(line.tax_amount),
-        "meter_type": line.meter_type,
-        "start_at": line.start_at.isoformat() if line.start_at else None,
-        "end_at": line.end_at.isoformat() if line.end_at else None,
-        "meter_serial": ref.serial_number if ref else None,
-        "start_read_at": ref.start_read_at.isoformat() if ref and ref.start_read_at else None,
-        "start_value": str(ref.start_value) if ref and ref.start_value is not None else None,
-        "end_read_at": ref.end_read_at.isoformat() if ref and ref.end_read_at else None,
-        "end_value": str(ref.end_value) if ref and ref.end_value is not None else None,
-        "estimated": bool(ref and ref.estimated),
-        "start_basis": ref.start_basis if ref else "", "end_basis": ref.end_basis if ref else "",
-        "start_sources": ref.start_sources if ref else [],
-        "end_sources": ref.end_sources if ref else [],
-        "quantity_note": ref.note if ref else "",
-    }
+class PreviewDiagnosticSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="e.g. already_invoiced, no_readings, no_rate")
+    message = serializers.CharField()
+    severity = serializers.ChoiceField(
+        choices=["error", "warning", "info"],
+        help_text="error: that invoice cannot be billed; warning: billed, check it.")
 
 
-def _draft_payload(d: DraftInvoice) -> dict[str, Any]:
-    tenant = d.tenant
-    return {
-        "billing_point": str(d.billing_point.public_id),
-        "billing_point_name": str(d.billing_point),
-        "tenant": {"id": str(tenant.public_id), "name": tenant.name, "email": tenant.email}
-        if tenant else None,
-        "period_start": d.start.isoformat(), "period_end": d.end.isoformat(),
-        "currency": d.currency, "net_total": str(d.net_total), "tax_total": str(d.tax_total),
-        "vat_summary": [{"rate": str(r.rate), "base": str(r.base), "vat": str(r.vat)}
-                        for r in d.vat_summary],
-        "cash_rounding": str(d.cash_rounding), "total": str(d.total), "can_bill": d.can_bill,
-        "diagnostics": [x.as_dict() for x in d.diagnostics],
-        "lines": [_line_payload(x) for x in d.lines],
-    }
+class PreviewTenantSerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id")
+    name = serializers.CharField()
+    email = serializers.CharField(allow_blank=True)
+
+
+class InvoicePreviewLineSerializer(serializers.Serializer):
+    """A line that would be created; the same formats as a stored line."""
+
+    kind = serializers.ChoiceField(choices=LineKind.choices)
+    description = serializers.CharField()
+    quantity = QuantityField()
+    unit = serializers.CharField(allow_blank=True)
+    unit_price = QuantityField(places=UNIT_PRICE_PLACES)
+    amount = MoneyField()
+    tax_rate = QuantityField(places=RATE_PLACES)
+    tax_amount = MoneyField()
+    meter_type = serializers.CharField(allow_blank=True)
+    start_at = serializers.DateTimeField(allow_null=True)
+    end_at = serializers.DateTimeField(allow_null=True)
+    meter_serial = serializers.CharField(source="usage.serial_number", allow_null=True)
+    start_read_at = serializers.DateTimeField(source="usage.start_read_at", allow_null=True)
+    start_value = QuantityField(source="usage.start_value", allow_null=True)
+    end_read_at = serializers.DateTimeField(source="usage.end_read_at", allow_null=True)
+    end_value = QuantityField(source="usage.end_value", allow_null=True)
+    estimated = serializers.BooleanField(source="usage.estimated", default=False)
+    start_basis = serializers.CharField(source="usage.start_basis", default="")
+    end_basis = serializers.CharField(source="usage.end_basis", default="")
+    start_sources = serializers.ListField(source="usage.start_sources", default=list,
+                                          child=serializers.DictField())
+    end_sources = serializers.ListField(source="usage.end_sources", default=list,
+                                        child=serializers.DictField())
+    quantity_note = serializers.CharField(source="usage.note", default="")
+
+
+class InvoicePreviewInvoiceSerializer(serializers.Serializer):
+    """An invoice that would be created (``can_bill``), or why not (``diagnostics``)."""
+
+    billing_point = serializers.UUIDField(source="billing_point.public_id")
+    billing_point_name = serializers.CharField(source="billing_point")
+    tenant = PreviewTenantSerializer(allow_null=True)
+    period_start = serializers.DateTimeField(source="start")
+    period_end = serializers.DateTimeField(source="end")
+    currency = serializers.CharField()
+    net_total = MoneyField()
+    tax_total = MoneyField()
+    vat_summary = serializers.SerializerMethodField()
+    cash_rounding = MoneyField()
+    total = MoneyField()
+    can_bill = serializers.BooleanField()
+    diagnostics = PreviewDiagnosticSerializer(many=True)
+    lines = serializers.SerializerMethodField()
+
+    @extend_schema_field(VatRowSerializer(many=True))
+    def get_vat_summary(self, draft: DraftInvoice) -> list[dict[str, Any]]:
+        return vat_rows(draft.vat_summary, draft.currency)
+
+    @extend_schema_field(InvoicePreviewLineSerializer(many=True))
+    def get_lines(self, draft: DraftInvoice) -> list[dict[str, Any]]:
+        # engine lines carry no currency: their amounts take the invoice's
+        context = {**self.context, "currency": draft.currency}
+        return InvoicePreviewLineSerializer(draft.lines, many=True, context=context).data
+
+
+class InvoicePreviewSerializer(serializers.Serializer):
+    """What ``POST invoices/preview/`` returns (nothing is stored)."""
+
+    start = serializers.DateField()
+    end = serializers.DateField(help_text="Exclusive.")
+    can_bill = serializers.BooleanField(help_text="At least one invoice can be created.")
+    diagnostics = PreviewDiagnosticSerializer(many=True)
+    invoices = InvoicePreviewInvoiceSerializer(many=True)
 
 
 def preview_payload(preview: Preview) -> dict[str, Any]:
-    return {
-        "start": preview.start.isoformat(), "end": preview.end.isoformat(),
-        "can_bill": preview.can_bill,
-        "diagnostics": [x.as_dict() for x in preview.diagnostics],
-        "invoices": [_draft_payload(d) for d in preview.invoices],
-    }
+    return InvoicePreviewSerializer(preview).data
 
 
 class InvoicePreviewView(OrganizationAPIView):
     """Dry run: the invoices (and lines) that would be created, and diagnostics for anything
     that would make one wrong or empty. Nothing is stored."""
 
-    @extend_schema(request=PeriodInputSerializer, responses=OpenApiTypes.OBJECT)
+    @extend_schema(request=PeriodInputSerializer, responses=InvoicePreviewSerializer)
     def post(self, request: Request) -> Response:
         ser = PeriodInputSerializer(data=request.data, context={"request": request})
         ser.is_valid(raise_exception=True)
@@ -278,11 +349,10 @@ class InvoiceVoidView(_InvoiceAction):
 
 class ManualLineSerializer(serializers.Serializer):
     description = serializers.CharField(max_length=300)
-    quantity = serializers.DecimalField(max_digits=20, decimal_places=4)
+    quantity = QuantityField(max_digits=20)
     unit = serializers.CharField(max_length=16, required=False, allow_blank=True, default="")
-    unit_price = serializers.DecimalField(max_digits=16, decimal_places=6)
-    tax_rate = serializers.DecimalField(max_digits=5, decimal_places=2, required=False,
-                                        default=0)
+    unit_price = QuantityField(places=UNIT_PRICE_PLACES, max_digits=16)
+    tax_rate = QuantityField(places=RATE_PLACES, max_digits=5, required=False, default=0)
 
 
 class InvoiceLineAddView(_InvoiceAction):
@@ -308,6 +378,12 @@ class InvoiceLineDeleteView(OrganizationAPIView):
 
 
 class CreditNoteLineSerializer(OrganizationModelSerializer):
+    quantity = QuantityField()
+    unit_price = QuantityField(places=UNIT_PRICE_PLACES)
+    amount = MoneyField(currency_source="credit_note.currency")
+    tax_rate = QuantityField(places=RATE_PLACES)
+    tax_amount = MoneyField(currency_source="credit_note.currency")
+
     class Meta:
         model = CreditNoteLine
         fields = ["id", "position", "description", "quantity", "unit", "unit_price", "amount",
@@ -319,6 +395,9 @@ class CreditNoteSerializer(OrganizationModelSerializer):
     invoice = serializers.UUIDField(source="invoice.public_id", read_only=True)
     invoice_number = serializers.CharField(source="invoice.number", read_only=True)
     currency = serializers.CharField(read_only=True)
+    net_total = MoneyField(read_only=True)
+    tax_total = MoneyField(read_only=True)
+    total = MoneyField(read_only=True)
     lines = CreditNoteLineSerializer(many=True, read_only=True)
 
     class Meta:

@@ -41,6 +41,7 @@ from billspree.core.api_base import (
     OrganizationViewSet,
     PublicIdRelatedField,
 )
+from billspree.core.schema import paginated
 from meters.models import Property
 
 # --- batches --------------------------------------------------------------------------------
@@ -210,6 +211,7 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrganizationV
         responses=ItemSerializer(many=True),
     )
     @action(detail=True, methods=["get"])
+    @paginated
     def items(self, request: Request, id: Any = None) -> Response:
         """The run report: items (created / skipped with the reasons / failed with the
         error), filtered by ``status``."""

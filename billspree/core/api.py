@@ -202,8 +202,10 @@ class ApiKeyViewSet(
 
 
 class AuditEventSerializer(OrganizationModelSerializer):
-    actor = serializers.CharField(source="actor.email", default=None, read_only=True)
-    api_key = serializers.CharField(source="api_key.name", default=None, read_only=True)
+    actor = serializers.CharField(source="actor.email", default=None, read_only=True,
+                                  allow_null=True)
+    api_key = serializers.CharField(source="api_key.name", default=None, read_only=True,
+                                    allow_null=True)
 
     class Meta:
         model = AuditEvent

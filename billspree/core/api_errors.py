@@ -12,7 +12,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
-from rest_framework import exceptions, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -24,6 +24,20 @@ class ConflictError(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     default_code = "conflict"
     default_detail = "The request conflicts with the current state."
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    """OpenAPI of the one error shape."""
+
+    status = serializers.IntegerField()
+    code = serializers.CharField()
+    message = serializers.CharField(help_text="What is wrong, in words.")
+    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()),
+                                   help_text="Messages by field (or row) name.")
+
+
+class ErrorSerializer(serializers.Serializer):
+    error = ErrorDetailSerializer()
 
 
 def _flatten(detail: Any) -> list[str]:
@@ -49,6 +63,15 @@ def error_body(
     }
 
 
+def _fields_message(fields: dict[str, list[str]]) -> str:
+    """The top-level message of field errors says what is wrong, not only where:
+    "subscription: Tenant 3 is already invoiced on INV-000001 for …" (at most three
+    messages, then how many more)."""
+    parts = [f"{name}: {text}" for name in sorted(fields) for text in fields[name]]
+    more = f" (and {len(parts) - 3} more)" if len(parts) > 3 else ""
+    return "; ".join(parts[:3]) + more if parts else "Invalid input."
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     fields: dict[str, Any] = {}
     if isinstance(exc, DjangoValidationError):
@@ -70,7 +93,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         if isinstance(detail, dict):
             fields = {k: _flatten(v) for k, v in detail.items() if k != "non_field_errors"}
             general = _flatten(detail.get("non_field_errors", []))
-            message = general[0] if general else "Invalid input: " + ", ".join(sorted(fields))
+            message = general[0] if general else _fields_message(fields)
         else:
             message = "; ".join(_flatten(detail))
         code = "invalid"

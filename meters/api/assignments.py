@@ -37,12 +37,13 @@ class MeterAssignmentSerializer(OrganizationModelSerializer):
     meter = serializers.UUIDField(source="meter.public_id", read_only=True)
     meterType = serializers.CharField(source="meter.type", read_only=True)  # noqa: N815
     connectionDate = serializers.DateTimeField(source="connected_at", read_only=True)  # noqa: N815
-    removalDate = serializers.DateTimeField(source="removed_at", read_only=True)  # noqa: N815
+    removalDate = serializers.DateTimeField(  # noqa: N815
+        source="removed_at", read_only=True, allow_null=True)
     initialReading = serializers.DecimalField(  # noqa: N815
         source="initial_reading", max_digits=20, decimal_places=4, read_only=True
     )
     finalReading = serializers.DecimalField(  # noqa: N815
-        source="final_reading", max_digits=20, decimal_places=4, read_only=True
+        source="final_reading", max_digits=20, decimal_places=4, read_only=True, allow_null=True
     )
     status = serializers.SerializerMethodField()
 

@@ -159,6 +159,7 @@ class MeterSerializer(OrganizationModelSerializer):
         source="current_connection_id",
         read_only=True,
         default=None,
+        allow_null=True,
         help_text="The billing point the meter is active at (null when inactive).",
     )
 

@@ -20,6 +20,7 @@ from billspree.core.api_base import (
 )
 from tariffs import selectors, services
 from tariffs.api.base import TariffViewSet
+from tariffs.api.fields import BandsField, TiersField
 from tariffs.models import (
     ChargeRule,
     HolidayCalendar,
@@ -35,8 +36,8 @@ class ChargeRuleSerializer(OrganizationModelSerializer):
     holiday_calendar = PublicIdRelatedField(
         queryset=HolidayCalendar.objects.all(), required=False, allow_null=True
     )
-    tiers = serializers.JSONField(required=False)
-    bands = serializers.JSONField(required=False)
+    tiers = TiersField(required=False, help_text="Blocks of a tiered or volume rule.")
+    bands = BandsField(required=False, help_text="Time-of-use bands covering the whole week.")
 
     class Meta:
         model = ChargeRule
@@ -160,7 +161,9 @@ class RateListViewSet(TariffViewSet):
     def perform_destroy(self, instance: RateList) -> None:
         services.rate_list_delete(rate_list=instance, **self.audit_kwargs_actor())
 
-    @extend_schema(request=VersionCreateSerializer, responses=VersionSerializer)
+    @extend_schema(methods=["GET"], responses=VersionSerializer(many=True))
+    @extend_schema(methods=["POST"], request=VersionCreateSerializer,
+                   responses={201: VersionSerializer})
     @action(detail=True, methods=["get", "post"])
     def versions(self, request: Request, id: str) -> Response:
         """GET: the version history. POST: new prices from a date (the current version

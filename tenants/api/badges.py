@@ -67,7 +67,7 @@ class BadgeAssignmentSerializer(OrganizationModelSerializer):
     tenant = PublicIdRelatedField(queryset=Tenant.objects.all())
     tenant_name = serializers.CharField(source="tenant.name", read_only=True)
     assigned_at = InstantField()
-    returned_at = InstantField(read_only=True)
+    returned_at = InstantField(read_only=True, allow_null=True)
 
     class Meta:
         model = BadgeAssignment

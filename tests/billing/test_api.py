@@ -53,7 +53,7 @@ def test_full_lifecycle_through_the_api(house, manager):
     url = f"/api/v1/invoices/{inv['id']}"
     r = manager.post(f"{url}/lines/", {"description": "Key", "quantity": "1",
                                        "unit_price": "5", "tax_rate": "0"}, format="json")
-    assert r.status_code == 201 and r.json()["total"] == "100.0800"
+    assert r.status_code == 201 and r.json()["total"] == "100.08"
     manual = r.json()["lines"][-1]["id"]
     assert manager.delete(f"/api/v1/invoice-lines/{manual}/").status_code == 204
     r = manager.post(f"{url}/issue/")
@@ -68,7 +68,7 @@ def test_full_lifecycle_through_the_api(house, manager):
     assert r.status_code == 400 and "reason" in r.json()["error"]["fields"]
     r = manager.post(f"{url}/credit-note/", {"reason": "Misread"}, format="json")
     assert r.status_code == 201 and r.json()["number"] == "CN-000001"
-    assert r.json()["total"] == "-95.0800"
+    assert r.json()["total"] == "-95.08"
     assert manager.get(f"{url}/").json()["status"] == "void"
 
 
@@ -157,3 +157,22 @@ def test_a_subscription_joins_and_leaves_a_batch(house, manager, world_a, world_
         assert house.subscription.batch_id == batch.pk
     r = manager.patch(url, {"batch": None}, format="json")
     assert r.status_code == 200 and r.json()["batch"] is None
+
+
+def test_a_refused_second_billing_says_which_invoice_and_period(house, manager, world_a):
+    body = {"subscriptions": [str(house.subscription.public_id)], **PERIOD}
+    [first] = manager.post("/api/v1/invoices/", body, format="json").json()
+    again = manager.post("/api/v1/invoices/", body, format="json")
+    assert again.status_code == 400
+    message = again.json()["error"]["message"]
+    assert f"draft {first['id'][:8]}" in message and "already invoiced" in message
+    manager.post(f"/api/v1/invoices/{first['id']}/issue/")
+    overlapping = {**body, "start": "2026-09-15", "end": "2026-10-15"}
+    again = manager.post("/api/v1/invoices/", overlapping, format="json")
+    assert again.status_code == 400
+    error = again.json()["error"]
+    assert "INV-000001" in error["message"] and house.tenant.name in error["message"]
+    assert "2026-09-01 to 2026-09-30" in error["message"]  # the invoiced period, local days
+    assert "subscription" in error["fields"]
+    with organization_context(world_a.org):
+        assert Invoice.objects.count() == 1

@@ -48,9 +48,11 @@ def count(world) -> int:
 def test_batch_creates_and_reports_per_item(world_a, meter):
     body = batch(3) + [{"meterNumber": "NOPE", "readAt": "2025-01-05", "value": "1"}]
     response = post(api_client(key=world_a.write_key), body)
-    assert response.status_code == 200
+    assert response.status_code == 207  # partly accepted: the status says so
     data = response.json()
     assert data["counts"]["created"] == 3 and data["counts"]["rejected"] == 1
+    assert data["summary"] == {"received": 4, "accepted": 3, "duplicates": 0, "rejected": 1,
+                               "not_imported": 0}
     assert data["results"][3]["index"] == 3
     assert data["results"][3]["errors"][0]["field"] == "meterNumber"
     assert count(world_a) == 3
@@ -60,13 +62,18 @@ def test_resubmission_with_idempotency_key_replays_and_creates_nothing(world_a, 
     client = api_client(key=world_a.write_key)
     first = post(client, batch(5), key="k-1")
     uploads = Upload.objects.unscoped().count()
+    assert first.status_code == 200 and first.json()["summary"]["accepted"] == 5
     again = post(client, batch(5), key="k-1")
     assert again.status_code == 200 and again["Idempotent-Replayed"] == "true"
     assert again.json() == first.json()
     assert count(world_a) == 5 and Upload.objects.unscoped().count() == uploads
     other_body = post(client, batch(2), key="k-1")
     assert other_body.status_code == 409
-    without_key = post(client, batch(5)).json()
+    repeat = post(client, batch(5))
+    assert repeat.status_code == 200  # an idempotent repeat is not an error
+    without_key = repeat.json()
+    assert without_key["summary"] == {"received": 5, "accepted": 0, "duplicates": 5,
+                                      "rejected": 0, "not_imported": 0}
     assert without_key["counts"] == {
         "created": 0,
         "unchanged": 5,
@@ -81,10 +88,56 @@ def test_atomic_batch_changes_nothing_on_a_bad_item(world_a, meter):
         "readings": batch(3) + [{"meterNumber": "API-1", "readAt": "2025-02-01", "value": "-1"}],
         "atomic": True,
     }
-    data = post(api_client(key=world_a.write_key), body).json()
+    response = post(api_client(key=world_a.write_key), body)
+    assert response.status_code == 422
+    data = response.json()
     assert data["committed"] is False
+    assert data["summary"] == {"received": 4, "accepted": 0, "duplicates": 0, "rejected": 1,
+                               "not_imported": 3}
+    assert data["error"]["code"] == "readings_rejected"
+    assert "readings[3].value" in data["error"]["fields"]
+    assert "nothing was stored" in data["error"]["message"]
     assert [r["status"] for r in data["results"]] == ["not_imported"] * 3 + ["rejected"]
     assert count(world_a) == 0
+
+
+def test_a_batch_with_every_row_rejected_is_a_422_naming_the_rows(world_a, meter):
+    body = [{"meterNumber": "NOPE", "readAt": "2025-01-05", "value": "1"},
+            {"meterNumber": "API-1", "readAt": "2025-01-05", "value": "abc"}]
+    response = post(api_client(key=world_a.write_key), body)
+    assert response.status_code == 422
+    data = response.json()
+    assert data["summary"] == {"received": 2, "accepted": 0, "duplicates": 0, "rejected": 2,
+                               "not_imported": 0}
+    error = data["error"]
+    assert error["status"] == 422 and error["code"] == "readings_rejected"
+    assert set(error["fields"]) == {"readings[0].meterNumber", "readings[1].value"}
+    assert "readings[0].meterNumber" in error["message"]
+    assert [r["status"] for r in data["results"]] == ["rejected", "rejected"]
+    assert count(world_a) == 0
+
+
+def test_partial_acceptance_is_207_and_a_replay_answers_the_same(world_a, meter):
+    client = api_client(key=world_a.write_key)
+    body = batch(2) + [{"meterNumber": "API-1", "readAt": "2025-01-09", "value": "-5"}]
+    first = post(client, body, key="k-207")
+    assert first.status_code == 207 and "error" not in first.json()
+    assert first.json()["summary"]["accepted"] == 2 and first.json()["summary"]["rejected"] == 1
+    replay = post(client, body, key="k-207")
+    assert replay.status_code == 207 and replay["Idempotent-Replayed"] == "true"
+    assert replay.json() == first.json()
+    repeat = post(client, body)  # without the key: the good rows are duplicates now
+    assert repeat.status_code == 207
+    assert repeat.json()["summary"] == {"received": 3, "accepted": 0, "duplicates": 2,
+                                        "rejected": 1, "not_imported": 0}
+    assert count(world_a) == 2
+
+
+def test_a_row_repeated_inside_a_batch_is_a_duplicate(world_a, meter):
+    response = post(api_client(key=world_a.write_key), batch(1) + batch(1))
+    assert response.status_code == 200
+    assert response.json()["summary"] == {"received": 2, "accepted": 1, "duplicates": 1,
+                                          "rejected": 0, "not_imported": 0}
 
 
 def test_batch_limit_and_shape(world_a, meter):
