@@ -85,6 +85,8 @@ MIDDLEWARE = [
     "billspree.core.middleware.OrganizationMiddleware",
     # after the organization: a user with tenant portal access and no membership (/my/)
     "tenants.middleware.TenantPortalMiddleware",
+    # after every middleware that binds an organization: its time zone for the response
+    "billspree.core.middleware.LocalTimeMiddleware",
 ]
 
 ROOT_URLCONF = "billspree.urls"
