@@ -152,6 +152,11 @@ def format_month(value: date | datetime, where: Any = None, *, month: str = "sho
     return f"{_month(day, month)} {day.year}"
 
 
+def month_name(day: date, style: str = "short") -> str:
+    """"Nov" (or "November") of a local day."""
+    return _month(day, style)
+
+
 def _month(day: date, style: str) -> str:
     """The month's name through Django's (translatable) date format, not the C locale."""
     return dateformat.format(day, "F" if style == "long" else "M")

@@ -7,8 +7,10 @@ organization's, is used.
 - ``{{ value|day:where }}`` → "1 Dec 2026"; ``|day_long`` → "1 December 2026"
 - ``{{ value|moment:where }}`` → "1 Dec 2026 06:00"; ``|moment_seconds`` → "… 06:00:12"
 - ``{{ value|month:where }}`` → "Nov 2026"; ``|month_long`` → "November 2026"
+- ``{{ end|last_day:where }}`` → "30 Nov 2026" for an exclusive end of 1 Dec
 - ``{{ invoice|period }}`` → "1–30 Nov 2026" (its ``period_start``/``period_end``, in its
   property's zone); ``{% period start end where %}`` for any other pair
+- ``{% days first last %}`` → "1–30 Nov 2026" for inclusive local days
 """
 
 from __future__ import annotations
@@ -53,6 +55,13 @@ def month_long(value, where: Any = None) -> str:
                                                                month="long")
 
 
+@register.filter
+def last_day(value, where: Any = None) -> str:
+    """The last day included before an exclusive end: "30 Nov 2026" for 1 Dec."""
+    return "" if value in (None, "") else timefmt.format_day(timefmt.last_day(value,
+                                                                               where or None))
+
+
 @register.filter(name="period")
 def period_of(obj, where: Any = None) -> str:
     """An object's ``[period_start, period_end)`` in its own (or ``where``'s) zone."""
@@ -60,6 +69,12 @@ def period_of(obj, where: Any = None) -> str:
         return ""
     start, end = obj.period_start, obj.period_end
     return timefmt.format_period(start, end, where or _own_zone(obj, start))
+
+
+@register.simple_tag
+def days(first, last) -> str:
+    """Inclusive local days already worked out (a statement's first and last day)."""
+    return "" if first in (None, "") else timefmt.format_days(first, last or first)
 
 
 @register.simple_tag(name="period")
