@@ -21,7 +21,6 @@ from zoneinfo import ZoneInfo
 from django.utils import timezone
 
 from billspree.core import timefmt
-
 from meters.models import Meter
 from readings.rollups import local_midnight
 from readings.selectors import consumption_rollup, segment_consumption

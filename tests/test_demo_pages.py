@@ -60,9 +60,11 @@ ROUTE_MODELS = {
 
 
 @pytest.fixture
-def demo(db, settings):
-    settings.STATEMENTS_RENDER_INLINE = True  # harmless when the setting does not exist
-    call_command("demo_seed", stdout=io.StringIO())
+def demo(db, django_capture_on_commit_callbacks):
+    """The demo as ``manage.py demo_seed`` leaves it, with the statements (PDF) its issued
+    invoices queue after the commit rendered (tasks run inline in the tests)."""
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("demo_seed", stdout=io.StringIO())
     return list(Organization.objects.order_by("name"))
 
 
@@ -94,7 +96,7 @@ def _urls(route: Route, org) -> Iterator[str]:
     if len(names) != len(route.converters):
         return
     for value in _ids(_model_of(route), org):
-        yield route.fill({n: value for n in names})
+        yield route.fill(dict.fromkeys(names, value))
 
 
 def _body(response) -> str:
@@ -162,6 +164,7 @@ def test_every_demo_page_renders_with_local_dates(demo):
             invoices = list(Invoice.objects.exclude(number="")
                             .select_related("billing_point__property"))
         assert invoices, f"the demo of {org} has no issued invoice"
+        _assert_next_runs_agree(org, pages)
         invoice_list = pages[reverse("billing:index")]
         for inv in invoices:
             period = timefmt.format_period(inv.period_start, inv.period_end, inv)
@@ -192,10 +195,56 @@ def test_every_demo_page_renders_with_local_dates(demo):
                                                                     occ.billing_point):
             for shifted in _utc_shifted_day(occ.move_in):
                 assert f"since {shifted}" not in home
+    assert invoices, "the demo tenant has no invoice in the portal"
     for inv in invoices:
         period = timefmt.format_period(inv.period_start, inv.period_end, inv)
         for url in (reverse("my_billing:invoices"), reverse("my_billing:invoice",
-                                                            args=[inv.public_id])):
+                                                            args=[inv.public_id]),
+                    reverse("my_billing:statement", args=[inv.public_id])):
             assert period in pages[url], f"{url} lacks “{period}”"
             for shifted in _utc_shifted_day(inv.period_start):
                 assert shifted not in pages[url], f"{url} shows {shifted}"
+    _assert_months_are_local(access, pages)
+
+
+def _assert_next_runs_agree(org, pages: dict[str, str]) -> None:
+    """A scheduled batch's next run reads the same in the list and on its page: the
+    organization's wall time (the demo's 06:00), not 05:00 UTC in one of them."""
+    from django.utils import timezone
+
+    from billing import services
+    from billing.models import BillingBatch
+
+    with organization_context(org):
+        batches = list(BillingBatch.objects.filter(schedule_enabled=True))
+    assert batches, f"the demo of {org} has no scheduled batch"
+    for batch in batches:
+        at = services.batch_next_run(batch=batch, after=timezone.now(), tz=str(org.time_zone))
+        shown = timefmt.format_instant(at, org)
+        assert shown.endswith(" 06:00"), shown  # the demo schedules 06:00 local
+        for url in (reverse("billing:batch_list"),
+                    reverse("billing:batch_detail", args=[batch.public_id])):
+            assert f'data-testid="next-run">{shown}<' in pages[url], f"{url} lacks {shown}"
+
+
+def _assert_months_are_local(access, pages: dict[str, str]) -> None:
+    """The tenant's monthly bars end with this local month (its 1st at 00:00 local is
+    still last month in UTC east of Greenwich), in the chart and in the table."""
+    import re
+
+    from django.utils import timezone
+
+    from meters.models import Property
+
+    with organization_context(access.organization):
+        zone = Property.objects.filter(
+            billing_points__occupancies__tenant=access.tenant
+        ).values_list("time_zone", flat=True).first()
+    today = timefmt.local_date(timezone.now(), zone)
+    chart = pages[reverse("my:consumption")]
+    labels = re.findall(r'<span class="lbl">([^<]*)</span>', chart)
+    assert labels and labels[-1] == timefmt.month_name(today), labels
+    meters = [u for u in pages if u.startswith("/my/consumption/") and u.count("/") == 4]
+    assert meters
+    for url in meters:
+        assert f"<td>{timefmt.month_name(today, 'long')} {today.year}</td>" in pages[url], url

@@ -106,7 +106,7 @@ def test_the_zone_comes_from_the_object_or_the_active_zone():
 
 def test_naive_datetimes_are_refused():
     with pytest.raises(ValueError, match="naive"):
-        timefmt.format_day(datetime(2026, 11, 1), ZH)
+        timefmt.format_day(datetime(2026, 11, 1), ZH)  # noqa: DTZ001
 
 
 def test_months_are_local_months():
