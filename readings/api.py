@@ -21,6 +21,7 @@ from billspree.core.api_base import (
 )
 from billspree.core.models import Role
 from billspree.core.pagination import Pagination
+from billspree.core.timefmt import api_instant
 from meters.models import Meter
 from readings import selectors, services
 from readings.models import DailyConsumption, Reading, Upload
@@ -66,7 +67,7 @@ def _reading_json(meter: Meter, r: Reading) -> dict:
     return {
         "meterNumber": meter.serial_number,
         "meter": str(meter.public_id),
-        "readAt": r.read_at.isoformat(),
+        "readAt": api_instant(r.read_at),
         "value": str(r.value),
         "source": r.source,
         "quality": r.quality,
@@ -168,8 +169,8 @@ class ConsumptionView(OrganizationAPIView):
             {
                 "meter": str(meter.public_id),
                 "meterNumber": meter.serial_number,
-                "from": start.isoformat(),
-                "to": end.isoformat(),
+                "from": api_instant(start),
+                "to": api_instant(end),
                 "quantity": None if c.quantity is None else str(c.quantity),
                 "unit": meter.unit,
                 "estimated": c.estimated,

@@ -28,6 +28,7 @@ from billspree.core.api_base import (
     OrganizationViewSet,
     PublicIdRelatedField,
 )
+from billspree.core.timefmt import api_instant
 from meters.models import BillingPoint
 from tariffs.models import Plan, PlanVariant
 
@@ -159,12 +160,12 @@ def _line_payload(line: DraftLine) -> dict[str, Any]:
         "unit": line.unit, "unit_price": str(line.unit_price), "amount": str(line.amount),
         "tax_rate": str(line.tax_rate), "tax_amount": str(line.tax_amount),
         "meter_type": line.meter_type,
-        "start_at": line.start_at.isoformat() if line.start_at else None,
-        "end_at": line.end_at.isoformat() if line.end_at else None,
+        "start_at": api_instant(line.start_at),
+        "end_at": api_instant(line.end_at),
         "meter_serial": ref.serial_number if ref else None,
-        "start_read_at": ref.start_read_at.isoformat() if ref and ref.start_read_at else None,
+        "start_read_at": api_instant(ref.start_read_at) if ref else None,
         "start_value": str(ref.start_value) if ref and ref.start_value is not None else None,
-        "end_read_at": ref.end_read_at.isoformat() if ref and ref.end_read_at else None,
+        "end_read_at": api_instant(ref.end_read_at) if ref else None,
         "end_value": str(ref.end_value) if ref and ref.end_value is not None else None,
         "estimated": bool(ref and ref.estimated),
     }
@@ -177,7 +178,7 @@ def _draft_payload(d: DraftInvoice) -> dict[str, Any]:
         "billing_point_name": str(d.billing_point),
         "tenant": {"id": str(tenant.public_id), "name": tenant.name, "email": tenant.email}
         if tenant else None,
-        "period_start": d.start.isoformat(), "period_end": d.end.isoformat(),
+        "period_start": api_instant(d.start), "period_end": api_instant(d.end),
         "currency": d.currency, "net_total": str(d.net_total), "tax_total": str(d.tax_total),
         "total": str(d.total), "can_bill": d.can_bill,
         "diagnostics": [x.as_dict() for x in d.diagnostics],

@@ -21,7 +21,7 @@ the same code, so a date looks the same wherever it is shown.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -150,6 +150,20 @@ def format_month(value: date | datetime, where: Any = None, *, month: str = "sho
     """"Nov 2026" (or "November 2026"): the local month an instant or day falls in."""
     day = local_date(value, where)
     return f"{_month(day, month)} {day.year}"
+
+
+def api_instant(value: datetime | None) -> str | None:
+    """An instant as the API gives it: ISO 8601 in UTC with the ``Z`` designator
+    ("2026-11-30T23:00:00Z"), exactly as DRF's ``DateTimeField`` renders one, so that
+    hand-built payloads and serializers agree. Local calendar dates stay "YYYY-MM-DD"."""
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        return value.isoformat()
+    if timezone.is_naive(value):
+        raise ValueError(f"A naive datetime cannot be given out: {value!r}")
+    text = value.astimezone(UTC).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 def month_name(day: date, style: str = "short") -> str:
