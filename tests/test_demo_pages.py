@@ -165,6 +165,7 @@ def test_every_demo_page_renders_with_local_dates(demo):
                             .select_related("billing_point__property"))
         assert invoices, f"the demo of {org} has no issued invoice"
         _assert_next_runs_agree(org, pages)
+        _assert_move_ins_are_local(org, pages)
         invoice_list = pages[reverse("billing:index")]
         for inv in invoices:
             period = timefmt.format_period(inv.period_start, inv.period_end, inv)
@@ -205,6 +206,33 @@ def test_every_demo_page_renders_with_local_dates(demo):
             for shifted in _utc_shifted_day(inv.period_start):
                 assert shifted not in pages[url], f"{url} shows {shifted}"
     _assert_months_are_local(access, pages)
+
+
+def _assert_move_ins_are_local(org, pages: dict[str, str]) -> None:
+    """A billing point's page says since when its tenant lives there as the local day of
+    the move (a move on 1 Dec at 00:00 Zurich is 30 Nov 23:00 UTC: never "since 30 Nov")."""
+    from django.utils import timezone
+
+    from meters.models import BillingPoint
+    from tenants.models import Occupancy
+
+    checked = 0
+    with organization_context(org):
+        for url, body in pages.items():
+            if not url.startswith("/billing-points/") or url.count("/") != 3:
+                continue
+            bp = BillingPoint.objects.select_related("property").get(public_id=url.split("/")[2])
+            now = timezone.now()
+            occ = Occupancy.objects.filter(billing_point=bp, move_in__lte=now).exclude(
+                move_out__lte=now).first()
+            if occ is None:
+                continue
+            assert f"since {timefmt.format_day(occ.move_in, bp)}" in body, url
+            if timefmt.local_date(occ.move_in, bp) != occ.move_in.astimezone(UTC).date():
+                for shifted in _utc_shifted_day(occ.move_in):
+                    assert f"since {shifted}" not in body, url
+            checked += 1
+    assert checked, f"no occupied billing point page of {org} was checked"
 
 
 def _assert_next_runs_agree(org, pages: dict[str, str]) -> None:
