@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from billing.models import BillRun, BillRunStatus, Invoice, InvoiceStatus
 from billing.selectors.runs import bill_run_progress
+from billspree.core import timefmt
 from billspree.core.dashboard import Card
 
 LIVE = (BillRunStatus.QUEUED, BillRunStatus.RUNNING, BillRunStatus.ISSUING)
@@ -30,6 +31,6 @@ def cards(request: HttpRequest) -> list[Card]:
                      url=reverse("billing:batch_list"))]
     tone = {BillRunStatus.FAILED: "red", BillRunStatus.COMPLETED: "green"}.get(last.status, "")
     return [Card(label="Bill runs", value=last.get_status_display(),
-                 foot=f"Last: {last.batch.name}, {last.period_start:%d %b} – "
-                      f"{last.period_end:%d %b %Y}",
+                 foot=f"Last: {last.batch.name}, "
+                      f"{timefmt.format_period(last.period_start, last.period_end)}",
                  url=reverse("billing:run_detail", args=[last.public_id]), tone=tone)]

@@ -1,6 +1,7 @@
 """Demo billing of an organization: every demo billing point with a pricing template for
 its kind is subscribed to that plan (and variant) from its first meter connection, and the
-first two apartments that can be billed get an issued invoice for last month. Each
+first two apartments that can be billed (the demo tenant's portal-login unit first, of
+whatever kind) get an issued invoice for last month. Each
 property gets a scheduled monthly billing batch ("Monthly — <property>") holding its
 subscriptions; the largest one has a finished run of last month waiting for review.
 
@@ -59,12 +60,27 @@ def _last_month(tz: str) -> tuple[date, date]:
     return start, end
 
 
+def _portal_points() -> set[int]:
+    """Billing points of tenants with a portal login: invoiced first (whatever their
+    kind), so the demo tenant finds an invoice and its statement in the tenant portal."""
+    from tenants.models import Occupancy, TenantAccess
+
+    logged_in = TenantAccess.objects.filter(
+        accepted_at__isnull=False, revoked_at__isnull=True
+    ).values("tenant_id")
+    return set(Occupancy.objects.filter(tenant_id__in=logged_in)
+               .values_list("billing_point_id", flat=True))
+
+
 def _invoice_last_month(subs: list[Subscription]) -> None:
     done = Invoice.objects.exclude(status="void").count()
-    for sub in subs:
+    portal = _portal_points()
+    for sub in sorted(subs, key=lambda s: s.billing_point_id not in portal):
         if done >= INVOICED_DEMO_POINTS:
             return
-        if sub.billing_point.kind != BillingPoint.Kind.APARTMENT:
+        if sub.billing_point.kind != BillingPoint.Kind.APARTMENT and (
+            sub.billing_point_id not in portal
+        ):
             continue
         start, end = _last_month(str(sub.billing_point.property.time_zone))
         if sub.start_date > start:

@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo
 from django.db.models import Q
 
 from billing.models import BilledPeriod, Invoice, LineKind, Subscription
+from billspree.core import timefmt
 from meters.models import MeterAssignment
 from readings import selectors as readings_selectors
 from readings.models import Reading
@@ -341,8 +342,8 @@ def compute(
         window = _clip(sub, start, end)
         if window is None:
             preview.diagnostics.append(Diagnostic(
-                "not_subscribed", f"{sub.billing_point} has no subscription in effect between "
-                f"{start:%Y-%m-%d} and {end - timedelta(days=1):%Y-%m-%d}.",
+                "not_subscribed", f"{sub.billing_point} has no subscription in effect in "
+                f"{timefmt.format_period(start, end)}.",
             ))
         else:
             clipped[sub.pk] = window
@@ -613,7 +614,8 @@ class _Builder:
             return
         if result.quantity is None:
             self._diag("no_readings", f"{label}: no readings to measure or estimate the "
-                       f"consumption from {segment.start:%Y-%m-%d} to {segment.end:%Y-%m-%d}.")
+                       "consumption in "
+                       f"{timefmt.format_period(segment.start, segment.end, self.tz)}.")
             return
         if result.quantity < 0:
             self._diag("negative_consumption", f"{label}: the readings give a negative "
@@ -625,7 +627,8 @@ class _Builder:
             if r.kind in pricing.USAGE_KINDS and r.meter_type == meter.type
         ]
         if not rules:
-            self._diag("no_rate", f"No rate for {meter.type} on {day:%Y-%m-%d} in the plan "
+            self._diag("no_rate", f"No rate for {meter.type} on {timefmt.format_day(day)} "
+                       f"in the plan "
                        f"{self.sub.plan}: {label} is not billed. Add a catch-all {meter.type} "
                        "rule (e.g. a flat price) to one of the plan's rate lists.")
             return
@@ -635,11 +638,12 @@ class _Builder:
         ref = self._ref(segment, result)
         if result.first is not None and result.first.flagged:
             self._diag("estimated_start", f"{label}: no reading near "
-                       f"{segment.start:%Y-%m-%d %H:%M}; the start value was "
+                       f"{timefmt.format_instant(segment.start, self.tz)}; the start value was "
                        f"{result.first.basis} (the line is flagged).", "warning")
         if result.last is None or result.last.flagged:
             how = result.last.basis if result.last is not None else "estimated"
-            self._diag("estimated_end", f"{label}: no reading near {segment.end:%Y-%m-%d %H:%M}; "
+            self._diag("estimated_end", f"{label}: no reading near "
+                       f"{timefmt.format_instant(segment.end, self.tz)}; "
                        f"the end value was {how} (the line is flagged).", "warning")
         quote = pricing.price(
             rules=rules, period=self._period(segment.start, segment.end), settings=settings,
@@ -654,9 +658,10 @@ class _Builder:
     def _already_billed(self, segment) -> bool:
         for a, b, number in self.ctx.billed.get(segment.meter.id, []):
             if a < segment.end and b > segment.start:
+                overlap = timefmt.format_period(max(a, segment.start), min(b, segment.end),
+                                                self.tz)
                 self._diag("already_billed", f"{segment.meter.serial_number}: the consumption "
-                           f"from {max(a, segment.start):%Y-%m-%d} to "
-                           f"{min(b, segment.end):%Y-%m-%d} is already billed on {number}; "
+                           f"of {overlap} is already billed on {number}; "
                            "it is left out.", "warning")
                 return True
         return False
@@ -719,4 +724,4 @@ def finish_totals(inv: DraftInvoice, step: Decimal | None) -> None:
 def _sources(boundary) -> list[dict[str, str]]:
     if boundary is None:
         return []
-    return [{"read_at": p.at.isoformat(), "value": f"{p.value:f}"} for p in boundary.sources]
+    return [{"read_at": timefmt.api_instant(p.at), "value": f"{p.value:f}"} for p in boundary.sources]

@@ -85,6 +85,8 @@ MIDDLEWARE = [
     "billspree.core.middleware.OrganizationMiddleware",
     # after the organization: a user with tenant portal access and no membership (/my/)
     "tenants.middleware.TenantPortalMiddleware",
+    # after every middleware that binds an organization: its time zone for the response
+    "billspree.core.middleware.LocalTimeMiddleware",
 ]
 
 ROOT_URLCONF = "billspree.urls"
@@ -258,7 +260,15 @@ SPECTACULAR_SETTINGS = {
         "Utility sub-metering and billing. Authenticate with an API key: "
         "`Authorization: Api-Key <key>` (or `Bearer <key>`). All data is scoped to the "
         "key's organization; ids are opaque UUIDs. Errors share one JSON shape: "
-        '`{"error": {"status", "code", "message", "fields"}}`.'
+        '`{"error": {"status", "code", "message", "fields"}}`.\n\n'
+        "**Dates and times.** Every instant the API returns is ISO 8601 in UTC with the "
+        "`Z` designator (`2026-11-30T23:00:00Z`; fractions of a second only where stored), "
+        "whether you call it with a key or a session. Calendar dates are `YYYY-MM-DD` and "
+        "mean the local day of the property (its `time_zone`); periods are `[start, end)`, "
+        "so November in Zurich is `period_start` `2026-10-31T23:00:00Z`, `period_end` "
+        "`2026-11-30T23:00:00Z`, or the dates `2026-11-01` and `2026-12-01`. Send instants "
+        "with an offset (`Z` or `+01:00`); where a plain date is accepted it is local "
+        "midnight of the property."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,

@@ -22,6 +22,7 @@ from billspree.core.api_base import (
 from billspree.core.api_fields import QUANTITY_PLACES, QuantityField, fixed_str
 from billspree.core.models import Role
 from billspree.core.pagination import Pagination
+from billspree.core.timefmt import api_instant
 from meters.models import Meter
 from readings import api_batch as batch
 from readings import selectors, services
@@ -247,8 +248,8 @@ class ConsumptionView(OrganizationAPIView):
             {
                 "meter": str(meter.public_id),
                 "meterNumber": meter.serial_number,
-                "from": start.isoformat(),
-                "to": end.isoformat(),
+                "from": api_instant(start),
+                "to": api_instant(end),
                 "quantity": None if c.quantity is None else fixed_str(c.quantity, QUANTITY_PLACES),
                 "unit": meter.unit,
                 "estimated": c.flagged,
@@ -262,15 +263,15 @@ class ConsumptionView(OrganizationAPIView):
 def _boundary_payload(b) -> dict | None:
     if b is None:
         return None
-    return {"at": b.at.isoformat(), "value": f"{b.value:f}", "basis": b.basis,
-            "readings": [{"read_at": p.at.isoformat(), "value": f"{p.value:f}"}
+    return {"at": api_instant(b.at), "value": f"{b.value:f}", "basis": b.basis,
+            "readings": [{"read_at": api_instant(p.at), "value": f"{p.value:f}"}
                          for p in b.sources]}
 
 
 def _segment_payload(part, meter) -> dict:
     """One meter segment: start and end values used, the readings behind them, so that
     (end − start) × multiplier = quantity (the same trace as the invoice line)."""
-    return {"from": part.start.isoformat(), "to": part.end.isoformat(),
+    return {"from": api_instant(part.start), "to": api_instant(part.end),
             "quantity": None if part.quantity is None else str(part.quantity),
             "multiplier": f"{meter.multiplier:f}", "estimated": part.flagged,
             "start": _boundary_payload(part.first), "end": _boundary_payload(part.last)}

@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 
 from django.db import connection
 
+from billspree.core.timefmt import api_instant
 from readings.models import Quality, ReadingAnomaly, ReadingRevision, Upload
 from readings.parsing import RowIn, parse_instant, parse_value
 from readings.partitions import partitions_ensure_for
@@ -67,7 +68,7 @@ class RowResult:
         return {
             "line": self.line,
             "meterNumber": self.meter_number,
-            "readAt": self.read_at.isoformat() if self.read_at else None,
+            "readAt": api_instant(self.read_at),
             "value": str(self.value) if self.value is not None else None,
             "status": self.status,
             "anomaly": self.anomaly or None,

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.views import View
 from django.views.generic import TemplateView
 
+from billspree.core import timefmt
 from billspree.core.errors import Conflict
 from billspree.core.models import Role
 from billspree.core.portal import OrganizationPortalMixin
@@ -124,7 +125,8 @@ def _monthly(meter: Meter, tz, months: int = 12) -> list[dict]:
     starts.append(_next_month(starts[-1]))
     periods = list(zip(starts, starts[1:], strict=False))
     bars = [
-        {"label": c.start.strftime("%b %Y"), "quantity": c.quantity, "estimated": c.estimated}
+        {"label": timefmt.format_month(c.start, tz), "quantity": c.quantity,
+         "estimated": c.estimated}
         for c in selectors.meter_months_consumption(meter=meter, periods=periods)
     ]
     peak = max((b["quantity"] for b in bars if b["quantity"]), default=Decimal(0))

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
+from billspree.core import timefmt
 from meters.models import Meter
 from readings.rollups import local_midnight
 from readings.selectors import consumption_rollup, segment_consumption
@@ -38,7 +39,13 @@ class MonthBar:
 
     @property
     def label(self) -> str:
-        return self.start.strftime("%b %Y")
+        """"Nov 2026": the local month (``start`` is local midnight of the 1st, which in
+        UTC is still the month before east of Greenwich)."""
+        return timefmt.format_month(self.start, self.start.tzinfo)
+
+    @property
+    def month_name(self) -> str:
+        return timefmt.month_name(self.start.date())
 
 
 def _zone(value) -> tzinfo:

@@ -54,7 +54,7 @@ def _actor(request: HttpRequest) -> dict[str, Any]:
 
 class InvoiceListView(OrganizationPortalMixin, View):
     def get(self, request: HttpRequest) -> HttpResponse:
-        qs = Invoice.objects.select_related("tenant", "billing_point").order_by(
+        qs = Invoice.objects.select_related("tenant", "billing_point__property").order_by(
             "-period_start", "-pk"
         )
         q = request.GET.get("q", "").strip()

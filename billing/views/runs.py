@@ -42,6 +42,7 @@ from billing.selectors.batches import batch_subscriptions_for_period
 from billing.selectors.runs import bill_run_progress
 from billing.views.batches import PICKER_LIMIT, _batch, _confirmed
 from billing.views.invoices import _actor, _error, _page
+from billspree.core import timefmt
 from billspree.core.errors import Conflict
 from billspree.core.portal import OrganizationPortalMixin, organization_today
 
@@ -85,8 +86,8 @@ class RunStartView(OrganizationPortalMixin, View):
         count = batch_subscriptions_for_period(batch=batch, period_start=start,
                                                period_end=end).count()
         if not count:
-            form.add_error(None, f"No subscription of “{batch.name}” is in effect between "
-                                 f"{start:%d %b %Y} and {end:%d %b %Y}: add subscriptions to "
+            form.add_error(None, f"No subscription of “{batch.name}” is in effect in "
+                                 f"{timefmt.format_period(start, end)}: add subscriptions to "
                                  "the batch first.")
             return self.show(request, batch, form, status=400)
         if not _confirmed(request):
@@ -108,8 +109,8 @@ class RunStartView(OrganizationPortalMixin, View):
             messages.info(request, "A run of this period exists already: here it is (nothing "
                                    "is billed twice).")
         else:
-            messages.success(request, f"Bill run of “{batch.name}” for {start:%d %b %Y} – "
-                                      f"{end:%d %b %Y} started.")
+            messages.success(request, f"Bill run of “{batch.name}” for "
+                                      f"{timefmt.format_period(start, end)} started.")
         return redirect("billing:run_detail", id=run.public_id)
 
 

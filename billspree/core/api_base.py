@@ -8,8 +8,10 @@ so it answers 404.
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 
+from django.utils import timezone
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.request import Request
 from rest_framework.views import APIView
@@ -25,6 +27,14 @@ class OrganizationContextMixin:
 
     read_role = "viewer"
     write_role = "manager"
+
+    def dispatch(self, request, *args, **kwargs):
+        """The API speaks UTC (ISO 8601, ``Z``) whoever calls it: a member's session runs
+        the portal in the organization's zone (``LocalTimeMiddleware``), which DRF's
+        ``DateTimeField`` would otherwise render in, so the same row would read
+        differently with a key and with a session."""
+        with timezone.override(UTC):
+            return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
 
     def perform_authentication(self, request: Request) -> None:
         super().perform_authentication(request)  # type: ignore[misc]

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 
-from billspree.core.scoping import organization_context
+from billspree.core.scoping import current_organization, organization_context
 from billspree.core.selectors import user_memberships
 
 SESSION_KEY = "organization_id"
@@ -43,4 +44,24 @@ class OrganizationMiddleware:
         request.memberships = []
         bind_session_organization(request)
         with organization_context(request.organization):
+            return self.get_response(request)
+
+
+class LocalTimeMiddleware:
+    """Shows the request's times in its organization's time zone, not in UTC.
+
+    Placed after every middleware that binds an organization (a member's, or a tenant's in
+    the tenant portal): whatever a template prints with Django's own ``|date`` is then at
+    least in the organization's zone. Pages that are about a property pass its zone to
+    the :mod:`billspree.core.timefmt` filters explicitly.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        org = current_organization()
+        if org is None:
+            return self.get_response(request)
+        with timezone.override(org.time_zone):
             return self.get_response(request)

@@ -206,3 +206,20 @@ class AuditEvent(OrganizationScopedModel):
 
     def __str__(self) -> str:
         return f"{self.action} {self.target}"
+
+    @property
+    def who(self) -> str:
+        """The member, the API key, or "system": many events (the demo seed, scheduled
+        runs, a tenant accepting an invitation) have neither a person nor a key behind
+        them, and the person or key may since have been deleted."""
+        if self.actor_id and self.actor is not None:
+            return self.actor.email
+        if self.api_key_id and self.api_key is not None:
+            return f"API key “{self.api_key.name}”"
+        return "system"
+
+    @property
+    def detail_items(self) -> list[tuple[str, object]]:
+        """``detail`` as pairs: a template's ``detail.items`` would look up a key named
+        "items" first."""
+        return sorted(self.detail.items()) if isinstance(self.detail, dict) else []

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.dateparse import parse_date, parse_datetime
 
+from billspree.core import timefmt
 from meters.models import Meter
 
 Actor = AbstractBaseUser | None
@@ -71,10 +72,12 @@ def to_register(value: Any, *, field: str, meter: Meter | None = None) -> Decima
 
 
 def fmt_instant(moment: datetime, tz: Any = None) -> str:
-    local = moment.astimezone(ZoneInfo(str(tz))) if tz else moment
-    if local.time() == time(0):
-        return local.strftime("%Y-%m-%d")
-    return local.strftime("%Y-%m-%d %H:%M %Z")
+    """The day of a local midnight ("1 Dec 2026"), else the local time with the zone's
+    abbreviation, through the one formatter (:mod:`billspree.core.timefmt`)."""
+    zone = str(tz) if tz else moment.tzinfo
+    if timefmt.local_datetime(moment, zone).time() == time(0):
+        return timefmt.format_day(moment, zone)
+    return timefmt.format_instant(moment, zone, zone_name=True)
 
 
 def reject_unknown(fields: dict[str, Any], allowed: tuple[str, ...]) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
 from django import template
@@ -34,9 +33,3 @@ def price(value) -> str:
 @register.filter
 def number(value) -> str:
     return plain(value, 0)
-
-
-@register.filter
-def day_before(value):
-    """The last day of an exclusive end date."""
-    return value - timedelta(days=1) if value else value

@@ -13,6 +13,7 @@ from rest_framework import serializers
 from billspree.core.api_base import (
     PublicIdRelatedField,
 )
+from billspree.core.timefmt import api_instant
 from meters.models import BillingPoint
 
 
@@ -38,7 +39,7 @@ class InstantField(serializers.Field):
         return moment
 
     def to_representation(self, value: datetime) -> str:
-        return value.isoformat()
+        return api_instant(value)
 
 
 class ConnectionIdField(PublicIdRelatedField):

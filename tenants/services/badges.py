@@ -36,7 +36,7 @@ def _badge_for(uid: str, label: str) -> RfidBadge:
 def _holder_conflict(held: BadgeAssignment) -> Conflict:
     message = (
         f"Badge {held.badge.uid} is held by {held.tenant.name} ({held.tenant.customer_number}) "
-        f"over {period_text(held.assigned_at, held.returned_at, _org_tz())}; return it first."
+        f"{period_text(held.assigned_at, held.returned_at, _org_tz())}; return it first."
     )
     return Conflict(message, fields={"uid": [message]}, code="badge_held")
 

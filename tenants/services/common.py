@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 
+from billspree.core import timefmt
 from meters.models import BillingPoint, Property
 
 TENANT_FIELDS = (
@@ -45,16 +46,17 @@ def tz_of(billing_point: BillingPoint) -> Any:
 
 
 def fmt_instant(moment: datetime | None, tz: Any = None) -> str:
-    """A date (or date and time) as people on site read it: in the property's time zone."""
+    """A date (or date and time) as people on site read it, through the one formatter:
+    the day of a local midnight ("1 Dec 2026"), else the local time too."""
     if moment is None:
         return "open end"
-    local = moment.astimezone(ZoneInfo(tz) if isinstance(tz, str) else tz)
-    return f"{local:%Y-%m-%d}" if local.time() == time(0) else f"{local:%Y-%m-%d %H:%M}"
+    if timefmt.local_datetime(moment, tz).time() == time(0):
+        return timefmt.format_day(moment, tz)
+    return timefmt.format_instant(moment, tz)
 
 
 def period_text(start: datetime, end: datetime | None, tz: Any = None) -> str:
-    return (
-        f"{fmt_instant(start, tz)} to {fmt_instant(end, tz)}"
-        if end
-        else f"{fmt_instant(start, tz)} (open end)"
-    )
+    """An occupancy or badge period as a phrase: "over 1–31 Dec 2026" (inclusive local
+    days), or "from 1 Dec 2026" while open."""
+    text = timefmt.format_period(start, end, tz)
+    return text if end is None else f"over {text}"

@@ -40,7 +40,7 @@ def _overlap_conflict(conflict: Occupancy, field: str) -> Conflict:
     tz = tz_of(conflict.billing_point)
     message = (
         f"{conflict.tenant.name} ({conflict.tenant.customer_number}) occupies this billing "
-        f"point from {period_text(conflict.move_in, conflict.move_out, tz)}; "
+        f"point {period_text(conflict.move_in, conflict.move_out, tz)}; "
         "occupancies of one billing point cannot overlap."
     )
     return Conflict(message, fields={field: [message]}, code="occupancy_overlap")

@@ -97,7 +97,7 @@ def test_pdf_text_holds_number_dates_readings_estimated_marker_and_totals(billed
     text = pdf_text(stored_pdf(inv))
     assert has(text, inv.number)
     assert has(text, "Invoice date") and has(text, "Due date")
-    assert has(text, "1 Sep 2026 – 30 Sep 2026")
+    assert has(text, "1–30 Sep 2026")  # the inclusive local days people say
     assert has(text, f"Total due {money(inv.total)} EUR")
     assert has(text, f"Net amount {money(inv.net_total)}")
     assert has(text, f"Total VAT {money(inv.tax_total)}")

@@ -68,7 +68,7 @@ def test_batch_run_review_issue(page, world_a, houses):
     page.get_by_label("Period end").fill("2026-10-01")
     page.get_by_role("button", name="Continue").click()
     expect(page.get_by_role("heading", name="Bill 2 subscriptions?")).to_be_visible()
-    expect(page.get_by_test_id("run-start-summary")).to_contain_text("1 Sep 2026 – 1 Oct 2026")
+    expect(page.get_by_test_id("run-start-summary")).to_contain_text("1–30 Sep 2026")
     page.get_by_role("button", name="Start run").click()
 
     # progress (Celery runs eagerly here: the run is done when the page shows)

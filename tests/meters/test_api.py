@@ -273,7 +273,7 @@ def test_connection_before_last_removal_is_400_naming_connection_date(client, re
         },
     )
     assert r.status_code == 400
-    assert "2026-05-01" in r.json()["error"]["fields"]["connectionDate"][0]
+    assert "1 May 2026" in r.json()["error"]["fields"]["connectionDate"][0]
     # a past period overlapping the recorded one
     r = post(
         client,

@@ -131,7 +131,7 @@ def test_anomaly_confirm_and_correct(world_a, meter):
 def test_meter_page_shows_local_times_and_monthly_chart(world_a, meter):
     page = login_client(world_a.viewer, world_a.org).get(f"/readings/meters/{meter.public_id}/")
     assert page.status_code == 200
-    assert b"2025-02-01 01:00" in page.content  # 00:00 UTC in Europe/Berlin
+    assert b"1 Feb 2025 01:00" in page.content  # 00:00 UTC in Europe/Berlin
     assert b"consumption-chart" in page.content and b"Enter a reading" in page.content
     assert b"Operators, managers and admins can enter readings" in page.content
 

@@ -137,7 +137,7 @@ def test_overlapping_occupancy_in_the_portal_names_the_tenant(house, manager):
     )
     assert response.status_code == 400
     html = response.content.decode()
-    assert "Mr Blumer" in html and "2021-12-01" in html
+    assert "Mr Blumer" in html and "1 Dec 2021" in html
     with organization_context(world.org):
         assert Occupancy.objects.count() == 1
 
