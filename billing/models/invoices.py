@@ -131,6 +131,10 @@ class Invoice(OrganizationScopedModel):
     issued_at = models.DateTimeField(null=True, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
     voided_at = models.DateTimeField(null=True, blank=True)
+    #: A draft whose inputs (readings, occupancy, meters) changed after it was computed:
+    #: why, and since when. It cannot be issued until recomputed (``invoice_recompute``).
+    stale_reason = models.TextField(blank=True, default="", db_default="")
+    stale_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-period_start", "-pk"]
@@ -167,6 +171,10 @@ class Invoice(OrganizationScopedModel):
     def is_draft(self) -> bool:
         return self.status == InvoiceStatus.DRAFT
 
+    @property
+    def is_stale(self) -> bool:
+        return self.status == InvoiceStatus.DRAFT and bool(self.stale_reason)
+
 
 class LineKind(models.TextChoices):
     USAGE = "usage", "Usage"
@@ -175,6 +183,7 @@ class LineKind(models.TextChoices):
     MANUAL = "manual", "Manual"
     MINIMUM = "minimum", "Minimum charge"
     ROUNDING = "rounding", "Cash rounding"
+    ADJUSTMENT = "adjustment", "Adjustment"
 
 
 class BilledPeriod(OrganizationScopedModel):
@@ -195,6 +204,17 @@ class BilledPeriod(OrganizationScopedModel):
     end_value = models.DecimalField(max_digits=20, decimal_places=4, null=True, blank=True)
     estimated = models.BooleanField(default=False)
     active = models.BooleanField(default=True, help_text="False once the invoice is void.")
+    #: An adjustment period: the delta of a period already billed (``adjusts``), carried
+    #: by a later invoice. It overlaps the period it adjusts by design, so the exclusion
+    #: constraint below covers original periods only; an adjustment is billed at most once
+    #: by its own unique constraint.
+    adjustment = models.ForeignKey(
+        "billing.Adjustment", on_delete=models.PROTECT, null=True, blank=True,
+        related_name="billed_periods",
+    )
+    adjusts = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="adjusted_by"
+    )
 
     class Meta:
         ordering = ["start_at", "pk"]
@@ -205,7 +225,11 @@ class BilledPeriod(OrganizationScopedModel):
                     ("meter", RangeOperators.EQUAL),
                     (TstzRange("start_at", "end_at"), RangeOperators.OVERLAPS),
                 ],
-                condition=Q(active=True),
+                condition=Q(active=True, adjustment__isnull=True),
+            ),
+            models.UniqueConstraint(
+                fields=["adjustment"], condition=Q(active=True, adjustment__isnull=False),
+                name="billed_period_adjustment_once",
             ),
             models.CheckConstraint(
                 condition=Q(end_at__gt=F("start_at")), name="billed_period_positive"
@@ -246,6 +270,11 @@ class InvoiceLine(OrganizationScopedModel):
     end_read_at = models.DateTimeField(null=True, blank=True)
     end_value = models.DecimalField(max_digits=20, decimal_places=4, null=True, blank=True)
     estimated = models.BooleanField(default=False)
+    #: adjustment lines: the adjustment they bill (its original invoice, its readings)
+    adjustment = models.ForeignKey(
+        "billing.Adjustment", on_delete=models.PROTECT, null=True, blank=True,
+        related_name="lines",
+    )
 
     class Meta:
         ordering = ["position", "pk"]
@@ -267,7 +296,12 @@ class CreditNote(OrganizationScopedModel):
     currency = CurrencyField()
     net_total = models.DecimalField(**AMOUNT)
     tax_total = models.DecimalField(**AMOUNT)
+    #: Cash rounding of the credited total (net + tax + cash_rounding = total).
+    cash_rounding = models.DecimalField(**AMOUNT, default=Decimal("0"))
     total = models.DecimalField(**AMOUNT)
+    #: True when it credits the whole invoice (the invoice becomes void and its periods
+    #: may be billed again); a partial credit note leaves the invoice issued.
+    full = models.BooleanField(default=True)
     issued_at = models.DateTimeField()
     #: The PDF as issued, stored once (right after the note is committed, or at its first
     #: download if that failed) and never rendered again: a later change of the
@@ -283,7 +317,13 @@ class CreditNote(OrganizationScopedModel):
             models.UniqueConstraint(
                 fields=["organization", "number"], name="credit_note_unique_number"
             ),
-            models.UniqueConstraint(fields=["invoice"], name="credit_note_one_per_invoice"),
+            models.UniqueConstraint(
+                fields=["invoice"], condition=Q(full=True), name="credit_note_one_full_per_invoice"
+            ),
+            models.CheckConstraint(
+                condition=Q(total=F("net_total") + F("tax_total") + F("cash_rounding")),
+                name="credit_note_totals_add_up",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -24,6 +24,10 @@ from billing.services.invoices import (  # noqa: F401
     subscription_delete,
     subscription_update,
 )
+from billing.services.recompute import (  # noqa: F401
+    bill_run_recompute_stale,
+    invoice_recompute,
+)
 from billing.services.runs import (  # noqa: F401
     bill_run_cancel,
     bill_run_issue,

@@ -17,6 +17,7 @@ from billing import engine
 from billing.engine import DraftInvoice, Preview
 from billing.models import (
     DEFAULT_PREFIXES,
+    Adjustment,
     BilledPeriod,
     CreditNote,
     CreditNoteLine,
@@ -202,7 +203,8 @@ _PERIOD_COLUMNS = (
 _LINE_COLUMNS = (
     "public_id, organization_id, invoice_id, position, kind, description, quantity, unit, "
     "unit_price, amount, tax_rate, tax_amount, meter_type, start_at, end_at, billed_period_id, "
-    "meter_id, assignment_id, start_read_at, start_value, end_read_at, end_value, estimated"
+    "meter_id, assignment_id, start_read_at, start_value, end_read_at, end_value, estimated, "
+    "adjustment_id"
 )
 
 
@@ -266,18 +268,28 @@ def _write_drafts(org, billable: list[DraftInvoice], *, bill_run=None) -> list[I
              i.tax_total, i.total, "", now)
             for i, d in zip(invoices, billable, strict=True)
         ])
-        _copy(cur, "billing_billedperiod", _PERIOD_COLUMNS, [
-            (pid, str(uuid4()), org.pk, ids[n], r.meter_id, r.assignment_id, r.start_at,
-             r.end_at, r.quantity, r.start_read_at, r.start_value, r.end_read_at, r.end_value,
-             r.estimated, True)
-            for pid, (n, r) in zip(period_ids, refs, strict=True)
-        ])
-        period_of = {id(r): pid for pid, (_, r) in zip(period_ids, refs, strict=True)}
-        _copy(cur, "billing_invoiceline", _LINE_COLUMNS, [
-            row for pk, d in zip(ids, billable, strict=True)
-            for row in _line_rows(org, pk, d, period_of)
-        ])
+        _write_children(cur, org, ids, billable, period_ids, refs)
     return invoices
+
+
+def _write_children(cur, org, ids: list[int], billable: list[DraftInvoice],
+                    period_ids: list[int], refs: list) -> None:
+    """The billed periods and lines of drafts whose rows exist (ids), two COPYs; then the
+    pending adjustments they carry are claimed (``adjustments_place``)."""
+    _copy(cur, "billing_billedperiod", _PERIOD_COLUMNS, [
+        (pid, str(uuid4()), org.pk, ids[n], r.meter_id, r.assignment_id, r.start_at,
+         r.end_at, r.quantity, r.start_read_at, r.start_value, r.end_read_at, r.end_value,
+         r.estimated, True)
+        for pid, (n, r) in zip(period_ids, refs, strict=True)
+    ])
+    period_of = {id(r): pid for pid, (_, r) in zip(period_ids, refs, strict=True)}
+    _copy(cur, "billing_invoiceline", _LINE_COLUMNS, [
+        row for pk, d in zip(ids, billable, strict=True)
+        for row in _line_rows(org, pk, d, period_of)
+    ])
+    from billing.services.adjustments import adjustments_place
+
+    adjustments_place(cur, org, ids, billable)
 
 
 def _line_rows(org, invoice_id: int, draft: DraftInvoice, period_of: dict[int, int]):
@@ -291,6 +303,7 @@ def _line_rows(org, invoice_id: int, draft: DraftInvoice, period_of: dict[int, i
             r.assignment_id if r else None, r.start_read_at if r else None,
             r.start_value if r else None, r.end_read_at if r else None,
             r.end_value if r else None, r.estimated if r else False,
+            line.adjustment.pk if line.adjustment is not None else None,
         )
 
 
@@ -377,6 +390,10 @@ def invoice_issue(*, invoice: Invoice, actor=None, api_key=None) -> Invoice:
         raise Conflict(f"Invoice {inv} is void and cannot be issued.")
     if not inv.lines.exists():
         raise ValidationError({"lines": ["An invoice without lines cannot be issued."]})
+    if inv.stale_reason:
+        from billing.services.recompute import stale_conflict
+
+        raise stale_conflict([inv])
     inv.number = document_number_take(kind=DocumentKind.INVOICE)
     inv.status = InvoiceStatus.ISSUED
     inv.issued_at = timezone.now()
@@ -409,7 +426,10 @@ def invoice_mark_paid(*, invoice: Invoice, actor=None, api_key=None) -> Invoice:
 
 
 def _release(inv: Invoice) -> None:
+    """Its billed periods may be billed again, and the adjustments it carried are pending
+    again (for the tenant's next invoice)."""
     BilledPeriod.objects.filter(invoice=inv).update(active=False)
+    Adjustment.objects.filter(invoice=inv).update(invoice=None)
 
 
 @transaction.atomic
