@@ -20,6 +20,8 @@ urlpatterns = [
     path("invoices/preview/", api.InvoicePreviewView.as_view(), name="invoice-preview"),
     path("invoices/<uuid:id>/issue/", api.InvoiceIssueView.as_view(), name="invoice-issue"),
     path("invoices/<uuid:id>/pay/", api.InvoicePayView.as_view(), name="invoice-pay"),
+    path("invoices/<uuid:id>/recompute/", api.InvoiceRecomputeView.as_view(),
+         name="invoice-recompute"),
     path("invoices/<uuid:id>/void/", api.InvoiceVoidView.as_view(), name="invoice-void"),
     path("invoices/<uuid:id>/credit-note/", api.InvoiceCreditNoteView.as_view(),
          name="invoice-credit-note"),

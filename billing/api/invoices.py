@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from billing import services
 from billing.engine import DraftInvoice, DraftLine, Preview
 from billing.models import (
+    Adjustment,
     BillingBatch,
     CreditNote,
     CreditNoteLine,
@@ -85,6 +86,7 @@ LINE_FIELDS = [
     "id", "position", "kind", "description", "quantity", "unit", "unit_price", "amount",
     "tax_rate", "tax_amount", "meter_type", "start_at", "end_at", "meter", "meter_serial",
     "assignment", "start_read_at", "start_value", "end_read_at", "end_value", "estimated",
+    "adjustment", "adjusts_invoice",
 ]
 
 
@@ -94,11 +96,40 @@ class InvoiceLineSerializer(OrganizationModelSerializer):
                                          allow_null=True)
     assignment = serializers.UUIDField(source="assignment.public_id", read_only=True,
                                        allow_null=True)
+    adjustment = serializers.UUIDField(source="adjustment.public_id", read_only=True,
+                                       allow_null=True)
+    adjusts_invoice = serializers.CharField(
+        source="adjustment.original_invoice.number", read_only=True, allow_null=True,
+        help_text="Adjustment lines: the issued invoice whose period they correct.")
 
     class Meta:
         model = InvoiceLine
         fields = LINE_FIELDS
         read_only_fields = LINE_FIELDS
+
+
+class AdjustmentSerializer(OrganizationModelSerializer):
+    """Late data about an issued period: a delta billed once on a later invoice (or
+    credited)."""
+
+    original_invoice = serializers.CharField(source="original_invoice.number", read_only=True)
+    tenant = serializers.UUIDField(source="tenant.public_id", read_only=True)
+    tenant_name = serializers.CharField(source="tenant.name", read_only=True)
+    meter_serial = serializers.CharField(source="meter.serial_number", read_only=True,
+                                         allow_null=True)
+    invoice = serializers.UUIDField(source="invoice.public_id", read_only=True, allow_null=True)
+    credit_note = serializers.CharField(source="credit_note.number", read_only=True,
+                                        allow_null=True)
+    status = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = Adjustment
+        fields = ["id", "status", "original_invoice", "tenant", "tenant_name", "period_start",
+                  "period_end", "kind", "charge", "meter_serial", "quantity", "unit",
+                  "unit_price", "amount", "tax_rate", "tax_amount", "start_read_at",
+                  "start_value", "end_read_at", "end_value", "estimated", "reason", "invoice",
+                  "credit_note", "created_at"]
+        read_only_fields = fields
 
 
 class InvoiceSerializer(OrganizationModelSerializer):
@@ -109,13 +140,19 @@ class InvoiceSerializer(OrganizationModelSerializer):
                                          allow_null=True)
     currency = serializers.CharField(read_only=True)
     lines = InvoiceLineSerializer(many=True, read_only=True)
+    stale = serializers.BooleanField(source="is_stale", read_only=True, help_text=(
+        "A draft whose readings, occupancy or meters changed after it was computed: it is "
+        "refused at issue (409 invoice_stale) until recomputed (POST …/recompute/)."))
+    adjustments = AdjustmentSerializer(many=True, read_only=True, help_text=(
+        "Issued invoices: late data about this period, billed on a later invoice."))
 
     class Meta:
         model = Invoice
         fields = [
             "id", "number", "status", "tenant", "tenant_name", "billing_point", "subscription",
             "period_start", "period_end", "currency", "net_total", "tax_total", "total",
-            "created_at", "issued_at", "paid_at", "voided_at", "lines",
+            "created_at", "issued_at", "paid_at", "voided_at", "stale", "stale_reason",
+            "stale_at", "lines", "adjustments",
         ]
         read_only_fields = fields
 
@@ -128,9 +165,13 @@ class PeriodInputSerializer(serializers.Serializer):
 
 
 def _invoices_queryset():
-    lines = InvoiceLine.objects.select_related("meter", "assignment").order_by("position", "pk")
+    lines = InvoiceLine.objects.select_related(
+        "meter", "assignment", "adjustment__original_invoice").order_by("position", "pk")
+    adjustments = Adjustment.objects.select_related(
+        "original_invoice", "tenant", "meter", "invoice", "credit_note")
     invoices = Invoice.objects.select_related("tenant", "billing_point", "subscription")
-    return invoices.prefetch_related(Prefetch("lines", queryset=lines))
+    return invoices.prefetch_related(Prefetch("lines", queryset=lines),
+                                     Prefetch("adjustments", queryset=adjustments))
 
 
 class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrganizationViewSet):
@@ -220,6 +261,19 @@ class InvoiceIssueView(_InvoiceAction):
     @extend_schema(request=None, responses=InvoiceSerializer)
     def post(self, request: Request, id: Any) -> Response:
         return self.answer(services.invoice_issue(invoice=self.invoice(id), **self.audit_kwargs()))
+
+
+class InvoiceRecomputeView(_InvoiceAction):
+    """Rebuild a (stale) draft from current readings, occupancy and meters; manual lines are
+    kept. ``outcome`` is ``recomputed`` or ``voided`` (its tenant has nothing left to bill in
+    the period); ``new_drafts`` are drafts created for the period's other occupants."""
+
+    @extend_schema(request=None, responses=OpenApiTypes.OBJECT)
+    def post(self, request: Request, id: Any) -> Response:
+        inv = services.invoice_recompute(invoice=self.invoice(id), **self.audit_kwargs())
+        data = InvoiceSerializer(_invoices_queryset().get(pk=inv.pk)).data
+        return Response({**data, "outcome": inv.outcome,
+                         "new_drafts": [str(i.public_id) for i in inv.new_drafts]})
 
 
 class InvoicePayView(_InvoiceAction):

@@ -15,7 +15,14 @@ from django.urls import reverse
 from django.views import View
 
 from billing import forms, services
-from billing.models import CreditNote, Invoice, InvoiceLine, InvoiceStatus, Subscription
+from billing.models import (
+    Adjustment,
+    CreditNote,
+    Invoice,
+    InvoiceLine,
+    InvoiceStatus,
+    Subscription,
+)
 from billing.views.statements import credit_note_pdf_response
 from billspree.core.errors import Conflict
 from billspree.core.portal import OrganizationPortalMixin
@@ -60,7 +67,8 @@ class InvoiceListView(OrganizationPortalMixin, View):
 
 
 def _invoice(id: Any) -> Invoice:
-    lines = InvoiceLine.objects.select_related("meter", "assignment").order_by("position", "pk")
+    lines = InvoiceLine.objects.select_related(
+        "meter", "assignment", "adjustment__original_invoice").order_by("position", "pk")
     qs = Invoice.objects.select_related("tenant", "billing_point__property", "subscription__plan")
     return get_object_or_404(
         qs.prefetch_related(Prefetch("lines", queryset=lines), "credit_notes"), public_id=id
@@ -75,7 +83,10 @@ class InvoiceDetailView(OrganizationPortalMixin, View):
         for line in lines:
             net, tax = taxes.get(line.tax_rate, (0, 0))
             taxes[line.tax_rate] = (net + line.amount, tax + line.tax_amount)
+        adjustments = Adjustment.objects.filter(original_invoice=invoice).select_related(
+            "tenant", "meter", "invoice", "credit_note")
         ctx = {"invoice": invoice, "lines": lines, "line_form": form or forms.ManualLineForm(),
+               "adjustments": list(adjustments),
                "taxes": sorted(taxes.items()), "tz": invoice.billing_point.property.time_zone}
         return render(request, "billing/invoice_detail.html", ctx, status=status)
 
@@ -143,6 +154,22 @@ class InvoiceIssueView(_ConfirmView):
     def act(self, request, invoice):
         inv = services.invoice_issue(invoice=invoice, **_actor(request))
         return f"Issued {inv.number}."
+
+
+class InvoiceRecomputeView(_ConfirmView):
+    verb = "Recompute"
+    explain = ("The draft is rebuilt from the current readings, occupancy and meters (its "
+               "manual lines are kept). A tenant who no longer occupies any of the period has "
+               "the draft voided; a new occupant of the period gets a draft of their own.")
+
+    def act(self, request, invoice):
+        inv = services.invoice_recompute(invoice=invoice, **_actor(request))
+        text = (f"Draft recomputed: total {inv.total} {inv.currency}."
+                if inv.outcome == "recomputed" else
+                f"{invoice.tenant} has nothing left to bill in the period: the draft is void.")
+        if inv.new_drafts:
+            text += f" {len(inv.new_drafts)} new draft(s) for the period's other occupants."
+        return text
 
 
 class InvoicePayView(_ConfirmView):

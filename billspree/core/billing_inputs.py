@@ -85,3 +85,26 @@ def billing_inputs_notify(
 
 def impact_messages(impacts: Iterable[Impact]) -> list[str]:
     return [i.message for i in impacts]
+
+
+def impacts_payload(obj: Any) -> list[dict[str, Any]]:
+    """The ``affects_invoices`` of an API answer: what the write just done affects (a
+    service leaves its impacts on the object it returns; a plain read has none)."""
+    return [i.as_dict() for i in getattr(obj, "impacts", None) or ()]
+
+
+#: The OpenAPI shape of ``affects_invoices``.
+IMPACTS_SCHEMA = {"type": "array", "items": {"type": "object", "properties": {
+    "code": {"type": "string", "enum": ["draft_stale", "adjustment", "adjustment_blocked"]},
+    "invoice": {"type": "string"}, "invoice_id": {"type": "string", "format": "uuid"},
+    "message": {"type": "string"}, "detail": {"type": "object"},
+}}}
+
+
+def impacts_warn(request: Any, impacts: Iterable[Impact] | None) -> None:
+    """Tell the person in the portal, at once, what their change affects (one warning per
+    invoice: "changes a period already invoiced as INV-…", "marks draft … stale")."""
+    from django.contrib import messages
+
+    for impact in impacts or ():
+        messages.warning(request, impact.message)
