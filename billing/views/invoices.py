@@ -164,7 +164,7 @@ class InvoiceRecomputeView(_ConfirmView):
 
     def act(self, request, invoice):
         inv = services.invoice_recompute(invoice=invoice, **_actor(request))
-        text = (f"Draft recomputed: total {inv.total} {inv.currency}."
+        text = (f"Draft recomputed: total {inv.total:.2f} {inv.currency}."
                 if inv.outcome == "recomputed" else
                 f"{invoice.tenant} has nothing left to bill in the period: the draft is void.")
         if inv.new_drafts:
