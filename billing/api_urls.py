@@ -25,6 +25,8 @@ urlpatterns = [
     path("invoices/<uuid:id>/void/", api.InvoiceVoidView.as_view(), name="invoice-void"),
     path("invoices/<uuid:id>/credit-note/", api.InvoiceCreditNoteView.as_view(),
          name="invoice-credit-note"),
+    path("invoices/<uuid:id>/credit-adjustments/", api.InvoiceAdjustmentCreditView.as_view(),
+         name="invoice-credit-adjustments"),
     path("invoices/<uuid:id>/lines/", api.InvoiceLineAddView.as_view(), name="invoice-line-add"),
     path("invoice-lines/<uuid:id>/", api.InvoiceLineDeleteView.as_view(),
          name="invoice-line-delete"),

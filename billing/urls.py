@@ -17,6 +17,8 @@ urlpatterns = [
     path("invoices/<uuid:id>/void/", views.InvoiceVoidView.as_view(), name="invoice_void"),
     path("invoices/<uuid:id>/credit-note/", views.CreditNoteCreateView.as_view(),
          name="invoice_credit_note"),
+    path("invoices/<uuid:id>/credit-adjustments/", views.AdjustmentCreditView.as_view(),
+         name="invoice_credit_adjustments"),
     path("invoices/<uuid:id>/lines/", views.InvoiceLineAddView.as_view(), name="line_add"),
     path("lines/<uuid:id>/remove/", views.InvoiceLineRemoveView.as_view(), name="line_remove"),
     path("credit-notes/<uuid:id>/", views.CreditNoteDetailView.as_view(),

@@ -338,13 +338,22 @@ class CreditNoteSerializer(OrganizationModelSerializer):
 
     class Meta:
         model = CreditNote
-        fields = ["id", "number", "invoice", "invoice_number", "reason", "currency",
-                  "net_total", "tax_total", "total", "issued_at", "lines"]
+        fields = ["id", "number", "invoice", "invoice_number", "reason", "currency", "full",
+                  "net_total", "tax_total", "cash_rounding", "total", "issued_at", "lines"]
         read_only_fields = fields
 
 
 class CreditNoteInputSerializer(serializers.Serializer):
+    """Nothing but ``reason``: the whole invoice (it becomes void). ``lines``: those lines
+    (what is left of each); ``amount``: a net amount shared over the invoice's VAT rates.
+    The invoice stays issued after a partial credit; the credit notes of an invoice never
+    credit more than its total (400)."""
+
     reason = serializers.CharField(max_length=300)
+    lines = serializers.ListField(child=serializers.UUIDField(), required=False,
+                                  allow_empty=False, help_text="Public ids of invoice lines.")
+    amount = serializers.DecimalField(max_digits=16, decimal_places=2, required=False,
+                                      help_text="Net amount to credit.")
 
 
 class InvoiceCreditNoteView(_InvoiceAction):
@@ -355,11 +364,30 @@ class InvoiceCreditNoteView(_InvoiceAction):
         inv = self.invoice(id)
         ser = CreditNoteInputSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
-        note = services.credit_note_create(invoice=inv, **ser.validated_data,
-                                           **self.audit_kwargs())
+        data = dict(ser.validated_data)
+        if "lines" in data:
+            wanted = set(data["lines"])
+            data["lines"] = list(inv.lines.filter(public_id__in=wanted))
+            if len(data["lines"]) != len(wanted):
+                raise serializers.ValidationError({"lines": ["Choose lines of this invoice."]})
+        note = services.credit_note_create(invoice=inv, **data, **self.audit_kwargs())
         fresh = CreditNote.objects.select_related("invoice").prefetch_related("lines").get(
             pk=note.pk
         )
+        return Response(CreditNoteSerializer(fresh).data, status=status.HTTP_201_CREATED)
+
+
+class InvoiceAdjustmentCreditView(_InvoiceAction):
+    """Credit the invoice's pending adjustments that lower what is owed, at once, with a
+    partial credit note (instead of waiting for the tenant's next invoice)."""
+
+    @extend_schema(request=None, responses=CreditNoteSerializer)
+    def post(self, request: Request, id: Any) -> Response:
+        from billing.services.credit_notes import credit_note_for_adjustments
+
+        note = credit_note_for_adjustments(invoice=self.invoice(id), **self.audit_kwargs())
+        fresh = CreditNote.objects.select_related("invoice").prefetch_related("lines").get(
+            pk=note.pk)
         return Response(CreditNoteSerializer(fresh).data, status=status.HTTP_201_CREATED)
 
 

@@ -10,6 +10,11 @@ from billing.services.batches import (  # noqa: F401
     batch_subscriptions_set,
     batch_update,
 )
+from billing.services.credit_notes import (  # noqa: F401
+    credit_note_for_adjustments,
+    credit_note_preview,
+    credited_total,
+)
 from billing.services.invoices import (  # noqa: F401
     credit_note_create,
     document_number_take,

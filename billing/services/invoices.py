@@ -19,8 +19,6 @@ from billing.models import (
     DEFAULT_PREFIXES,
     Adjustment,
     BilledPeriod,
-    CreditNote,
-    CreditNoteLine,
     DocumentKind,
     DocumentSequence,
     Invoice,
@@ -29,7 +27,6 @@ from billing.models import (
     LineKind,
     Subscription,
 )
-from billing.services.statements import credit_note_after_create
 from billspree.core.errors import Conflict
 from billspree.core.scoping import require_organization
 from billspree.core.services import audit_record
@@ -450,38 +447,5 @@ def invoice_void(*, invoice: Invoice, actor=None, api_key=None) -> Invoice:
     return inv
 
 
-@transaction.atomic
-def credit_note_create(
-    *, invoice: Invoice, reason: str, actor=None, api_key=None
-) -> CreditNote:
-    """Credit an issued (or paid) invoice in full: a numbered credit note with every line
-    negated; the invoice becomes void and its consumption can be billed afresh."""
-    inv = _locked(invoice)
-    if not reason.strip():
-        raise ValidationError({"reason": ["Say why the invoice is credited."]})
-    if inv.status not in (InvoiceStatus.ISSUED, InvoiceStatus.PAID):
-        raise Conflict(f"Invoice {inv} is {inv.get_status_display().lower()}: only issued or "
-                       "paid invoices are credited (void a draft instead).")
-    note = CreditNote.objects.create(
-        invoice=inv, number=document_number_take(kind=DocumentKind.CREDIT_NOTE),
-        reason=reason.strip()[:300], currency=inv.currency, net_total=-inv.net_total,
-        tax_total=-inv.tax_total, total=-inv.total, issued_at=timezone.now(),
-    )
-    CreditNoteLine.objects.bulk_create([
-        CreditNoteLine(
-            organization=inv.organization, credit_note=note, invoice_line=line,
-            position=line.position, description=line.description, quantity=line.quantity,
-            unit=line.unit, unit_price=-line.unit_price, amount=-line.amount,
-            tax_rate=line.tax_rate, tax_amount=-line.tax_amount,
-        )
-        for line in inv.lines.all()
-    ])
-    inv.status = InvoiceStatus.VOID
-    inv.voided_at = note.issued_at
-    inv.save(update_fields=["status", "voided_at"])
-    _release(inv)
-    audit_record(action="credit_note.create", actor=actor, api_key=api_key,
-                 target=str(note.public_id),
-                 detail={"number": note.number, "invoice": inv.number, "reason": reason})
-    credit_note_after_create(credit_note=note, actor=actor, api_key=api_key)
-    return note
+# credit notes (full, partial, of adjustments) live in billing.services.credit_notes
+from billing.services.credit_notes import credit_note_create  # noqa: E402, F401

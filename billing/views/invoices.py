@@ -23,6 +23,11 @@ from billing.models import (
     InvoiceStatus,
     Subscription,
 )
+from billing.services.credit_notes import (
+    credit_note_for_adjustments,
+    credit_note_preview,
+    credited_total,
+)
 from billing.views.statements import credit_note_pdf_response
 from billspree.core.errors import Conflict
 from billspree.core.portal import OrganizationPortalMixin
@@ -87,6 +92,8 @@ class InvoiceDetailView(OrganizationPortalMixin, View):
             "tenant", "meter", "invoice", "credit_note")
         ctx = {"invoice": invoice, "lines": lines, "line_form": form or forms.ManualLineForm(),
                "adjustments": list(adjustments),
+               "creditable_adjustments": any(
+                   a.status == "pending" and a.amount < 0 for a in adjustments),
                "taxes": sorted(taxes.items()), "tz": invoice.billing_point.property.time_zone}
         return render(request, "billing/invoice_detail.html", ctx, status=status)
 
@@ -192,20 +199,29 @@ class InvoiceVoidView(_ConfirmView):
 
 
 class CreditNoteCreateView(OrganizationPortalMixin, View):
-    def render_form(self, request, invoice, form, status=200):
-        return render(request, "billing/credit_note_form.html",
-                      {"invoice": invoice, "form": form}, status=status)
+    """The whole invoice (the form page is the confirmation), or chosen lines / an amount:
+    a confirmation page shows exactly what will be credited (VAT per rate, cash rounding)
+    before the numbered note is issued."""
+
+    def render_form(self, request, invoice, form, status=200, preview=None):
+        return render(request, "billing/credit_note_form.html", {
+            "invoice": invoice, "form": form, "preview": preview,
+            "credited": credited_total(invoice)}, status=status)
 
     def get(self, request: HttpRequest, id: Any) -> HttpResponse:
         invoice = get_object_or_404(Invoice.objects.select_related("tenant"), public_id=id)
-        return self.render_form(request, invoice, forms.CreditNoteForm())
+        return self.render_form(request, invoice, forms.CreditNoteForm(invoice=invoice))
 
     def post(self, request: HttpRequest, id: Any) -> HttpResponse:
         invoice = get_object_or_404(Invoice.objects.select_related("tenant"), public_id=id)
-        form = forms.CreditNoteForm(request.POST)
+        form = forms.CreditNoteForm(request.POST, invoice=invoice)
         if form.is_valid():
+            partial = form.cleaned_data["mode"] != "full"
             try:
-                note = services.credit_note_create(invoice=invoice, **form.cleaned_data,
+                if partial and not request.POST.get("confirm"):
+                    preview = credit_note_preview(invoice=invoice, **form.service_kwargs())
+                    return self.render_form(request, invoice, form, preview=preview)
+                note = services.credit_note_create(invoice=invoice, **form.service_kwargs(),
                                                    **_actor(request))
             except ValidationError as exc:
                 forms.add_service_errors(form, exc)
@@ -213,11 +229,26 @@ class CreditNoteCreateView(OrganizationPortalMixin, View):
                 form.add_error(None, exc.message)
             else:
                 emailed = note.deliveries.first()
-                messages.success(request, f"Credit note {note.number} issued; {invoice} is void."
+                done = (f"{invoice} is void." if note.full else
+                        f"{invoice} stays issued; {credited_total(invoice):.2f} "
+                        f"{invoice.currency} of it is credited so far.")
+                messages.success(request, f"Credit note {note.number} issued; {done}"
                                  + (f" It is being emailed to {emailed.recipient}, who was "
                                     "sent the invoice." if emailed else ""))
                 return redirect("billing:invoice_detail", id=invoice.public_id)
         return self.render_form(request, invoice, form, status=400)
+
+
+class AdjustmentCreditView(_ConfirmView):
+    verb = "Credit now"
+    explain = ("The pending adjustments of this period that lower what is owed (e.g. days "
+               "and consumption the tenant paid but did not use) are credited at once with a "
+               "partial credit note, instead of waiting for the tenant's next invoice. The "
+               "invoice stays issued.")
+
+    def act(self, request, invoice):
+        note = credit_note_for_adjustments(invoice=invoice, **_actor(request))
+        return f"Credit note {note.number} issued for {-note.total:.2f} {note.currency}."
 
 
 class CreditNoteDetailView(OrganizationPortalMixin, View):
