@@ -88,7 +88,7 @@ def credit_note_for_adjustments(
     """Credit the invoice's pending adjustments that lower what is owed (all of them, or
     the chosen ones) at once, with a partial credit note; each is settled by it."""
     inv = _lock(invoice, reason or "late data")
-    pending = Adjustment.objects.select_for_update().filter(
+    pending = Adjustment.objects.select_for_update(of=("self",)).filter(
         original_invoice=inv, invoice__isnull=True, credit_note__isnull=True, amount__lt=0)
     if adjustments is not None:
         pending = pending.filter(pk__in=[a.pk for a in adjustments])
