@@ -187,6 +187,17 @@ def _affected_invoices(changes: list[InputChange]) -> set[int]:
 # --- one period of one subscription -----------------------------------------------------------
 
 
+def late_data_lock(billing_point_id: int) -> None:
+    """Serialize late-data decisions about one billing point (and recomputes of its drafts)
+    until the transaction ends. An advisory lock taken *last* by a change (after the rows
+    the change itself locks: the billing point for a move, the meters' reading states for
+    readings) and *first* by a recompute, before any invoice row: no lock cycle with moves,
+    ingestion or issuing."""
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                    [f"billing.late_data:{billing_point_id}"])
+
+
 class _Reconcile:
     """Compare one period's invoices with the period priced again from current data."""
 
@@ -200,11 +211,14 @@ class _Reconcile:
         self.period = period_text(start, end, self.tz)
 
     def run(self) -> list[Impact]:
-        BillingPoint.objects.select_for_update().filter(pk=self.bp.pk).exists()
+        late_data_lock(self.bp.pk)
+        # the period's invoices locked, so none is issued while we decide (a draft issued
+        # meanwhile is seen issued here, and gets an adjustment instead of a stale mark)
         self.group = list(
             Invoice.objects.filter(billing_point=self.bp, period_start__lt=self.end,
                                    period_end__gt=self.start)
-            .exclude(status=InvoiceStatus.VOID).select_related("tenant").order_by("pk")
+            .exclude(status=InvoiceStatus.VOID).select_for_update(of=("self",))
+            .select_related("tenant").order_by("pk")
         )
         if not self.group:
             return []

@@ -29,7 +29,6 @@ from billing.models import (
 from billspree.core.errors import Conflict
 from billspree.core.scoping import require_organization
 from billspree.core.services import audit_record
-from meters.models import BillingPoint
 
 
 def stale_conflict(invoices: list[Invoice]) -> Conflict:
@@ -47,8 +46,10 @@ def stale_conflict(invoices: list[Invoice]) -> Conflict:
 def invoice_recompute(*, invoice: Invoice, actor=None, api_key=None) -> Invoice:
     """Rebuild a draft from current data (stale or not); returns it (void when its tenant
     has nothing left to bill in the period)."""
+    from billing.services.adjustments import late_data_lock
     from billing.services.invoices import _new_ids, _retotal, _write_children, _write_drafts
 
+    late_data_lock(invoice.billing_point_id)  # before the invoice row (see late_data_lock)
     inv = Invoice.objects.select_for_update(of=("self",)).select_related(
         "tenant", "subscription__billing_point__property", "bill_run"
     ).get(pk=invoice.pk)
@@ -59,7 +60,6 @@ def invoice_recompute(*, invoice: Invoice, actor=None, api_key=None) -> Invoice:
     if inv.subscription is None:
         raise Conflict("This draft was not made from a subscription: void it and create it "
                        "again.", code="not_recomputable")
-    BillingPoint.objects.select_for_update().filter(pk=inv.billing_point_id).exists()
     _clear(inv)
     sub = inv.subscription
     zone = ZoneInfo(str(sub.billing_point.property.time_zone))

@@ -165,8 +165,11 @@ def meter_assign(
 
 
 def _lock(assignment: MeterAssignment) -> MeterAssignment:
+    """The assignment row, ``FOR NO KEY UPDATE`` and alone (not its meter and billing point):
+    rows that merely reference it (billing's adjustments, written by a concurrent reading
+    correction) must not wait behind it, or the two would close a lock cycle."""
     return (
-        MeterAssignment.objects.select_for_update()
+        MeterAssignment.objects.select_for_update(no_key=True, of=("self",))
         .select_related("meter", "billing_point")
         .get(pk=assignment.pk)
     )

@@ -33,8 +33,12 @@ from tenants.services.common import (
 
 
 def lock_billing_point(billing_point: BillingPoint) -> None:
-    """Serialize period changes of one billing point (the constraint is the backstop)."""
-    BillingPoint.objects.select_for_update().filter(pk=billing_point.pk).exists()
+    """Serialize period changes of one billing point (the constraint is the backstop).
+
+    ``FOR NO KEY UPDATE``: movers still queue on it, but a row that merely references the
+    billing point (billing's adjustment of a late move, written by a concurrent reading
+    correction) is not blocked behind it — that wait closed a lock cycle with ingestion."""
+    BillingPoint.objects.select_for_update(no_key=True).filter(pk=billing_point.pk).exists()
 
 
 def _overlap_conflict(conflict: Occupancy, field: str) -> Conflict:
