@@ -54,20 +54,25 @@ def add_pending_lines(ctx, inv: DraftInvoice) -> None:
     """Add the tenant's pending adjustments of earlier periods to ``inv`` (not saved)."""
     if inv.tenant is None or not ctx.pending:
         return
-    from billing.engine import DraftLine, UsageRef
-
     tz = str(inv.subscription.billing_point.property.time_zone)
     for adj in ctx.pending.get((inv.subscription.billing_point_id, inv.tenant.pk), []):
         if adj.period_end > inv.start or getattr(adj, "_taken", False):
             continue
         adj._taken = True  # one draft per batch bills it
-        inv.lines.append(DraftLine(
-            kind=LineKind.ADJUSTMENT, description=line_description(adj, tz)[:300],
-            quantity=adj.quantity, unit=adj.unit, unit_price=adj.unit_price, amount=adj.amount,
-            tax_rate=adj.tax_rate, tax_amount=adj.tax_amount, meter_type=adj.meter_type,
-            start_at=adj.period_start, end_at=adj.period_end, adjustment=adj,
-            usage=_usage_ref(UsageRef, adj),
-        ))
+        inv.lines.append(adjustment_line(adj, tz))
+
+
+def adjustment_line(adj: Adjustment, tz: str):
+    """The draft line that bills ``adj``, traced to it (and to the meter and readings)."""
+    from billing.engine import DraftLine, UsageRef
+
+    return DraftLine(
+        kind=LineKind.ADJUSTMENT, description=line_description(adj, tz)[:300],
+        quantity=adj.quantity, unit=adj.unit, unit_price=adj.unit_price, amount=adj.amount,
+        tax_rate=adj.tax_rate, tax_amount=adj.tax_amount, meter_type=adj.meter_type,
+        start_at=adj.period_start, end_at=adj.period_end, adjustment=adj,
+        usage=_usage_ref(UsageRef, adj),
+    )
 
 
 def _usage_ref(cls, adj: Adjustment):

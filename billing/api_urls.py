@@ -27,6 +27,7 @@ urlpatterns = [
          name="invoice-credit-note"),
     path("invoices/<uuid:id>/credit-adjustments/", api.InvoiceAdjustmentCreditView.as_view(),
          name="invoice-credit-adjustments"),
+    path("invoices/<uuid:id>/rebill/", api.InvoiceRebillView.as_view(), name="invoice-rebill"),
     path("invoices/<uuid:id>/lines/", api.InvoiceLineAddView.as_view(), name="invoice-line-add"),
     path("invoice-lines/<uuid:id>/", api.InvoiceLineDeleteView.as_view(),
          name="invoice-line-delete"),

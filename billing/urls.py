@@ -19,6 +19,8 @@ urlpatterns = [
          name="invoice_credit_note"),
     path("invoices/<uuid:id>/credit-adjustments/", views.AdjustmentCreditView.as_view(),
          name="invoice_credit_adjustments"),
+    path("invoices/<uuid:id>/rebill/", views.AdjustmentRebillView.as_view(),
+         name="invoice_rebill"),
     path("invoices/<uuid:id>/lines/", views.InvoiceLineAddView.as_view(), name="line_add"),
     path("lines/<uuid:id>/remove/", views.InvoiceLineRemoveView.as_view(), name="line_remove"),
     path("credit-notes/<uuid:id>/", views.CreditNoteDetailView.as_view(),

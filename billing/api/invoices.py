@@ -151,7 +151,7 @@ class InvoiceSerializer(OrganizationModelSerializer):
         fields = [
             "id", "number", "status", "tenant", "tenant_name", "billing_point", "subscription",
             "period_start", "period_end", "currency", "net_total", "tax_total", "total",
-            "created_at", "issued_at", "paid_at", "voided_at", "stale", "stale_reason",
+            "kind", "created_at", "issued_at", "paid_at", "voided_at", "stale", "stale_reason",
             "stale_at", "lines", "adjustments",
         ]
         read_only_fields = fields
@@ -389,6 +389,22 @@ class InvoiceAdjustmentCreditView(_InvoiceAction):
         fresh = CreditNote.objects.select_related("invoice").prefetch_related("lines").get(
             pk=note.pk)
         return Response(CreditNoteSerializer(fresh).data, status=status.HTTP_201_CREATED)
+
+
+class InvoiceRebillView(_InvoiceAction):
+    """Credit note + re-bill: settle the pending adjustments of this issued period now — a
+    partial credit note for the reductions, a re-bill draft (``kind: adjustment``) per
+    tenant for the additions (issue it like any draft)."""
+
+    @extend_schema(request=None, responses=OpenApiTypes.OBJECT)
+    def post(self, request: Request, id: Any) -> Response:
+        out = services.adjustments_rebill(invoice=self.invoice(id), **self.audit_kwargs())
+        note = out.credit_note
+        fresh = _invoices_queryset().filter(pk__in=[i.pk for i in out.invoices])
+        return Response({
+            "credit_note": CreditNoteSerializer(note).data if note else None,
+            "invoices": InvoiceSerializer(fresh, many=True).data,
+        }, status=status.HTTP_201_CREATED)
 
 
 class CreditNoteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrganizationViewSet):

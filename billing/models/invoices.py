@@ -104,6 +104,14 @@ class InvoiceStatus(models.TextChoices):
     VOID = "void", "Void"
 
 
+class InvoiceKind(models.TextChoices):
+    REGULAR = "regular", "Regular"
+    #: a re-bill of late data about a period already invoiced (pending adjustments billed
+    #: now rather than on the next regular invoice): it overlaps the regular invoice of the
+    #: period by design
+    ADJUSTMENT = "adjustment", "Adjustment (re-bill)"
+
+
 class Invoice(OrganizationScopedModel):
     tenant = models.ForeignKey("tenants.Tenant", on_delete=models.PROTECT, related_name="invoices")
     billing_point = models.ForeignKey(
@@ -123,6 +131,8 @@ class Invoice(OrganizationScopedModel):
         max_length=8, choices=InvoiceStatus.choices, default=InvoiceStatus.DRAFT
     )
     number = models.CharField(max_length=32, blank=True)
+    kind = models.CharField(max_length=10, choices=InvoiceKind.choices,
+                            default=InvoiceKind.REGULAR, db_default=InvoiceKind.REGULAR)
     net_total = models.DecimalField(**AMOUNT, default=Decimal("0"))
     tax_total = models.DecimalField(**AMOUNT, default=Decimal("0"))
     total = models.DecimalField(**AMOUNT, default=Decimal("0"))
@@ -150,7 +160,7 @@ class Invoice(OrganizationScopedModel):
                     ("tenant", RangeOperators.EQUAL),
                     (TstzRange("period_start", "period_end"), RangeOperators.OVERLAPS),
                 ],
-                condition=~Q(status="void"),
+                condition=~Q(status="void") & Q(kind="regular"),
             ),
             models.CheckConstraint(
                 condition=Q(period_end__gt=F("period_start")), name="invoice_period_positive"

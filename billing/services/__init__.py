@@ -29,6 +29,7 @@ from billing.services.invoices import (  # noqa: F401
     subscription_delete,
     subscription_update,
 )
+from billing.services.rebill import Rebill, adjustments_rebill  # noqa: F401
 from billing.services.recompute import (  # noqa: F401
     bill_run_recompute_stale,
     invoice_recompute,

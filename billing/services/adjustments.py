@@ -43,6 +43,7 @@ from billing.models import (
     Adjustment,
     BilledPeriod,
     Invoice,
+    InvoiceKind,
     InvoiceLine,
     InvoiceStatus,
     LineKind,
@@ -216,7 +217,7 @@ class _Reconcile:
         # meanwhile is seen issued here, and gets an adjustment instead of a stale mark)
         self.group = list(
             Invoice.objects.filter(billing_point=self.bp, period_start__lt=self.end,
-                                   period_end__gt=self.start)
+                                   period_end__gt=self.start, kind=InvoiceKind.REGULAR)
             .exclude(status=InvoiceStatus.VOID).select_for_update(of=("self",))
             .select_related("tenant").order_by("pk")
         )
@@ -364,7 +365,8 @@ class _Reconcile:
         """A draft of the same tenant after the period would bill the adjustment: until it
         is recomputed it does not carry it."""
         later = Invoice.objects.filter(billing_point=self.bp, tenant_id=tenant_id,
-                                       status=InvoiceStatus.DRAFT, period_start__gte=self.end)
+                                       status=InvoiceStatus.DRAFT, period_start__gte=self.end,
+                                       kind=InvoiceKind.REGULAR)
         why = f"an adjustment of {original.number} is pending ({self.reason})"
         return [_mark_stale(inv, why, period_text(inv.period_start, inv.period_end, self.tz),
                             self.actor, self.api_key) for inv in later.select_related("tenant")]

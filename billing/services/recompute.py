@@ -57,6 +57,9 @@ def invoice_recompute(*, invoice: Invoice, actor=None, api_key=None) -> Invoice:
         raise Conflict(f"Invoice {inv} is {inv.get_status_display().lower()}: only drafts are "
                        "recomputed; late data about an issued period becomes an adjustment.",
                        code="not_draft")
+    if inv.kind != "regular":
+        raise Conflict("A re-bill of adjustments is not recomputed: void it (its adjustments "
+                       "become pending again) and re-bill.", code="not_recomputable")
     if inv.subscription is None:
         raise Conflict("This draft was not made from a subscription: void it and create it "
                        "again.", code="not_recomputable")

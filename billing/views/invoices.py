@@ -92,6 +92,7 @@ class InvoiceDetailView(OrganizationPortalMixin, View):
             "tenant", "meter", "invoice", "credit_note")
         ctx = {"invoice": invoice, "lines": lines, "line_form": form or forms.ManualLineForm(),
                "adjustments": list(adjustments),
+               "pending_adjustments": any(a.status == "pending" for a in adjustments),
                "creditable_adjustments": any(
                    a.status == "pending" and a.amount < 0 for a in adjustments),
                "taxes": sorted(taxes.items()), "tz": invoice.billing_point.property.time_zone}
@@ -237,6 +238,24 @@ class CreditNoteCreateView(OrganizationPortalMixin, View):
                                     "sent the invoice." if emailed else ""))
                 return redirect("billing:invoice_detail", id=invoice.public_id)
         return self.render_form(request, invoice, form, status=400)
+
+
+class AdjustmentRebillView(_ConfirmView):
+    verb = "Credit and re-bill now"
+    explain = ("The pending adjustments of this period are settled at once instead of on the "
+               "tenants' next invoices: the reductions with a partial credit note of this "
+               "invoice, the additions with a re-bill draft per tenant (review and issue it). "
+               "This invoice stays issued; every adjustment is settled once.")
+
+    def act(self, request, invoice):
+        out = services.adjustments_rebill(invoice=invoice, **_actor(request))
+        parts = []
+        if out.credit_note:
+            parts.append(f"credit note {out.credit_note.number} "
+                         f"({out.credit_note.total:.2f} {out.credit_note.currency})")
+        if out.invoices:
+            parts.append(f"{len(out.invoices)} re-bill draft(s) to review and issue")
+        return "Settled: " + " and ".join(parts) + "."
 
 
 class AdjustmentCreditView(_ConfirmView):

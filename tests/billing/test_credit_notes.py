@@ -182,3 +182,31 @@ def test_partial_credit_note_api_and_portal_with_confirmation(world_a):
     with organization_context(world_a.org):
         assert [n.total for n in CreditNote.objects.filter(invoice=inv).order_by("pk")] == [
             D("-107.10"), D("-2.38")]
+
+
+def test_golden_credit_and_rebill_settles_a_back_dated_move_at_once(ctx):
+    h = make_house(flat="0.30")
+    inv = issued(h)
+    bea = tenant_services.tenant_create(name="Bea", email="bea@example.com")
+    tenant_services.move_register(billing_point=h.bp, moved_at=at(date(2026, 9, 16)),
+                                  incoming_tenant=bea, readings={h.meter.serial_number: "1250"})
+    out = services.adjustments_rebill(invoice=inv)
+    # A: −4.95 − 45.00 = −49.95 net, VAT −9.49 (19 % of −49.95 = −9.4905) → −59.44
+    assert out.credit_note.total == D("-59.44") and not out.credit_note.full
+    [rebill] = out.invoices
+    # B: the 16–30 Sep days and kWh A had paid: 4.95 (VAT 0.94) + 45.00 (VAT 8.55)
+    assert (rebill.tenant, rebill.kind, rebill.status) == (bea, "adjustment", "draft")
+    assert (rebill.net_total, rebill.tax_total, rebill.total) == (
+        D("49.95"), D("9.49"), D("59.44"))
+    assert (rebill.period_start, rebill.period_end) == (inv.period_start, inv.period_end)
+    services.invoice_issue(invoice=rebill)
+    inv.refresh_from_db()
+    assert inv.status == InvoiceStatus.ISSUED and BilledPeriod.objects.get(
+        invoice=inv, adjustment__isnull=True).active
+    assert not Adjustment.objects.filter(invoice__isnull=True, credit_note__isnull=True)
+    with pytest.raises(Conflict):  # nothing left: settled once
+        services.adjustments_rebill(invoice=inv)
+    read(h.meter, (at(NOV), "1500"))
+    [oct_inv] = services.invoice_create_draft(subscriptions=[h.subscription], start=OCT, end=NOV)
+    # October carries no adjustment any more: 9.90 + 100 kWh × 0.30
+    assert Invoice.objects.get(pk=oct_inv.pk).net_total == D("39.90")

@@ -259,6 +259,21 @@ def test_back_dated_move_into_a_drafted_period_stales_the_draft_and_recompute_sp
     assert b_inv.tenant == newcomer and b_inv.net_total == D("49.95")
 
 
+def test_back_dated_vacancy_after_issue_moves_the_days_to_the_owner(ctx):
+    h = make_house(flat="0.30")
+    inv = services.invoice_issue(invoice=september(h))
+    move = tenant_services.move_register(billing_point=h.bp, moved_at=at(MID),
+                                         incoming_tenant=None,
+                                         readings={h.meter.serial_number: "1250"})
+    assert {i.code for i in move.impacts} == {"adjustment"}
+    owner = {a.kind: a.amount for a in Adjustment.objects.filter(tenant=h.owner)}
+    tenant = {a.kind: a.amount for a in Adjustment.objects.filter(tenant=h.tenant)}
+    # the owner owes the vacant 16–30 Sep: 15/30 × 9.90 = 4.95 and 150 kWh × 0.30 = 45.00
+    assert owner == {"standing": D("4.95"), "usage": D("45.00")}
+    assert tenant == {"standing": D("-4.95"), "usage": D("-45.00")}
+    assert all(a.original_invoice == inv for a in Adjustment.objects.all())
+
+
 def test_meter_replacement_back_dated_into_an_issued_period_becomes_an_adjustment(ctx):
     from meters import services as meter_services
     from meters.models import MeterAssignment
