@@ -210,3 +210,29 @@ def test_golden_credit_and_rebill_settles_a_back_dated_move_at_once(ctx):
     [oct_inv] = services.invoice_create_draft(subscriptions=[h.subscription], start=OCT, end=NOV)
     # October carries no adjustment any more: 9.90 + 100 kWh × 0.30
     assert Invoice.objects.get(pk=oct_inv.pk).net_total == D("39.90")
+
+
+def test_credit_and_rebill_through_the_api_and_the_portal(world_a):
+    with organization_context(world_a.org):
+        h = make_house(flat="0.30")
+        inv = issued(h)
+        bea = tenant_services.tenant_create(name="Bea", email="bea@example.com")
+        tenant_services.move_register(billing_point=h.bp, moved_at=at(date(2026, 9, 16)),
+                                      incoming_tenant=bea,
+                                      readings={h.meter.serial_number: "1250"})
+    client = login_client(world_a.manager, world_a.org)
+    page = client.get(f"/billing/invoices/{inv.public_id}/").content.decode()
+    assert "Credit and re-bill now…" in page and "Credit the pending reductions now…" in page
+    assert b"settled at once" in client.get(f"/billing/invoices/{inv.public_id}/rebill/").content
+    manager = api_client(key=world_a.write_key)
+    r = manager.post(f"/api/v1/invoices/{inv.public_id}/rebill/")
+    assert r.status_code == 201, r.content
+    body = r.json()
+    assert D(body["credit_note"]["total"]) == D("-59.44")
+    [rebill] = body["invoices"]
+    assert rebill["kind"] == "adjustment" and D(rebill["total"]) == D("59.44")
+    assert {line["adjusts_invoice"] for line in rebill["lines"]} == {inv.number}
+    r = manager.post(f"/api/v1/invoices/{inv.public_id}/rebill/")
+    assert r.status_code == 409 and r.json()["error"]["code"] == "nothing_pending"
+    r = client.post(f"/billing/invoices/{inv.public_id}/credit-adjustments/", follow=True)
+    assert "No pending adjustment" in r.content.decode()
