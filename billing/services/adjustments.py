@@ -253,6 +253,10 @@ class _Reconcile:
         self.proposed: dict[int, dict[Key, _Agg]] = defaultdict(lambda: defaultdict(_Agg))
         self.errors: dict[int, list[str]] = {}
         self.names: dict[int, str] = {}
+        #: parts of the period nobody can be billed for (vacancy with no owner): moving
+        #: them off the tenant who paid would lose them, so nothing is adjusted
+        self.unbillable = [x.message for d in preview.invoices if d.tenant is None
+                           for x in d.diagnostics if x.severity == "error"]
         for d in preview.invoices:
             if d.tenant is None:
                 continue
@@ -284,10 +288,11 @@ class _Reconcile:
         ).filter(Q(start_at__isnull=True) | Q(start_at__gte=self.start, end_at__lte=self.end))
         for x in lines:
             into = self.drafted if x.invoice_id in draft_ids else self.existing
-            into[tenant_of[x.invoice_id]][_key(
-                x.kind, x.meter_id, x.meter_type, x.description, x.tax_rate
-            )].add(x.quantity, x.amount, x.tax_amount, x.unit, x.unit_price,
-                   _days(x.kind, x.start_at, x.end_at))
+            agg = into[tenant_of[x.invoice_id]][_key(
+                x.kind, x.meter_id, x.meter_type, x.description, x.tax_rate)]
+            agg.add(x.quantity, x.amount, x.tax_amount, x.unit, x.unit_price,
+                    _days(x.kind, x.start_at, x.end_at))
+            agg.assignment_id = agg.assignment_id or x.assignment_id
         self.original_periods = {
             (p.invoice_id, p.meter_id): p.pk for p in BilledPeriod.objects.filter(
                 invoice_id__in=tenant_of, adjustment__isnull=True, active=True)
@@ -318,11 +323,13 @@ class _Reconcile:
         if not deltas:
             return []
         name = self.names.get(tenant_id) or original.tenant.name
-        if tenant_id in self.errors:
+        errors = self.errors.get(tenant_id, []) + self.unbillable
+        if errors:
             return [Impact("adjustment_blocked", original.number, str(original.public_id),
                            f"Changes a period already invoiced as {original.number} "
                            f"({self.period}), but it cannot be priced again for {name}: "
-                           + "; ".join(self.errors[tenant_id]))]
+                           + "; ".join(dict.fromkeys(errors)) + " Nothing was adjusted; "
+                           "fix this and make the change again.")]
         rows = [self._adjustment(tenant_id, original, key, d, agg) for key, d, agg in deltas]
         Adjustment.objects.bulk_create(rows)
         text = _summary(deltas, original.currency)

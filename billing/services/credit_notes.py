@@ -125,7 +125,11 @@ def _chosen(inv: Invoice, lines: list[InvoiceLine]) -> list[_Row]:
     rows, errors = [], []
     for line in sorted(own.values(), key=lambda x: x.position):
         left = line.amount + (done.get(line.pk) or ZERO)  # credited amounts are negative
-        if left <= 0 and line.amount > 0:
+        if line.amount <= 0:
+            errors.append(f"Line {line.position} ({line.description}) is not a charge: "
+                          "there is nothing to credit on it.")
+            continue
+        if left <= 0:
             errors.append(f"Line {line.position} ({line.description}) is already credited.")
             continue
         share = left / line.amount if line.amount else Decimal(1)

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import F
+from django.utils import timezone
 
 from billing import engine
 from billing.models import (
@@ -89,7 +90,7 @@ def invoice_recompute(*, invoice: Invoice, actor=None, api_key=None) -> Invoice:
         raise ValidationError({"invoice": errors or ["Nothing can be billed for this tenant."]})
     else:
         inv.status = InvoiceStatus.VOID
-        inv.voided_at = inv.stale_at
+        inv.voided_at = timezone.now()
         BilledPeriod.objects.filter(invoice=inv).update(active=False)
         outcome = "voided"
     inv.stale_reason, inv.stale_at = "", None
