@@ -274,6 +274,20 @@ def test_back_dated_vacancy_after_issue_moves_the_days_to_the_owner(ctx):
     assert all(a.original_invoice == inv for a in Adjustment.objects.all())
 
 
+def test_a_vacancy_nobody_can_be_billed_for_adjusts_nothing_and_says_so(ctx):
+    from tenants.models import Ownership
+
+    h = make_house(flat="0.30")
+    inv = services.invoice_issue(invoice=september(h))
+    Ownership.objects.filter(property=h.prop).delete()  # no owner recorded
+    move = tenant_services.move_register(billing_point=h.bp, moved_at=at(MID),
+                                         incoming_tenant=None,
+                                         readings={h.meter.serial_number: "1250"})
+    [impact] = move.impacts
+    assert impact.code == "adjustment_blocked" and inv.number in impact.message
+    assert "owner" in impact.message and not Adjustment.objects.exists()
+
+
 def test_meter_replacement_back_dated_into_an_issued_period_becomes_an_adjustment(ctx):
     from meters import services as meter_services
     from meters.models import MeterAssignment
