@@ -31,6 +31,7 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import Q
 
+from billing import adjustments
 from billing.models import BilledPeriod, Invoice, LineKind, Subscription
 from billspree.core import timefmt
 from meters.models import MeterAssignment
@@ -112,6 +113,8 @@ class DraftLine:
     start_at: datetime | None = None
     end_at: datetime | None = None
     usage: UsageRef | None = None
+    #: adjustment lines: the pending ``billing.Adjustment`` they bill (billing.adjustments)
+    adjustment: object | None = None
 
 
 @dataclass
@@ -332,9 +335,16 @@ class _Tariffs:
 
 
 def compute(
-    *, subscriptions: Iterable[Subscription], start: date, end: date
+    *, subscriptions: Iterable[Subscription], start: date, end: date,
+    rerate_of: frozenset[int] | None = None, replacing: frozenset[int] = frozenset(),
 ) -> Preview:
-    """Draft invoices (not saved) of ``subscriptions`` for ``[start, end)`` (local dates)."""
+    """Draft invoices (not saved) of ``subscriptions`` for ``[start, end)`` (local dates).
+
+    ``rerate_of``: invoices whose period is priced again from current data as if they did
+    not exist (late data, ``billing.services.adjustments``): their billed periods and
+    every adjustment period are not "already billed", and no pending adjustment is added.
+    ``replacing``: drafts being recomputed in place (not "already invoiced").
+    """
     preview = Preview(start=start, end=end)
     subs = list(subscriptions)
     clipped: dict[int, tuple[date, date]] = {}
@@ -350,7 +360,7 @@ def compute(
     subs = [s for s in subs if s.pk in clipped]
     if not subs:
         return preview
-    ctx = _Context(subs, clipped, start, end)
+    ctx = _Context(subs, clipped, start, end, rerate_of, replacing)
     for sub in subs:
         preview.invoices.extend(ctx.invoices_for(sub))
     return preview
@@ -360,8 +370,11 @@ class _Context:
     """Everything loaded once for a batch of subscriptions."""
 
     def __init__(self, subs: list[Subscription], clipped: dict[int, tuple[date, date]],
-                 start: date, end: date):
+                 start: date, end: date, rerate_of: frozenset[int] | None = None,
+                 replacing: frozenset[int] = frozenset()):
         self.subs = subs
+        self.rerate_of = rerate_of
+        self.replacing = replacing
         self.cycle = (start, end)
         self.window = {
             s.pk: (local_midnight(a, _tz(s)), local_midnight(b, _tz(s)), a, b)
@@ -380,6 +393,7 @@ class _Context:
         self._load_consumption()
         #: cash rounding per currency: the organization's setting, one source for all
         self.cash_steps = tariff_selectors.cash_rounding_steps()
+        self.pending = {} if rerate_of is not None else adjustments.load_pending(self)
 
     # loading
     def _load_occupants(self) -> None:
@@ -444,10 +458,16 @@ class _Context:
         self.billed: dict[int, list[tuple[datetime, datetime, str]]] = defaultdict(list)
         rows = BilledPeriod.objects.filter(
             meter_id__in=meter_ids, active=True, start_at__lt=hi, end_at__gt=lo
-        ).values_list("meter_id", "start_at", "end_at", "invoice__number", "invoice__public_id")
+        )
+        existing = Invoice.objects.exclude(status="void").exclude(pk__in=self.replacing)
+        if self.rerate_of is not None:
+            rows = rows.filter(adjustment__isnull=True).exclude(invoice_id__in=self.rerate_of)
+            existing = existing.exclude(pk__in=self.rerate_of)
+        rows = rows.values_list("meter_id", "start_at", "end_at", "invoice__number",
+                                "invoice__public_id")
         for meter_id, a, b, number, public_id in rows:
             self.billed[meter_id].append((a, b, number or f"draft {str(public_id)[:8]}"))
-        existing = Invoice.objects.exclude(status="void").filter(
+        existing = existing.filter(
             billing_point_id__in={s.billing_point_id for s in self.subs},
             period_start__lt=hi, period_end__gt=lo,
         ).values_list("billing_point_id", "tenant_id", "period_start", "period_end", "number",
@@ -495,6 +515,7 @@ class _Context:
             _Builder(self, sub, by_tenant[key]).add_segment(occ.start, occ.end, occ.is_vacancy)
         invoices = list(by_tenant.values())
         for inv in invoices:
+            adjustments.add_pending_lines(self, inv)
             _Builder(self, sub, inv).finish()
         if not self.types.get(sub.billing_point_id):
             for inv in invoices:
@@ -724,4 +745,5 @@ def finish_totals(inv: DraftInvoice, step: Decimal | None) -> None:
 def _sources(boundary) -> list[dict[str, str]]:
     if boundary is None:
         return []
-    return [{"read_at": timefmt.api_instant(p.at), "value": f"{p.value:f}"} for p in boundary.sources]
+    return [{"read_at": timefmt.api_instant(p.at), "value": f"{p.value:f}"}
+            for p in boundary.sources]

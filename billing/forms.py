@@ -83,7 +83,44 @@ class ManualLineForm(forms.Form):
 
 
 class CreditNoteForm(forms.Form):
+    """The whole invoice, chosen lines, or a net amount (the service checks the rest)."""
+
+    MODES = [("full", "The whole invoice (it becomes void; its period may be billed again)"),
+             ("lines", "Chosen lines (what is left of each)"),
+             ("amount", "An amount, net (shared over the VAT rates like the invoice's net)")]
     reason = forms.CharField(max_length=300)
+    mode = forms.ChoiceField(choices=MODES, required=False, widget=forms.RadioSelect,
+                             label="What to credit")
+    lines = forms.ModelMultipleChoiceField(
+        queryset=None, required=False, to_field_name="public_id",
+        widget=forms.CheckboxSelectMultiple, label="Lines")
+    amount = forms.DecimalField(required=False, max_digits=16, decimal_places=2,
+                                label="Net amount")
+
+    def __init__(self, *args, invoice: Invoice, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["lines"].queryset = invoice.lines.order_by("position")
+        self.fields["lines"].label_from_instance = (
+            lambda x: f"{x.position}. {x.description} — {x.amount:.2f}")
+
+    def clean(self):
+        data = super().clean()
+        mode = data.get("mode") or "full"
+        data["mode"] = mode
+        if mode == "lines" and not data.get("lines"):
+            self.add_error("lines", "Choose the lines to credit.")
+        if mode == "amount" and data.get("amount") is None:
+            self.add_error("amount", "Give the net amount to credit.")
+        return data
+
+    def service_kwargs(self) -> dict:
+        data = self.cleaned_data
+        out = {"reason": data["reason"]}
+        if data["mode"] == "lines":
+            out["lines"] = list(data["lines"])
+        elif data["mode"] == "amount":
+            out["amount"] = data["amount"]
+        return out
 
 
 # --- batches and bill runs ------------------------------------------------------------------

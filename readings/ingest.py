@@ -59,6 +59,8 @@ class RowResult:
     anomaly: str = ""
     meter_id: int | None = None
     quality_given: bool = False
+    #: set by ``reading_enter``: what the reading changed in billing (None elsewhere)
+    impacts: list | None = None
 
     def reject(self, column: str, reason: str) -> None:
         self.status = "rejected"

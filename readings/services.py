@@ -22,6 +22,7 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from billspree.core.billing_inputs import READING, Impact, InputChange, billing_inputs_notify
 from billspree.core.errors import Conflict
 from billspree.core.models import ApiKey
 from billspree.core.scoping import require_organization
@@ -51,6 +52,11 @@ class IngestResult:
     #: Lines stored by the set-based snapshot path (``reading_ingest_snapshot``), which
     #: keeps no per-row result for them: each one is "created".
     stored_lines: list[int] = field(default_factory=list)
+    #: What the readings changed in billing (drafts marked stale, adjustments of issued
+    #: periods), as ``billspree.core.billing_inputs.Impact`` rows: told to the caller.
+    impacts: list[Impact] = field(default_factory=list)
+    #: The readings written, as billing hears of them (``notify=False``: for the caller).
+    change: InputChange | None = None
 
     @property
     def error_count(self) -> int:
@@ -74,6 +80,7 @@ def reading_ingest(
     keep_results: bool = True,
     keep_rejected: bool = True,
     on_chunk: Callable[[int, list[ingest.RowResult]], None] | None = None,
+    notify: bool = True,
 ) -> IngestResult:
     """Validate and store readings with the rules of ``readings.ingest``; one result per row.
 
@@ -83,6 +90,11 @@ def reading_ingest(
     changes nothing (duplicates are no-ops). ``on_chunk`` is told the progress; with
     ``keep_results=False`` only rejected rows are kept (a million-row file), and with
     ``keep_rejected=False`` not even those: ``on_chunk`` sees them and streams them away.
+
+    Billing is told, in this transaction, which meters' readings changed and when
+    (``billing_inputs_notify``): a drafted period they change is marked stale, an issued one
+    gets an adjustment; ``outcome.impacts`` says so. ``notify=False``: the caller tells
+    billing itself (a move notifies once for its readings and its occupancy).
     """
     if source not in Source.values:
         raise ValidationError({"source": [f"Unknown source {source!r}."]})
@@ -109,6 +121,13 @@ def reading_ingest(
             if all_or_nothing and outcome.error_count:
                 raise _RollBack
             _rollups_update(batch)
+            outcome.change = _change(batch)
+            if notify:
+                outcome.impacts = billing_inputs_notify(
+                    changes=[outcome.change],
+                    actor=upload.created_by if upload is not None else None,
+                    api_key=upload.api_key if upload is not None else None,
+                )
     except _RollBack:
         outcome.committed = False
     return outcome
@@ -153,6 +172,9 @@ def reading_ingest_snapshot(
             now=now,
         )
         ingest_snapshot.rollups_after_snapshot(org.pk, written, read_at)
+        outcome.impacts = billing_inputs_notify(changes=[readings_change(
+            {m: [read_at, read_at] for m in written.stored}, "readings added by a poll"
+        )])
         outcome.stored_lines = [i for i, _ in fast if meter_ids[i] in written.stored]
         stored = set(outcome.stored_lines)
         rest = [
@@ -166,9 +188,29 @@ def reading_ingest_snapshot(
             )
             outcome.results = general.results
             outcome.counts = general.counts
+            outcome.impacts += general.impacts
     outcome.counts["created"] += len(outcome.stored_lines)
     outcome.rows = len(rows)
     return outcome
+
+
+def readings_change(touched: dict[int, list[datetime]], description: str) -> InputChange | None:
+    """The change billing is told about: each meter's earliest and latest instant written."""
+    if not touched:
+        return None
+    windows = tuple((m, span[0], span[1]) for m, span in sorted(touched.items()))
+    return InputChange(
+        kind=READING, description=description, start=min(w[1] for w in windows),
+        end=max(w[2] for w in windows), meter_windows=windows,
+    )
+
+
+def _change(batch: ingest.Batch) -> InputChange | None:
+    upload = batch.upload
+    what = "readings corrected" if batch.replace else "readings added"
+    if upload is not None and upload.source == Source.UPLOAD:
+        what += f" by the upload {upload.filename}"
+    return readings_change(batch.touched, what)
 
 
 def _rollups_update(batch: ingest.Batch) -> None:
@@ -322,6 +364,9 @@ def _submit(items, key, digest, replace, all_or_nothing, actor, api_key) -> dict
         "committed": outcome.committed,
         "counts": outcome.counts,
         "results": [_api_result(r, outcome.committed) for r in outcome.results],
+        # what the readings changed in billing: drafts marked stale, adjustments of issued
+        # invoices (empty when nothing billed is touched)
+        "affects_invoices": [i.as_dict() for i in outcome.impacts],
     }
     upload_finish(upload, outcome, response=body)
     return body
@@ -557,6 +602,7 @@ def reading_enter(
     result = outcome.results[0]
     if result.status == "rejected":
         raise ValidationError({_FORM_FIELDS.get(c, c): [m] for c, m in result.errors})
+    result.impacts = outcome.impacts
     return result
 
 

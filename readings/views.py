@@ -15,6 +15,7 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from billspree.core import timefmt
+from billspree.core.billing_inputs import impacts_warn
 from billspree.core.errors import Conflict
 from billspree.core.models import Role
 from billspree.core.portal import OrganizationPortalMixin
@@ -180,7 +181,7 @@ class MeterReadingsView(ReadingsPortalMixin, View):
                 request, meter, form, preview=_preview(meter, read_at, form.cleaned_data["value"])
             )
         try:
-            services.reading_enter(
+            result = services.reading_enter(
                 meter=meter, read_at=read_at, value=form.cleaned_data["value"], actor=request.user
             )
         except ValidationError as exc:
@@ -190,6 +191,7 @@ class MeterReadingsView(ReadingsPortalMixin, View):
         messages.success(
             request, f"Reading {form.cleaned_data['value']} saved for {meter.serial_number}."
         )
+        impacts_warn(request, result.impacts)
         return redirect("readings:meter", id=meter.public_id)
 
     def render(self, request, meter, form, preview=None, status=200) -> HttpResponse:

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiTypes, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -15,6 +15,7 @@ from billing import services
 from billing.api.filters import InvoiceFilter
 from billing.engine import DraftInvoice, Preview
 from billing.models import (
+    Adjustment,
     BillingBatch,
     CreditNote,
     CreditNoteLine,
@@ -97,6 +98,7 @@ LINE_FIELDS = [
     "meter_multiplier",
     "assignment", "start_read_at", "start_value", "end_read_at", "end_value", "estimated",
     "start_basis", "end_basis", "start_sources", "end_sources", "quantity_note",
+    "adjustment", "adjusts_invoice",
 ]
 
 
@@ -122,6 +124,11 @@ class InvoiceLineSerializer(OrganizationModelSerializer):
     )
     assignment = serializers.UUIDField(source="assignment.public_id", read_only=True,
                                        allow_null=True)
+    adjustment = serializers.UUIDField(source="adjustment.public_id", read_only=True,
+                                       allow_null=True)
+    adjusts_invoice = serializers.CharField(
+        source="adjustment.original_invoice.number", read_only=True, allow_null=True,
+        help_text="Adjustment lines: the issued invoice whose period they correct.")
 
     class Meta:
         model = InvoiceLine
@@ -139,6 +146,35 @@ class VatRowSerializer(serializers.Serializer):
 
 def vat_rows(summary, currency: str) -> list[dict[str, Any]]:
     return VatRowSerializer(summary, many=True, context={"currency": currency}).data
+class AdjustmentSerializer(OrganizationModelSerializer):
+    """Late data about an issued period: a delta billed once on a later invoice (or
+    credited)."""
+
+    original_invoice = serializers.CharField(source="original_invoice.number", read_only=True)
+    tenant = serializers.UUIDField(source="tenant.public_id", read_only=True)
+    tenant_name = serializers.CharField(source="tenant.name", read_only=True)
+    meter_serial = serializers.CharField(source="meter.serial_number", read_only=True,
+                                         allow_null=True)
+    invoice = serializers.UUIDField(source="invoice.public_id", read_only=True, allow_null=True)
+    credit_note = serializers.CharField(source="credit_note.number", read_only=True,
+                                        allow_null=True)
+    status = serializers.CharField(read_only=True)
+    quantity = QuantityField(read_only=True)
+    unit_price = QuantityField(places=UNIT_PRICE_PLACES, read_only=True)
+    amount = MoneyField(read_only=True, currency_source="original_invoice.currency")
+    tax_rate = QuantityField(places=RATE_PLACES, read_only=True)
+    tax_amount = MoneyField(read_only=True, currency_source="original_invoice.currency")
+    start_value = QuantityField(read_only=True, allow_null=True)
+    end_value = QuantityField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Adjustment
+        fields = ["id", "status", "original_invoice", "tenant", "tenant_name", "period_start",
+                  "period_end", "kind", "charge", "meter_serial", "quantity", "unit",
+                  "unit_price", "amount", "tax_rate", "tax_amount", "start_read_at",
+                  "start_value", "end_read_at", "end_value", "estimated", "reason", "invoice",
+                  "credit_note", "created_at"]
+        read_only_fields = fields
 
 
 class InvoiceSerializer(OrganizationModelSerializer):
@@ -160,13 +196,19 @@ class InvoiceSerializer(OrganizationModelSerializer):
                                "total.")
     total = MoneyField(read_only=True)
     lines = InvoiceLineSerializer(many=True, read_only=True)
+    stale = serializers.BooleanField(source="is_stale", read_only=True, help_text=(
+        "A draft whose readings, occupancy or meters changed after it was computed: it is "
+        "refused at issue (409 invoice_stale) until recomputed (POST …/recompute/)."))
+    adjustments = AdjustmentSerializer(many=True, read_only=True, help_text=(
+        "Issued invoices: late data about this period, billed on a later invoice."))
 
     class Meta:
         model = Invoice
         fields = [
             "id", "number", "status", "tenant", "tenant_name", "billing_point", "subscription",
             "period_start", "period_end", "currency", "net_total", "tax_total", "vat_summary",
-            "cash_rounding", "total", "created_at", "issued_at", "paid_at", "voided_at", "lines",
+            "cash_rounding", "total", "kind", "created_at", "issued_at", "paid_at", "voided_at",
+            "stale", "stale_reason", "stale_at", "lines", "adjustments",
         ]
         read_only_fields = fields
 
@@ -194,9 +236,13 @@ class PeriodInputSerializer(serializers.Serializer):
 
 
 def _invoices_queryset():
-    lines = InvoiceLine.objects.select_related("meter", "assignment").order_by("position", "pk")
+    lines = InvoiceLine.objects.select_related(
+        "meter", "assignment", "adjustment__original_invoice").order_by("position", "pk")
+    adjustments = Adjustment.objects.select_related(
+        "original_invoice", "tenant", "meter", "invoice", "credit_note")
     invoices = Invoice.objects.select_related("tenant", "billing_point", "subscription")
-    return invoices.prefetch_related(Prefetch("lines", queryset=lines))
+    return invoices.prefetch_related(Prefetch("lines", queryset=lines),
+                                     Prefetch("adjustments", queryset=adjustments))
 
 
 class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrganizationViewSet):
@@ -332,6 +378,19 @@ class InvoiceIssueView(_InvoiceAction):
         return self.answer(services.invoice_issue(invoice=self.invoice(id), **self.audit_kwargs()))
 
 
+class InvoiceRecomputeView(_InvoiceAction):
+    """Rebuild a (stale) draft from current readings, occupancy and meters; manual lines are
+    kept. ``outcome`` is ``recomputed`` or ``voided`` (its tenant has nothing left to bill in
+    the period); ``new_drafts`` are drafts created for the period's other occupants."""
+
+    @extend_schema(request=None, responses=OpenApiTypes.OBJECT)
+    def post(self, request: Request, id: Any) -> Response:
+        inv = services.invoice_recompute(invoice=self.invoice(id), **self.audit_kwargs())
+        data = InvoiceSerializer(_invoices_queryset().get(pk=inv.pk)).data
+        return Response({**data, "outcome": inv.outcome,
+                         "new_drafts": [str(i.public_id) for i in inv.new_drafts]})
+
+
 class InvoicePayView(_InvoiceAction):
     @extend_schema(request=None, responses=InvoiceSerializer)
     def post(self, request: Request, id: Any) -> Response:
@@ -402,13 +461,22 @@ class CreditNoteSerializer(OrganizationModelSerializer):
 
     class Meta:
         model = CreditNote
-        fields = ["id", "number", "invoice", "invoice_number", "reason", "currency",
-                  "net_total", "tax_total", "total", "issued_at", "lines"]
+        fields = ["id", "number", "invoice", "invoice_number", "reason", "currency", "full",
+                  "net_total", "tax_total", "cash_rounding", "total", "issued_at", "lines"]
         read_only_fields = fields
 
 
 class CreditNoteInputSerializer(serializers.Serializer):
+    """Nothing but ``reason``: the whole invoice (it becomes void). ``lines``: those lines
+    (what is left of each); ``amount``: a net amount shared over the invoice's VAT rates.
+    The invoice stays issued after a partial credit; the credit notes of an invoice never
+    credit more than its total (400)."""
+
     reason = serializers.CharField(max_length=300)
+    lines = serializers.ListField(child=serializers.UUIDField(), required=False,
+                                  allow_empty=False, help_text="Public ids of invoice lines.")
+    amount = serializers.DecimalField(max_digits=16, decimal_places=2, required=False,
+                                      help_text="Net amount to credit.")
 
 
 class InvoiceCreditNoteView(_InvoiceAction):
@@ -419,12 +487,47 @@ class InvoiceCreditNoteView(_InvoiceAction):
         inv = self.invoice(id)
         ser = CreditNoteInputSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
-        note = services.credit_note_create(invoice=inv, **ser.validated_data,
-                                           **self.audit_kwargs())
+        data = dict(ser.validated_data)
+        if "lines" in data:
+            wanted = set(data["lines"])
+            data["lines"] = list(inv.lines.filter(public_id__in=wanted))
+            if len(data["lines"]) != len(wanted):
+                raise serializers.ValidationError({"lines": ["Choose lines of this invoice."]})
+        note = services.credit_note_create(invoice=inv, **data, **self.audit_kwargs())
         fresh = CreditNote.objects.select_related("invoice").prefetch_related("lines").get(
             pk=note.pk
         )
         return Response(CreditNoteSerializer(fresh).data, status=status.HTTP_201_CREATED)
+
+
+class InvoiceAdjustmentCreditView(_InvoiceAction):
+    """Credit the invoice's pending adjustments that lower what is owed, at once, with a
+    partial credit note (instead of waiting for the tenant's next invoice)."""
+
+    @extend_schema(request=None, responses=CreditNoteSerializer)
+    def post(self, request: Request, id: Any) -> Response:
+        from billing.services.credit_notes import credit_note_for_adjustments
+
+        note = credit_note_for_adjustments(invoice=self.invoice(id), **self.audit_kwargs())
+        fresh = CreditNote.objects.select_related("invoice").prefetch_related("lines").get(
+            pk=note.pk)
+        return Response(CreditNoteSerializer(fresh).data, status=status.HTTP_201_CREATED)
+
+
+class InvoiceRebillView(_InvoiceAction):
+    """Credit note + re-bill: settle the pending adjustments of this issued period now — a
+    partial credit note for the reductions, a re-bill draft (``kind: adjustment``) per
+    tenant for the additions (issue it like any draft)."""
+
+    @extend_schema(request=None, responses=OpenApiTypes.OBJECT)
+    def post(self, request: Request, id: Any) -> Response:
+        out = services.adjustments_rebill(invoice=self.invoice(id), **self.audit_kwargs())
+        note = out.credit_note
+        fresh = _invoices_queryset().filter(pk__in=[i.pk for i in out.invoices])
+        return Response({
+            "credit_note": CreditNoteSerializer(note).data if note else None,
+            "invoices": InvoiceSerializer(fresh, many=True).data,
+        }, status=status.HTTP_201_CREATED)
 
 
 class CreditNoteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrganizationViewSet):

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.db.models import Count
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -127,13 +127,24 @@ class RunSerializer(OrganizationModelSerializer):
 
 class RunDetailSerializer(RunSerializer):
     progress = serializers.SerializerMethodField()
+    stale_drafts = serializers.SerializerMethodField()
 
     class Meta(RunSerializer.Meta):
-        fields = [*RunSerializer.Meta.fields, "progress"]
+        fields = [*RunSerializer.Meta.fields, "progress", "stale_drafts"]
         read_only_fields = fields
 
     def get_progress(self, run: BillRun) -> dict[str, Any]:
         return bill_run_progress(run)
+
+    @extend_schema_field({"type": "array", "items": {"type": "object", "properties": {
+        "id": {"type": "string", "format": "uuid"}, "tenant": {"type": "string"},
+        "stale_reason": {"type": "string"}}}})
+    def get_stale_drafts(self, run: BillRun) -> list[dict[str, Any]]:
+        """Drafts whose data changed after the run computed them: refused at issue (409
+        ``invoice_stale``) until recomputed (``POST …/recompute/``)."""
+        rows = run.invoices.filter(status="draft").exclude(stale_reason="").values_list(
+            "public_id", "tenant__name", "stale_reason")
+        return [{"id": str(p), "tenant": t, "stale_reason": r} for p, t, r in rows]
 
 
 class RunStartSerializer(serializers.Serializer):
@@ -240,6 +251,15 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrganizationV
         """Cancel before anything is issued: drafts are voided."""
         run_services.bill_run_cancel(run=self.get_object(), **self.audit_kwargs())
         return self._answer(self.get_object())
+
+    @extend_schema(request=None, responses=RunDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def recompute(self, request: Request, id: Any = None) -> Response:
+        """Recompute the run's stale drafts from current readings, occupancy and meters."""
+        from billing.services import bill_run_recompute_stale
+
+        done = bill_run_recompute_stale(run=self.get_object(), **self.audit_kwargs())
+        return Response({**self._data(self.get_object()), "recomputed": len(done)})
 
     @extend_schema(request=None, responses=RunDetailSerializer)
     @action(detail=True, methods=["post"])

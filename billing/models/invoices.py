@@ -104,6 +104,14 @@ class InvoiceStatus(models.TextChoices):
     VOID = "void", "Void"
 
 
+class InvoiceKind(models.TextChoices):
+    REGULAR = "regular", "Regular"
+    #: a re-bill of late data about a period already invoiced (pending adjustments billed
+    #: now rather than on the next regular invoice): it overlaps the regular invoice of the
+    #: period by design
+    ADJUSTMENT = "adjustment", "Adjustment (re-bill)"
+
+
 class Invoice(OrganizationScopedModel):
     tenant = models.ForeignKey("tenants.Tenant", on_delete=models.PROTECT, related_name="invoices")
     billing_point = models.ForeignKey(
@@ -123,6 +131,8 @@ class Invoice(OrganizationScopedModel):
         max_length=8, choices=InvoiceStatus.choices, default=InvoiceStatus.DRAFT
     )
     number = models.CharField(max_length=32, blank=True)
+    kind = models.CharField(max_length=10, choices=InvoiceKind.choices,
+                            default=InvoiceKind.REGULAR, db_default=InvoiceKind.REGULAR)
     net_total = models.DecimalField(**AMOUNT, default=Decimal("0"))
     tax_total = models.DecimalField(**AMOUNT, default=Decimal("0"))
     #: The gross total rounded to the organization's cash-rounding step for the currency
@@ -135,6 +145,10 @@ class Invoice(OrganizationScopedModel):
     issued_at = models.DateTimeField(null=True, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
     voided_at = models.DateTimeField(null=True, blank=True)
+    #: A draft whose inputs (readings, occupancy, meters) changed after it was computed:
+    #: why, and since when. It cannot be issued until recomputed (``invoice_recompute``).
+    stale_reason = models.TextField(blank=True, default="", db_default="")
+    stale_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-period_start", "-pk"]
@@ -150,7 +164,7 @@ class Invoice(OrganizationScopedModel):
                     ("tenant", RangeOperators.EQUAL),
                     (TstzRange("period_start", "period_end"), RangeOperators.OVERLAPS),
                 ],
-                condition=~Q(status="void"),
+                condition=~Q(status="void") & Q(kind="regular"),
             ),
             models.CheckConstraint(
                 condition=Q(period_end__gt=F("period_start")), name="invoice_period_positive"
@@ -175,6 +189,10 @@ class Invoice(OrganizationScopedModel):
     def is_draft(self) -> bool:
         return self.status == InvoiceStatus.DRAFT
 
+    @property
+    def is_stale(self) -> bool:
+        return self.status == InvoiceStatus.DRAFT and bool(self.stale_reason)
+
 
 class LineKind(models.TextChoices):
     USAGE = "usage", "Usage"
@@ -184,6 +202,7 @@ class LineKind(models.TextChoices):
     MINIMUM = "minimum", "Minimum charge"
     #: legacy: invoices drafted before ``Invoice.cash_rounding`` carried it as a line
     ROUNDING = "rounding", "Cash rounding"
+    ADJUSTMENT = "adjustment", "Adjustment"
 
 
 class BilledPeriod(OrganizationScopedModel):
@@ -204,6 +223,17 @@ class BilledPeriod(OrganizationScopedModel):
     end_value = models.DecimalField(max_digits=20, decimal_places=4, null=True, blank=True)
     estimated = models.BooleanField(default=False)
     active = models.BooleanField(default=True, help_text="False once the invoice is void.")
+    #: An adjustment period: the delta of a period already billed (``adjusts``), carried
+    #: by a later invoice. It overlaps the period it adjusts by design, so the exclusion
+    #: constraint below covers original periods only; an adjustment is billed at most once
+    #: by its own unique constraint.
+    adjustment = models.ForeignKey(
+        "billing.Adjustment", on_delete=models.PROTECT, null=True, blank=True,
+        related_name="billed_periods",
+    )
+    adjusts = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="adjusted_by"
+    )
 
     class Meta:
         ordering = ["start_at", "pk"]
@@ -214,7 +244,11 @@ class BilledPeriod(OrganizationScopedModel):
                     ("meter", RangeOperators.EQUAL),
                     (TstzRange("start_at", "end_at"), RangeOperators.OVERLAPS),
                 ],
-                condition=Q(active=True),
+                condition=Q(active=True, adjustment__isnull=True),
+            ),
+            models.UniqueConstraint(
+                fields=["adjustment"], condition=Q(active=True, adjustment__isnull=False),
+                name="billed_period_adjustment_once",
             ),
             models.CheckConstraint(
                 condition=Q(end_at__gt=F("start_at")), name="billed_period_positive"
@@ -264,6 +298,11 @@ class InvoiceLine(OrganizationScopedModel):
     start_sources = models.JSONField(default=list, blank=True)
     end_sources = models.JSONField(default=list, blank=True)
     quantity_note = models.CharField(max_length=300, blank=True)
+    #: adjustment lines: the adjustment they bill (its original invoice, its readings)
+    adjustment = models.ForeignKey(
+        "billing.Adjustment", on_delete=models.PROTECT, null=True, blank=True,
+        related_name="lines",
+    )
 
     class Meta:
         ordering = ["position", "pk"]
@@ -285,7 +324,12 @@ class CreditNote(OrganizationScopedModel):
     currency = CurrencyField()
     net_total = models.DecimalField(**AMOUNT)
     tax_total = models.DecimalField(**AMOUNT)
+    #: Cash rounding of the credited total (net + tax + cash_rounding = total).
+    cash_rounding = models.DecimalField(**AMOUNT, default=Decimal("0"))
     total = models.DecimalField(**AMOUNT)
+    #: True when it credits the whole invoice (the invoice becomes void and its periods
+    #: may be billed again); a partial credit note leaves the invoice issued.
+    full = models.BooleanField(default=True)
     issued_at = models.DateTimeField()
     #: The PDF as issued, stored once (right after the note is committed, or at its first
     #: download if that failed) and never rendered again: a later change of the
@@ -301,7 +345,13 @@ class CreditNote(OrganizationScopedModel):
             models.UniqueConstraint(
                 fields=["organization", "number"], name="credit_note_unique_number"
             ),
-            models.UniqueConstraint(fields=["invoice"], name="credit_note_one_per_invoice"),
+            models.UniqueConstraint(
+                fields=["invoice"], condition=Q(full=True), name="credit_note_one_full_per_invoice"
+            ),
+            models.CheckConstraint(
+                condition=Q(total=F("net_total") + F("tax_total") + F("cash_rounding")),
+                name="credit_note_totals_add_up",
+            ),
         ]
 
     def __str__(self) -> str:

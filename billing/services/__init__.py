@@ -10,6 +10,11 @@ from billing.services.batches import (  # noqa: F401
     batch_subscriptions_set,
     batch_update,
 )
+from billing.services.credit_notes import (  # noqa: F401
+    credit_note_for_adjustments,
+    credit_note_preview,
+    credited_total,
+)
 from billing.services.invoices import (  # noqa: F401
     credit_note_create,
     document_number_take,
@@ -23,6 +28,11 @@ from billing.services.invoices import (  # noqa: F401
     subscription_create,
     subscription_delete,
     subscription_update,
+)
+from billing.services.rebill import Rebill, adjustments_rebill  # noqa: F401
+from billing.services.recompute import (  # noqa: F401
+    bill_run_recompute_stale,
+    invoice_recompute,
 )
 from billing.services.runs import (  # noqa: F401
     bill_run_cancel,

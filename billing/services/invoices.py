@@ -18,9 +18,8 @@ from billing import engine
 from billing.engine import DraftInvoice, Preview
 from billing.models import (
     DEFAULT_PREFIXES,
+    Adjustment,
     BilledPeriod,
-    CreditNote,
-    CreditNoteLine,
     DocumentKind,
     DocumentSequence,
     Invoice,
@@ -29,7 +28,6 @@ from billing.models import (
     LineKind,
     Subscription,
 )
-from billing.services.statements import credit_note_after_create
 from billspree.core.errors import Conflict
 from billspree.core.scoping import require_organization
 from billspree.core.services import audit_record
@@ -206,7 +204,7 @@ _LINE_COLUMNS = (
     "public_id, organization_id, invoice_id, position, kind, description, quantity, unit, "
     "unit_price, amount, tax_rate, tax_amount, meter_type, start_at, end_at, billed_period_id, "
     "meter_id, assignment_id, start_read_at, start_value, end_read_at, end_value, estimated, "
-    "start_basis, end_basis, start_sources, end_sources, quantity_note"
+    "start_basis, end_basis, start_sources, end_sources, quantity_note, adjustment_id"
 )
 
 
@@ -271,18 +269,28 @@ def _write_drafts(org, billable: list[DraftInvoice], *, bill_run=None) -> list[I
              i.tax_total, i.cash_rounding, i.total, "", now)
             for i, d in zip(invoices, billable, strict=True)
         ])
-        _copy(cur, "billing_billedperiod", _PERIOD_COLUMNS, [
-            (pid, str(uuid4()), org.pk, ids[n], r.meter_id, r.assignment_id, r.start_at,
-             r.end_at, r.quantity, r.start_read_at, r.start_value, r.end_read_at, r.end_value,
-             r.estimated, True)
-            for pid, (n, r) in zip(period_ids, refs, strict=True)
-        ])
-        period_of = {id(r): pid for pid, (_, r) in zip(period_ids, refs, strict=True)}
-        _copy(cur, "billing_invoiceline", _LINE_COLUMNS, [
-            row for pk, d in zip(ids, billable, strict=True)
-            for row in _line_rows(org, pk, d, period_of)
-        ])
+        _write_children(cur, org, ids, billable, period_ids, refs)
     return invoices
+
+
+def _write_children(cur, org, ids: list[int], billable: list[DraftInvoice],
+                    period_ids: list[int], refs: list) -> None:
+    """The billed periods and lines of drafts whose rows exist (ids), two COPYs; then the
+    pending adjustments they carry are claimed (``adjustments_place``)."""
+    _copy(cur, "billing_billedperiod", _PERIOD_COLUMNS, [
+        (pid, str(uuid4()), org.pk, ids[n], r.meter_id, r.assignment_id, r.start_at,
+         r.end_at, r.quantity, r.start_read_at, r.start_value, r.end_read_at, r.end_value,
+         r.estimated, True)
+        for pid, (n, r) in zip(period_ids, refs, strict=True)
+    ])
+    period_of = {id(r): pid for pid, (_, r) in zip(period_ids, refs, strict=True)}
+    _copy(cur, "billing_invoiceline", _LINE_COLUMNS, [
+        row for pk, d in zip(ids, billable, strict=True)
+        for row in _line_rows(org, pk, d, period_of)
+    ])
+    from billing.services.adjustments import adjustments_place
+
+    adjustments_place(cur, org, ids, billable)
 
 
 def _line_rows(org, invoice_id: int, draft: DraftInvoice, period_of: dict[int, int]):
@@ -299,6 +307,7 @@ def _line_rows(org, invoice_id: int, draft: DraftInvoice, period_of: dict[int, i
             r.start_basis if r else "", r.end_basis if r else "",
             json.dumps(r.start_sources if r else []), json.dumps(r.end_sources if r else []),
             (r.note if r else "")[:300],
+            line.adjustment.pk if line.adjustment is not None else None,
         )
 
 
@@ -403,6 +412,10 @@ def invoice_issue(*, invoice: Invoice, actor=None, api_key=None) -> Invoice:
         raise Conflict(f"Invoice {inv} is void and cannot be issued.")
     if not inv.lines.exists():
         raise ValidationError({"lines": ["An invoice without lines cannot be issued."]})
+    if inv.stale_reason:
+        from billing.services.recompute import stale_conflict
+
+        raise stale_conflict([inv])
     inv.number = document_number_take(kind=DocumentKind.INVOICE)
     inv.status = InvoiceStatus.ISSUED
     inv.issued_at = timezone.now()
@@ -435,7 +448,10 @@ def invoice_mark_paid(*, invoice: Invoice, actor=None, api_key=None) -> Invoice:
 
 
 def _release(inv: Invoice) -> None:
+    """Its billed periods may be billed again, and the adjustments it carried are pending
+    again (for the tenant's next invoice)."""
     BilledPeriod.objects.filter(invoice=inv).update(active=False)
+    Adjustment.objects.filter(invoice=inv).update(invoice=None)
 
 
 @transaction.atomic
@@ -456,38 +472,5 @@ def invoice_void(*, invoice: Invoice, actor=None, api_key=None) -> Invoice:
     return inv
 
 
-@transaction.atomic
-def credit_note_create(
-    *, invoice: Invoice, reason: str, actor=None, api_key=None
-) -> CreditNote:
-    """Credit an issued (or paid) invoice in full: a numbered credit note with every line
-    negated; the invoice becomes void and its consumption can be billed afresh."""
-    inv = _locked(invoice)
-    if not reason.strip():
-        raise ValidationError({"reason": ["Say why the invoice is credited."]})
-    if inv.status not in (InvoiceStatus.ISSUED, InvoiceStatus.PAID):
-        raise Conflict(f"Invoice {inv} is {inv.get_status_display().lower()}: only issued or "
-                       "paid invoices are credited (void a draft instead).")
-    note = CreditNote.objects.create(
-        invoice=inv, number=document_number_take(kind=DocumentKind.CREDIT_NOTE),
-        reason=reason.strip()[:300], currency=inv.currency, net_total=-inv.net_total,
-        tax_total=-inv.tax_total, total=-inv.total, issued_at=timezone.now(),
-    )
-    CreditNoteLine.objects.bulk_create([
-        CreditNoteLine(
-            organization=inv.organization, credit_note=note, invoice_line=line,
-            position=line.position, description=line.description, quantity=line.quantity,
-            unit=line.unit, unit_price=-line.unit_price, amount=-line.amount,
-            tax_rate=line.tax_rate, tax_amount=-line.tax_amount,
-        )
-        for line in inv.lines.all()
-    ])
-    inv.status = InvoiceStatus.VOID
-    inv.voided_at = note.issued_at
-    inv.save(update_fields=["status", "voided_at"])
-    _release(inv)
-    audit_record(action="credit_note.create", actor=actor, api_key=api_key,
-                 target=str(note.public_id),
-                 detail={"number": note.number, "invoice": inv.number, "reason": reason})
-    credit_note_after_create(credit_note=note, actor=actor, api_key=api_key)
-    return note
+# credit notes (full, partial, of adjustments) live in billing.services.credit_notes
+from billing.services.credit_notes import credit_note_create  # noqa: E402, F401

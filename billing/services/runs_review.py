@@ -22,6 +22,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from billing.models import (
+    Adjustment,
     BilledPeriod,
     BillRun,
     BillRunItem,
@@ -64,8 +65,8 @@ def _settle(run: BillRun) -> BillRun:
     run = _locked_run(run)
     if run.status not in LIVE or run.chunks.exclude(status=ChunkStatus.DONE).exists():
         return run
-    if run.auto_issue:
-        drafts = Invoice.objects.filter(bill_run=run, status=InvoiceStatus.DRAFT)
+    if run.auto_issue:  # a draft made stale meanwhile waits for review
+        drafts = Invoice.objects.filter(bill_run=run, status=InvoiceStatus.DRAFT, stale_reason="")
         if drafts.exists():
             _issue(run, drafts, actor=None, api_key=None)
     run.status = _final_status(run)
@@ -87,6 +88,11 @@ def _issue(run: BillRun, drafts, *, actor, api_key) -> list[Invoice]:
     ))
     if not rows:
         return []
+    stale = [r for r in rows if r.stale_reason]
+    if stale:
+        from billing.services.recompute import stale_conflict
+
+        raise stale_conflict(stale)
     sequence = _sequence_locked(DocumentKind.INVOICE)
     first = sequence.next_number
     type(sequence).objects.filter(pk=sequence.pk).update(next_number=first + len(rows))
@@ -158,6 +164,7 @@ def bill_run_cancel(*, run: BillRun, actor=None, api_key=None) -> BillRun:
                .values_list("pk", flat=True))
     Invoice.objects.filter(pk__in=ids).update(status=InvoiceStatus.VOID, voided_at=now)
     BilledPeriod.objects.filter(invoice_id__in=ids).update(active=False)
+    Adjustment.objects.filter(invoice_id__in=ids).update(invoice=None)
     run.chunks.exclude(status=ChunkStatus.DONE).update(
         status=ChunkStatus.DONE, lease_until=None, finished_at=now
     )

@@ -16,6 +16,7 @@ from django.views import View
 
 from billing import forms, services
 from billing.models import (
+    Adjustment,
     CreditNote,
     Invoice,
     InvoiceLine,
@@ -25,6 +26,11 @@ from billing.models import (
 )
 from billing.selectors.statements import points as _points
 from billing.selectors.totals import invoice_totals
+from billing.services.credit_notes import (
+    credit_note_for_adjustments,
+    credit_note_preview,
+    credited_total,
+)
 from billing.views.statements import credit_note_pdf_response
 from billspree.core.errors import Conflict
 from billspree.core.portal import OrganizationPortalMixin
@@ -69,7 +75,8 @@ class InvoiceListView(OrganizationPortalMixin, View):
 
 
 def _invoice(id: Any) -> Invoice:
-    lines = InvoiceLine.objects.select_related("meter", "assignment").order_by("position", "pk")
+    lines = InvoiceLine.objects.select_related(
+        "meter", "assignment", "adjustment__original_invoice").order_by("position", "pk")
     qs = Invoice.objects.select_related("tenant", "billing_point__property", "subscription__plan")
     return get_object_or_404(
         qs.prefetch_related(Prefetch("lines", queryset=lines), "credit_notes"), public_id=id
@@ -83,9 +90,15 @@ class InvoiceDetailView(OrganizationPortalMixin, View):
         for line in lines:  # the readings each boundary value came from, as instants
             line.start_from, line.end_from = _points(line.start_sources), _points(
                 line.end_sources)
+        adjustments = Adjustment.objects.filter(original_invoice=invoice).select_related(
+            "tenant", "meter", "invoice", "credit_note")
         ctx = {"invoice": invoice, "lines": [x for x in lines if x.kind != LineKind.ROUNDING],
                "line_form": form or forms.ManualLineForm(),
                "totals": invoice_totals(invoice, lines),
+               "adjustments": list(adjustments),
+               "pending_adjustments": any(a.status == "pending" for a in adjustments),
+               "creditable_adjustments": any(
+                   a.status == "pending" and a.amount < 0 for a in adjustments),
                "tz": invoice.billing_point.property.time_zone}
         return render(request, "billing/invoice_detail.html", ctx, status=status)
 
@@ -155,6 +168,22 @@ class InvoiceIssueView(_ConfirmView):
         return f"Issued {inv.number}."
 
 
+class InvoiceRecomputeView(_ConfirmView):
+    verb = "Recompute"
+    explain = ("The draft is rebuilt from the current readings, occupancy and meters (its "
+               "manual lines are kept). A tenant who no longer occupies any of the period has "
+               "the draft voided; a new occupant of the period gets a draft of their own.")
+
+    def act(self, request, invoice):
+        inv = services.invoice_recompute(invoice=invoice, **_actor(request))
+        text = (f"Draft recomputed: total {inv.total:.2f} {inv.currency}."
+                if inv.outcome == "recomputed" else
+                f"{invoice.tenant} has nothing left to bill in the period: the draft is void.")
+        if inv.new_drafts:
+            text += f" {len(inv.new_drafts)} new draft(s) for the period's other occupants."
+        return text
+
+
 class InvoicePayView(_ConfirmView):
     verb = "Mark paid"
     explain = "Record that this invoice has been paid in full."
@@ -175,20 +204,29 @@ class InvoiceVoidView(_ConfirmView):
 
 
 class CreditNoteCreateView(OrganizationPortalMixin, View):
-    def render_form(self, request, invoice, form, status=200):
-        return render(request, "billing/credit_note_form.html",
-                      {"invoice": invoice, "form": form}, status=status)
+    """The whole invoice (the form page is the confirmation), or chosen lines / an amount:
+    a confirmation page shows exactly what will be credited (VAT per rate, cash rounding)
+    before the numbered note is issued."""
+
+    def render_form(self, request, invoice, form, status=200, preview=None):
+        return render(request, "billing/credit_note_form.html", {
+            "invoice": invoice, "form": form, "preview": preview,
+            "credited": credited_total(invoice)}, status=status)
 
     def get(self, request: HttpRequest, id: Any) -> HttpResponse:
         invoice = get_object_or_404(Invoice.objects.select_related("tenant"), public_id=id)
-        return self.render_form(request, invoice, forms.CreditNoteForm())
+        return self.render_form(request, invoice, forms.CreditNoteForm(invoice=invoice))
 
     def post(self, request: HttpRequest, id: Any) -> HttpResponse:
         invoice = get_object_or_404(Invoice.objects.select_related("tenant"), public_id=id)
-        form = forms.CreditNoteForm(request.POST)
+        form = forms.CreditNoteForm(request.POST, invoice=invoice)
         if form.is_valid():
+            partial = form.cleaned_data["mode"] != "full"
             try:
-                note = services.credit_note_create(invoice=invoice, **form.cleaned_data,
+                if partial and not request.POST.get("confirm"):
+                    preview = credit_note_preview(invoice=invoice, **form.service_kwargs())
+                    return self.render_form(request, invoice, form, preview=preview)
+                note = services.credit_note_create(invoice=invoice, **form.service_kwargs(),
                                                    **_actor(request))
             except ValidationError as exc:
                 forms.add_service_errors(form, exc)
@@ -196,11 +234,44 @@ class CreditNoteCreateView(OrganizationPortalMixin, View):
                 form.add_error(None, exc.message)
             else:
                 emailed = note.deliveries.first()
-                messages.success(request, f"Credit note {note.number} issued; {invoice} is void."
+                done = (f"{invoice} is void." if note.full else
+                        f"{invoice} stays issued; {credited_total(invoice):.2f} "
+                        f"{invoice.currency} of it is credited so far.")
+                messages.success(request, f"Credit note {note.number} issued; {done}"
                                  + (f" It is being emailed to {emailed.recipient}, who was "
                                     "sent the invoice." if emailed else ""))
                 return redirect("billing:invoice_detail", id=invoice.public_id)
         return self.render_form(request, invoice, form, status=400)
+
+
+class AdjustmentRebillView(_ConfirmView):
+    verb = "Credit and re-bill now"
+    explain = ("The pending adjustments of this period are settled at once instead of on the "
+               "tenants' next invoices: the reductions with a partial credit note of this "
+               "invoice, the additions with a re-bill draft per tenant (review and issue it). "
+               "This invoice stays issued; every adjustment is settled once.")
+
+    def act(self, request, invoice):
+        out = services.adjustments_rebill(invoice=invoice, **_actor(request))
+        parts = []
+        if out.credit_note:
+            parts.append(f"credit note {out.credit_note.number} "
+                         f"({out.credit_note.total:.2f} {out.credit_note.currency})")
+        if out.invoices:
+            parts.append(f"{len(out.invoices)} re-bill draft(s) to review and issue")
+        return "Settled: " + " and ".join(parts) + "."
+
+
+class AdjustmentCreditView(_ConfirmView):
+    verb = "Credit now"
+    explain = ("The pending adjustments of this period that lower what is owed (e.g. days "
+               "and consumption the tenant paid but did not use) are credited at once with a "
+               "partial credit note, instead of waiting for the tenant's next invoice. The "
+               "invoice stays issued.")
+
+    def act(self, request, invoice):
+        note = credit_note_for_adjustments(invoice=invoice, **_actor(request))
+        return f"Credit note {note.number} issued for {-note.total:.2f} {note.currency}."
 
 
 class CreditNoteDetailView(OrganizationPortalMixin, View):

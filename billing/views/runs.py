@@ -189,6 +189,7 @@ class RunDetailView(OrganizationPortalMixin, View):
             "tabs": [(v, label, progress.get(v, 0) if v != ItemStatus.PENDING
                       else progress.get("pending", 0)) for v, label in REPORT_TABS],
             "drafts": draft_rows, "draft_count": drafts.count(),
+            "stale_count": drafts.exclude(stale_reason="").count(),
             "draft_totals": _totals(drafts), "issued_totals": _totals(issued),
             "issued": _with_statement_status(issued.select_related("tenant", "billing_point")
                                              .order_by("number"))[:PICKER_LIMIT],
@@ -242,6 +243,27 @@ class RunIssueView(OrganizationPortalMixin, View):
             messages.error(request, _error(exc))
         else:
             messages.success(request, f"Issued {len(issued)} invoice(s).")
+        return redirect("billing:run_detail", id=run.public_id)
+
+
+class RunRecomputeView(OrganizationPortalMixin, View):
+    """Recompute the run's stale drafts from current data (confirmed in the page)."""
+
+    model = BillRun
+
+    def post(self, request: HttpRequest, id: Any) -> HttpResponse:
+        run = _run(id)
+        try:
+            done = services.bill_run_recompute_stale(run=run, **_actor(request))
+        except (ValidationError, Conflict) as exc:
+            messages.error(request, _error(exc))
+        else:
+            voided = sum(1 for inv in done if inv.outcome == "voided")
+            added = sum(len(inv.new_drafts) for inv in done)
+            messages.success(request, f"Recomputed {len(done)} stale draft(s)"
+                             + (f"; {voided} voided (nothing left to bill)" if voided else "")
+                             + (f"; {added} new draft(s) for new occupants" if added else "")
+                             + ".")
         return redirect("billing:run_detail", id=run.public_id)
 
 

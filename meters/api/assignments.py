@@ -17,6 +17,7 @@ from billspree.core.api_base import (
     OrganizationModelSerializer,
     OrganizationViewSet,
 )
+from billspree.core.billing_inputs import IMPACTS_SCHEMA, impacts_payload
 from meters import selectors, services
 from meters.api.fields import (
     ASSIGNMENT_NAMES,
@@ -46,6 +47,7 @@ class MeterAssignmentSerializer(OrganizationModelSerializer):
         source="final_reading", max_digits=20, decimal_places=4, read_only=True, allow_null=True
     )
     status = serializers.SerializerMethodField()
+    affects_invoices = serializers.SerializerMethodField()
 
     class Meta:
         model = MeterAssignment
@@ -62,11 +64,19 @@ class MeterAssignmentSerializer(OrganizationModelSerializer):
             "finalReading",
             "status",
             "created_at",
+            "affects_invoices",
         ]
 
     @extend_schema_field({"type": "string", "enum": ["active", "inactive"]})
     def get_status(self, obj: MeterAssignment) -> str:
         return selectors.Status.ACTIVE if obj.removed_at is None else selectors.Status.INACTIVE
+
+
+    @extend_schema_field(IMPACTS_SCHEMA)
+    def get_affects_invoices(self, obj) -> list:
+        """What this write changed in billing (drafts made stale, adjustments); empty on
+        reads."""
+        return impacts_payload(obj)
 
 
 def _register(**kwargs: Any) -> serializers.DecimalField:

@@ -18,6 +18,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 
+from billspree.core.billing_inputs import ASSIGNMENT, Impact, InputChange, billing_inputs_notify
 from billspree.core.errors import Conflict
 from billspree.core.scoping import require_organization
 from billspree.core.services import audit_record
@@ -28,6 +29,14 @@ from meters.services.registry import billing_point_create, meter_create
 ASSIGNMENT_CONSTRAINTS = ("assignment_one_open_per_meter", "assignment_no_overlap_per_meter")
 
 # --- assignments -----------------------------------------------------------------------
+
+
+def _notify(billing_point: BillingPoint, start: datetime, what: str, actor: Actor) -> list[Impact]:
+    """Tell billing the meters of ``billing_point`` changed from ``start`` on (same
+    transaction); returns what it affects (drafts made stale, adjustments)."""
+    change = InputChange(kind=ASSIGNMENT, description=what, start=start,
+                         billing_point_ids=frozenset({billing_point.pk}))
+    return billing_inputs_notify(changes=[change], actor=actor)
 
 
 def _tz(billing_point: BillingPoint) -> Any:
@@ -120,8 +129,12 @@ def meter_assign(
     connected_at: Instant,
     initial_reading: Any = Decimal("0"),
     actor: Actor = None,
+    notify: bool = True,
 ) -> MeterAssignment:
-    """Connect an inactive meter to a billing point from ``connected_at`` on."""
+    """Connect an inactive meter to a billing point from ``connected_at`` on.
+
+    Billing is told (same transaction) when this changes a drafted or issued period:
+    ``assignment.impacts`` says what it affects (``notify=False``: the caller tells it)."""
     tz = _tz(billing_point)
     at = to_instant(connected_at, tz, field="connected_at")
     initial = to_register(initial_reading, field="initial_reading", meter=meter)
@@ -146,12 +159,17 @@ def meter_assign(
         target=f"{meter.serial_number} → {billing_point.connection_id}",
         detail={"connected_at": at.isoformat(), "initial_reading": str(initial)},
     )
+    assignment.impacts = _notify(billing_point, at, f"meter {meter.serial_number} connected",
+                                 actor) if notify else []
     return assignment
 
 
 def _lock(assignment: MeterAssignment) -> MeterAssignment:
+    """The assignment row, ``FOR NO KEY UPDATE`` and alone (not its meter and billing point):
+    rows that merely reference it (billing's adjustments, written by a concurrent reading
+    correction) must not wait behind it, or the two would close a lock cycle."""
     return (
-        MeterAssignment.objects.select_for_update()
+        MeterAssignment.objects.select_for_update(no_key=True, of=("self",))
         .select_related("meter", "billing_point")
         .get(pk=assignment.pk)
     )
@@ -172,6 +190,7 @@ def meter_remove(
     removed_at: Instant,
     final_reading: Any,
     actor: Actor = None,
+    notify: bool = True,
 ) -> MeterAssignment:
     """Disconnect a meter: its final register value closes the assignment."""
     locked = _lock(assignment)
@@ -200,6 +219,8 @@ def meter_remove(
         detail={"removed_at": at.isoformat(), "final_reading": str(final)},
     )
     assignment.refresh_from_db()
+    locked.impacts = _notify(locked.billing_point, at,
+                             f"meter {locked.meter.serial_number} removed", actor) if notify else []
     return locked
 
 
@@ -228,15 +249,21 @@ def meter_replace(
             }
         )
     old = meter_remove(
-        assignment=assignment, removed_at=replaced_at, final_reading=final_reading, actor=actor
+        assignment=assignment, removed_at=replaced_at, final_reading=final_reading, actor=actor,
+        notify=False,
     )
-    return meter_assign(
+    new = meter_assign(
         billing_point=old.billing_point,
         meter=new_meter,
         connected_at=old.removed_at,
         initial_reading=initial_reading,
         actor=actor,
+        notify=False,
     )
+    # one notification for the swap (the half-done state in between is nobody's truth)
+    new.impacts = _notify(old.billing_point, old.removed_at, f"meter {old.meter.serial_number} "
+                          f"replaced by {new_meter.serial_number}", actor)
+    return new
 
 
 # --- the new connection flow -----------------------------------------------------------
@@ -354,6 +381,8 @@ def meter_assignment_record(
         target=f"{meter.serial_number} at {billing_point.connection_id}",
         detail={"connected_at": start.isoformat(), "removed_at": end.isoformat()},
     )
+    assignment.impacts = _notify(billing_point, start, f"meter {meter.serial_number} history "
+                                 "recorded", actor)
     return assignment
 
 

@@ -15,6 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
+from billspree.core.billing_inputs import impacts_warn
 from billspree.core.errors import Conflict
 from meters import forms, services
 from meters.models import BillingPoint, Meter, MeterAssignment, MeterType, Property
@@ -118,7 +119,7 @@ class AssignMeterView(WriteView):
         if form.is_valid():
             data = form.cleaned_data
             try:
-                services.meter_assign(
+                assigned = services.meter_assign(
                     billing_point=bp,
                     meter=data["meter"],
                     connected_at=data["connected_on"],
@@ -129,6 +130,7 @@ class AssignMeterView(WriteView):
                 forms.apply_errors(form, exc, ASSIGN_NAMES)
             else:
                 messages.success(request, f"Meter {data['meter'].serial_number} assigned.")
+                impacts_warn(request, getattr(assigned, "impacts", None))
                 return redirect("meters:billing_point_detail", id=bp.public_id)
         return self._render(bp, form, status=400)
 
@@ -203,12 +205,13 @@ class RemoveMeterView(ConfirmedActionView):
         return forms.RemoveMeterForm(data)
 
     def perform(self, a: MeterAssignment, data: dict[str, Any]) -> str:
-        services.meter_remove(
+        removed = services.meter_remove(
             assignment=a,
             removed_at=data["removed_on"],
             final_reading=data["final_reading"],
             actor=self.request.user,
         )
+        impacts_warn(self.request, getattr(removed, "impacts", None))
         return f"Meter {a.meter.serial_number} removed from {a.billing_point.name}."
 
 
@@ -228,6 +231,7 @@ class ReplaceMeterView(ConfirmedActionView):
             initial_reading=data["initial_reading"],
             actor=self.request.user,
         )
+        impacts_warn(self.request, getattr(new, "impacts", None))
         return f"Meter {a.meter.serial_number} replaced by {new.meter.serial_number}."
 
 

@@ -6,7 +6,7 @@ import django_filters
 from django.db import transaction
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -18,6 +18,7 @@ from billspree.core.api_base import (
     OrganizationViewSet,
     PublicIdRelatedField,
 )
+from billspree.core.billing_inputs import IMPACTS_SCHEMA, impacts_payload
 from meters.models import BillingPoint
 from tenants import selectors, services
 from tenants.api.fields import (
@@ -50,6 +51,7 @@ class OccupancySerializer(BillingPointOrConnectionMixin, OrganizationModelSerial
     billing_point_name = serializers.CharField(source="billing_point.name", read_only=True)
     move_in = InstantField()
     move_out = InstantField(required=False, allow_null=True)
+    affects_invoices = serializers.SerializerMethodField()
 
     class Meta:
         model = Occupancy
@@ -63,9 +65,17 @@ class OccupancySerializer(BillingPointOrConnectionMixin, OrganizationModelSerial
             "move_in",
             "move_out",
             "created_at",
+            "affects_invoices",
         ]
         read_only_fields = ["created_at"]
         validators: list = []
+
+
+    @extend_schema_field(IMPACTS_SCHEMA)
+    def get_affects_invoices(self, obj) -> list:
+        """What this write changed in billing (drafts made stale, adjustments); empty on
+        reads."""
+        return impacts_payload(obj)
 
 
 class OccupancyEndSerializer(serializers.Serializer):
@@ -157,6 +167,7 @@ class MoveSerializer(BillingPointOrConnectionMixin, OrganizationModelSerializer)
         required=False,
         help_text='Register values at the move, by meter serial: {"E-100": "1234.5"}.',
     )
+    affects_invoices = serializers.SerializerMethodField()
 
     class Meta:
         model = Move
@@ -172,8 +183,16 @@ class MoveSerializer(BillingPointOrConnectionMixin, OrganizationModelSerializer)
             "readings",
             "note",
             "created_at",
+            "affects_invoices",
         ]
         read_only_fields = ["created_at"]
+
+
+    @extend_schema_field(IMPACTS_SCHEMA)
+    def get_affects_invoices(self, obj) -> list:
+        """What this write changed in billing (drafts made stale, adjustments); empty on
+        reads."""
+        return impacts_payload(obj)
 
 
 class MoveViewSet(

@@ -26,7 +26,12 @@ from tenants.services.common import (
     to_instant,
     tz_of,
 )
-from tenants.services.occupancy import lock_billing_point, occupancy_new, save_period
+from tenants.services.occupancy import (
+    lock_billing_point,
+    occupancy_new,
+    occupancy_notify,
+    save_period,
+)
 
 # --- moves ------------------------------------------------------------------------------
 
@@ -84,14 +89,14 @@ def _check_move_readings(
         )
 
 
-def _ingest_move_readings(at: datetime, readings: dict[str, Decimal], actor: Any) -> None:
+def _ingest_move_readings(at: datetime, readings: dict[str, Decimal], actor: Any):
     """Store the move readings as readings (manual source), all or nothing.
 
     Calls the readings app's public ingestion service; a rejected value raises, which
     undoes the whole move.
     """
     if not readings:
-        return
+        return None
     api_key = getattr(actor, "api_key", None)
     upload = Upload.objects.create(
         organization=require_organization(),
@@ -106,7 +111,8 @@ def _ingest_move_readings(at: datetime, readings: dict[str, Decimal], actor: Any
         RowIn(line=i, meter_number=s, read_at=at, value=v)
         for i, (s, v) in enumerate(sorted(readings.items()), 1)
     ]
-    outcome = reading_ingest(rows=rows, source=Source.MANUAL, upload=upload, all_or_nothing=True)
+    outcome = reading_ingest(rows=rows, source=Source.MANUAL, upload=upload, all_or_nothing=True,
+                             notify=False)
     errors = [
         f"Meter {r.meter_number}: {m}"
         for r in outcome.results
@@ -121,6 +127,7 @@ def _ingest_move_readings(at: datetime, readings: dict[str, Decimal], actor: Any
         finished_at=timezone.now(),
         created_count=outcome.counts.get("created", 0),
     )
+    return outcome
 
 
 def _move_out(outgoing: Occupancy | None, at: datetime) -> None:
@@ -186,7 +193,7 @@ def move_register(
     if incoming_tenant is not None:
         until = _next_move_in(billing_point, at)
         incoming = occupancy_new(incoming_tenant, billing_point, at, until)
-    _ingest_move_readings(at, values, actor)
+    outcome = _ingest_move_readings(at, values, actor)
     move = Move.objects.create(
         organization=require_organization(),
         billing_point=billing_point,
@@ -196,6 +203,10 @@ def move_register(
         note=note[:200],
         readings={s: str(v) for s, v in values.items()},
     )
+    move.impacts = occupancy_notify(
+        billing_point, at, f"move of {fmt_instant(at, tz_of(billing_point))}", actor,
+        readings=outcome,
+    )
     audit_record(
         action="tenants.move.register",
         actor=actor,
@@ -204,6 +215,7 @@ def move_register(
             "outgoing": str(outgoing.tenant) if outgoing else None,
             "incoming": str(incoming_tenant) if incoming_tenant else "vacancy",
             "readings": move.readings,
+            "affects_invoices": [i.message for i in move.impacts],
         },
     )
     return move

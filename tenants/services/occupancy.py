@@ -14,6 +14,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from billspree.core.billing_inputs import OCCUPANCY, Impact, InputChange, billing_inputs_notify
 from billspree.core.errors import Conflict
 from billspree.core.scoping import require_organization
 from billspree.core.services import audit_record
@@ -32,8 +33,12 @@ from tenants.services.common import (
 
 
 def lock_billing_point(billing_point: BillingPoint) -> None:
-    """Serialize period changes of one billing point (the constraint is the backstop)."""
-    BillingPoint.objects.select_for_update().filter(pk=billing_point.pk).exists()
+    """Serialize period changes of one billing point (the constraint is the backstop).
+
+    ``FOR NO KEY UPDATE``: movers still queue on it, but a row that merely references the
+    billing point (billing's adjustment of a late move, written by a concurrent reading
+    correction) is not blocked behind it — that wait closed a lock cycle with ingestion."""
+    BillingPoint.objects.select_for_update(no_key=True).filter(pk=billing_point.pk).exists()
 
 
 def _overlap_conflict(conflict: Occupancy, field: str) -> Conflict:
@@ -84,6 +89,19 @@ def save_period(row: Any, billing_point: BillingPoint, field: str) -> None:
         raise _overlap_conflict(conflict, field) from exc
 
 
+def occupancy_notify(
+    billing_point: BillingPoint, start: datetime, what: str, actor: Any, *, readings: Any = None,
+) -> list[Impact]:
+    """Tell billing (same transaction) that who occupies ``billing_point`` changed from
+    ``start`` on (and, for a move, which readings were stored with it); returns what that
+    affects: drafts marked stale, adjustments of issued periods."""
+    changes = [InputChange(kind=OCCUPANCY, description=what, start=start,
+                           billing_point_ids=frozenset({billing_point.pk}))]
+    if readings is not None and readings.change is not None:
+        changes.append(readings.change)
+    return billing_inputs_notify(changes=changes, actor=actor)
+
+
 def occupancy_new(
     tenant: Tenant, billing_point: BillingPoint, move_in: datetime, move_out: datetime | None
 ) -> Occupancy:
@@ -115,11 +133,13 @@ def occupancy_create(
     end = None if move_out is None else to_instant(move_out, tz, field="move_out")
     lock_billing_point(billing_point)
     occupancy = occupancy_new(tenant, billing_point, start, end)
+    occupancy.impacts = occupancy_notify(billing_point, start, f"occupancy of {tenant.name}", actor)
     audit_record(
         action="tenants.occupancy.create",
         actor=actor,
         target=str(occupancy),
-        detail={"move_in": start.isoformat(), "move_out": end.isoformat() if end else None},
+        detail={"move_in": start.isoformat(), "move_out": end.isoformat() if end else None,
+                "affects_invoices": [i.message for i in occupancy.impacts]},
     )
     return occupancy
 
@@ -135,12 +155,17 @@ def occupancy_end(
     occupancy.refresh_from_db()
     _check_order(occupancy.move_in, end)
     _check_free(billing_point, occupancy.move_in, end, exclude_pk=occupancy.pk, field="move_out")
+    before = occupancy.move_out
     occupancy.move_out = end
     save_period(occupancy, billing_point, "move_out")
+    occupancy.impacts = occupancy_notify(
+        billing_point, min(end, before or end), f"move-out of {occupancy.tenant.name}", actor
+    )
     audit_record(
         action="tenants.occupancy.end",
         actor=actor,
         target=str(occupancy),
-        detail={"move_out": end.isoformat()},
+        detail={"move_out": end.isoformat(),
+                "affects_invoices": [i.message for i in occupancy.impacts]},
     )
     return occupancy

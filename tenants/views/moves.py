@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.views import View
 from django.views.generic import ListView
 
+from billspree.core.billing_inputs import impacts_warn
 from billspree.core.errors import Conflict
 from billspree.core.portal import OrganizationPortalMixin, organization_today
 from meters.models import BillingPoint
@@ -81,6 +82,7 @@ class MoveRegisterView(OrganizationPortalMixin, View):
             return self._render(request, "details", form=form, status=400, **ctx)
         who = move.incoming.tenant.name if move.incoming else "vacancy (billed to the owner)"
         messages.success(request, f"Move registered at {move.billing_point.name}: now {who}.")
+        impacts_warn(request, move.impacts)
         return redirect("tenants:billing_point", id=move.billing_point.public_id)
 
     def _move_form(self, where: dict, data=None, initial=None):

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.views import View
 from django.views.generic import DetailView, ListView
 
+from billspree.core.billing_inputs import impacts_warn
 from billspree.core.errors import Conflict
 from billspree.core.portal import OrganizationPortalMixin
 from meters.models import BillingPoint
@@ -139,10 +140,11 @@ class OccupancyEndView(OrganizationPortalMixin, View):
             messages.error(request, "Give the move-out date.")
         else:
             try:
-                services.occupancy_end(
+                ended = services.occupancy_end(
                     occupancy=occupancy, move_out=form.cleaned_data["move_out"], actor=request.user
                 )
                 messages.success(request, f"Move-out of {occupancy.tenant.name} saved.")
+                impacts_warn(request, ended.impacts)
             except (ValidationError, Conflict) as exc:
                 messages.error(request, error_text(exc))
         return redirect("tenants:billing_point", id=occupancy.billing_point.public_id)

@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views import View
 from django.views.generic import DetailView, ListView
 
+from billspree.core.billing_inputs import impacts_warn
 from billspree.core.errors import Conflict
 from billspree.core.portal import OrganizationPortalMixin, organization_today
 from tenants import forms, selectors, services
@@ -140,12 +141,14 @@ class TenantOccupancyCreateView(OrganizationPortalMixin, View):
         form = forms.OccupancyForm(request.POST)
         if form.is_valid():
             try:
-                services.occupancy_create(tenant=tenant, actor=request.user, **form.cleaned_data)
+                occupancy = services.occupancy_create(tenant=tenant, actor=request.user,
+                                                      **form.cleaned_data)
             except (ValidationError, Conflict) as exc:
                 errors_into(form, exc, default="move_in")
             else:
                 bp = form.cleaned_data["billing_point"]
                 messages.success(request, f"{tenant.name} now occupies {bp.name}.")
+                impacts_warn(request, occupancy.impacts)
                 return redirect("tenants:detail", id=tenant.public_id)
         view = TenantDetailView(request=request, kwargs={"id": id}, object=tenant)
         ctx = view.get_context_data(occupancy_form=form)

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from django.db import transaction
 
 from billing import services
-from billing.models import BilledPeriod, Invoice, InvoiceLine, LineKind
+from billing.models import Adjustment, BilledPeriod, Invoice, InvoiceLine, LineKind
 from meters.models import MeterAssignment
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -63,7 +63,15 @@ def populate(world) -> None:
     line = services.invoice_line_add(invoice=draft, description=f"Key deposit {m}",
                                      quantity=Decimal("1"), unit_price=Decimal("20"))
     issued = services.invoice_issue(invoice=_invoice(world, sub, 4))
+    adjustment = Adjustment.objects.create(  # late data about the issued period
+        original_invoice=issued, tenant=issued.tenant, billing_point=sub.billing_point,
+        subscription=sub, period_start=issued.period_start, period_end=issued.period_end,
+        kind=LineKind.USAGE, charge=f"Energy {m}", meter=world.objects["meter"],
+        quantity=Decimal("5"), unit="kWh", unit_price=Decimal("0.30"), amount=Decimal("1.50"),
+        tax_rate=Decimal("19"), tax_amount=Decimal("0.29"), reason=f"Reading corrected {m}",
+    )
     world.objects.update(
+        adjustment=adjustment,
         subscription=sub, invoice=draft, issued_invoice=issued, credited_invoice=credited,
         invoice_line=line, billed_period=draft.billed_periods.get(), credit_note=note,
         credit_note_line=note.lines.first(),
