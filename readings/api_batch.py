@@ -22,9 +22,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from billspree.core.api_errors import ErrorDetailSerializer, error_body
+from billspree.core.billing_inputs import IMPACTS_SCHEMA
 
 MULTI_STATUS = 207
 UNPROCESSABLE = 422
@@ -120,6 +122,11 @@ class ReadingRowResultSerializer(serializers.Serializer):
     errors = RowErrorSerializer(many=True)
 
 
+@extend_schema_field(IMPACTS_SCHEMA)
+class AffectsInvoicesField(serializers.ListField):
+    pass
+
+
 class ReadingBatchResultSerializer(serializers.Serializer):
     upload = serializers.UUIDField(help_text="The upload that records this batch.")
     committed = serializers.BooleanField(
@@ -127,6 +134,10 @@ class ReadingBatchResultSerializer(serializers.Serializer):
     summary = BatchSummarySerializer()
     counts = BatchCountsSerializer()
     results = ReadingRowResultSerializer(many=True)
+    affects_invoices = AffectsInvoicesField(
+        help_text="What the stored readings changed in billing: drafts marked stale "
+        "(recompute before issuing), adjustments of issued invoices (billed once on the "
+        "tenant's next invoice). Empty when nothing billed is touched.")
 
 
 class ReadingBatchRejectedSerializer(ReadingBatchResultSerializer):
