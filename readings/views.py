@@ -124,7 +124,7 @@ def _monthly(meter: Meter, tz, months: int = 12) -> list[dict]:
     starts.append(_next_month(starts[-1]))
     periods = list(zip(starts, starts[1:], strict=False))
     bars = [
-        {"label": c.start.strftime("%b %Y"), "quantity": c.quantity, "estimated": c.estimated}
+        {"label": c.start.strftime("%b %Y"), "quantity": c.quantity, "estimated": c.flagged}
         for c in selectors.meter_months_consumption(meter=meter, periods=periods)
     ]
     peak = max((b["quantity"] for b in bars if b["quantity"]), default=Decimal(0))

@@ -305,6 +305,14 @@ class PointRow:
     #: the two dicts as lists in the column order of the statement (templates index nothing)
     consumption_cells: list[Decimal | None] = field(default_factory=list)
     amount_cells: list[Decimal | None] = field(default_factory=list)
+    #: meter types whose consumption has a boundary that was not read (the "E" mark)
+    estimated_kinds: set[str] = field(default_factory=set)
+    estimated_cells: list[bool] = field(default_factory=list)
+
+    @property
+    def consumption_rows(self) -> list[tuple[Decimal | None, bool]]:
+        """(quantity, estimated) per meter-type column."""
+        return list(zip(self.consumption_cells, self.estimated_cells, strict=True))
 
 
 @dataclass
@@ -375,6 +383,10 @@ class BuildingStatementData:
     generated_at: datetime
     uninvoiced: int = 0  # billing points without an issued invoice in the period
 
+    @property
+    def any_estimated(self) -> bool:
+        return any(p.estimated for p in self.points)
+
 
 def _local_midnight(day: date, tz) -> datetime:
     return datetime.combine(day, datetime.min.time(), tzinfo=tz)
@@ -426,7 +438,7 @@ def _main_meters(mains: list[Meter], start: datetime, end: datetime) -> list[Mai
             total = None if total is None or c.quantity is None else total + c.quantity
         rows.append(MainMeterRow(m.serial_number, m.label, TYPE_LABELS.get(m.type, m.type),
                                  m.unit, used[m.pk].quantity, total, len(mine),
-                                 used[m.pk].estimated or any(c.estimated for c in mine)))
+                                 used[m.pk].flagged or any(c.flagged for c in mine)))
     return rows
 
 
@@ -482,7 +494,10 @@ def building_statement_data(*, property: Property, period_start: date,
     units: dict[str, str] = {}
     for (bp, kind), c in used.items():
         rows[bp].consumption[kind] = c.quantity
-        rows[bp].estimated |= c.estimated
+        # as invoices flag it: a boundary interpolated or estimated, not only extrapolated
+        rows[bp].estimated |= c.flagged
+        if c.flagged:
+            rows[bp].estimated_kinds.add(kind)
         units.setdefault(kind, c.unit)
     order = list(TYPE_LABELS)
     types = [(k, TYPE_LABELS.get(k, k), units[k])
@@ -494,6 +509,7 @@ def building_statement_data(*, property: Property, period_start: date,
     point_rows = list(rows.values())
     for r in point_rows:
         r.consumption_cells = [r.consumption.get(k) for k, _, _ in types]
+        r.estimated_cells = [k in r.estimated_kinds for k, _, _ in types]
         r.amount_cells = [r.amounts.get(k) for k in amount_kinds]
 
     def total(attr: str, key: str) -> Decimal:
