@@ -146,3 +146,38 @@ def test_outgoing_and_full_month_lines_agree_with_the_consumption_api(billed):
         used = _consumption(c, line["meter_serial"], line["start_at"], line["end_at"])
         assert (D(used["quantity"]), used["estimated"]) == (D(line["quantity"]),
                                                              line["estimated"])
+
+
+def test_issued_pdf_shows_vat_per_rate_and_the_cash_rounding_after_the_total(
+        billed, settings, tmp_path, django_capture_on_commit_callbacks):
+    """The stored statement PDF, fetched from the API and read back as text (pypdf): per
+    rate its base, rate and VAT; net, VAT, the total; the cash rounding after it; the amount
+    due. Mr New's numbers (see the module docstring)."""
+    from tests.billing.test_statements import pdf_text, statements_location
+    from tests.billing.test_statements_portal import body as body_bytes
+
+    settings.STORAGES = {**settings.STORAGES, "statements": statements_location(tmp_path)}
+    c, invoices = billed
+    inv = invoices["Mr New"]
+    with django_capture_on_commit_callbacks(execute=True):
+        _ok(c.post(f"/api/v1/invoices/{inv['id']}/issue/"), 200)
+    pdf = c.get(f"/api/v1/invoices/{inv['id']}/statement/pdf/")
+    assert pdf.status_code == 200, pdf.content
+    text = pdf_text(body_bytes(pdf))
+    squashed = "".join(text.split())
+
+    def pos(needle: str) -> int:
+        at = squashed.find("".join(needle.split()))
+        assert at >= 0, f"{needle!r} not in the PDF: {text}"
+        return at
+
+    net = pos("Net amount 46.41")
+    vat_26 = pos("VAT 2.60 % on 10.05 0.26")
+    vat_81 = pos("VAT 8.10 % on 36.36 2.95")
+    total_vat = pos("Total VAT 3.21")
+    total = pos("Total 49.62")
+    cash = pos("Cash rounding -0.02")
+    due = pos("Total due 49.60 CHF")
+    assert net < vat_26 < vat_81 < total_vat < total < cash < due
+    # the interpolated start carries the E mark and the legend explains it
+    assert pos("1,250 E") and pos("E = estimated")
