@@ -181,3 +181,19 @@ def test_issued_pdf_shows_vat_per_rate_and_the_cash_rounding_after_the_total(
     assert net < vat_26 < vat_81 < total_vat < total < cash < due
     # the interpolated start carries the E mark and the legend explains it
     assert pos("1,250 E") and pos("E = estimated")
+
+
+def test_consumption_api_reads_plain_dates_in_the_meters_property_zone(billed, world_a):
+    """An organization in UTC with a Zurich building: ``from=2026-09-01`` is midnight in
+    Zurich (as the invoice's period and as reading upload read plain dates), so the API
+    gives the invoice's 317 kWh, read at both ends, not a UTC-shifted interpolation."""
+    c, invoices = billed
+    world_a.org.time_zone = "UTC"
+    world_a.org.save()
+    line = _usage(invoices["Ms B"])
+    used = _consumption(c, "SB-E-B", "2026-09-01", "2026-10-01")
+    assert used["from"] == "2026-09-01T00:00:00+02:00"
+    assert (D(used["quantity"]), used["estimated"]) == (D(line["quantity"]), False)
+    listed = _ok(c.get("/api/v1/readings/", {"meter": "SB-E-B", "from": "2026-09-01",
+                                              "to": "2026-10-01"}), 200)
+    assert [r["value"] for r in listed["results"]] == ["2000.0000"]
