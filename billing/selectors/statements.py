@@ -162,13 +162,16 @@ def _meter_blocks(invoice: Invoice, lines: list[InvoiceLine]) -> list[MeterBlock
             m.serial_number, m.label, m.type, TYPE_LABELS.get(m.type, m.type), m.unit,
             m.multiplier))
         end_at, end_value = p.end_read_at or p.end_at, p.end_value
-        if p.estimated and p.start_value is not None and m.multiplier:
-            # the register as estimated at the period end, so start + consumption adds up
+        line = traced.get(p.pk)
+        untraced = line is None or not line.start_basis
+        if untraced and p.estimated and p.start_value is not None and m.multiplier:
+            # periods of before the trace kept the last reading as the end: the register as
+            # estimated at the period end, so start + consumption adds up. Traced periods
+            # keep the value used (wrapped at a rollover), shown as it is.
             end_at, end_value = p.end_at, p.start_value + p.quantity / m.multiplier
         row = ReadingRow(p.start_read_at or p.start_at, p.start_value, end_at, end_value,
                          p.quantity, p.estimated, end_flag=p.estimated)
-        line = traced.get(p.pk)
-        if line is not None and line.start_basis:  # traced lines (not those of before)
+        if not untraced:  # traced lines (not those of before)
             row.start_flag = line.start_basis != "read"
             row.end_flag = line.end_basis != "read"
             row.start_from = points(line.start_sources) if row.start_flag else []

@@ -189,3 +189,29 @@ def test_tenant_portal_month_bar_flags_an_interpolated_boundary_like_the_invoice
     assert line.estimated is True  # its start (the 1st of `prev`) is interpolated
     assert bars[prev].quantity == line.quantity
     assert bars[prev].estimated is True and bars[before].estimated is True
+
+
+def test_pdf_end_value_of_a_rolled_over_flagged_line_is_the_register_as_read(world_a):
+    """A 5-digit register estimated at 99,950 on 1 Sep and read at 50 on 1 Oct: 100 kWh
+    across the rollover. The line is flagged (its start is an estimate); the statement must
+    still show the end as the register read it (50), not start + consumption (100,050,
+    a value a 5-digit register cannot show)."""
+    from billing.selectors.statements import invoice_statement_data
+    from billing.statements.render import invoice_statement_html
+    from readings.models import Source
+    from readings.parsing import RowIn
+    from readings.services import reading_ingest
+
+    with organization_context(world_a.org):
+        h = make_house(flat="0.30", register_digits=5, initial="99000")
+        reading_ingest(rows=[RowIn(0, h.meter.serial_number, at(SEP), D("99950"), "estimated")],
+                       source=Source.API)
+        read(h.meter, (at(OCT), "50"))
+        [inv] = services.invoice_create_draft(subscriptions=[h.subscription], start=SEP,
+                                              end=OCT)
+        line = inv.lines.get(kind="usage")
+        text = _squash(invoice_statement_html(invoice_statement_data(invoice=inv)))
+    assert (line.start_value, line.end_value, line.quantity, line.estimated) == (
+        D("99950"), D("50"), D("100"), True)
+    assert "1 Oct 2026 50 100 kWh" in text
+    assert "100,050" not in text
