@@ -304,6 +304,8 @@ class PointRow:
     amounts: dict[str, Decimal]  # meter type ("" = fixed charges) → net amount
     net: Decimal = Decimal(0)
     tax: Decimal = Decimal(0)
+    #: net + tax + cash_rounding = total, as on each invoice
+    cash_rounding: Decimal = Decimal(0)
     total: Decimal = Decimal(0)
     #: the two dicts as lists in the column order of the statement (templates index nothing)
     consumption_cells: list[Decimal | None] = field(default_factory=list)
@@ -377,6 +379,7 @@ class BuildingStatementData:
     amount_totals: list[Decimal]
     net: Decimal
     tax: Decimal
+    cash_rounding: Decimal
     total: Decimal
     main_meters: list[MainMeterRow]
     vacancies: list[VacancyRow]
@@ -479,7 +482,7 @@ def building_statement_data(*, property: Property, period_start: date,
     points = list(BillingPoint.objects.filter(property=property).order_by("name"))
     invoices = _building_invoices(points, start, end)
     lines = (InvoiceLine.objects.filter(invoice__in=[i.pk for i in invoices])
-             .values_list("invoice_id", "meter_type").annotate(net=Sum("amount")))
+             .values_list("invoice_id", "meter_type", "kind").annotate(net=Sum("amount")))
     mains = _mains(points)
     used = _point_consumption(points, mains, start, end)
     inv_by_id = {i.pk: i for i in invoices}
@@ -490,10 +493,15 @@ def building_statement_data(*, property: Property, period_start: date,
             row.tenants.append(inv.tenant.name)
         row.net += inv.net_total
         row.tax += inv.tax_total
+        row.cash_rounding += inv.cash_rounding
         row.total += inv.total
-    for invoice_id, kind, net in lines:
-        amounts = rows[inv_by_id[invoice_id].billing_point_id].amounts
-        amounts[kind] = amounts.get(kind, Decimal(0)) + net
+    for invoice_id, kind, line_kind, net in lines:
+        row = rows[inv_by_id[invoice_id].billing_point_id]
+        if line_kind == LineKind.ROUNDING:  # invoices of before: cash rounding as a line
+            row.net -= net
+            row.cash_rounding += net
+            continue
+        row.amounts[kind] = row.amounts.get(kind, Decimal(0)) + net
     units: dict[str, str] = {}
     for (bp, kind), c in used.items():
         rows[bp].consumption[kind] = c.quantity
@@ -528,6 +536,7 @@ def building_statement_data(*, property: Property, period_start: date,
         amount_totals=[total("amounts", k) for k in amount_kinds],
         net=sum((r.net for r in point_rows), Decimal(0)),
         tax=sum((r.tax for r in point_rows), Decimal(0)),
+        cash_rounding=sum((r.cash_rounding for r in point_rows), Decimal(0)),
         total=sum((r.total for r in point_rows), Decimal(0)),
         main_meters=_main_meters(mains, start, end), vacancies=vacancies,
         vacancy_net=sum((v.net for v in vacancies), Decimal(0)),
