@@ -109,6 +109,14 @@ def test_an_old_issued_invoice_with_a_rounding_line_reads_consistently(world_a):
     assert (D(body["net_total"]), D(body["tax_total"]), D(body["cash_rounding"]),
             D(body["total"])) == (D("99.90"), D("18.98"), D("0.02"), D("118.90"))
     assert [D(r["base"]) for r in body["vat_summary"]] == [D("99.90")]
+    from billing.selectors.statements import building_statement_data
+
+    with organization_context(world_a.org):
+        data = building_statement_data(property=h.prop, period_start=SEP, period_end=OCT)
+    [row] = [r for r in data.points if r.tenants]
+    assert (row.net, row.tax, row.cash_rounding, row.total) == (
+        D("99.90"), D("18.98"), D("0.02"), D("118.90"))
+    assert row.amounts == {"electricity": D("90.00"), "": D("9.90")}
 
 
 def _squash(html: str) -> str:
