@@ -92,8 +92,9 @@ class ReadingsView(OrganizationAPIView):
     @extend_schema(
         parameters=[
             OpenApiParameter("meter", str, required=True, description="Meter id or meterNumber"),
-            OpenApiParameter("from", str, description="Start (inclusive), ISO date or timestamp"),
-            OpenApiParameter("to", str, description="End (exclusive)"),
+            OpenApiParameter("from", str, description="Start (inclusive), ISO date or timestamp"
+                             "; a plain date is midnight in the meter's property time zone"),
+            OpenApiParameter("to", str, description="End (exclusive), as ``from``"),
         ],
         responses=inline_serializer("ReadingList", {"results": ReadingItemSerializer(many=True)}),
     )
@@ -155,8 +156,11 @@ class ConsumptionView(OrganizationAPIView):
     @extend_schema(
         parameters=[
             OpenApiParameter("meter", str, required=True),
-            OpenApiParameter("from", str, required=True),
-            OpenApiParameter("to", str, required=True),
+            OpenApiParameter("from", str, required=True, description="Start (inclusive), "
+                             "ISO date or timestamp; a plain date is midnight in the meter's "
+                             "property time zone, as invoice periods are"),
+            OpenApiParameter("to", str, required=True, description="End (exclusive), as "
+                             "``from``"),
         ],
         responses=inline_serializer(
             "Consumption",
