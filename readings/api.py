@@ -55,6 +55,15 @@ def _meter_from_query(request: Request) -> Meter:
     return meter
 
 
+def _meter_zone(request: Request, meter: Meter):
+    """Plain dates in a query are local midnights of the meter's property (as reading upload
+    and invoices read them), the organization's zone only for a meter never assigned."""
+    from readings.rollups import meter_zones
+
+    return meter_zones([meter.id], request.organization.time_zone).get(
+        meter.id, request.organization.time_zone)
+
+
 def _instant(request: Request, name: str, meter_tz) -> datetime | None:
     raw = request.query_params.get(name)
     if not raw:
@@ -102,15 +111,16 @@ class ReadingsView(OrganizationAPIView):
     @extend_schema(
         parameters=[
             OpenApiParameter("meter", str, required=True, description="Meter id or meterNumber"),
-            OpenApiParameter("from", str, description="Start (inclusive), ISO date or timestamp"),
-            OpenApiParameter("to", str, description="End (exclusive)"),
+            OpenApiParameter("from", str, description="Start (inclusive), ISO date or timestamp"
+                             "; a plain date is midnight in the meter's property time zone"),
+            OpenApiParameter("to", str, description="End (exclusive), as ``from``"),
             OpenApiParameter("page", int), OpenApiParameter("page_size", int),
         ],
         responses=ReadingPageSerializer,
     )
     def get(self, request: Request) -> Response:
         meter = _meter_from_query(request)
-        tz = request.organization.time_zone
+        tz = _meter_zone(request, meter)
         qs = selectors.readings_for_meter(
             meter=meter, start=_instant(request, "from", tz), end=_instant(request, "to", tz)
         )
@@ -232,14 +242,17 @@ class ConsumptionView(OrganizationAPIView):
     @extend_schema(
         parameters=[
             OpenApiParameter("meter", str, required=True),
-            OpenApiParameter("from", str, required=True),
-            OpenApiParameter("to", str, required=True),
+            OpenApiParameter("from", str, required=True, description="Start (inclusive), "
+                             "ISO date or timestamp; a plain date is midnight in the meter's "
+                             "property time zone, as invoice periods are"),
+            OpenApiParameter("to", str, required=True, description="End (exclusive), as "
+                             "``from``"),
         ],
         responses=ConsumptionSerializer,
     )
     def get(self, request: Request) -> Response:
         meter = _meter_from_query(request)
-        tz = request.organization.time_zone
+        tz = _meter_zone(request, meter)
         start, end = _instant(request, "from", tz), _instant(request, "to", tz)
         if start is None or end is None or end <= start:
             raise ValidationError({"to": ["Give ?from= and a later ?to=."]})

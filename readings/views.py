@@ -127,7 +127,7 @@ def _monthly(meter: Meter, tz, months: int = 12) -> list[dict]:
     periods = list(zip(starts, starts[1:], strict=False))
     bars = [
         {"label": timefmt.format_month(c.start, tz), "quantity": c.quantity,
-         "estimated": c.estimated}
+         "estimated": c.flagged}
         for c in selectors.meter_months_consumption(meter=meter, periods=periods)
     ]
     peak = max((b["quantity"] for b in bars if b["quantity"]), default=Decimal(0))

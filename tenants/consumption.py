@@ -109,7 +109,7 @@ def _add(bars: list[MonthBar], at: datetime, result) -> None:
     for bar in bars:
         if bar.start <= at < bar.end:
             bar.occupied = True
-            bar.estimated |= result.estimated
+            bar.estimated |= result.flagged  # as the invoice flags it (start or end)
             if result.quantity is not None:
                 bar.quantity = (bar.quantity or Decimal(0)) + result.quantity
             return

@@ -162,13 +162,16 @@ def _meter_blocks(invoice: Invoice, lines: list[InvoiceLine]) -> list[MeterBlock
             m.serial_number, m.label, m.type, TYPE_LABELS.get(m.type, m.type), m.unit,
             m.multiplier))
         end_at, end_value = p.end_read_at or p.end_at, p.end_value
-        if p.estimated and p.start_value is not None and m.multiplier:
-            # the register as estimated at the period end, so start + consumption adds up
+        line = traced.get(p.pk)
+        untraced = line is None or not line.start_basis
+        if untraced and p.estimated and p.start_value is not None and m.multiplier:
+            # periods of before the trace kept the last reading as the end: the register as
+            # estimated at the period end, so start + consumption adds up. Traced periods
+            # keep the value used (wrapped at a rollover), shown as it is.
             end_at, end_value = p.end_at, p.start_value + p.quantity / m.multiplier
         row = ReadingRow(p.start_read_at or p.start_at, p.start_value, end_at, end_value,
                          p.quantity, p.estimated, end_flag=p.estimated)
-        line = traced.get(p.pk)
-        if line is not None and line.start_basis:  # traced lines (not those of before)
+        if not untraced:  # traced lines (not those of before)
             row.start_flag = line.start_basis != "read"
             row.end_flag = line.end_basis != "read"
             row.start_from = points(line.start_sources) if row.start_flag else []
@@ -301,10 +304,20 @@ class PointRow:
     amounts: dict[str, Decimal]  # meter type ("" = fixed charges) → net amount
     net: Decimal = Decimal(0)
     tax: Decimal = Decimal(0)
+    #: net + tax + cash_rounding = total, as on each invoice
+    cash_rounding: Decimal = Decimal(0)
     total: Decimal = Decimal(0)
     #: the two dicts as lists in the column order of the statement (templates index nothing)
     consumption_cells: list[Decimal | None] = field(default_factory=list)
     amount_cells: list[Decimal | None] = field(default_factory=list)
+    #: meter types whose consumption has a boundary that was not read (the "E" mark)
+    estimated_kinds: set[str] = field(default_factory=set)
+    estimated_cells: list[bool] = field(default_factory=list)
+
+    @property
+    def consumption_rows(self) -> list[tuple[Decimal | None, bool]]:
+        """(quantity, estimated) per meter-type column."""
+        return list(zip(self.consumption_cells, self.estimated_cells, strict=True))
 
 
 @dataclass
@@ -366,6 +379,7 @@ class BuildingStatementData:
     amount_totals: list[Decimal]
     net: Decimal
     tax: Decimal
+    cash_rounding: Decimal
     total: Decimal
     main_meters: list[MainMeterRow]
     vacancies: list[VacancyRow]
@@ -374,6 +388,10 @@ class BuildingStatementData:
     invoice_count: int
     generated_at: datetime
     uninvoiced: int = 0  # billing points without an issued invoice in the period
+
+    @property
+    def any_estimated(self) -> bool:
+        return any(p.estimated for p in self.points)
 
 
 def _local_midnight(day: date, tz) -> datetime:
@@ -426,7 +444,7 @@ def _main_meters(mains: list[Meter], start: datetime, end: datetime) -> list[Mai
             total = None if total is None or c.quantity is None else total + c.quantity
         rows.append(MainMeterRow(m.serial_number, m.label, TYPE_LABELS.get(m.type, m.type),
                                  m.unit, used[m.pk].quantity, total, len(mine),
-                                 used[m.pk].estimated or any(c.estimated for c in mine)))
+                                 used[m.pk].flagged or any(c.flagged for c in mine)))
     return rows
 
 
@@ -464,7 +482,7 @@ def building_statement_data(*, property: Property, period_start: date,
     points = list(BillingPoint.objects.filter(property=property).order_by("name"))
     invoices = _building_invoices(points, start, end)
     lines = (InvoiceLine.objects.filter(invoice__in=[i.pk for i in invoices])
-             .values_list("invoice_id", "meter_type").annotate(net=Sum("amount")))
+             .values_list("invoice_id", "meter_type", "kind").annotate(net=Sum("amount")))
     mains = _mains(points)
     used = _point_consumption(points, mains, start, end)
     inv_by_id = {i.pk: i for i in invoices}
@@ -475,14 +493,22 @@ def building_statement_data(*, property: Property, period_start: date,
             row.tenants.append(inv.tenant.name)
         row.net += inv.net_total
         row.tax += inv.tax_total
+        row.cash_rounding += inv.cash_rounding
         row.total += inv.total
-    for invoice_id, kind, net in lines:
-        amounts = rows[inv_by_id[invoice_id].billing_point_id].amounts
-        amounts[kind] = amounts.get(kind, Decimal(0)) + net
+    for invoice_id, kind, line_kind, net in lines:
+        row = rows[inv_by_id[invoice_id].billing_point_id]
+        if line_kind == LineKind.ROUNDING:  # invoices of before: cash rounding as a line
+            row.net -= net
+            row.cash_rounding += net
+            continue
+        row.amounts[kind] = row.amounts.get(kind, Decimal(0)) + net
     units: dict[str, str] = {}
     for (bp, kind), c in used.items():
         rows[bp].consumption[kind] = c.quantity
-        rows[bp].estimated |= c.estimated
+        # as invoices flag it: a boundary interpolated or estimated, not only extrapolated
+        rows[bp].estimated |= c.flagged
+        if c.flagged:
+            rows[bp].estimated_kinds.add(kind)
         units.setdefault(kind, c.unit)
     order = list(TYPE_LABELS)
     types = [(k, TYPE_LABELS.get(k, k), units[k])
@@ -494,6 +520,7 @@ def building_statement_data(*, property: Property, period_start: date,
     point_rows = list(rows.values())
     for r in point_rows:
         r.consumption_cells = [r.consumption.get(k) for k, _, _ in types]
+        r.estimated_cells = [k in r.estimated_kinds for k, _, _ in types]
         r.amount_cells = [r.amounts.get(k) for k in amount_kinds]
 
     def total(attr: str, key: str) -> Decimal:
@@ -509,6 +536,7 @@ def building_statement_data(*, property: Property, period_start: date,
         amount_totals=[total("amounts", k) for k in amount_kinds],
         net=sum((r.net for r in point_rows), Decimal(0)),
         tax=sum((r.tax for r in point_rows), Decimal(0)),
+        cash_rounding=sum((r.cash_rounding for r in point_rows), Decimal(0)),
         total=sum((r.total for r in point_rows), Decimal(0)),
         main_meters=_main_meters(mains, start, end), vacancies=vacancies,
         vacancy_net=sum((v.net for v in vacancies), Decimal(0)),

@@ -1,7 +1,7 @@
 """What a usage line shows (issue 13 §3): the boundary values it used, how they were had,
 the readings they came from, the estimated flag and mark — stored, API, portal, PDF."""
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal as D
 
 import pytest
@@ -134,3 +134,85 @@ def test_tenant_portal_shows_the_interpolated_start_and_the_totals(moved_in, wor
     # the newcomer's start is the value of the 16th, not the reading of the 1st
     assert "1250 (16 Sep 2026, interpolated) → 1400 (1 Oct 2026)" in text
     assert "estimated" in text and "Amount payable" in text
+
+
+# --- the building statement and the tenant-portal chart flag what the invoice flags ----------
+
+
+@pytest.fixture
+def read_off_the_boundaries(world_a):
+    """Read on 25 Aug (1000) and 5 Oct (1410) only: both September boundaries are
+    interpolated (1000 + 410 × 7/41 = 1070; 1000 + 410 × 37/41 = 1370), nothing is
+    extrapolated. The invoice flags the line: so must every other view of the same use."""
+    with organization_context(world_a.org):
+        h = make_house(flat="0.30")
+        read(h.meter, (at(date(2026, 8, 25)), "1000"), (at(date(2026, 10, 5)), "1410"))
+        [inv] = services.invoice_create_draft(subscriptions=[h.subscription], start=SEP,
+                                              end=OCT)
+    return h, inv
+
+
+def test_building_statement_flags_an_interpolated_boundary_like_the_invoice(
+        read_off_the_boundaries):
+    from billing.selectors.statements import building_statement_data
+    from billing.statements.render import building_statement_html
+
+    h, inv = read_off_the_boundaries
+    with organization_context(h.prop.organization):
+        line = inv.lines.get(kind="usage")
+        data = building_statement_data(property=h.prop, period_start=SEP, period_end=OCT)
+        text = _squash(building_statement_html(data))
+    assert (line.quantity, line.estimated) == (D("300"), True)
+    [row] = [r for r in data.points if r.name == h.bp.name]
+    assert row.consumption == {"electricity": line.quantity}
+    assert row.estimated is True
+    assert "300 E" in text and "E = estimated" in text
+
+
+def test_tenant_portal_month_bar_flags_an_interpolated_boundary_like_the_invoice(world_a):
+    """The bar of a month whose 1st was not read is as estimated as its invoice line."""
+    from django.utils import timezone
+
+    from tenants.consumption import tenant_meter_months
+
+    with organization_context(world_a.org):
+        h = make_house(flat="0.30", connected=date(2025, 1, 1))
+        first = timezone.now().astimezone(h.prop.time_zone).date().replace(day=1)
+        prev = (first - timedelta(days=1)).replace(day=1)
+        before = (prev - timedelta(days=1)).replace(day=1)
+        # read on the 1st of `before` and of this month, and mid-`prev` (not on its 1st)
+        read(h.meter, (at(before), "1000"), (at(prev + timedelta(days=9)), "1200"),
+             (at(first), "1500"))
+        bars = {b.start.date(): b for b in tenant_meter_months(tenant=h.tenant, meter=h.meter)}
+        [inv] = services.invoice_create_draft(subscriptions=[h.subscription], start=prev,
+                                              end=first)
+        line = inv.lines.get(kind="usage")
+    assert line.estimated is True  # its start (the 1st of `prev`) is interpolated
+    assert bars[prev].quantity == line.quantity
+    assert bars[prev].estimated is True and bars[before].estimated is True
+
+
+def test_pdf_end_value_of_a_rolled_over_flagged_line_is_the_register_as_read(world_a):
+    """A 5-digit register estimated at 99,950 on 1 Sep and read at 50 on 1 Oct: 100 kWh
+    across the rollover. The line is flagged (its start is an estimate); the statement must
+    still show the end as the register read it (50), not start + consumption (100,050,
+    a value a 5-digit register cannot show)."""
+    from billing.selectors.statements import invoice_statement_data
+    from billing.statements.render import invoice_statement_html
+    from readings.models import Source
+    from readings.parsing import RowIn
+    from readings.services import reading_ingest
+
+    with organization_context(world_a.org):
+        h = make_house(flat="0.30", register_digits=5, initial="99000")
+        reading_ingest(rows=[RowIn(0, h.meter.serial_number, at(SEP), D("99950"), "estimated")],
+                       source=Source.API)
+        read(h.meter, (at(OCT), "50"))
+        [inv] = services.invoice_create_draft(subscriptions=[h.subscription], start=SEP,
+                                              end=OCT)
+        line = inv.lines.get(kind="usage")
+        text = _squash(invoice_statement_html(invoice_statement_data(invoice=inv)))
+    assert (line.start_value, line.end_value, line.quantity, line.estimated) == (
+        D("99950"), D("50"), D("100"), True)
+    assert "1 Oct 2026 50 100 kWh" in text
+    assert "100,050" not in text

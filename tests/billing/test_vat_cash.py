@@ -109,6 +109,14 @@ def test_an_old_issued_invoice_with_a_rounding_line_reads_consistently(world_a):
     assert (D(body["net_total"]), D(body["tax_total"]), D(body["cash_rounding"]),
             D(body["total"])) == (D("99.90"), D("18.98"), D("0.02"), D("118.90"))
     assert [D(r["base"]) for r in body["vat_summary"]] == [D("99.90")]
+    from billing.selectors.statements import building_statement_data
+
+    with organization_context(world_a.org):
+        data = building_statement_data(property=h.prop, period_start=SEP, period_end=OCT)
+    [row] = [r for r in data.points if r.tenants]
+    assert (row.net, row.tax, row.cash_rounding, row.total) == (
+        D("99.90"), D("18.98"), D("0.02"), D("118.90"))
+    assert row.amounts == {"electricity": D("90.00"), "": D("9.90")}
 
 
 def _squash(html: str) -> str:
@@ -171,3 +179,28 @@ def test_statement_email_shows_cash_rounding(swiss):
     assert "Net amount:     93.48 CHF" in message.body
     assert "Cash rounding:  -0.02 CHF" in message.body
     assert "Total due:      99.20 CHF" in message.body
+
+
+def test_building_statement_adds_up_with_the_cash_rounding(world_a):
+    """Per billing point and in total: net + VAT + cash rounding = total (the invoices'),
+    with a cash-rounding column; 300 kWh × 0.201 = 60.30, VAT 8.1 % 4.8843 → 4.88, gross
+    65.18 → 65.20 (+0.02)."""
+    from billing.selectors.statements import building_statement_data
+    from billing.statements.render import building_statement_html
+    from tests.billing.test_line_trace import _squash
+
+    with organization_context(world_a.org):
+        h = make_house(standing=False, flat="0.201", tax_rate="8.1", currency="CHF",
+                       cash_rounding="0.05")
+        read(h.meter, (at(SEP), "1100"), (at(OCT), "1400"))
+        [inv] = services.invoice_create_draft(subscriptions=[h.subscription], start=SEP,
+                                              end=OCT)
+        services.invoice_issue(invoice=inv)
+        data = building_statement_data(property=h.prop, period_start=SEP, period_end=OCT)
+        text = _squash(building_statement_html(data))
+    [row] = [r for r in data.points if r.tenants]
+    assert (row.net, row.tax, row.cash_rounding, row.total) == (
+        D("60.30"), D("4.88"), D("0.02"), D("65.20"))
+    assert (data.net, data.tax, data.cash_rounding, data.total) == (
+        D("60.30"), D("4.88"), D("0.02"), D("65.20"))
+    assert "Cash rounding" in text and "60.30 4.88 0.02 65.20" in text
