@@ -192,7 +192,7 @@ def test_consumption_api_reads_plain_dates_in_the_meters_property_zone(billed, w
     world_a.org.save()
     line = _usage(invoices["Ms B"])
     used = _consumption(c, "SB-E-B", "2026-09-01", "2026-10-01")
-    assert used["from"] == "2026-09-01T00:00:00+02:00"
+    assert used["from"] == "2026-08-31T22:00:00Z"  # midnight in Zurich, in the API's UTC form
     assert (D(used["quantity"]), used["estimated"]) == (D(line["quantity"]), False)
     listed = _ok(c.get("/api/v1/readings/", {"meter": "SB-E-B", "from": "2026-09-01",
                                               "to": "2026-10-01"}), 200)
