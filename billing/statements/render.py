@@ -42,10 +42,14 @@ def html_to_pdf(html: str) -> bytes:
     """PDF bytes of a statement's HTML with the cached print stylesheet."""
     from weasyprint import HTML
 
-    with _lock:  # FontConfiguration is not documented as thread-safe; workers are processes
+    # One render at a time per process: WeasyPrint (pango, fontconfig, harfbuzz under a shared
+    # FontConfiguration) is not thread-safe, and `make demo` runs its worker with a thread
+    # pool: two statements laid out at once crashed it ("realloc(): invalid next size").
+    # Prefork workers are separate processes and still render in parallel.
+    with _lock:
         fonts, css = _weasy()
-    return HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf(
-        stylesheets=[css], font_config=fonts)
+        return HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf(
+            stylesheets=[css], font_config=fonts)
 
 
 def _charts(data: InvoiceStatementData) -> list[str]:

@@ -527,3 +527,19 @@ def test_an_invoice_email_still_queued_when_the_invoice_is_credited_is_not_sent(
     [message] = mail.outbox
     assert message.subject.startswith(f"Credit note {note.number}")
     assert note.deliveries.get().status == DeliveryStatus.SENT
+
+
+def test_statements_rendered_from_several_threads_at_once_are_all_whole(billed):
+    """`make demo` runs its worker with a thread pool; WeasyPrint is not thread-safe, so
+    PDFs laid out at the same moment must not corrupt each other (they crashed the worker
+    with "realloc(): invalid next size")."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from billing.selectors.statements import invoice_statement_data
+    from billing.statements.render import html_to_pdf, invoice_statement_html
+
+    html = invoice_statement_html(invoice_statement_data(invoice=billed.invoice))
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        pdfs = list(pool.map(lambda _: html_to_pdf(html), range(12)))
+    texts = {pdf_text(pdf) for pdf in pdfs}
+    assert len(texts) == 1 and has(texts.pop(), billed.invoice.number)
