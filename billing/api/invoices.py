@@ -293,6 +293,10 @@ class InvoicePreviewLineSerializer(serializers.Serializer):
     start_at = serializers.DateTimeField(allow_null=True)
     end_at = serializers.DateTimeField(allow_null=True)
     meter_serial = serializers.CharField(source="usage.serial_number", allow_null=True)
+    meter_multiplier = serializers.DecimalField(
+        source="usage.multiplier", max_digits=12, decimal_places=4, allow_null=True,
+        help_text="As on a stored line: (end_value − start_value) × meter_multiplier = "
+        "quantity (unless quantity_note says why not).")
     start_read_at = serializers.DateTimeField(source="usage.start_read_at", allow_null=True)
     start_value = QuantityField(source="usage.start_value", allow_null=True)
     end_read_at = serializers.DateTimeField(source="usage.end_read_at", allow_null=True)
