@@ -29,7 +29,12 @@ from billing.models import (
     InvoiceStatus,
     LineKind,
 )
-from billing.selectors.totals import InvoiceTotals, credit_note_totals, invoice_totals
+from billing.selectors.totals import (
+    InvoiceTotals,
+    credit_note_totals,
+    invoice_totals,
+    legacy_rounding,
+)
 from billspree.core.models import Organization
 from meters.models import BillingPoint, Meter, MeterAssignment, MeterType, Property
 from readings.models import MonthlyConsumption
@@ -445,7 +450,9 @@ def _main_meters(mains: list[Meter], start: datetime, end: datetime) -> list[Mai
 
 
 def _vacancies(points, start, end, invoices, tz) -> list[VacancyRow]:
-    """Vacant stretches (owner billed) and what the owner's invoices for them came to."""
+    """Vacant stretches (owner billed) and what the owner's invoices for them came to (their
+    net without the old rounding lines: net + VAT + cash rounding = total)."""
+    legacy = legacy_rounding(i.pk for i in invoices)
     names = {p.pk: p.name for p in points if p.kind != BillingPoint.Kind.COMMON_AREA}
     rows = []
     if not names:  # common areas are the owner's by nature, not vacant flats
@@ -461,7 +468,8 @@ def _vacancies(points, start, end, invoices, tz) -> list[VacancyRow]:
             first, last = _local_date(seg.start, tz), _local_date(seg.end, tz)
             rows.append(VacancyRow(names[bp], seg.tenant.name if seg.tenant else "no owner "
                                    "recorded", first, last, (last - first).days,
-                                   sum((i.net_total for i in charged), Decimal(0)),
+                                   sum((i.net_total - legacy.get(i.pk, Decimal(0))
+                                        for i in charged), Decimal(0)),
                                    sum((i.total for i in charged), Decimal(0)),
                                    bool(charged)))
     return sorted(rows, key=lambda r: (r.billing_point, r.start))

@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.db.models import Sum
+
 from billing.models import CreditNote, CreditNoteLine, Invoice, InvoiceLine, LineKind
 from tariffs.pricing.vat import RATE_STEP, VatRate
 
@@ -48,6 +50,14 @@ def invoice_totals(invoice: Invoice, lines: Iterable[InvoiceLine] | None = None)
         net=invoice.net_total - legacy, vat_summary=summary, tax=invoice.tax_total,
         cash_rounding=invoice.cash_rounding + legacy, total=invoice.total,
     )
+
+
+def legacy_rounding(invoice_ids: Iterable[int]) -> dict[int, Decimal]:
+    """Per invoice id, the old ``rounding`` lines' amount (one query, for lists): the net
+    shown is ``net_total`` minus it, as :func:`invoice_totals` reads a single invoice."""
+    rows = (InvoiceLine.objects.filter(invoice_id__in=list(invoice_ids), kind=LineKind.ROUNDING)
+            .values_list("invoice_id").annotate(amount=Sum("amount")))
+    return dict(rows)
 
 
 def credit_note_totals(note: CreditNote,
