@@ -402,3 +402,17 @@ def test_full_credit_of_an_invoice_adjusted_on_a_later_one_is_refused_until_that
     kwh = sum(x.quantity for i in live for x in i.lines.filter(kind__in=["usage", "adjustment"]))
     days = sum(x.quantity for i in live for x in i.lines.filter(kind="standing"))
     assert (kwh, days) == (D("442.5"), D("2"))
+
+
+def test_adjustment_texts_show_the_period_through_the_one_formatter(ctx):
+    """The warning and the adjustment line name September as people read it, "1–30 Sep
+    2026" (as invoices, PDFs and lists do), not "2026-09-01 – 2026-09-30"."""
+    h = make_house(flat="0.30")
+    inv = services.invoice_issue(invoice=september(h))
+    [impact] = correct(h.meter, OCT, "1442.5").impacts
+    assert f"{inv.number} (1–30 Sep 2026)" in impact.message, impact.message
+    read(h.meter, (at(NOV), "1542.5"))
+    [oct_inv] = services.invoice_create_draft(subscriptions=[h.subscription], start=OCT, end=NOV)
+    line = Invoice.objects.get(pk=oct_inv.pk).lines.get(kind=LineKind.ADJUSTMENT)
+    assert line.description.startswith(f"Adjustment of {inv.number} (1–30 Sep 2026): ")
+    assert "2026-09" not in impact.message + line.description
