@@ -192,10 +192,8 @@ def _tz(subscription: Subscription) -> str:
 
 
 def _days(start: datetime, end: datetime, tz: ZoneInfo) -> str:
-    """``[start, end)`` as the inclusive local days of a message: "2026-09-01 to 2026-09-30"."""
-    first = start.astimezone(tz).date()
-    last = max(first, (end.astimezone(tz) - timedelta(microseconds=1)).date())
-    return f"{first:%Y-%m-%d} to {last:%Y-%m-%d}"
+    """``[start, end)`` as the inclusive local days of a message: "1–30 Sep 2026"."""
+    return timefmt.format_period(start, end, tz)
 
 
 def _clip(sub: Subscription, start: date, end: date) -> tuple[date, date] | None:
