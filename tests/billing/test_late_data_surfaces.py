@@ -73,6 +73,7 @@ def test_api_correction_of_an_issued_period_answers_with_the_adjustment(house, m
     [affect] = body["affects_invoices"]
     assert affect["code"] == "adjustment" and affect["invoice"] == inv.number
     assert f"already invoiced as {inv.number}" in affect["message"]
+    assert affect["detail"]["net"] == "12.75"  # money in the currency's places, as elsewhere
     got = manager.get(f"/api/v1/invoices/{inv.public_id}/").json()
     [adj] = got["adjustments"]
     assert (adj["status"], D(adj["quantity"]), D(adj["amount"])) == (
