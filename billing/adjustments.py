@@ -12,11 +12,11 @@ draft is stored. Loaded in one query per batch of subscriptions (the bill run's 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 from billing.models import Adjustment, LineKind
+from billspree.core import timefmt
 
 if TYPE_CHECKING:  # the engine imports this module
     from billing.engine import DraftInvoice
@@ -35,10 +35,9 @@ def load_pending(ctx) -> dict[tuple[int, int], list[Adjustment]]:
 
 
 def period_text(start: datetime, end: datetime, tz: str) -> str:
-    """``[start, end)`` as the inclusive local dates people say (2026-09-01 – 2026-09-30)."""
-    zone = ZoneInfo(tz)
-    last = end.astimezone(zone) - timedelta(days=1)
-    return f"{start.astimezone(zone):%Y-%m-%d} – {last:%Y-%m-%d}"
+    """``[start, end)`` as the inclusive local days people read ("1–30 Sep 2026"): the one
+    period formatter of pages, PDFs and messages (``billspree.core.timefmt``)."""
+    return timefmt.format_period(start, end, tz)
 
 
 def line_description(adj: Adjustment, tz: str) -> str:

@@ -71,6 +71,11 @@ class Diagnostic:
         return {"code": self.code, "message": self.message, "severity": self.severity}
 
 
+def _plain(value: Decimal) -> str:
+    """A register value as people read it: 50.5, not 50.5000 (nor 1E+4)."""
+    return f"{value.normalize():f}"
+
+
 @dataclass
 class UsageRef:
     """A meter segment that was billed: the consumption and the two readings behind it."""
@@ -97,6 +102,8 @@ class UsageRef:
     start_sources: list = field(default_factory=list)
     end_sources: list = field(default_factory=list)
     note: str = ""
+    #: (end_value − start_value) × multiplier = quantity, as on the stored line
+    multiplier: Decimal | None = None
 
 
 @dataclass
@@ -185,10 +192,8 @@ def _tz(subscription: Subscription) -> str:
 
 
 def _days(start: datetime, end: datetime, tz: ZoneInfo) -> str:
-    """``[start, end)`` as the inclusive local days of a message: "2026-09-01 to 2026-09-30"."""
-    first = start.astimezone(tz).date()
-    last = max(first, (end.astimezone(tz) - timedelta(microseconds=1)).date())
-    return f"{first:%Y-%m-%d} to {last:%Y-%m-%d}"
+    """``[start, end)`` as the inclusive local days of a message: "1–30 Sep 2026"."""
+    return timefmt.format_period(start, end, tz)
 
 
 def _clip(sub: Subscription, start: date, end: date) -> tuple[date, date] | None:
@@ -695,8 +700,9 @@ class _Builder:
         note = ""
         if first is not None and last is not None and last.value < first.value:
             cap = Decimal(10) ** meter.register_digits
-            note = (f"The register rolled over at {cap:f}: ({last.value:f} + {cap:f} − "
-                    f"{first.value:f}) × {meter.multiplier:f} = {result.quantity:f}")
+            note = (f"The register rolled over at {_plain(cap)}: ({_plain(last.value)} + "
+                    f"{_plain(cap)} − {_plain(first.value)}) × {_plain(meter.multiplier)} = "
+                    f"{_plain(result.quantity)}")
         return UsageRef(
             key=id(segment), meter_id=meter.id, serial_number=meter.serial_number,
             assignment_id=segment.assignment.pk, meter_type=meter.type,
@@ -706,6 +712,7 @@ class _Builder:
             start_value=first.value if first else None,
             end_read_at=last.at if last else None,
             end_value=last.value if last else None,
+            multiplier=meter.multiplier,
             estimated=result.flagged,
             start_basis=first.basis if first else "", end_basis=last.basis if last else "",
             start_sources=_sources(first), end_sources=_sources(last), note=note,

@@ -335,6 +335,8 @@ def _date(request: Request, name: str) -> date | None:
 
 class UploadSerializer(OrganizationModelSerializer):
     progress = serializers.IntegerField(source="progress_percent", read_only=True)
+    #: What the import changed in billing, in the words of ``POST readings/`` (empty until done).
+    affects_invoices = batch.AffectsInvoicesField(source="impacts", read_only=True)
 
     class Meta:
         model = Upload
@@ -355,6 +357,7 @@ class UploadSerializer(OrganizationModelSerializer):
             "error_count",
             "errors",
             "failure",
+            "affects_invoices",
             "created_at",
             "finished_at",
         ]

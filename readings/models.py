@@ -112,6 +112,11 @@ class Upload(OrganizationScopedModel):
     )
     error_report = models.FileField(upload_to="readings/reports/%Y/%m/", blank=True)
     failure = models.TextField(blank=True)
+    impacts = models.JSONField(
+        default=list, blank=True,
+        help_text="What the import changed in billing (drafts marked stale, adjustments of "
+        "issued invoices), as Impact.as_dict(): shown on the upload's page and in its API.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 

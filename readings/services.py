@@ -411,6 +411,8 @@ def upload_finish(
     if errors is None:
         errors = [_error_row(r) for r in outcome.results if r.status == "rejected"]
     upload.errors = errors[:ERRORS_ON_PAGE]
+    # billing was told in the import's transaction; the person reads it on the upload
+    upload.impacts = [] if failed else [i.as_dict() for i in outcome.impacts]
     upload.response = response
     upload.finished_at = timezone.now()
     upload.save()

@@ -24,7 +24,7 @@ from billing.models import (
     LineKind,
     Subscription,
 )
-from billing.selectors.totals import invoice_totals
+from billing.selectors.totals import credit_note_totals, invoice_totals
 from billspree.core.api_base import (
     OrganizationAPIView,
     OrganizationModelSerializer,
@@ -293,6 +293,10 @@ class InvoicePreviewLineSerializer(serializers.Serializer):
     start_at = serializers.DateTimeField(allow_null=True)
     end_at = serializers.DateTimeField(allow_null=True)
     meter_serial = serializers.CharField(source="usage.serial_number", allow_null=True)
+    meter_multiplier = serializers.DecimalField(
+        source="usage.multiplier", max_digits=12, decimal_places=4, allow_null=True,
+        help_text="As on a stored line: (end_value − start_value) × meter_multiplier = "
+        "quantity (unless quantity_note says why not).")
     start_read_at = serializers.DateTimeField(source="usage.start_read_at", allow_null=True)
     start_value = QuantityField(source="usage.start_value", allow_null=True)
     end_read_at = serializers.DateTimeField(source="usage.end_read_at", allow_null=True)
@@ -456,14 +460,33 @@ class CreditNoteSerializer(OrganizationModelSerializer):
     currency = serializers.CharField(read_only=True)
     net_total = MoneyField(read_only=True)
     tax_total = MoneyField(read_only=True)
+    vat_summary = serializers.SerializerMethodField(
+        help_text="Per VAT rate: base (credited net at that rate), rate %, VAT; the rows' VAT "
+        "adds up to tax_total (negative, as the note's amounts).")
+    cash_rounding = MoneyField(read_only=True, help_text="net_total + tax_total + "
+                               "cash_rounding = total, as on invoices.")
     total = MoneyField(read_only=True)
     lines = CreditNoteLineSerializer(many=True, read_only=True)
 
     class Meta:
         model = CreditNote
         fields = ["id", "number", "invoice", "invoice_number", "reason", "currency", "full",
-                  "net_total", "tax_total", "cash_rounding", "total", "issued_at", "lines"]
+                  "net_total", "tax_total", "vat_summary", "cash_rounding", "total",
+                  "issued_at", "lines"]
         read_only_fields = fields
+
+    @extend_schema_field(VatRowSerializer(many=True))
+    def get_vat_summary(self, note: CreditNote) -> list[dict[str, Any]]:
+        totals = credit_note_totals(note, note.lines.all())
+        return vat_rows(totals.vat_summary, str(note.currency))
+
+    def to_representation(self, note: CreditNote) -> dict[str, Any]:
+        """A full credit of an old invoice: its copied rounding line is the cash rounding."""
+        data = super().to_representation(note)
+        totals = credit_note_totals(note, note.lines.all())
+        data["net_total"] = money_str(totals.net, str(note.currency))
+        data["cash_rounding"] = money_str(totals.cash_rounding, str(note.currency))
+        return data
 
 
 class CreditNoteInputSerializer(serializers.Serializer):
@@ -494,7 +517,8 @@ class InvoiceCreditNoteView(_InvoiceAction):
             if len(data["lines"]) != len(wanted):
                 raise serializers.ValidationError({"lines": ["Choose lines of this invoice."]})
         note = services.credit_note_create(invoice=inv, **data, **self.audit_kwargs())
-        fresh = CreditNote.objects.select_related("invoice").prefetch_related("lines").get(
+        fresh = CreditNote.objects.select_related("invoice").prefetch_related(
+            "lines__invoice_line").get(
             pk=note.pk
         )
         return Response(CreditNoteSerializer(fresh).data, status=status.HTTP_201_CREATED)
@@ -509,7 +533,8 @@ class InvoiceAdjustmentCreditView(_InvoiceAction):
         from billing.services.credit_notes import credit_note_for_adjustments
 
         note = credit_note_for_adjustments(invoice=self.invoice(id), **self.audit_kwargs())
-        fresh = CreditNote.objects.select_related("invoice").prefetch_related("lines").get(
+        fresh = CreditNote.objects.select_related("invoice").prefetch_related(
+            "lines__invoice_line").get(
             pk=note.pk)
         return Response(CreditNoteSerializer(fresh).data, status=status.HTTP_201_CREATED)
 
@@ -531,7 +556,8 @@ class InvoiceRebillView(_InvoiceAction):
 
 
 class CreditNoteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrganizationViewSet):
-    queryset = CreditNote.objects.select_related("invoice").prefetch_related("lines")
+    queryset = CreditNote.objects.select_related("invoice").prefetch_related(
+        "lines__invoice_line")
     serializer_class = CreditNoteSerializer
     search_fields = ["number", "invoice__number", "reason"]
     ordering_fields = ["issued_at"]

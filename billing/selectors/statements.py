@@ -29,7 +29,12 @@ from billing.models import (
     InvoiceStatus,
     LineKind,
 )
-from billing.selectors.totals import InvoiceTotals, invoice_totals
+from billing.selectors.totals import (
+    InvoiceTotals,
+    credit_note_totals,
+    invoice_totals,
+    legacy_rounding,
+)
 from billspree.core.models import Organization
 from meters.models import BillingPoint, Meter, MeterAssignment, MeterType, Property
 from readings.models import MonthlyConsumption
@@ -184,15 +189,6 @@ def _meter_blocks(invoice: Invoice, lines: list[InvoiceLine]) -> list[MeterBlock
     return list(blocks.values())
 
 
-def _taxes(lines: list[InvoiceLine] | list[CreditNoteLine]) -> list[TaxRow]:
-    by_rate: dict[Decimal, TaxRow] = {}
-    for line in lines:
-        row = by_rate.setdefault(line.tax_rate, TaxRow(line.tax_rate, Decimal(0), Decimal(0)))
-        row.net += line.amount
-        row.tax += line.tax_amount
-    return [by_rate[r] for r in sorted(by_rate)]
-
-
 def _month_add(d: date, months: int) -> date:
     n = d.year * 12 + d.month - 1 + months
     return date(n // 12, n % 12 + 1, 1)
@@ -271,6 +267,8 @@ class CreditNoteStatementData:
     lines: list[CreditNoteLine]
     taxes: list[TaxRow]
     credited: Decimal  # what the tenant gets back: the note's totals are negative
+    #: net + VAT per rate + cash rounding = total, as on the invoices
+    totals: InvoiceTotals | None = None
 
 
 def credit_note_statement_data(*, credit_note: CreditNote) -> CreditNoteStatementData:
@@ -280,12 +278,15 @@ def credit_note_statement_data(*, credit_note: CreditNote) -> CreditNoteStatemen
         "organization", "invoice__tenant", "invoice__billing_point__property"
     ).get(pk=credit_note.pk)
     tz = note.invoice.billing_point.property.time_zone
-    lines = list(CreditNoteLine.objects.filter(credit_note=note).order_by("position", "pk"))
+    lines = list(CreditNoteLine.objects.filter(credit_note=note)
+                 .select_related("invoice_line").order_by("position", "pk"))
+    totals = credit_note_totals(note, lines)
     return CreditNoteStatementData(
         organization=note.organization, logo_data_uri=logo_data_uri(note.organization),
         note=note, invoice=note.invoice, issued_on=_local_date(note.issued_at, tz),
         invoice_issued_on=_local_date(note.invoice.issued_at, tz), lines=lines,
-        taxes=_taxes(lines), credited=-note.total,
+        taxes=[TaxRow(r.rate, r.base, r.vat) for r in totals.vat_summary], credited=-note.total,
+        totals=totals,
     )
 
 
@@ -449,7 +450,9 @@ def _main_meters(mains: list[Meter], start: datetime, end: datetime) -> list[Mai
 
 
 def _vacancies(points, start, end, invoices, tz) -> list[VacancyRow]:
-    """Vacant stretches (owner billed) and what the owner's invoices for them came to."""
+    """Vacant stretches (owner billed) and what the owner's invoices for them came to (their
+    net without the old rounding lines: net + VAT + cash rounding = total)."""
+    legacy = legacy_rounding(i.pk for i in invoices)
     names = {p.pk: p.name for p in points if p.kind != BillingPoint.Kind.COMMON_AREA}
     rows = []
     if not names:  # common areas are the owner's by nature, not vacant flats
@@ -465,7 +468,8 @@ def _vacancies(points, start, end, invoices, tz) -> list[VacancyRow]:
             first, last = _local_date(seg.start, tz), _local_date(seg.end, tz)
             rows.append(VacancyRow(names[bp], seg.tenant.name if seg.tenant else "no owner "
                                    "recorded", first, last, (last - first).days,
-                                   sum((i.net_total for i in charged), Decimal(0)),
+                                   sum((i.net_total - legacy.get(i.pk, Decimal(0))
+                                        for i in charged), Decimal(0)),
                                    sum((i.total for i in charged), Decimal(0)),
                                    bool(charged)))
     return sorted(rows, key=lambda r: (r.billing_point, r.start))

@@ -1,5 +1,6 @@
 """What an invoice's totals block shows: the VAT summary per rate, net, VAT, cash rounding,
-total — one reading for the API, the portal, the tenant portal and the PDF.
+total — one reading for the API, the portal, the tenant portal and the PDF, of invoices
+and of credit notes.
 
 Invoices drafted before ``Invoice.cash_rounding`` existed carried cash rounding as a
 ``rounding`` line inside the net (issued ones are immutable and keep it): it is shown as
@@ -14,7 +15,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from billing.models import Invoice, InvoiceLine, LineKind
+from django.db.models import Sum
+
+from billing.models import CreditNote, CreditNoteLine, Invoice, InvoiceLine, LineKind
 from tariffs.pricing.vat import RATE_STEP, VatRate
 
 ZERO = Decimal("0")
@@ -42,16 +45,45 @@ def invoice_totals(invoice: Invoice, lines: Iterable[InvoiceLine] | None = None)
     VAT row of a rate is the sum of its lines' stored VAT: their shares (new invoices), or
     the per-line VAT of old ones, so the rows always add up to the stored VAT total."""
     lines = list(invoice.lines.all() if lines is None else lines)
-    legacy = sum((x.amount for x in lines if x.kind == LineKind.ROUNDING), ZERO)
-    bases: dict[Decimal, Decimal] = defaultdict(lambda: ZERO)
-    vats: dict[Decimal, Decimal] = defaultdict(lambda: ZERO)
-    for x in lines:
-        if x.kind != LineKind.ROUNDING:
-            rate = Decimal(x.tax_rate).quantize(RATE_STEP)
-            bases[rate] += x.amount
-            vats[rate] += x.tax_amount
-    summary = [VatRate(rate=r, base=bases[r], vat=vats[r]) for r in sorted(bases)]
+    legacy, summary = _vat_rows(lines, [x.kind == LineKind.ROUNDING for x in lines])
     return InvoiceTotals(
         net=invoice.net_total - legacy, vat_summary=summary, tax=invoice.tax_total,
         cash_rounding=invoice.cash_rounding + legacy, total=invoice.total,
     )
+
+
+def legacy_rounding(invoice_ids: Iterable[int]) -> dict[int, Decimal]:
+    """Per invoice id, the old ``rounding`` lines' amount (one query, for lists): the net
+    shown is ``net_total`` minus it, as :func:`invoice_totals` reads a single invoice."""
+    rows = (InvoiceLine.objects.filter(invoice_id__in=list(invoice_ids), kind=LineKind.ROUNDING)
+            .values_list("invoice_id").annotate(amount=Sum("amount")))
+    return dict(rows)
+
+
+def credit_note_totals(note: CreditNote,
+                       lines: Iterable[CreditNoteLine] | None = None) -> InvoiceTotals:
+    """The same block for a credit note (its amounts negative): VAT per rate from its lines'
+    stored shares, its cash rounding after the total. A full credit of an old invoice
+    copied its ``rounding`` line: read as cash rounding, as on the invoice it cancels."""
+    lines = list(note.lines.select_related("invoice_line") if lines is None else lines)
+    legacy, summary = _vat_rows(lines, [
+        x.invoice_line is not None and x.invoice_line.kind == LineKind.ROUNDING for x in lines])
+    return InvoiceTotals(
+        net=note.net_total - legacy, vat_summary=summary, tax=note.tax_total,
+        cash_rounding=note.cash_rounding + legacy, total=note.total,
+    )
+
+
+def _vat_rows(lines: list, rounding: list[bool]) -> tuple[Decimal, list[VatRate]]:
+    """(the old rounding lines' amount, the VAT rows of the other lines by rate)."""
+    legacy = ZERO
+    bases: dict[Decimal, Decimal] = defaultdict(lambda: ZERO)
+    vats: dict[Decimal, Decimal] = defaultdict(lambda: ZERO)
+    for x, is_rounding in zip(lines, rounding, strict=True):
+        if is_rounding:
+            legacy += x.amount
+            continue
+        rate = Decimal(x.tax_rate).quantize(RATE_STEP)
+        bases[rate] += x.amount
+        vats[rate] += x.tax_amount
+    return legacy, [VatRate(rate=r, base=bases[r], vat=vats[r]) for r in sorted(bases)]

@@ -49,6 +49,7 @@ from billing.models import (
     LineKind,
     Subscription,
 )
+from billspree.core.api_fields import money_str
 from billspree.core.billing_inputs import (
     ASSIGNMENT,
     OCCUPANCY,
@@ -339,7 +340,7 @@ class _Reconcile:
                    f"{text} will be {verb} to {name} as an adjustment on the next invoice "
                    f"(net {net:+.2f} {original.currency}).")
         detail = {"invoice": original.number, "tenant": name, "period": self.period,
-                  "net": str(net), "reason": self.reason,
+                  "net": money_str(net, str(original.currency)), "reason": self.reason,
                   "adjustments": [str(r.public_id) for r in rows]}
         audit_record(action="billing.adjustment.create", actor=self.actor, api_key=self.api_key,
                      target=original.number, detail={**detail, "message": message})

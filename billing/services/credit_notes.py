@@ -211,6 +211,30 @@ def _partial(inv: Invoice, reason: str, rows: list[_Row], *, actor, api_key) -> 
     return note
 
 
+def _refuse_if_adjusted_later(inv: Invoice) -> None:
+    """A full credit releases the period to be billed afresh from current data. An
+    adjustment of it already on a later invoice (draft or issued) still covers the period:
+    the re-bill would leave its usage out (or, undone later, bill it twice). Consumption and
+    days are billed once only if that invoice gives the adjustment back first (voiding or
+    crediting it in full makes it pending; this note then settles it)."""
+    carriers = list(Invoice.objects.filter(
+        pk__in=Adjustment.objects.filter(original_invoice=inv, invoice__isnull=False)
+        .values("invoice_id")).exclude(status=InvoiceStatus.VOID).order_by("period_start", "pk"))
+    if not carriers:
+        return
+    names = ", ".join(str(c) for c in carriers)
+    steps = " and ".join(
+        f"void {c}" if c.status == InvoiceStatus.DRAFT else f"Credit {c} in full"
+        for c in carriers)
+    raise Conflict(
+        f"{inv.number} cannot be credited in full: adjustments of its period are already on "
+        f"{names}, and billing the period again would not bill each kWh and day once. "
+        f"{steps[0].upper() + steps[1:]} first (its adjustments become pending and this "
+        f"credit note settles them), then credit {inv.number} in full and bill the periods "
+        f"again; or credit chosen lines or an amount of {inv.number} instead.",
+        code="adjusted_on_later_invoice")
+
+
 def _full(inv: Invoice, reason: str, actor, api_key) -> CreditNote:
     """Credit in full: every line negated, the invoice void, its periods billable again."""
     from billing.services.invoices import _release, document_number_take
@@ -220,6 +244,7 @@ def _full(inv: Invoice, reason: str, actor, api_key) -> CreditNote:
         raise Conflict(
             f"{inv.number} is partly credited already ({credited_total(inv):.2f} "
             f"{inv.currency}); credit the rest by lines or amount.", code="partly_credited")
+    _refuse_if_adjusted_later(inv)
     rounding = getattr(inv, "cash_rounding", ZERO) or ZERO
     note = CreditNote.objects.create(
         invoice=inv, number=document_number_take(kind=DocumentKind.CREDIT_NOTE),

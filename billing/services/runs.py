@@ -50,6 +50,7 @@ from billing.services.runs_review import (  # noqa: F401 — re-exported, see th
     bill_run_cancel,
     bill_run_issue,
 )
+from billspree.core import timefmt
 from billspree.core.scoping import require_organization
 from billspree.core.services import audit_record
 
@@ -139,8 +140,8 @@ def _create_run(batch, start, end, trigger, actor, api_key) -> BillRun:
     )
     if not sub_ids:
         raise ValidationError({"batch": [
-            f"No subscription of “{batch.name}” is in effect between {start:%Y-%m-%d} and "
-            f"{end - timedelta(days=1):%Y-%m-%d}: add subscriptions to the batch first."
+            f"No subscription of “{batch.name}” is in effect in "
+            f"{timefmt.format_period(start, end)}: add subscriptions to the batch first."
         ]})
     user = actor if actor is not None and getattr(actor, "is_authenticated", False) \
         and getattr(actor, "api_key", None) is None else None

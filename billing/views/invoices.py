@@ -25,7 +25,7 @@ from billing.models import (
     Subscription,
 )
 from billing.selectors.statements import points as _points
-from billing.selectors.totals import invoice_totals
+from billing.selectors.totals import credit_note_totals, invoice_totals, legacy_rounding
 from billing.services.credit_notes import (
     credit_note_for_adjustments,
     credit_note_preview,
@@ -71,6 +71,10 @@ class InvoiceListView(OrganizationPortalMixin, View):
         if state in InvoiceStatus.values:
             qs = qs.filter(status=state)
         ctx = {"q": q, "status": state, "statuses": InvoiceStatus.choices, **_page(request, qs)}
+        ctx["rows"] = rows = list(ctx["rows"])
+        legacy = legacy_rounding(r.pk for r in rows)
+        for r in rows:  # old invoices' rounding line is cash rounding, not net
+            r.net_shown = r.net_total - legacy.get(r.pk, 0)
         return render(request, "billing/invoice_list.html", ctx)
 
 
@@ -277,12 +281,14 @@ class AdjustmentCreditView(_ConfirmView):
 class CreditNoteDetailView(OrganizationPortalMixin, View):
     def get(self, request: HttpRequest, id: Any) -> HttpResponse:
         note = get_object_or_404(
-            CreditNote.objects.select_related("invoice__tenant").prefetch_related("lines"),
+            CreditNote.objects.select_related("invoice__tenant")
+            .prefetch_related("lines__invoice_line"),
             public_id=id,
         )
         deliveries = note.deliveries.select_related("requested_by")[:20]
-        return render(request, "billing/credit_note_detail.html",
-                      {"note": note, "deliveries": deliveries})
+        return render(request, "billing/credit_note_detail.html", {
+            "note": note, "deliveries": deliveries,
+            "totals": credit_note_totals(note, note.lines.all())})
 
 
 class CreditNoteSendView(OrganizationPortalMixin, View):

@@ -172,7 +172,8 @@ def test_a_refused_second_billing_says_which_invoice_and_period(house, manager, 
     assert again.status_code == 400
     error = again.json()["error"]
     assert "INV-000001" in error["message"] and house.tenant.name in error["message"]
-    assert "2026-09-01 to 2026-09-30" in error["message"]  # the invoiced period, local days
+    assert "1–30 Sep 2026" in error["message"]  # the invoiced period, as pages show it
+    assert "2026-09" not in error["message"]
     assert "subscription" in error["fields"]
     with organization_context(world_a.org):
         assert Invoice.objects.count() == 1

@@ -236,3 +236,42 @@ def test_credit_and_rebill_through_the_api_and_the_portal(world_a):
     assert r.status_code == 409 and r.json()["error"]["code"] == "nothing_pending"
     r = client.post(f"/billing/invoices/{inv.public_id}/credit-adjustments/", follow=True)
     assert "No pending adjustment" in r.content.decode()
+
+
+def test_partial_credit_note_shows_vat_per_rate_and_cash_rounding_everywhere(world_a):
+    """A partial credit note of two lines at two VAT rates, CHF-style cash rounding 0.05:
+    usage 90.00 at 19 % → VAT 17.10; a service 10.05 at 8.1 % → 0.81405 → 0.81.
+    Net −100.05, VAT −17.91, gross −117.96 → nearest 0.05: −117.95, cash rounding +0.01.
+    The PDF, the page and the API show net + VAT per rate + cash rounding = total, and say
+    the note is partial (the invoice stays due for the rest)."""
+    from tests.billing.test_statements import has, pdf_text
+
+    with organization_context(world_a.org):
+        h = make_house(flat="0.30", cash_rounding="0.05")
+        inv = issued(h, manual=[{"description": "Service", "quantity": D(1),
+                                 "unit_price": D("10.05"), "tax_rate": D("8.1")}])
+        chosen = [inv.lines.get(kind="usage"), inv.lines.get(kind="manual")]
+        note = services.credit_note_create(invoice=inv, reason="Misread", lines=chosen)
+    assert (note.net_total, note.tax_total, note.cash_rounding, note.total) == (
+        D("-100.05"), D("-17.91"), D("0.01"), D("-117.95"))
+
+    client = login_client(world_a.manager, world_a.org)
+    text = pdf_text(client.get(f"/billing/credit-notes/{note.public_id}/pdf/").getvalue())
+    for needle in ("VAT 8.10 % on -10.05 -0.81", "VAT 19 % on -90.00 -17.10",
+                   "Total VAT -17.91", "Cash rounding 0.01", "-117.95"):
+        assert has(text, needle), (needle, text)
+    assert not has(text, "in full") and has(text, "partial"), text
+
+    page = client.get(f"/billing/credit-notes/{note.public_id}/").content.decode()
+    assert 'data-testid="credit-note-vat"' in page
+    for needle in ("8.10 %", "-10.05", "-0.81", "19 %", "-90.00", "-17.10", "Cash rounding",
+                   "0.01", "-117.95", "partial"):
+        assert needle in page, needle
+
+    body = api_client(key=world_a.write_key).get(
+        f"/api/v1/credit-notes/{note.public_id}/").json()
+    assert body["vat_summary"] == [
+        {"rate": "8.10", "base": "-10.05", "vat": "-0.81"},
+        {"rate": "19.00", "base": "-90.00", "vat": "-17.10"}]
+    assert (body["net_total"], body["tax_total"], body["cash_rounding"], body["total"]) == (
+        "-100.05", "-17.91", "0.01", "-117.95")

@@ -558,3 +558,13 @@ def test_rollover_line_says_why_end_minus_start_is_not_the_quantity(ctx):
     u = inv.lines[1].usage
     assert (u.start_value, u.end_value, u.quantity) == (D("9900"), D("100"), D("200"))
     assert "rolled over at 10000" in u.note
+
+
+def test_rollover_note_shows_register_values_as_people_read_them(ctx):
+    """Stored values carry four places (9900.0000); the note reads as the register does."""
+    h = make_house(flat="0.30", initial="9800", register_digits=4)
+    read(h.meter, (at(SEP), "9900"), (at(OCT), "0050.5"))
+    [inv] = services.invoice_preview(subscriptions=[h.subscription], start=SEP, end=OCT).invoices
+    # 9900 → 9999.9… → 0 → 50.5: 50.5 + 10000 − 9900 = 150.5 kWh
+    assert inv.lines[1].usage.note == (
+        "The register rolled over at 10000: (50.5 + 10000 − 9900) × 1 = 150.5")

@@ -361,3 +361,58 @@ def test_every_order_of_events_bills_each_kwh_and_each_day_once(ctx, order):
     assert _billed(h.tenant) == (D("150"), D("49.95"))
     assert _billed(newcomer) == (D("292.5"), D("102.60"))
     assert not Invoice.objects.filter(status="draft", period_start=at(SEP)).exists()
+
+
+def test_full_credit_of_an_invoice_adjusted_on_a_later_one_is_refused_until_that_is_credited(
+        ctx):
+    """September billed 300 kWh (INV-1); its 1 Oct reading corrected to 1442.5 → +42.5 kWh
+    carried by October's invoice (INV-2, 100 kWh). Crediting INV-1 in full and billing
+    September again billed 142.5 kWh for 1542.5 − 1100 = 442.5 (the adjustment on INV-2
+    still covers September, so its re-bill had no usage): refused, naming INV-2 and what to
+    do, nothing changed. Done in the order it says
+    (credit INV-2 in full, then INV-1, bill both months again): 342.5 + 100 = 442.5 kWh and
+    two months' standing charge, once each."""
+    h = make_house(flat="0.30")
+    sep_inv = services.invoice_issue(invoice=september(h))
+    correct(h.meter, OCT, "1442.5")
+    read(h.meter, (at(NOV), "1542.5"))
+    [oct_inv] = services.invoice_create_draft(subscriptions=[h.subscription], start=OCT, end=NOV)
+    oct_inv = services.invoice_issue(invoice=Invoice.objects.get(pk=oct_inv.pk))
+    [adj] = Adjustment.objects.all()
+    assert adj.invoice == oct_inv and adj.quantity == D("42.5")
+
+    with pytest.raises(Conflict) as refused:
+        services.credit_note_create(invoice=sep_inv, reason="Wrong tenant")
+    message = str(refused.value)
+    assert refused.value.code == "adjusted_on_later_invoice"
+    assert oct_inv.number in message and sep_inv.number in message
+    assert f"Credit {oct_inv.number} in full first" in message
+    sep_inv.refresh_from_db()
+    assert sep_inv.status == InvoiceStatus.ISSUED and not sep_inv.credit_notes.exists()
+
+    services.credit_note_create(invoice=oct_inv, reason="Re-bill October")
+    adj.refresh_from_db()
+    assert adj.status == "pending"
+    services.credit_note_create(invoice=sep_inv, reason="Wrong tenant")
+    adj.refresh_from_db()
+    assert adj.credit_note is not None and adj.invoice is None  # settled by the full credit
+    services.invoice_create_draft(subscriptions=[h.subscription], start=SEP, end=OCT)
+    services.invoice_create_draft(subscriptions=[h.subscription], start=OCT, end=NOV)
+    live = Invoice.objects.exclude(status="void")
+    kwh = sum(x.quantity for i in live for x in i.lines.filter(kind__in=["usage", "adjustment"]))
+    days = sum(x.quantity for i in live for x in i.lines.filter(kind="standing"))
+    assert (kwh, days) == (D("442.5"), D("2"))
+
+
+def test_adjustment_texts_show_the_period_through_the_one_formatter(ctx):
+    """The warning and the adjustment line name September as people read it, "1–30 Sep
+    2026" (as invoices, PDFs and lists do), not "2026-09-01 – 2026-09-30"."""
+    h = make_house(flat="0.30")
+    inv = services.invoice_issue(invoice=september(h))
+    [impact] = correct(h.meter, OCT, "1442.5").impacts
+    assert f"{inv.number} (1–30 Sep 2026)" in impact.message, impact.message
+    read(h.meter, (at(NOV), "1542.5"))
+    [oct_inv] = services.invoice_create_draft(subscriptions=[h.subscription], start=OCT, end=NOV)
+    line = Invoice.objects.get(pk=oct_inv.pk).lines.get(kind=LineKind.ADJUSTMENT)
+    assert line.description.startswith(f"Adjustment of {inv.number} (1–30 Sep 2026): ")
+    assert "2026-09" not in impact.message + line.description

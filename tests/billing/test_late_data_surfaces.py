@@ -73,6 +73,7 @@ def test_api_correction_of_an_issued_period_answers_with_the_adjustment(house, m
     [affect] = body["affects_invoices"]
     assert affect["code"] == "adjustment" and affect["invoice"] == inv.number
     assert f"already invoiced as {inv.number}" in affect["message"]
+    assert affect["detail"]["net"] == "12.75"  # money in the currency's places, as elsewhere
     got = manager.get(f"/api/v1/invoices/{inv.public_id}/").json()
     [adj] = got["adjustments"]
     assert (adj["status"], D(adj["quantity"]), D(adj["amount"])) == (
@@ -172,3 +173,37 @@ def test_bill_run_review_shows_stale_drafts_refuses_them_and_recomputes(
     assert "Recomputed 1 stale draft(s)." in r.content.decode()
     r = manager.post(f"/api/v1/bill-runs/{run.public_id}/issue/", {}, format="json")
     assert r.status_code == 200, r.content
+
+
+def test_csv_upload_says_what_it_affects_on_its_page_and_in_the_api(
+    house, world_a, django_capture_on_commit_callbacks
+):
+    """A CSV that corrects the reading ending an issued period: the upload's page and its
+    API answer say at once that INV-… gets an adjustment of +42.5 kWh (1442.5 − 1400),
+    in the same words as the reading entry and the readings API."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from readings.models import Upload
+
+    inv = house.extra["invoice"]
+    with organization_context(world_a.org):
+        inv = services.invoice_issue(invoice=inv)
+    client = login_client(world_a.operator, world_a.org)
+    content = (f"meterNumber,readAt,value\n{house.meter.serial_number},"
+               f"{at(OCT).isoformat()},1442.5\n").encode()
+    with django_capture_on_commit_callbacks(execute=True):
+        r = client.post("/readings/upload/", {
+            "file": SimpleUploadedFile("october.csv", content), "all_or_nothing": "on",
+            "replace": "on",
+        })
+    assert r.status_code == 302
+    page = client.get(r["Location"]).content.decode()
+    expected = f"Changes a period already invoiced as {inv.number}"
+    assert expected in page and "+42.5 kWh" in page and "as an adjustment" in page
+
+    upload = Upload.objects.unscoped().get(filename="october.csv")
+    got = api_client(key=world_a.write_key).get(
+        f"/api/v1/readings/uploads/{upload.public_id}/").json()
+    [affect] = got["affects_invoices"]
+    assert affect["code"] == "adjustment" and affect["invoice"] == inv.number
+    assert expected in affect["message"] and "+42.5 kWh" in affect["message"]

@@ -216,3 +216,26 @@ def test_pdf_end_value_of_a_rolled_over_flagged_line_is_the_register_as_read(wor
         D("99950"), D("50"), D("100"), True)
     assert "1 Oct 2026 50 100 kWh" in text
     assert "100,050" not in text
+
+
+def test_preview_line_carries_the_meter_multiplier_like_the_stored_line(world_a):
+    """(1107.5 − 1100) × 40 = 300 kWh must add up on the preview as on the stored invoice."""
+    from meters.models import Meter
+
+    with organization_context(world_a.org):
+        h = make_house(flat="0.30")
+        Meter.objects.filter(pk=h.meter.pk).update(multiplier=D("40"))
+        read(h.meter, (at(SEP), "1100"), (at(OCT), "1107.5"))
+    manager = api_client(key=world_a.write_key)
+    body = {"subscriptions": [str(h.subscription.public_id)], "start": "2026-09-01",
+            "end": "2026-10-01"}
+    r = manager.post("/api/v1/invoices/preview/", body, format="json")
+    assert r.status_code == 200, r.content
+    [draft] = r.json()["invoices"]
+    [line] = [x for x in draft["lines"] if x["kind"] == "usage"]
+    assert line["meter_multiplier"] == "40.0000"
+    assert ((D(line["end_value"]) - D(line["start_value"])) * D(line["meter_multiplier"])
+            == D(line["quantity"]) == D("300"))
+    [stored] = manager.post("/api/v1/invoices/", body, format="json").json()
+    [kept] = [x for x in stored["lines"] if x["kind"] == "usage"]
+    assert kept["meter_multiplier"] == line["meter_multiplier"]

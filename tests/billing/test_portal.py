@@ -176,3 +176,18 @@ def test_pay_credit_and_void_through_the_portal(house, world_a):
     with organization_context(world_a.org):
         again.refresh_from_db()
     assert again.status == "void" and again.number == ""
+
+
+def test_subscription_end_is_shown_as_its_last_day_not_labelled_exclusive(world_a):
+    """A subscription over [1 Sep, 1 Dec) ends on 30 Nov: the lists show "30 Nov 2026"
+    under "Until", never the last day labelled "exclusive" (which reads as one day less)."""
+    with organization_context(world_a.org):
+        h = make_house(flat="0.30")
+        batch = services.batch_create(name="Monthly")
+        Subscription.objects.filter(pk=h.subscription.pk).update(
+            end_date=date(2026, 12, 1), batch=batch)
+    client = login_client(world_a.manager, world_a.org)
+    for url in ("/billing/subscriptions/", f"/billing/batches/{batch.public_id}/"):
+        page = client.get(url).content.decode()
+        assert "30 Nov 2026" in page and "1 Dec 2026" not in page, url
+        assert "exclusive" not in page.lower(), url

@@ -204,3 +204,43 @@ def test_building_statement_adds_up_with_the_cash_rounding(world_a):
     assert (data.net, data.tax, data.cash_rounding, data.total) == (
         D("60.30"), D("4.88"), D("0.02"), D("65.20"))
     assert "Cash rounding" in text and "60.30 4.88 0.02 65.20" in text
+
+
+def test_an_old_rounding_line_is_not_in_the_net_of_the_invoice_list_nor_of_the_vacancy(
+        world_a):
+    """The tenant moves out on 16 Sep; the owner is billed the vacancy 16–30 Sep: 15 of 30
+    days of 300 kWh = 150 kWh × 0.30 = 45.00 + half the standing charge 4.95 = 49.95 net,
+    VAT 9.4905 → 9.49, gross 59.44; the old engine cash-rounded it to 59.45 with a +0.01
+    line inside the net (49.96). The invoice list's Net column and the building statement's
+    vacancy net read 49.95 (net + VAT 9.49 + cash rounding 0.01 = 59.45)."""
+    from billing.selectors.statements import building_statement_data
+    from tenants import services as tenant_services
+    from tenants.models import Occupancy
+    from tests.conftest import login_client
+
+    with organization_context(world_a.org):
+        h = make_house(flat="0.30")
+        tenant_services.occupancy_end(occupancy=Occupancy.objects.get(tenant=h.tenant),
+                                      move_out=at(date(2026, 9, 16)))
+        read(h.meter, (at(SEP), "1100"), (at(OCT), "1400"))
+        drafts = services.invoice_create_draft(subscriptions=[h.subscription], start=SEP,
+                                               end=OCT)
+        [owners] = [i for i in drafts if i.tenant_id == h.owner.pk]
+        assert (owners.net_total, owners.tax_total, owners.total) == (
+            D("49.95"), D("9.49"), D("59.44"))
+        InvoiceLine.objects.create(invoice=owners, position=9, kind=LineKind.ROUNDING,
+                                   description="Cash rounding to 0.05", quantity=D("1"),
+                                   unit_price=D("0.01"), amount=D("0.01"))
+        Invoice.objects.filter(pk=owners.pk).update(net_total=D("49.96"), total=D("59.45"))
+        for inv in drafts:
+            services.invoice_issue(invoice=Invoice.objects.get(pk=inv.pk))
+        owners.refresh_from_db()
+        data = building_statement_data(property=h.prop, period_start=SEP, period_end=OCT)
+    [vacancy] = data.vacancies
+    assert (vacancy.net, vacancy.total) == (D("49.95"), D("59.45"))
+    assert (data.vacancy_net, data.vacancy_total) == (D("49.95"), D("59.45"))
+
+    page = login_client(world_a.manager, world_a.org).get("/billing/").content.decode()
+    row = page[page.index(owners.number):]
+    row = row[:row.index("</tr>")]
+    assert "49.95 EUR" in row and "49.96" not in row and "59.45 EUR" in row

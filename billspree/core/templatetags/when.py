@@ -11,10 +11,12 @@ organization's, is used.
 - ``{{ invoice|period }}`` → "1–30 Nov 2026" (its ``period_start``/``period_end``, in its
   property's zone); ``{% period start end where %}`` for any other pair
 - ``{% days first last %}`` → "1–30 Nov 2026" for inclusive local days
+- ``{{ value|detail_value:where }}``: an audit detail value; an ISO instant as ``moment``
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django import template
@@ -90,3 +92,17 @@ def _own_zone(obj, start) -> Any:
         return timefmt.zone(obj)
     except TypeError:
         return None
+
+
+@register.filter
+def detail_value(value, where: Any = None) -> Any:
+    """A value of an audit event's detail: an ISO instant ("2026-11-30T23:00:00+00:00", as
+    services record them) is shown like every other instant; anything else as it is."""
+    if isinstance(value, str) and "T" in value and len(value) >= 19:
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        if parsed.tzinfo is not None:
+            return timefmt.format_instant(parsed, where or None)
+    return value
