@@ -12,6 +12,7 @@ import sys
 import time
 from datetime import date
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from django.conf import settings
@@ -36,9 +37,12 @@ HOUSES, CHUNK, LEASE = 48, 2, 3
 
 
 def _database_url() -> str:
+    """The test database as a URL for a child process; the embedded server of a fresh
+    checkout listens on a socket directory, which the URL carries percent-encoded."""
     d = connection.settings_dict
     auth = d["USER"] + (f":{d['PASSWORD']}" if d["PASSWORD"] else "")
-    return f"postgres://{auth}@{d['HOST'] or '127.0.0.1'}:{d['PORT'] or 5432}/{d['NAME']}"
+    host = quote(str(d["HOST"] or "127.0.0.1"), safe="")
+    return f"postgres://{auth}@{host}:{d['PORT'] or 5432}/{d['NAME']}"
 
 
 def _worker(name: str, log: Path) -> subprocess.Popen:
