@@ -11,7 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -197,13 +197,37 @@ def invitation_by_token(token: str) -> Invitation | None:
     )
 
 
+class InvitationForAnotherAccount(PermissionDenied):
+    """The link was opened by a login whose email is not the invited one."""
+
+
+def invitation_is_for(invitation: Invitation, user: AbstractBaseUser) -> bool:
+    return (getattr(user, "email", "") or "").strip().lower() == invitation.email.strip().lower()
+
+
+def invitation_refuse_account(*, invitation: Invitation, user: AbstractBaseUser) -> None:
+    """Audit that another account tried the link (its own transaction: the refusal itself
+    changes nothing else)."""
+    with organization_context(invitation.organization):
+        audit_record(action="invitation.wrong_account", actor=user, target=invitation.email,
+                     detail={"opened_by": getattr(user, "email", ""),
+                             "role": invitation.role})
+
+
 @transaction.atomic
 def invitation_accept(*, token: str, user: AbstractBaseUser) -> Membership:
+    """Only the invited email may accept: the link alone is not proof of who holds it (a
+    forwarded or leaked link must not make another login a member, let alone an admin)."""
     invitation = invitation_by_token(token)
     if invitation is None:
         raise ValidationError(
             {"token": ["This invitation link is invalid, expired or already used."]}
         )
+    if not invitation_is_for(invitation, user):
+        raise InvitationForAnotherAccount(
+            f"This invitation is for {invitation.email}; you are logged in as "
+            f"{getattr(user, 'email', '')}. Log out and open the link again, or ask the "
+            "organization's admin to invite this address.")
     with organization_context(invitation.organization):
         claimed = Invitation.objects.filter(pk=invitation.pk, accepted_at__isnull=True).update(
             accepted_at=timezone.now()

@@ -253,10 +253,17 @@ class InvitationAcceptView(View):
         invitation = services.invitation_by_token(token)
         return invitation
 
+    def _wrong_account(self, request: HttpRequest, invitation) -> HttpResponse:
+        return render(request, "core/invitation_wrong_account.html",
+                      {"invitation": invitation}, status=403)
+
     def get(self, request: HttpRequest, token: str) -> HttpResponse:
         invitation = self._context(token)
         if invitation is None:
             return render(request, "core/invitation_invalid.html", status=404)
+        if request.user.is_authenticated and not services.invitation_is_for(
+                invitation, request.user):
+            return self._wrong_account(request, invitation)
         exists = get_user_model().objects.filter(email__iexact=invitation.email).exists()
         form = forms.SignupForm(email=invitation.email)
         return render(
@@ -271,6 +278,9 @@ class InvitationAcceptView(View):
             return render(request, "core/invitation_invalid.html", status=404)
         user_model = get_user_model()
         if request.user.is_authenticated:
+            if not services.invitation_is_for(invitation, request.user):
+                services.invitation_refuse_account(invitation=invitation, user=request.user)
+                return self._wrong_account(request, invitation)
             user = request.user
         elif user_model.objects.filter(email__iexact=invitation.email).exists():
             return redirect(f"{reverse('login')}?next={request.path}")

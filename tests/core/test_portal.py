@@ -2,10 +2,11 @@
 
 import re
 
+import pytest
 from django.core import mail
 from django.test import Client
 
-from billspree.core.models import ApiKey, Invitation, Membership, Organization, User
+from billspree.core.models import ApiKey, AuditEvent, Invitation, Membership, Organization, User
 from billspree.core.scoping import organization_context
 from tests.conftest import login_client
 from tests.factories import PASSWORD
@@ -136,3 +137,52 @@ def test_user_without_organization_can_create_one(db):
     assert client.post("/organizations/new/", {"name": "Solo Estates"}).status_code == 302
     org = Organization.objects.get(name="Solo Estates")
     assert Membership.objects.unscoped().get(organization=org, user=user).role == "admin"
+
+
+def test_an_invitation_opened_by_another_account_makes_no_member(
+    world_a, world_b, django_capture_on_commit_callbacks
+):
+    """A leaked admin invitation must not make whoever opens it an admin: a viewer of
+    another organization gets a page saying whom it is for, nothing changes, it is audited,
+    and the link still works for the invited address."""
+    admin_b = login_client(world_b.admin, world_b.org)
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_b.post("/settings/members/", {"email": "boss@example.test", "role": "admin"})
+    link = re.search(r"(/invite/\S+/)", mail.outbox[0].body).group(1)
+    intruder = login_client(world_a.viewer, world_a.org)
+    page = intruder.get(link)
+    assert page.status_code == 403
+    assert "boss@example.test" in page.content.decode()
+    assert world_a.viewer.email in page.content.decode()
+    refused = intruder.post(link)
+    assert refused.status_code == 403
+    assert not Membership.objects.unscoped().filter(
+        user=world_a.viewer, organization=world_b.org).exists()
+    with organization_context(world_b.org):
+        invitation = Invitation.objects.get(email="boss@example.test")
+        assert invitation.accepted_at is None
+        assert AuditEvent.objects.filter(action="invitation.wrong_account",
+                                         actor=world_a.viewer).count() == 1
+    # the invited address still joins with the same link
+    guest = Client()
+    joined = guest.post(link, {"first_name": "Bo", "last_name": "Ss",
+                               "password": "a-Long-pass-phrase"})
+    assert joined.status_code == 302
+    with organization_context(world_b.org):
+        assert Membership.objects.get(user__email="boss@example.test").role == "admin"
+
+
+def test_the_service_refuses_an_account_that_was_not_invited(world_a, world_b):
+    from billspree.core.services import (
+        InvitationForAnotherAccount,
+        invitation_accept,
+        invitation_create,
+    )
+
+    with organization_context(world_b.org):
+        invitation, token = invitation_create(email="Boss@Example.test", role="admin",
+                                              actor=world_b.admin)
+    with pytest.raises(InvitationForAnotherAccount, match="boss@example.test|Boss@Example"):
+        invitation_accept(token=token, user=world_a.viewer)
+    with organization_context(world_b.org):
+        assert Invitation.objects.get(pk=invitation.pk).accepted_at is None
