@@ -249,10 +249,15 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "billspree.core.pagination.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        "billspree.core.api_filters.StrictFilterBackend",
         "rest_framework.filters.SearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],
+    # JSON bodies only (file uploads declare multipart on their own views): form encoding
+    # cannot carry the nested lists some resources take, and DRF read a form's missing
+    # nested list as an empty one, so a malformed request silently cleared data.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "DEFAULT_SCHEMA_CLASS": "billspree.core.schema.AutoSchema",
     "EXCEPTION_HANDLER": "billspree.core.api_errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",

@@ -65,3 +65,6 @@ urlpatterns = [
 
 if settings.DEBUG:
     urlpatterns.append(path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT}))
+
+handler404 = "billspree.core.error_views.page_not_found"
+handler500 = "billspree.core.error_views.server_error"

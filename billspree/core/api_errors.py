@@ -11,6 +11,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import ProtectedError, RestrictedError
 from django.http import Http404
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
@@ -79,6 +80,13 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     elif isinstance(exc, Conflict):
         fields = exc.fields
         exc = ConflictError(detail=exc.message, code=exc.code)
+    elif isinstance(exc, ProtectedError | RestrictedError):
+        # A service that forgot to check what still uses a row must not answer 500: the
+        # database refused the delete, which is a conflict with the current state.
+        used_by = sorted({o._meta.verbose_name for o in (
+            exc.protected_objects if isinstance(exc, ProtectedError) else exc.restricted_objects)})
+        exc = ConflictError(detail=f"Still used by: {', '.join(used_by)}; it cannot be deleted.",
+                            code="in_use")
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
