@@ -29,7 +29,7 @@ def _key(world, expires_at) -> tuple[ApiKey, str]:
 
 def test_an_expired_key_answers_401_saying_when_it_expired(world_a):
     _zurich(world_a)
-    key, secret = _key(world_a, dt.date.today() + dt.timedelta(days=30))
+    key, secret = _key(world_a, timezone.now().date() + dt.timedelta(days=30))
     assert api_client(secret).get("/api/v1/members/").status_code == 200
     # time passes: the expiry (local midnight, 2 Mar 2026 in Zurich) is behind us
     ApiKey.objects.unscoped().filter(pk=key.pk).update(
