@@ -52,19 +52,23 @@ def _account(email: str) -> str:
 def window_hit(key: str, seconds: float) -> tuple[int, float]:
     """Count one event in the fixed window ``key`` that started with its first event and
     lasts ``seconds``; return the count so far (this one included) and when the window
-    ends (epoch seconds). ``add`` then ``incr`` is atomic on Redis, so concurrent workers
-    never lose a count."""
-    now = time.time()
+    ends (epoch seconds). ``incr`` is atomic on Redis, so concurrent workers never lose a
+    count; the usual request costs one increment (and the read of the window's start)."""
     timeout = max(1, math.ceil(seconds))
-    cache.add(f"{key}:start", now, timeout)
-    cache.add(key, 0, timeout)
     try:
         count = cache.incr(key)
-    except ValueError:  # the window expired between add and incr
-        cache.add(key, 0, timeout)
-        count = cache.incr(key)
-    start = cache.get(f"{key}:start") or now
-    return count, float(start) + seconds
+    except ValueError:  # no window yet (or it just expired): open one
+        now = time.time()
+        cache.set(f"{key}:start", now, timeout)
+        if cache.add(key, 1, timeout):
+            return 1, now + seconds
+        count = cache.incr(key)  # another worker opened it first
+    if count == 1:
+        # the window expired between Django's EXISTS and INCR, and INCR made a key without
+        # an expiry: give it one, or this bucket would never empty
+        cache.touch(key, timeout)
+    start = cache.get(f"{key}:start")
+    return count, (float(start) if start is not None else time.time()) + seconds
 
 
 def window_clear(key: str) -> None:
