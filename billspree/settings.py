@@ -314,7 +314,11 @@ SPECTACULAR_SETTINGS = {
         "Utility sub-metering and billing. Authenticate with an API key: "
         "`Authorization: Api-Key <key>` (or `Bearer <key>`). All data is scoped to the "
         "key's organization; ids are opaque UUIDs. Errors share one JSON shape: "
-        '`{"error": {"status", "code", "message", "fields"}}`.\n\n'
+        '`{"error": {"status", "code", "message", "fields"}}`. Requests are throttled per '
+        "API key, per logged-in user and per anonymous client address (wrong keys count "
+        "there); past the rate the answer is `429` with a `Retry-After` header (seconds) and "
+        "the error message says when to retry. A key may carry an `expires_at`; from then "
+        "on it answers `401` saying since when.\n\n"
         "**Dates and times.** Every instant the API returns is ISO 8601 in UTC with the "
         "`Z` designator (`2026-11-30T23:00:00Z`; fractions of a second only where stored), "
         "whether you call it with a key or a session. Calendar dates are `YYYY-MM-DD` and "

@@ -350,7 +350,8 @@ def api_key_revoke(*, api_key: ApiKey, actor: AbstractBaseUser | None) -> ApiKey
 
 
 def api_key_authenticate(raw: str) -> ApiKey | None:
-    """Resolve a presented secret to an active key, across organizations, and stamp its use.
+    """Resolve a presented secret to an unrevoked key, across organizations, and stamp its
+    use. An expired key is returned unstamped: the caller refuses it with its expiry.
 
     The last-used stamp is a conditional update at most once a minute, so a busy
     integrator does not turn every request into a write.
@@ -366,6 +367,8 @@ def api_key_authenticate(raw: str) -> ApiKey | None:
     )
     if key is None or not hmac.compare_digest(key.key_hash, _sha256(raw)):
         return None
+    if key.is_expired:
+        return key  # refused by the caller, which says since when; not a use
     now = timezone.now()
     if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
         ApiKey.objects.unscoped().filter(pk=key.pk).update(last_used_at=now)

@@ -33,9 +33,11 @@ def test_an_expired_key_answers_401_saying_when_it_expired(world_a):
     assert api_client(secret).get("/api/v1/members/").status_code == 200
     # time passes: the expiry (local midnight, 2 Mar 2026 in Zurich) is behind us
     ApiKey.objects.unscoped().filter(pk=key.pk).update(
-        expires_at=dt.datetime(2026, 3, 2, tzinfo=ZURICH))
+        expires_at=dt.datetime(2026, 3, 2, tzinfo=ZURICH), last_used_at=None)
     response = api_client(secret).get("/api/v1/members/")
     assert response.status_code == 401
+    key.refresh_from_db()
+    assert key.last_used_at is None  # a refused request is not a use
     error = response.json()["error"]
     assert error["code"] == "api_key_expired"
     assert error["message"].startswith("This API key expired on 2 Mar 2026.")
