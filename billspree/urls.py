@@ -43,7 +43,7 @@ urlpatterns = [
     ),
     path(
         "accounts/reset/<uidb64>/<token>/",
-        auth_views.PasswordResetConfirmView.as_view(),
+        throttled_auth.PasswordResetConfirmView.as_view(),
         name="password_reset_confirm",
     ),
     path(

@@ -74,3 +74,13 @@ class PasswordResetView(auth_views.PasswordResetView):
         if allowed:
             return super().form_valid(form)
         return HttpResponseRedirect(self.get_success_url())
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """A new password set through the emailed link lifts the account's login lock (the
+    lock message points there: "Or reset your password.")."""
+
+    def form_valid(self, form) -> HttpResponse:
+        response = super().form_valid(form)
+        ratelimit.login_unlock(email=form.user.email)
+        return response

@@ -163,6 +163,13 @@ def login_success_record(*, email: str) -> None:
     window_clear(f"login:fail:account:{_account(email)}")
 
 
+def login_unlock(*, email: str) -> None:
+    """Lift the account's lock and forget its failures: its owner just proved control of the
+    address by setting a new password through the emailed link. An address's lock stays."""
+    window_clear(f"login:fail:account:{_account(email)}")
+    cache.delete(f"login:lock:account:{_account(email)}")
+
+
 # --- password reset ----------------------------------------------------------------------
 
 

@@ -6,6 +6,7 @@ address (a wrong key included), through the real views, the real cache (Redis wh
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -91,6 +92,23 @@ def test_a_right_password_before_the_limit_forgets_the_failures(world_a):
     assert _login(client, email, PASSWORD).status_code == 302 and _logged_in(client)
     # counting starts again from there: five wrong in a row still lock
     assert [_login(_client(), email, "wrong").status_code for _ in range(5)] == [200] * 4 + [429]
+
+
+def test_a_new_password_through_the_reset_link_lifts_the_account_lock(world_a):
+    email = world_a.manager.email
+    for _ in range(5):
+        _login(_client(), email, "wrong-password")
+    assert _login(_client(), email, PASSWORD).status_code == 429
+    _client().post(RESET, {"email": email})
+    link = re.search(r"https?://[^/\s]+(/accounts/reset/\S+/)", mail.outbox[0].body).group(1)
+    browser = _client()
+    form_url = browser.get(link).url  # Django swaps the token for a session marker
+    done = browser.post(form_url, {"new_password1": "a-brand-new-secret-9",
+                                   "new_password2": "a-brand-new-secret-9"})
+    assert done.status_code == 302 and done.url == "/accounts/reset/done/"
+    client = _client()
+    assert _login(client, email, "a-brand-new-secret-9").status_code == 302
+    assert _logged_in(client)
 
 
 def test_one_address_guessing_many_accounts_is_locked_out(world_a, settings):
