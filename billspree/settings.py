@@ -7,6 +7,7 @@ no servers installed. Bad values fail at start-up rather than at the first reque
 
 from __future__ import annotations
 
+import re
 import secrets
 import sys
 from pathlib import Path
@@ -212,6 +213,30 @@ else:
         "processed_folder": str(_queue / "processed"),
         "store_processed": False,
     }
+# --- cache: login and reset-email limits, API throttles -----------------------------------
+# Redis when REDIS_URL is set, so every gunicorn worker and every container counts the same
+# attempts. Without it a per-process local-memory cache: fine for the demo and the tests
+# (one process), but with several workers each one counts on its own, so an attacker gets
+# up to workers × the limit. Production must set REDIS_URL (docker-compose.yml does).
+# The keys carry a prefix because the cache shares the Redis database with Celery.
+CACHE_REDIS_URL = env.str("CACHE_REDIS_URL", default="") or REDIS_URL
+if CACHE_REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_REDIS_URL,
+            "KEY_PREFIX": "bs-cache",
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "billspree",
+            "KEY_PREFIX": "bs-cache",
+        }
+    }
+
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -240,6 +265,22 @@ if GATEWAY_POLL_BUDGET_S <= 0:
     raise ValueError("GATEWAY_POLL_BUDGET_S must be positive")
 
 # --- REST API -----------------------------------------------------------------------
+# Throttles (429 with Retry-After), one bucket per API key, per logged-in user and per
+# anonymous client address; a request with a wrong key counts on its address's bucket, so
+# keys cannot be guessed at speed. Rates are "<n>/<s|min|hour|day>". A schema fuzz run sets
+# API_THROTTLE_ENABLED=false (or raises the rates) so it measures the API, not the limiter.
+API_THROTTLE_ENABLED = env.bool("API_THROTTLE_ENABLED", default=True)
+API_THROTTLE_RATE_KEY = env.str("API_THROTTLE_RATE_KEY", default="1200/min")
+API_THROTTLE_RATE_USER = env.str("API_THROTTLE_RATE_USER", default="600/min")
+API_THROTTLE_RATE_ANON = env.str("API_THROTTLE_RATE_ANON", default="60/min")
+for _rate in (API_THROTTLE_RATE_KEY, API_THROTTLE_RATE_USER, API_THROTTLE_RATE_ANON):
+    if not re.fullmatch(r"[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)", _rate):
+        raise ValueError(f"API_THROTTLE_RATE_* must look like 1200/min, not {_rate!r}")
+# 0: the peer address is the client (DRF's own default, None, would trust any
+# X-Forwarded-For a client sends and let it pick a fresh throttle bucket per request)
+NUM_PROXIES = env.int("NUM_PROXIES", default=0)
+if NUM_PROXIES < 0:
+    raise ValueError("NUM_PROXIES must be 0 or more")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "billspree.core.authentication.ApiKeyAuthentication",
@@ -262,6 +303,15 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "billspree.core.api_errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "COERCE_DECIMAL_TO_STRING": True,
+    # how many reverse proxies put the client's address in X-Forwarded-For (0: none, the
+    # peer's address is the client's); the login limiter reads the same setting
+    "NUM_PROXIES": NUM_PROXIES,
+    # each reads API_THROTTLE_ENABLED and its API_THROTTLE_RATE_* when it runs
+    "DEFAULT_THROTTLE_CLASSES": [
+        "billspree.core.throttling.ApiKeyRateThrottle",
+        "billspree.core.throttling.SessionUserRateThrottle",
+        "billspree.core.throttling.AnonymousRateThrottle",
+    ],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Billspree API",
@@ -269,7 +319,11 @@ SPECTACULAR_SETTINGS = {
         "Utility sub-metering and billing. Authenticate with an API key: "
         "`Authorization: Api-Key <key>` (or `Bearer <key>`). All data is scoped to the "
         "key's organization; ids are opaque UUIDs. Errors share one JSON shape: "
-        '`{"error": {"status", "code", "message", "fields"}}`.\n\n'
+        '`{"error": {"status", "code", "message", "fields"}}`. Requests are throttled per '
+        "API key, per logged-in user and per anonymous client address (wrong keys count "
+        "there); past the rate the answer is `429` with a `Retry-After` header (seconds) and "
+        "the error message says when to retry. A key may carry an `expires_at`; from then "
+        "on it answers `401` saying since when.\n\n"
         "**Dates and times.** Every instant the API returns is ISO 8601 in UTC with the "
         "`Z` designator (`2026-11-30T23:00:00Z`; fractions of a second only where stored), "
         "whether you call it with a key or a session. Calendar dates are `YYYY-MM-DD` and "
@@ -310,6 +364,24 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"
 INVITATION_TTL_DAYS = env.int("INVITATION_TTL_DAYS", default=7)
+
+# Login limiter (billspree/core/ratelimit.py): after LOGIN_FAILURE_LIMIT wrong passwords
+# for one account, or LOGIN_FAILURE_LIMIT_PER_ADDRESS from one client address, within
+# LOGIN_LOCKOUT_MINUTES, logins of that account / from that address are refused (even with
+# the right password) for LOGIN_LOCKOUT_MINUTES. LOGIN_THROTTLE_ENABLED=false turns it off.
+LOGIN_THROTTLE_ENABLED = env.bool("LOGIN_THROTTLE_ENABLED", default=True)
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_FAILURE_LIMIT_PER_ADDRESS = env.int("LOGIN_FAILURE_LIMIT_PER_ADDRESS", default=20)
+LOGIN_LOCKOUT_MINUTES = env.float("LOGIN_LOCKOUT_MINUTES", default=15.0)
+# Password-reset emails: at most this many per address and per client address an hour;
+# more requests get the same "sent" page and no email.
+PASSWORD_RESET_LIMIT_PER_EMAIL = env.int("PASSWORD_RESET_LIMIT_PER_EMAIL", default=3)
+PASSWORD_RESET_LIMIT_PER_ADDRESS = env.int("PASSWORD_RESET_LIMIT_PER_ADDRESS", default=20)
+PASSWORD_RESET_WINDOW_MINUTES = env.float("PASSWORD_RESET_WINDOW_MINUTES", default=60.0)
+if min(LOGIN_FAILURE_LIMIT, LOGIN_FAILURE_LIMIT_PER_ADDRESS, PASSWORD_RESET_LIMIT_PER_EMAIL,
+       PASSWORD_RESET_LIMIT_PER_ADDRESS) < 1 or min(LOGIN_LOCKOUT_MINUTES,
+                                                   PASSWORD_RESET_WINDOW_MINUTES) <= 0:
+    raise ValueError("Login and password-reset limits and windows must be positive")
 
 LOGGING = {
     "version": 1,

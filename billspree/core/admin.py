@@ -61,7 +61,9 @@ class InvitationAdmin(OrganizationScopedAdmin):
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(OrganizationScopedAdmin):
-    list_display = ("name", "prefix", "scopes", "created_at", "last_used_at", "revoked_at")
+    list_display = (
+        "name", "prefix", "scopes", "created_at", "last_used_at", "expires_at", "revoked_at"
+    )
     readonly_fields = ("public_id", "prefix", "created_by", "created_at", "last_used_at")
     exclude = ("organization", "key_hash")
 

@@ -7,6 +7,7 @@ from rest_framework.request import Request
 
 from billspree.core.models import ApiKey
 from billspree.core.services import api_key_authenticate
+from billspree.core.throttling import anonymous_throttle
 
 
 class ServiceUser:
@@ -37,18 +38,31 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
     keywords = ("api-key", "bearer")
 
     def authenticate(self, request: Request) -> tuple[ServiceUser, ApiKey] | None:
+        """A request without a key and without a logged-in session is anonymous, and one
+        with a wrong key is a guess: both count on the client address's throttle bucket
+        here, before DRF's permission check would answer 401 and skip the throttles."""
         header = authentication.get_authorization_header(request).decode("latin-1").strip()
-        if not header:
-            return None
         keyword, _, raw = header.partition(" ")
-        if keyword.lower() not in self.keywords:
+        if not header or keyword.lower() not in self.keywords:
+            session_user = getattr(request._request, "user", None)
+            if session_user is None or not session_user.is_authenticated:
+                anonymous_throttle(request)
             return None
         raw = raw.strip()
         if not raw:
+            anonymous_throttle(request)
             raise exceptions.AuthenticationFailed("No API key given after the keyword.")
         key = api_key_authenticate(raw)
         if key is None:
+            anonymous_throttle(request)
             raise exceptions.AuthenticationFailed("Invalid or revoked API key.")
+        if key.is_expired:
+            anonymous_throttle(request)
+            raise exceptions.AuthenticationFailed(
+                f"This API key expired on {key.expiry_text}. "
+                "Ask an admin of the organization for a new key.",
+                code="api_key_expired",
+            )
         return ServiceUser(key), key
 
     def authenticate_header(self, request: Request) -> str:

@@ -57,6 +57,13 @@ class ApiKeyForm(forms.Form):
         initial=[ApiKeyScope.READ],
         help_text="Read lets the key list and fetch; write also lets it create and change data.",
     )
+    expires_on = forms.DateField(
+        required=False,
+        label="Expires on",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Optional. From this day (00:00, the organization's time zone) the key stops "
+        "working. Leave empty for a key that works until revoked.",
+    )
 
 
 class SignupForm(forms.Form):

@@ -11,10 +11,12 @@ from django.contrib.postgres.fields import ArrayField
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from djmoney.models.fields import CurrencyField
 from timezone_field import TimeZoneField
 
 from billspree.core.scoping import OrganizationScopedModel
+from billspree.core.timefmt import format_day, format_instant, local_datetime
 
 
 class UserManager(BaseUserManager):
@@ -170,6 +172,9 @@ class ApiKey(OrganizationScopedModel):
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    #: From this instant the key answers 401 ("expired"); none: it works until revoked.
+    #: The portal sets local midnight of the chosen day in the organization's time zone.
+    expires_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -178,8 +183,23 @@ class ApiKey(OrganizationScopedModel):
         return f"{self.name} ({self.prefix}…)"
 
     @property
+    def is_expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= timezone.now()
+
+    @property
     def is_active(self) -> bool:
-        return self.revoked_at is None
+        return self.revoked_at is None and not self.is_expired
+
+    @property
+    def expiry_text(self) -> str:
+        """The expiry as people say it in the organization's time zone: "31 Dec 2026"
+        at local midnight (what the portal sets), else with the clock and zone."""
+        if self.expires_at is None:
+            return ""
+        local = local_datetime(self.expires_at, self.organization)
+        if (local.hour, local.minute, local.second) == (0, 0, 0):
+            return format_day(local, self.organization)
+        return format_instant(local, self.organization, zone_name=True)
 
     @property
     def role(self) -> str:

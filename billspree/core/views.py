@@ -43,7 +43,9 @@ class DashboardView(OrganizationPortalMixin, TemplateView):
             ),
             Card(
                 label="API keys",
-                value=ApiKey.objects.filter(revoked_at__isnull=True).count(),
+                value=ApiKey.objects.filter(revoked_at__isnull=True)
+                .exclude(expires_at__lte=timezone.now())
+                .count(),
                 foot="Active integrations",
                 url=reverse("portal:api_keys") if self.request.role == Role.ADMIN else "",
             ),
@@ -216,9 +218,17 @@ class ApiKeysView(OrganizationPortalMixin, View):
         form = forms.ApiKeyForm(request.POST)
         if not form.is_valid():
             return self._render(request, form, status=400)
-        key, secret = services.api_key_create(
-            name=form.cleaned_data["name"], scopes=form.cleaned_data["scopes"], actor=request.user
-        )
+        try:
+            key, secret = services.api_key_create(
+                name=form.cleaned_data["name"],
+                scopes=form.cleaned_data["scopes"],
+                actor=request.user,
+                expires_at=form.cleaned_data["expires_on"],
+            )
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error("expires_on" if field == "expires_at" else None, errors)
+            return self._render(request, form, status=400)
         messages.success(
             request, f"API key “{key.name}” created. Copy it now: it is shown only once."
         )
