@@ -28,6 +28,7 @@ from readings.forms import (
     ReadingFilterForm,
     UploadForm,
 )
+from billspree.core.files import private_file_response
 from readings.ingest import advance
 from readings.models import Reading, ReadingAnomaly, Source, Upload
 from readings.parsing import localize
@@ -286,6 +287,20 @@ class UploadErrorsView(ReadingsPortalMixin, View):
             f'attachment; filename="upload-{upload.public_id}-errors.csv"'
         )
         return response
+
+
+class UploadFileView(ReadingsPortalMixin, View):
+    """The CSV as it was sent, from the private ``uploads`` storage (scoped lookup: another
+    organization's upload is a 404), under the sender's file name."""
+
+    model = Upload
+
+    def get(self, request: HttpRequest, id) -> HttpResponse:
+        upload = get_object_or_404(Upload.objects.all(), public_id=id)
+        return private_file_response(
+            upload.file, filename=upload.filename or f"upload-{upload.public_id}.csv",
+            content_type="text/csv",
+        )
 
 
 class AnomalyListView(ReadingsPortalMixin, TemplateView):
