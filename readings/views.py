@@ -17,6 +17,7 @@ from django.views.generic import TemplateView
 from billspree.core import timefmt
 from billspree.core.billing_inputs import impacts_warn
 from billspree.core.errors import Conflict
+from billspree.core.files import private_file_response
 from billspree.core.models import Role
 from billspree.core.portal import OrganizationPortalMixin
 from meters.models import Meter, MeterAssignment
@@ -28,7 +29,6 @@ from readings.forms import (
     ReadingFilterForm,
     UploadForm,
 )
-from billspree.core.files import private_file_response
 from readings.ingest import advance
 from readings.models import Reading, ReadingAnomaly, Source, Upload
 from readings.parsing import localize

@@ -22,6 +22,7 @@ import posixpath
 import uuid
 from typing import Any
 
+from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.storage import Storage, storages
@@ -116,6 +117,26 @@ class SizeLimitUploadHandler(FileUploadHandler):
         )
 
 
+class SizeLimitedFileMixin:
+    """Form file fields that answer "over the limit" before anything else looks at the
+    file (an oversize file has no content: an image field would say "not an image")."""
+
+    def to_python(self, data: Any) -> Any:
+        size = getattr(data, "size", None)
+        if size is not None and (getattr(data, "oversize", False)
+                                 or size > settings.UPLOAD_MAX_BYTES):
+            raise ValidationError(upload_limit_message(size), code="file_too_large")
+        return super().to_python(data)  # type: ignore[misc]
+
+
+class LimitedFileField(SizeLimitedFileMixin, forms.FileField):
+    pass
+
+
+class LimitedImageField(SizeLimitedFileMixin, forms.ImageField):
+    pass
+
+
 # --- serving ---------------------------------------------------------------------------------
 
 
@@ -169,3 +190,12 @@ def move_field_files(
         source.delete(name)
         moved += 1
     return moved
+
+
+def logo_response(org: Any) -> FileResponse:
+    """An organization's logo inline (for an <img>), cacheable by the browser only: its
+    URL carries ``?v=<logo_version>``, which changes with the logo."""
+    ext = posixpath.splitext(org.logo.name)[1].lower() or ".png"
+    return private_file_response(
+        org.logo, filename=f"logo{ext}", as_attachment=False, cache_seconds=86400,
+    )
