@@ -106,7 +106,7 @@ def parse_instant(raw: Any, tz: tzinfo) -> tuple[datetime | None, str | None]:
     # before any time-zone arithmetic: year 1 or 9999 overflows it (and no period of the
     # product can hold it)
     if not date_in_range(parsed):
-        return None, f"{parsed:%Y-%m-%d} is out of range. {date_range_message()}"
+        return None, f"{parsed.date().isoformat()} is out of range. {date_range_message()}"
     if parsed.tzinfo is None:
         return localize(parsed, tz)
     return parsed.astimezone(UTC), None

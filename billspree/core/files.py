@@ -186,7 +186,7 @@ def move_field_files(
             continue
         with source.open(name, "rb") as fh:
             new_name = target.save(random_name(folder, name, extensions=extensions), fh)
-        type(row).objects.filter(pk=row.pk).update(**{field: new_name})
+        rows.model._base_manager.filter(pk=row.pk).update(**{field: new_name})
         source.delete(name)
         moved += 1
     return moved
