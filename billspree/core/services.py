@@ -86,7 +86,8 @@ def organization_update(*, actor: AbstractBaseUser | None, **fields: Any) -> Org
     if fields.get("logo"):
         check_upload_size(fields["logo"], field="logo")  # before the file is stored
     changed = {k for k, v in fields.items() if getattr(org, k) != v}
-    old_logo = org.logo.name if org.logo else ""
+    # from the database: a ModelForm has already put the new file on this very instance
+    old_logo = Organization.objects.filter(pk=org.pk).values_list("logo", flat=True).first()
     for key, value in fields.items():
         setattr(org, key, value)
     org.full_clean()
