@@ -221,7 +221,7 @@ WHITENOISE_USE_FINDERS = DEBUG or TESTING
 # The largest file accepted (readings CSVs, logos), in bytes. Checked while the request is
 # read (SizeLimitUploadHandler keeps the excess off the disk) and again by the services,
 # which refuse it with a message naming the limit before anything is stored.
-UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=50 * 1024 * 1024)
+UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=50_000_000)  # "50 MB" in messages
 if UPLOAD_MAX_BYTES < 1:
     raise ValueError("UPLOAD_MAX_BYTES must be at least 1")
 FILE_UPLOAD_HANDLERS = [

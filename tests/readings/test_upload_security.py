@@ -182,7 +182,12 @@ def test_api_upload_over_the_limit_is_refused_and_leaves_nothing(
 
 
 def test_upload_limit_defaults_to_50_mb():
-    assert settings.UPLOAD_MAX_BYTES == 50 * 1024 * 1024
+    assert settings.UPLOAD_MAX_BYTES == 50_000_000
+    from billspree.core.files import upload_limit_message
+
+    assert upload_limit_message(60_000_000) == (
+        "The file is 60 MB; the largest file accepted is 50 MB."
+    )
     assert settings.FILE_UPLOAD_HANDLERS[0] == "billspree.core.files.SizeLimitUploadHandler"
 
 
@@ -322,3 +327,24 @@ def test_error_report_neutralises_formulas(world_a, meter, django_capture_on_com
     api = api_client(key=world_a.read_key).get(
         f"/api/v1/readings/uploads/{upload.public_id}/errors.csv/")
     assert "'=HYPERLINK" in api.content.decode()
+
+
+def test_the_upload_handler_keeps_an_oversize_file_off_the_disk(settings):
+    """Over the limit, the bytes stop at the first handler: the request carries a stand-in
+    with the size received and no content (no temporary file of gigabytes)."""
+    from django.test import RequestFactory
+
+    from billspree.core.files import OversizeUploadedFile
+
+    settings.UPLOAD_MAX_BYTES = 100_000
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 10_000  # beyond it Django would write a temp file
+    big = b"x" * 300_000
+    request = RequestFactory().post("/readings/upload/",
+                                    {"file": SimpleUploadedFile("big.csv", big), "note": "n"})
+    received = request.FILES["file"]
+    assert isinstance(received, OversizeUploadedFile)
+    assert received.size == len(big) and received.read() == b""
+    assert request.POST["note"] == "n"  # the rest of the form is still read
+    small = RequestFactory().post("/readings/upload/",
+                                  {"file": SimpleUploadedFile("s.csv", b"a" * 50_000)})
+    assert small.FILES["file"].read() == b"a" * 50_000
