@@ -23,7 +23,7 @@ from PIL import Image
 from billing.selectors.statements import logo_data_uri
 from billspree.core import csv_export
 from billspree.core.files import move_field_files, uploads_storage
-from billspree.core.models import LOGO_EXTENSIONS, Organization
+from billspree.core.models import Organization
 from billspree.core.scoping import organization_context
 from tests.conftest import login_client
 from tests.tenants.factories import make_tenant
@@ -159,6 +159,8 @@ def test_there_is_no_public_media_route_even_with_debug():
 
 def test_logos_of_older_releases_move_to_the_private_storage(world_a):
     """What migration core 0003 does for a logo kept in MEDIA_ROOT under its own name."""
+    from billspree.core.models import LOGO_EXTENSIONS
+
     png = _png()
     legacy = storages["default"]
     old = legacy.save("logos/alpha-original.png", ContentFile(png))

@@ -22,7 +22,7 @@ from billspree.core.files import move_field_files, uploads_storage
 from billspree.core.scoping import organization_context
 from readings import services
 from readings.models import Reading, Upload
-from readings.tasks import upload_process_task, uploads_sweep
+from readings.tasks import upload_process_task
 from tests.conftest import api_client, login_client
 from tests.readings.helpers import make_meter
 
@@ -273,6 +273,8 @@ def test_any_crash_ends_the_upload_as_failed_with_nothing_stored(
 
 
 def test_sweeper_fails_uploads_stuck_longer_than_the_setting(world_a, world_b, settings):
+    from readings.tasks import uploads_sweep
+
     settings.UPLOAD_STUCK_AFTER_MINUTES = 30
     now = timezone.now()
 
@@ -297,6 +299,8 @@ def test_sweeper_fails_uploads_stuck_longer_than_the_setting(world_a, world_b, s
 
 
 def test_sweeper_is_scheduled_with_beat():
+    from readings.tasks import uploads_sweep
+
     entry = settings.CELERY_BEAT_SCHEDULE["readings-uploads-sweep"]
     assert entry["task"] == "readings.tasks.uploads_sweep" == uploads_sweep.name
     assert entry["schedule"] <= 600
