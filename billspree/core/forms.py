@@ -8,7 +8,7 @@ from billspree.core.models import ApiKeyScope, Organization, Role
 
 class _CurrentLogo:
     """What the clear-able file input links to: the scoped logo view, not a storage URL
-    (the private storage has none)."""
+    (a storage URL would point under /media/, which nothing serves)."""
 
     def __init__(self, url: str) -> None:
         self.url = url

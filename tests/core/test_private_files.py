@@ -107,7 +107,7 @@ def test_logo_renders_for_members_and_tenants_and_404s_for_other_organizations(
     # no public route to the file
     assert viewer.get(f"/media/{org.logo.name}").status_code == 404
 
-    # the settings page shows the current logo through the view (no storage URL exists)
+    # the settings page links the current logo through the view, not a dead /media/ URL
     page = admin.get("/settings/")
     assert page.status_code == 200
     assert f"/organizations/{org.public_id}/logo/?v=".encode() in page.content
@@ -213,3 +213,25 @@ def test_writers_neutralise_every_cell():
     d.writeheader()
     d.writerow({"=h": "+cmd", "v": Decimal("-1.5")})
     assert out.getvalue().splitlines() == ["'=1+1,-5,ok", "'@x,-6", "'=h,v", "'+cmd,-1.5"]
+
+
+def test_admin_pages_of_an_organization_and_an_upload_with_private_files_render(
+    world_a, django_capture_on_commit_callbacks
+):
+    """The admin links the logo through the scoped view (it linked a dead /media/ URL)."""
+    from readings.models import Upload
+    from readings.services import upload_create
+
+    world_a.admin.is_staff = world_a.admin.is_superuser = True
+    world_a.admin.save()
+    admin = login_client(world_a.admin, world_a.org)
+    _settings_post(admin, world_a.org, logo=SimpleUploadedFile("a.png", _png()))
+    with organization_context(world_a.org), django_capture_on_commit_callbacks(execute=True):
+        upload = upload_create(file=SimpleUploadedFile("r.csv", b"meterNumber;readAt;value\n"),
+                               actor=world_a.admin)
+    org = Organization.objects.get(pk=world_a.org.pk)
+    page = admin.get(f"/admin/core/organization/{org.pk}/change/")
+    assert page.status_code == 200
+    assert f"/organizations/{org.public_id}/logo/?v=".encode() in page.content
+    assert admin.get(f"/admin/readings/upload/{upload.pk}/change/").status_code == 200
+    assert Upload.objects.unscoped().get(pk=upload.pk).file
