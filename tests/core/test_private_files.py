@@ -69,7 +69,7 @@ def test_logo_renders_for_members_and_tenants_and_404s_for_other_organizations(
     org = Organization.objects.get(pk=world_a.org.pk)
     # private storage, random name, nowhere under MEDIA_ROOT
     assert re.fullmatch(r"logos/\d{4}/\d{2}/[0-9a-f]{32}\.png", org.logo.name), org.logo.name
-    assert Organization._meta.get_field("logo").storage is storages["uploads"]
+    assert Organization._meta.get_field("logo")._storage_callable is uploads_storage
     assert not uploads_storage().path(org.logo.name).startswith(str(dj_settings.MEDIA_ROOT))
 
     # a member (any role) sees it in the portal header, through the scoped view

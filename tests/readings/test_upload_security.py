@@ -81,7 +81,7 @@ def test_upload_is_private_with_a_random_name_and_served_only_to_its_organizatio
     path = Path(uploads_storage().path(upload.file.name))
     assert path.read_bytes() == GOOD
     assert not str(path).startswith(str(settings.MEDIA_ROOT))
-    assert Upload._meta.get_field("file").storage is storages["uploads"]
+    assert Upload._meta.get_field("file")._storage_callable is uploads_storage
 
     # the portal page links the file through the scoped view, which streams it
     detail = client.get(f"/readings/uploads/{upload.public_id}/")
@@ -112,7 +112,7 @@ def test_error_report_is_private_and_random(world_a, meter, django_capture_on_co
     upload = Upload.objects.unscoped().get(filename="bad.csv")
     assert upload.status == "rejected" and upload.error_report
     assert re.fullmatch(r"readings/reports/\d{4}/\d{2}/[0-9a-f]{32}\.csv", upload.error_report.name)
-    assert Upload._meta.get_field("error_report").storage is storages["uploads"]
+    assert Upload._meta.get_field("error_report")._storage_callable is uploads_storage
     report = client.get(f"/readings/uploads/{upload.public_id}/errors.csv")
     assert report.status_code == 200 and b"Not a number" in report.content
 
