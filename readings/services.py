@@ -448,6 +448,8 @@ def upload_create(
     from readings.tasks import upload_process_task
 
     name = (getattr(file, "name", "") or "readings.csv").replace("\\", "/").rsplit("/", 1)[-1]
+    # shown on pages and in Content-Disposition: no control characters (NUL, line breaks)
+    name = "".join(ch for ch in name if ch.isprintable()).strip() or "readings.csv"
     if not name.lower().endswith((".csv", ".txt")):
         raise ValidationError(
             {"file": ["Upload a .csv file (columns meterNumber, readAt, value[, quality])."]}

@@ -352,3 +352,14 @@ def test_the_upload_handler_keeps_an_oversize_file_off_the_disk(settings):
     small = RequestFactory().post("/readings/upload/",
                                   {"file": SimpleUploadedFile("s.csv", b"a" * 50_000)})
     assert small.FILES["file"].read() == b"a" * 50_000
+
+
+def test_control_characters_in_the_sent_file_name_are_dropped(
+    world_a, meter, django_capture_on_commit_callbacks
+):
+    with organization_context(world_a.org), django_capture_on_commit_callbacks(execute=True):
+        upload = services.upload_create(
+            file=SimpleUploadedFile("march\x00\r\n.csv", GOOD), actor=world_a.operator
+        )
+    upload.refresh_from_db()
+    assert upload.filename == "march.csv" and upload.status == "done"
