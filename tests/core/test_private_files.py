@@ -235,3 +235,42 @@ def test_admin_pages_of_an_organization_and_an_upload_with_private_files_render(
     assert f"/organizations/{org.public_id}/logo/?v=".encode() in page.content
     assert admin.get(f"/admin/readings/upload/{upload.pk}/change/").status_code == 200
     assert Upload.objects.unscoped().get(pk=upload.pk).file
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migrations_move_files_of_older_releases_out_of_media_root(world_a):
+    """core 0003 and readings 0005, run for real: a logo and a readings CSV stored in
+    MEDIA_ROOT under their own names end in the private storage under random names."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    before = [("core", "0002_organization_branding"), ("readings", "0004_upload_impacts")]
+    legacy = storages["default"]
+    png, csv_bytes = _png(), b"meterNumber;readAt;value\n"
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    try:
+        old = executor.loader.project_state(before).apps
+        old_logo = legacy.save("logos/Alpha Logo.png", ContentFile(png))
+        old_csv = legacy.save("readings/uploads/2024/05/alpha readings.csv",
+                              ContentFile(csv_bytes))
+        old.get_model("core", "Organization")._base_manager.filter(pk=world_a.org.pk).update(
+            logo=old_logo)
+        upload_id = old.get_model("readings", "Upload")._base_manager.create(
+            organization_id=world_a.org.pk, source="upload", status="done",
+            filename="alpha readings.csv", file=old_csv).pk
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.migrate([key for key in executor.loader.graph.leaf_nodes()
+                          if key[0] in ("core", "readings")])
+    from readings.models import Upload
+
+    org = Organization.objects.get(pk=world_a.org.pk)
+    upload = Upload.objects.unscoped().get(pk=upload_id)
+    assert re.fullmatch(r"logos/\d{4}/\d{2}/[0-9a-f]{32}\.png", org.logo.name)
+    assert re.fullmatch(r"readings/uploads/\d{4}/\d{2}/[0-9a-f]{32}\.csv", upload.file.name)
+    assert not legacy.exists(old_logo) and not legacy.exists(old_csv)
+    with org.logo.open("rb") as fh:
+        assert fh.read() == png
+    with upload.file.open("rb") as fh:
+        assert fh.read() == csv_bytes
