@@ -152,8 +152,12 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Nothing is served from MEDIA_ROOT (there is no /media/ route): files people upload live in
+# the private "uploads" storage below. MEDIA_ROOT is only where releases before the private
+# storage kept them; migrations readings 0005 / core 0003 move them out of it.
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(DATA_DIR / "media")))
+UPLOADS_ROOT = Path(env.str("UPLOADS_ROOT", default=str(DATA_DIR / "uploads")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -168,6 +172,13 @@ STORAGES = {
     "statements": {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {"location": str(DATA_DIR / "statements"), "base_url": None},
+    },
+    # Uploaded files (readings CSVs, their error reports, organization logos): private like
+    # statements, stored under random names, streamed only by views that check who asks
+    # (billspree.core.files). S3-compatible storage replaces it when UPLOADS_S3_BUCKET is set.
+    "uploads": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(UPLOADS_ROOT), "base_url": None},
     },
 }
 # S3-compatible storage of statements (AWS S3, MinIO, Ceph, …): needs the optional extra
@@ -189,7 +200,42 @@ if STATEMENTS_S3_BUCKET:
             "querystring_auth": True,
         },
     }
+UPLOADS_S3_BUCKET = env.str("UPLOADS_S3_BUCKET", default="")
+if UPLOADS_S3_BUCKET:
+    STORAGES["uploads"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": UPLOADS_S3_BUCKET,
+            "endpoint_url": env.str("UPLOADS_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("UPLOADS_S3_REGION", default="") or None,
+            "access_key": _secret("UPLOADS_S3_ACCESS_KEY_ID", "") or None,
+            "secret_key": _secret("UPLOADS_S3_SECRET_ACCESS_KEY", "") or None,
+            "location": env.str("UPLOADS_S3_PREFIX", default="uploads"),
+            "default_acl": "private",
+            "file_overwrite": False,
+            "querystring_auth": True,
+        },
+    }
 WHITENOISE_USE_FINDERS = DEBUG or TESTING
+
+# --- uploads ------------------------------------------------------------------------
+# The largest file accepted (readings CSVs, logos), in bytes. Checked while the request is
+# read (SizeLimitUploadHandler keeps the excess off the disk) and again by the services,
+# which refuse it with a message naming the limit before anything is stored.
+UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=50_000_000)  # "50 MB" in messages
+if UPLOAD_MAX_BYTES < 1:
+    raise ValueError("UPLOAD_MAX_BYTES must be at least 1")
+FILE_UPLOAD_HANDLERS = [
+    "billspree.core.files.SizeLimitUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+# An upload still pending or processing after this many minutes is failed by the sweeper
+# (readings.tasks.uploads_sweep, every 5 minutes): a crashed worker must not leave it
+# "Waiting" for ever.
+UPLOAD_STUCK_AFTER_MINUTES = env.int("UPLOAD_STUCK_AFTER_MINUTES", default=30)
+if UPLOAD_STUCK_AFTER_MINUTES < 1:
+    raise ValueError("UPLOAD_STUCK_AFTER_MINUTES must be at least 1")
 
 # --- email --------------------------------------------------------------------------
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
@@ -248,6 +294,7 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Static periodic tasks (the DatabaseScheduler copies them into its tables at start).
 CELERY_BEAT_SCHEDULE = {
     "bill-runs-sweep": {"task": "billing.tasks.runs.bill_runs_sweep", "schedule": 60.0},
+    "readings-uploads-sweep": {"task": "readings.tasks.uploads_sweep", "schedule": 300.0},
 }
 
 # --- bill runs ------------------------------------------------------------------------

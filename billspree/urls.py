@@ -1,8 +1,6 @@
-from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from billspree.core import auth_views as throttled_auth
@@ -67,9 +65,6 @@ urlpatterns = [
     path("my/", include("billing.tenant_portal_urls")),
     path("", include("billspree.core.urls")),
 ]
-
-if settings.DEBUG:
-    urlpatterns.append(path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT}))
 
 handler404 = "billspree.core.error_views.page_not_found"
 handler500 = "billspree.core.error_views.server_error"

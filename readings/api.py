@@ -20,6 +20,7 @@ from billspree.core.api_base import (
     OrganizationViewSet,
 )
 from billspree.core.api_fields import QUANTITY_PLACES, QuantityField, fixed_str
+from billspree.core.files import private_file_response
 from billspree.core.models import Role
 from billspree.core.pagination import Pagination
 from billspree.core.timefmt import api_instant
@@ -389,6 +390,16 @@ class UploadViewSet(
         upload = services.upload_create(**form.validated_data, **self.audit_kwargs())
         upload.refresh_from_db()
         return Response(UploadSerializer(upload).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(responses={(200, "text/csv"): str})
+    @action(detail=True, methods=["get"], url_path="file", url_name="file")
+    def original_file(self, request: Request, id: str | None = None) -> HttpResponse:
+        """The CSV as it was sent (private storage; 404 for an upload without a file)."""
+        upload = self.get_object()
+        return private_file_response(
+            upload.file, filename=upload.filename or f"upload-{upload.public_id}.csv",
+            content_type="text/csv",
+        )
 
     @extend_schema(responses={(200, "text/csv"): str})
     @action(detail=True, methods=["get"], url_path="errors.csv")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 
 from django.conf import settings
@@ -15,6 +16,7 @@ from django.utils import timezone
 from djmoney.models.fields import CurrencyField
 from timezone_field import TimeZoneField
 
+from billspree.core.files import random_name, uploads_storage
 from billspree.core.scoping import OrganizationScopedModel
 from billspree.core.timefmt import format_day, format_instant, local_datetime
 
@@ -83,12 +85,22 @@ class Role(models.TextChoices):
         return cls.rank(role) >= cls.rank(required)
 
 
+LOGO_EXTENSIONS = (".png", ".jpg", ".jpeg", ".gif", ".webp")
+
+
+def logo_path(instance: Organization, filename: str) -> str:
+    return random_name("logos", filename, extensions=LOGO_EXTENSIONS)
+
+
 class Organization(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(max_length=200)
     default_currency = CurrencyField(default="EUR")
     time_zone = TimeZoneField(default="UTC", use_pytz=False)
-    logo = models.ImageField(upload_to="logos/", blank=True)
+    # private storage, random name; pages show it through the scoped logo views
+    # (portal:organization_logo, my:logo), PDFs inline it as a data: URI
+    logo = models.ImageField(storage=uploads_storage, upload_to=logo_path, blank=True,
+                             max_length=200)
     brand_color = models.CharField(
         max_length=7, default="#1f6feb",
         validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", "A colour such as #1f6feb.")],
@@ -108,6 +120,11 @@ class Organization(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def logo_version(self) -> str:
+        """Changes with the logo, so its URL (``?v=``) can be cached by the browser."""
+        return hashlib.sha256(self.logo.name.encode()).hexdigest()[:12] if self.logo else ""
 
 
 class Membership(OrganizationScopedModel):

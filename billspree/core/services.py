@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from billspree.core.errors import Conflict
+from billspree.core.files import check_upload_size
 from billspree.core.limits import date_in_range, date_range_message
 from billspree.core.models import (
     ApiKey,
@@ -110,11 +111,20 @@ def organization_update(*, actor: AbstractBaseUser | None, **fields: Any) -> Org
         raise ValidationError({k: ["This field cannot be changed."] for k in unknown})
     if "name" in fields and not str(fields["name"]).strip():
         raise ValidationError({"name": ["An organization needs a name."]})
+    if fields.get("logo"):
+        check_upload_size(fields["logo"], field="logo")  # before the file is stored
     changed = {k for k, v in fields.items() if getattr(org, k) != v}
+    # from the database: a ModelForm has already put the new file on this very instance
+    old_logo = Organization.objects.filter(pk=org.pk).values_list("logo", flat=True).first()
     for key, value in fields.items():
         setattr(org, key, value)
     org.full_clean()
     org.save()
+    new_logo = org.logo.name if org.logo else ""
+    if old_logo and old_logo != new_logo:
+        # the replaced logo is private data too: it does not stay behind in the storage
+        storage = Organization._meta.get_field("logo").storage
+        transaction.on_commit(lambda: storage.delete(old_logo))
     organization_changed.send(sender=Organization, organization=org, changed=changed)
     audit_record(
         action="organization.update",

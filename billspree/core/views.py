@@ -16,6 +16,7 @@ from django.views.generic import ListView, TemplateView
 from billspree.core import forms, ops, services
 from billspree.core.dashboard import Card, collect_cards
 from billspree.core.errors import Conflict
+from billspree.core.files import logo_response
 from billspree.core.middleware import SESSION_KEY
 from billspree.core.models import ApiKey, AuditEvent, Invitation, Membership, Role
 from billspree.core.portal import OrganizationPortalMixin
@@ -118,6 +119,22 @@ class SettingsView(OrganizationPortalMixin, View):
             services.organization_update(actor=request.user, **changed)
         messages.success(request, "Settings saved." if changed else "Nothing changed.")
         return redirect("portal:settings")
+
+
+class OrganizationLogoView(OrganizationPortalMixin, View):
+    """The organization's logo for the portal header (any member's role may see it).
+
+    Logos are private files (``uploads`` storage), so this view, behind the organization
+    of the request like every portal view, is the only way to them; another
+    organization's id answers 404 like a random one. Works with ``DEBUG=false`` (no
+    ``/media/`` route is needed or exists).
+    """
+
+    def get(self, request: HttpRequest, organization) -> HttpResponse:
+        org = request.organization
+        if org.public_id != organization or not org.logo:
+            raise Http404("No logo.")
+        return logo_response(org)
 
 
 class MembersView(OrganizationPortalMixin, View):
