@@ -149,7 +149,8 @@ class ReadingsView(OrganizationAPIView):
     )
     def post(self, request: Request) -> Response:
         data = request.data
-        items = data if isinstance(data, list) else data.get("readings")
+        items = data if isinstance(data, list) else (
+            data.get("readings") if isinstance(data, dict) else None)
         if not isinstance(items, list):
             raise ValidationError(
                 {"readings": ['Send a JSON list of readings, or {"readings": [...]}.']}
@@ -158,8 +159,8 @@ class ReadingsView(OrganizationAPIView):
         body, replayed = services.reading_batch_submit(
             items=items,
             idempotency_key=request.headers.get("Idempotency-Key", ""),
-            replace=_flag(options.get("replace")),
-            all_or_nothing=_flag(options.get("atomic")),
+            replace=_flag(options, "replace"),
+            all_or_nothing=_flag(options, "atomic"),
             **self.audit_kwargs(),
         )
         code, body = batch.batch_answer(body)
@@ -169,8 +170,16 @@ class ReadingsView(OrganizationAPIView):
         return response
 
 
-def _flag(value) -> bool:
-    return value is True or str(value).lower() in ("1", "true", "yes")
+def _flag(options: dict, name: str) -> bool:
+    """``true``/``false`` (or the strings a form would send); anything else is a 400 naming
+    the option, not a silent "no" (``"atomic": {}`` used to store half a batch)."""
+    value = options.get(name)
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, str | int) and str(value).lower() in ("1", "true", "yes", "0", "false",
+                                                               "no"):
+        return str(value).lower() in ("1", "true", "yes")
+    raise ValidationError({name: [f"{name} is true or false."]})
 
 
 class ConsumptionReadingSerializer(serializers.Serializer):
