@@ -34,6 +34,11 @@ class ServiceUser:
         return False
 
 
+#: Schemes that belong to something in front of the app (HTTP basic auth of a staging proxy
+#: is forwarded as is); the request is then judged by its session, or as anonymous.
+PASSED_THROUGH = ("basic",)
+
+
 class ApiKeyAuthentication(authentication.BaseAuthentication):
     keywords = ("api-key", "bearer")
 
@@ -43,6 +48,14 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         here, before DRF's permission check would answer 401 and skip the throttles."""
         header = authentication.get_authorization_header(request).decode("latin-1").strip()
         keyword, _, raw = header.partition(" ")
+        present = "HTTP_AUTHORIZATION" in request._request.META
+        if present and keyword.lower() not in self.keywords + PASSED_THROUGH:
+            # Credentials we cannot read are refused, not ignored: a client sending a
+            # mistyped scheme must hear it, rather than quietly acting as the browser
+            # session that happens to be logged in (or as nobody).
+            anonymous_throttle(request)
+            raise exceptions.AuthenticationFailed(
+                "Send the key as `Authorization: Api-Key <key>` (or `Bearer <key>`).")
         if not header or keyword.lower() not in self.keywords:
             session_user = getattr(request._request, "user", None)
             if session_user is None or not session_user.is_authenticated:

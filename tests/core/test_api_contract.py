@@ -150,3 +150,17 @@ def test_a_delete_the_database_protects_is_a_409_not_a_500():
     assert response.data["error"]["code"] == "in_use"
     assert "tenant" in response.data["error"]["message"]
     assert not isinstance(exc, APIException)
+
+
+@pytest.mark.parametrize("header", ["Token abc", "abc", "Api-Key", ""])
+def test_credentials_the_api_cannot_read_are_refused_even_with_a_session(world_a, header):
+    from tests.conftest import login_client
+
+    client = login_client(world_a.admin, world_a.org)
+    assert client.get("/api/v1/organization/").status_code == 200
+    response = client.get("/api/v1/organization/", HTTP_AUTHORIZATION=header)
+    body = _error(response, 401)
+    assert "Api-Key" in body["message"] or "key" in body["message"].lower()
+    # basic auth of a proxy in front is not ours to judge
+    assert client.get("/api/v1/organization/",
+                      HTTP_AUTHORIZATION="Basic dXNlcjpwdw==").status_code == 200
