@@ -68,7 +68,7 @@ def fuzz(url: str, headers: list[str], tmp_path: Path, *extra: str) -> str:
     return out
 
 
-def tested(out: str) -> int:
+def _tested(out: str) -> int:
     found = re.search(r"Tested: (\d+)", out)
     return int(found.group(1)) if found else 0
 
@@ -78,7 +78,7 @@ def test_the_api_passes_a_bounded_schemathesis_run_with_a_write_key(
 ):
     settings.API_THROTTLE_ENABLED = False  # thousands of requests a minute from one key
     out = fuzz(live_server.url, [f"Authorization: Api-Key {fuzz_world.write_key}"], tmp_path)
-    assert tested(out) >= 200, f"too few operations tested:\n{out[-5000:]}"
+    assert _tested(out) >= 200, f"too few operations tested:\n{out[-5000:]}"
 
 
 def test_the_admin_only_operations_pass_it_with_an_admin_session(
@@ -91,4 +91,4 @@ def test_the_admin_only_operations_pass_it_with_an_admin_session(
     out = fuzz(live_server.url, [f"Cookie: sessionid={session}; csrftoken={csrf}",
                                  f"X-CSRFToken: {csrf}"], tmp_path,
                "--include-path-regex", ADMIN_ONLY)
-    assert tested(out) >= 10, f"too few operations tested:\n{out[-5000:]}"
+    assert _tested(out) >= 10, f"too few operations tested:\n{out[-5000:]}"
