@@ -75,6 +75,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # before anything reads the request: a NUL in the path, query, cookies or headers is a 400
+    "billspree.core.bad_input.BadInputMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -248,8 +250,15 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["billspree.core.permissions.OrganizationRolePermission"],
     "DEFAULT_PAGINATION_CLASS": "billspree.core.pagination.Pagination",
     "PAGE_SIZE": 50,
+    # JSON nesting limit and no NUL characters, for every endpoint (billspree.core.api_parsers)
+    "DEFAULT_PARSER_CLASSES": [
+        "billspree.core.api_parsers.JSONParser",
+        "billspree.core.api_parsers.FormParser",
+        "billspree.core.api_parsers.MultiPartParser",
+    ],
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        # django-filter, with dates outside billspree.core.limits refused (400)
+        "billspree.core.api_filters.FilterBackend",
         "rest_framework.filters.SearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],

@@ -15,6 +15,7 @@ from billspree.core.api_base import (
     OrganizationModelSerializer,
     OrganizationViewSet,
 )
+from billspree.core.api_fields import BoundedDateTimeField
 from billspree.core.models import ApiKey, ApiKeyScope, AuditEvent, Invitation, Membership, Role
 
 
@@ -23,7 +24,7 @@ class OrganizationSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     default_currency = serializers.CharField(max_length=3)
     time_zone = serializers.CharField()
-    created_at = serializers.DateTimeField(read_only=True)
+    created_at = BoundedDateTimeField(read_only=True)
 
     def to_representation(self, instance):
         data = super().to_representation(instance)
