@@ -78,3 +78,53 @@ def validate_date_in_range(value: Any) -> None:
     """A date or datetime within :mod:`billspree.core.limits` (forms and model fields)."""
     if value is not None and not date_in_range(value):
         raise ValidationError(date_range_message(), code="date_out_of_range")
+
+
+#: What PostgreSQL's regex calls a control character, plus the Unicode line separators:
+#: the rows a data migration must rewrite (the others are left alone, unread).
+_CONTROL_REGEX = "[[:cntrl:]\u0085\u2028\u2029]"
+
+
+def one_line_data_migration(app_label: str, fields: dict[str, list[str]]) -> Any:
+    """A ``RunPython`` that rewrites stored names with line breaks or control characters
+    to one line (:func:`one_line`), for fields that just got :data:`validate_one_line`.
+
+    ``fields`` maps model names of ``app_label`` to field names. Only rows matching a
+    control character are loaded, so it is cheap on a large table.
+    """
+    from django.db import migrations
+    from django.db.models import Q
+
+    def forward(apps: Any, schema_editor: Any) -> None:
+        for model_name, names in fields.items():
+            model = apps.get_model(app_label, model_name)
+            match = Q()
+            for name in names:
+                match |= Q(**{f"{name}__regex": _CONTROL_REGEX})
+            for row in model._base_manager.filter(match).only("pk", *names).iterator():
+                for name in names:
+                    setattr(row, name, one_line(getattr(row, name)))
+                row.save(update_fields=names)
+
+    return migrations.RunPython(forward, migrations.RunPython.noop, elidable=True)
+
+
+def refuse_multi_line_names(sender: Any, instance: Any, raw: bool = False,
+                            update_fields: Any = None, **kwargs: Any) -> None:
+    """``pre_save``: a field carrying :data:`validate_one_line` is checked on every save,
+    whichever form, serializer or service wrote it, so a plain form's ``CharField`` or a
+    service's ``objects.create`` cannot store a line break the validator would refuse.
+    Answers the usual ``ValidationError`` by field (400 in the API, a form error in the
+    portal)."""
+    if raw:
+        return  # fixtures load as stored
+    errors: dict[str, list[str]] = {}
+    for field in instance._meta.concrete_fields:
+        if update_fields is not None and field.name not in update_fields:
+            continue
+        if validate_one_line in field.validators:
+            value = getattr(instance, field.attname, None)
+            if isinstance(value, str) and not is_one_line(value):
+                errors[field.name] = [ONE_LINE_MESSAGE]
+    if errors:
+        raise ValidationError(errors)
