@@ -340,9 +340,12 @@ def _date(request: Request, name: str) -> date | None:
     if not raw:
         return None
     try:
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw)
     except ValueError:
         raise ValidationError({name: [f"Not a date (YYYY-MM-DD): {raw!r}."]}) from None
+    if not date_in_range(day):
+        raise ValidationError({name: [date_range_message()]})
+    return day
 
 
 class UploadSerializer(OrganizationModelSerializer):

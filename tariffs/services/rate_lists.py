@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from billspree.core.errors import Conflict
+from billspree.core.limits import date_in_range, date_range_message
 from tariffs.models import (
     ChargeRule,
     Holiday,
@@ -248,6 +249,9 @@ def _clean_days(days: Any, errors: Errors) -> list[tuple[date, str]]:
                 continue
         if not isinstance(day, date):
             errors.add("days", f"Row {n}: not a date.")
+            continue
+        if not date_in_range(day):
+            errors.add("days", f"Row {n}: {date_range_message()}")
             continue
         if day in seen:
             errors.add("days", f"Row {n}: {day} is listed twice.")
