@@ -193,11 +193,8 @@ def test_json_nested_too_deep_is_400(world_a, body):
     assert err["status"] == 400 and "nested" in err["message"]
     response = client.post("/api/v1/readings/", body, content_type="application/json")
     assert response.status_code == 400
-
-
-def test_json_within_the_depth_limit_reaches_the_serializer(world_a):
-    response = walker(world_a.admin).post(
-        "/api/v1/properties/", {"name": [[["x"]]]}, format="json")
+    # within the limit, the body reaches the serializer, which names the field
+    response = client.post("/api/v1/properties/", {"name": [[["x"]]]}, format="json")
     assert response.status_code == 400 and "name" in error_of(response)["fields"]
 
 
