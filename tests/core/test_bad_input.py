@@ -155,8 +155,8 @@ def test_nul_in_nested_json_values_and_keys_and_in_form_bodies_names_the_field(w
     err = error_of(client.post("/api/v1/properties/", {"name": "P", "extra": {"k\x00": 1}},
                                format="json"))
     assert "extra.k\\x00" in err["fields"]
-    err = error_of(client.patch("/api/v1/organization/", "name=a%00b",
-                                content_type="application/x-www-form-urlencoded"))
+    err = error_of(client.post("/api/v1/meters/import/", "name=a%00b",
+                               content_type="application/x-www-form-urlencoded"))
     assert list(err["fields"]) == ["name"]
     err = error_of(client.post("/api/v1/meters/import/", {"note": "a\x00b"}, format="multipart"))
     assert list(err["fields"]) == ["note"]

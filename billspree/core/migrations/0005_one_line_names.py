@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('core', '0002_organization_branding'),
+        ('core', '0004_private_logo'),
     ]
 
     operations = [
