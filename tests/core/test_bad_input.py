@@ -270,6 +270,25 @@ def test_dates_out_of_range_in_every_request_body_are_400_with_the_range(world_a
     assert not problems, "\n".join(problems)
 
 
+def test_year_9999_or_1_reading_in_a_batch_is_refused_and_nothing_stored(world_a):
+    with organization_context(world_a.org):
+        from readings.models import Reading
+        from tests.billing.builders import make_house
+
+        house = make_house()
+    client = walker(world_a.admin)
+    for read_at in ("9999-12-31T23:59:59-12:00", "0001-01-01T00:00:00Z", "0001-01-01"):
+        response = client.post("/api/v1/readings/", {"readings": [
+            {"meterNumber": house.meter.serial_number, "readAt": read_at, "value": "10"}]},
+            format="json")
+        # a batch whose rows are refused answers 422 (the batch contract), naming the row
+        assert response.status_code == 422, response.content[:300]
+        err = response.json()["error"]
+        assert DATE_MIN.isoformat() in " ".join(err["fields"]["readings[0].readAt"])
+    with organization_context(world_a.org):
+        assert not Reading.objects.filter(meter=house.meter, value=10).exists()
+
+
 def test_portal_forms_and_filters_refuse_dates_out_of_range(world_a):
     client = login_client(world_a.manager, world_a.org)
     page = client.get("/readings/", {"start": "0001-01-01", "end": "9999-12-31"})
