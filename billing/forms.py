@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 
 from billing.models import BillingBatch, BillingCycle, Invoice, InvoiceStatus, Subscription
+from billspree.core.form_fields import BoundedDateField
 from billspree.core.forms import PublicIdChoiceField
 from meters.models import BillingPoint, Property
 from tariffs.models import Plan, PlanVariant
@@ -30,8 +31,8 @@ class SubscriptionForm(forms.Form):
     plan = PublicIdChoiceField(queryset=Plan.objects.all())
     variant = PublicIdChoiceField(queryset=PlanVariant.objects.select_related("plan"),
                                   required=False)
-    start_date = forms.DateField(widget=DATE)
-    end_date = forms.DateField(widget=DATE, required=False,
+    start_date = BoundedDateField(widget=DATE)
+    end_date = BoundedDateField(widget=DATE, required=False,
                                help_text="Exclusive: the first day no longer billed. Empty: open.")
     note = forms.CharField(max_length=200, required=False)
     batch = PublicIdChoiceField(
@@ -49,8 +50,8 @@ class PeriodForm(forms.Form):
         queryset=Property.objects.all(), required=False,
         help_text="…or every subscribed billing point of a property.",
     )
-    start = forms.DateField(widget=DATE, help_text="First day of the period.")
-    end = forms.DateField(widget=DATE, help_text="The day after the last day (exclusive).")
+    start = BoundedDateField(widget=DATE, help_text="First day of the period.")
+    end = BoundedDateField(widget=DATE, help_text="The day after the last day (exclusive).")
 
     def clean(self):
         data = super().clean()
@@ -191,9 +192,9 @@ class BatchSubscriptionsForm(forms.Form):
 
 
 class RunStartForm(forms.Form):
-    period_start = forms.DateField(widget=DATE, label="Period start",
+    period_start = BoundedDateField(widget=DATE, label="Period start",
                                    help_text="First day of the period.")
-    period_end = forms.DateField(widget=DATE, label="Period end",
+    period_end = BoundedDateField(widget=DATE, label="Period end",
                                  help_text="The day after the last day (exclusive).")
 
     def clean(self):

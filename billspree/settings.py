@@ -76,6 +76,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # before anything reads the request: a NUL in the path, query, cookies or headers is a 400
+    "billspree.core.bad_input.BadInputMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -337,6 +339,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "billspree.core.pagination.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
+        # unreadable values and dates outside billspree.core.limits are 400s
         "billspree.core.api_filters.StrictFilterBackend",
         "rest_framework.filters.SearchFilter",
         "rest_framework.filters.OrderingFilter",
@@ -344,7 +347,8 @@ REST_FRAMEWORK = {
     # JSON bodies only (file uploads declare multipart on their own views): form encoding
     # cannot carry the nested lists some resources take, and DRF read a form's missing
     # nested list as an empty one, so a malformed request silently cleared data.
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # (and with a nesting limit and no NUL characters: billspree.core.api_parsers)
+    "DEFAULT_PARSER_CLASSES": ["billspree.core.api_parsers.JSONParser"],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "DEFAULT_SCHEMA_CLASS": "billspree.core.schema.AutoSchema",
     "EXCEPTION_HANDLER": "billspree.core.api_errors.exception_handler",

@@ -21,6 +21,7 @@ from billspree.core.api_base import (
     OrganizationViewSet,
     PublicIdRelatedField,
 )
+from billspree.core.api_fields import BoundedDateTimeField
 from billspree.core.models import Role
 from gateways import services
 from gateways.models import (
@@ -291,7 +292,7 @@ class GatewayViewSet(OrganizationModelViewSet):
             "id": serializers.UUIDField(),
             "name": serializers.CharField(),
             "health": serializers.CharField(),
-            "last_success_at": serializers.DateTimeField(allow_null=True),
+            "last_success_at": BoundedDateTimeField(allow_null=True),
             "last_error": serializers.CharField(allow_blank=True),
             "last_latency_ms": serializers.IntegerField(allow_null=True),
         }, many=True),

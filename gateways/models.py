@@ -19,6 +19,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from billspree.core.scoping import OrganizationScopedModel
+from billspree.core.validators import validate_one_line
 from gateways.validators import HOST_HELP, U16_MESSAGE, relay_errors, validate_host
 from meters.models import MeterType
 
@@ -100,7 +101,7 @@ class Gateway(OrganizationScopedModel, HealthFields):
     property = models.ForeignKey(
         "meters.Property", on_delete=models.PROTECT, related_name="gateways"
     )
-    name = models.CharField(max_length=200)
+    name = models.CharField(validators=[validate_one_line], max_length=200)
     transport = models.CharField(max_length=16, choices=Transport.choices, default=Transport.TCP)
     host = models.CharField(max_length=255, validators=[validate_host], help_text=HOST_HELP)
     port = models.PositiveIntegerField(
@@ -177,7 +178,7 @@ class Profile(OrganizationScopedModel):
     ``gateways.profiles`` and are read-only; custom ones belong to the organization.
     """
 
-    name = models.CharField(max_length=200)
+    name = models.CharField(validators=[validate_one_line], max_length=200)
     builtin = models.CharField(max_length=40, blank=True, editable=False)
     manufacturer = models.CharField(max_length=100, blank=True)
     meter_type = models.CharField(
@@ -242,7 +243,7 @@ class ProfileValue(OrganizationScopedModel):
 
     profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="values")
     key = models.SlugField(max_length=40, help_text="e.g. energy_import, volume, power.")
-    label = models.CharField(max_length=100)
+    label = models.CharField(validators=[validate_one_line], max_length=100)
     function_code = models.PositiveSmallIntegerField(
         choices=FunctionCode.choices, default=FunctionCode.INPUT
     )

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from billspree.core.errors import Conflict
+from billspree.core.form_fields import BoundedDateField
 from billspree.core.forms import PublicIdChoiceField
 from meters import selectors
 from meters.models import UNITS_BY_TYPE, BillingPoint, Meter, MeterType, Property
@@ -75,7 +76,7 @@ class BillingPointForm(forms.ModelForm):
 
 
 class NewConnectionForm(BillingPointForm):
-    connected_on = forms.DateField(
+    connected_on = BoundedDateField(
         widget=DATE,
         label="Meters connected on",
         help_text="Midnight in the property's time zone.",
@@ -166,7 +167,7 @@ class AssignMeterForm(forms.Form):
         empty_label="Choose a meter…",
         help_text="Only meters not connected anywhere are listed.",
     )
-    connected_on = forms.DateField(widget=DATE, label="Connection date")
+    connected_on = BoundedDateField(widget=DATE, label="Connection date")
     initial_reading = forms.DecimalField(initial=0, label="Initial reading", **REGISTER)
 
     def __init__(self, *args: Any, meter_type: str = "", **kwargs: Any):
@@ -178,7 +179,7 @@ class AssignMeterForm(forms.Form):
 
 
 class RemoveMeterForm(forms.Form):
-    removed_on = forms.DateField(widget=DATE, label="Removal date")
+    removed_on = BoundedDateField(widget=DATE, label="Removal date")
     final_reading = forms.DecimalField(label="Final reading", **REGISTER)
 
 
@@ -189,7 +190,7 @@ class ReplaceMeterForm(forms.Form):
         empty_label="Choose the new meter…",
         help_text="Inactive meters of the same type.",
     )
-    replaced_on = forms.DateField(widget=DATE, label="Replacement date")
+    replaced_on = BoundedDateField(widget=DATE, label="Replacement date")
     final_reading = forms.DecimalField(label="Old meter's final reading", **REGISTER)
     initial_reading = forms.DecimalField(initial=0, label="New meter's initial reading", **REGISTER)
 

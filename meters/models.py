@@ -19,6 +19,7 @@ from timezone_field import TimeZoneField
 
 from billspree.core.db import TstzRange  # migrations refer to it as meters.models.TstzRange
 from billspree.core.scoping import OrganizationScopedModel
+from billspree.core.validators import validate_one_line
 
 
 class Property(OrganizationScopedModel):
@@ -33,7 +34,7 @@ class Property(OrganizationScopedModel):
         MIXED = "mixed", "Mixed use"
         OTHER = "other", "Other"
 
-    name = models.CharField(max_length=200)
+    name = models.CharField(validators=[validate_one_line], max_length=200)
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.APARTMENTS)
     address = models.TextField(blank=True)
     time_zone = TimeZoneField(default="UTC", use_pytz=False)
@@ -67,7 +68,7 @@ class BillingPoint(OrganizationScopedModel):
         max_length=64,
         help_text="The connection number integrators and utilities use (connectionID).",
     )
-    name = models.CharField(max_length=200)
+    name = models.CharField(validators=[validate_one_line], max_length=200)
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.APARTMENT)
     floor = models.CharField(max_length=16, blank=True)
     area_m2 = models.DecimalField(
@@ -118,7 +119,7 @@ class Meter(OrganizationScopedModel):
     serial_number = models.CharField(
         max_length=64, help_text="As printed on the device; never changes (meterNumber in the API)."
     )
-    label = models.CharField(
+    label = models.CharField(validators=[validate_one_line],
         max_length=200, blank=True, help_text="A name people recognise; may change."
     )
     multiplier = models.DecimalField(

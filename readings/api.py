@@ -10,7 +10,6 @@ from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -19,8 +18,16 @@ from billspree.core.api_base import (
     OrganizationModelSerializer,
     OrganizationViewSet,
 )
-from billspree.core.api_fields import QUANTITY_PLACES, QuantityField, fixed_str
+from billspree.core.api_fields import (
+    QUANTITY_PLACES,
+    BoundedDateField,
+    BoundedDateTimeField,
+    QuantityField,
+    fixed_str,
+)
+from billspree.core.api_parsers import FormParser, MultiPartParser
 from billspree.core.files import private_file_response
+from billspree.core.limits import date_in_range, date_range_message
 from billspree.core.models import Role
 from billspree.core.pagination import Pagination
 from billspree.core.timefmt import api_instant
@@ -69,7 +76,12 @@ def _instant(request: Request, name: str, meter_tz) -> datetime | None:
     raw = request.query_params.get(name)
     if not raw:
         return None
-    value, why = parse_instant(raw, meter_tz)
+    try:
+        value, why = parse_instant(raw, meter_tz)
+    except OverflowError:  # e.g. 9999-12-31T23:00:00-12:00 is past datetime.max in UTC
+        value, why = None, date_range_message()
+    if value is not None and not date_in_range(value):
+        why = date_range_message()
     if why:
         raise ValidationError({name: [why]})
     return value
@@ -80,7 +92,7 @@ class ReadingSerializer(serializers.Serializer):
 
     meterNumber = serializers.CharField(source="meter.serial_number")  # noqa: N815
     meter = serializers.UUIDField(source="meter.public_id")
-    readAt = serializers.DateTimeField(source="read_at")  # noqa: N815
+    readAt = BoundedDateTimeField(source="read_at")  # noqa: N815
     value = QuantityField(help_text="Register value as a decimal string with exactly "
                           f"{QUANTITY_PLACES} decimal places.")
     source = serializers.ChoiceField(choices=Source.choices)
@@ -183,12 +195,12 @@ def _flag(options: dict, name: str) -> bool:
 
 
 class ConsumptionReadingSerializer(serializers.Serializer):
-    read_at = serializers.DateTimeField()
+    read_at = BoundedDateTimeField()
     value = serializers.CharField(help_text="The register value as stored.")
 
 
 class ConsumptionBoundarySerializer(serializers.Serializer):
-    at = serializers.DateTimeField()
+    at = BoundedDateTimeField()
     value = serializers.CharField(help_text="The register value used at this boundary.")
     basis = serializers.ChoiceField(choices=["read", "interpolated", "estimated"])
     readings = ConsumptionReadingSerializer(many=True, help_text="The readings it came from.")
@@ -197,7 +209,7 @@ class ConsumptionBoundarySerializer(serializers.Serializer):
 class ConsumptionSegmentSerializer(serializers.Serializer):
     """One meter segment: (end − start) × multiplier = quantity, as on the invoice line."""
 
-    to = serializers.DateTimeField()
+    to = BoundedDateTimeField()
     quantity = serializers.CharField(allow_null=True)
     multiplier = serializers.CharField()
     estimated = serializers.BooleanField()
@@ -206,7 +218,7 @@ class ConsumptionSegmentSerializer(serializers.Serializer):
 
     def get_fields(self):
         fields = super().get_fields()
-        return {"from": serializers.DateTimeField(), **fields}
+        return {"from": BoundedDateTimeField(), **fields}
 
 
 class ConsumptionSerializer(serializers.Serializer):
@@ -214,7 +226,7 @@ class ConsumptionSerializer(serializers.Serializer):
 
     meter = serializers.UUIDField()
     meterNumber = serializers.CharField()  # noqa: N815
-    to = serializers.DateTimeField(help_text="End (exclusive).")
+    to = BoundedDateTimeField(help_text="End (exclusive).")
     quantity = QuantityField(allow_null=True, help_text="Consumption × multiplier, 4 decimal "
                              "places; null when it cannot be measured or estimated.")
     unit = serializers.CharField()
@@ -226,12 +238,12 @@ class ConsumptionSerializer(serializers.Serializer):
 
     def get_fields(self):
         fields = super().get_fields()
-        return {"from": serializers.DateTimeField(help_text="Start."), **fields}
+        return {"from": BoundedDateTimeField(help_text="Start."), **fields}
 
 
 class ConsumptionChartRowSerializer(serializers.Serializer):
-    day = serializers.DateField(required=False, help_text="The local day (interval=day).")
-    month = serializers.DateField(required=False, help_text="First day of the month "
+    day = BoundedDateField(required=False, help_text="The local day (interval=day).")
+    month = BoundedDateField(required=False, help_text="First day of the month "
                                   "(interval=month).")
     quantity = QuantityField()
 
@@ -338,9 +350,12 @@ def _date(request: Request, name: str) -> date | None:
     if not raw:
         return None
     try:
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw)
     except ValueError:
         raise ValidationError({name: [f"Not a date (YYYY-MM-DD): {raw!r}."]}) from None
+    if not date_in_range(day):
+        raise ValidationError({name: [date_range_message()]})
+    return day
 
 
 class UploadSerializer(OrganizationModelSerializer):

@@ -26,6 +26,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from billspree.core.api_errors import ErrorDetailSerializer, error_body
+from billspree.core.api_fields import BoundedDateTimeField
 from billspree.core.billing_inputs import IMPACTS_SCHEMA
 
 MULTI_STATUS = 207
@@ -114,7 +115,7 @@ class RowErrorSerializer(serializers.Serializer):
 class ReadingRowResultSerializer(serializers.Serializer):
     index = serializers.IntegerField(help_text="Position of the row in the request.")
     meterNumber = serializers.CharField()  # noqa: N815 - the API's published field names
-    readAt = serializers.DateTimeField(allow_null=True)  # noqa: N815
+    readAt = BoundedDateTimeField(allow_null=True)  # noqa: N815
     value = serializers.CharField(allow_null=True, help_text="The value as parsed.")
     status = serializers.ChoiceField(
         choices=["created", "unchanged", "replaced", "rejected", "not_imported"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 
 from billspree.core.files import LimitedFileField
+from billspree.core.form_fields import BoundedDateField, BoundedDateTimeField
 from readings.models import Quality, Source, Upload
 from readings.parsing import parse_value
 
@@ -31,7 +32,7 @@ class UploadForm(forms.Form):
 
 
 class ManualReadingForm(forms.Form):
-    read_at = forms.DateTimeField(
+    read_at = BoundedDateTimeField(
         label="Read at",
         help_text="Local time of the property.",
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
@@ -55,10 +56,10 @@ class ReadingFilterForm(forms.Form):
         max_length=64,
         widget=forms.TextInput(attrs={"placeholder": "All meters"}),
     )
-    start = forms.DateField(
+    start = BoundedDateField(
         label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
-    end = forms.DateField(
+    end = BoundedDateField(
         label="Until", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     source = forms.ChoiceField(choices=[("", "Any source"), *Source.choices], required=False)

@@ -10,6 +10,7 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
+from billspree.core.form_fields import BoundedDateField
 from billspree.core.forms import PublicIdChoiceField
 from meters.models import BillingPoint, MeterType, Property
 from tariffs import pricing
@@ -65,7 +66,7 @@ class CashRoundingForm(forms.Form):
 class RateListForm(forms.Form):
     name = forms.CharField(max_length=200)
     currency = forms.ChoiceField(choices=currency_choices, help_text="Fixed once created.")
-    effective_from = forms.DateField(
+    effective_from = BoundedDateField(
         widget=forms.DateInput(attrs={"type": "date"}),
         help_text="The first day these prices apply (in the property's time zone).",
     )
@@ -73,7 +74,7 @@ class RateListForm(forms.Form):
                                       help_text="Each line is rounded once to the minor unit.")
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
 
-    effective_to = forms.DateField(
+    effective_to = BoundedDateField(
         required=False, widget=forms.DateInput(attrs={"type": "date"}),
         label="No prices from",
         help_text="The first day without prices (the list ends the day before). Empty: open.",
@@ -90,7 +91,7 @@ class RateListForm(forms.Form):
 
 
 class VersionForm(forms.Form):
-    effective_from = forms.DateField(
+    effective_from = BoundedDateField(
         widget=forms.DateInput(attrs={"type": "date"}),
         help_text="New prices start on this day; the current version ends the day before.",
     )
@@ -185,8 +186,8 @@ def band_rows(formset) -> list[dict]:
 
 
 class QuoteForm(forms.Form):
-    first_day = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
-    last_day = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}),
+    first_day = BoundedDateField(widget=forms.DateInput(attrs={"type": "date"}))
+    last_day = BoundedDateField(widget=forms.DateInput(attrs={"type": "date"}),
                                help_text="Inclusive.")
     time_zone = forms.CharField(max_length=64, help_text="The property's time zone.")
     billing_period = forms.ChoiceField(

@@ -23,6 +23,7 @@ from djmoney.models.fields import CurrencyField
 from moneyed import Money
 
 from billspree.core.scoping import OrganizationScopedModel
+from billspree.core.validators import validate_one_line
 from meters.models import BillingPoint, MeterType, Property
 from tariffs import pricing
 
@@ -48,7 +49,7 @@ class DateRange(Func):
 
 
 class RateList(OrganizationScopedModel):
-    name = models.CharField(max_length=200)
+    name = models.CharField(validators=[validate_one_line], max_length=200)
     description = models.TextField(blank=True)
     currency = CurrencyField(help_text="Fixed once the rate list exists.")
     rounding_mode = models.CharField(
@@ -145,7 +146,7 @@ class RateListVersion(OrganizationScopedModel):
 
 
 class HolidayCalendar(OrganizationScopedModel):
-    name = models.CharField(max_length=200)
+    name = models.CharField(validators=[validate_one_line], max_length=200)
     description = models.TextField(blank=True)
 
     class Meta:
@@ -163,7 +164,7 @@ class HolidayCalendar(OrganizationScopedModel):
 class Holiday(OrganizationScopedModel):
     calendar = models.ForeignKey(HolidayCalendar, on_delete=models.CASCADE, related_name="days")
     date = models.DateField()
-    name = models.CharField(max_length=200)
+    name = models.CharField(validators=[validate_one_line], max_length=200)
 
     class Meta:
         ordering = ["date"]
@@ -187,7 +188,7 @@ class ChargeRule(OrganizationScopedModel):
     """One rule of a rate-list version; see ``tariffs/README.md`` for how each kind prices."""
 
     version = models.ForeignKey(RateListVersion, on_delete=models.CASCADE, related_name="rules")
-    name = models.CharField(max_length=200)
+    name = models.CharField(validators=[validate_one_line], max_length=200)
     kind = models.CharField(max_length=16, choices=ChargeKind.choices)
     meter_type = models.CharField(
         max_length=16, choices=MeterType.choices, blank=True,
@@ -271,7 +272,7 @@ class AddOn(OrganizationScopedModel):
     """A fixed recurring extra (meter rental, service fee), prorated by days like a standing
     charge."""
 
-    name = models.CharField(max_length=200)
+    name = models.CharField(validators=[validate_one_line], max_length=200)
     description = models.TextField(blank=True)
     currency = CurrencyField()
     price = models.DecimalField(max_digits=12, decimal_places=4, validators=NON_NEGATIVE)
@@ -310,7 +311,7 @@ class AddOn(OrganizationScopedModel):
 class Plan(OrganizationScopedModel):
     """A bundle of rate lists and add-ons a billing point is billed on."""
 
-    name = models.CharField(max_length=200)
+    name = models.CharField(validators=[validate_one_line], max_length=200)
     description = models.TextField(blank=True)
     property_kind = models.CharField(
         max_length=16, choices=Property.Kind.choices, blank=True,
@@ -335,7 +336,7 @@ class PlanVariant(OrganizationScopedModel):
     add-ons."""
 
     plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="variants")
-    name = models.CharField(max_length=200)
+    name = models.CharField(validators=[validate_one_line], max_length=200)
     description = models.TextField(blank=True)
     rate_lists = models.ManyToManyField(RateList, related_name="plan_variants", blank=True)
     add_ons = models.ManyToManyField(AddOn, related_name="plan_variants", blank=True)
@@ -353,7 +354,7 @@ class PlanVariant(OrganizationScopedModel):
 class PricingTemplate(OrganizationScopedModel):
     """A preset for new subscriptions: which plan (and variant) a kind of billing point gets."""
 
-    name = models.CharField(max_length=200)
+    name = models.CharField(validators=[validate_one_line], max_length=200)
     description = models.TextField(blank=True)
     plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="templates")
     variant = models.ForeignKey(

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from rest_framework import serializers
 
 from billspree.core.api_base import PublicIdRelatedField
+from billspree.core.api_fields import BoundedDateField, BoundedDateTimeField
 from meters.models import BillingPoint, MeterType
 from tariffs import pricing
 from tariffs.selectors import QuoteRequest
@@ -20,20 +21,20 @@ MAX_INTERVALS = 50_000
 
 
 class IntervalSerializer(serializers.Serializer):
-    start = serializers.DateTimeField()
-    end = serializers.DateTimeField()
+    start = BoundedDateTimeField()
+    end = BoundedDateTimeField()
     quantity = serializers.DecimalField(max_digits=20, decimal_places=6, min_value=Decimal(0))
 
 
 class QuoteInputSerializer(serializers.Serializer):
-    start = serializers.DateField(help_text="First day priced (property time zone).")
-    end = serializers.DateField(help_text="Day after the last day priced (exclusive).")
+    start = BoundedDateField(help_text="First day priced (property time zone).")
+    end = BoundedDateField(help_text="Day after the last day priced (exclusive).")
     time_zone = serializers.CharField(
         required=False, help_text="Time zone of the period and of time-of-use bands; "
         "defaults to the organization's."
     )
-    billing_period_start = serializers.DateField(required=False)
-    billing_period_end = serializers.DateField(
+    billing_period_start = BoundedDateField(required=False)
+    billing_period_end = BoundedDateField(
         required=False, help_text="The full billing cycle the period belongs to (exclusive "
         "end). Tier limits, allowance and minimum charge are per billing period, prorated by "
         "days; without it the period itself is the billing period."

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from django import forms
 
+from billspree.core.form_fields import BoundedDateField
 from billspree.core.forms import PublicIdChoiceField
 from meters.models import BillingPoint, Meter, Property
 from tenants.models import Tenant
@@ -86,21 +87,21 @@ def billing_point_field(**kwargs) -> PublicIdChoiceField:
 
 class OccupancyForm(forms.Form):
     billing_point = billing_point_field()
-    move_in = forms.DateField(widget=DATE_WIDGET, help_text="Midnight in the property's time.")
-    move_out = forms.DateField(
+    move_in = BoundedDateField(widget=DATE_WIDGET, help_text="Midnight in the property's time.")
+    move_out = BoundedDateField(
         widget=DATE_WIDGET, required=False, help_text="Empty: still living there."
     )
 
 
 class OccupancyEndForm(forms.Form):
-    move_out = forms.DateField(widget=DATE_WIDGET, label="Move-out")
+    move_out = BoundedDateField(widget=DATE_WIDGET, label="Move-out")
 
 
 class MoveStartForm(forms.Form):
     """Step 1 of registering a move: where and when."""
 
     billing_point = billing_point_field()
-    moved_on = forms.DateField(
+    moved_on = BoundedDateField(
         widget=DATE_WIDGET,
         label="Move date",
         help_text="The outgoing tenant is billed until the start of this day.",
@@ -162,11 +163,11 @@ class BadgeAssignForm(forms.Form):
     uid = forms.CharField(max_length=64, label="Badge UID", help_text="As the reader shows it.")
     label = forms.CharField(max_length=100, required=False)
     tenant = PublicIdChoiceField(Tenant.objects.all())
-    assigned_on = forms.DateField(widget=DATE_WIDGET, label="Handed out on")
+    assigned_on = BoundedDateField(widget=DATE_WIDGET, label="Handed out on")
 
 
 class BadgeReturnForm(forms.Form):
-    returned_on = forms.DateField(widget=DATE_WIDGET, label="Returned on")
+    returned_on = BoundedDateField(widget=DATE_WIDGET, label="Returned on")
 
 
 class TenantBadgeForm(BadgeAssignForm):

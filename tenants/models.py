@@ -17,6 +17,7 @@ from django.db.models import F, Q
 
 from billspree.core.db import TstzRange  # migrations refer to it as tenants.models.TstzRange
 from billspree.core.scoping import OrganizationScopedModel
+from billspree.core.validators import validate_one_line
 from meters.models import BillingPoint, Property
 
 
@@ -34,7 +35,7 @@ class Tenant(OrganizationScopedModel):
         IT = "it", "Italian"
 
     kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.PERSON)
-    name = models.CharField(max_length=200)
+    name = models.CharField(validators=[validate_one_line], max_length=200)
     contact_person = models.CharField(
         max_length=200, blank=True, help_text="Who to talk to at a company tenant."
     )
@@ -181,7 +182,7 @@ class RfidBadge(OrganizationScopedModel):
     """An RFID badge (EV charging, laundry) identified by the UID its reader reports."""
 
     uid = models.CharField(max_length=64, help_text="As the reader reports it, e.g. 04A2B3C4D5.")
-    label = models.CharField(max_length=100, blank=True)
+    label = models.CharField(validators=[validate_one_line], max_length=100, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -9,6 +9,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from billspree.core.scoping import organization_context
+from billspree.core.validators import one_line
 from tenants.models import TenantAccess
 from tenants.services.portal import tenant_portal_mark_sent
 
@@ -27,7 +28,7 @@ def tenant_portal_invitation_send(self, access_id: int, token: str) -> str:
         link = settings.SITE_URL + reverse("my:accept", args=[token])
         context = {"access": access, "link": link, "organization": access.organization}
         send_mail(
-            subject=f"Your tenant portal at {access.organization.name}",
+            subject=one_line(f"Your tenant portal at {access.organization.name}"),
             message=render_to_string("tenant_portal/email/invitation.txt", context),
             from_email=settings.DEFAULT_FROM_EMAIL,
             recipient_list=[access.email],

@@ -35,6 +35,8 @@ from billspree.core.api_base import (
 from billspree.core.api_fields import (
     RATE_PLACES,
     UNIT_PRICE_PLACES,
+    BoundedDateField,
+    BoundedDateTimeField,
     MoneyField,
     QuantityField,
     money_str,
@@ -231,8 +233,8 @@ class InvoiceSerializer(OrganizationModelSerializer):
 class PeriodInputSerializer(serializers.Serializer):
     subscriptions = PublicIdRelatedField(queryset=Subscription.objects.all(), many=True,
                                          allow_empty=False)
-    start = serializers.DateField(help_text="First day of the period (property time zone).")
-    end = serializers.DateField(help_text="Day after the last day (exclusive).")
+    start = BoundedDateField(help_text="First day of the period (property time zone).")
+    end = BoundedDateField(help_text="Day after the last day (exclusive).")
 
 
 def _invoices_queryset():
@@ -290,16 +292,16 @@ class InvoicePreviewLineSerializer(serializers.Serializer):
     tax_rate = QuantityField(places=RATE_PLACES)
     tax_amount = MoneyField()
     meter_type = serializers.CharField(allow_blank=True)
-    start_at = serializers.DateTimeField(allow_null=True)
-    end_at = serializers.DateTimeField(allow_null=True)
+    start_at = BoundedDateTimeField(allow_null=True)
+    end_at = BoundedDateTimeField(allow_null=True)
     meter_serial = serializers.CharField(source="usage.serial_number", allow_null=True)
     meter_multiplier = serializers.DecimalField(
         source="usage.multiplier", max_digits=12, decimal_places=4, allow_null=True,
         help_text="As on a stored line: (end_value − start_value) × meter_multiplier = "
         "quantity (unless quantity_note says why not).")
-    start_read_at = serializers.DateTimeField(source="usage.start_read_at", allow_null=True)
+    start_read_at = BoundedDateTimeField(source="usage.start_read_at", allow_null=True)
     start_value = QuantityField(source="usage.start_value", allow_null=True)
-    end_read_at = serializers.DateTimeField(source="usage.end_read_at", allow_null=True)
+    end_read_at = BoundedDateTimeField(source="usage.end_read_at", allow_null=True)
     end_value = QuantityField(source="usage.end_value", allow_null=True)
     estimated = serializers.BooleanField(source="usage.estimated", default=False)
     start_basis = serializers.CharField(source="usage.start_basis", default="")
@@ -317,8 +319,8 @@ class InvoicePreviewInvoiceSerializer(serializers.Serializer):
     billing_point = serializers.UUIDField(source="billing_point.public_id")
     billing_point_name = serializers.CharField(source="billing_point")
     tenant = PreviewTenantSerializer(allow_null=True)
-    period_start = serializers.DateTimeField(source="start")
-    period_end = serializers.DateTimeField(source="end")
+    period_start = BoundedDateTimeField(source="start")
+    period_end = BoundedDateTimeField(source="end")
     currency = serializers.CharField()
     net_total = MoneyField()
     tax_total = MoneyField()
@@ -343,8 +345,8 @@ class InvoicePreviewInvoiceSerializer(serializers.Serializer):
 class InvoicePreviewSerializer(serializers.Serializer):
     """What ``POST invoices/preview/`` returns (nothing is stored)."""
 
-    start = serializers.DateField()
-    end = serializers.DateField(help_text="Exclusive.")
+    start = BoundedDateField()
+    end = BoundedDateField(help_text="Exclusive.")
     can_bill = serializers.BooleanField(help_text="At least one invoice can be created.")
     diagnostics = PreviewDiagnosticSerializer(many=True)
     invoices = InvoicePreviewInvoiceSerializer(many=True)

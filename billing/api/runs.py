@@ -41,6 +41,7 @@ from billspree.core.api_base import (
     OrganizationViewSet,
     PublicIdRelatedField,
 )
+from billspree.core.api_fields import BoundedDateField
 from billspree.core.schema import paginated
 from meters.models import Property
 
@@ -148,9 +149,9 @@ class RunDetailSerializer(RunSerializer):
 
 
 class RunStartSerializer(serializers.Serializer):
-    period_start = serializers.DateField(
+    period_start = BoundedDateField(
         required=False, help_text="First day (local). Default: the batch's last complete period.")
-    period_end = serializers.DateField(required=False, help_text="Day after the last (exclusive).")
+    period_end = BoundedDateField(required=False, help_text="Day after the last (exclusive).")
 
 
 class ItemSerializer(OrganizationModelSerializer):

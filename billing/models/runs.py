@@ -21,6 +21,7 @@ from django.db import models
 from django.db.models import Q
 
 from billspree.core.scoping import OrganizationScopedModel
+from billspree.core.validators import validate_one_line
 
 
 class BillingCycle(models.TextChoices):
@@ -32,7 +33,7 @@ class BillingCycle(models.TextChoices):
 class BillingBatch(OrganizationScopedModel):
     """A named group of subscriptions billed together on a cycle."""
 
-    name = models.CharField(max_length=100)
+    name = models.CharField(validators=[validate_one_line], max_length=100)
     cycle = models.CharField(max_length=10, choices=BillingCycle.choices,
                              default=BillingCycle.MONTHLY)
     billing_day = models.PositiveSmallIntegerField(

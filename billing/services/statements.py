@@ -38,6 +38,7 @@ from billing.models import (
 from billspree.core.errors import Conflict
 from billspree.core.scoping import require_organization
 from billspree.core.services import audit_record
+from billspree.core.validators import one_line
 from meters.models import Property
 
 log = logging.getLogger(__name__)
@@ -238,7 +239,7 @@ def statement_email(*, invoice: Invoice, pdf: bytes, recipient: str) -> EmailMul
     ctx = {"s": data}
     org = data.organization
     message = EmailMultiAlternatives(
-        subject=f"Your invoice {invoice.number} from {org.name}",
+        subject=one_line(f"Your invoice {invoice.number} from {org.name}"),
         body=render_to_string("billing/email/statement.txt", ctx),
         from_email=settings.DEFAULT_FROM_EMAIL, to=[recipient],
     )
@@ -332,8 +333,8 @@ def credit_note_email(*, note: CreditNote, pdf: bytes, recipient: str) -> EmailM
 
     ctx = {"s": credit_note_statement_data(credit_note=note)}
     message = EmailMultiAlternatives(
-        subject=f"Credit note {note.number} for your invoice {note.invoice.number} "
-                f"from {note.organization.name}",
+        subject=one_line(f"Credit note {note.number} for your invoice {note.invoice.number} "
+                         f"from {note.organization.name}"),
         body=render_to_string("billing/email/credit_note.txt", ctx),
         from_email=settings.DEFAULT_FROM_EMAIL, to=[recipient],
     )

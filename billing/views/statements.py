@@ -27,6 +27,7 @@ from billing.models import (
     statement_storage,
 )
 from billspree.core.errors import Conflict
+from billspree.core.form_fields import BoundedDateField
 from billspree.core.portal import OrganizationPortalMixin, organization_today
 from meters.models import Property
 
@@ -157,8 +158,8 @@ class StatementRegenerateView(_StatementConfirmView):
 
 class BuildingStatementForm(forms.Form):
     property = forms.ModelChoiceField(queryset=Property.objects.all(), to_field_name="public_id")
-    period_start = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    period_end = forms.DateField(label="Until (exclusive)",
+    period_start = BoundedDateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    period_end = BoundedDateField(label="Until (exclusive)",
                                  widget=forms.DateInput(attrs={"type": "date"}),
                                  help_text="The first day after the period.")
 

@@ -19,6 +19,8 @@ from billspree.core.api_base import (
     OrganizationModelSerializer,
     OrganizationViewSet,
 )
+from billspree.core.api_fields import BoundedDateTimeField
+from billspree.core.limits import date_in_range
 from billspree.core.models import ApiKey, ApiKeyScope, AuditEvent, Invitation, Membership, Role
 
 
@@ -27,7 +29,7 @@ class OrganizationSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     default_currency = serializers.CharField(max_length=3)
     time_zone = serializers.CharField()
-    created_at = serializers.DateTimeField(read_only=True)
+    created_at = BoundedDateTimeField(read_only=True)
 
     def to_representation(self, instance):
         data = super().to_representation(instance)
@@ -139,16 +141,19 @@ class InvitationViewSet(
         return Response(self.get_serializer(invitation).data)
 
 
-class ApiKeyExpiryField(serializers.DateTimeField):
+class ApiKeyExpiryField(BoundedDateTimeField):
     """An instant, or a plain date ``YYYY-MM-DD`` passed on as a date (the service makes it
     local midnight in the organization's time zone, as everywhere in the API)."""
 
     def to_internal_value(self, value: Any) -> Any:
         if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
             try:
-                return dt.date.fromisoformat(value.strip())
+                day = dt.date.fromisoformat(value.strip())
             except ValueError:
                 self.fail("invalid", format="YYYY-MM-DD or YYYY-MM-DDThh:mm[:ss]±hh:mm")
+            if not date_in_range(day):
+                self.fail("out_of_range")
+            return day
         return super().to_internal_value(value)
 
 

@@ -11,11 +11,13 @@ from __future__ import annotations
 from datetime import UTC
 from typing import Any
 
+from django.db import models
 from django.utils import timezone
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from billspree.core.api_fields import BoundedDateField, BoundedDateTimeField
 from billspree.core.models import ApiKey
 from billspree.core.scoping import set_current_organization
 
@@ -103,7 +105,13 @@ class PublicIdRelatedField(serializers.SlugRelatedField):
 
 
 class OrganizationModelSerializer(serializers.ModelSerializer):
-    """Relations are by public id and scoped; ``id`` is the public id."""
+    """Relations are by public id and scoped; ``id`` is the public id; dates and instants
+    are bounded (:mod:`billspree.core.limits`)."""
 
     serializer_related_field = PublicIdRelatedField
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.DateField: BoundedDateField,
+        models.DateTimeField: BoundedDateTimeField,
+    }
     id = serializers.UUIDField(source="public_id", read_only=True)

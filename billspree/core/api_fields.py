@@ -29,6 +29,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import get_attribute
 
+from billspree.core.limits import date_in_range, date_range_message
+
 QUANTITY_PLACES = 4
 UNIT_PRICE_PLACES = 6
 RATE_PLACES = 2
@@ -150,11 +152,48 @@ class QuantityFieldSchema(OpenApiSerializerFieldExtension):
     def map_serializer_field(self, auto_schema, direction):
         return _quantity_schema(self.target.decimal_places, direction)
 
+class BoundedDateField(serializers.DateField):
+    """A calendar date within :mod:`billspree.core.limits`; outside it, 400 with the range.
+
+    Why: year 1 or 9999 parses, then period arithmetic overflows (500). Every date the
+    API takes is this field: ``OrganizationModelSerializer`` maps model ``DateField`` to it,
+    declared fields use it, and ``tests/core/test_bad_input.py`` fails on any other.
+    """
+
+    default_error_messages = {"out_of_range": date_range_message()}
+
+    def to_internal_value(self, value: Any) -> Any:
+        day = super().to_internal_value(value)
+        if not date_in_range(day):
+            self.fail("out_of_range")
+        return day
+
+
+class BoundedDateTimeField(serializers.DateTimeField):
+    """An instant within :mod:`billspree.core.limits` (see :class:`BoundedDateField`); an
+    instant whose conversion to UTC overflows (``9999-12-31T23:00:00-12:00``) gets the same
+    message instead of a 500."""
+
+    default_error_messages = {"out_of_range": date_range_message(),
+                              "overflow": date_range_message()}
+
+    def to_internal_value(self, value: Any) -> Any:
+        try:
+            instant = super().to_internal_value(value)
+        except OverflowError:
+            self.fail("out_of_range")
+        if not date_in_range(instant):
+            self.fail("out_of_range")
+        return instant
+
+
 __all__ = [
     "MONEY_HELP",
     "QUANTITY_PLACES",
     "RATE_PLACES",
     "UNIT_PRICE_PLACES",
+    "BoundedDateField",
+    "BoundedDateTimeField",
     "MoneyField",
     "QuantityField",
     "currency_places",

@@ -7,4 +7,9 @@ class CoreConfig(AppConfig):
     verbose_name = "Organizations"
 
     def ready(self) -> None:
+        from django.db.models.signals import pre_save
+
         from billspree.core import schema  # noqa: F401  (registers the OpenAPI extension)
+        from billspree.core.validators import refuse_multi_line_names
+
+        pre_save.connect(refuse_multi_line_names, dispatch_uid="core.refuse_multi_line_names")

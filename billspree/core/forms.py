@@ -3,6 +3,7 @@ from django.urls import reverse
 from djmoney.settings import CURRENCY_CHOICES
 
 from billspree.core.files import LimitedImageField
+from billspree.core.form_fields import BoundedDateField
 from billspree.core.models import ApiKeyScope, Organization, Role
 
 
@@ -95,7 +96,7 @@ class ApiKeyForm(forms.Form):
         initial=[ApiKeyScope.READ],
         help_text="Read lets the key list and fetch; write also lets it create and change data.",
     )
-    expires_on = forms.DateField(
+    expires_on = BoundedDateField(
         required=False,
         label="Expires on",
         widget=forms.DateInput(attrs={"type": "date"}),

@@ -19,6 +19,7 @@ from timezone_field import TimeZoneField
 from billspree.core.files import random_name, uploads_storage
 from billspree.core.scoping import OrganizationScopedModel
 from billspree.core.timefmt import format_day, format_instant, local_datetime
+from billspree.core.validators import validate_one_line
 
 
 class UserManager(BaseUserManager):
@@ -42,8 +43,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     """A person who logs in, by email. Organizations and roles come from memberships."""
 
     email = models.EmailField(unique=True)
-    first_name = models.CharField(max_length=150, blank=True)
-    last_name = models.CharField(max_length=150, blank=True)
+    first_name = models.CharField(validators=[validate_one_line], max_length=150, blank=True)
+    last_name = models.CharField(validators=[validate_one_line], max_length=150, blank=True)
     is_staff = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(auto_now_add=True)
@@ -94,7 +95,7 @@ def logo_path(instance: Organization, filename: str) -> str:
 
 class Organization(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    name = models.CharField(max_length=200)
+    name = models.CharField(validators=[validate_one_line], max_length=200)
     default_currency = CurrencyField(default="EUR")
     time_zone = TimeZoneField(default="UTC", use_pytz=False)
     # private storage, random name; pages show it through the scoped logo views
@@ -179,7 +180,7 @@ class ApiKeyScope(models.TextChoices):
 class ApiKey(OrganizationScopedModel):
     """A service credential. Only a SHA-256 of the secret is stored; it is shown once."""
 
-    name = models.CharField(max_length=100)
+    name = models.CharField(validators=[validate_one_line], max_length=100)
     prefix = models.CharField(max_length=16, unique=True, editable=False)
     key_hash = models.CharField(max_length=64, editable=False)
     scopes = ArrayField(models.CharField(max_length=8, choices=ApiKeyScope.choices))

@@ -11,6 +11,7 @@ from django.urls import reverse
 from billspree.core.models import Invitation
 from billspree.core.scoping import organization_context
 from billspree.core.services import invitation_mark_sent
+from billspree.core.validators import one_line
 
 
 @shared_task(bind=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
@@ -24,7 +25,7 @@ def invitation_send(self, invitation_id: int, token: str) -> str:
         link = settings.SITE_URL + reverse("portal:invitation_accept", args=[token])
         context = {"invitation": invitation, "link": link}
         send_mail(
-            subject=f"You are invited to {invitation.organization.name} on Billspree",
+            subject=one_line(f"You are invited to {invitation.organization.name} on Billspree"),
             message=render_to_string("core/email/invitation.txt", context),
             from_email=settings.DEFAULT_FROM_EMAIL,
             recipient_list=[invitation.email],

@@ -17,6 +17,7 @@ from billspree.core.api_base import (
     OrganizationModelSerializer,
     OrganizationViewSet,
 )
+from billspree.core.api_fields import BoundedDateTimeField
 from billspree.core.billing_inputs import IMPACTS_SCHEMA, impacts_payload
 from meters import selectors, services
 from meters.api.fields import (
@@ -37,8 +38,8 @@ class MeterAssignmentSerializer(OrganizationModelSerializer):
     meterNumber = serializers.CharField(source="meter.serial_number", read_only=True)  # noqa: N815
     meter = serializers.UUIDField(source="meter.public_id", read_only=True)
     meterType = serializers.CharField(source="meter.type", read_only=True)  # noqa: N815
-    connectionDate = serializers.DateTimeField(source="connected_at", read_only=True)  # noqa: N815
-    removalDate = serializers.DateTimeField(  # noqa: N815
+    connectionDate = BoundedDateTimeField(source="connected_at", read_only=True)  # noqa: N815
+    removalDate = BoundedDateTimeField(  # noqa: N815
         source="removed_at", read_only=True, allow_null=True)
     initialReading = serializers.DecimalField(  # noqa: N815
         source="initial_reading", max_digits=20, decimal_places=4, read_only=True

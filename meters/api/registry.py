@@ -8,7 +8,6 @@ from typing import Any
 import django_filters
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -18,6 +17,7 @@ from billspree.core.api_base import (
     OrganizationModelViewSet,
     PublicIdRelatedField,
 )
+from billspree.core.api_parsers import FormParser, JSONParser, MultiPartParser
 from meters import selectors, services
 from meters.api.fields import CurrencyCodeField, TimeZoneField
 from meters.models import BillingPoint, Meter, Property

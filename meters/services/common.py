@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils.dateparse import parse_date, parse_datetime
 
 from billspree.core import timefmt
+from billspree.core.limits import date_in_range, date_range_message
 from meters.models import Meter
 
 Actor = AbstractBaseUser | None
@@ -27,6 +28,8 @@ def to_instant(value: Instant | None, tz: Any, *, field: str) -> datetime:
     because people say "connected on 1 March" and mean the local day, not UTC."""
     if isinstance(value, str):
         value = _parse_text_instant(value.strip(), field)
+    if isinstance(value, date) and not date_in_range(value):
+        raise ValidationError({field: [date_range_message()]})
     if isinstance(value, datetime):
         if value.tzinfo is None:
             raise ValidationError({field: ["Give a time zone with the time (or a plain date)."]})

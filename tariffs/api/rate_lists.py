@@ -18,6 +18,7 @@ from billspree.core.api_base import (
     OrganizationModelViewSet,
     PublicIdRelatedField,
 )
+from billspree.core.api_fields import BoundedDateField
 from tariffs import selectors, services
 from tariffs.api.base import TariffViewSet
 from tariffs.api.fields import BandsField, TiersField
@@ -62,19 +63,19 @@ class VersionSerializer(OrganizationModelSerializer):
 
 
 class VersionCreateSerializer(serializers.Serializer):
-    effective_from = serializers.DateField()
+    effective_from = BoundedDateField()
     note = serializers.CharField(max_length=200, required=False, allow_blank=True)
     copy_rules = serializers.BooleanField(default=True)
 
 
 class RateListSerializer(OrganizationModelSerializer):
-    effective_from = serializers.DateField(
+    effective_from = BoundedDateField(
         write_only=True, help_text="Creation only: when the first version's prices start."
     )
-    effective_to = serializers.DateField(
+    effective_to = BoundedDateField(
         write_only=True, required=False, allow_null=True,
-        help_text="Update only: the first day without prices (exclusive end of the last "
-        "version); null reopens it. Read: the last version's end.",
+        help_text="The first day without prices (exclusive end of the last version); "
+        "optional on creation, null on update reopens it. Read: the last version's end.",
     )
     versions = VersionSerializer(many=True, read_only=True)
     currency = serializers.CharField(max_length=3)
@@ -243,7 +244,7 @@ class ChargeRuleViewSet(TariffViewSet):
 
 
 class HolidayField(serializers.Serializer):
-    date = serializers.DateField()
+    date = BoundedDateField()
     name = serializers.CharField(max_length=200, required=False, allow_blank=True)
 
     def validate(self, attrs):

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from billspree.core.errors import Conflict
+from billspree.core.limits import date_in_range, date_range_message
 from tariffs.models import (
     ChargeRule,
     Holiday,
@@ -33,24 +34,30 @@ from tariffs.validation import Errors, clean_rule
 
 @transaction.atomic
 def rate_list_create(
-    *, name: str, currency: str, effective_from: date, description: str = "",
-    rounding_mode: str = RoundingMode.HALF_UP, actor: Any = None,
+    *, name: str, currency: str, effective_from: date, effective_to: date | None = None,
+    description: str = "", rounding_mode: str = RoundingMode.HALF_UP, actor: Any = None,
 ) -> RateList:
-    """A rate list with its first (empty, open-ended) version from ``effective_from``."""
+    """A rate list with its first (empty) version from ``effective_from``, open-ended or
+    ending before ``effective_to`` (exclusive): a tariff known to expire is entered at once."""
     errors = Errors()
     name = _name(name, errors)
     currency = _currency(currency, errors)
     options = _money_options({"rounding_mode": rounding_mode}, errors)
     if not isinstance(effective_from, date):
         errors.add("effective_from", "Enter the date the prices start (YYYY-MM-DD).")
+    elif effective_to is not None and effective_to <= effective_from:
+        errors.add("effective_to", f"Must be after {effective_from:%Y-%m-%d}, when the prices "
+                   "start (it is the first day without them).")
     if name:
         _unique(RateList, errors, name=name)
     errors.raise_if_any()
     rate_list = RateList.objects.create(
         name=name, currency=currency, description=description or "", **options
     )
-    RateListVersion.objects.create(rate_list=rate_list, number=1, effective_from=effective_from)
-    _audit("rate_list.create", rate_list, actor, currency=currency, effective_from=effective_from)
+    RateListVersion.objects.create(rate_list=rate_list, number=1, effective_from=effective_from,
+                                   effective_to=effective_to)
+    _audit("rate_list.create", rate_list, actor, currency=currency, effective_from=effective_from,
+           **({"effective_to": effective_to} if effective_to else {}))
     return rate_list
 
 
@@ -242,6 +249,9 @@ def _clean_days(days: Any, errors: Errors) -> list[tuple[date, str]]:
                 continue
         if not isinstance(day, date):
             errors.add("days", f"Row {n}: not a date.")
+            continue
+        if not date_in_range(day):
+            errors.add("days", f"Row {n}: {date_range_message()}")
             continue
         if day in seen:
             errors.add("days", f"Row {n}: {day} is listed twice.")

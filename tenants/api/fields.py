@@ -13,6 +13,7 @@ from rest_framework import serializers
 from billspree.core.api_base import (
     PublicIdRelatedField,
 )
+from billspree.core.limits import date_in_range, date_range_message
 from billspree.core.timefmt import api_instant
 from meters.models import BillingPoint
 
@@ -24,6 +25,7 @@ class InstantField(serializers.Field):
     default_error_messages = {
         "invalid": "Give a date (YYYY-MM-DD) or a timestamp with offset (ISO 8601).",
         "naive": "This timestamp has no offset; add one (e.g. +01:00) or give a plain date.",
+        "out_of_range": date_range_message(),
     }
 
     def to_internal_value(self, data: Any) -> date | datetime:
@@ -36,6 +38,8 @@ class InstantField(serializers.Field):
             self.fail("invalid")
         if isinstance(moment, datetime) and moment.tzinfo is None:
             self.fail("naive")
+        if not date_in_range(moment):
+            self.fail("out_of_range")
         return moment
 
     def to_representation(self, value: datetime) -> str:

@@ -18,6 +18,7 @@ from billspree.core.api_base import (
     OrganizationViewSet,
     PublicIdRelatedField,
 )
+from billspree.core.api_fields import BoundedDateTimeField
 from billspree.core.billing_inputs import IMPACTS_SCHEMA, impacts_payload
 from meters.models import BillingPoint
 from tenants import selectors, services
@@ -83,8 +84,8 @@ class OccupancyEndSerializer(serializers.Serializer):
 
 
 class SegmentSerializer(serializers.Serializer):
-    start = serializers.DateTimeField()
-    end = serializers.DateTimeField()
+    start = BoundedDateTimeField()
+    end = BoundedDateTimeField()
     tenant = TenantRef(allow_null=True)
     vacancy = serializers.BooleanField(source="is_vacancy")
 
