@@ -113,7 +113,11 @@ TEMPLATES = [
                 "csp.context_processors.nonce",
             ],
             # "just now", "3 minutes ago" on every page without a {% load %} in each
-            "builtins": ["django.contrib.humanize.templatetags.humanize"],
+            # |pct: sizes bars by class, not style= (static/css/percent.css)
+            "builtins": [
+                "django.contrib.humanize.templatetags.humanize",
+                "billspree.core.templatetags.ui",
+            ],
         },
     },
 ]
