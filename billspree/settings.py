@@ -349,8 +349,8 @@ PERMISSIONS_POLICY = {
 }
 # Content-Security-Policy (django-csp 4): scripts and styles only from our own origin,
 # no inline script, no inline style attribute, no eval. The few <style> blocks that carry
-# a per-organization colour get the response's nonce. The API docs page relaxes this for
-# itself only (billspree/core/api_docs.py).
+# a per-organization colour get the response's nonce. The API docs (Swagger UI) run under
+# the same policy (billspree/core/api_docs.py).
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],

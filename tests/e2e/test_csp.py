@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import expect
 
 from billing import services as billing_services
-from billing.models import BillRun, BillRunStatus
+from billing.models import BillRunStatus
 from billspree.core.models import Membership
 from billspree.core.scoping import organization_context
 from readings.models import Reading, Source
@@ -127,6 +127,15 @@ def test_manager_pages_run_under_the_policy_and_their_controls_work(world, world
     page.goto("/api/v1/docs/")
     expect(page.locator(".swagger-ui .info .title")).to_contain_text("Billspree API")
     expect(page.locator(".opblock").first).to_be_visible()
+    # open an operation and try it out: examples, schemas and the request form render
+    page.locator(".opblock-summary").first.click()
+    expect(page.locator(".opblock-body").first).to_be_visible()
+    page.get_by_role("button", name="Try it out").first.click()
+    page.get_by_role("button", name="Execute").first.click()
+    expect(page.locator(".responses-wrapper .live-responses-table").first).to_be_visible()
+    page.get_by_role("button", name="Authorize").first.click()
+    expect(page.locator(".modal-ux")).to_be_visible()
+    page.wait_for_timeout(300)
     violations.assert_none("the API docs")
 
     # the anomalies status select submits itself
