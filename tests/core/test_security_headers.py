@@ -90,8 +90,10 @@ def test_behind_a_tls_proxy_https_gets_hsts_and_http_is_redirected(db):
 
 
 def _production_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("SECURE_", "SESSION_COOKIE", "SITE_URL", "DEBUG"))}
+    # a clean environment, as a server would have (the test run's own variables, such as
+    # the e2e tests' DJANGO_ALLOW_ASYNC_UNSAFE, are not the deployment's)
+    env = {k: os.environ[k] for k in ("PATH", "HOME", "LANG", "DATABASE_URL", "REDIS_URL",
+                                      "BILLSPREE_DATA_DIR") if k in os.environ}
     env.update(DEBUG="false", SECRET_KEY=secrets.token_urlsafe(50),
                ALLOWED_HOSTS="billing.example.com", SITE_URL="https://billing.example.com",
                **extra)
