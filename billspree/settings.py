@@ -7,6 +7,7 @@ no servers installed. Bad values fail at start-up rather than at the first reque
 
 from __future__ import annotations
 
+import re
 import secrets
 import sys
 from pathlib import Path
@@ -162,8 +163,12 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Nothing is served from MEDIA_ROOT (there is no /media/ route): files people upload live in
+# the private "uploads" storage below. MEDIA_ROOT is only where releases before the private
+# storage kept them; migrations readings 0005 / core 0003 move them out of it.
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(DATA_DIR / "media")))
+UPLOADS_ROOT = Path(env.str("UPLOADS_ROOT", default=str(DATA_DIR / "uploads")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -178,6 +183,13 @@ STORAGES = {
     "statements": {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {"location": str(DATA_DIR / "statements"), "base_url": None},
+    },
+    # Uploaded files (readings CSVs, their error reports, organization logos): private like
+    # statements, stored under random names, streamed only by views that check who asks
+    # (billspree.core.files). S3-compatible storage replaces it when UPLOADS_S3_BUCKET is set.
+    "uploads": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(UPLOADS_ROOT), "base_url": None},
     },
 }
 # S3-compatible storage of statements (AWS S3, MinIO, Ceph, …): needs the optional extra
@@ -199,7 +211,42 @@ if STATEMENTS_S3_BUCKET:
             "querystring_auth": True,
         },
     }
+UPLOADS_S3_BUCKET = env.str("UPLOADS_S3_BUCKET", default="")
+if UPLOADS_S3_BUCKET:
+    STORAGES["uploads"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": UPLOADS_S3_BUCKET,
+            "endpoint_url": env.str("UPLOADS_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("UPLOADS_S3_REGION", default="") or None,
+            "access_key": _secret("UPLOADS_S3_ACCESS_KEY_ID", "") or None,
+            "secret_key": _secret("UPLOADS_S3_SECRET_ACCESS_KEY", "") or None,
+            "location": env.str("UPLOADS_S3_PREFIX", default="uploads"),
+            "default_acl": "private",
+            "file_overwrite": False,
+            "querystring_auth": True,
+        },
+    }
 WHITENOISE_USE_FINDERS = DEBUG or TESTING
+
+# --- uploads ------------------------------------------------------------------------
+# The largest file accepted (readings CSVs, logos), in bytes. Checked while the request is
+# read (SizeLimitUploadHandler keeps the excess off the disk) and again by the services,
+# which refuse it with a message naming the limit before anything is stored.
+UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=50_000_000)  # "50 MB" in messages
+if UPLOAD_MAX_BYTES < 1:
+    raise ValueError("UPLOAD_MAX_BYTES must be at least 1")
+FILE_UPLOAD_HANDLERS = [
+    "billspree.core.files.SizeLimitUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+# An upload still pending or processing after this many minutes is failed by the sweeper
+# (readings.tasks.uploads_sweep, every 5 minutes): a crashed worker must not leave it
+# "Waiting" for ever.
+UPLOAD_STUCK_AFTER_MINUTES = env.int("UPLOAD_STUCK_AFTER_MINUTES", default=30)
+if UPLOAD_STUCK_AFTER_MINUTES < 1:
+    raise ValueError("UPLOAD_STUCK_AFTER_MINUTES must be at least 1")
 
 # --- email --------------------------------------------------------------------------
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
@@ -223,6 +270,30 @@ else:
         "processed_folder": str(_queue / "processed"),
         "store_processed": False,
     }
+# --- cache: login and reset-email limits, API throttles -----------------------------------
+# Redis when REDIS_URL is set, so every gunicorn worker and every container counts the same
+# attempts. Without it a per-process local-memory cache: fine for the demo and the tests
+# (one process), but with several workers each one counts on its own, so an attacker gets
+# up to workers × the limit. Production must set REDIS_URL (docker-compose.yml does).
+# The keys carry a prefix because the cache shares the Redis database with Celery.
+CACHE_REDIS_URL = env.str("CACHE_REDIS_URL", default="") or REDIS_URL
+if CACHE_REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_REDIS_URL,
+            "KEY_PREFIX": "bs-cache",
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "billspree",
+            "KEY_PREFIX": "bs-cache",
+        }
+    }
+
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -234,6 +305,7 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Static periodic tasks (the DatabaseScheduler copies them into its tables at start).
 CELERY_BEAT_SCHEDULE = {
     "bill-runs-sweep": {"task": "billing.tasks.runs.bill_runs_sweep", "schedule": 60.0},
+    "readings-uploads-sweep": {"task": "readings.tasks.uploads_sweep", "schedule": 300.0},
 }
 
 # --- bill runs ------------------------------------------------------------------------
@@ -251,6 +323,22 @@ if GATEWAY_POLL_BUDGET_S <= 0:
     raise ValueError("GATEWAY_POLL_BUDGET_S must be positive")
 
 # --- REST API -----------------------------------------------------------------------
+# Throttles (429 with Retry-After), one bucket per API key, per logged-in user and per
+# anonymous client address; a request with a wrong key counts on its address's bucket, so
+# keys cannot be guessed at speed. Rates are "<n>/<s|min|hour|day>". A schema fuzz run sets
+# API_THROTTLE_ENABLED=false (or raises the rates) so it measures the API, not the limiter.
+API_THROTTLE_ENABLED = env.bool("API_THROTTLE_ENABLED", default=True)
+API_THROTTLE_RATE_KEY = env.str("API_THROTTLE_RATE_KEY", default="1200/min")
+API_THROTTLE_RATE_USER = env.str("API_THROTTLE_RATE_USER", default="600/min")
+API_THROTTLE_RATE_ANON = env.str("API_THROTTLE_RATE_ANON", default="60/min")
+for _rate in (API_THROTTLE_RATE_KEY, API_THROTTLE_RATE_USER, API_THROTTLE_RATE_ANON):
+    if not re.fullmatch(r"[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)", _rate):
+        raise ValueError(f"API_THROTTLE_RATE_* must look like 1200/min, not {_rate!r}")
+# 0: the peer address is the client (DRF's own default, None, would trust any
+# X-Forwarded-For a client sends and let it pick a fresh throttle bucket per request)
+NUM_PROXIES = env.int("NUM_PROXIES", default=0)
+if NUM_PROXIES < 0:
+    raise ValueError("NUM_PROXIES must be 0 or more")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "billspree.core.authentication.ApiKeyAuthentication",
@@ -260,14 +348,28 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "billspree.core.pagination.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        "billspree.core.api_filters.StrictFilterBackend",
         "rest_framework.filters.SearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],
+    # JSON bodies only (file uploads declare multipart on their own views): form encoding
+    # cannot carry the nested lists some resources take, and DRF read a form's missing
+    # nested list as an empty one, so a malformed request silently cleared data.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "DEFAULT_SCHEMA_CLASS": "billspree.core.schema.AutoSchema",
     "EXCEPTION_HANDLER": "billspree.core.api_errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "COERCE_DECIMAL_TO_STRING": True,
+    # how many reverse proxies put the client's address in X-Forwarded-For (0: none, the
+    # peer's address is the client's); the login limiter reads the same setting
+    "NUM_PROXIES": NUM_PROXIES,
+    # each reads API_THROTTLE_ENABLED and its API_THROTTLE_RATE_* when it runs
+    "DEFAULT_THROTTLE_CLASSES": [
+        "billspree.core.throttling.ApiKeyRateThrottle",
+        "billspree.core.throttling.SessionUserRateThrottle",
+        "billspree.core.throttling.AnonymousRateThrottle",
+    ],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Billspree API",
@@ -275,7 +377,11 @@ SPECTACULAR_SETTINGS = {
         "Utility sub-metering and billing. Authenticate with an API key: "
         "`Authorization: Api-Key <key>` (or `Bearer <key>`). All data is scoped to the "
         "key's organization; ids are opaque UUIDs. Errors share one JSON shape: "
-        '`{"error": {"status", "code", "message", "fields"}}`.\n\n'
+        '`{"error": {"status", "code", "message", "fields"}}`. Requests are throttled per '
+        "API key, per logged-in user and per anonymous client address (wrong keys count "
+        "there); past the rate the answer is `429` with a `Retry-After` header (seconds) and "
+        "the error message says when to retry. A key may carry an `expires_at`; from then "
+        "on it answers `401` saying since when.\n\n"
         "**Dates and times.** Every instant the API returns is ISO 8601 in UTC with the "
         "`Z` designator (`2026-11-30T23:00:00Z`; fractions of a second only where stored), "
         "whether you call it with a key or a session. Calendar dates are `YYYY-MM-DD` and "
@@ -371,6 +477,24 @@ CONTENT_SECURITY_POLICY = {
 # integrators (and their code generators) can fetch it before they have a key.
 API_SCHEMA_PUBLIC = env.bool("API_SCHEMA_PUBLIC", default=True)
 INVITATION_TTL_DAYS = env.int("INVITATION_TTL_DAYS", default=7)
+
+# Login limiter (billspree/core/ratelimit.py): after LOGIN_FAILURE_LIMIT wrong passwords
+# for one account, or LOGIN_FAILURE_LIMIT_PER_ADDRESS from one client address, within
+# LOGIN_LOCKOUT_MINUTES, logins of that account / from that address are refused (even with
+# the right password) for LOGIN_LOCKOUT_MINUTES. LOGIN_THROTTLE_ENABLED=false turns it off.
+LOGIN_THROTTLE_ENABLED = env.bool("LOGIN_THROTTLE_ENABLED", default=True)
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_FAILURE_LIMIT_PER_ADDRESS = env.int("LOGIN_FAILURE_LIMIT_PER_ADDRESS", default=20)
+LOGIN_LOCKOUT_MINUTES = env.float("LOGIN_LOCKOUT_MINUTES", default=15.0)
+# Password-reset emails: at most this many per address and per client address an hour;
+# more requests get the same "sent" page and no email.
+PASSWORD_RESET_LIMIT_PER_EMAIL = env.int("PASSWORD_RESET_LIMIT_PER_EMAIL", default=3)
+PASSWORD_RESET_LIMIT_PER_ADDRESS = env.int("PASSWORD_RESET_LIMIT_PER_ADDRESS", default=20)
+PASSWORD_RESET_WINDOW_MINUTES = env.float("PASSWORD_RESET_WINDOW_MINUTES", default=60.0)
+if min(LOGIN_FAILURE_LIMIT, LOGIN_FAILURE_LIMIT_PER_ADDRESS, PASSWORD_RESET_LIMIT_PER_EMAIL,
+       PASSWORD_RESET_LIMIT_PER_ADDRESS) < 1 or min(LOGIN_LOCKOUT_MINUTES,
+                                                   PASSWORD_RESET_WINDOW_MINUTES) <= 0:
+    raise ValueError("Login and password-reset limits and windows must be positive")
 
 LOGGING = {
     "version": 1,

@@ -1,9 +1,8 @@
-from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from django.views.static import serve
 
+from billspree.core import auth_views as throttled_auth
 from billspree.core.admin_site import admin_site  # noqa: F401  (scopes the admin)
 from billspree.core.api_docs import DocsView, SchemaView
 from billspree.core.api_root import ApiRootView
@@ -26,11 +25,15 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path(
         "accounts/login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        throttled_auth.LoginView.as_view(),
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("accounts/password-reset/", auth_views.PasswordResetView.as_view(), name="password_reset"),
+    path(
+        "accounts/password-reset/",
+        throttled_auth.PasswordResetView.as_view(),
+        name="password_reset",
+    ),
     path(
         "accounts/password-reset/sent/",
         auth_views.PasswordResetDoneView.as_view(),
@@ -38,7 +41,7 @@ urlpatterns = [
     ),
     path(
         "accounts/reset/<uidb64>/<token>/",
-        auth_views.PasswordResetConfirmView.as_view(),
+        throttled_auth.PasswordResetConfirmView.as_view(),
         name="password_reset_confirm",
     ),
     path(
@@ -63,5 +66,5 @@ urlpatterns = [
     path("", include("billspree.core.urls")),
 ]
 
-if settings.DEBUG:
-    urlpatterns.append(path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT}))
+handler404 = "billspree.core.error_views.page_not_found"
+handler500 = "billspree.core.error_views.server_error"

@@ -27,7 +27,8 @@ class UploadAdmin(ReadOnlyAdmin):
     list_display = ("__str__", "source", "status", "rows_total", "created_count", "error_count")
     list_filter = ("source", "status")
     search_fields = ("filename", "note", "idempotency_key")
-    exclude = ("organization", "response", "errors")
+    # private files (their storage URL would lead nowhere): the upload page downloads them
+    exclude = ("organization", "response", "errors", "file", "error_report")
 
 
 @admin.register(ReadingRevision)

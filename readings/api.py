@@ -20,6 +20,7 @@ from billspree.core.api_base import (
     OrganizationViewSet,
 )
 from billspree.core.api_fields import QUANTITY_PLACES, QuantityField, fixed_str
+from billspree.core.files import private_file_response
 from billspree.core.models import Role
 from billspree.core.pagination import Pagination
 from billspree.core.timefmt import api_instant
@@ -148,7 +149,8 @@ class ReadingsView(OrganizationAPIView):
     )
     def post(self, request: Request) -> Response:
         data = request.data
-        items = data if isinstance(data, list) else data.get("readings")
+        items = data if isinstance(data, list) else (
+            data.get("readings") if isinstance(data, dict) else None)
         if not isinstance(items, list):
             raise ValidationError(
                 {"readings": ['Send a JSON list of readings, or {"readings": [...]}.']}
@@ -157,8 +159,8 @@ class ReadingsView(OrganizationAPIView):
         body, replayed = services.reading_batch_submit(
             items=items,
             idempotency_key=request.headers.get("Idempotency-Key", ""),
-            replace=_flag(options.get("replace")),
-            all_or_nothing=_flag(options.get("atomic")),
+            replace=_flag(options, "replace"),
+            all_or_nothing=_flag(options, "atomic"),
             **self.audit_kwargs(),
         )
         code, body = batch.batch_answer(body)
@@ -168,8 +170,16 @@ class ReadingsView(OrganizationAPIView):
         return response
 
 
-def _flag(value) -> bool:
-    return value is True or str(value).lower() in ("1", "true", "yes")
+def _flag(options: dict, name: str) -> bool:
+    """``true``/``false`` (or the strings a form would send); anything else is a 400 naming
+    the option, not a silent "no" (``"atomic": {}`` used to store half a batch)."""
+    value = options.get(name)
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, str | int) and str(value).lower() in ("1", "true", "yes", "0", "false",
+                                                               "no"):
+        return str(value).lower() in ("1", "true", "yes")
+    raise ValidationError({name: [f"{name} is true or false."]})
 
 
 class ConsumptionReadingSerializer(serializers.Serializer):
@@ -389,6 +399,16 @@ class UploadViewSet(
         upload = services.upload_create(**form.validated_data, **self.audit_kwargs())
         upload.refresh_from_db()
         return Response(UploadSerializer(upload).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(responses={(200, "text/csv"): str})
+    @action(detail=True, methods=["get"], url_path="file", url_name="file")
+    def original_file(self, request: Request, id: str | None = None) -> HttpResponse:
+        """The CSV as it was sent (private storage; 404 for an upload without a file)."""
+        upload = self.get_object()
+        return private_file_response(
+            upload.file, filename=upload.filename or f"upload-{upload.public_id}.csv",
+            content_type="text/csv",
+        )
 
     @extend_schema(responses={(200, "text/csv"): str})
     @action(detail=True, methods=["get"], url_path="errors.csv")

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from django import forms
 
+from billspree.core.files import LimitedFileField
 from readings.models import Quality, Source, Upload
 from readings.parsing import parse_value
 
 
 class UploadForm(forms.Form):
-    file = forms.FileField(
+    file = LimitedFileField(
         label="CSV file",
         help_text="Columns meterNumber, readAt, value [, quality]; ',' or ';' separated; "
         "decimal comma accepted; dates without time are midnight in the property's time zone.",

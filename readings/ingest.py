@@ -165,7 +165,7 @@ def load_meters(batch: Batch, serials: Iterable[str]) -> None:
     than to run. Raw SQL bypasses the scoped manager, so it names the batch's
     organization itself (the batch was built from the organization in context).
     """
-    wanted = {s for s in serials if s and s not in batch.meters}
+    wanted = {s for s in serials if s and s not in batch.meters and NUL not in s}
     if not wanted:
         return
     found: dict[str, tuple[int, int, list[tuple]]] = {}
@@ -207,9 +207,30 @@ def _zone(name: str) -> tzinfo:
 # --- row-level rules ----------------------------------------------------------------------
 
 
+NUL = "\x00"
+_NUL_COLUMNS = (("meterNumber", "meter_number"), ("readAt", "read_at"), ("value", "value"),
+                ("quality", "quality"))
+
+
+def _nul_row(row: RowIn, serial: str) -> RowResult | None:
+    """A row with a NUL character in a cell, rejected naming the cell: PostgreSQL cannot
+    store NUL in text (the import would crash), and no meter number or date contains one.
+    The meter number is echoed with NUL shown as U+2400 (the report and page store it)."""
+    bad = [col for col, attr in _NUL_COLUMNS
+           if isinstance(getattr(row, attr), str) and NUL in getattr(row, attr)]
+    if not bad:
+        return None
+    result = RowResult(line=row.line, meter_number=serial.replace(NUL, "\u2400"))
+    for column in bad:
+        result.reject(column, "Contains a NUL character (\\x00); remove it from the cell.")
+    return result
+
+
 def check_row(batch: Batch, row: RowIn) -> RowResult:
     """Every rule that needs only the row and its meter; fills ``read_at``/``value``."""
     serial = str(row.meter_number or "").strip()
+    if (nul := _nul_row(row, serial)) is not None:
+        return nul
     result = RowResult(line=row.line, meter_number=serial)
     meter = batch.meters.get(serial) if serial else None
     if not serial:

@@ -32,6 +32,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 
+from billspree.core.files import random_name, uploads_storage
 from billspree.core.scoping import OrganizationOwnedModel, OrganizationScopedModel
 
 VALUE_DIGITS = 20
@@ -69,6 +70,15 @@ class Quality(models.TextChoices):
     CORRECTED = "corrected", "Corrected"
 
 
+def upload_file_path(instance: Upload, filename: str) -> str:
+    """A random name: the sender's file name stays on the row (``filename``), not in storage."""
+    return random_name("readings/uploads", filename, extensions=(".csv", ".txt"))
+
+
+def error_report_path(instance: Upload, filename: str) -> str:
+    return random_name("readings/reports", filename, extensions=(".csv",))
+
+
 class Upload(OrganizationScopedModel):
     """One delivery of readings: a CSV file, an API batch, a manual entry or a gateway poll.
 
@@ -87,7 +97,10 @@ class Upload(OrganizationScopedModel):
     source = models.CharField(max_length=8, choices=Source.choices)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     filename = models.CharField(max_length=255, blank=True)
-    file = models.FileField(upload_to="readings/uploads/%Y/%m/", blank=True)
+    # private storage, random names: served only by the scoped upload views (core.files)
+    file = models.FileField(
+        storage=uploads_storage, upload_to=upload_file_path, blank=True, max_length=200
+    )
     note = models.CharField(max_length=200, blank=True)
     replace = models.BooleanField(default=False, help_text="Replace readings that differ.")
     all_or_nothing = models.BooleanField(default=True)
@@ -110,7 +123,9 @@ class Upload(OrganizationScopedModel):
     errors = models.JSONField(
         default=list, blank=True, help_text="The first bad rows, for the page."
     )
-    error_report = models.FileField(upload_to="readings/reports/%Y/%m/", blank=True)
+    error_report = models.FileField(
+        storage=uploads_storage, upload_to=error_report_path, blank=True, max_length=200
+    )
     failure = models.TextField(blank=True)
     impacts = models.JSONField(
         default=list, blank=True,

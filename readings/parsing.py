@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal, InvalidOperation
 from typing import IO, Any
 
+from billspree.core.limits import date_in_range, date_range_message
 from readings.models import VALUE_PLACES
 
 COLUMNS = ("meterNumber", "readAt", "value", "quality")
@@ -102,6 +103,10 @@ def parse_instant(raw: Any, tz: tzinfo) -> tuple[datetime | None, str | None]:
                 f"Not an ISO date or timestamp: {text[:40]!r} "
                 "(e.g. 2025-03-01 or 2025-03-01T00:00:00Z).",
             )
+    # before any time-zone arithmetic: year 1 or 9999 overflows it (and no period of the
+    # product can hold it)
+    if not date_in_range(parsed):
+        return None, f"{parsed.date().isoformat()} is out of range. {date_range_message()}"
     if parsed.tzinfo is None:
         return localize(parsed, tz)
     return parsed.astimezone(UTC), None
@@ -110,7 +115,11 @@ def parse_instant(raw: Any, tz: tzinfo) -> tuple[datetime | None, str | None]:
 # --- CSV ------------------------------------------------------------------------------
 
 
-class CsvHeaderError(ValueError):
+class CsvFileError(ValueError):
+    """The file cannot be read as a readings CSV (the message says where and why)."""
+
+
+class CsvHeaderError(CsvFileError):
     """The file cannot be read as a readings CSV at all (no usable header)."""
 
 
@@ -146,7 +155,7 @@ def csv_rows(stream: IO[bytes]) -> Iterator[RowIn]:
     quality_at = columns.get("quality")
     width = max(columns.values()) + 1
     reader = csv.reader(text, delimiter=delimiter)
-    for record in reader:
+    for record in _records(reader):
         line = reader.line_num + 1  # the header was read before the reader started
         if not record or not any(cell.strip() for cell in record):
             continue
@@ -159,3 +168,23 @@ def csv_rows(stream: IO[bytes]) -> Iterator[RowIn]:
             value=record[columns["value"]],
             quality=(record[quality_at] or None) if quality_at is not None else None,
         )
+
+
+def _records(reader: Any) -> Iterator[list[str]]:
+    """The reader's records; a line the csv module cannot parse (a cell longer than
+    ``csv.field_size_limit()``, a quote never closed) ends the file with its line number:
+    after it, the reader cannot tell where rows start, so no later row can be trusted."""
+    while True:
+        try:
+            record = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            line = reader.line_num + 1
+            reason = str(exc)
+            if "field larger than field limit" in reason:
+                reason = f"a cell is longer than {csv.field_size_limit():,} characters"
+            raise CsvFileError(
+                f"Line {line}: {reason}; nothing was imported. Fix the file and upload it again."
+            ) from exc
+        yield record

@@ -4,10 +4,10 @@
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import json
+import logging
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -19,19 +19,24 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
+from billspree.core import csv_export
 from billspree.core.billing_inputs import READING, Impact, InputChange, billing_inputs_notify
 from billspree.core.errors import Conflict
+from billspree.core.files import check_upload_size
+from billspree.core.limits import date_in_range
 from billspree.core.models import ApiKey
 from billspree.core.scoping import require_organization
 from billspree.core.services import audit_record
 from meters.models import Meter
 from readings import ingest, ingest_snapshot, rollups
 from readings.models import Reading, ReadingAnomaly, Source, Upload
-from readings.parsing import CsvHeaderError, RowIn, csv_rows
+from readings.parsing import CsvFileError, RowIn, csv_rows
 from readings.partitions import month_of, partitions_ensure
+
+logger = logging.getLogger(__name__)
 
 CHUNK_ROWS = 10_000
 API_BATCH_LIMIT = 10_000
@@ -282,7 +287,7 @@ def _guess_months(values: Iterable[Any]) -> set[tuple[int, int]]:
         except ValueError:
             continue
         t = t if t.tzinfo else t.replace(tzinfo=UTC)
-        if t <= latest:
+        if date_in_range(t) and t <= latest:  # year 1 or 9999: a row error, no partition
             months.update({month_of(t - timedelta(days=1)), month_of(t + timedelta(days=1))})
     return months
 
@@ -434,14 +439,22 @@ def upload_create(
     replace: bool = False,
     all_or_nothing: bool = True,
 ) -> Upload:
-    """Store an uploaded CSV and queue its import (a task: large files take a while)."""
+    """Store an uploaded CSV and queue its import (a task: large files take a while).
+
+    Refusals (not a CSV, over ``UPLOAD_MAX_BYTES``) come before anything is stored: no row,
+    no file. The file goes to the private ``uploads`` storage under a random name; the
+    sender's name is kept on the row for the pages.
+    """
     from readings.tasks import upload_process_task
 
-    name = getattr(file, "name", "") or "readings.csv"
+    name = (getattr(file, "name", "") or "readings.csv").replace("\\", "/").rsplit("/", 1)[-1]
+    # shown on pages and in Content-Disposition: no control characters (NUL, line breaks)
+    name = "".join(ch for ch in name if ch.isprintable()).strip() or "readings.csv"
     if not name.lower().endswith((".csv", ".txt")):
         raise ValidationError(
             {"file": ["Upload a .csv file (columns meterNumber, readAt, value[, quality])."]}
         )
+    check_upload_size(file)
     upload = Upload(
         organization=require_organization(),
         source=Source.UPLOAD,
@@ -451,9 +464,13 @@ def upload_create(
         api_key=api_key,
         created_by=actor if actor is not None and actor.is_authenticated and not api_key else None,
     )
-    upload.file.save(name.rsplit("/", 1)[-1], file, save=False)
-    upload.save()
-    audit_record(action="readings.upload", actor=actor, api_key=api_key, target=name)
+    upload.file.save(name, file, save=False)
+    try:
+        upload.save()
+        audit_record(action="readings.upload", actor=actor, api_key=api_key, target=name)
+    except Exception:
+        upload.file.storage.delete(upload.file.name)  # no row, so no file either
+        raise
     transaction.on_commit(lambda: upload_process_task.delay(upload.pk))
     return upload
 
@@ -469,10 +486,17 @@ def upload_claim(*, upload_id: int) -> bool:
 
 
 def upload_process(*, upload: Upload, now: datetime | None = None) -> Upload:
-    """Import a claimed CSV upload, streaming the file; progress is visible while it runs."""
+    """Import a claimed CSV upload, streaming the file; progress is visible while it runs.
+
+    Every way it can end leaves the upload finished: done, rejected (the file cannot be
+    read: the reason names the line) or failed (the import broke: nothing was stored, the
+    readings' transaction was rolled back). Only a transient database error is raised, for
+    the task to retry.
+    """
     from readings.progress import ProgressWriter
 
     try:
+        _count_rows(upload)
         _prepare_partitions(upload)
         with (
             upload.file.open("rb") as stream,
@@ -497,10 +521,22 @@ def upload_process(*, upload: Upload, now: datetime | None = None) -> Upload:
             )
             upload_finish(upload, outcome, errors=report.first)
             report.save_to(upload)
-    except CsvHeaderError as exc:
+    except CsvFileError as exc:
         return _upload_failed(upload, str(exc))
     except UnicodeDecodeError:
         return _upload_failed(upload, "The file is not UTF-8 text; export it as CSV (UTF-8).")
+    except OperationalError:
+        raise  # transient (connection lost, deadlock): the task hands it back and retries
+    except Exception as exc:
+        # Whatever else stops the import: the readings' transaction was rolled back, so
+        # nothing is stored; the upload must end (not wait "pending" for ever) and say so.
+        logger.exception("Upload %s failed", upload.public_id)
+        return _upload_failed(
+            upload,
+            f"The import stopped on an unexpected error ({type(exc).__name__}); nothing was "
+            "imported. Check the file, or send it to support with this upload's id.",
+            status=Upload.Status.FAILED,
+        )
     return upload
 
 
@@ -513,7 +549,7 @@ class ErrorReport:
     def __init__(self) -> None:
         # closed by __exit__: the report lives as long as the import's ``with`` block
         self.file = tempfile.SpooledTemporaryFile(max_size=1 << 20, mode="w+", newline="")  # noqa: SIM115
-        self.writer = csv.writer(self.file)
+        self.writer = csv_export.writer(self.file)
         self.writer.writerow(self.HEADER)
         self.first: list[dict] = []
         self.count = 0
@@ -540,6 +576,46 @@ class ErrorReport:
             upload.error_report.save(f"errors-{upload.public_id}.csv", content, save=True)
 
 
+def _count_rows(upload: Upload) -> None:
+    """Total lines, for the progress bar (a fast byte scan; the file is read again anyway)."""
+    with upload.file.open("rb") as f:
+        total = sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 20), b""))
+    Upload.objects.filter(pk=upload.pk).update(rows_total=max(total - 1, 0))
+    upload.rows_total = max(total - 1, 0)
+
+
+def uploads_sweep(*, now: datetime | None = None) -> int:
+    """Fail the uploads of every organization that are still pending or processing
+    ``UPLOAD_STUCK_AFTER_MINUTES`` after they were sent (their task was lost, their worker
+    killed, or its retries ran out), so nobody waits on a progress bar that never moves.
+
+    The update re-checks the status, so an import that finishes meanwhile keeps its
+    outcome; one that finishes *after* (a very slow worker) overwrites "failed" with its
+    real outcome. Readings are idempotent: sending the file again stores no duplicates.
+    """
+    from django.conf import settings
+
+    minutes = settings.UPLOAD_STUCK_AFTER_MINUTES
+    now = now or timezone.now()
+    stuck = Upload.objects.unscoped().filter(
+        status__in=[Upload.Status.PENDING, Upload.Status.PROCESSING],
+        created_at__lt=now - timedelta(minutes=minutes),
+    )
+    reason = (
+        f"The import did not finish within {minutes} minutes (its task was lost or its "
+        "worker stopped), so it was marked failed. Upload the file again: readings already "
+        "stored are recognised and not duplicated."
+    )
+    swept = list(stuck.values_list("public_id", flat=True))
+    count = stuck.update(
+        status=Upload.Status.FAILED, failure=reason, finished_at=now, error_count=1,
+        errors=[{"line": 1, "meterNumber": "", "errors": [["file", reason]]}],
+    )
+    if count:
+        logger.warning("Failed %s stuck upload(s): %s", count, ", ".join(map(str, swept)))
+    return count
+
+
 def _prepare_partitions(upload: Upload) -> None:
     """Create the file's months' partitions in short transactions before the long import."""
     if connection.in_atomic_block:
@@ -547,12 +623,16 @@ def _prepare_partitions(upload: Upload) -> None:
     with upload.file.open("rb") as stream:
         try:
             _precreate(_guess_months(r.read_at for r in csv_rows(stream)))
-        except (CsvHeaderError, UnicodeDecodeError):
+        except (CsvFileError, UnicodeDecodeError):
             return
 
 
-def _upload_failed(upload: Upload, reason: str) -> Upload:
-    upload.status = Upload.Status.REJECTED
+def _upload_failed(
+    upload: Upload, reason: str, *, status: str = Upload.Status.REJECTED
+) -> Upload:
+    """End an upload whose file could not be imported at all (REJECTED: the file's fault,
+    e.g. no header; FAILED: the import broke), with the reason on the page and in the API."""
+    upload.status = status
     upload.error_count = 1
     upload.errors = [{"line": 1, "meterNumber": "", "errors": [["file", reason]]}]
     upload.failure = reason
@@ -562,12 +642,19 @@ def _upload_failed(upload: Upload, reason: str) -> Upload:
 
 
 def upload_error_csv(*, upload: Upload) -> bytes:
-    """The bad-row report as CSV (the stored full report, or the page's rows)."""
+    """The bad-row report as CSV (the stored full report, or the page's rows).
+
+    Cells echo what the sender typed (meter numbers, values), so they go through the
+    formula-safe writer; a report stored by an older release is re-written on the way out
+    (idempotent: a neutralised cell starts with a quote and is left alone).
+    """
+    buffer = io.StringIO()
+    writer = csv_export.writer(buffer)
     if upload.error_report:
         with upload.error_report.open("rb") as f:
-            return f.read()
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
+            text = io.TextIOWrapper(f, encoding="utf-8", newline="")
+            writer.writerows(csv_export.csv_reader(text))
+        return buffer.getvalue().encode()
     writer.writerow(["line", "meterNumber", "column", "reason"])
     for row in upload.errors:
         for column, reason in row["errors"]:

@@ -16,28 +16,31 @@ from readings.models import Upload
 
 @shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
 def upload_process_task(upload_id: int) -> str:
-    """Import a CSV upload. The claim makes a re-delivered task a no-op."""
+    """Import a CSV upload. The claim makes a re-delivered task a no-op.
+
+    ``upload_process`` ends the upload (done, rejected or failed) whatever the file holds;
+    only a transient database error comes out of it, and then the upload is handed back
+    (nothing was imported: one transaction) so the retry can claim it. If the retries run
+    out, or the worker dies, ``uploads_sweep`` fails it later.
+    """
     upload = Upload.objects.unscoped().select_related("organization").get(pk=upload_id)
     with organization_context(upload.organization):
         if not services.upload_claim(upload_id=upload_id):
             return "already claimed"
         upload.refresh_from_db()
         try:
-            _count_rows(upload)
             services.upload_process(upload=upload)
-        except Exception:
-            # Nothing was imported (one transaction); hand the upload back so a retry runs.
+        except OperationalError:
             Upload.objects.filter(pk=upload_id).update(status=Upload.Status.PENDING)
             raise
         return upload.status
 
 
-def _count_rows(upload: Upload) -> None:
-    """Total lines, for the progress bar (a fast byte scan; the file is read again anyway)."""
-    with upload.file.open("rb") as f:
-        total = sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 20), b""))
-    Upload.objects.filter(pk=upload.pk).update(rows_total=max(total - 1, 0))
-    upload.rows_total = max(total - 1, 0)
+@shared_task
+def uploads_sweep() -> int:
+    """Every 5 minutes (``CELERY_BEAT_SCHEDULE``): fail uploads stuck pending or processing
+    longer than ``UPLOAD_STUCK_AFTER_MINUTES`` (a lost task, a killed worker)."""
+    return services.uploads_sweep()
 
 
 @shared_task

@@ -11,6 +11,7 @@ urlpatterns = [
     path("uploads/<uuid:id>/", views.UploadDetailView.as_view(), name="upload_detail"),
     path("uploads/<uuid:id>/progress/", views.UploadProgressView.as_view(), name="upload_progress"),
     path("uploads/<uuid:id>/errors.csv", views.UploadErrorsView.as_view(), name="upload_errors"),
+    path("uploads/<uuid:id>/file", views.UploadFileView.as_view(), name="upload_file"),
     path("anomalies/", views.AnomalyListView.as_view(), name="anomalies"),
     path("anomalies/<uuid:id>/review/", views.AnomalyReviewView.as_view(), name="anomaly_review"),
 ]

@@ -17,6 +17,7 @@ from django.views.generic import TemplateView
 from billspree.core import timefmt
 from billspree.core.billing_inputs import impacts_warn
 from billspree.core.errors import Conflict
+from billspree.core.files import private_file_response
 from billspree.core.models import Role
 from billspree.core.portal import OrganizationPortalMixin
 from meters.models import Meter, MeterAssignment
@@ -286,6 +287,20 @@ class UploadErrorsView(ReadingsPortalMixin, View):
             f'attachment; filename="upload-{upload.public_id}-errors.csv"'
         )
         return response
+
+
+class UploadFileView(ReadingsPortalMixin, View):
+    """The CSV as it was sent, from the private ``uploads`` storage (scoped lookup: another
+    organization's upload is a 404), under the sender's file name."""
+
+    model = Upload
+
+    def get(self, request: HttpRequest, id) -> HttpResponse:
+        upload = get_object_or_404(Upload.objects.all(), public_id=id)
+        return private_file_response(
+            upload.file, filename=upload.filename or f"upload-{upload.public_id}.csv",
+            content_type="text/csv",
+        )
 
 
 class AnomalyListView(ReadingsPortalMixin, TemplateView):

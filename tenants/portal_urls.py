@@ -18,4 +18,5 @@ urlpatterns = [
     path("profile/password/", views.PasswordView.as_view(), name="password"),
     path("invite/<str:token>/", views.AcceptView.as_view(), name="accept"),
     path("switch/<uuid:access>/", views.SwitchView.as_view(), name="switch"),
+    path("logo/<uuid:organization>/", views.LogoView.as_view(), name="logo"),
 ]

@@ -40,6 +40,30 @@ def _email_and_eager_tasks(settings):
     app.conf.task_always_eager = False
 
 
+def clear_cache() -> None:
+    """Forget every count of the login limiter and the API throttles. On Redis only our
+    prefixed keys go (``cache.clear()`` would FLUSHDB the database Celery shares)."""
+    from django.conf import settings as django_settings
+    from django.core.cache import cache
+
+    if "RedisCache" in django_settings.CACHES["default"]["BACKEND"]:
+        client = cache._cache.get_client(None, write=True)
+        prefix = django_settings.CACHES["default"].get("KEY_PREFIX", "")
+        keys = list(client.scan_iter(match=f"{prefix}:*"))
+        if keys:
+            client.delete(*keys)
+    else:
+        cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Each test starts with no login failures and no throttle counts, so no test is
+    throttled by the requests of the tests before it."""
+    clear_cache()
+    yield
+
+
 @pytest.fixture
 def world_a(db) -> OrgWorld:
     return make_org_world("Alpha Estates", "AARDVARK")

@@ -421,7 +421,7 @@ class ManualLineSerializer(serializers.Serializer):
 class InvoiceLineAddView(_InvoiceAction):
     """Add a manual line to a draft."""
 
-    @extend_schema(request=ManualLineSerializer, responses=InvoiceSerializer)
+    @extend_schema(request=ManualLineSerializer, responses={201: InvoiceSerializer})
     def post(self, request: Request, id: Any) -> Response:
         inv = self.invoice(id)
         ser = ManualLineSerializer(data=request.data)
@@ -505,7 +505,7 @@ class CreditNoteInputSerializer(serializers.Serializer):
 class InvoiceCreditNoteView(_InvoiceAction):
     """Credit an issued (or paid) invoice in full; it becomes void."""
 
-    @extend_schema(request=CreditNoteInputSerializer, responses=CreditNoteSerializer)
+    @extend_schema(request=CreditNoteInputSerializer, responses={201: CreditNoteSerializer})
     def post(self, request: Request, id: Any) -> Response:
         inv = self.invoice(id)
         ser = CreditNoteInputSerializer(data=request.data)
@@ -528,7 +528,7 @@ class InvoiceAdjustmentCreditView(_InvoiceAction):
     """Credit the invoice's pending adjustments that lower what is owed, at once, with a
     partial credit note (instead of waiting for the tenant's next invoice)."""
 
-    @extend_schema(request=None, responses=CreditNoteSerializer)
+    @extend_schema(request=None, responses={201: CreditNoteSerializer})
     def post(self, request: Request, id: Any) -> Response:
         from billing.services.credit_notes import credit_note_for_adjustments
 
@@ -544,7 +544,7 @@ class InvoiceRebillView(_InvoiceAction):
     partial credit note for the reductions, a re-bill draft (``kind: adjustment``) per
     tenant for the additions (issue it like any draft)."""
 
-    @extend_schema(request=None, responses=OpenApiTypes.OBJECT)
+    @extend_schema(request=None, responses={201: OpenApiTypes.OBJECT})
     def post(self, request: Request, id: Any) -> Response:
         out = services.adjustments_rebill(invoice=self.invoice(id), **self.audit_kwargs())
         note = out.credit_note

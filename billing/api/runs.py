@@ -190,7 +190,8 @@ class BatchRunsView(OrganizationAPIView):
         runs = BillRun.objects.filter(batch=self.batch(id)).select_related("batch")
         return Response(RunSerializer(runs[:100], many=True).data)
 
-    @extend_schema(request=RunStartSerializer, responses=RunDetailSerializer)
+    @extend_schema(request=RunStartSerializer,
+                   responses={201: RunDetailSerializer, 200: RunDetailSerializer})
     def post(self, request: Request, id: Any) -> Response:
         batch = self.batch(id)
         ser = RunStartSerializer(data=request.data)
@@ -261,7 +262,7 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrganizationV
         done = bill_run_recompute_stale(run=self.get_object(), **self.audit_kwargs())
         return Response({**self._data(self.get_object()), "recomputed": len(done)})
 
-    @extend_schema(request=None, responses=RunDetailSerializer)
+    @extend_schema(request=None, responses={202: RunDetailSerializer})
     @action(detail=True, methods=["post"])
     def resume(self, request: Request, id: Any = None) -> Response:
         """Re-dispatch chunks that are pending or whose worker died (the sweep does it

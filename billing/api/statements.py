@@ -97,7 +97,7 @@ class InvoiceStatementPdfView(_InvoiceStatementView):
 class InvoiceStatementRegenerateView(_InvoiceStatementView):
     """Render the statement again in the background (202); it replaces the stored file."""
 
-    @extend_schema(request=None, responses=OpenApiTypes.OBJECT)
+    @extend_schema(request=None, responses={202: OpenApiTypes.OBJECT})
     def post(self, request: Request, id: Any) -> Response:
         invoice = self.invoice(id)
         services.invoice_statement_regenerate(invoice=invoice, **self.audit_kwargs())
@@ -109,7 +109,7 @@ class InvoiceSendView(_InvoiceStatementView):
     202 with the new delivery (``queued``; or ``failed`` at once when the tenant has no
     email address)."""
 
-    @extend_schema(request=None, responses=DeliverySerializer)
+    @extend_schema(request=None, responses={202: DeliverySerializer})
     def post(self, request: Request, id: Any) -> Response:
         delivery = services.invoice_statement_send(invoice=self.invoice(id),
                                                    **self.audit_kwargs())
@@ -154,6 +154,7 @@ class BuildingStatementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
                                                                              "-pk")
     serializer_class = BuildingStatementSerializer
 
+    @extend_schema(responses={202: BuildingStatementSerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         ser = self.get_serializer(data=request.data)
         ser.is_valid(raise_exception=True)
@@ -179,7 +180,7 @@ class CreditNoteSendView(OrganizationAPIView):
 
     queryset = CreditNote.objects.all()
 
-    @extend_schema(request=None, responses=DeliverySerializer)
+    @extend_schema(request=None, responses={202: DeliverySerializer})
     def post(self, request: Request, id: Any) -> Response:
         note = get_object_or_404(CreditNote.objects.select_related("invoice__tenant"),
                                  public_id=id)

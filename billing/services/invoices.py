@@ -20,6 +20,7 @@ from billing.models import (
     DEFAULT_PREFIXES,
     Adjustment,
     BilledPeriod,
+    BillRunItem,
     DocumentKind,
     DocumentSequence,
     Invoice,
@@ -135,6 +136,8 @@ def subscription_update(
 def subscription_delete(*, subscription: Subscription, actor=None, api_key=None) -> None:
     if subscription.invoices.exists():
         raise Conflict("This subscription has invoices; set an end date instead.")
+    if BillRunItem.objects.filter(subscription=subscription).exists():
+        raise Conflict("This subscription is part of a bill run; set an end date instead.")
     audit_record(action="subscription.delete", actor=actor, api_key=api_key,
                  target=str(subscription.public_id))
     subscription.delete()

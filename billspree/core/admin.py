@@ -1,7 +1,11 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.db import models
+from django.urls import reverse
 
 from billspree.core.admin_site import OrganizationScopedAdmin
+from billspree.core.files import LimitedImageField
+from billspree.core.forms import LogoInput
 from billspree.core.models import ApiKey, AuditEvent, Invitation, Membership, Organization, User
 
 
@@ -11,6 +15,20 @@ class OrganizationAdmin(admin.ModelAdmin):
 
     list_display = ("name", "default_currency", "time_zone", "created_at")
     readonly_fields = ("public_id",)
+    # the logo is a private file: the widget links the scoped view (a storage URL would be
+    # under /media/, which nothing serves)
+    formfield_overrides = {
+        models.ImageField: {"widget": LogoInput, "form_class": LimitedImageField},
+    }
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        if obj is not None and obj.logo:
+            form.base_fields["logo"].widget.logo_url = (
+                reverse("portal:organization_logo", args=[obj.public_id])
+                + f"?v={obj.logo_version}"
+            )
+        return form
 
     def get_queryset(self, request):
         org = getattr(request, "organization", None)
@@ -61,7 +79,9 @@ class InvitationAdmin(OrganizationScopedAdmin):
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(OrganizationScopedAdmin):
-    list_display = ("name", "prefix", "scopes", "created_at", "last_used_at", "revoked_at")
+    list_display = (
+        "name", "prefix", "scopes", "created_at", "last_used_at", "expires_at", "revoked_at"
+    )
     readonly_fields = ("public_id", "prefix", "created_by", "created_at", "last_used_at")
     exclude = ("organization", "key_hash")
 

@@ -10,7 +10,11 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from billspree.core.auth_views import ThrottledAdminAuthenticationForm
+
 admin_site = admin.site
+# the admin's login counts and locks like the portal's: same accounts, same limiter
+admin_site.login_form = ThrottledAdminAuthenticationForm
 admin_site.site_header = "Billspree administration"
 admin_site.site_title = "Billspree admin"
 admin_site.index_title = "Administration of the selected organization"

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+from typing import Any
+
 from django.db import transaction
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
@@ -135,11 +139,32 @@ class InvitationViewSet(
         return Response(self.get_serializer(invitation).data)
 
 
+class ApiKeyExpiryField(serializers.DateTimeField):
+    """An instant, or a plain date ``YYYY-MM-DD`` passed on as a date (the service makes it
+    local midnight in the organization's time zone, as everywhere in the API)."""
+
+    def to_internal_value(self, value: Any) -> Any:
+        if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+            try:
+                return dt.date.fromisoformat(value.strip())
+            except ValueError:
+                self.fail("invalid", format="YYYY-MM-DD or YYYY-MM-DDThh:mm[:ss]±hh:mm")
+        return super().to_internal_value(value)
+
+
 class ApiKeySerializer(OrganizationModelSerializer):
     scopes = serializers.ListField(
         child=serializers.ChoiceField(choices=ApiKeyScope.choices), allow_empty=False
     )
-    active = serializers.BooleanField(source="is_active", read_only=True)
+    active = serializers.BooleanField(
+        source="is_active", read_only=True, help_text="Neither revoked nor expired."
+    )
+    expires_at = ApiKeyExpiryField(
+        required=False,
+        allow_null=True,
+        help_text="Optional. From this instant the key answers 401. An instant with an offset, "
+        "or a date (local midnight in the organization's time zone); must be in the future.",
+    )
 
     class Meta:
         model = ApiKey
@@ -152,6 +177,7 @@ class ApiKeySerializer(OrganizationModelSerializer):
             "created_at",
             "last_used_at",
             "revoked_at",
+            "expires_at",
         ]
         read_only_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
 
@@ -187,6 +213,7 @@ class ApiKeyViewSet(
                 name=ser.validated_data["name"],
                 scopes=ser.validated_data["scopes"],
                 actor=request.user,
+                expires_at=ser.validated_data.get("expires_at"),
             )
         key.key = secret
         return Response(ApiKeyCreatedSerializer(key).data, status=status.HTTP_201_CREATED)

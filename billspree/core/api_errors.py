@@ -7,11 +7,15 @@ Integrators parse one format whether the error came from a serializer, a service
 
 from __future__ import annotations
 
+import math
+from datetime import timedelta
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import ProtectedError, RestrictedError
 from django.http import Http404
+from django.utils import timezone
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
@@ -72,6 +76,17 @@ def _fields_message(fields: dict[str, list[str]]) -> str:
     return "; ".join(parts[:3]) + more if parts else "Invalid input."
 
 
+def _throttled_message(exc: exceptions.Throttled, context: dict[str, Any]) -> str:
+    """Whose limit was reached, what it is, and when to retry (the seconds are also in the
+    ``Retry-After`` header)."""
+    request = context.get("request")
+    holder, rate = getattr(request, "_billspree_throttled", ("this client", ""))
+    wait = max(1, math.ceil(exc.wait or 1))
+    at = (timezone.now() + timedelta(seconds=wait)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    limit = f" (limit {rate})" if rate else ""
+    return f"Too many requests for {holder}{limit}. Retry in {wait} seconds, after {at}."
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     fields: dict[str, Any] = {}
     if isinstance(exc, DjangoValidationError):
@@ -79,6 +94,13 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     elif isinstance(exc, Conflict):
         fields = exc.fields
         exc = ConflictError(detail=exc.message, code=exc.code)
+    elif isinstance(exc, ProtectedError | RestrictedError):
+        # A service that forgot to check what still uses a row must not answer 500: the
+        # database refused the delete, which is a conflict with the current state.
+        used_by = sorted({o._meta.verbose_name for o in (
+            exc.protected_objects if isinstance(exc, ProtectedError) else exc.restricted_objects)})
+        exc = ConflictError(detail=f"Still used by: {', '.join(used_by)}; it cannot be deleted.",
+                            code="in_use")
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
@@ -97,6 +119,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         else:
             message = "; ".join(_flatten(detail))
         code = "invalid"
+    elif isinstance(exc, exceptions.Throttled):
+        message = _throttled_message(exc, context)
+        code = "throttled"
     else:
         message = "; ".join(_flatten(exc.detail))
         code = _code(exc)

@@ -1,10 +1,42 @@
 from django import forms
+from django.urls import reverse
 from djmoney.settings import CURRENCY_CHOICES
 
+from billspree.core.files import LimitedImageField
 from billspree.core.models import ApiKeyScope, Organization, Role
 
 
+class _CurrentLogo:
+    """What the clear-able file input links to: the scoped logo view, not a storage URL
+    (a storage URL would point under /media/, which nothing serves)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def __str__(self) -> str:
+        return "current logo"
+
+
+class LogoInput(forms.ClearableFileInput):
+    logo_url = ""
+
+    def is_initial(self, value):
+        return bool(value and getattr(value, "name", None))
+
+    def get_context(self, name, value, attrs):
+        ctx = super().get_context(name, value, attrs)
+        if ctx["widget"]["is_initial"]:
+            ctx["widget"]["value"] = _CurrentLogo(self.logo_url)
+        return ctx
+
+
 class OrganizationSettingsForm(forms.ModelForm):
+    logo = LimitedImageField(
+        required=False,
+        widget=LogoInput(attrs={"accept": "image/png,image/jpeg,image/gif,image/webp"}),
+        help_text="PNG, JPEG, GIF or WebP; shown in the portals and on statements.",
+    )
+
     class Meta:
         model = Organization
         fields = ["name", "default_currency", "time_zone", "logo",
@@ -28,6 +60,12 @@ class OrganizationSettingsForm(forms.ModelForm):
         from django.conf import settings
 
         allowed = set(settings.CURRENCIES)
+        org = self.instance
+        if org.pk and org.logo:
+            self.fields["logo"].widget.logo_url = (
+                reverse("portal:organization_logo", args=[org.public_id])
+                + f"?v={org.logo_version}"
+            )
         self.fields["default_currency"].choices = [c for c in CURRENCY_CHOICES if c[0] in allowed]
         for name in self.OPTIONAL_KEEP:
             self.fields[name].required = False
@@ -56,6 +94,13 @@ class ApiKeyForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         initial=[ApiKeyScope.READ],
         help_text="Read lets the key list and fetch; write also lets it create and change data.",
+    )
+    expires_on = forms.DateField(
+        required=False,
+        label="Expires on",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Optional. From this day (00:00, the organization's time zone) the key stops "
+        "working. Leave empty for a key that works until revoked.",
     )
 
 

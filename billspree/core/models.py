@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 
 from django.conf import settings
@@ -11,10 +12,13 @@ from django.contrib.postgres.fields import ArrayField
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from djmoney.models.fields import CurrencyField
 from timezone_field import TimeZoneField
 
+from billspree.core.files import random_name, uploads_storage
 from billspree.core.scoping import OrganizationScopedModel
+from billspree.core.timefmt import format_day, format_instant, local_datetime
 
 
 class UserManager(BaseUserManager):
@@ -81,12 +85,22 @@ class Role(models.TextChoices):
         return cls.rank(role) >= cls.rank(required)
 
 
+LOGO_EXTENSIONS = (".png", ".jpg", ".jpeg", ".gif", ".webp")
+
+
+def logo_path(instance: Organization, filename: str) -> str:
+    return random_name("logos", filename, extensions=LOGO_EXTENSIONS)
+
+
 class Organization(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(max_length=200)
     default_currency = CurrencyField(default="EUR")
     time_zone = TimeZoneField(default="UTC", use_pytz=False)
-    logo = models.ImageField(upload_to="logos/", blank=True)
+    # private storage, random name; pages show it through the scoped logo views
+    # (portal:organization_logo, my:logo), PDFs inline it as a data: URI
+    logo = models.ImageField(storage=uploads_storage, upload_to=logo_path, blank=True,
+                             max_length=200)
     brand_color = models.CharField(
         max_length=7, default="#1f6feb",
         validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", "A colour such as #1f6feb.")],
@@ -106,6 +120,11 @@ class Organization(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def logo_version(self) -> str:
+        """Changes with the logo, so its URL (``?v=``) can be cached by the browser."""
+        return hashlib.sha256(self.logo.name.encode()).hexdigest()[:12] if self.logo else ""
 
 
 class Membership(OrganizationScopedModel):
@@ -170,6 +189,9 @@ class ApiKey(OrganizationScopedModel):
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    #: From this instant the key answers 401 ("expired"); none: it works until revoked.
+    #: The portal sets local midnight of the chosen day in the organization's time zone.
+    expires_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -178,8 +200,23 @@ class ApiKey(OrganizationScopedModel):
         return f"{self.name} ({self.prefix}…)"
 
     @property
+    def is_expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= timezone.now()
+
+    @property
     def is_active(self) -> bool:
-        return self.revoked_at is None
+        return self.revoked_at is None and not self.is_expired
+
+    @property
+    def expiry_text(self) -> str:
+        """The expiry as people say it in the organization's time zone: "31 Dec 2026"
+        at local midnight (what the portal sets), else with the clock and zone."""
+        if self.expires_at is None:
+            return ""
+        local = local_datetime(self.expires_at, self.organization)
+        if (local.hour, local.minute, local.second) == (0, 0, 0):
+            return format_day(local, self.organization)
+        return format_instant(local, self.organization, zone_name=True)
 
     @property
     def role(self) -> str:

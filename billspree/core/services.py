@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -16,6 +17,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from billspree.core.errors import Conflict
+from billspree.core.files import check_upload_size
+from billspree.core.limits import date_in_range, date_range_message
 from billspree.core.models import (
     ApiKey,
     ApiKeyScope,
@@ -26,7 +29,7 @@ from billspree.core.models import (
     Role,
 )
 from billspree.core.scoping import organization_context, require_organization
-from billspree.core.signals import organization_changed
+from billspree.core.signals import login_organizations, organization_changed
 
 API_KEY_PREFIX = "bsk"
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -56,6 +59,32 @@ def audit_record(
     )
 
 
+def login_lock_audit(
+    *, email: str, scope: str, address: str, failures: int, minutes: float
+) -> None:
+    """Audit a login lock (``login.locked``) in every organization the login belongs to, as
+    a member or through the tenant portal, so its admins see someone guessing at one of
+    their people. A lock of an unknown email, or of an address alone, has no organization
+    to tell; it goes to the ``billspree.security`` log only."""
+    user = get_user_model().objects.filter(email__iexact=email.strip()).first()
+    if user is None:
+        return
+    orgs = {
+        m.organization_id: m.organization
+        for m in Membership.objects.unscoped().select_related("organization").filter(user=user)
+    }
+    for _receiver, found in login_organizations.send(sender=None, user=user):
+        orgs.update({org.pk: org for org in found or ()})
+    for org in orgs.values():
+        with organization_context(org):
+            audit_record(
+                action="login.locked",
+                target=user.email,
+                detail={"locked": scope, "failures": failures, "minutes": minutes,
+                        "address": address},
+            )
+
+
 @transaction.atomic
 def organization_create(
     *, name: str, owner: AbstractBaseUser, default_currency: str = "EUR", time_zone: str = "UTC"
@@ -82,11 +111,20 @@ def organization_update(*, actor: AbstractBaseUser | None, **fields: Any) -> Org
         raise ValidationError({k: ["This field cannot be changed."] for k in unknown})
     if "name" in fields and not str(fields["name"]).strip():
         raise ValidationError({"name": ["An organization needs a name."]})
+    if fields.get("logo"):
+        check_upload_size(fields["logo"], field="logo")  # before the file is stored
     changed = {k for k, v in fields.items() if getattr(org, k) != v}
+    # from the database: a ModelForm has already put the new file on this very instance
+    old_logo = Organization.objects.filter(pk=org.pk).values_list("logo", flat=True).first()
     for key, value in fields.items():
         setattr(org, key, value)
     org.full_clean()
     org.save()
+    new_logo = org.logo.name if org.logo else ""
+    if old_logo and old_logo != new_logo:
+        # the replaced logo is private data too: it does not stay behind in the storage
+        storage = Organization._meta.get_field("logo").storage
+        transaction.on_commit(lambda: storage.delete(old_logo))
     organization_changed.send(sender=Organization, organization=org, changed=changed)
     audit_record(
         action="organization.update",
@@ -250,32 +288,65 @@ def invitation_mark_sent(*, invitation_id: int) -> None:
     Invitation.objects.unscoped().filter(pk=invitation_id).update(sent_at=timezone.now())
 
 
+def _api_key_expiry(
+    value: datetime | date | None, organization: Organization, errors: dict[str, list[str]]
+) -> datetime | None:
+    """A day means local midnight of that day in the organization's time zone (the key
+    works through the day before, and "expired on <day>" reads right); an instant must be
+    aware. Either must lie in the future, within the dates the product computes."""
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        value = datetime.combine(value, time(0), tzinfo=ZoneInfo(str(organization.time_zone)))
+    if timezone.is_naive(value):
+        errors["expires_at"] = ["Give the expiry with a time zone offset (or as a date)."]
+    elif not date_in_range(value):
+        errors["expires_at"] = [date_range_message()]
+    elif value <= timezone.now():
+        errors["expires_at"] = ["The expiry must be in the future."]
+    return value
+
+
 @transaction.atomic
 def api_key_create(
-    *, name: str, scopes: list[str], actor: AbstractBaseUser | None
+    *,
+    name: str,
+    scopes: list[str],
+    actor: AbstractBaseUser | None,
+    expires_at: datetime | date | None = None,
 ) -> tuple[ApiKey, str]:
-    """Create a key; the returned secret is the only time it exists in clear."""
+    """Create a key; the returned secret is the only time it exists in clear. An expiry
+    (optional) makes the key answer 401 from then on, so a contractor's or a test key
+    cannot outlive its purpose when nobody remembers to revoke it."""
     name = name.strip()
+    organization = require_organization()
     errors: dict[str, list[str]] = {}
     if not name:
         errors["name"] = ["Give the key a name that says who uses it."]
     bad = [s for s in scopes if s not in ApiKeyScope.values]
     if bad or not scopes:
         errors["scopes"] = [f"Scopes must be a non-empty subset of {ApiKeyScope.values}."]
+    expires_at = _api_key_expiry(expires_at, organization, errors)
     if errors:
         raise ValidationError(errors)
     scopes = sorted(set(scopes) | {ApiKeyScope.READ})
     prefix = secrets.token_hex(4)
     secret = f"{API_KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
     key = ApiKey.objects.create(
-        organization=require_organization(),
+        organization=organization,
         name=name,
         prefix=prefix,
         key_hash=_sha256(secret),
         scopes=scopes,
         created_by=actor,
+        expires_at=expires_at,
     )
-    audit_record(action="api_key.create", actor=actor, target=name, detail={"scopes": scopes})
+    audit_record(
+        action="api_key.create",
+        actor=actor,
+        target=name,
+        detail={"scopes": scopes, "expires_at": expires_at.isoformat() if expires_at else None},
+    )
     return key, secret
 
 
@@ -289,7 +360,8 @@ def api_key_revoke(*, api_key: ApiKey, actor: AbstractBaseUser | None) -> ApiKey
 
 
 def api_key_authenticate(raw: str) -> ApiKey | None:
-    """Resolve a presented secret to an active key, across organizations, and stamp its use.
+    """Resolve a presented secret to an unrevoked key, across organizations, and stamp its
+    use. An expired key is returned unstamped: the caller refuses it with its expiry.
 
     The last-used stamp is a conditional update at most once a minute, so a busy
     integrator does not turn every request into a write.
@@ -305,6 +377,8 @@ def api_key_authenticate(raw: str) -> ApiKey | None:
     )
     if key is None or not hmac.compare_digest(key.key_hash, _sha256(raw)):
         return None
+    if key.is_expired:
+        return key  # refused by the caller, which says since when; not a use
     now = timezone.now()
     if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
         ApiKey.objects.unscoped().filter(pk=key.pk).update(last_used_at=now)

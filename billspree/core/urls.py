@@ -12,6 +12,11 @@ urlpatterns = [
     path("organizations/new/", views.NoOrganizationView.as_view(), name="no_organization"),
     path("settings/", views.SettingsView.as_view(), name="settings"),
     path("settings/members/", views.MembersView.as_view(), name="members"),
+    path(
+        "organizations/<uuid:organization>/logo/",
+        views.OrganizationLogoView.as_view(),
+        name="organization_logo",
+    ),
     path("settings/members/<uuid:id>/role/", views.MemberRoleView.as_view(), name="member_role"),
     path(
         "settings/members/<uuid:id>/remove/", views.MemberRemoveView.as_view(), name="member_remove"

@@ -16,6 +16,7 @@ from django.views.generic import ListView, TemplateView
 from billspree.core import forms, ops, services
 from billspree.core.dashboard import Card, collect_cards
 from billspree.core.errors import Conflict
+from billspree.core.files import logo_response
 from billspree.core.middleware import SESSION_KEY
 from billspree.core.models import ApiKey, AuditEvent, Invitation, Membership, Role
 from billspree.core.portal import OrganizationPortalMixin
@@ -43,7 +44,9 @@ class DashboardView(OrganizationPortalMixin, TemplateView):
             ),
             Card(
                 label="API keys",
-                value=ApiKey.objects.filter(revoked_at__isnull=True).count(),
+                value=ApiKey.objects.filter(revoked_at__isnull=True)
+                .exclude(expires_at__lte=timezone.now())
+                .count(),
                 foot="Active integrations",
                 url=reverse("portal:api_keys") if self.request.role == Role.ADMIN else "",
             ),
@@ -116,6 +119,22 @@ class SettingsView(OrganizationPortalMixin, View):
             services.organization_update(actor=request.user, **changed)
         messages.success(request, "Settings saved." if changed else "Nothing changed.")
         return redirect("portal:settings")
+
+
+class OrganizationLogoView(OrganizationPortalMixin, View):
+    """The organization's logo for the portal header (any member's role may see it).
+
+    Logos are private files (``uploads`` storage), so this view, behind the organization
+    of the request like every portal view, is the only way to them; another
+    organization's id answers 404 like a random one. Works with ``DEBUG=false`` (no
+    ``/media/`` route is needed or exists).
+    """
+
+    def get(self, request: HttpRequest, organization) -> HttpResponse:
+        org = request.organization
+        if org.public_id != organization or not org.logo:
+            raise Http404("No logo.")
+        return logo_response(org)
 
 
 class MembersView(OrganizationPortalMixin, View):
@@ -216,9 +235,17 @@ class ApiKeysView(OrganizationPortalMixin, View):
         form = forms.ApiKeyForm(request.POST)
         if not form.is_valid():
             return self._render(request, form, status=400)
-        key, secret = services.api_key_create(
-            name=form.cleaned_data["name"], scopes=form.cleaned_data["scopes"], actor=request.user
-        )
+        try:
+            key, secret = services.api_key_create(
+                name=form.cleaned_data["name"],
+                scopes=form.cleaned_data["scopes"],
+                actor=request.user,
+                expires_at=form.cleaned_data["expires_on"],
+            )
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error("expires_on" if field == "expires_at" else None, errors)
+            return self._render(request, form, status=400)
         messages.success(
             request, f"API key “{key.name}” created. Copy it now: it is shown only once."
         )

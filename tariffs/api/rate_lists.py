@@ -246,6 +246,13 @@ class HolidayField(serializers.Serializer):
     date = serializers.DateField()
     name = serializers.CharField(max_length=200, required=False, allow_blank=True)
 
+    def validate(self, attrs):
+        # A PATCH makes DRF skip required fields of nested items too, so a day without a
+        # date reached the service (500); the list of days is always replaced whole.
+        if "date" not in attrs:
+            raise serializers.ValidationError({"date": ["Each day needs a date."]})
+        return attrs
+
 
 class HolidayCalendarSerializer(OrganizationModelSerializer):
     days = HolidayField(many=True, required=False)

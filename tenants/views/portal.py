@@ -15,6 +15,7 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from billspree.core.errors import Conflict
+from billspree.core.files import logo_response
 from billspree.core.forms import SignupForm
 from tenants import services
 from tenants.consumption import tenant_meter_days, tenant_meter_months
@@ -117,6 +118,20 @@ class SwitchView(TenantPortalMixin, View):
                      f"({access.tenant.name})."
         )
         return redirect("my:home")
+
+
+class LogoView(TenantPortalMixin, View):
+    """The logo of the organization whose portal the tenant is in (the page header).
+
+    Logos are private files (``uploads`` storage): only this organization's tenants get it
+    here; another organization's id answers 404 like a random one.
+    """
+
+    def get(self, request: HttpRequest, organization) -> HttpResponse:
+        org = request.tenant_access.organization
+        if org.public_id != organization or not org.logo:
+            raise Http404("No logo.")
+        return logo_response(org)
 
 
 class AcceptView(View):
