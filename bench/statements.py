@@ -81,10 +81,12 @@ def product_one(invoice) -> float:
 def bare_one(html: str) -> float:
     from weasyprint import HTML
 
+    from billspree.core.pdf import url_fetcher
+
     fonts, css = render._weasy()
     t = time.perf_counter()
-    HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf(stylesheets=[css],
-                                                                font_config=fonts)
+    HTML(string=html, base_url=str(settings.BASE_DIR), url_fetcher=url_fetcher()).write_pdf(
+        stylesheets=[css], font_config=fonts)
     return time.perf_counter() - t
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import environ
+from csp.constants import NONCE
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -65,6 +66,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "djmoney",
     "django_celery_beat",
+    "csp",
     "billspree.core",
     "meters",
     "readings",
@@ -78,6 +80,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # before anything reads the request: a NUL in the path, query, cookies or headers is a 400
     "billspree.core.bad_input.BadInputMiddleware",
+    # Content-Security-Policy and Permissions-Policy on every response (static files too)
+    "csp.middleware.CSPMiddleware",
+    "billspree.core.middleware.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -107,9 +112,15 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "billspree.core.context_processors.organization",
+                # {{ CSP_NONCE }}: the per-response nonce of the few nonce'd <style> blocks
+                "csp.context_processors.nonce",
             ],
             # "just now", "3 minutes ago" on every page without a {% load %} in each
-            "builtins": ["django.contrib.humanize.templatetags.humanize"],
+            # |pct: sizes bars by class, not style= (static/css/percent.css)
+            "builtins": [
+                "django.contrib.humanize.templatetags.humanize",
+                "billspree.core.templatetags.ui",
+            ],
         },
     },
 ]
@@ -410,10 +421,65 @@ CURRENCIES = env.list("CURRENCIES", default=["EUR", "USD", "GBP", "CHF", "PLN", 
 DEFAULT_CURRENCY = env.str("DEFAULT_CURRENCY", default="EUR")
 
 # --- security -----------------------------------------------------------------------
-SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG and not TESTING)
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# TLS is terminated by the reverse proxy, which says so in X-Forwarded-Proto (Django trusts
+# the header only because the proxy sets it on every request it forwards). A deployment
+# whose SITE_URL is https:// is HTTPS-only: http:// redirects to https://, cookies are
+# Secure, and HSTS tells browsers never to try http:// again. The plain-http demo, the
+# test suite and a local `docker compose up` on http://localhost keep redirects and HSTS off.
+SECURE_TLS = env.bool("SECURE_TLS", default=SITE_URL.startswith("https://"))
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_SECURE = env.bool(
+    "SESSION_COOKIE_SECURE", default=SECURE_TLS or (not DEBUG and not TESTING)
+)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=SECURE_TLS)
+# the container's health probe asks over plain http from inside the proxy's network
+SECURE_REDIRECT_EXEMPT = [r"^healthz/$"]
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000 if SECURE_TLS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+# Preloading commits the whole registrable domain, subdomains included, to browsers'
+# built-in HTTPS-only lists for months; that is the operator's decision (set
+# SECURE_HSTS_PRELOAD=true), so its --deploy reminder (security.W021) is silenced.
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Browser features no page of the product uses, refused for the page and every frame
+# (billspree.core.middleware.PermissionsPolicyMiddleware sends it).
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in (
+        "accelerometer", "autoplay", "camera", "display-capture", "encrypted-media",
+        "fullscreen", "geolocation", "gyroscope", "magnetometer", "microphone", "midi",
+        "payment", "picture-in-picture", "publickey-credentials-get", "screen-wake-lock",
+        "serial", "usb", "xr-spatial-tracking",
+    )
+}
+# Content-Security-Policy (django-csp 4): scripts and styles only from our own origin,
+# no inline script, no inline style attribute, no eval. The few <style> blocks that carry
+# a per-organization colour get the response's nonce. The API docs (Swagger UI) run under
+# the same policy (billspree/core/api_docs.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", NONCE],
+        "style-src": ["'self'", NONCE],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    },
+}
+# Whether /api/v1/schema/ and the API docs answer without logging in. Public by default:
+# the schema documents what integrators can call, not data; every operation still needs
+# a key or a session, so publishing it reveals no more than the open-source code does, and
+# integrators (and their code generators) can fetch it before they have a key.
+API_SCHEMA_PUBLIC = env.bool("API_SCHEMA_PUBLIC", default=True)
 INVITATION_TTL_DAYS = env.int("INVITATION_TTL_DAYS", default=7)
 
 # Login limiter (billspree/core/ratelimit.py): after LOGIN_FAILURE_LIMIT wrong passwords

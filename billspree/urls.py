@@ -1,16 +1,16 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from billspree.core import auth_views as throttled_auth
 from billspree.core.admin_site import admin_site  # noqa: F401  (scopes the admin)
+from billspree.core.api_docs import DocsView, SchemaView
 from billspree.core.api_root import ApiRootView
 
 api_v1 = [
     path("", ApiRootView.as_view(), name="root"),
-    path("schema/", SpectacularAPIView.as_view(api_version="v1"), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("schema/", SchemaView.as_view(api_version="v1"), name="schema"),
+    path("docs/", DocsView.as_view(url_name="api:schema"), name="docs"),
     path("", include("billspree.core.api_urls")),
     path("", include("meters.api_urls")),
     path("", include("readings.api_urls")),

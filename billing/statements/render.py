@@ -3,7 +3,10 @@
 The print stylesheet and WeasyPrint's font configuration are parsed once per process and
 reused by every render: parsing CSS and scanning fonts would otherwise cost a worker about
 as much as laying out a one-page statement. The HTML carries no external references (the
-logo is a ``data:`` URI, the chart inline SVG), so rendering never touches the network.
+logo is a ``data:`` URI, the chart inline SVG), and WeasyPrint may not fetch anything else
+anyway: its ``url_fetcher`` (billspree.core.pdf) allows only ``data:`` URIs and the
+product's static files, so an injected ``<img src="http://…">`` or ``file:///…`` that got
+past escaping loads nothing.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from billing.selectors.statements import (
     InvoiceStatementData,
 )
 from billing.statements.chart import bar_chart_svg
+from billspree.core.pdf import url_fetcher
 
 CSS_PATH = Path(settings.BASE_DIR) / "templates" / "billing" / "statements" / "print.css"
 _lock = threading.Lock()
@@ -34,7 +38,8 @@ def _weasy():
     from weasyprint.text.fonts import FontConfiguration
 
     fonts = FontConfiguration()
-    css = CSS(string=CSS_PATH.read_text(encoding="utf-8"), font_config=fonts)
+    css = CSS(string=CSS_PATH.read_text(encoding="utf-8"), font_config=fonts,
+              url_fetcher=url_fetcher())
     return fonts, css
 
 
@@ -48,8 +53,8 @@ def html_to_pdf(html: str) -> bytes:
     # Prefork workers are separate processes and still render in parallel.
     with _lock:
         fonts, css = _weasy()
-        return HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf(
-            stylesheets=[css], font_config=fonts)
+        return HTML(string=html, base_url=str(settings.BASE_DIR),
+                    url_fetcher=url_fetcher()).write_pdf(stylesheets=[css], font_config=fonts)
 
 
 def _charts(data: InvoiceStatementData) -> list[str]:

@@ -65,3 +65,27 @@ class LocalTimeMiddleware:
             return self.get_response(request)
         with timezone.override(org.time_zone):
             return self.get_response(request)
+
+
+class PermissionsPolicyMiddleware:
+    """Send ``Permissions-Policy`` from ``settings.PERMISSIONS_POLICY``.
+
+    The product uses no camera, microphone, location, payment or similar browser feature;
+    refusing them means an injected script or a third-party frame cannot use them either.
+    The header is built once: it depends on settings only.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        from django.conf import settings
+
+        self.get_response = get_response
+        policy: dict[str, list[str]] = getattr(settings, "PERMISSIONS_POLICY", {})
+        self.header = ", ".join(
+            f"{feature}=({' '.join(allow)})" for feature, allow in policy.items()
+        )
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if self.header and "Permissions-Policy" not in response:
+            response["Permissions-Policy"] = self.header
+        return response
