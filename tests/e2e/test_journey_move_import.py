@@ -20,6 +20,7 @@ from tenants import services
 from tenants.models import Move, Tenant
 from tests.billing.builders import BERLIN, at, make_house, read
 from tests.e2e.conftest import portal_login
+from tests.e2e.test_csp import Violations
 from tests.readings.helpers import make_meter
 
 pytestmark = pytest.mark.e2e
@@ -47,7 +48,14 @@ def house(world_a):
     return h
 
 
+def csp_watch(page) -> Violations:
+    violations = Violations(page.context)  # before the first page: the pages run under CSP
+    violations.watch(page)
+    return violations
+
+
 def test_move_with_a_new_tenant_and_the_final_bill(page, world_a, house):
+    violations = csp_watch(page)
     portal_login(page, world_a.manager.email)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Tenants").click()
     page.get_by_role("link", name="Register a move").first.click()
@@ -93,6 +101,7 @@ def test_move_with_a_new_tenant_and_the_final_bill(page, world_a, house):
         assert move.incoming.tenant.name == "Mrs Novak"
         assert Reading.objects.get(meter=house.meter, read_at=at(date(2026, 11, 1))).value \
             == Decimal("1500.5")
+    violations.assert_none("the move wizard")
 
 
 @pytest.fixture
@@ -103,6 +112,7 @@ def meter(world_a):
 
 
 def test_csv_with_local_dates_and_the_template(page, world_a, meter):
+    violations = csp_watch(page)
     portal_login(page, world_a.operator.email)
     page.goto("/readings/upload/")
     expect(page.get_by_test_id("date-forms")).to_contain_text("03.12.2026")
@@ -137,3 +147,4 @@ def test_csv_with_local_dates_and_the_template(page, world_a, meter):
     report = page.get_by_test_id("error-report")
     expect(report).to_contain_text("four digits")
     expect(report).to_contain_text("readAt")
+    violations.assert_none("the CSV upload")
