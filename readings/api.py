@@ -400,16 +400,7 @@ class UploadCreateSerializer(serializers.Serializer):
 class UploadViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, OrganizationViewSet
 ):
-    """CSV uploads: ``POST`` a file (processed in the background), poll its status.
-
-    The file has the columns ``meterNumber, readAt, value[, quality]`` (``,`` or ``;``
-    separated, decimal comma accepted); ``GET …/uploads/template/`` gives a template with
-    one example row. ``readAt`` is ISO 8601 (``2026-12-03``, ``2026-12-03T14:00:00+01:00``)
-    or the local form of the meter's property: ``03.12.2026`` or ``3.12.2026 14:00``
-    (day.month.year), ``3/12/2026`` (day/month/year; month/day/year for properties in US
-    time zones), always with a four-digit year, local to the property's time zone. The JSON
-    batch endpoint (``/readings/batch/``) takes ISO 8601 only.
-    """
+    """CSV uploads: ``POST`` a file (processed in the background), poll its status."""
 
     queryset = Upload.objects.select_related("created_by", "api_key")
     serializer_class = UploadSerializer
@@ -418,7 +409,20 @@ class UploadViewSet(
     filterset_fields = ["status", "source"]
     ordering_fields = ["created_at"]
 
-    @extend_schema(request=UploadCreateSerializer, responses={202: UploadSerializer})
+    @extend_schema(
+        request=UploadCreateSerializer, responses={202: UploadSerializer},
+        description=(
+            "Upload a CSV of readings, imported in the background (poll the upload). Columns "
+            "``meterNumber, readAt, value[, quality]``, ``,`` or ``;`` separated, decimal "
+            "comma accepted; ``GET /api/v1/readings/uploads/template/`` gives a template "
+            "with one example row. ``readAt`` is ISO 8601 (``2026-12-03``, "
+            "``2026-12-03T14:00:00+01:00``) or the local form of the meter's property: "
+            "``03.12.2026`` or ``3.12.2026 14:00`` (day.month.year), ``3/12/2026`` "
+            "(day/month/year; month/day/year for properties in US time zones), always with "
+            "a four-digit year; without an offset, local to the property's time zone. The "
+            "JSON batch (``POST /api/v1/readings/``) takes ISO 8601 only."
+        ),
+    )
     def create(self, request: Request, *args, **kwargs) -> Response:
         form = UploadCreateSerializer(data=request.data)
         form.is_valid(raise_exception=True)
