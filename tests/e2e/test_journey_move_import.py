@@ -147,4 +147,5 @@ def test_csv_with_local_dates_and_the_template(page, world_a, meter):
     report = page.get_by_test_id("error-report")
     expect(report).to_contain_text("four digits")
     expect(report).to_contain_text("readAt")
+    shoot(page, "upload-rejected")
     violations.assert_none("the CSV upload")
