@@ -93,8 +93,8 @@ def meter_month_chart(
         today=now.astimezone(tz).date(),
         x_title=f"Month ({tz})",
         zone=tz,
-        note="The month in progress counts up to the latest reading. Lighter teal bars "
-        "are partly estimated.",
+        note="The month in progress counts up to the latest reading. Lighter bars are "
+        "partly estimated.",
     )
     chart.add(charts.Series(
         name="Consumption",

@@ -19,6 +19,15 @@
   const FONT = "12px system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif";
   const number = new Intl.NumberFormat("en-US", { maximumFractionDigits: 2 });
 
+  // "#0f766e" mixed with white (share 0..1 of white); other colour forms stay as they are.
+  function lighten(color, share) {
+    const m = /^#([0-9a-f]{6})$/i.exec(color);
+    if (!m) return color;
+    const n = parseInt(m[1], 16);
+    const mix = (c) => Math.round(c + (255 - c) * share);
+    return `rgb(${mix(n >> 16)}, ${mix((n >> 8) & 255)}, ${mix(n & 255)})`;
+  }
+
   function colors() {
     const css = getComputedStyle(document.documentElement);
     const get = (name, fallback) => (css.getPropertyValue(name) || "").trim() || fallback;
@@ -29,7 +38,7 @@
       muted: get("--muted", "#6b7785"),
       line: get("--line", "#e3e8ee"),
       compare: "#9aa5b1",
-      estimated: "#5fb3aa",
+      estimated: lighten(get("--brand", "#0f766e"), 0.45),
       palette: ["#c2410c", "#4338ca", "#a16207", "#be185d"],
     };
   }
@@ -75,6 +84,10 @@
       texts[i] = t;
     });
     return { splits, texts };
+  }
+
+  function splitsText(cache) {
+    return cache.splits.map((i) => cache.texts[i]);
   }
 
   function tickLines(data) {
@@ -195,6 +208,7 @@
 
     const values = [xs].concat(data.series.map((s) => s.values));
     const u = new uPlot(opts, values, plot);
+    u.billspree = { data, ticks: () => (tickCache ? splitsText(tickCache) : []) };
     attachTooltip(u, figure, data);
     return u;
   }
@@ -294,24 +308,38 @@
       if (!u) return;
       drawn.set(figure, u);
       figure.classList.add("chart-drawn");
+      if (observer) observer.observe(figure.querySelector(".chart-plot"));
     });
   }
 
+  // Follow the plot's width (window resizes, a sidebar opening, a phone turned).
   let resizeTimer = null;
   function resizeAll() {
     drawn.forEach((u, figure) => {
       if (!document.body.contains(figure)) { drawn.delete(figure); return; }
       const plot = figure.querySelector(".chart-plot");
       const width = Math.max(200, plot.clientWidth);
-      if (width !== u.width) u.setSize({ width, height: u.height });
+      const height = window.innerWidth < 600 ? 210 : 250;
+      if (width !== u.width || height !== u.height) u.setSize({ width, height });
     });
   }
-  window.addEventListener("resize", () => {
+  function scheduleResize() {
     clearTimeout(resizeTimer);
-    resizeTimer = setTimeout(resizeAll, 100);
-  });
+    resizeTimer = setTimeout(resizeAll, 60);
+  }
+  const observer = typeof ResizeObserver === "undefined" ? null : new ResizeObserver(scheduleResize);
+  window.addEventListener("resize", scheduleResize);
 
-  window.billspreeCharts = { drawAll, charts: drawn };
+  // For tests and for charts built on this one: the uPlot instance of a figure, the x-axis
+  // labels as drawn, and where on the page point ``i`` of the x axis is.
+  function instance(figure) { return drawn.get(figure); }
+  function ticks(figure) { const u = drawn.get(figure); return u ? u.billspree.ticks() : []; }
+  function pointAt(figure, i) {
+    const u = drawn.get(figure);
+    const rect = u.over.getBoundingClientRect();
+    return { x: rect.left + u.valToPos(u.data[0][i], "x"), y: rect.top + rect.height * 0.75 };
+  }
+  window.billspreeCharts = { drawAll, charts: drawn, instance, ticks, pointAt };
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", () => drawAll());
   else drawAll();
   document.addEventListener("htmx:afterSettle", (event) => drawAll(event.target));
