@@ -105,7 +105,7 @@
   function build(figure) {
     const source = document.getElementById(figure.dataset.chart);
     const plot = figure.querySelector(".chart-plot");
-    if (!source || !plot || typeof window.uPlot === "undefined") return null;
+    if (!source || !plot || typeof window.uPlot === "undefined") return null; // empty or no JS
     const data = JSON.parse(source.textContent);
     const c = colors();
     const timeAxis = data.axis === "time";
@@ -206,11 +206,38 @@
     };
     if (timeAxis && data.zone) opts.tzDate = (ts) => uPlot.tzDate(new Date(ts * 1e3), data.zone);
 
+    if (!timeAxis) opts.hooks = { draw: [(u) => drawValueLabels(u, data, c)] };
     const values = [xs].concat(data.series.map((s) => s.values));
     const u = new uPlot(opts, values, plot);
     u.billspree = { data, ticks: () => (tickCache ? splitsText(tickCache) : []) };
     attachTooltip(u, figure, data);
     return u;
+  }
+
+  // The value above each bar of the first bar series, when every label fits its slot
+  // (a year of months on a desktop; on a phone the tooltip and the table give them).
+  function drawValueLabels(u, data, c) {
+    const si = data.series.findIndex((s) => s.kind === "bar" && !s.compare);
+    if (si < 0) return;
+    const s = data.series[si];
+    const ratio = window.devicePixelRatio || 1;
+    const slot = u.bbox.width / ratio / data.x.length;
+    const texts = s.values.map((v) => (v == null ? "" : number.format(Math.round(v))));
+    const widest = texts.reduce((w, t) => Math.max(w, t.length), 0);
+    if (!widest || slot < widest * 7 + 8) return;
+    const ctx = u.ctx;
+    ctx.save();
+    ctx.font = `${11 * ratio}px system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif`;
+    ctx.fillStyle = c.muted;
+    ctx.textAlign = "center";
+    ctx.textBaseline = "bottom";
+    s.values.forEach((v, i) => {
+      if (v == null) return;
+      const x = u.valToPos(u.data[0][i], "x", true);
+      const y = u.valToPos(Math.max(v, 0), "y", true);
+      ctx.fillText(texts[i], x, y - 3 * ratio);
+    });
+    ctx.restore();
   }
 
   function tooltipText(data, idx) {
