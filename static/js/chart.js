@@ -86,6 +86,31 @@
     return { splits, texts };
   }
 
+  // Time-axis labels in the property's zone, as the server writes them: "06:00" with
+  // "1 Dec 2026" under the first tick of each day; "1 Dec" with the year where it changes.
+  function timeTicks(splits, incr, zone) {
+    const opts = zone ? { timeZone: zone } : {};
+    const day = new Intl.DateTimeFormat("en-GB", { ...opts, day: "numeric", month: "short" });
+    const year = new Intl.DateTimeFormat("en-GB", { ...opts, year: "numeric" });
+    const clock = new Intl.DateTimeFormat("en-GB", { ...opts, hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+    let lastDay = null;
+    let lastYear = null;
+    return splits.map((secs) => {
+      const at = new Date(secs * 1e3);
+      const d = day.format(at);
+      const y = year.format(at);
+      let text;
+      if (incr >= 86400) {
+        text = y !== lastYear ? `${d}\n${y}` : d;
+      } else {
+        text = d !== lastDay ? `${clock.format(at)}\n${d} ${y}` : clock.format(at);
+      }
+      lastDay = d;
+      lastYear = y;
+      return text;
+    });
+  }
+
   function splitsText(cache) {
     return cache.splits.map((i) => cache.texts[i]);
   }
@@ -115,6 +140,7 @@
     const groupWidth = 0.8;
     const barWidth = bars.length ? groupWidth / bars.length : groupWidth;
     let tickCache = null;
+    let timeCache = [];
 
     const series = [{ label: data.x_title || "Period" }];
     data.series.forEach((s, i) => {
@@ -164,7 +190,13 @@
       labelSize: 18,
       labelGap: 0,
     };
-    if (!timeAxis) {
+    if (timeAxis) {
+      axisX.size = 8 + 14 * 3;
+      axisX.values = (u, splits, ai, space, incr) => {
+        timeCache = timeTicks(splits, incr, data.zone);
+        return timeCache;
+      };
+    } else {
       axisX.size = 8 + 14 * tickLines(data);
       axisX.splits = (u) => { tickCache = monthDayTicks(u, data); return tickCache.splits; };
       axisX.values = (u, splits) => splits.map((i) => (tickCache && tickCache.texts[i]) || "");
@@ -195,7 +227,6 @@
         points: { show: false },
         y: false,
         x: timeAxis,
-        focus: { prox: 30 },
       },
       scales: {
         x: timeAxis ? { time: true } : { time: false, range: () => [-0.5, n - 0.5] },
@@ -206,22 +237,24 @@
     };
     if (timeAxis && data.zone) opts.tzDate = (ts) => uPlot.tzDate(new Date(ts * 1e3), data.zone);
 
-    if (!timeAxis) opts.hooks = { draw: [(u) => drawValueLabels(u, data, c)] };
+    const firstOffset = bars.length > 1 ? -groupWidth / 2 + barWidth / 2 : 0;
+    if (!timeAxis) opts.hooks = { draw: [(u) => drawValueLabels(u, data, c, firstOffset)] };
     const values = [xs].concat(data.series.map((s) => s.values));
     const u = new uPlot(opts, values, plot);
-    u.billspree = { data, ticks: () => (tickCache ? splitsText(tickCache) : []) };
+    u.billspree = { data, ticks: () => (tickCache ? splitsText(tickCache) : timeCache) };
     attachTooltip(u, figure, data);
     return u;
   }
 
   // The value above each bar of the first bar series, when every label fits its slot
   // (a year of months on a desktop; on a phone the tooltip and the table give them).
-  function drawValueLabels(u, data, c) {
+  function drawValueLabels(u, data, c, offset) {
     const si = data.series.findIndex((s) => s.kind === "bar" && !s.compare);
     if (si < 0) return;
     const s = data.series[si];
     const ratio = window.devicePixelRatio || 1;
-    const slot = u.bbox.width / ratio / data.x.length;
+    const bars = data.series.filter((b) => b.kind === "bar").length;
+    const slot = u.bbox.width / ratio / data.x.length / Math.max(1, bars);
     const texts = s.values.map((v) => (v == null ? "" : number.format(Math.round(v))));
     const widest = texts.reduce((w, t) => Math.max(w, t.length), 0);
     if (!widest || slot < widest * 7 + 8) return;
@@ -233,7 +266,7 @@
     ctx.textBaseline = "bottom";
     s.values.forEach((v, i) => {
       if (v == null) return;
-      const x = u.valToPos(u.data[0][i], "x", true);
+      const x = u.valToPos(u.data[0][i] + offset, "x", true);
       const y = u.valToPos(Math.max(v, 0), "y", true);
       ctx.fillText(texts[i], x, y - 3 * ratio);
     });

@@ -186,3 +186,65 @@ def test_tenant_consumption_at_desktop_width(browser, live_server, home):
         violations.assert_none("the tenant's charts")
     finally:
         context.close()
+
+
+def test_time_axis_lines_and_grouped_bars_for_the_charts_built_on_this_one(
+    browser, live_server, world_a, home
+):
+    """What the monitoring pages will draw: a load curve on a time axis in the property's
+    zone (line + comparison line), and two bar series side by side."""
+    from datetime import datetime
+
+    from billspree.core import charts
+
+    start = datetime(2026, 12, 1, tzinfo=BERLIN)
+    instants = [start + timedelta(minutes=15 * n) for n in range(96)]
+    load = charts.time_chart(id="load", title="Load", unit="kW", instants=instants,
+                             zone="Europe/Berlin")
+    load.add(charts.Series(name="Power", kind=charts.LINE,
+                           values=[Decimal(3 + (n % 24) / 4) for n in range(96)]))
+    load.add(charts.Series(name="A week earlier", kind=charts.LINE, compare=True,
+                           values=[Decimal(2 + (n % 12) / 4) for n in range(96)]))
+    months = [start.date().replace(month=m) for m in range(9, 13)]
+    split = charts.month_chart(id="split", title="Energy", unit="kWh", months=months,
+                               today=start.date())
+    split.add(charts.Series(name="Day rate", values=[10, 20, 30, 5]))
+    split.add(charts.Series(name="Night rate", values=[5, 10, 15, 2]))
+    context, page, violations = _context(browser, live_server, DESKTOP)
+    try:
+        portal_login(page, world_a.manager.email)
+        page.goto(f"/readings/meters/{home.meter.public_id}/")  # the chart assets loaded
+        for chart in (load, split):
+            page.evaluate("""data => {
+              const fig = document.createElement('figure');
+              fig.className = 'chart'; fig.id = data.id; fig.dataset.chart = data.id + '-data';
+              const plot = document.createElement('div'); plot.className = 'chart-plot';
+              const json = document.createElement('script');
+              json.type = 'application/json'; json.id = data.id + '-data';
+              json.textContent = JSON.stringify(data);
+              fig.append(plot, json);
+              document.querySelector('main').prepend(fig);
+              billspreeCharts.drawAll();
+            }""", chart.data())
+        drawn = _drawn(page, "load")
+        assert drawn["labels"][0] == "Time (Europe/Berlin)" and drawn["labels"][1] == "kW"
+        assert drawn["ticks"][0] == "00:00\n1 Dec 2026", drawn["ticks"]  # local, with year
+        assert "06:00" in drawn["ticks"], drawn["ticks"]
+        at = _point(page, "load", 24)  # 06:00 local
+        page.mouse.move(at["x"], at["y"])
+        tip = page.locator("figure#load .chart-tooltip")
+        expect(tip).to_contain_text("1 Dec 2026 06:00")
+        expect(tip).to_contain_text("Power: 3 kW")
+        expect(tip).to_contain_text("A week earlier: 2 kW")
+        _drawn(page, "split")
+        at = _point(page, "split", 3)
+        page.mouse.move(at["x"], at["y"])
+        tip = page.locator("figure#split .chart-tooltip")
+        expect(tip).to_contain_text("Dec 2026, so far")
+        expect(tip).to_contain_text("Day rate: 5 kWh")
+        expect(tip).to_contain_text("Night rate: 2 kWh")
+        page.locator("figure#load").scroll_into_view_if_needed()
+        _shot(page, "time-and-grouped")
+        violations.assert_none("charts drawn from a script")
+    finally:
+        context.close()
