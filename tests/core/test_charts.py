@@ -98,3 +98,13 @@ def test_the_tag_renders_a_table_and_json_and_links_the_script_once():
     found = page_charts(html)
     assert found["c4"]["series"][0]["text"] == ["1 kWh", "2 kWh", "", "4 kWh"]
     assert found["c5"]["unit"] == "m³"
+
+
+def test_a_chart_without_values_says_so_instead_of_drawing_empty_axes():
+    chart = charts.month_chart(id="c6", title="Use", unit="kWh", months=_months(),
+                               today=date(2026, 2, 14))
+    chart.add(charts.Series(name="Consumption", values=[None, None, None, None]))
+    assert chart.empty
+    html = Template("{% load charts %}{% chart a %}").render(Context({"a": chart}))
+    assert "No values to show yet." in html and "chart-plot" not in html
+    assert "<td>Nov 2025</td>" in html  # the table still lists the periods

@@ -182,6 +182,14 @@ def test_tenant_consumption_at_desktop_width(browser, live_server, home):
         at = _point(page, chart_id, drawn["n"] - 1)
         page.mouse.move(at["x"], at["y"])
         expect(page.locator(f"figure#{chart_id} .chart-tooltip")).to_contain_text("so far")
+        # by keyboard: the plot takes focus, the arrows step through the months
+        page.mouse.move(0, 0)
+        page.locator(f"figure#{chart_id} .u-over").focus()
+        page.keyboard.press("ArrowLeft")
+        today = timezone.now().astimezone(BERLIN).date()
+        before = (today.replace(day=1) - timedelta(days=1))
+        expect(page.locator(f"figure#{chart_id} .chart-tooltip")).to_contain_text(
+            f"{timefmt.month_name(before)} {before.year}")
         _shot(page, "tenant-consumption-1440")
         violations.assert_none("the tenant's charts")
     finally:
