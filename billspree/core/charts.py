@@ -12,6 +12,20 @@ the property's time zone, through :mod:`billspree.core.timefmt`), the values wit
 unit, and the notes ("so far", "partly estimated", "no data"). The browser only lays
 them out. A period still in progress (the current month or day) is marked ``so_far``: its
 value is what was used up to the latest reading, never a projection to the period's end.
+
+Use::
+
+    chart = charts.month_chart(id=f"meter-{m.public_id}-months", title="Consumption",
+                               unit=m.unit, months=firsts, today=today, zone=tz)
+    chart.add(charts.Series(name="Consumption", values=quantities, notes=notes))
+    chart.add(charts.Series(name="A year earlier", values=earlier, kind=charts.LINE,
+                            compare=True))
+    # a load curve: charts.time_chart(id=..., unit="kW", instants=[...], zone=tz)
+    # template: {% load charts %}{% chart chart %}
+
+Ids must be unique on a page. Several bar series are drawn side by side; ``compare``
+series are muted (grey, lines dashed). ``readings/charts.py`` and
+``tenants/consumption.py`` build the portal's charts this way.
 """
 
 from __future__ import annotations
