@@ -76,6 +76,24 @@ def _drawn(page, figure_id: str) -> dict:
     }""")
 
 
+FITS = """() => {
+  const cut = [...document.querySelectorAll("figure.chart, figure.chart *")].filter((el) => {
+    const s = getComputedStyle(el);
+    const r = el.getBoundingClientRect();
+    return r.right > window.innerWidth + 1 || (["auto", "scroll", "hidden", "clip"].includes(
+      s.overflowX) && el.scrollWidth > el.clientWidth + 1);
+  });
+  return {scroll: document.documentElement.scrollWidth,
+          cut: cut.map((el) => el.tagName + "." + el.className)};
+}"""
+
+
+def _fits(page) -> None:
+    """The page is no wider than the phone and no chart part is cut off."""
+    found = page.evaluate(FITS)
+    assert found["scroll"] <= PHONE["width"] + 1 and not found["cut"], found
+
+
 def _point(page, figure_id: str, i: int) -> dict:
     return page.locator(f"figure#{figure_id}").evaluate(f"f => billspreeCharts.pointAt(f, {i})")
 
@@ -157,6 +175,7 @@ def test_tenant_consumption_on_a_phone_shows_a_value_on_tap(browser, live_server
         expect(tip).to_contain_text(str(today.year if today.month > 2 else today.year - 1))
         box = tip.bounding_box()
         assert box and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]  # readable
+        _fits(page)
         _shot(page, "tenant-consumption-390")
         # the meter's own page: months and days, a tap on a day
         page.goto(f"/my/consumption/{home.meter.public_id}/")
@@ -166,6 +185,8 @@ def test_tenant_consumption_on_a_phone_shows_a_value_on_tap(browser, live_server
         page.touchscreen.tap(at["x"], at["y"])
         expect(page.locator(f"figure#{days_id} .chart-tooltip")).to_contain_text("kWh")
         expect(page.get_by_test_id("so-far")).to_be_visible()
+        page.locator(f"figure#{days_id} summary").click()  # the values table opened
+        _fits(page)
         _shot(page, "tenant-meter-390")
         violations.assert_none("the tenant's charts")
     finally:
