@@ -1,7 +1,9 @@
 """Demo billing of an organization: every demo billing point with a pricing template for
 its kind is subscribed to that plan (and variant) from its first meter connection, and the
-first two apartments that can be billed (the demo tenant's portal-login unit first, of
-whatever kind) get an issued invoice for last month. Each
+first two apartments that can be billed (the demo tenant's portal-login units first, of
+whatever kind) get an issued invoice for last month. The demo tenant's units also get the
+two months before, issued and paid, so the tenant portal shows a history, what is due and
+what was paid on first login (their PDFs are rendered by the worker, or inline in tests). Each
 property gets a scheduled monthly billing batch ("Monthly — <property>") holding its
 subscriptions; the largest one has a finished run of last month waiting for review.
 
@@ -72,9 +74,61 @@ def _portal_points() -> set[int]:
                .values_list("billing_point_id", flat=True))
 
 
-def _invoice_last_month(subs: list[Subscription]) -> None:
-    done = Invoice.objects.exclude(status="void").count()
+def _month_back(start: date, months: int) -> date:
+    n = start.year * 12 + start.month - 1 - months
+    return date(n // 12, n % 12 + 1, 1)
+
+
+def _bill(sub: Subscription, start: date, end: date) -> list[Invoice]:
+    """Issued invoices of ``sub`` for [start, end), or none when it cannot be billed."""
+    if sub.start_date > start:
+        return []
+    preview = services.invoice_preview(subscriptions=[sub], start=start, end=end)
+    if not preview.can_bill:
+        return []
+    try:
+        drafts = services.invoice_create_draft(subscriptions=[sub], start=start, end=end)
+    except (ValidationError, Conflict):
+        return []
+    return [services.invoice_issue(invoice=inv) for inv in drafts]
+
+
+#: Months before last month invoiced (and paid) for the demo tenant's units.
+PORTAL_HISTORY_MONTHS = 2
+
+
+def _portal_history(subs: list[Subscription]) -> None:
+    """The demo tenant's units: the months before last month, oldest first, issued and
+    marked paid (a tenant already invoiced for a month gets nothing new)."""
     portal = _portal_points()
+    for sub in subs:
+        if sub.billing_point_id not in portal:
+            continue
+        last_start, _ = _last_month(str(sub.billing_point.property.time_zone))
+        for back in range(PORTAL_HISTORY_MONTHS, 0, -1):
+            start, end = _month_back(last_start, back), _month_back(last_start, back - 1)
+            if _invoiced(sub, start, end):
+                continue
+            for inv in _bill(sub, start, end):
+                services.invoice_mark_paid(invoice=inv)
+
+
+def _at(sub: Subscription, day: date) -> datetime:
+    return datetime.combine(day, datetime.min.time(),
+                            tzinfo=ZoneInfo(str(sub.billing_point.property.time_zone)))
+
+
+def _invoiced(sub: Subscription, start: date, end: date) -> bool:
+    """Whether the subscription has a (non-void) invoice overlapping [start, end)."""
+    return Invoice.objects.exclude(status="void").filter(
+        subscription=sub, period_start__lt=_at(sub, end), period_end__gt=_at(sub, start)
+    ).exists()
+
+
+def _invoice_last_month(subs: list[Subscription]) -> None:
+    portal = _portal_points()
+    done = sum(1 for sub in subs if _invoiced(sub, *_last_month(
+        str(sub.billing_point.property.time_zone))))
     for sub in sorted(subs, key=lambda s: s.billing_point_id not in portal):
         if done >= INVOICED_DEMO_POINTS:
             return
@@ -83,18 +137,7 @@ def _invoice_last_month(subs: list[Subscription]) -> None:
         ):
             continue
         start, end = _last_month(str(sub.billing_point.property.time_zone))
-        if sub.start_date > start:
-            continue
-        preview = services.invoice_preview(subscriptions=[sub], start=start, end=end)
-        if not preview.can_bill:
-            continue
-        try:
-            drafts = services.invoice_create_draft(subscriptions=[sub], start=start, end=end)
-        except (ValidationError, Conflict):
-            continue
-        for inv in drafts:
-            services.invoice_issue(invoice=inv)
-        done += len(drafts)
+        done += len(_bill(sub, start, end))
 
 
 def _batches() -> list[BillingBatch]:
@@ -132,5 +175,7 @@ def _run_last_month(batches: list[BillingBatch]) -> None:
 
 
 def seed(org: Organization) -> None:
-    _invoice_last_month(_subscribe())
+    subs = _subscribe()
+    _portal_history(subs)
+    _invoice_last_month(subs)
     _run_last_month(_batches())

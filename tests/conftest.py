@@ -9,6 +9,7 @@ missing service is skipped locally, but fails when ``BILLSPREE_REQUIRE_SERVICES`
 from __future__ import annotations
 
 import os
+from urllib.parse import quote
 
 import pytest
 from django.test import Client
@@ -27,6 +28,26 @@ def require_service(available: bool, what: str) -> None:
             f"{what} is required here (BILLSPREE_REQUIRE_SERVICES is set) but not available"
         )
     pytest.skip(f"{what} not available")
+
+
+def child_database_url() -> str:
+    """The test database as ``DATABASE_URL`` for a child process (a worker, beat, the Modbus
+    simulator, ``manage.py``) so that it reads and writes the very database of this test run.
+
+    Built from the live connection's settings, whichever server that is: the machine's
+    PostgreSQL (``DATABASE_URL``: host name and port) or the embedded server of a fresh
+    checkout, which listens only on a Unix socket in ``.data/postgres``. The socket
+    directory goes percent-encoded in the host part, as libpq writes it (a bare ``/`` there
+    would end the host and make the path the database name); the settings decode it.
+    """
+    from django.db import connection
+
+    d = connection.settings_dict
+    auth = quote(d["USER"] or "postgres", safe="")
+    if d["PASSWORD"]:
+        auth += ":" + quote(str(d["PASSWORD"]), safe="")
+    host = quote(str(d["HOST"] or "127.0.0.1"), safe="")
+    return f"postgres://{auth}@{host}:{d['PORT'] or 5432}/{quote(d['NAME'], safe='')}"
 
 
 @pytest.fixture(autouse=True)

@@ -155,6 +155,12 @@ def _local_date(at: datetime | None, tz) -> date | None:
     return timezone.localtime(at, tz).date() if at else None
 
 
+def due_on(issued_on: date | None, org: Organization) -> date | None:
+    """The due date printed on an invoice (and shown in the tenant portal): the local issue
+    date plus the organization's payment terms."""
+    return issued_on + timedelta(days=org.payment_terms_days) if issued_on else None
+
+
 def _meter_blocks(invoice: Invoice, lines: list[InvoiceLine]) -> list[MeterBlock]:
     periods = (BilledPeriod.objects.filter(invoice=invoice)
                .select_related("meter").order_by("meter__type", "meter__serial_number",
@@ -243,7 +249,7 @@ def invoice_statement_data(*, invoice: Invoice) -> InvoiceStatementData:
     return InvoiceStatementData(
         organization=org, logo_data_uri=logo_data_uri(org), invoice=inv, tz=tz,
         issued_on=issued_on,
-        due_on=issued_on + timedelta(days=org.payment_terms_days) if issued_on else None,
+        due_on=due_on(issued_on, org),
         period_first=_local_date(inv.period_start, tz),
         period_last=_local_date(inv.period_end, tz) - timedelta(days=1),
         meters=blocks, other_lines=[ln for ln in lines if id(ln) not in metered

@@ -18,7 +18,12 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from billing.models import InvoiceLine, LineKind, StatementStatus
-from billing.selectors.tenant_portal import invoice_statement
+from billing.selectors.statements import invoice_statement_data
+from billing.selectors.tenant_portal import (
+    invoice_payment,
+    invoice_statement,
+    tenant_amounts_due,
+)
 from billing.selectors.totals import invoice_totals
 from billing.views.statements import credit_note_pdf_response
 from tenants.portal import TenantPortalMixin
@@ -33,19 +38,26 @@ class InvoiceListView(TenantPortalMixin, TemplateView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         ctx = super().get_context_data(**kwargs)
         page = Paginator(self.scoped(), PAGE_SIZE).get_page(self.request.GET.get("page"))
-        ctx.update(page_obj=page, invoices=page.object_list, is_paginated=page.has_other_pages())
+        for inv in page.object_list:
+            inv.payment = invoice_payment(inv)
+        ctx.update(amounts_due=tenant_amounts_due(self.tenant), page_obj=page,
+                   invoices=page.object_list, is_paginated=page.has_other_pages())
         return ctx
 
 
 class LatestInvoicesView(TenantPortalMixin, TemplateView):
-    """The home page's "latest invoices" card, loaded by htmx (tenants cannot import billing)."""
+    """The home page's billing card, loaded by htmx (tenants cannot import billing): what is
+    due now and by when (or that nothing is), how to pay, and the latest invoices."""
 
     template_name = "tenant_portal/_latest_invoices.html"
     scope = "invoice"
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         ctx = super().get_context_data(**kwargs)
-        ctx["invoices"] = list(self.scoped()[:3])
+        invoices = list(self.scoped()[:3])
+        for inv in invoices:
+            inv.payment = invoice_payment(inv)
+        ctx.update(invoices=invoices, amounts_due=tenant_amounts_due(self.tenant))
         return ctx
 
 
@@ -60,9 +72,14 @@ class InvoiceDetailView(TenantPortalMixin, TemplateView):
             self.scoped().prefetch_related(Prefetch("lines", lines), "credit_notes")
         )
         lines = list(invoice.lines.all())
+        # the meter readings as the PDF prints them (register values, multiplier,
+        # consumption): the statement's own data, not a second computation
+        printed = invoice_statement_data(invoice=invoice)
         ctx.update(
             invoice=invoice, lines=[x for x in lines if x.kind != LineKind.ROUNDING],
-            totals=invoice_totals(invoice, lines),
+            totals=invoice_totals(invoice, lines), payment=invoice_payment(invoice),
+            meters=printed.meters, any_estimated=printed.any_estimated,
+            multiplied=any(m.multiplier != 1 for m in printed.meters),
             statement=invoice_statement(invoice), tz=invoice.billing_point.property.time_zone,
             credit_notes=list(invoice.credit_notes.all()),
         )

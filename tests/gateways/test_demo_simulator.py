@@ -35,9 +35,9 @@ from gateways.simulator import (
     make_meters,
 )
 from readings.models import Reading
+from tests.conftest import child_database_url
 from tests.factories import make_org_world
 from tests.gateways.helpers import make_gateway, map_meter, slot
-from tests.integration.test_bill_run_worker import _database_url
 
 ROOT = Path(settings.BASE_DIR)
 
@@ -66,7 +66,7 @@ def _wait_for(check, seconds: float, what: str, log: Path) -> None:
 def simulator_process(args: list[str], port: int, log: Path) -> Iterator[subprocess.Popen]:
     """``manage.py <args>`` as the demo starts it, on the test database, until the block
     ends; waits until it listens on ``port``."""
-    env = {**os.environ, "DATABASE_URL": _database_url(), "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "DATABASE_URL": child_database_url(), "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
         [sys.executable, str(ROOT / "manage.py"), *args],
         cwd=ROOT,

@@ -12,11 +12,9 @@ import sys
 import time
 from datetime import date
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from django.conf import settings
-from django.db import connection
 
 from billing import services
 from billing.models import BillRun, BillRunChunk, Invoice
@@ -25,6 +23,7 @@ from billing.tasks.runs import bill_runs_sweep
 from billspree.celery import app
 from billspree.core.scoping import organization_context
 from tests.billing.builders import at, make_house, read
+from tests.conftest import child_database_url as _database_url
 from tests.conftest import require_service
 from tests.factories import make_org_world
 from tests.integration.test_celery_worker import _redis_up
@@ -34,15 +33,6 @@ pytestmark = pytest.mark.redis
 SEP, OCT = date(2026, 9, 1), date(2026, 10, 1)
 ROOT = Path(__file__).resolve().parents[2]
 HOUSES, CHUNK, LEASE = 48, 2, 3
-
-
-def _database_url() -> str:
-    """The test database as a URL for a child process; the embedded server of a fresh
-    checkout listens on a socket directory, which the URL carries percent-encoded."""
-    d = connection.settings_dict
-    auth = d["USER"] + (f":{d['PASSWORD']}" if d["PASSWORD"] else "")
-    host = quote(str(d["HOST"] or "127.0.0.1"), safe="")
-    return f"postgres://{auth}@{host}:{d['PORT'] or 5432}/{d['NAME']}"
 
 
 def _worker(name: str, log: Path) -> subprocess.Popen:

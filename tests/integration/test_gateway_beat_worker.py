@@ -21,10 +21,10 @@ from billspree.core.scoping import organization_context
 from gateways.models import PollRun
 from gateways.simulator import SimulatedGateway, SimulatorThread, default_layout, make_meters
 from readings.models import Reading
+from tests.conftest import child_database_url as _database_url
 from tests.conftest import require_service
 from tests.factories import make_org_world
 from tests.gateways.helpers import make_gateway, map_default_layout
-from tests.integration.test_bill_run_worker import _database_url
 from tests.integration.test_celery_worker import _redis_up
 
 pytestmark = pytest.mark.redis
