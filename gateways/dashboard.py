@@ -25,8 +25,11 @@ def cards(request: HttpRequest) -> list[Card]:
     elif degraded:
         foot, tone = f"{degraded} of {watched} degraded", "amber"
         url = reverse("gateways:index") + "?health=degraded"
-    else:
+    elif summary["online"] == watched:
         foot, tone, url = f"All {watched} gateways answering", "green", reverse("gateways:index")
+    else:
+        foot, tone = f"{summary['online']} of {watched} answering, the others not polled yet", ""
+        url = reverse("gateways:index")
     return [Card(label="Gateways offline", value=offline, foot=foot, url=url, tone=tone)]
 
 
