@@ -24,7 +24,7 @@ from billing.models import (
 )
 from billing.selectors.runs import bill_run_progress
 from billspree.core import timefmt
-from billspree.core.dashboard import Activity, Card, Step, amount, by_action
+from billspree.core.dashboard import Activity, Card, Step, amount, by_action, count
 
 LIVE = (BillRunStatus.QUEUED, BillRunStatus.RUNNING, BillRunStatus.ISSUING)
 BILLED = (InvoiceStatus.ISSUED, InvoiceStatus.PAID)
@@ -73,12 +73,14 @@ def runs_card(request: HttpRequest) -> Card:
     if last is None:
         return Card(label="Runs awaiting review", value=0,
                     foot="No run yet: set up a billing batch", url=reverse("billing:batch_list"))
-    tone = {BillRunStatus.FAILED: "red", BillRunStatus.COMPLETED: "green"}.get(last.status, "")
-    return Card(label="Runs awaiting review", value=0,
-                foot=f"Last run: {last.batch.name}, "
-                     f"{timefmt.format_period(last.period_start, last.period_end)}, "
-                     f"{last.get_status_display().lower()}",
-                url=reverse("billing:run_detail", args=[last.public_id]), tone=tone)
+    when = timefmt.format_period(last.period_start, last.period_end)
+    url = reverse("billing:run_detail", args=[last.public_id])
+    if last.status == BillRunStatus.FAILED:
+        return Card(label="Last bill run", value="With failures", tone="red", url=url,
+                    foot=f"{last.batch.name}, {when}: see what failed and retry")
+    return Card(label="Runs awaiting review", value=0, url=url,
+                foot=f"Last run: {last.batch.name}, {when}, "
+                     f"{last.get_status_display().lower()}")
 
 
 def cards(request: HttpRequest) -> list[Card]:
@@ -93,9 +95,10 @@ def setup_steps(request: HttpRequest) -> list[Step]:
         Step(70, "Put billing points on a plan (subscriptions) in a billing batch",
              bool(subs and batches), reverse("billing:subscription_list") if not subs
              else reverse("billing:batch_list"),
-             f"{subs} subscriptions, {batches} batches" if subs or batches else ""),
+             f"{count(subs, 'subscription')}, {count(batches, 'batch', 'batches')}"
+             if subs or batches else ""),
         Step(80, "Run billing and send statements", runs > 0, reverse("billing:run_list"),
-             f"{runs} runs" if runs else ""),
+             count(runs, "run") if runs else ""),
     ]
 
 

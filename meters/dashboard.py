@@ -13,7 +13,7 @@ from django.db.models import Count, Exists, OuterRef, Q
 from django.http import HttpRequest
 from django.urls import reverse
 
-from billspree.core.dashboard import Activity, Card, Step, by_action
+from billspree.core.dashboard import Activity, Card, Step, by_action, count
 from billspree.core.portal import role_allows_url
 from meters.models import BillingPoint, Meter, MeterAssignment, Property
 
@@ -67,12 +67,13 @@ def setup_steps(request: HttpRequest) -> list[Step]:
     return [
         Step(10, "Add a property", properties > 0,
              reverse("meters:index") if properties else reverse("meters:property_create"),
-             f"{properties} so far" if properties else ""),
+             f"{count(properties, 'property', 'properties')} so far" if properties else ""),
         Step(20, "Add its billing points (units, shops, common areas)", counts["points"] > 0,
-             reverse("meters:index"), f"{counts['points']} so far" if counts["points"] else ""),
+             reverse("meters:index"),
+             f"{count(counts['points'], 'billing point')} so far" if counts["points"] else ""),
         Step(30, "Register meters and assign them to billing points", counts["metered"] > 0,
              reverse("meters:meter_list"),
-             f"{counts['metered']} of {counts['points']} billing points metered"
+             f"{counts['metered']} of {count(counts['points'], 'billing point')} metered"
              if counts["points"] else ""),
     ]
 

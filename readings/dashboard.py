@@ -16,7 +16,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 
-from billspree.core.dashboard import Activity, Card, Step, by_action
+from billspree.core.dashboard import Activity, Card, Step, by_action, count
 from meters.models import Meter, MeterAssignment
 from readings.models import MeterReadingState, ReadingAnomaly
 
@@ -77,7 +77,7 @@ def setup_steps(request: HttpRequest) -> list[Step]:
     with_readings = MeterReadingState.objects.filter(last_read_at__isnull=False).count()
     return [Step(40, "Get readings in: gateways, CSV upload or the API", with_readings > 0,
                  reverse("readings:index"),
-                 f"{with_readings} meters with readings" if with_readings else "")]
+                 f"{count(with_readings, 'meter')} with readings" if with_readings else "")]
 
 
 def describe(events: Sequence) -> dict[int, Activity]:

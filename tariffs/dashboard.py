@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 
-from billspree.core.dashboard import Card, Step
+from billspree.core.dashboard import Card, Step, count
 from billspree.core.portal import role_allows_url
 from tariffs.models import ChargeRule, Plan, RateListVersion
 
@@ -44,4 +44,5 @@ def setup_steps(request: HttpRequest) -> list[Step]:
     plans = Plan.objects.count()
     return [Step(60, "Set up tariffs: a rate list with prices, and a plan", bool(rules and plans),
                  reverse("tariffs:index") if rules else reverse("tariffs:rate_list_create"),
-                 f"{rules} charge rules, {plans} plans" if rules or plans else "")]
+                 f"{count(rules, 'charge rule')}, {count(plans, 'plan')}"
+                 if rules or plans else "")]

@@ -11,7 +11,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 
-from billspree.core.dashboard import Activity, Card, Step, by_action
+from billspree.core.dashboard import Activity, Card, Step, by_action, count
 from meters.models import BillingPoint
 from tenants.models import Occupancy, Tenant
 
@@ -48,7 +48,7 @@ def setup_steps(request: HttpRequest) -> list[Step]:
     )
     return [Step(50, "Add tenants and move them in", counts["housed"] > 0,
                  reverse("tenants:index"),
-                 f"{counts['tenants']} tenants, {counts['housed']} with a unit"
+                 f"{count(counts['tenants'], 'tenant')}, {counts['housed']} with a unit"
                  if counts["tenants"] else "")]
 
 

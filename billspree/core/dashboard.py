@@ -112,3 +112,8 @@ def by_action(events: Iterable, *prefixes: str) -> list:
 def amount(value: Decimal) -> str:
     """A money amount with thousands separators and two decimals ("12,345.60")."""
     return f"{value.quantize(Decimal('0.01')):,}"
+
+
+def count(n: int, word: str, plural: str = "") -> str:
+    """"1 meter", "3 meters" ("1 batch", "2 batches" with ``plural``)."""
+    return f"{n} {word if n == 1 else (plural or word + 's')}"
