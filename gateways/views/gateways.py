@@ -82,7 +82,8 @@ class GatewayDetailView(OrganizationPortalMixin, View):
             "can_operate": Role.at_least(request.role, Role.OPERATOR),
             "can_configure": Role.at_least(request.role, Role.MANAGER),
         }
-        template = "gateways/_detail_live.html" if request.headers.get("HX-Request") else None
+        ctx["refresh"] = bool(request.headers.get("HX-Request"))  # the heading's check too
+        template = "gateways/_detail_live.html" if ctx["refresh"] else None
         return render(request, template or "gateways/detail.html", ctx)
 
 

@@ -98,6 +98,7 @@ def test_poll_now_refreshes_the_gateway_page_with_the_result(world_a, page, sim)
     expect(status).to_contain_text("Polled Basement gateway")
     figures = page.get_by_test_id("gateway-figures")
     expect(figures).to_contain_text("Online")  # the page's figures, without a reload
+    expect(page.locator("h1 #gateway-check .check-ok")).to_be_visible()  # and its heading
     expect(page.get_by_test_id("meter-table").locator(".check-ok")).to_have_count(3)
     expect(page.locator("section", has_text="Recent polls")).to_contain_text("manual")
     assert page.evaluate("window.__samePage === true"), "the page was reloaded"
