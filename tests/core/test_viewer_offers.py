@@ -62,8 +62,21 @@ def _skip(url: str) -> bool:
     return path.startswith(NOT_CRAWLED) or any(h in path for h in DOWNLOAD_HINTS)
 
 
+def _run_in_review(world) -> None:
+    """The world's bill run waiting for review with the draft invoice in it (the review
+    form is what a viewer must not be offered)."""
+    from billing.models import BillRun, BillRunStatus, Invoice
+    from billspree.core.scoping import organization_context
+
+    with organization_context(world.org):
+        run = world.objects["bill_run"]
+        BillRun.objects.filter(pk=run.pk).update(status=BillRunStatus.REVIEW)
+        Invoice.objects.filter(pk=world.objects["invoice"].pk).update(bill_run=run)
+
+
 def test_viewer_is_offered_only_what_a_viewer_may_do(populated):
     world_a, _ = populated
+    _run_in_review(world_a)
     client = login_client(world_a.viewer, world_a.org)
     client.raise_request_exception = False
     seen, queue, problems = {"/"}, ["/"], []
