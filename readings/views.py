@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views import View
 from django.views.generic import TemplateView
 
@@ -31,7 +32,7 @@ from readings.forms import (
 )
 from readings.ingest import advance
 from readings.models import Reading, ReadingAnomaly, Source, Upload
-from readings.parsing import localize
+from readings.parsing import local_forms, localize
 
 PAGE_SIZE = 50
 
@@ -244,9 +245,25 @@ class UploadView(ReadingsPortalMixin, View):
         return render(
             request,
             self.template_name,
-            {"form": form, "uploads": uploads, "badges": UPLOAD_STATUS_BADGES},
+            {
+                "form": form,
+                "uploads": uploads,
+                "badges": UPLOAD_STATUS_BADGES,
+                "date_forms": local_forms(_org_tz(request)),
+            },
             status=status,
         )
+
+
+class UploadTemplateView(ReadingsPortalMixin, View):
+    """A CSV to fill in: the header and one example row (a meter of the organization, today
+    at midnight in its property's date form, its latest value), for any member."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        body = selectors.upload_template_csv(default_tz=_org_tz(request), now=timezone.now())
+        response = HttpResponse(body, content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="readings-template.csv"'
+        return response
 
 
 class UploadDetailView(ReadingsPortalMixin, View):
