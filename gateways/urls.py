@@ -11,6 +11,7 @@ urlpatterns = [
     path("<uuid:id>/edit/", views.GatewayFormView.as_view(), name="edit"),
     path("<uuid:id>/delete/", views.GatewayDeleteView.as_view(), name="delete"),
     path("<uuid:id>/poll/", views.PollNowView.as_view(), name="poll"),
+    path("<uuid:id>/poll/status/", views.PollStatusView.as_view(), name="poll_status"),
     path("<uuid:gateway_id>/meters/new/", views.RegisterMapFormView.as_view(), name="map_create"),
     path("meters/<uuid:id>/edit/", views.RegisterMapEditView.as_view(), name="map_edit"),
     path("meters/<uuid:id>/delete/", views.RegisterMapDeleteView.as_view(), name="map_delete"),

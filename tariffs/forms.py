@@ -126,6 +126,33 @@ class ChargeRuleForm(forms.Form):
     )
     position = forms.IntegerField(required=False, min_value=0, initial=0)
 
+    #: The fields only some kinds use; the page shows them for those kinds only (a tiered
+    #: rule has no unit price: its blocks have the prices).
+    FIELD_KINDS = {
+        "price": (pricing.STANDING, pricing.FLAT),
+        "per": (pricing.STANDING,),
+        "allowance": (pricing.FLAT, pricing.TIERED, pricing.VOLUME),
+        "minimum_charge": (pricing.FLAT, pricing.TIERED, pricing.VOLUME, pricing.TIME_OF_USE),
+        "holiday_calendar": (pricing.TIME_OF_USE,),
+    }
+
+    def field_rows(self) -> list[tuple[forms.BoundField, str, bool]]:
+        """(field, the kinds that use it as "a b", hidden now) for the template: a field
+        the chosen kind does not use starts hidden, unless it has an error to show."""
+        kind = self["kind"].value() or ChargeKind.choices[0][0]
+        rows = []
+        for field in self.visible_fields():
+            kinds = self.FIELD_KINDS.get(field.name)
+            hidden = bool(kinds) and kind not in kinds and not field.errors
+            rows.append((field, " ".join(kinds or ()), hidden))
+        return rows
+
+    def clean(self):
+        data = super().clean()
+        if data.get("kind") not in self.FIELD_KINDS["price"]:
+            data["price"] = None  # a value typed before the kind changed is not a price
+        return data
+
 
 class TierRowForm(forms.Form):
     up_to = forms.DecimalField(required=False, decimal_places=3,

@@ -1,12 +1,23 @@
-"""Dashboard cards contributed by each app (see also ``panels.py``).
+"""The dashboard: cards, the getting-started checklist and recent activity, contributed
+by each app (see also ``panels.py``).
 
-An app may have ``dashboard.py`` with ``cards(request) -> list[Card]``; the dashboard shows
-them in INSTALLED_APPS order. Discovery keeps the core free of imports of the apps above it.
+An app may have ``dashboard.py`` with any of:
+
+- ``cards(request) -> list[Card]``: numbers that matter, shown in INSTALLED_APPS order;
+- ``setup_steps(request) -> list[Step]``: what of the setup is really done (admins see
+  the checklist), sorted by ``Step.order``;
+- ``describe(events) -> dict[int, Activity]``: recent audit events (all of them, in one
+  call) in words with links, for the actions the app records.
+
+Discovery keeps the core free of imports of the apps above it. Every contribution works
+on sets (a fixed number of queries per app, whatever the portfolio size).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.http import HttpRequest
 
@@ -20,10 +31,89 @@ class Card:
     foot: str = ""
     url: str = ""
     tone: str = ""  # "", "green", "red", "amber"
+    lines: tuple[str, ...] = ()  # further values under the first (e.g. one per currency)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One item of the getting-started checklist."""
+
+    order: int
+    label: str
+    done: bool
+    url: str = ""
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Activity:
+    """An audit event in words: "{who} {verb} {obj}" with ``obj`` linked when ``url``."""
+
+    verb: str
+    obj: str = ""
+    url: str = ""
+    rest: str = ""  # words after the object ("for Shop 3")
+
+
+@dataclass
+class ActivityRow:
+    event: object
+    who: str
+    activity: Activity
+    extra: dict = field(default_factory=dict)
 
 
 def collect_cards(request: HttpRequest) -> list[Card]:
     cards: list[Card] = []
     for module in app_modules("dashboard"):
-        cards.extend(module.cards(request))
+        contribute = getattr(module, "cards", None)
+        if contribute is not None:
+            cards.extend(contribute(request))
     return cards
+
+
+def collect_steps(request: HttpRequest) -> list[Step]:
+    steps: list[Step] = []
+    for module in app_modules("dashboard"):
+        contribute = getattr(module, "setup_steps", None)
+        if contribute is not None:
+            steps.extend(contribute(request))
+    return sorted(steps, key=lambda s: s.order)
+
+
+def describe_events(events: Sequence) -> list[ActivityRow]:
+    """Each event in words: the apps describe the actions they know (each app one call
+    for all events), the core its own; anything else falls back to its action name."""
+    from billspree.core import activity
+
+    described: dict[int, Activity] = activity.describe(events)
+    for module in app_modules("dashboard"):
+        contribute = getattr(module, "describe", None)
+        if contribute is not None:
+            described.update(contribute(events))
+    return [ActivityRow(event=e, who=actor_name(e),
+                        activity=described.get(e.pk) or activity.fallback(e))
+            for e in events]
+
+
+def actor_name(event) -> str:
+    if event.actor_id and event.actor is not None:
+        user = event.actor
+        return user.get_full_name() or user.email
+    if event.api_key_id and event.api_key is not None:
+        return f"API key “{event.api_key.name}”"
+    return "Billspree"
+
+
+def by_action(events: Iterable, *prefixes: str) -> list:
+    return [e for e in events if e.action.startswith(prefixes)]
+
+
+def amount(value: Decimal) -> str:
+    """A money amount with thousands separators and two decimals ("12,345.60")."""
+    return f"{value.quantize(Decimal('0.01')):,}"
+
+
+def count(n: int, word: str, plural: str = "") -> str:
+    """"1 meter", "3 meters" ("1 batch", "2 batches" with ``plural``)."""
+    return f"{n} {word if n == 1 else (plural or word + 's')}"

@@ -42,7 +42,9 @@ class OrganizationSettingsForm(forms.ModelForm):
         model = Organization
         fields = ["name", "default_currency", "time_zone", "logo",
                   # statement branding (PDF statements and their emails)
-                  "brand_color", "address", "payment_details", "payment_terms_days"]
+                  "brand_color", "address", "payment_details", "payment_terms_days",
+                  # tariffs: what new charge rules and add-ons start with
+                  "default_vat_rate"]
         help_texts = {
             "time_zone": "Used for dates in the portal; each property can have its own.",
             "default_currency": "New properties and rate lists start in this currency.",
@@ -54,7 +56,7 @@ class OrganizationSettingsForm(forms.ModelForm):
         }
 
     #: Branding fields a form may leave out: the organization keeps its current value.
-    OPTIONAL_KEEP = ("brand_color", "payment_terms_days")
+    OPTIONAL_KEEP = ("brand_color", "payment_terms_days", "default_vat_rate")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -77,6 +79,10 @@ class OrganizationSettingsForm(forms.ModelForm):
     def clean_payment_terms_days(self):
         value = self.cleaned_data.get("payment_terms_days")
         return self.instance.payment_terms_days if value is None else value
+
+    def clean_default_vat_rate(self):
+        value = self.cleaned_data.get("default_vat_rate")
+        return self.instance.default_vat_rate if value is None else value
 
 
 class InvitationForm(forms.Form):

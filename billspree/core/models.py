@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.contrib.postgres.fields import ArrayField
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -113,6 +114,11 @@ class Organization(models.Model):
     )
     payment_terms_days = models.PositiveSmallIntegerField(
         default=14, help_text="Days from issue to the due date printed on statements.",
+    )
+    default_vat_rate = models.DecimalField(
+        "default VAT rate", max_digits=5, decimal_places=2, default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
+        help_text="VAT in percent that new charge rules and add-ons start with.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

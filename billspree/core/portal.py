@@ -40,3 +40,60 @@ def organization_today(request: HttpRequest):
     from django.utils import timezone
 
     return timezone.localdate(timezone=request.organization.time_zone)
+
+
+def role_allows(role: str | None, view_class: Any, method: str = "POST") -> bool:
+    """Whether ``role`` passes the role check ``view_class`` makes for ``method``: the one
+    rule that decides both what a view accepts and what a page offers."""
+    if not role:
+        return False
+    write = method.upper() not in SAFE_METHODS
+    default = Role.MANAGER if write else Role.VIEWER
+    needed = getattr(view_class, "write_role" if write else "read_role", default)
+    return Role.at_least(role, needed)
+
+
+def role_allows_url(role: str | None, url: str, method: str = "POST") -> bool:
+    """Whether ``role`` may send ``method`` to the portal view at ``url`` (a path)."""
+    from django.urls import Resolver404, resolve
+
+    try:
+        match = resolve(url.split("?")[0])
+    except Resolver404:
+        return False
+    view_class = getattr(match.func, "view_class", None)
+    if view_class is None or not issubclass(view_class, OrganizationPortalMixin):
+        return bool(role)
+    return role_allows(role, view_class, method)
+
+
+class Can:
+    """``{{ can.manage }}``, ``{{ can.operate }}``, ``{{ can.admin }}``: the role levels a
+    page needs for its actions; ``{{ can.write }}``: whether the role passes the write check
+    of the view that renders the page. Pages ask this, never a list of role names."""
+
+    def __init__(self, role: str | None, view_class: Any = None) -> None:
+        self.role = role
+        self._view_class = view_class
+
+    def _at_least(self, needed: str) -> bool:
+        return bool(self.role) and Role.at_least(self.role, needed)
+
+    @property
+    def manage(self) -> bool:
+        return self._at_least(Role.MANAGER)
+
+    @property
+    def operate(self) -> bool:
+        return self._at_least(Role.OPERATOR)
+
+    @property
+    def admin(self) -> bool:
+        return self._at_least(Role.ADMIN)
+
+    @property
+    def write(self) -> bool:
+        return role_allows(self.role, self._view_class or OrganizationPortalMixin)
+
+    def __bool__(self) -> bool:
+        return self.manage

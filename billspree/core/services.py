@@ -105,7 +105,8 @@ def organization_create(
 def organization_update(*, actor: AbstractBaseUser | None, **fields: Any) -> Organization:
     org = require_organization()
     allowed = {"name", "default_currency", "time_zone", "logo",
-               "brand_color", "address", "payment_details", "payment_terms_days"}
+               "brand_color", "address", "payment_details", "payment_terms_days",
+               "default_vat_rate"}
     unknown = set(fields) - allowed
     if unknown:
         raise ValidationError({k: ["This field cannot be changed."] for k in unknown})

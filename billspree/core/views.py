@@ -14,7 +14,7 @@ from django.views import View
 from django.views.generic import ListView, TemplateView
 
 from billspree.core import forms, ops, services
-from billspree.core.dashboard import Card, collect_cards
+from billspree.core.dashboard import Card, collect_cards, collect_steps, describe_events
 from billspree.core.errors import Conflict
 from billspree.core.files import logo_response
 from billspree.core.middleware import SESSION_KEY
@@ -30,28 +30,33 @@ def _error_text(exc: ValidationError | Conflict) -> str:
 
 
 class DashboardView(OrganizationPortalMixin, TemplateView):
+    """Numbers that matter (cards from each app), the getting-started checklist (admins:
+    what is really set up) and recent activity in words; a fixed number of queries."""
+
     template_name = "core/dashboard.html"
+    activity_size = 8
 
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
-        ctx["cards"] = [
-            *collect_cards(self.request),
-            Card(
-                label="Members",
-                value=Membership.objects.count(),
-                foot="People with a login",
-                url=reverse("portal:members"),
-            ),
-            Card(
+        admin = Role.at_least(self.request.role, Role.ADMIN)
+        cards = collect_cards(self.request)
+        if admin:
+            cards.append(Card(
                 label="API keys",
                 value=ApiKey.objects.filter(revoked_at__isnull=True)
                 .exclude(expires_at__lte=timezone.now())
                 .count(),
                 foot="Active integrations",
-                url=reverse("portal:api_keys") if self.request.role == Role.ADMIN else "",
-            ),
-        ]
-        ctx["recent_events"] = AuditEvent.objects.select_related("actor", "api_key")[:8]
+                url=reverse("portal:api_keys"),
+            ))
+        ctx["cards"] = cards
+        if admin:
+            steps = collect_steps(self.request)
+            ctx["steps"] = steps
+            ctx["setup_done"] = all(s.done for s in steps)
+        events = list(AuditEvent.objects.select_related("actor", "api_key")[: self.activity_size])
+        ctx["activity"] = describe_events(events)
+        ctx["audit_log_url"] = reverse("portal:audit_log") if admin else ""
         return ctx
 
 

@@ -13,6 +13,7 @@ from gateways.views.gateways import (
     GatewayFormView,
     GatewayListView,
     PollNowView,
+    PollStatusView,
 )
 from gateways.views.profiles import (
     ProfileCopyView,
@@ -34,6 +35,7 @@ __all__ = [
     "GatewayFormView",
     "GatewayListView",
     "PollNowView",
+    "PollStatusView",
     "ProfileCopyView",
     "ProfileDeleteView",
     "ProfileDetailView",

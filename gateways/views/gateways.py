@@ -1,12 +1,16 @@
-"""Gateway pages: the connectivity list and its live partial, detail, add/edit, delete, poll now."""
+"""Gateway pages: the connectivity list and its live partial, detail, add/edit, delete, poll now
+(and its live status on the gateway page)."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views import View
 from django.views.generic import ListView
 
@@ -14,7 +18,8 @@ from billspree.core.errors import Conflict
 from billspree.core.models import Role
 from billspree.core.portal import OrganizationPortalMixin
 from gateways import forms, selectors, services
-from gateways.models import Gateway, Health
+from gateways.models import Gateway, Health, PollRun
+from gateways.services.polling import PollPending
 from gateways.views.common import form_errors
 
 
@@ -77,7 +82,8 @@ class GatewayDetailView(OrganizationPortalMixin, View):
             "can_operate": Role.at_least(request.role, Role.OPERATOR),
             "can_configure": Role.at_least(request.role, Role.MANAGER),
         }
-        template = "gateways/_detail_live.html" if request.headers.get("HX-Request") else None
+        ctx["refresh"] = bool(request.headers.get("HX-Request"))  # the heading's check too
+        template = "gateways/_detail_live.html" if ctx["refresh"] else None
         return render(request, template or "gateways/detail.html", ctx)
 
 
@@ -138,16 +144,28 @@ class GatewayDeleteView(OrganizationPortalMixin, View):
 
 
 class PollNowView(OrganizationPortalMixin, View):
+    """POST: poll now. From the gateway page (htmx) it answers the poll's live status,
+    which follows the poll until it finishes and then refreshes the page's figures;
+    without JavaScript (and from the list) it redirects with a message."""
+
     model = Gateway
     write_role = Role.OPERATOR
 
     def post(self, request: HttpRequest, id: str) -> HttpResponse:
         gateway = get_object_or_404(Gateway, public_id=id)
+        live = bool(request.headers.get("HX-Request"))
         try:
             run = services.gateway_poll_request(gateway=gateway, actor=request.user)
         except Conflict as exc:  # disabled, or asked already and waiting for a worker
+            if live and isinstance(exc, PollPending):
+                return poll_status_response(request, gateway)
+            if live:
+                return render(request, "gateways/_poll_status.html",
+                              {"gateway": gateway, "state": "error", "error": exc.message})
             messages.error(request, exc.message)
         else:
+            if live:
+                return poll_status_response(request, gateway)
             if run is None:
                 messages.success(
                     request, f"Polling {gateway.name} now; results appear here in a few seconds."
@@ -161,3 +179,43 @@ class PollNowView(OrganizationPortalMixin, View):
         if request.POST.get("next") == "index":
             return redirect("gateways:index")
         return redirect("gateways:detail", id=gateway.public_id)
+
+
+#: a requested poll no worker has started after this long is reported, and no longer followed
+WORKER_WAIT = timedelta(seconds=60)
+
+
+def poll_status_response(request: HttpRequest, gateway: Gateway) -> HttpResponse:
+    """The status of the gateway's latest "Poll now": waiting for a worker, running, or
+    done (then the response triggers ``gateway-polled``, on which the page reloads its
+    live figures: health, last values, recent polls)."""
+    gateway.refresh_from_db(fields=["last_manual_slot", "enabled"])
+    slot = gateway.last_manual_slot
+    run = (PollRun.objects.filter(gateway=gateway, manual=True, slot=slot).first()
+           if slot else None)
+    if slot is None:
+        state = "idle"
+    elif run is None:
+        waited = timezone.now() - slot
+        state = "stuck" if waited > WORKER_WAIT else "waiting"
+    elif run.status == PollRun.Status.RUNNING:
+        state = "running"
+    else:
+        state = "done"
+    response = render(request, "gateways/_poll_status.html", {
+        "gateway": gateway, "run": run, "state": state,
+        "follow": state in ("waiting", "running"),
+    })
+    if state == "done":
+        response["HX-Trigger"] = "gateway-polled"
+    return response
+
+
+class PollStatusView(OrganizationPortalMixin, View):
+    """The live status fragment of the latest "Poll now" (polled by the gateway page)."""
+
+    model = Gateway
+
+    def get(self, request: HttpRequest, id: str) -> HttpResponse:
+        gateway = get_object_or_404(Gateway, public_id=id)
+        return poll_status_response(request, gateway)

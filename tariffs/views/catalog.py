@@ -131,6 +131,7 @@ class AddOnFormView(ServiceFormView):
     def make_form(self, data=None):
         self.object, initial = None, {
             "currency": str(self.request.organization.default_currency), "active": True,
+            "tax_rate": self.request.organization.default_vat_rate,
         }
         if "id" in self.kwargs:
             self.object = get_object_or_404(AddOn, public_id=self.kwargs["id"])

@@ -236,6 +236,9 @@ class RuleCreateView(RuleFormView):
         self.title = f"New rule in {self.version}"
         return super().make_form(data)
 
+    def rule_initial(self):
+        return {"tax_rate": self.request.organization.default_vat_rate}, [], []
+
     def save_rule(self, data):
         return services.charge_rule_create(version=self.version, **data, actor=self.request.user)
 

@@ -143,4 +143,4 @@ def test_meter_page_shows_local_times_and_monthly_chart(world_a, meter):
 
 def test_dashboard_cards(world_a, meter):
     page = login_client(world_a.viewer, world_a.org).get("/")
-    assert b"Meters read in 24 h" in page.content and b"Anomalies to review" in page.content
+    assert b"Meters unread for 24 h" in page.content and b"Anomalies to review" in page.content

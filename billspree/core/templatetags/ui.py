@@ -26,3 +26,14 @@ def pct(value: object) -> int:
     if not number.is_finite():
         return 0
     return int(min(Decimal(100), max(Decimal(0), number)).to_integral_value())
+
+
+@register.simple_tag(takes_context=True)
+def may(context, url: str, method: str = "POST") -> bool:
+    """``{% url 'readings:upload' as u %}{% may u as can_upload %}``: whether the member may
+    send ``method`` to that page, by the role check of the view behind it (one source of
+    truth: the page offers exactly what the view accepts)."""
+    from billspree.core.portal import role_allows_url
+
+    request = context.get("request")
+    return role_allows_url(getattr(request, "role", None), str(url), method)
