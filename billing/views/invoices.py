@@ -33,7 +33,7 @@ from billing.services.credit_notes import (
 )
 from billing.views.statements import credit_note_pdf_response
 from billspree.core.errors import Conflict
-from billspree.core.portal import OrganizationPortalMixin
+from billspree.core.portal import OrganizationPortalMixin, organization_today
 
 PAGE_SIZE = 25
 
@@ -393,9 +393,13 @@ class PreviewView(OrganizationPortalMixin, View):
     POST: create the draft invoices (managers), only when something can be billed."""
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        form = forms.PeriodForm(request.GET or None)
+        if not forms.PeriodForm.submitted(request.GET):  # opened from a link: filled in
+            form = forms.PeriodForm(initial=forms.PeriodForm.initial_from(
+                request.GET, organization_today(request)))
+            return render(request, "billing/preview.html", {"form": form, "preview": None})
+        form = forms.PeriodForm(request.GET)
         preview = None
-        if request.GET and form.is_valid():
+        if form.is_valid():
             data = form.cleaned_data
             try:
                 preview = services.invoice_preview(
@@ -404,7 +408,7 @@ class PreviewView(OrganizationPortalMixin, View):
             except ValidationError as exc:
                 forms.add_service_errors(form, exc)
         return render(request, "billing/preview.html", {"form": form, "preview": preview},
-                      status=200 if not request.GET or form.is_valid() else 400)
+                      status=200 if form.is_valid() else 400)
 
     def post(self, request: HttpRequest) -> HttpResponse:
         form = forms.PeriodForm(request.POST)
