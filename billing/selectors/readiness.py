@@ -172,7 +172,7 @@ def subscription_gaps(subscription: Subscription, start: date, end: date) -> lis
         if engine.needs_interval_data(rules):
             gaps.extend(_interval_gaps(version, rules, found, lo, hi, bp))
     for meter_type, rate_list in priced.items():
-        if meter_type not in meters:
+        if meters and meter_type not in meters:  # no meter at all is said once, above
             label = MeterType(meter_type).label.lower()
             gaps.append(Gap("rate_without_meter", f"{rate_list} prices {label} "
                             f"consumption, but no {label} meter is assigned here: nothing is "
