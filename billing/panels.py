@@ -50,4 +50,4 @@ def _gaps_panel(request: HttpRequest, obj) -> list[Panel]:
                       "rows": rows, "period": timefmt.format_period(start, end),
                       "blocking": any(g.severity == "error" for g in gaps),
                       "notes_only": notes_only,
-                  })]
+                  }, wide=not notes_only)]
