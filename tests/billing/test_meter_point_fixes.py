@@ -292,3 +292,21 @@ def test_engine_rule_for_interval_data_is_shared():
     tou = pricing.Rule(kind=pricing.TIME_OF_USE, name="ToU")
     flat = pricing.Rule(kind=pricing.FLAT, name="Flat", price=Decimal("0.3"))
     assert engine.needs_interval_data([flat, tou]) and not engine.needs_interval_data([flat])
+
+
+def test_retry_skipped_through_the_api(world_a, world_b, skipped_run):
+    from tests.conftest import api_client
+
+    run, houses = skipped_run
+    url = f"/api/v1/bill-runs/{run.public_id}/retry-skipped/"
+    assert api_client(key=world_a.read_key).post(url).status_code == 403
+    assert api_client(key=world_b.write_key).post(url).status_code == 404
+    manager = api_client(key=world_a.write_key)
+    _in(world_a, lambda: read(houses[1].meter, (at(SEP), "1100"), (at(OCT), "1250")))
+    r = manager.post(url)
+    assert r.status_code == 200, r.content
+    body = r.json()
+    assert body["retried"]["created"] == 1 and body["progress"]["skipped"] == 0
+    again = manager.post(url)
+    assert again.status_code == 409 and "No skipped subscription" in again.json()["error"][
+        "message"]
