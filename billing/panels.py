@@ -16,14 +16,15 @@ from billspree.core.portal import organization_today
 def billing_point(request: HttpRequest, obj) -> list[Panel]:
     """The billing point's subscriptions (plan history) and its latest invoices."""
     subs = list(
-        Subscription.objects.filter(billing_point=obj).select_related("plan", "variant")
+        Subscription.objects.filter(billing_point=obj)
+        .select_related("plan", "variant", "batch", "billing_point__property")
         .order_by("-start_date")
     )
     invoices = list(
         Invoice.objects.filter(billing_point=obj).select_related("tenant")
         .order_by("-period_start", "-pk")[:5]
     )
-    panels = _gaps_panel(request, obj)
+    panels = _gaps_panel(request, obj, subs)
     return panels + [
         Panel(
             "Subscriptions and invoices",
@@ -33,11 +34,11 @@ def billing_point(request: HttpRequest, obj) -> list[Panel]:
     ]
 
 
-def _gaps_panel(request: HttpRequest, obj) -> list[Panel]:
+def _gaps_panel(request: HttpRequest, obj, subs: list[Subscription]) -> list[Panel]:
     """What the tariff needs that the meters do not deliver, over the period a run would
     bill next, with where to fix it (``billing.selectors.readiness``); nothing when all is
     well."""
-    gaps, checked = billing_point_gaps(obj, organization_today(request))
+    gaps, checked = billing_point_gaps(obj, organization_today(request), subs)
     if not gaps:
         return []
     sub, start, end = checked

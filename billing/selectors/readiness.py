@@ -78,13 +78,18 @@ def default_period(subscription: Subscription, today: date) -> tuple[date, date]
     return first, min(nxt, subscription.end_date) if subscription.end_date else nxt
 
 
-def current_subscription(billing_point: BillingPoint, today: date) -> Subscription | None:
-    """The subscription in effect today, else the latest one that has started."""
-    subs = Subscription.objects.filter(billing_point=billing_point, start_date__lte=today) \
-        .select_related("billing_point__property", "plan", "variant", "batch") \
-        .order_by("-start_date", "-pk")
-    live = subs.filter(Q(end_date__isnull=True) | Q(end_date__gt=today)).first()
-    return live or subs.first()
+def current_subscription(billing_point: BillingPoint, today: date,
+                         subscriptions: list[Subscription] | None = None) -> Subscription | None:
+    """The subscription in effect today, else the latest one that has started (from
+    ``subscriptions`` when the caller has them loaded)."""
+    if subscriptions is None:
+        subscriptions = list(Subscription.objects.filter(billing_point=billing_point)
+                             .select_related("billing_point__property", "plan", "variant",
+                                             "batch"))
+    started = sorted((s for s in subscriptions if s.start_date <= today),
+                     key=lambda s: (s.start_date, s.pk), reverse=True)
+    live = [s for s in started if s.end_date is None or s.end_date > today]
+    return (live or started or [None])[0]
 
 
 # --- interval data ------------------------------------------------------------------------
@@ -200,11 +205,13 @@ def _interval_gaps(version, rules, meters, lo, hi, bp) -> list[Gap]:
     return gaps
 
 
-def billing_point_gaps(billing_point: BillingPoint, today: date) -> tuple[list[Gap], tuple]:
+def billing_point_gaps(billing_point: BillingPoint, today: date,
+                       subscriptions: list[Subscription] | None = None,
+                       ) -> tuple[list[Gap], tuple]:
     """The gaps of the billing point's current subscription over the period a run would
     bill next, and that period (``(subscription, start, end)``; empty when the billing point
-    is not subscribed)."""
-    sub = current_subscription(billing_point, today)
+    is not subscribed: no query then, given its ``subscriptions``)."""
+    sub = current_subscription(billing_point, today, subscriptions)
     if sub is None:
         return [], ()
     start, end = default_period(sub, today)
