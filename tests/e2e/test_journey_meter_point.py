@@ -41,8 +41,10 @@ def _shot(page, name: str) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for width, height in ((1440, 900), (390, 844)):
         page.set_viewport_size({"width": width, "height": height})
+        page.reload()
         page.screenshot(path=str(folder / f"meterpt_{name}_{width}.png"), full_page=True)
     page.set_viewport_size({"width": 1280, "height": 860})
+    page.reload()
 
 
 @pytest.fixture
