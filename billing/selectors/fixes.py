@@ -89,3 +89,13 @@ def attach_fixes(items: Iterable[BillRunItem]) -> None:
             {**d, "fixes": fixes_for(d, item.subscription, meters)} if isinstance(d, dict) else d
             for d in item.diagnostics
         ]
+
+
+def attach_preview_fixes(invoices) -> None:
+    """Each draft of a preview (``engine.DraftInvoice``) gets ``fixed``: its diagnostics
+    as ``(diagnostic, fixes)`` pairs, the meters loaded in one query."""
+    invoices = list(invoices)
+    meters = _meters(d.meter for inv in invoices for d in inv.diagnostics)
+    for inv in invoices:
+        inv.fixed = [(d, fixes_for(d.as_dict(), inv.subscription, meters))
+                     for d in inv.diagnostics]

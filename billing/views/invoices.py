@@ -24,6 +24,7 @@ from billing.models import (
     LineKind,
     Subscription,
 )
+from billing.selectors.fixes import attach_preview_fixes
 from billing.selectors.statements import points as _points
 from billing.selectors.totals import credit_note_totals, invoice_totals, legacy_rounding
 from billing.services.credit_notes import (
@@ -405,6 +406,7 @@ class PreviewView(OrganizationPortalMixin, View):
                 preview = services.invoice_preview(
                     subscriptions=form.subscriptions(), start=data["start"], end=data["end"]
                 )
+                attach_preview_fixes(preview.invoices)
             except ValidationError as exc:
                 forms.add_service_errors(form, exc)
         return render(request, "billing/preview.html", {"form": form, "preview": preview},

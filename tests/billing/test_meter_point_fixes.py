@@ -278,6 +278,10 @@ def test_preview_from_a_billing_point_starts_filled_in(world_a):
     assert "data-field=" not in page  # no field errors
     assert f'value="{h.subscription.public_id}" selected' in page
     assert f'value="{start:%Y-%m-%d}"' in page and f'value="{end:%Y-%m-%d}"' in page
+    # the dry run's reasons link to their fix too
+    r = client.get(f"{link}&start=2026-09-01&end=2026-10-01")
+    assert r.status_code == 200
+    assert f"/readings/meters/{h.meter.public_id}/" in r.content.decode()  # no readings
     # a stale id opens the empty choice, not an error
     r = client.get("/billing/preview/?subscription=00000000-0000-0000-0000-000000000000")
     assert r.status_code == 200 and "data-field=" not in r.content.decode()

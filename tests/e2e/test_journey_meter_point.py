@@ -102,6 +102,8 @@ def test_meter_point_journey(page, world_a, setup):
     _shot(page, "preview_prefilled")
     page.get_by_role("button", name="Preview").click()
     expect(page.locator(".preview-invoice")).to_contain_text("no interval data")
+    expect(page.locator(".preview-invoice").get_by_role(
+        "link", name=f"Readings of {tou.meter.serial_number}").first).to_be_visible()
 
     # the run skipped the unread house: the reason links to the meter's readings
     page.goto(f"/billing/runs/{run.public_id}/?show=skipped")
