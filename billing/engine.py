@@ -131,6 +131,9 @@ class DraftLine:
     usage: UsageRef | None = None
     #: adjustment lines: the pending ``billing.Adjustment`` they bill (billing.adjustments)
     adjustment: object | None = None
+    #: the charge (rule or add-on name) the line prices: how late data matches a line of
+    #: an issued invoice with its re-rated counterpart (the description carries the days)
+    charge: str = ""
 
 
 @dataclass
@@ -737,14 +740,12 @@ class _Builder:
             if d.severity != "info":
                 self._diag(d.code, d.message, d.severity, ref.serial_number if ref else "")
         for line in quote.lines:
-            line_kind = kind
-            if line.unit == "period" and "minimum charge" in line.description:
-                line_kind = LineKind.MINIMUM
+            line_kind = LineKind.MINIMUM if line.kind == pricing.LINE_MINIMUM else kind
             self.inv.lines.append(DraftLine(
                 kind=line_kind, description=line.description, quantity=line.quantity,
                 unit=line.unit, unit_price=line.unit_price, amount=line.amount.amount,
                 tax_rate=line.tax_rate, tax_amount=line.tax.amount, meter_type=line.meter_type,
-                start_at=a, end_at=b, usage=ref,
+                start_at=a, end_at=b, usage=ref, charge=line.rule,
             ))
 
     def finish(self) -> None:

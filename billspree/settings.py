@@ -315,6 +315,11 @@ BILL_RUN_CHUNK_SIZE = env.int("BILL_RUN_CHUNK_SIZE", default=200)
 BILL_RUN_LEASE_SECONDS = env.int("BILL_RUN_LEASE_SECONDS", default=300)
 if BILL_RUN_CHUNK_SIZE < 1 or BILL_RUN_LEASE_SECONDS < 1:
     raise ValueError("BILL_RUN_CHUNK_SIZE and BILL_RUN_LEASE_SECONDS must be at least 1")
+#: Draft review: a draft whose total or consumption differs from the previous period's by
+#: at least this many percent (either way) is flagged as an outlier.
+BILL_REVIEW_OUTLIER_PERCENT = env.int("BILL_REVIEW_OUTLIER_PERCENT", default=50)
+if not 1 <= BILL_REVIEW_OUTLIER_PERCENT <= 1000:
+    raise ValueError("BILL_REVIEW_OUTLIER_PERCENT must be between 1 and 1000")
 
 # --- gateway polls ---------------------------------------------------------------------
 # Seconds one gateway's poll may take in all (requests, retries, backoff): when it runs out

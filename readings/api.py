@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
@@ -407,13 +409,37 @@ class UploadViewSet(
     filterset_fields = ["status", "source"]
     ordering_fields = ["created_at"]
 
-    @extend_schema(request=UploadCreateSerializer, responses={202: UploadSerializer})
+    @extend_schema(
+        request=UploadCreateSerializer, responses={202: UploadSerializer},
+        description=(
+            "Upload a CSV of readings, imported in the background (poll the upload). Columns "
+            "``meterNumber, readAt, value[, quality]``, ``,`` or ``;`` separated, decimal "
+            "comma accepted; ``GET /api/v1/readings/uploads/template/`` gives a template "
+            "with one example row. ``readAt`` is ISO 8601 (``2026-12-03``, "
+            "``2026-12-03T14:00:00+01:00``) or the local form of the meter's property: "
+            "``03.12.2026`` or ``3.12.2026 14:00`` (day.month.year), ``3/12/2026`` "
+            "(day/month/year; month/day/year for properties in US time zones), always with "
+            "a four-digit year; without an offset, local to the property's time zone. The "
+            "JSON batch (``POST /api/v1/readings/``) takes ISO 8601 only."
+        ),
+    )
     def create(self, request: Request, *args, **kwargs) -> Response:
         form = UploadCreateSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         upload = services.upload_create(**form.validated_data, **self.audit_kwargs())
         upload.refresh_from_db()
         return Response(UploadSerializer(upload).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(responses={(200, "text/csv"): str})
+    @action(detail=False, methods=["get"], url_path="template", url_name="template")
+    def template(self, request: Request) -> HttpResponse:
+        """A CSV template: the header and one example row (a meter of the organization)."""
+        body = selectors.upload_template_csv(
+            default_tz=ZoneInfo(str(request.organization.time_zone)), now=timezone.now()
+        )
+        response = HttpResponse(body, content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="readings-template.csv"'
+        return response
 
     @extend_schema(responses={(200, "text/csv"): str})
     @action(detail=True, methods=["get"], url_path="file", url_name="file")

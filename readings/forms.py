@@ -14,7 +14,8 @@ class UploadForm(forms.Form):
     file = LimitedFileField(
         label="CSV file",
         help_text="Columns meterNumber, readAt, value [, quality]; ',' or ';' separated; "
-        "decimal comma accepted; dates without time are midnight in the property's time zone.",
+        "decimal comma accepted; dates as 2026-12-03 or 03.12.2026 (14:00 optional), in the "
+        "property's time zone; without a time, midnight.",
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
     )
     all_or_nothing = forms.BooleanField(

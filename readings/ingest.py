@@ -31,7 +31,7 @@ from django.db import connection
 
 from billspree.core.timefmt import api_instant
 from readings.models import Quality, ReadingAnomaly, ReadingRevision, Upload
-from readings.parsing import RowIn, parse_instant, parse_value
+from readings.parsing import RowIn, parse_instant, parse_local_instant, parse_value
 from readings.partitions import partitions_ensure_for
 
 #: A drop in the register is a rollover only if the implied use is under this share of
@@ -243,7 +243,9 @@ def check_row(batch: Batch, row: RowIn) -> RowResult:
     elif meter is not None and value >= meter.cap:
         result.reject("value", f"{value} does not fit the meter's {meter.digits}-digit register.")
     result.value = value
-    instant, why = parse_instant(row.read_at, meter.tz if meter else batch.default_tz)
+    # a CSV file may use the property's local date forms; the API and the rest stay ISO
+    parse = parse_local_instant if batch.source == "upload" else parse_instant
+    instant, why = parse(row.read_at, meter.tz if meter else batch.default_tz)
     if why:
         result.reject("readAt", why)
     result.read_at = instant

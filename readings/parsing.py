@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import IO, Any
 
 from billspree.core.limits import date_in_range, date_range_message
@@ -110,6 +112,99 @@ def parse_instant(raw: Any, tz: tzinfo) -> tuple[datetime | None, str | None]:
     if parsed.tzinfo is None:
         return localize(parsed, tz)
     return parsed.astimezone(UTC), None
+
+
+# --- local date forms (CSV files) ------------------------------------------------------
+#
+# A CSV exported from a spreadsheet carries dates as the property's country writes them.
+# Which order a slashed date has (3/12/2026: 3 December or March 12?) is decided once per
+# property, from its locale, never from the row: the product has no locale field yet, so
+# the locale is the country of the property's time zone (month-first where people write
+# month/day/year: the United States and the Philippines; day-first everywhere else).
+# Dotted dates (03.12.2026) are day.month.year in every country that writes them. A
+# two-digit year (3.12.26) is refused: its century and its order cannot be told apart.
+
+DAY_FIRST = "DMY"
+MONTH_FIRST = "MDY"
+
+#: Time zones of the countries that write month/day/year (US, its territories, PH, FM…).
+_MONTH_FIRST_ZONES = re.compile(
+    r"^(US/.*|America/(New_York|Chicago|Denver|Los_Angeles|Phoenix|Anchorage|Adak|Boise|"
+    r"Detroit|Juneau|Menominee|Metlakatla|Nome|Sitka|Yakutat|Indiana/.*|Kentucky/.*|"
+    r"North_Dakota/.*|Indianapolis|Louisville|Fort_Wayne|Knox_IN|Puerto_Rico|"
+    r"St_Thomas)|Pacific/(Honolulu|Guam|Saipan|Pago_Pago|Majuro|Kwajalein|Palau|Chuuk|"
+    r"Pohnpei|Kosrae)|Asia/Manila|EST5EDT|CST6CDT|MST7MDT|PST8PDT)$"
+)
+
+_LOCAL_DATE = re.compile(
+    r"^(\d{1,2})([./])(\d{1,2})\2(\d{2,4})"
+    r"(?:(?:\s+|T|,\s*)(\d{1,2}):(\d{2})(?::(\d{2}))?)?$"
+)
+
+
+@lru_cache(maxsize=256)
+def date_order(tz: tzinfo) -> str:
+    """``DAY_FIRST`` or ``MONTH_FIRST``: how people of the time zone's country write a
+    slashed date (see above)."""
+    return MONTH_FIRST if _MONTH_FIRST_ZONES.match(str(tz)) else DAY_FIRST
+
+
+def local_forms(tz: tzinfo) -> str:
+    """The date forms accepted for a property in ``tz``, as the error messages list them."""
+    slashed = "12/3/2026" if date_order(tz) == MONTH_FIRST else "3/12/2026"
+    order = "month/day/year" if date_order(tz) == MONTH_FIRST else "day/month/year"
+    return (
+        f"2026-12-03 or 2026-12-03T14:00 (ISO 8601), 03.12.2026 or 3.12.2026 14:00 "
+        f"(day.month.year), {slashed} ({order}), with a four-digit year"
+    )
+
+
+def local_example(when: datetime) -> str:
+    """``when`` (local) in the dotted or slashed form of its time zone's country."""
+    if date_order(when.tzinfo) == MONTH_FIRST:
+        return f"{when.month}/{when.day}/{when.year} {when:%H:%M}"
+    return f"{when:%d.%m.%Y %H:%M}"
+
+
+def _parse_local(text: str, tz: tzinfo) -> tuple[datetime | None, str | None]:
+    match = _LOCAL_DATE.match(text)
+    if match is None:
+        return None, f"Not a date the file can hold: {text[:40]!r}; use {local_forms(tz)}."
+    first, sep, second, year, hour, minute, second_s = match.groups()
+    if len(year) != 4:
+        return None, (
+            f"{text[:40]!r}: the year must have four digits ({year}: 19{year[-2:]} or "
+            f"20{year[-2:]}?); use {local_forms(tz)}."
+        )
+    day, month = int(first), int(second)
+    if sep == "/" and date_order(tz) == MONTH_FIRST:
+        day, month = month, day
+    try:
+        parsed = datetime(  # noqa: DTZ001 - localized by the caller
+            int(year), month, day, int(hour or 0), int(minute or 0), int(second_s or 0)
+        )
+    except ValueError:
+        reading = "day.month.year" if sep == "." else (
+            "month/day/year" if date_order(tz) == MONTH_FIRST else "day/month/year"
+        )
+        return None, f"{text[:40]!r} is not a date (read as {reading}); use {local_forms(tz)}."
+    return parsed, None
+
+
+def parse_local_instant(raw: Any, tz: tzinfo) -> tuple[datetime | None, str | None]:
+    """What :func:`parse_instant` accepts, plus the local date forms of the property
+    (CSV files only: the JSON API stays ISO 8601)."""
+    if isinstance(raw, str):
+        text = raw.strip()
+        if text and text[0].isdigit() and ("." in text[:6] or "/" in text[:6]):
+            parsed, why = _parse_local(text, tz)
+            if why:
+                return None, why
+            return parse_instant(parsed, tz)
+    instant, why = parse_instant(raw, tz)
+    if why and why.startswith("Not an ISO"):
+        return None, f"Not a date: {str(raw).strip()[:40]!r}; use {local_forms(tz)}."
+    return instant, why
 
 
 # --- CSV ------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ from billspree.core.services import audit_record
 from meters.models import Meter
 from readings import ingest, ingest_snapshot, rollups
 from readings.models import Reading, ReadingAnomaly, Source, Upload
-from readings.parsing import CsvFileError, RowIn, csv_rows
+from readings.parsing import CsvFileError, RowIn, csv_rows, parse_local_instant
 from readings.partitions import month_of, partitions_ensure
 
 logger = logging.getLogger(__name__)
@@ -622,9 +622,16 @@ def _prepare_partitions(upload: Upload) -> None:
         return
     with upload.file.open("rb") as stream:
         try:
-            _precreate(_guess_months(r.read_at for r in csv_rows(stream)))
+            tz = upload.organization.time_zone
+            _precreate(_guess_months(_local_or_raw(r.read_at, tz) for r in csv_rows(stream)))
         except (CsvFileError, UnicodeDecodeError):
             return
+
+
+def _local_or_raw(raw: Any, tz) -> Any:
+    """A CSV cell in a local date form as an instant (for guessing partitions), else as is."""
+    instant, _why = parse_local_instant(raw, tz)
+    return instant or raw
 
 
 def _upload_failed(

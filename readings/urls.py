@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.ReadingListView.as_view(), name="index"),
     path("meters/<uuid:id>/", views.MeterReadingsView.as_view(), name="meter"),
     path("upload/", views.UploadView.as_view(), name="upload"),
+    path("upload/template.csv", views.UploadTemplateView.as_view(), name="upload_template"),
     path("uploads/<uuid:id>/", views.UploadDetailView.as_view(), name="upload_detail"),
     path("uploads/<uuid:id>/progress/", views.UploadProgressView.as_view(), name="upload_progress"),
     path("uploads/<uuid:id>/errors.csv", views.UploadErrorsView.as_view(), name="upload_errors"),

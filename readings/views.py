@@ -11,10 +11,10 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views import View
 from django.views.generic import TemplateView
 
-from billspree.core import timefmt
 from billspree.core.billing_inputs import impacts_warn
 from billspree.core.errors import Conflict
 from billspree.core.files import private_file_response
@@ -22,6 +22,7 @@ from billspree.core.models import Role
 from billspree.core.portal import OrganizationPortalMixin
 from meters.models import Meter, MeterAssignment
 from readings import selectors, services
+from readings.charts import meter_day_chart, meter_month_chart
 from readings.forms import (
     UPLOAD_STATUS_BADGES,
     AnomalyReviewForm,
@@ -31,7 +32,7 @@ from readings.forms import (
 )
 from readings.ingest import advance
 from readings.models import Reading, ReadingAnomaly, Source, Upload
-from readings.parsing import localize
+from readings.parsing import local_forms, localize
 
 PAGE_SIZE = 50
 
@@ -117,46 +118,6 @@ def _meter_tz(meter: Meter, fallback):
     return ZoneInfo(str(tz)) if not hasattr(tz, "utcoffset") else tz
 
 
-def _monthly(meter: Meter, tz, months: int = 12) -> list[dict]:
-    """Consumption per calendar month in the property's time zone, for the chart."""
-    today = datetime.now(tz).date().replace(day=1)
-    starts = []
-    for back in range(months - 1, -1, -1):
-        y, m = divmod(today.year * 12 + today.month - 1 - back, 12)
-        starts.append(datetime(y, m + 1, 1, tzinfo=tz))
-    starts.append(_next_month(starts[-1]))
-    periods = list(zip(starts, starts[1:], strict=False))
-    bars = [
-        {"label": timefmt.format_month(c.start, tz), "quantity": c.quantity,
-         "estimated": c.flagged}
-        for c in selectors.meter_months_consumption(meter=meter, periods=periods)
-    ]
-    peak = max((b["quantity"] for b in bars if b["quantity"]), default=Decimal(0))
-    for b in bars:
-        b["percent"] = int(b["quantity"] * 100 / peak) if peak and b["quantity"] else 0
-    return bars
-
-
-def _daily(meter: Meter, tz, days: int = 31) -> list[dict]:
-    """The last ``days`` local days' consumption from the daily rollups (complete days only)."""
-    today = datetime.now(tz).date()
-    first = today - timedelta(days=days)
-    stored = dict(selectors.consumption_rollup(meter=meter, interval="day", first=first))
-    bars = []
-    for n in range(days):
-        day = first + timedelta(days=n)
-        bars.append({"label": day.strftime("%a %d %b"), "day": day, "quantity": stored.get(day)})
-    peak = max((b["quantity"] for b in bars if b["quantity"]), default=Decimal(0))
-    for b in bars:
-        b["percent"] = int(b["quantity"] * 100 / peak) if peak and b["quantity"] else 0
-    return bars
-
-
-def _next_month(start: datetime) -> datetime:
-    y, m = (start.year + 1, 1) if start.month == 12 else (start.year, start.month + 1)
-    return start.replace(year=y, month=m)
-
-
 class MeterReadingsView(ReadingsPortalMixin, View):
     """One meter: its readings, monthly consumption, and manual entry with a preview."""
 
@@ -203,8 +164,8 @@ class MeterReadingsView(ReadingsPortalMixin, View):
             "preview": preview,
             "tz": tz,
             "readings": list(selectors.readings_for_meter(meter=meter)[:PAGE_SIZE]),
-            "bars": _monthly(meter, tz),
-            "days": _daily(meter, tz),
+            "month_chart": meter_month_chart(meter=meter, tz=tz),
+            "day_chart": meter_day_chart(meter=meter, tz=tz),
             "can_enter": Role.at_least(request.role, Role.OPERATOR),
         }
         return render(request, self.template_name, ctx, status=status)
@@ -244,9 +205,25 @@ class UploadView(ReadingsPortalMixin, View):
         return render(
             request,
             self.template_name,
-            {"form": form, "uploads": uploads, "badges": UPLOAD_STATUS_BADGES},
+            {
+                "form": form,
+                "uploads": uploads,
+                "badges": UPLOAD_STATUS_BADGES,
+                "date_forms": local_forms(_org_tz(request)),
+            },
             status=status,
         )
+
+
+class UploadTemplateView(ReadingsPortalMixin, View):
+    """A CSV to fill in: the header and one example row (a meter of the organization, today
+    at midnight in its property's date form, its latest value), for any member."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        body = selectors.upload_template_csv(default_tz=_org_tz(request), now=timezone.now())
+        response = HttpResponse(body, content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="readings-template.csv"'
+        return response
 
 
 class UploadDetailView(ReadingsPortalMixin, View):

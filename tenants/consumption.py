@@ -20,8 +20,9 @@ from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
-from billspree.core import timefmt
+from billspree.core import charts, timefmt
 from meters.models import Meter
+from readings.charts import last_read_at, month_starts, so_far_periods
 from readings.rollups import local_midnight
 from readings.selectors import consumption_rollup, segment_consumption
 from tenants.models import Occupancy, Tenant
@@ -36,6 +37,8 @@ class MonthBar:
     estimated: bool = False
     occupied: bool = False  # the tenant lived there during (part of) the month
     percent: int = 0
+    #: the month in progress: its quantity runs up to the latest reading, not to its end
+    so_far: bool = False
 
     @property
     def label(self) -> str:
@@ -50,16 +53,6 @@ class MonthBar:
 
 def _zone(value) -> tzinfo:
     return value if hasattr(value, "utcoffset") else ZoneInfo(str(value))
-
-
-def month_starts(tz: tzinfo, months: int, today: datetime | None = None) -> list[datetime]:
-    """Local midnights of the 1st of the last ``months`` months and of the next month."""
-    now = (today or timezone.now()).astimezone(tz)
-    starts = []
-    for back in range(months - 1, -2, -1):
-        y, m = divmod(now.year * 12 + now.month - 1 - back, 12)
-        starts.append(datetime(y, m + 1, 1, tzinfo=tz))
-    return starts
 
 
 def _pieces(occupancies: list[Occupancy], start: datetime, end: datetime):
@@ -84,8 +77,11 @@ def tenant_meter_months(*, tenant: Tenant, meter: Meter, months: int = 12) -> li
     if not assignments:
         return []
     tz = _zone(assignments[-1].billing_point.property.time_zone)
-    starts = month_starts(tz, months)
-    bars = [MonthBar(s, e) for s, e in zip(starts, starts[1:], strict=False)]
+    now = timezone.now()
+    starts = month_starts(tz, months, now)
+    # the month in progress only up to the latest reading ("so far"), never projected
+    spans = so_far_periods(starts, now, last_read_at(meter))
+    bars = [MonthBar(s, e, so_far=s <= now < e) for s, e in zip(starts, starts[1:], strict=False)]
     by_point = {a.billing_point_id: [] for a in assignments}
     for a in assignments:
         by_point[a.billing_point_id].append(a.pk)
@@ -95,7 +91,9 @@ def tenant_meter_months(*, tenant: Tenant, meter: Meter, months: int = 12) -> li
     )
     for point_id, assignment_ids in by_point.items():
         here = [o for o in occupancies if o.billing_point_id == point_id]
-        pieces = [p for bar in bars for p in _pieces(here, bar.start, bar.end)]
+        for bar in bars:
+            bar.occupied |= any(True for _ in _pieces(here, bar.start, bar.end))
+        pieces = [p for span in spans if span for p in _pieces(here, *span)]
         if not pieces:
             continue
         qs = for_tenant("assignment", tenant).filter(pk__in=assignment_ids)
@@ -169,3 +167,68 @@ def tenant_meter_days(*, tenant: Tenant, meter: Meter, days: int = 31) -> list[D
         bars.append(DayBar(day, stored.get(day) if whole else None, whole))
     _scale(bars)
     return bars
+
+
+# --- the charts of the tenant portal (drawn by {% chart %}) ---------------------------------
+
+NOT_YOURS_MONTH = "you did not live there"
+NOT_YOURS_DAY = "not wholly your day"
+
+
+def tenant_month_chart(
+    *, meter: Meter, bars: list[MonthBar], id_suffix: str = "months"
+) -> charts.Chart | None:
+    """The tenant's months of ``meter`` (from :func:`tenant_meter_months`) as a chart."""
+    if not bars:
+        return None
+    tz = bars[0].start.tzinfo
+    chart = charts.month_chart(
+        id=f"my-{meter.public_id}-{id_suffix}",
+        title=f"{meter.get_type_display()} {meter.serial_number} per month",
+        unit=meter.unit,
+        months=[b.start.date() for b in bars],
+        today=timezone.now().astimezone(tz).date(),
+        x_title="Month",
+        zone=tz,
+    )
+    notes, marks = [], []
+    for b in bars:
+        if not b.occupied:
+            notes.append(NOT_YOURS_MONTH)
+            marks.append("away")
+        elif b.quantity is None:
+            notes.append("no readings yet" if b.so_far else "no readings")
+            marks.append("")
+        else:
+            notes.append("partly estimated" if b.estimated else "")
+            marks.append("estimated" if b.estimated else "")
+    return chart.add(charts.Series(
+        name="Your consumption",
+        values=[b.quantity if b.occupied else None for b in bars],
+        notes=notes,
+        marks=marks,
+    ))
+
+
+def tenant_day_chart(
+    *, meter: Meter, days: list[DayBar], tz: tzinfo | None = None
+) -> charts.Chart | None:
+    """The tenant's complete days of ``meter`` (from :func:`tenant_meter_days`) as a chart."""
+    if not days:
+        return None
+    today = timezone.now().astimezone(tz).date() if tz else timezone.localdate()
+    chart = charts.day_chart(
+        id=f"my-{meter.public_id}-days",
+        title=f"{meter.get_type_display()} {meter.serial_number} per day",
+        unit=meter.unit,
+        days=[d.day for d in days],
+        today=today,
+        x_title="Day",
+        zone=tz,
+    )
+    return chart.add(charts.Series(
+        name="Your consumption",
+        values=[d.quantity if d.occupied else None for d in days],
+        notes=[NOT_YOURS_DAY if not d.occupied else ("" if d.quantity is not None
+               else "not complete yet or no data") for d in days],
+    ))

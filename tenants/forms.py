@@ -9,6 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django import forms
+from django.forms.models import ModelChoiceIterator
 
 from billspree.core.form_fields import BoundedDateField
 from billspree.core.forms import PublicIdChoiceField
@@ -108,22 +109,70 @@ class MoveStartForm(forms.Form):
     )
 
 
-class MoveForm(MoveStartForm):
-    """Step 2 (and the confirmed submission): who comes, and the meters at that instant."""
+#: The choice of the incoming-tenant list that creates a tenant with the move.
+NEW_TENANT = "new"
 
-    incoming_tenant = PublicIdChoiceField(
+
+class _WithNewTenant(ModelChoiceIterator):
+    """The tenants, with "a new tenant" right after the empty (vacancy) choice."""
+
+    def __iter__(self):
+        items = super().__iter__()
+        if self.field.empty_label is not None:
+            yield next(items)
+        yield (NEW_TENANT, "+ A new tenant (details below)")
+        yield from items
+
+    def __len__(self):
+        return super().__len__() + 1
+
+
+class IncomingTenantField(PublicIdChoiceField):
+    iterator = _WithNewTenant
+
+    def to_python(self, value):
+        return NEW_TENANT if value == NEW_TENANT else super().to_python(value)
+
+    def validate(self, value):
+        if value != NEW_TENANT:
+            super().validate(value)
+
+
+class MoveForm(MoveStartForm):
+    """Step 2 (and the confirmed submission): who comes (someone known, a new tenant created
+    with the move, or vacancy), and the meters at that instant."""
+
+    incoming_tenant = IncomingTenantField(
         Tenant.objects.all(),
         required=False,
         label="Incoming tenant",
         empty_label="Nobody: vacant, billed to the owner",
     )
+    new_kind = forms.ChoiceField(
+        choices=Tenant.Kind.choices, initial=Tenant.Kind.PERSON, required=False, label="Kind"
+    )
+    new_name = forms.CharField(max_length=200, required=False, label="Name")
+    new_email = forms.EmailField(required=False, label="Email")
+    new_phone = forms.CharField(max_length=40, required=False, label="Phone")
+    new_customer_number = forms.CharField(
+        max_length=32, required=False, label="Customer number",
+        help_text="Empty: the next free number.",
+    )
     note = forms.CharField(max_length=200, required=False)
 
-    def __init__(self, *args, meters: list[Meter] = (), **kwargs):
+    NEW_FIELDS = ("kind", "name", "email", "phone", "customer_number")
+
+    def __init__(
+        self, *args, meters: list[Meter] = (), outgoing: Tenant | None = None,
+        last_readings: dict | None = None, **kwargs
+    ):
         super().__init__(*args, **kwargs)
         self.fields["billing_point"].widget = forms.HiddenInput()
         self.fields["moved_on"].widget = forms.HiddenInput()
+        if outgoing is not None:  # who leaves cannot be the one who comes
+            self.fields["incoming_tenant"].queryset = Tenant.objects.exclude(pk=outgoing.pk)
         self.meters = list(meters)
+        self.last_readings = last_readings or {}
         for meter in self.meters:
             self.fields[self.reading_name(meter)] = RegisterValueField(
                 required=False,
@@ -133,6 +182,39 @@ class MoveForm(MoveStartForm):
                 label=f"{meter.serial_number} · {meter.get_type_display()} ({meter.unit})",
                 help_text=meter.label or "Register value at the move; leave empty if not read.",
             )
+
+    def clean(self):
+        data = super().clean()
+        typed = any(data.get(f"new_{f}") for f in self.NEW_FIELDS if f != "kind")
+        if data.get("incoming_tenant") == NEW_TENANT:
+            if not (data.get("new_name") or "").strip():
+                self.add_error("new_name", "Enter the new tenant's name.")
+        elif typed:
+            self.add_error(
+                "incoming_tenant",
+                "You entered a new tenant's details: choose “A new tenant” here, "
+                "or clear those fields.",
+            )
+        return data
+
+    def new_tenant(self) -> dict | None:
+        """The new tenant's fields, when one is to be created with the move."""
+        if self.cleaned_data.get("incoming_tenant") != NEW_TENANT:
+            return None
+        fields = {f: self.cleaned_data.get(f"new_{f}") or "" for f in self.NEW_FIELDS}
+        fields["kind"] = fields["kind"] or Tenant.Kind.PERSON
+        return fields
+
+    def incoming(self) -> Tenant | None:
+        chosen = self.cleaned_data.get("incoming_tenant")
+        return None if chosen == NEW_TENANT else chosen
+
+    def new_tenant_fields(self) -> list[forms.BoundField]:
+        return [self[f"new_{f}"] for f in self.NEW_FIELDS]
+
+    def reading_rows(self) -> list[tuple[forms.BoundField, object]]:
+        """Each meter's field with its latest reading at the move (or None)."""
+        return [(self[self.reading_name(m)], self.last_readings.get(m.pk)) for m in self.meters]
 
     @staticmethod
     def reading_name(meter: Meter) -> str:

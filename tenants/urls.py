@@ -30,6 +30,7 @@ urlpatterns = [
     path("occupancy/", views.OccupancyOverviewView.as_view(), name="occupancy_overview"),
     path("moves/", views.MoveListView.as_view(), name="move_list"),
     path("moves/new/", views.MoveRegisterView.as_view(), name="move_register"),
+    path("moves/<uuid:id>/", views.MoveDetailView.as_view(), name="move_detail"),
     path(
         "billing-points/<uuid:id>/",
         views.BillingPointOccupancyView.as_view(),

@@ -271,6 +271,11 @@ class InvoiceLine(OrganizationScopedModel):
     tax_rate = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal("0"))
     tax_amount = models.DecimalField(**AMOUNT, default=Decimal("0"))
     meter_type = models.CharField(max_length=16, blank=True)
+    #: the charge rule (or add-on) the line prices, by name: late data matches a line with
+    #: its re-rated counterpart by it (the description is words with the days in them).
+    #: Empty on manual lines and on lines drafted before it (their description begins with
+    #: the name).
+    charge = models.CharField(max_length=200, blank=True, default="", db_default="")
     start_at = models.DateTimeField(null=True, blank=True)
     end_at = models.DateTimeField(null=True, blank=True)
     # usage lines: where the quantity comes from

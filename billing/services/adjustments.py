@@ -95,8 +95,11 @@ class _Agg:
 Key = tuple[str, int | None, str, str, Decimal]
 
 
-def _key(kind: str, meter_id, meter_type: str, description: str, rate) -> Key:
-    charge = description.split(":", 1)[0].strip()
+def _key(kind: str, meter_id, meter_type: str, description: str, rate, charge: str = "") -> Key:
+    """A line's charge is its rule's name: ``charge`` where the line has it (drafted since
+    descriptions carry the days: "Electricity, 1–30 Nov 2026: …"), else the words before
+    the first colon of the description (the lines of before: "Electricity: 0–100 kWh")."""
+    charge = charge or description.split(":", 1)[0].strip()
     return (str(kind), meter_id, meter_type or "", charge, Decimal(rate).quantize(Decimal("0.01")))
 
 
@@ -272,7 +275,7 @@ class _Reconcile:
                 ref = line.usage
                 agg = self.proposed[d.tenant.pk][_key(
                     line.kind, ref.meter_id if ref else None, line.meter_type,
-                    line.description, line.tax_rate,
+                    line.description, line.tax_rate, line.charge,
                 )]
                 agg.add(line.quantity, line.amount, line.tax_amount, line.unit, line.unit_price,
                         _days(line.kind, line.start_at, line.end_at))
@@ -290,7 +293,7 @@ class _Reconcile:
         for x in lines:
             into = self.drafted if x.invoice_id in draft_ids else self.existing
             agg = into[tenant_of[x.invoice_id]][_key(
-                x.kind, x.meter_id, x.meter_type, x.description, x.tax_rate)]
+                x.kind, x.meter_id, x.meter_type, x.description, x.tax_rate, x.charge)]
             agg.add(x.quantity, x.amount, x.tax_amount, x.unit, x.unit_price,
                     _days(x.kind, x.start_at, x.end_at))
             agg.assignment_id = agg.assignment_id or x.assignment_id

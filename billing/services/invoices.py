@@ -207,7 +207,7 @@ _LINE_COLUMNS = (
     "public_id, organization_id, invoice_id, position, kind, description, quantity, unit, "
     "unit_price, amount, tax_rate, tax_amount, meter_type, start_at, end_at, billed_period_id, "
     "meter_id, assignment_id, start_read_at, start_value, end_read_at, end_value, estimated, "
-    "start_basis, end_basis, start_sources, end_sources, quantity_note, adjustment_id"
+    "start_basis, end_basis, start_sources, end_sources, quantity_note, adjustment_id, charge"
 )
 
 
@@ -311,6 +311,7 @@ def _line_rows(org, invoice_id: int, draft: DraftInvoice, period_of: dict[int, i
             json.dumps(r.start_sources if r else []), json.dumps(r.end_sources if r else []),
             (r.note if r else "")[:300],
             line.adjustment.pk if line.adjustment is not None else None,
+            (line.charge or "")[:200],
         )
 
 

@@ -119,10 +119,15 @@ def invoice_statement_generate(*, invoice: Invoice) -> InvoiceStatement:
     Running it again replaces the file: idempotent, and the retry after a failure."""
     if invoice.status not in (InvoiceStatus.ISSUED, InvoiceStatus.PAID, InvoiceStatus.VOID):
         raise Conflict(f"Invoice {invoice} is a draft: it has no statement until it is issued.")
-    InvoiceStatement.objects.get_or_create(invoice=invoice)
     with transaction.atomic():
-        # one render at a time per invoice: a regenerate racing a bill run's task waits
-        statement = InvoiceStatement.objects.select_for_update().get(invoice=invoice)
+        # one render at a time per invoice: a regenerate racing a bill run's task waits.
+        # Lock and create in one step (the row exists for every issued invoice; only a
+        # statement of before the table pays the INSERT), and the outcome is written with
+        # UPDATE and set on the locked instance, not read back: a PDF costs a handful of
+        # round trips around the layout engine, no more (bench/statements.py).
+        statement, _ = InvoiceStatement.objects.select_for_update().get_or_create(
+            invoice=invoice)
+        statement.attempts += 1
         try:
             with transaction.atomic():  # a database error in the render leaves this usable
                 pdf = invoice_statement_render(invoice=invoice)
@@ -130,14 +135,16 @@ def invoice_statement_generate(*, invoice: Invoice) -> InvoiceStatement:
                           name=invoice_statement_file_name(invoice), pdf=pdf)
         except Exception as exc:  # a statement's failure is recorded, never lost in a log
             log.exception("statement of invoice %s failed", invoice.pk)
-            InvoiceStatement.objects.filter(pk=statement.pk).update(
-                status=StatementStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000],
-                attempts=statement.attempts + 1)
+            outcome = {"status": StatementStatus.FAILED,
+                       "error": f"{type(exc).__name__}: {exc}"[:2000],
+                       "attempts": statement.attempts}
         else:
-            InvoiceStatement.objects.filter(pk=statement.pk).update(
-                status=StatementStatus.READY, file=name, size=len(pdf), error="",
-                attempts=statement.attempts + 1, generated_at=timezone.now())
-    statement.refresh_from_db()
+            outcome = {"status": StatementStatus.READY, "file": name, "size": len(pdf),
+                       "error": "", "attempts": statement.attempts,
+                       "generated_at": timezone.now()}
+        InvoiceStatement.objects.filter(pk=statement.pk).update(**outcome)
+        for attr, value in outcome.items():
+            setattr(statement, attr, value)
     return statement
 
 

@@ -25,6 +25,7 @@ from billing.models import (
     Subscription,
 )
 from billing.selectors.fixes import attach_preview_fixes
+from billing.selectors.review import draft_comparisons, outlier_threshold
 from billing.selectors.statements import points as _points
 from billing.selectors.totals import credit_note_totals, invoice_totals, legacy_rounding
 from billing.services.credit_notes import (
@@ -82,7 +83,8 @@ class InvoiceListView(OrganizationPortalMixin, View):
 def _invoice(id: Any) -> Invoice:
     lines = InvoiceLine.objects.select_related(
         "meter", "assignment", "adjustment__original_invoice").order_by("position", "pk")
-    qs = Invoice.objects.select_related("tenant", "billing_point__property", "subscription__plan")
+    qs = Invoice.objects.select_related("tenant", "billing_point__property", "subscription__plan",
+                                        "bill_run__batch")
     return get_object_or_404(
         qs.prefetch_related(Prefetch("lines", queryset=lines), "credit_notes"), public_id=id
     )
@@ -104,7 +106,9 @@ class InvoiceDetailView(OrganizationPortalMixin, View):
                "pending_adjustments": any(a.status == "pending" for a in adjustments),
                "creditable_adjustments": any(
                    a.status == "pending" and a.amount < 0 for a in adjustments),
-               "tz": invoice.billing_point.property.time_zone}
+               "tz": invoice.billing_point.property.time_zone,
+               "review": draft_comparisons([invoice])[invoice.pk] if invoice.is_draft else None,
+               "outlier_percent": outlier_threshold()}
         return render(request, "billing/invoice_detail.html", ctx, status=status)
 
 

@@ -40,6 +40,7 @@ from billing.models import (
 )
 from billing.selectors.batches import batch_subscriptions_for_period
 from billing.selectors.fixes import attach_fixes
+from billing.selectors.review import attach_comparisons, outlier_threshold, with_previous
 from billing.selectors.runs import bill_run_progress
 from billing.views.batches import PICKER_LIMIT, _batch, _confirmed
 from billing.views.invoices import _actor, _error, _page
@@ -183,7 +184,7 @@ class RunDetailView(OrganizationPortalMixin, View):
         drafts = Invoice.objects.filter(bill_run=run, status=InvoiceStatus.DRAFT).select_related(
             "tenant", "billing_point__property").order_by("billing_point__name", "pk")
         issued = Invoice.objects.filter(bill_run=run).exclude(status=InvoiceStatus.DRAFT)
-        draft_rows = list(drafts[:PICKER_LIMIT])
+        draft_rows = attach_comparisons(list(with_previous(drafts)[:PICKER_LIMIT]))
         _attach_warnings(run, draft_rows)
         report = _page(request, items)
         report["rows"] = list(report["rows"])
@@ -193,6 +194,7 @@ class RunDetailView(OrganizationPortalMixin, View):
             "tabs": [(v, label, progress.get(v, 0) if v != ItemStatus.PENDING
                       else progress.get("pending", 0)) for v, label in REPORT_TABS],
             "drafts": draft_rows, "draft_count": drafts.count(),
+            "outlier_percent": outlier_threshold(),
             "stale_count": drafts.exclude(stale_reason="").count(),
             "draft_totals": _totals(drafts), "issued_totals": _totals(issued),
             "issued": _with_statement_status(issued.select_related("tenant", "billing_point")

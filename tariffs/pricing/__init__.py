@@ -32,6 +32,10 @@ How a period is priced
   ``weekday``. Without interval data the rule is *not* priced: a diagnostic says so.
 * **Minimum charge** (``minimum × f``): if the rule's usage lines sum to less, a top-up
   line makes up the difference.
+* **Descriptions** read as people write them ("Standing charge, 1–30 Nov 2026",
+  "Electricity, 1–30 Nov 2026: 6,008.2 kWh × 0.2450"; ``pricing.describe``); the exact
+  quantity, unit and unit price are the line's own fields, and ``Line.kind`` (standing,
+  usage, minimum) says what a line is: never match its words.
 * **Rounding** happens once per line: ``amount = round(quantity × unit price)`` to the
   currency's minor unit with the rate list's rounding mode (ROUND_HALF_UP by default).
   The net total is the sum of the rounded lines.
@@ -51,6 +55,9 @@ from tariffs.pricing.values import (
     DAY_KINDS,
     FLAT,
     KINDS,
+    LINE_MINIMUM,
+    LINE_STANDING,
+    LINE_USAGE,
     PER_DAY,
     PER_MONTH,
     PER_YEAR,
@@ -76,7 +83,8 @@ from tariffs.pricing.values import (
 )
 
 __all__ = [
-    "DAY_KINDS", "FLAT", "KINDS", "PER_DAY", "PER_MONTH", "PER_YEAR", "QTY_STEP", "STANDING",
+    "DAY_KINDS", "FLAT", "KINDS", "LINE_MINIMUM", "LINE_STANDING", "LINE_USAGE", "PER_DAY",
+    "PER_MONTH", "PER_YEAR", "QTY_STEP", "STANDING",
     "TIERED", "TIME_OF_USE", "USAGE_KINDS", "VOLUME", "Band", "Diagnostic", "Interval", "Line",
     "Period", "PricingError", "Quote", "Rule", "Settings", "TaxSummary", "Tier", "Usage",
     "fmt_number", "band_at", "combine", "day_kind", "price", "split_by_band", "wall_days",

@@ -10,9 +10,13 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from moneyed import Money
 
+from tariffs.pricing import describe
 from tariffs.pricing.tou import split_by_band
 from tariffs.pricing.values import (
     FLAT,
+    LINE_MINIMUM,
+    LINE_STANDING,
+    LINE_USAGE,
     PER_DAY,
     PER_MONTH,
     PER_YEAR,
@@ -57,7 +61,7 @@ class _Pricer:
 
     def line(
         self, rule: Rule, description: str, quantity: Decimal, unit: str, unit_price: Decimal,
-        amount: Decimal | None = None,
+        amount: Decimal | None = None, kind: str = LINE_USAGE,
     ) -> Line:
         raw = quantity * unit_price if amount is None else amount
         net = self.settings.round(raw)
@@ -65,7 +69,7 @@ class _Pricer:
         return Line(
             rule=rule.name, description=description, quantity=quantity, unit=unit,
             unit_price=unit_price, amount=self.money(net), tax_rate=rule.tax_rate,
-            tax=self.money(tax), meter_type=rule.meter_type,
+            tax=self.money(tax), meter_type=rule.meter_type, kind=kind,
         )
 
     def diagnose(self, code: str, message: str, rule: Rule, severity: str = "error") -> None:
@@ -73,14 +77,13 @@ class _Pricer:
 
     # standing charges
     def standing(self, rule: Rule) -> list[Line]:
+        label = describe.standing(rule.name, self.period)
         if rule.per == PER_DAY:
             days = self.period.days
-            return [self.line(rule, f"{rule.name}: {_fmt(days)} days", days, "day", rule.price)]
+            return [self.line(rule, label, days, "day", rule.price, kind=LINE_STANDING)]
         fraction = _calendar_fraction(self.period, rule.per)
-        label = f"{rule.name}: {_fmt(self.period.days)} days, {_fmt(fraction, 4)} {rule.per}"
-        return [
-            self.line(rule, label, fraction, rule.per, rule.price, amount=fraction * rule.price)
-        ]
+        return [self.line(rule, label, fraction, rule.per, rule.price,
+                          amount=fraction * rule.price, kind=LINE_STANDING)]
 
     # usage charges
     def usage(self, rule: Rule, usage: Usage | None) -> list[Line]:
@@ -97,7 +100,8 @@ class _Pricer:
             raise PricingError("Consumption cannot be negative.")
         lines, chargeable = self.allowance(rule, total)
         if rule.kind == FLAT:
-            lines.append(self.line(rule, rule.name, chargeable, rule.unit, rule.price))
+            desc = describe.usage(rule.name, self.period, chargeable, rule.unit, rule.price)
+            lines.append(self.line(rule, desc, chargeable, rule.unit, rule.price))
         elif rule.kind == TIERED:
             lines += self.tiered(rule, chargeable)
         elif rule.kind == VOLUME:
@@ -109,11 +113,10 @@ class _Pricer:
     def allowance(self, rule: Rule, total: Decimal) -> tuple[list[Line], Decimal]:
         if rule.allowance <= 0:
             return [], total
-        free = min(total, _q(rule.allowance * self.factor))
-        line = self.line(
-            rule, f"{rule.name}: included allowance ({_fmt(_q(rule.allowance * self.factor))} "
-            f"{rule.unit})", free, rule.unit, ZERO,
-        )
+        allowed = _q(rule.allowance * self.factor)
+        free = min(total, allowed)
+        desc = describe.allowance(rule.name, self.period, free, allowed, rule.unit)
+        line = self.line(rule, desc, free, rule.unit, ZERO)
         return [line], total - free
 
     def limits(self, rule: Rule) -> list[tuple[Decimal, Decimal | None, Tier]]:
@@ -131,17 +134,16 @@ class _Pricer:
             units = top - lower
             if units <= 0:
                 break
-            span = f"{_fmt(lower)}–{_fmt(upper)}" if upper is not None else f"over {_fmt(lower)}"
-            lines.append(
-                self.line(rule, f"{rule.name}: {span} {rule.unit}", units, rule.unit, tier.price)
-            )
+            desc = describe.usage(rule.name, self.period, units, rule.unit, tier.price,
+                                  describe.tier_span(lower, upper, rule.unit))
+            lines.append(self.line(rule, desc, units, rule.unit, tier.price))
         return lines
 
     def volume(self, rule: Rule, quantity: Decimal) -> list[Line]:
         for lower, upper, tier in self.limits(rule):
             if upper is None or quantity <= upper:
-                span = f"up to {_fmt(upper)}" if upper is not None else f"over {_fmt(lower)}"
-                desc = f"{rule.name}: all units at the {span} {rule.unit} block price"
+                desc = describe.usage(rule.name, self.period, quantity, rule.unit, tier.price,
+                                      describe.volume_span(lower, upper, rule.unit))
                 return [self.line(rule, desc, quantity, rule.unit, tier.price)]
         raise PricingError("A volume rule needs an open-ended last block.")
 
@@ -168,8 +170,9 @@ class _Pricer:
         for band in rule.bands:
             qty = per_band.get(band.name)
             if qty:
-                lines.append(self.line(rule, f"{rule.name}: {band.label}", _q(qty), rule.unit,
-                                       band.price))
+                desc = describe.usage(rule.name, self.period, _q(qty), rule.unit, band.price,
+                                      describe.band_text(band))
+                lines.append(self.line(rule, desc, _q(qty), rule.unit, band.price))
         return lines
 
     def minimum(self, rule: Rule, lines: Sequence[Line]) -> list[Line]:
@@ -179,8 +182,8 @@ class _Pricer:
         charged = sum((x.amount.amount for x in lines), ZERO)
         if charged >= floor:
             return []
-        desc = f"{rule.name}: minimum charge {_fmt(floor)} {self.settings.currency}"
-        return [self.line(rule, desc, Decimal(1), "period", floor - charged)]
+        desc = describe.minimum(rule.name, self.period, floor, self.settings.currency)
+        return [self.line(rule, desc, Decimal(1), "period", floor - charged, kind=LINE_MINIMUM)]
 
     def finish(self) -> None:
         self.quote.share_taxes()
@@ -259,8 +262,6 @@ def fmt_number(value: Decimal | None, places: int = 3) -> str:
     text = f"{value:.{places}f}".rstrip("0").rstrip(".")
     return text or "0"
 
-
-_fmt = fmt_number
 
 
 def _calendar_fraction(period: Period, per: str) -> Decimal:

@@ -27,6 +27,9 @@ KINDS = (STANDING, FLAT, TIERED, VOLUME, TIME_OF_USE)
 USAGE_KINDS = (FLAT, TIERED, VOLUME, TIME_OF_USE)
 
 PER_DAY, PER_MONTH, PER_YEAR = "day", "month", "year"
+
+# Kinds of priced lines (``Line.kind``): what a line is, so callers never match its words
+LINE_STANDING, LINE_USAGE, LINE_MINIMUM = "standing", "usage", "minimum"
 DAY_KINDS = ("weekday", "weekend", "holiday")
 
 
@@ -119,6 +122,9 @@ class Line:
     tax_rate: Decimal
     tax: Money
     meter_type: str = ""
+    #: LINE_STANDING, LINE_USAGE (allowance, flat, tiered, volume, time of use) or
+    #: LINE_MINIMUM (the top-up to a minimum charge)
+    kind: str = LINE_USAGE
 
     @property
     def gross(self) -> Money:

@@ -32,6 +32,7 @@ from tenants.services.occupancy import (
     occupancy_notify,
     save_period,
 )
+from tenants.services.people import tenant_create
 
 # --- moves ------------------------------------------------------------------------------
 
@@ -166,12 +167,23 @@ def _check_move_parties(outgoing: Occupancy | None, incoming: Tenant | None) -> 
         )
 
 
+def _create_incoming(fields: dict[str, Any], actor: Any) -> Tenant:
+    """The incoming tenant created with the move; its errors name ``new_<field>``."""
+    try:
+        return tenant_create(actor=actor, **fields)
+    except ValidationError as exc:
+        raise ValidationError(
+            {f"new_{name}": msgs for name, msgs in exc.message_dict.items()}
+        ) from exc
+
+
 @transaction.atomic
 def move_register(
     *,
     billing_point: BillingPoint,
     moved_at: Instant,
     incoming_tenant: Tenant | None = None,
+    new_tenant: dict[str, Any] | None = None,
     readings: dict[str, Any] | None = None,
     note: str = "",
     actor: AbstractBaseUser | None = None,
@@ -180,12 +192,22 @@ def move_register(
     ``incoming_tenant`` moves in (None: vacant, billed to the owner), the meters read at
     that instant are stored. Any error undoes everything.
 
+    ``new_tenant`` (the fields of ``tenant_create``) creates the incoming tenant with the
+    move, in the same transaction: if the move fails, no tenant is left behind. Its errors
+    name the field as ``new_<field>``.
+
     The incoming occupancy runs until the next recorded move-in, if one exists, else open.
     """
+    if new_tenant is not None and incoming_tenant is not None:
+        raise ValidationError(
+            {"incoming_tenant": ["Choose an existing tenant or create a new one, not both."]}
+        )
     at = to_instant(moved_at, tz_of(billing_point), field="moved_at")
     values = _parse_readings(readings)
     lock_billing_point(billing_point)
     outgoing = selectors.occupancy_at(billing_point, at)
+    if new_tenant is not None:
+        incoming_tenant = _create_incoming(new_tenant, actor)
     _check_move_parties(outgoing, incoming_tenant)
     _check_move_readings(billing_point, at, values)
     _move_out(outgoing, at)

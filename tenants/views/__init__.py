@@ -2,7 +2,12 @@
 point's occupancy timeline and RFID badges. Thin: forms parse, services write."""
 
 from tenants.views.badges import BadgeListView, BadgeReturnView
-from tenants.views.moves import MoveListView, MoveRegisterView, billing_point_moves_url
+from tenants.views.moves import (
+    MoveDetailView,
+    MoveListView,
+    MoveRegisterView,
+    billing_point_moves_url,
+)
 from tenants.views.occupancy import (
     BillingPointOccupancyView,
     OccupancyEndView,
@@ -28,6 +33,7 @@ __all__ = [
     "BadgeListView",
     "BadgeReturnView",
     "BillingPointOccupancyView",
+    "MoveDetailView",
     "MoveListView",
     "MoveRegisterView",
     "OccupancyEndView",

@@ -8,12 +8,14 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views import View
-from django.views.generic import ListView
+from django.views.generic import DetailView, ListView
 
+from billspree.core.actions import collect_actions
 from billspree.core.billing_inputs import impacts_warn
 from billspree.core.errors import Conflict
 from billspree.core.portal import OrganizationPortalMixin, organization_today
 from meters.models import BillingPoint
+from readings import selectors as reading_selectors
 from tenants import forms, selectors, services
 from tenants.models import Move
 from tenants.views.common import errors_into
@@ -72,7 +74,8 @@ class MoveRegisterView(OrganizationPortalMixin, View):
             move = services.move_register(
                 billing_point=data["billing_point"],
                 moved_at=data["moved_on"],
-                incoming_tenant=data["incoming_tenant"],
+                incoming_tenant=form.incoming(),
+                new_tenant=form.new_tenant(),
                 readings=form.readings(),
                 note=data["note"],
                 actor=request.user,
@@ -83,20 +86,48 @@ class MoveRegisterView(OrganizationPortalMixin, View):
         who = move.incoming.tenant.name if move.incoming else "vacancy (billed to the owner)"
         messages.success(request, f"Move registered at {move.billing_point.name}: now {who}.")
         impacts_warn(request, move.impacts)
-        return redirect("tenants:billing_point", id=move.billing_point.public_id)
+        return redirect("tenants:move_detail", id=move.public_id)
 
     def _move_form(self, where: dict, data=None, initial=None):
         bp = where["billing_point"]
         at = services.to_instant(where["moved_on"], bp.property.time_zone, field="moved_on")
         meters = services.move_meters(bp, at)
-        form = forms.MoveForm(data, initial=initial, meters=meters)
-        ctx = {"billing_point": bp, "moved_at": at, "outgoing": selectors.occupancy_at(bp, at)}
+        outgoing = selectors.occupancy_at(bp, at)
+        last = reading_selectors.last_readings(meters=meters, at=at)
+        if initial is not None:  # already read at the move (e.g. by a gateway): start with it
+            for meter in meters:
+                if meter.pk in last and last[meter.pk].read_at == at:
+                    initial[forms.MoveForm.reading_name(meter)] = last[meter.pk].value
+        form = forms.MoveForm(
+            data, initial=initial, meters=meters, last_readings=last,
+            outgoing=outgoing.tenant if outgoing else None,
+        )
+        ctx = {"billing_point": bp, "moved_at": at, "outgoing": outgoing}
         ctx["owner"] = selectors.owners_by_billing_point([bp.pk]).get(bp.pk)
         return form, ctx
 
     def _render(self, request, step: str, status: int = 200, **ctx) -> HttpResponse:
         ctx["step"] = step
         return render(request, self.template_name, ctx, status=status)
+
+
+class MoveDetailView(OrganizationPortalMixin, DetailView):
+    """A registered move, and what comes next: the outgoing tenant's final bill (offered by
+    billing through ``billspree.core.actions``: tenants does not import billing)."""
+
+    model = Move
+    template_name = "tenants/move_detail.html"
+    context_object_name = "move"
+
+    def get_queryset(self):
+        return Move.objects.select_related(
+            "billing_point__property", "outgoing__tenant", "incoming__tenant"
+        )
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        ctx["next_steps"] = collect_actions("move_registered", self.request, self.object)
+        return ctx
 
 
 def billing_point_moves_url(billing_point: BillingPoint) -> str:

@@ -18,7 +18,12 @@ from billspree.core.errors import Conflict
 from billspree.core.files import logo_response
 from billspree.core.forms import SignupForm
 from tenants import services
-from tenants.consumption import tenant_meter_days, tenant_meter_months
+from tenants.consumption import (
+    tenant_day_chart,
+    tenant_meter_days,
+    tenant_meter_months,
+    tenant_month_chart,
+)
 from tenants.middleware import TENANT_ACCESS_SESSION_KEY
 from tenants.portal import TenantPortalMixin
 from tenants.views.common import error_text
@@ -49,7 +54,9 @@ class ConsumptionView(PortalPage):
         ctx = super().get_context_data(**kwargs)
         meters = self.scoped("meter").order_by("type", "serial_number")
         ctx["charts"] = [
-            {"meter": m, "bars": tenant_meter_months(tenant=self.tenant, meter=m)} for m in meters
+            {"meter": m, "chart": tenant_month_chart(
+                meter=m, bars=tenant_meter_months(tenant=self.tenant, meter=m))}
+            for m in meters
         ]
         return ctx
 
@@ -64,8 +71,11 @@ class MeterConsumptionView(PortalPage):
         ctx = super().get_context_data(**kwargs)
         meter = self.get_object()
         bars = tenant_meter_months(tenant=self.tenant, meter=meter, months=24)
-        ctx.update(meter=meter, bars=bars, rows=list(reversed(bars)),
-                   days=tenant_meter_days(tenant=self.tenant, meter=meter))
+        days = tenant_meter_days(tenant=self.tenant, meter=meter)
+        ctx.update(meter=meter, bars=bars, rows=list(reversed(bars)), days=days,
+                   month_chart=tenant_month_chart(meter=meter, bars=bars),
+                   day_chart=tenant_day_chart(meter=meter, days=days,
+                                              tz=bars[0].start.tzinfo if bars else None))
         return ctx
 
 

@@ -174,7 +174,7 @@ def test_add_ons_and_two_meter_types_with_different_taxes(ctx):
     read(water, (at(SEP), "5"), (at(OCT), "15"))
     h.subscription.refresh_from_db()
     [inv] = services.invoice_preview(subscriptions=[h.subscription], start=SEP, end=OCT).invoices
-    got = sorted((x.description.split(":")[0], x.amount, x.tax_amount) for x in inv.lines)
+    got = sorted((x.charge, x.amount, x.tax_amount) for x in inv.lines)
     # standing 9.90 (19 %: 1.88); service fee 4.90 (0.931 → 0.93); rental 2.50 (0.475 → 0.48)
     # electricity 300 × 0.30 = 90.00 (17.10); water 10 m³ × 2.00 = 20.00 at 7 % (1.40)
     assert got == sorted([
@@ -385,7 +385,7 @@ def test_a_billing_points_own_rate_list_overrides_its_plan(ctx):
     # the override prices electricity: 100 × 0.50 = 50.00 (VAT 9.50); its list has no
     # standing charge, and the plan's list is not used for electricity any more
     assert [(x.description, x.amount, x.tax_amount) for x in inv.lines] == [
-        ("Own energy", D("50.00"), D("9.50"))
+        ("Own energy, 1–30 Sep 2026: 100 kWh × 0.5000", D("50.00"), D("9.50"))
     ]
 
 

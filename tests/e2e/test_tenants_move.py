@@ -55,6 +55,8 @@ def test_register_a_move(page, world_a, building):
 
     page.get_by_role("button", name="Confirm move").click()
     expect(page.get_by_text("Move registered at Apartment Rez Gauche")).to_be_visible()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Move at Apartment Rez Gauche")
+    page.get_by_role("link", name="Occupancy of Apartment Rez Gauche").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Apartment Rez Gauche")
     expect(page.get_by_test_id("occupancies")).to_contain_text("Ms Keller")
     expect(page.get_by_test_id("moves")).to_contain_text("1234.5")

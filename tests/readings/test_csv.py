@@ -69,7 +69,7 @@ def test_one_bad_row_rejects_the_file_and_reports_every_bad_row(
         b"W-1;2025-03-01;10\n"
         b"W-9;2025-03-01;10\n"
         b"W-1;2025-03-02;abc\n"
-        b"W-2;01.03.2025;5\n"
+        b"W-2;01.03.25;5\n"
         b"W-2;2025-03-03;5\n"
     )
     before = Reading.objects.count()

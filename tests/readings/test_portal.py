@@ -10,6 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from billspree.core.scoping import organization_context
 from readings.models import Reading, ReadingAnomaly, Upload
+from tests.charts_html import page_charts
 from tests.conftest import login_client
 from tests.readings.helpers import ingest, make_meter
 
@@ -132,7 +133,11 @@ def test_meter_page_shows_local_times_and_monthly_chart(world_a, meter):
     page = login_client(world_a.viewer, world_a.org).get(f"/readings/meters/{meter.public_id}/")
     assert page.status_code == 200
     assert b"1 Feb 2025 01:00" in page.content  # 00:00 UTC in Europe/Berlin
-    assert b"consumption-chart" in page.content and b"Enter a reading" in page.content
+    charts = page_charts(page.content)
+    months = charts[f"meter-{meter.public_id}-months"]
+    assert months["unit"] == meter.unit and len(months["labels"]) == 12
+    assert months["so_far"][-1] and months["labels"][-1].endswith(", so far")
+    assert b"Enter a reading" in page.content
     assert b"Operators, managers and admins can enter readings" in page.content
 
 

@@ -11,10 +11,12 @@ from django.core.management import call_command
 from django.db.models import Sum
 
 from billspree.core.scoping import organization_context
+from billspree.core.timefmt import format_day
 from meters.models import BillingPoint, MeterAssignment
 from readings.models import DailyConsumption, MonthlyConsumption
 from readings.rollups import local_midnight
 from readings.selectors import meter_consumption
+from tests.charts_html import page_charts, points
 from tests.readings.helpers import T0, ingest, make_meter
 
 pytestmark = pytest.mark.django_db
@@ -214,7 +216,8 @@ def test_meter_page_charts_days_from_the_rollups(world_a):
     page = login_client(world_a.viewer, world_a.org).get(f"/readings/meters/{meter.public_id}/")
     assert page.status_code == 200
     assert b'data-testid="daily-chart"' in page.content
-    assert f"{yesterday:%a %d %b}: 12 kWh".encode() in page.content
+    days = page_charts(page.content)[f"meter-{meter.public_id}-days"]
+    assert points(days)[f"{yesterday:%a} {format_day(yesterday)}"] == "12 kWh"
 
 
 def test_days_long_before_the_first_reading_are_rolled_up_by_a_task_after_commit(

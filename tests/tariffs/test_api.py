@@ -237,7 +237,7 @@ def test_quote_uses_the_billing_points_time_zone(tariffs_a, tariffs_b, client):
                  "quantity": "1"}]
     r = post(client, url, {"start": "2026-03-02", "end": "2026-03-03",
                            "billing_point": str(bp.public_id), "intervals": {"heat": interval}})
-    assert [x["description"].split(":")[1].split("(")[0].strip()
+    assert [x["description"].split(", ")[2].split(" (")[0]
             for x in r.json()["lines"] if x["meter_type"] == "heat"] == ["Peak"]
     r = post(client, url, {"start": "2026-03-02", "end": "2026-03-03",
                            "billing_point": str(tariffs_b.objects["billing_point"].public_id)})

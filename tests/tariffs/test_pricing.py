@@ -342,7 +342,7 @@ def test_tou_spring_forward_day_has_23_hours():
     assert len(intervals) == 47
     q = price(rules=[tou()], period=p, usage={"electricity": Usage(intervals=intervals)},
               settings=EUR)
-    assert {line.description.split(":")[1].split("(")[0].strip(): line.quantity
+    assert {line.description.split(", ")[2].split(" (")[0]: line.quantity
             for line in q.lines} == {"Peak": 13, "Off-peak": 11, "Weekend": 23}
     assert q.diagnostics == []
 
