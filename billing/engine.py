@@ -57,7 +57,11 @@ ZERO = Decimal("0")
 INTERVAL_MAX = timedelta(hours=1)
 
 
-def _has_tou(rules: list[pricing.Rule]) -> bool:
+def needs_interval_data(rules: Iterable[pricing.Rule]) -> bool:
+    """Whether pricing ``rules`` needs interval data (readings at most ``INTERVAL_MAX``
+    apart) rather than a total: time-of-use rules split consumption into bands by the hour.
+    The one rule the bill run and the billing point's warnings
+    (``billing.selectors.readiness``) both apply."""
     return any(r.kind == pricing.TIME_OF_USE for r in rules)
 
 
@@ -66,9 +70,14 @@ class Diagnostic:
     code: str
     message: str
     severity: str = "error"  # error: nothing may be billed; warning: check it; info
+    #: the meter (serial number) it is about, so the run report can link to its readings
+    meter: str = ""
 
     def as_dict(self) -> dict[str, str]:
-        return {"code": self.code, "message": self.message, "severity": self.severity}
+        out = {"code": self.code, "message": self.message, "severity": self.severity}
+        if self.meter:
+            out["meter"] = self.meter
+        return out
 
 
 def _plain(value: Decimal) -> str:
@@ -595,9 +604,9 @@ class _Builder:
             return None
         return settings
 
-    def _diag(self, code: str, message: str, severity: str = "error") -> None:
+    def _diag(self, code: str, message: str, severity: str = "error", meter: str = "") -> None:
         if not any(d.code == code and d.message == message for d in self.inv.diagnostics):
-            self.inv.diagnostics.append(Diagnostic(code, message, severity))
+            self.inv.diagnostics.append(Diagnostic(code, message, severity, meter))
 
     def _fixed(self, a: datetime, b: datetime, day: date, types: set[str]) -> None:
         versions: dict[int, RateListVersion] = {}
@@ -644,11 +653,12 @@ class _Builder:
         if result.quantity is None:
             self._diag("no_readings", f"{label}: no readings to measure or estimate the "
                        "consumption in "
-                       f"{timefmt.format_period(segment.start, segment.end, self.tz)}.")
+                       f"{timefmt.format_period(segment.start, segment.end, self.tz)}.",
+                       meter=meter.serial_number)
             return
         if result.quantity < 0:
             self._diag("negative_consumption", f"{label}: the readings give a negative "
-                       f"consumption ({result.quantity}); check them.")
+                       f"consumption ({result.quantity}); check them.", meter=meter.serial_number)
             return
         version = self.rates.version(meter.type, day)
         rules = [
@@ -659,7 +669,8 @@ class _Builder:
             self._diag("no_rate", f"No rate for {meter.type} on {timefmt.format_day(day)} "
                        f"in the plan "
                        f"{self.sub.plan}: {label} is not billed. Add a catch-all {meter.type} "
-                       "rule (e.g. a flat price) to one of the plan's rate lists.")
+                       "rule (e.g. a flat price) to one of the plan's rate lists.",
+                       meter=meter.serial_number)
             return
         settings = self._settings(version)
         if settings is None:
@@ -668,17 +679,19 @@ class _Builder:
         if result.first is not None and result.first.flagged:
             self._diag("estimated_start", f"{label}: no reading near "
                        f"{timefmt.format_instant(segment.start, self.tz)}; the start value was "
-                       f"{result.first.basis} (the line is flagged).", "warning")
+                       f"{result.first.basis} (the line is flagged).", "warning",
+                       meter.serial_number)
         if result.last is None or result.last.flagged:
             how = result.last.basis if result.last is not None else "estimated"
             self._diag("estimated_end", f"{label}: no reading near "
                        f"{timefmt.format_instant(segment.end, self.tz)}; "
-                       f"the end value was {how} (the line is flagged).", "warning")
+                       f"the end value was {how} (the line is flagged).", "warning",
+                       meter.serial_number)
         quote = pricing.price(
             rules=rules, period=self._period(segment.start, segment.end), settings=settings,
             billing_period=self.cycle, usage={meter.type: pricing.Usage(
                 total=result.quantity,
-                intervals=self.ctx.intervals(segment) if _has_tou(rules) else None,
+                intervals=self.ctx.intervals(segment) if needs_interval_data(rules) else None,
             )},
         )
         self.inv.usages.append(ref)
@@ -725,7 +738,7 @@ class _Builder:
               ref: UsageRef | None = None) -> None:
         for d in quote.diagnostics:
             if d.severity != "info":
-                self._diag(d.code, d.message, d.severity)
+                self._diag(d.code, d.message, d.severity, ref.serial_number if ref else "")
         for line in quote.lines:
             line_kind = LineKind.MINIMUM if line.kind == pricing.LINE_MINIMUM else kind
             self.inv.lines.append(DraftLine(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
+from contextlib import suppress
+from datetime import date, timedelta
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -60,6 +61,30 @@ class PeriodForm(forms.Form):
         if not data.get("subscription") and not data.get("property"):
             self.add_error("subscription", "Choose a subscription or a property.")
         return data
+
+    @staticmethod
+    def submitted(data) -> bool:
+        """The preview form was sent (it carries the period); a link that names only the
+        subscription or the property opens it filled in instead of with errors."""
+        return "start" in data or "end" in data
+
+    @classmethod
+    def initial_from(cls, data, today: date) -> dict:
+        """Initial values from a link (``?subscription=<id>`` or ``?property=<id>``): the
+        choice, and the period a run would bill next (``readiness.default_period``)."""
+        from billing.selectors.readiness import default_period
+
+        initial: dict = {}
+        for name in ("subscription", "property"):
+            with suppress(ValidationError):  # a stale or foreign id: the choice stays empty
+                initial[name] = cls.base_fields[name].clean(data.get(name) or None)
+        sub = initial.get("subscription")
+        if sub is not None:
+            initial["start"], initial["end"] = default_period(sub, today)
+        else:
+            end = today.replace(day=1)
+            initial["start"], initial["end"] = (end - timedelta(days=1)).replace(day=1), end
+        return {k: v for k, v in initial.items() if v is not None}
 
     def subscriptions(self) -> list[Subscription]:
         """The chosen subscription, or those of the property in effect during the period."""

@@ -51,6 +51,8 @@ urlpatterns = [
     path("runs/<uuid:id>/recompute/", run_views.RunRecomputeView.as_view(),
          name="run_recompute"),
     path("runs/<uuid:id>/resume/", run_views.RunResumeView.as_view(), name="run_resume"),
+    path("runs/<uuid:id>/retry-skipped/", run_views.RunRetrySkippedView.as_view(),
+         name="run_retry_skipped"),
     path("run-items/<uuid:id>/retry/", run_views.RunItemRetryView.as_view(),
          name="run_item_retry"),
     # PDF statements and their emails

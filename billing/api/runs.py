@@ -4,7 +4,8 @@
 ``billing-batches/{id}/runs/`` (GET the batch's runs, POST start one: 201, or 200 with the
 run that already exists for the period); ``bill-runs/`` list and detail with ``progress``
 (the status endpoint); ``bill-runs/{id}/items/?status=failed`` (the run report);
-``bill-runs/{id}/issue/``, ``/cancel/``, ``/resume/``; ``bill-run-items/{id}/retry/``.
+``bill-runs/{id}/issue/``, ``/cancel/``, ``/resume/``, ``/retry-skipped/``;
+``bill-run-items/{id}/retry/``.
 Reads need ``viewer``, writes ``manager``.
 """
 
@@ -271,6 +272,15 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrganizationV
         run = self.get_object()
         queued = run_services.bill_run_resume(run=run)
         return Response({**self._data(run), "queued": queued}, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(request=None, responses=RunDetailSerializer)
+    @action(detail=True, methods=["post"], url_path="retry-skipped")
+    def retry_skipped(self, request: Request, id: Any = None) -> Response:
+        """Bill the run's skipped items again (after the data was fixed): their drafts are
+        added to the run; nothing is billed twice. 409 when none is skipped."""
+        tally = run_services.bill_run_retry_skipped(run=self.get_object(),
+                                                    **self.audit_kwargs())
+        return Response({**self._data(self.get_object()), "retried": tally})
 
     def _data(self, run: BillRun) -> dict[str, Any]:
         return RunDetailSerializer(BillRun.objects.select_related("batch").get(pk=run.pk)).data

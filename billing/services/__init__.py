@@ -40,6 +40,7 @@ from billing.services.runs import (  # noqa: F401
     bill_run_item_retry,
     bill_run_process_chunk,
     bill_run_resume,
+    bill_run_retry_skipped,
     bill_run_start,
 )
 from billing.services.statements import (  # noqa: F401

@@ -42,6 +42,7 @@ from billing.services.runs_chunks import (  # noqa: F401 — re-exported, see th
     MAX_CHUNK_ATTEMPTS,
     bill_run_item_retry,
     bill_run_process_chunk,
+    bill_run_retry_skipped,
     lease_seconds,
 )
 from billing.services.runs_review import (  # noqa: F401 — re-exported, see the docstring
@@ -225,5 +226,6 @@ def bill_run_scheduled_start(*, batch: BillingBatch) -> BillRun | None:
 
 __all__: list[Any] = [
     "bill_run_cancel", "bill_run_issue", "bill_run_item_retry", "bill_run_process_chunk",
-    "bill_run_resume", "bill_run_scheduled_start", "bill_run_start", "stalled_runs",
+    "bill_run_resume", "bill_run_retry_skipped", "bill_run_scheduled_start", "bill_run_start",
+    "stalled_runs",
 ]

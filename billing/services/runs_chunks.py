@@ -114,6 +114,7 @@ def _diag(d: engine.Diagnostic, tenant=None) -> dict[str, str]:
     out = d.as_dict()
     if tenant is not None:
         out["tenant"] = str(tenant)
+        out["tenant_id"] = str(tenant.public_id)
     return out
 
 
@@ -305,6 +306,39 @@ def bill_run_item_retry(*, item: BillRunItem, actor=None, api_key=None) -> BillR
     return item
 
 
+@transaction.atomic
+def bill_run_retry_skipped(*, run: BillRun, actor=None, api_key=None) -> dict[str, int]:
+    """Bill the run's skipped items again (after the readings, meters or tariff were
+    fixed): one engine pass, the drafts added to this run; item by item if that pass fails.
+    Idempotent: invoiced items are left alone, a subscription this run (or anyone) already
+    invoiced for the period gets nothing new, and a second call finds nothing to do. The
+    run's status follows (new drafts → review). Returns the tally
+    (``created``/``skipped``/``failed``/``invoices``)."""
+    run = _locked_run(run)
+    if run.status == BillRunStatus.CANCELLED:
+        raise Conflict("The run is cancelled: start a new run of the period instead.")
+    items = list(BillRunItem.objects.select_for_update(of=("self",)).filter(
+        run=run, status=ItemStatus.SKIPPED, chunk__status=ChunkStatus.DONE).order_by("pk"))
+    if not items:
+        raise Conflict("No skipped subscription is left to retry in this run.")
+    try:
+        with transaction.atomic():
+            outcomes = _bill(run, items)
+    except Exception:  # noqa: BLE001 — one bad item must not hold back the others
+        log.warning("bill run %s: retry of the skipped items failed as a whole; item by "
+                    "item", run.pk, exc_info=True)
+        outcomes = {item.pk: _bill_alone(run, item) for item in items}
+    _record(outcomes)
+    tally = _tally(outcomes)
+    audit_record(action="bill_run.retry_skipped", actor=actor, api_key=api_key,
+                 target=str(run.public_id), detail={str(k): v for k, v in tally.items()})
+    if run.status not in LIVE:
+        run.status = _final_status(run)
+        run.save(update_fields=["status"])
+    return {str(k): v for k, v in tally.items()}
+
+
 __all__: list[Any] = [
-    "MAX_CHUNK_ATTEMPTS", "bill_run_item_retry", "bill_run_process_chunk", "lease_seconds",
+    "MAX_CHUNK_ATTEMPTS", "bill_run_item_retry", "bill_run_process_chunk",
+    "bill_run_retry_skipped", "lease_seconds",
 ]

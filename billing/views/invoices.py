@@ -24,6 +24,7 @@ from billing.models import (
     LineKind,
     Subscription,
 )
+from billing.selectors.fixes import attach_preview_fixes
 from billing.selectors.review import draft_comparisons, outlier_threshold
 from billing.selectors.statements import points as _points
 from billing.selectors.totals import credit_note_totals, invoice_totals, legacy_rounding
@@ -34,7 +35,7 @@ from billing.services.credit_notes import (
 )
 from billing.views.statements import credit_note_pdf_response
 from billspree.core.errors import Conflict
-from billspree.core.portal import OrganizationPortalMixin
+from billspree.core.portal import OrganizationPortalMixin, organization_today
 
 PAGE_SIZE = 25
 
@@ -397,18 +398,23 @@ class PreviewView(OrganizationPortalMixin, View):
     POST: create the draft invoices (managers), only when something can be billed."""
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        form = forms.PeriodForm(request.GET or None)
+        if not forms.PeriodForm.submitted(request.GET):  # opened from a link: filled in
+            form = forms.PeriodForm(initial=forms.PeriodForm.initial_from(
+                request.GET, organization_today(request)))
+            return render(request, "billing/preview.html", {"form": form, "preview": None})
+        form = forms.PeriodForm(request.GET)
         preview = None
-        if request.GET and form.is_valid():
+        if form.is_valid():
             data = form.cleaned_data
             try:
                 preview = services.invoice_preview(
                     subscriptions=form.subscriptions(), start=data["start"], end=data["end"]
                 )
+                attach_preview_fixes(preview.invoices)
             except ValidationError as exc:
                 forms.add_service_errors(form, exc)
         return render(request, "billing/preview.html", {"form": form, "preview": preview},
-                      status=200 if not request.GET or form.is_valid() else 400)
+                      status=200 if form.is_valid() else 400)
 
     def post(self, request: HttpRequest) -> HttpResponse:
         form = forms.PeriodForm(request.POST)

@@ -39,6 +39,7 @@ from billing.models import (
     ItemStatus,
 )
 from billing.selectors.batches import batch_subscriptions_for_period
+from billing.selectors.fixes import attach_fixes
 from billing.selectors.review import attach_comparisons, outlier_threshold, with_previous
 from billing.selectors.runs import bill_run_progress
 from billing.views.batches import PICKER_LIMIT, _batch, _confirmed
@@ -179,12 +180,15 @@ class RunDetailView(OrganizationPortalMixin, View):
                         if progress.get(s)), ItemStatus.CREATED)
         show = show if show in ItemStatus.values else default
         items = BillRunItem.objects.filter(run=run, status=show).select_related(
-            "subscription__billing_point__property").order_by("pk")
+            "subscription__billing_point__property", "subscription__plan").order_by("pk")
         drafts = Invoice.objects.filter(bill_run=run, status=InvoiceStatus.DRAFT).select_related(
             "tenant", "billing_point__property").order_by("billing_point__name", "pk")
         issued = Invoice.objects.filter(bill_run=run).exclude(status=InvoiceStatus.DRAFT)
         draft_rows = attach_comparisons(list(with_previous(drafts)[:PICKER_LIMIT]))
         _attach_warnings(run, draft_rows)
+        report = _page(request, items)
+        report["rows"] = list(report["rows"])
+        attach_fixes(report["rows"])
         return render(request, "billing/runs/run_detail.html", {
             "run": run, "progress": progress, "live": _is_live(run), "show": show,
             "tabs": [(v, label, progress.get(v, 0) if v != ItemStatus.PENDING
@@ -198,7 +202,8 @@ class RunDetailView(OrganizationPortalMixin, View):
             "issued_count": issued.count(), "issue_error": issue_error,
             "can_cancel": run.status in (*LIVE, BillRunStatus.REVIEW, BillRunStatus.FAILED)
             and run.status != BillRunStatus.ISSUING and not issued.exists(),
-            **_page(request, items),
+            "can_retry": not _is_live(run) and run.status != BillRunStatus.CANCELLED,
+            **report,
         }, status=status)
 
 
@@ -336,3 +341,34 @@ class RunItemRetryView(OrganizationPortalMixin, View):
                                       f"{item.get_status_display().lower()}.")
         return redirect(reverse("billing:run_detail", args=[item.run.public_id])
                         + f"?show={item.status}")
+
+
+class RunRetrySkippedView(OrganizationPortalMixin, View):
+    """GET: how many skipped subscriptions would be billed again; POST: bill them (after
+    the readings, meters or tariff were fixed). Nothing is billed twice."""
+
+    model = BillRun
+
+    def get(self, request: HttpRequest, id: Any) -> HttpResponse:
+        run = _run(id)
+        items = BillRunItem.objects.filter(run=run, status=ItemStatus.SKIPPED).select_related(
+            "subscription__billing_point")
+        return render(request, "billing/runs/run_retry_skipped.html",
+                      {"run": run, "items": items[:PICKER_LIMIT], "count": items.count()})
+
+    def post(self, request: HttpRequest, id: Any) -> HttpResponse:
+        run = _run(id)
+        try:
+            tally = services.bill_run_retry_skipped(run=run, **_actor(request))
+        except (ValidationError, Conflict) as exc:
+            messages.error(request, _error(exc))
+            return redirect(reverse("billing:run_detail", args=[run.public_id])
+                            + "?show=skipped")
+        done = tally[ItemStatus.CREATED]
+        left = tally[ItemStatus.SKIPPED] + tally[ItemStatus.FAILED]
+        text = (f"Retried {done + left} skipped subscription(s): {done} invoiced "
+                f"({tally['invoices']} draft(s) added to this run)")
+        text += f", {left} still not billed — see the reasons." if left else "."
+        (messages.success if done else messages.warning)(request, text)
+        return redirect(reverse("billing:run_detail", args=[run.public_id])
+                        + ("?show=skipped" if left else "?show=created"))

@@ -21,6 +21,8 @@ class Panel:
     title: str
     template: str
     context: dict[str, Any] = field(default_factory=dict)
+    #: an alert the page shows across its width, above the other panels
+    wide: bool = False
 
 
 def collect_panels(slot: str, request: HttpRequest, obj: Any) -> list[Panel]:

@@ -220,5 +220,6 @@ class MeterDetailView(OrganizationPortalMixin, View):
             "history": selectors.assignment_history(meter=meter),
             "sub_meters": selectors.sub_meters(meter),
             "nav_section": "meters",
+            "panels": collect_panels("meter", request, meter),
         }
         return render(request, "meters/meter_detail.html", ctx)
