@@ -261,7 +261,7 @@ RULES: tuple[Rule, ...] = (
     Rule("meter_required", check_row, "A row without a meter number is refused.",
          fast_path=False, reason=_CANDIDATES + "a row without a meter id."),
     Rule("meter_known", check_row, "The meter must belong to the organization.",
-         sql="m.organization_id = %(org)s"),
+         sql="m.organization_id = %(org)s"),  # the state row's lookup checks it too
     Rule("value_number", check_row, "The value must be a number, not NaN, not negative.",
          fast_path=False, reason=_CANDIDATES + "a value parse_value refuses."),
     Rule("value_fits", check_row, "The value must fit the meter's register digits.",
@@ -280,7 +280,7 @@ RULES: tuple[Rule, ...] = (
          sql="a.connected_at <= s.last_read_at"),  # and a.removed_at IS NULL (the join)
     Rule("first_reading", check_order, "A meter's first reading counts from its "
          "assignment's initial value (the general engine makes the first total).",
-         sql="s.last_total IS NOT NULL"),
+         sql="s.last_total IS NOT NULL"),  # a state row left by a refused first reading
     Rule("same_instant", check_existing, "A row at a stored instant is unchanged or a "
          "conflict (unless replace).", sql="s.last_read_at < %(at)s"),
     Rule("following", check_order, "A back-filled row must not be higher than the "

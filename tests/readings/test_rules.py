@@ -39,5 +39,5 @@ def test_the_snapshot_statement_requires_every_guard():
             assert _squash(rule.sql) in statement, rule.name
     # each stage's WHERE is exactly the table's guards, nothing hand-written beside them
     for stage, after in (("cand", "), ok AS ("), ("ok", "), upd AS (")):
-        where = statement[: statement.index(after)].rsplit(" WHERE ", 1)[1]
+        where = statement[: statement.index(after)].rsplit(" WHERE ", 1)[1].strip()
         assert where == _squash(rules.snapshot_where(stage)), stage

@@ -311,6 +311,14 @@ def _remove_before(twins, at):
     )
 
 
+def _refused_first(twins, at):
+    for side, meter in twins.items():
+        outcome = reading_ingest(rows=[RowIn(0, meter.serial_number, at - timedelta(hours=12),
+                                             Decimal(10))], source=Source.GATEWAY, now=NOW)
+        assert outcome.counts["rejected"] == 1, side  # below the initial 100
+    assert MeterReadingState.objects.filter(meter__in=twins.values()).count() == 2
+
+
 def _other_organization(twins, at, side, value):
     """A meter of another organization, with its own state row (it has a reading)."""
     return (twins["B"].pk, f"{side}-B", value)
@@ -329,8 +337,11 @@ SCENARIOS: dict[str, list[Scenario]] = {
     "value_number": [Scenario(value="abc"), Scenario(value="NaN"), Scenario(value="-3")],
     "value_fits": [Scenario(digits=3, start=890, value=Decimal(1000))],
     "not_future": [Scenario(hours=(NOW - T0).total_seconds() / 3600 + 1)],
-    "installed": [Scenario(before=_remove_before)],
-    "first_reading": [Scenario(readings=0, hours=24)],
+    "installed": [Scenario(before=_remove_before),  # removed: no open assignment
+                  Scenario(before=lambda twins, at: _move(twins, at - timedelta(hours=2)))],
+    "first_reading": [Scenario(readings=0, hours=24),
+                      # a state row without a reading: the first one was refused
+                      Scenario(readings=0, hours=24, before=_refused_first)],
     "same_instant": [Scenario(hours=96, value=Decimal(141)),  # a conflict
                      Scenario(hours=96, value=Decimal(140))],  # unchanged
     "following": [Scenario(hours=84, value=Decimal(145)),  # above the next reading
@@ -354,7 +365,7 @@ def _both(twins, at, scenario: Scenario, value, crafted: bool):
             rows[side] = [scenario.row(twins, at, side, value)]
         else:
             rows[side] = [(meter.pk, meter.serial_number, value)]
-        if crafted:
+        if crafted and scenario.extra_rows:
             rows[side] += [(meter.pk, meter.serial_number, value + 1)] * scenario.extra_rows
     snapshot = reading_ingest_snapshot(rows=rows["S"], read_at=at, source=Source.GATEWAY, now=NOW)
     general = reading_ingest(
