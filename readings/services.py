@@ -89,7 +89,7 @@ def reading_ingest(
     on_chunk: Callable[[int, list[RowResult]], None] | None = None,
     notify: bool = True,
 ) -> IngestResult:
-    """Validate and store readings with the rules of ``readings.ingest``; one result per row.
+    """Validate and store readings with the rules of ``readings.rules``; one result per row.
 
     ``all_or_nothing``: any rejected row undoes the whole batch (CSV default); results
     still list every row, so the caller can report every bad one. Otherwise good rows are
