@@ -27,7 +27,7 @@ from django.db import connection, transaction  # noqa: E402
 
 from billspree.core.models import Organization  # noqa: E402
 from meters.models import BillingPoint, Meter, MeterAssignment, MeterType, Property  # noqa: E402
-from readings.ingest import COPY_COLUMNS  # noqa: E402
+from readings.ingest_sql import COPY_COLUMNS  # noqa: E402
 from readings.partitions import partition_name, partitions_ensure  # noqa: E402
 
 START = datetime(2001, 1, 1, tzinfo=UTC)

@@ -54,7 +54,7 @@ from billspree.core.models import Organization  # noqa: E402
 from billspree.core.scoping import organization_context  # noqa: E402
 from meters import services as meter_services  # noqa: E402
 from meters.models import BillingPoint, Meter, MeterAssignment, MeterType  # noqa: E402
-from readings.ingest import COPY_COLUMNS  # noqa: E402
+from readings.ingest_sql import COPY_COLUMNS  # noqa: E402
 from readings.partitions import partitions_ensure  # noqa: E402
 from tariffs import services as tariff_services  # noqa: E402
 from tenants.models import Occupancy, Ownership, Tenant  # noqa: E402

@@ -3,12 +3,12 @@
 A gateway poll (or any push of "every meter's register now") is, reading after reading,
 the easiest case of ingestion: the instant is after each meter's latest reading, the
 register went forward by a plausible amount, and the meter is still installed where it
-was at its latest reading. For that case every rule of ``readings.ingest`` needs only the
+was at its latest reading. For that case every rule of ``readings.rules`` needs only the
 meter's state row, its open assignment (connected at or before its latest reading) and
 its register size, so one SQL statement checks them, locks the state rows (in meter
 order, ``FOR UPDATE``, as the general engine does), moves each state forward (latest
 reading, unwrapped total, the ~30-day window of use, with the same float arithmetic as
-``ingest._advance_state``) and inserts the readings. No Python runs per row but building
+``ingest_state.advance_state``) and inserts the readings. No Python runs per row but building
 the two arrays it is sent.
 
 Every row the statement does not take goes, unchanged, through the general engine
@@ -30,14 +30,19 @@ from decimal import Decimal
 
 from django.db import connection
 
-from readings import ingest, rollups
+from readings import rollups, rules
+from readings.ingest_sql import COPY_COLUMNS
+from readings.ingest_state import WINDOW_DAYS
+from readings.ingest_state import zone as zone_of
 from readings.models import Quality
 from readings.parsing import parse_value
 from readings.partitions import partitions_ensure_for
 
-#: A state row's window arithmetic and the jump check follow ``ingest._advance_state`` and
-#: ``ingest._flag_jump`` exactly (float8 in PostgreSQL is the same IEEE double as a
-#: Python float, and the operations are done in the same order).
+#: The ``WHERE`` clauses are the guards of ``readings.rules.RULES`` (a rule without one is
+#: marked there as never reaching this statement). A state row's window arithmetic follows
+#: ``ingest_state.advance_state`` and the jump guard ``rules.flag_jump`` exactly (float8
+#: in PostgreSQL is the same IEEE double as a Python float, and the operations are done
+#: in the same order).
 _SNAPSHOT_SQL = f"""
 WITH v AS MATERIALIZED (
     SELECT * FROM unnest(%(meters)s::bigint[], %(values)s::numeric[]) AS v(meter_id, value)
@@ -67,30 +72,25 @@ WITH v AS MATERIALIZED (
     CROSS JOIN LATERAL (
         SELECT p.time_zone FROM meters_property p WHERE p.id = b.property_id OFFSET 0
     ) p
-    WHERE m.organization_id = %(org)s
-      AND s.last_read_at < %(at)s AND s.last_total IS NOT NULL AND v.value >= s.last_value
-      AND v.value < power(10::numeric, m.register_digits)
-      AND a.connected_at <= s.last_read_at
+    WHERE {rules.snapshot_where('cand')}
 ), ok AS (
-    SELECT c.*, c.value - c.last_value AS delta, c.wd + c.days > {ingest.WINDOW_DAYS} AND c.wd > 0
+    SELECT c.*, c.value - c.last_value AS delta, c.wd + c.days > {WINDOW_DAYS} AND c.wd > 0
         AS trim
     FROM cand c
-    WHERE NOT (c.wd >= 1 AND c.wu / c.wd > 0 AND c.value > c.last_value
-               AND (c.value - c.last_value)::float8
-                   > {float(ingest.ANOMALY_FACTOR)} * (c.wu / c.wd) * greatest(c.days, 1.0))
+    WHERE {rules.snapshot_where('ok')}
 ), upd AS (
     UPDATE readings_meterreadingstate s SET
         last_read_at = %(at)s, last_value = ok.value, last_total = ok.last_total + ok.delta,
         window_days = CASE WHEN ok.trim
-            THEN ok.wd * (greatest({ingest.WINDOW_DAYS} - ok.days, 0.0) / ok.wd)
+            THEN ok.wd * (greatest({WINDOW_DAYS} - ok.days, 0.0) / ok.wd)
             ELSE ok.wd END + ok.days,
         window_use = CASE WHEN ok.trim
-            THEN ok.wu * (greatest({ingest.WINDOW_DAYS} - ok.days, 0.0) / ok.wd)
+            THEN ok.wu * (greatest({WINDOW_DAYS} - ok.days, 0.0) / ok.wd)
             ELSE ok.wu END + ok.delta::float8,
         updated_at = now()
     FROM ok WHERE s.meter_id = ok.meter_id
 ), ins AS (
-    INSERT INTO readings_reading ({ingest.COPY_COLUMNS})
+    INSERT INTO readings_reading ({COPY_COLUMNS})
     SELECT %(org)s, ok.meter_id, %(at)s, ok.value, ok.last_total + ok.delta, %(source)s,
            %(quality)s, %(upload)s, false, %(now)s
     FROM ok
@@ -166,7 +166,7 @@ def candidates(
     """(index, parsed value) of the rows the statement may take: a valid number, the
     meter given once, an instant not in the future. Everything else is left to the
     general engine."""
-    if read_at > now + ingest.FUTURE_TOLERANCE:
+    if read_at > now + rules.FUTURE_TOLERANCE:
         return []
     seen: set[int] = set()
     repeated: set[int] = set()
@@ -213,12 +213,12 @@ def write_snapshot(
         written.stored.add(meter_id)
         midnight = midnights.get(zone)
         if midnight is None:
-            tz = ingest._zone(zone)
+            tz = zone_of(zone)
             midnight = midnights[zone] = datetime.combine(
                 read_at.astimezone(tz).date(), time(), tzinfo=tz
             )
         # Three hours past local midnight is past any DST shift of it; closer, ask the zone.
-        tz = ingest._zone(zone)
+        tz = zone_of(zone)
         if old_at < midnight + timedelta(hours=3) and (
             old_at.astimezone(tz).date() < read_at.astimezone(tz).date()
         ):
@@ -232,7 +232,7 @@ def rollups_after_snapshot(organization_id: int, written: SnapshotWrite, read_at
     if not written.day_completed:
         return 0
     touched = {m: [read_at, read_at] for m, _, _ in written.day_completed}
-    zones = {m: ingest._zone(zone) for m, _, zone in written.day_completed}
+    zones = {m: zone_of(zone) for m, _, zone in written.day_completed}
     latest = dict.fromkeys(touched, read_at)
     before = {m: old_at for m, old_at, _ in written.day_completed}
     return rollups.rollups_after_ingest(organization_id, touched, zones, latest, before, {})

@@ -35,7 +35,6 @@ from django.db.models.expressions import RawSQL
 
 from billspree.core import csv_export
 from meters.models import Meter, MeterAssignment
-from readings.ingest import DAY_SECONDS, Point, advance
 from readings.models import (
     DailyConsumption,
     MeterReadingState,
@@ -45,6 +44,7 @@ from readings.models import (
     Upload,
 )
 from readings.parsing import COLUMNS, local_example
+from readings.registers import DAY_SECONDS, Point, advance, metered
 
 #: First look for boundary readings this close (few partitions), then without limit.
 NEAR = timedelta(days=45)
@@ -460,7 +460,7 @@ def _consume(s: Segment, boundaries, daily: dict[int, Decimal | None]) -> Consum
     # (extrapolation after the last reading already set ``estimated``)
     result.interpolated = first.flagged or last.flagged
     # the boundary values are kept to 4 places, so end − start × multiplier is the quantity
-    result.quantity = ((last.total - first.total) * s.meter.multiplier).quantize(QUANTUM)
+    result.quantity = metered(first.total, last.total, s.meter.multiplier).quantize(QUANTUM)
     return result
 
 

@@ -32,6 +32,8 @@ from billspree.core.scoping import require_organization
 from billspree.core.services import audit_record
 from meters.models import Meter
 from readings import ingest, ingest_snapshot, rollups
+from readings.ingest_sql import save_states
+from readings.ingest_state import Batch, RowResult, utcnow
 from readings.models import Reading, ReadingAnomaly, Source, Upload
 from readings.parsing import CsvFileError, RowIn, csv_rows, parse_local_instant
 from readings.partitions import month_of, partitions_ensure
@@ -50,7 +52,7 @@ class _RollBack(Exception):
 
 @dataclass
 class IngestResult:
-    results: list[ingest.RowResult] = field(default_factory=list)
+    results: list[RowResult] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
     committed: bool = True
     rows: int = 0
@@ -84,10 +86,10 @@ def reading_ingest(
     now: datetime | None = None,
     keep_results: bool = True,
     keep_rejected: bool = True,
-    on_chunk: Callable[[int, list[ingest.RowResult]], None] | None = None,
+    on_chunk: Callable[[int, list[RowResult]], None] | None = None,
     notify: bool = True,
 ) -> IngestResult:
-    """Validate and store readings with the rules of ``readings.ingest``; one result per row.
+    """Validate and store readings with the rules of ``readings.rules``; one result per row.
 
     ``all_or_nothing``: any rejected row undoes the whole batch (CSV default); results
     still list every row, so the caller can report every bad one. Otherwise good rows are
@@ -104,12 +106,12 @@ def reading_ingest(
     if source not in Source.values:
         raise ValidationError({"source": [f"Unknown source {source!r}."]})
     org = require_organization()
-    batch = ingest.Batch(
+    batch = Batch(
         organization_id=org.pk,
         source=source,
         upload=upload,
         replace=replace,
-        now=now or ingest.utcnow(),
+        now=now or utcnow(),
         default_tz=org.time_zone,
     )
     outcome = IngestResult(
@@ -122,7 +124,7 @@ def reading_ingest(
                 _tally(outcome, results, keep_results, keep_rejected)
                 if on_chunk:
                     on_chunk(outcome.rows, results)
-            ingest.save_states(batch.states.values())
+            save_states(batch.states.values())
             if all_or_nothing and outcome.error_count:
                 raise _RollBack
             _rollups_update(batch)
@@ -159,7 +161,7 @@ def reading_ingest_snapshot(
     if source not in Source.values:
         raise ValidationError({"source": [f"Unknown source {source!r}."]})
     org = require_organization()
-    now = now or ingest.utcnow()
+    now = now or utcnow()
     meter_ids = [r[0] for r in rows]
     values = [r[2] for r in rows]
     outcome = IngestResult(
@@ -210,7 +212,7 @@ def readings_change(touched: dict[int, list[datetime]], description: str) -> Inp
     )
 
 
-def _change(batch: ingest.Batch) -> InputChange | None:
+def _change(batch: Batch) -> InputChange | None:
     upload = batch.upload
     what = "readings corrected" if batch.replace else "readings added"
     if upload is not None and upload.source == Source.UPLOAD:
@@ -218,7 +220,7 @@ def _change(batch: ingest.Batch) -> InputChange | None:
     return readings_change(batch.touched, what)
 
 
-def _rollups_update(batch: ingest.Batch) -> None:
+def _rollups_update(batch: Batch) -> None:
     """Recompute the daily/monthly consumption of the meter-days the batch wrote to."""
     if not batch.touched:
         return
@@ -232,7 +234,7 @@ def _rollups_update(batch: ingest.Batch) -> None:
 
 
 def _tally(
-    outcome: IngestResult, results: list[ingest.RowResult], keep: bool, keep_rejected: bool
+    outcome: IngestResult, results: list[RowResult], keep: bool, keep_rejected: bool
 ) -> None:
     outcome.rows += len(results)
     for r in results:
@@ -389,7 +391,7 @@ def _api_row(index: int, item: Any) -> RowIn:
     )
 
 
-def _api_result(r: ingest.RowResult, committed: bool) -> dict:
+def _api_result(r: RowResult, committed: bool) -> dict:
     data = r.as_dict()
     data["index"] = data.pop("line")
     if not committed and r.status != "rejected":
@@ -423,7 +425,7 @@ def upload_finish(
     upload.save()
 
 
-def _error_row(r: ingest.RowResult) -> dict:
+def _error_row(r: RowResult) -> dict:
     return {"line": r.line, "meterNumber": r.meter_number, "errors": [list(e) for e in r.errors]}
 
 
@@ -504,7 +506,7 @@ def upload_process(*, upload: Upload, now: datetime | None = None) -> Upload:
             ErrorReport() as report,
         ):
 
-            def on_chunk(done: int, results: list[ingest.RowResult]) -> None:
+            def on_chunk(done: int, results: list[RowResult]) -> None:
                 report.add(results)
                 progress.update(done)
 
@@ -554,7 +556,7 @@ class ErrorReport:
         self.first: list[dict] = []
         self.count = 0
 
-    def add(self, results: list[ingest.RowResult]) -> None:
+    def add(self, results: list[RowResult]) -> None:
         for r in results:
             if r.status != "rejected":
                 continue
@@ -679,7 +681,7 @@ def reading_enter(
     value: Decimal | str,
     actor: AbstractBaseUser,
     replace: bool = False,
-) -> ingest.RowResult:
+) -> RowResult:
     """One reading typed in the portal; the same rules as every other path."""
     with transaction.atomic():
         upload = Upload.objects.create(

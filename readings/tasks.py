@@ -10,7 +10,7 @@ from django.db import OperationalError
 from billspree.core.models import Organization
 from billspree.core.scoping import organization_context
 from readings import partitions, services
-from readings.ingest import utcnow
+from readings.ingest_state import utcnow
 from readings.models import Upload
 
 

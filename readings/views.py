@@ -30,9 +30,9 @@ from readings.forms import (
     ReadingFilterForm,
     UploadForm,
 )
-from readings.ingest import advance
 from readings.models import Reading, ReadingAnomaly, Source, Upload
 from readings.parsing import local_forms, localize
+from readings.registers import advance
 
 PAGE_SIZE = 50
 

@@ -102,7 +102,7 @@ def test_consumption_is_never_negative_across_a_register_rollover(ctx, start, st
     # a 4-digit register: the readings are the running total modulo 10 000, so a reading
     # may be lower than the one before it (the register wrapped), never the consumption.
     # Ingest takes a lower reading as a rollover only for an advance of at most 10 % of
-    # the register (readings.ingest.ROLLOVER_SHARE), hence steps of at most 1 000.
+    # the register (readings.registers.ROLLOVER_SHARE), hence steps of at most 1 000.
     values = [start, (start + steps[0]) % 10_000, (start + sum(steps)) % 10_000]
     with rolled_back():
         h = make_house(flat="0.30", initial=str(values[0]), register_digits=4,

@@ -10,11 +10,14 @@ compared.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 
+from billspree.core.scoping import organization_context
 from meters.models import BillingPoint, MeterAssignment, Property
 from readings.models import (
     DailyConsumption,
@@ -24,6 +27,7 @@ from readings.models import (
     Source,
 )
 from readings.parsing import RowIn
+from readings.rules import RULES
 from readings.services import reading_ingest, reading_ingest_snapshot
 from tests.readings.helpers import NOW, T0, make_meter
 
@@ -278,3 +282,150 @@ def test_the_statement_is_driven_by_the_values_whatever_the_statistics(in_org_a)
             assert re.search(keys[scanned.group(1)], condition), (line, condition)
     for table in keys:
         assert f" on {table} " in text, (table, text)
+
+
+# --- one crafted row per rule of ``readings.rules.RULES`` -----------------------------------
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """Twin meters with a few ordinary daily readings (the first goes to the general
+    engine, the others through the statement), then one crafted row the rule concerns.
+    ``row`` gives (meter id or None, meter number, value) per side; ``hours`` is when the
+    crafted row is read, after the connection; ``before`` changes the twins first."""
+
+    value: object = Decimal(150)
+    hours: float = 120
+    digits: int = 6
+    start: int = 100
+    readings: int = 4
+    row: Callable | None = None
+    before: Callable | None = None
+    extra_rows: int = 0
+    taken: bool = False  # the crafted row is one the statement must take
+
+
+def _remove_before(twins, at):
+    MeterAssignment.objects.filter(meter__in=twins.values()).update(
+        removed_at=at - timedelta(minutes=1), final_reading=Decimal(1)
+    )
+
+
+def _refused_first(twins, at):
+    for side, meter in twins.items():
+        outcome = reading_ingest(rows=[RowIn(0, meter.serial_number, at - timedelta(hours=12),
+                                             Decimal(10))], source=Source.GATEWAY, now=NOW)
+        assert outcome.counts["rejected"] == 1, side  # below the initial 100
+    assert MeterReadingState.objects.filter(meter__in=twins.values()).count() == 2
+
+
+def _other_organization(twins, at, side, value):
+    """A meter of another organization, with its own state row (it has a reading)."""
+    return (twins["B"].pk, f"{side}-B", value)
+
+
+#: Rules that never reach the statement and cannot be crafted as a snapshot row.
+UNCRAFTABLE = {
+    "read_at_valid": "a snapshot's instant is a datetime, never text",
+    "quality_known": "a snapshot has no quality column",
+}
+
+SCENARIOS: dict[str, list[Scenario]] = {
+    "nul": [Scenario(value="15\x00")],
+    "meter_required": [Scenario(row=lambda twins, at, side, value: (None, "", value))],
+    "meter_known": [Scenario(row=_other_organization)],
+    "value_number": [Scenario(value="abc"), Scenario(value="NaN"), Scenario(value="-3")],
+    "value_fits": [Scenario(digits=3, start=890, value=Decimal(1000))],
+    "not_future": [Scenario(hours=(NOW - T0).total_seconds() / 3600 + 1)],
+    "installed": [Scenario(before=_remove_before),  # removed: no open assignment
+                  Scenario(before=lambda twins, at: _move(twins, at - timedelta(hours=2)))],
+    "first_reading": [Scenario(readings=0, hours=24),
+                      # a state row without a reading: the first one was refused
+                      Scenario(readings=0, hours=24, before=_refused_first)],
+    "same_instant": [Scenario(hours=96, value=Decimal(141)),  # a conflict
+                     Scenario(hours=96, value=Decimal(140))],  # unchanged
+    "following": [Scenario(hours=84, value=Decimal(145)),  # above the next reading
+                  Scenario(hours=84, value=Decimal(135))],  # a good back-fill
+    "repeated_in_batch": [Scenario(extra_rows=1)],
+    "not_lower": [Scenario(value=Decimal(130)), Scenario(digits=3, start=950, value=Decimal(5))],
+    "jump": [Scenario(value=Decimal(640)), Scenario(value=Decimal(180), taken=True)],
+}
+
+
+def _swap(text: str) -> str:
+    return text.replace("S-", "G-")
+
+
+def _both(twins, at, scenario: Scenario, value, crafted: bool):
+    """Send one instant to each twin: the S twin as a snapshot, the G twin as a batch."""
+    rows = {}
+    for side in ("S", "G"):
+        meter = twins[side]
+        if crafted and scenario.row is not None:
+            rows[side] = [scenario.row(twins, at, side, value)]
+        else:
+            rows[side] = [(meter.pk, meter.serial_number, value)]
+        if crafted and scenario.extra_rows:
+            rows[side] += [(meter.pk, meter.serial_number, value + 1)] * scenario.extra_rows
+    snapshot = reading_ingest_snapshot(rows=rows["S"], read_at=at, source=Source.GATEWAY, now=NOW)
+    general = reading_ingest(
+        rows=[RowIn(i, serial, at, v) for i, (_, serial, v) in enumerate(rows["G"])],
+        source=Source.GATEWAY, now=NOW, keep_results=True,
+    )
+    count = len(rows["S"])
+    assert _statuses(snapshot, count) == _statuses(general, count), at
+    assert snapshot.counts == general.counts, at
+    fast = set(snapshot.stored_lines)
+    assert [(r.line, [(f, _swap(m)) for f, m in r.errors], _swap(r.anomaly))
+            for r in snapshot.results] == [
+        (r.line, [(f, _swap(m)) for f, m in r.errors], _swap(r.anomaly))
+        for r in general.results if r.line not in fast
+    ], at
+    return snapshot
+
+
+def _scenarios():
+    return [
+        pytest.param(rule.name, n, s, id=f"{rule.name}-{n}")
+        for rule in RULES for n, s in enumerate(SCENARIOS.get(rule.name, []))
+    ]
+
+
+def test_every_rule_has_a_crafted_row_or_says_why_not():
+    """A new rule in ``readings.rules.RULES`` needs a scenario here (or, if no snapshot row
+    can violate it, an entry in UNCRAFTABLE); a guarded rule always needs one."""
+    names = {rule.name for rule in RULES}
+    assert set(SCENARIOS) | set(UNCRAFTABLE) == names, "add a Scenario for each new rule"
+    for rule in RULES:
+        if rule.sql is not None:
+            assert SCENARIOS.get(rule.name), f"{rule.name} has a SQL guard and no crafted row"
+
+
+@pytest.mark.parametrize(("rule", "number", "scenario"), _scenarios())
+def test_each_rule_agrees_in_both_paths_on_a_crafted_row(in_org_a, world_b, rule, number, scenario):
+    twins = {
+        side: make_meter(f"{side}-{rule}", digits=scenario.digits, initial=str(scenario.start))
+        for side in ("S", "G")
+    }
+    if scenario.row is _other_organization:
+        with organization_context(world_b.org):
+            twins["B"] = make_meter("B-1")
+            reading_ingest(rows=[RowIn(0, "B-1", T0 + timedelta(days=1), Decimal(1))],
+                           source=Source.GATEWAY, now=NOW)
+    pair = {side: twins[side] for side in ("S", "G")}
+    for day in range(1, scenario.readings + 1):
+        snapshot = _both(twins, T0 + timedelta(days=day), scenario,
+                         Decimal(scenario.start + 10 * day), crafted=False)
+        # the statement takes ordinary rows: the crafted one below is left by a guard
+        assert snapshot.stored_lines == ([] if day == 1 else [0]), day
+    at = T0 + timedelta(hours=scenario.hours)
+    if scenario.before is not None:
+        scenario.before(pair, at)
+    value = Decimal(scenario.value) if isinstance(scenario.value, int) else scenario.value
+    snapshot = _both(twins, at, scenario, value, crafted=True)
+    assert snapshot.stored_lines == ([0] if scenario.taken else []), rule
+    assert _stored(pair["S"]) == _stored(pair["G"]), rule
+    assert _state(pair["S"]) == _state(pair["G"]), rule
+    assert ReadingAnomaly.objects.filter(meter=pair["S"]).count() == (
+        ReadingAnomaly.objects.filter(meter=pair["G"]).count()
+    ), rule
