@@ -235,7 +235,7 @@ def test_run_page_shows_progress_report_and_review(world_a, batch, houses):
     batches = client.get("/billing/batches/").content.decode()
     assert "Waiting for review" in batches
     dash = client.get("/").content.decode()
-    assert "Bill runs" in dash and "waiting for review" in dash
+    assert "Runs awaiting review" in dash and "Drafts to check and issue" in dash
 
 
 def test_live_run_polls_every_two_seconds(world_a, batch, houses):
@@ -247,7 +247,7 @@ def test_live_run_polls_every_two_seconds(world_a, batch, houses):
     assert 'hx-trigger="every 2s"' in page and f"/billing/runs/{run.public_id}/progress/" in page
     frag = client.get(f"/billing/runs/{run.public_id}/progress/", HTTP_HX_REQUEST="true")
     assert 'hx-trigger="every 2s"' in frag.content.decode() and "HX-Refresh" not in frag
-    assert "Bill runs" in client.get("/").content.decode()
+    assert "Bill run in progress" in client.get("/").content.decode()
 
 
 def test_issue_needs_a_choice_and_a_confirmation(world_a, batch, houses):

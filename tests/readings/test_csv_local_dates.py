@@ -131,7 +131,8 @@ def test_template_downloads_with_header_and_an_example_that_imports(
     header, row = list(csv.reader(io.StringIO(response.content.decode())))
     assert header == ["meterNumber", "readAt", "value", "quality"]
     assert row[0] == "TPL-1" and row[1].endswith(" 00:00") and "." in row[1]
-    page = client.get("/readings/upload/")
+    # offered where uploads are (a viewer, who cannot upload, is not offered either)
+    page = login_client(world_a.operator, world_a.org).get("/readings/upload/")
     assert b"/readings/upload/template.csv" in page.content and b"03.12.2026" in page.content
     with organization_context(world_a.org):
         result = upload(world_a, response.content, django_capture_on_commit_callbacks)
