@@ -35,6 +35,7 @@ from billing.models import (
     StatementStatus,
     statement_storage,
 )
+from billing.selectors.statements import STATEMENT_RELATED
 from billspree.core.errors import Conflict
 from billspree.core.scoping import require_organization
 from billspree.core.services import audit_record
@@ -119,32 +120,42 @@ def invoice_statement_generate(*, invoice: Invoice) -> InvoiceStatement:
     Running it again replaces the file: idempotent, and the retry after a failure."""
     if invoice.status not in (InvoiceStatus.ISSUED, InvoiceStatus.PAID, InvoiceStatus.VOID):
         raise Conflict(f"Invoice {invoice} is a draft: it has no statement until it is issued.")
-    with transaction.atomic():
-        # one render at a time per invoice: a regenerate racing a bill run's task waits.
-        # Lock and create in one step (the row exists for every issued invoice; only a
-        # statement of before the table pays the INSERT), and the outcome is written with
-        # UPDATE and set on the locked instance, not read back: a PDF costs a handful of
-        # round trips around the layout engine, no more (bench/statements.py).
-        statement, _ = InvoiceStatement.objects.select_for_update().get_or_create(
-            invoice=invoice)
-        statement.attempts += 1
-        try:
-            with transaction.atomic():  # a database error in the render leaves this usable
-                pdf = invoice_statement_render(invoice=invoice)
+    # One render at a time per invoice: the statement row is locked first, so a regenerate
+    # racing a bill run's task waits. The success path is one transaction of a handful of
+    # round trips around the layout engine (lock, three reads, one UPDATE; bench/statements.py).
+    # A failure anywhere rolls it all back, and a second short transaction records it: a
+    # database error inside the render cannot leave the outcome unwritten.
+    try:
+        with transaction.atomic():
+            statement = _statement_locked(invoice)
+            pdf = invoice_statement_render(invoice=invoice)
             name = _store(old_name=statement.file.name,
                           name=invoice_statement_file_name(invoice), pdf=pdf)
-        except Exception as exc:  # a statement's failure is recorded, never lost in a log
-            log.exception("statement of invoice %s failed", invoice.pk)
-            outcome = {"status": StatementStatus.FAILED,
-                       "error": f"{type(exc).__name__}: {exc}"[:2000],
-                       "attempts": statement.attempts}
-        else:
-            outcome = {"status": StatementStatus.READY, "file": name, "size": len(pdf),
-                       "error": "", "attempts": statement.attempts,
-                       "generated_at": timezone.now()}
-        InvoiceStatement.objects.filter(pk=statement.pk).update(**outcome)
-        for attr, value in outcome.items():
-            setattr(statement, attr, value)
+            return _statement_outcome(statement, status=StatementStatus.READY, file=name,
+                                      size=len(pdf), error="", generated_at=timezone.now())
+    except Exception as exc:  # a statement's failure is recorded, never lost in a log
+        log.exception("statement of invoice %s failed", invoice.pk)
+        with transaction.atomic():
+            return _statement_outcome(_statement_locked(invoice),
+                                      status=StatementStatus.FAILED,
+                                      error=f"{type(exc).__name__}: {exc}"[:2000])
+
+
+def _statement_locked(invoice: Invoice) -> InvoiceStatement:
+    """The invoice's statement row, locked, with this attempt counted. Lock and create in
+    one step: the row exists for every issued invoice; only a statement of before the
+    table pays the INSERT."""
+    statement, _ = InvoiceStatement.objects.select_for_update().get_or_create(invoice=invoice)
+    statement.attempts += 1
+    return statement
+
+
+def _statement_outcome(statement: InvoiceStatement, **outcome) -> InvoiceStatement:
+    """Write the outcome with UPDATE and set it on the locked instance, not read back."""
+    outcome["attempts"] = statement.attempts
+    InvoiceStatement.objects.filter(pk=statement.pk).update(**outcome)
+    for attr, value in outcome.items():
+        setattr(statement, attr, value)
     return statement
 
 
@@ -154,7 +165,7 @@ def invoice_statements_generate(*, invoice_ids: list[int], send: bool,
     ``send``, email each tenant theirs. Invoices are loaded in one query; each PDF is
     rendered on its own (the render, not the database, is the cost)."""
     invoices = list(Invoice.objects.filter(pk__in=invoice_ids)
-                    .select_related("organization", "tenant").order_by("pk"))
+                    .select_related(*STATEMENT_RELATED).order_by("pk"))
     # a task delivered again (a worker lost mid-group) must not email twice: invoices that
     # already have a sent or queued delivery are skipped; failed ones are tried again
     done = set(StatementDelivery.objects.filter(

@@ -190,6 +190,32 @@ def test_a_failed_render_is_recorded_and_a_retry_succeeds(
     assert st.status == StatementStatus.READY and st.error == "" and st.attempts == 3
 
 
+def test_a_database_error_inside_the_render_is_recorded_and_keeps_the_old_file(
+        billed, monkeypatch):
+    """The render's queries run in the statement's transaction: a failing one must not take
+    the outcome down with it (PostgreSQL refuses every statement after an error until the
+    transaction rolls back)."""
+    from django.db import connection
+
+    import billing.selectors.statements as selectors
+
+    inv = billed.invoice
+    good = svc.invoice_statement_generate(invoice=inv)
+    assert good.status == StatementStatus.READY
+
+    def failing_query(*, invoice):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 / 0")  # a real error from the real database
+
+    monkeypatch.setattr(selectors, "invoice_statement_data", failing_query)
+    st = svc.invoice_statement_generate(invoice=inv)
+    assert st.status == StatementStatus.FAILED and "division by zero" in st.error
+    st.refresh_from_db()
+    assert (st.status, st.attempts, st.file.name) == (StatementStatus.FAILED, 3,
+                                                      good.file.name)
+    assert statement_storage().exists(good.file.name)
+
+
 def test_regenerating_replaces_the_file_instead_of_adding_copies(billed, tmp_path):
     for _ in range(3):
         again = svc.invoice_statement_generate(invoice=billed.invoice)
