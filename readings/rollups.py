@@ -37,6 +37,7 @@ from zoneinfo import ZoneInfo
 
 from django.db import connection
 
+from billspree.core.queue import enqueue_on_commit
 from meters.models import MeterAssignment
 
 ONE_DAY = timedelta(days=1)
@@ -266,12 +267,8 @@ def rollups_after_ingest(
 
 
 def _queue_rebuild(organization_id: int, first: date, last: date, meter_ids: list[int]) -> None:
-    from django.db import transaction
-
-    from readings.tasks import rollups_rebuild_task
-
-    args = (organization_id, first.isoformat(), last.isoformat(), sorted(meter_ids))
-    transaction.on_commit(lambda: rollups_rebuild_task.delay(*args))
+    enqueue_on_commit("readings.tasks.rollups_rebuild_task", organization_id,
+                      first.isoformat(), last.isoformat(), sorted(meter_ids))
 
 
 # --- rebuilding a range -------------------------------------------------------------------------

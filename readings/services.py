@@ -28,6 +28,7 @@ from billspree.core.errors import Conflict
 from billspree.core.files import check_upload_size
 from billspree.core.limits import date_in_range
 from billspree.core.models import ApiKey
+from billspree.core.queue import enqueue_on_commit
 from billspree.core.scoping import require_organization
 from billspree.core.services import audit_record
 from meters.models import Meter
@@ -447,8 +448,6 @@ def upload_create(
     no file. The file goes to the private ``uploads`` storage under a random name; the
     sender's name is kept on the row for the pages.
     """
-    from readings.tasks import upload_process_task
-
     name = (getattr(file, "name", "") or "readings.csv").replace("\\", "/").rsplit("/", 1)[-1]
     # shown on pages and in Content-Disposition: no control characters (NUL, line breaks)
     name = "".join(ch for ch in name if ch.isprintable()).strip() or "readings.csv"
@@ -473,7 +472,7 @@ def upload_create(
     except Exception:
         upload.file.storage.delete(upload.file.name)  # no row, so no file either
         raise
-    transaction.on_commit(lambda: upload_process_task.delay(upload.pk))
+    enqueue_on_commit("readings.tasks.upload_process_task", upload.pk)
     return upload
 
 

@@ -52,6 +52,7 @@ from billing.services.runs_review import (  # noqa: F401 — re-exported, see th
     bill_run_issue,
 )
 from billspree.core import timefmt
+from billspree.core.queue import enqueue_many_on_commit
 from billspree.core.scoping import require_organization
 from billspree.core.services import audit_record
 
@@ -66,16 +67,7 @@ def _organization_today() -> date:
 
 def _dispatch(chunk_ids: list[int]) -> None:
     """Queue one task per chunk once the surrounding transaction commits."""
-    if not chunk_ids:
-        return
-
-    def send() -> None:
-        from billing.tasks.runs import bill_run_chunk
-
-        for pk in chunk_ids:
-            bill_run_chunk.delay(pk)
-
-    transaction.on_commit(send)
+    enqueue_many_on_commit("billing.tasks.runs.bill_run_chunk", [(pk,) for pk in chunk_ids])
 
 
 # --- start ----------------------------------------------------------------------------------

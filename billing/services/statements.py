@@ -37,6 +37,7 @@ from billing.models import (
 )
 from billing.selectors.statements import STATEMENT_RELATED
 from billspree.core.errors import Conflict
+from billspree.core.queue import enqueue_many_on_commit, enqueue_on_commit
 from billspree.core.scoping import require_organization
 from billspree.core.services import audit_record
 from billspree.core.validators import one_line
@@ -48,6 +49,7 @@ NO_EMAIL = "the tenant has no email address"
 #: Invoices per background task: large enough that a 10 000-invoice run is ~50 tasks, small
 #: enough that one failed worker loses little and several workers share a run.
 GENERATE_GROUP = 200
+GENERATE_TASK = "billing.tasks.statements.invoice_statements_generate_task"
 
 
 def _chunks(ids: list[int], size: int) -> Iterable[list[int]]:
@@ -73,13 +75,9 @@ def statements_after_issue(*, invoices: list[Invoice], send: bool, actor=None) -
     )
     actor_id = getattr(actor, "pk", None) if getattr(actor, "is_authenticated", False) else None
 
-    def queue() -> None:
-        from billing.tasks.statements import invoice_statements_generate_task
-
-        for group in _chunks(ids, GENERATE_GROUP):
-            invoice_statements_generate_task.delay(org.pk, group, send, actor_id)
-
-    transaction.on_commit(queue)
+    enqueue_many_on_commit(
+        GENERATE_TASK, [(org.pk, group, send, actor_id) for group in _chunks(ids, GENERATE_GROUP)]
+    )
 
 
 # --- generation -----------------------------------------------------------------------------
@@ -193,14 +191,7 @@ def invoice_statement_regenerate(*, invoice: Invoice, actor=None, api_key=None
     InvoiceStatement.objects.filter(pk=statement.pk).update(status=StatementStatus.PENDING)
     audit_record(action="statement.regenerate", actor=actor, api_key=api_key,
                  target=str(invoice.public_id), detail={"number": invoice.number})
-    org_id, invoice_id = invoice.organization_id, invoice.pk
-
-    def queue() -> None:
-        from billing.tasks.statements import invoice_statements_generate_task
-
-        invoice_statements_generate_task.delay(org_id, [invoice_id], False)
-
-    transaction.on_commit(queue)
+    enqueue_on_commit(GENERATE_TASK, invoice.organization_id, [invoice.pk], False)
     statement.refresh_from_db()
     return statement
 
@@ -216,14 +207,8 @@ def credit_note_pdf_file_name(note: CreditNote) -> str:
 
 def credit_note_pdf_queue(*, credit_note: CreditNote) -> None:
     """Store the PDF of a new credit note once its transaction has committed."""
-    org_id, note_id = credit_note.organization_id, credit_note.pk
-
-    def queue() -> None:
-        from billing.tasks.statements import credit_note_pdf_store_task
-
-        credit_note_pdf_store_task.delay(org_id, note_id)
-
-    transaction.on_commit(queue)
+    enqueue_on_commit("billing.tasks.statements.credit_note_pdf_store_task",
+                      credit_note.organization_id, credit_note.pk)
 
 
 def credit_note_pdf_store(*, credit_note: CreditNote) -> CreditNote:
@@ -334,14 +319,8 @@ def _delivery_queue(*, invoice: Invoice, credit_note: CreditNote | None, action:
                  detail={"number": document.number, "recipient": recipient})
     if not recipient:
         return _delivery_done(delivery, error=NO_EMAIL)
-    org_id, delivery_id = invoice.organization_id, delivery.pk
-
-    def queue() -> None:
-        from billing.tasks.statements import statement_delivery_send_task
-
-        statement_delivery_send_task.delay(org_id, delivery_id)
-
-    transaction.on_commit(queue)
+    enqueue_on_commit("billing.tasks.statements.statement_delivery_send_task",
+                      invoice.organization_id, delivery.pk)
     return delivery
 
 
@@ -425,14 +404,8 @@ def building_statement_request(*, property: Property, period_start: date, period
                  target=str(statement.public_id),
                  detail={"property": property.name, "start": str(period_start),
                          "end": str(period_end)})
-    org_id, statement_id = statement.organization_id, statement.pk
-
-    def queue() -> None:
-        from billing.tasks.statements import building_statement_generate_task
-
-        building_statement_generate_task.delay(org_id, statement_id)
-
-    transaction.on_commit(queue)
+    enqueue_on_commit("billing.tasks.statements.building_statement_generate_task",
+                      statement.organization_id, statement.pk)
     statement.refresh_from_db()
     return statement
 

@@ -28,6 +28,7 @@ from billspree.core.models import (
     Organization,
     Role,
 )
+from billspree.core.queue import enqueue_on_commit
 from billspree.core.scoping import organization_context, require_organization
 from billspree.core.signals import login_organizations, organization_changed
 
@@ -179,8 +180,6 @@ def invitation_create(
     *, email: str, role: str, actor: AbstractBaseUser | None
 ) -> tuple[Invitation, str]:
     """Create an invitation and queue its email; returns the invitation and its raw token."""
-    from billspree.core.tasks import invitation_send
-
     email = get_user_model().objects.normalize_email(email).strip().lower()
     if role not in Role.values:
         raise ValidationError({"role": [f"Unknown role '{role}'."]})
@@ -206,7 +205,7 @@ def invitation_create(
             fields={"email": ["already invited"]},
         ) from exc
     audit_record(action="invitation.create", actor=actor, target=email, detail={"role": role})
-    transaction.on_commit(lambda: invitation_send.delay(invitation.pk, token))
+    enqueue_on_commit("billspree.core.tasks.invitation_send", invitation.pk, token)
     return invitation, token
 
 

@@ -22,11 +22,12 @@ from typing import NamedTuple
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 
 from billspree.core.errors import Conflict
 from billspree.core.models import ApiKey
+from billspree.core.queue import enqueue_on_commit
 from billspree.core.scoping import require_organization
 from billspree.core.services import audit_record
 from gateways import decoding, poller
@@ -333,8 +334,6 @@ def gateway_poll_request(
     a retried API call) nothing is queued: it returns that slot's run (finished or still
     running), or raises :class:`PollPending` (409) while its worker has not started it.
     """
-    from gateways.tasks import gateway_poll_task
-
     if not gateway.enabled:
         raise Conflict("This gateway is disabled; enable it to poll it.")
     now = now or timezone.now()
@@ -346,9 +345,8 @@ def gateway_poll_request(
         action="gateway.poll_now", target=gateway.name, detail={"slot": at.isoformat()},
         **_who(actor, api_key),
     )
-    transaction.on_commit(
-        lambda: gateway_poll_task.delay(gateway.pk, manual=True, slot=at.isoformat())
-    )
+    enqueue_on_commit("gateways.tasks.gateway_poll_task", gateway.pk, manual=True,
+                      slot=at.isoformat())
     return None
 
 

@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from billspree.core.errors import Conflict
 from billspree.core.models import Membership
+from billspree.core.queue import enqueue_on_commit
 from billspree.core.scoping import organization_context, require_organization
 from billspree.core.services import audit_record
 from tenants.models import Tenant, TenantAccess
@@ -35,9 +36,7 @@ def _sha256(raw: str) -> str:
 
 
 def _queue_email(access: TenantAccess, token: str) -> None:
-    from tenants.tasks import tenant_portal_invitation_send
-
-    transaction.on_commit(lambda: tenant_portal_invitation_send.delay(access.pk, token))
+    enqueue_on_commit("tenants.tasks.tenant_portal_invitation_send", access.pk, token)
 
 
 def _clean_email(email: str) -> str:
