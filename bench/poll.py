@@ -75,7 +75,7 @@ from gateways.decoding import register_count  # noqa: E402
 from gateways.models import Gateway, Profile, RegisterMap  # noqa: E402
 from gateways.poller import poll_many, run_sync  # noqa: E402
 from gateways.profiles import BUILTIN_PROFILES  # noqa: E402
-from gateways.services.polling import _maps_of, _target  # noqa: E402
+from gateways.services.plans import maps_of, target_of  # noqa: E402
 from gateways.simulator import (  # noqa: E402
     SimulatedGateway,
     SimulatorServer,
@@ -212,8 +212,8 @@ def snapshot_only(at: datetime) -> tuple[float, int]:
 def measure(ports: list[int], count: int, meters: int, runs: int) -> dict[str, list]:
     """Each path once per run, alternating; returns the timings of every run."""
     gateways = setup(ports, meters)
-    maps = _maps_of([g.pk for g in gateways])
-    targets = [_target(g, [m for m in maps if m.gateway_id == g.pk]) for g in gateways]
+    maps = maps_of([g.pk for g in gateways])
+    targets = [target_of(g, [m for m in maps if m.gateway_id == g.pk]) for g in gateways]
     out: dict[str, list[float]] = {
         "cycles": [], "rates": [], "bare": [], "wire": [], "ingest": [], "snapshot": [],
         "tight": [],

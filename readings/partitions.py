@@ -16,9 +16,12 @@ is not already inside one.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from django.db import connection, transaction
+
+from billspree.core.limits import date_in_range
 
 PARENT = "readings_reading"
 #: Arbitrary constant for the advisory lock that serialises partition creation.
@@ -105,3 +108,37 @@ def partitions_ahead(*, now: datetime, months_ahead: int = 3) -> list[tuple[int,
         months.append(ym)
         ym = _next_month(*ym)
     return partitions_ensure(months)
+
+
+def months_guess(values: Iterable[Any]) -> set[tuple[int, int]]:
+    """Months a delivery (an API batch, a CSV file) will write to, for creating partitions
+    before its transaction.
+
+    A naive or date-only instant may be local to any zone, so the neighbouring months are
+    included; anything unparseable is left to validation.
+    """
+    months = set()
+    latest = datetime.now(UTC) + timedelta(days=1)  # future instants are rejected anyway
+    for raw in values:
+        try:
+            t = raw if isinstance(raw, datetime) else datetime.fromisoformat(str(raw).strip())
+        except ValueError:
+            continue
+        t = t if t.tzinfo else t.replace(tzinfo=UTC)
+        if date_in_range(t) and t <= latest:  # year 1 or 9999: a row error, no partition
+            months.update({month_of(t - timedelta(days=1)), month_of(t + timedelta(days=1))})
+    return months
+
+
+#: Creating partitions ahead is an optimisation for normal deliveries; a batch that spans
+#: more months than this gets its partitions on demand, for validated rows only (so a
+#: hostile batch of made-up dates cannot create thousands of tables).
+PRECREATE_MONTHS = 36
+
+
+def partitions_precreate(months: set[tuple[int, int]]) -> None:
+    """Create these months' partitions in short transactions of their own, ahead of a long
+    import; nothing inside a transaction (the lock would last until its end) or for more
+    than ``PRECREATE_MONTHS`` months (ingestion creates them on demand then)."""
+    if not connection.in_atomic_block and len(months) <= PRECREATE_MONTHS:
+        partitions_ensure(months)

@@ -15,12 +15,9 @@ readings.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import NamedTuple
 
-from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
 from django.utils import timezone
@@ -30,10 +27,12 @@ from billspree.core.models import ApiKey
 from billspree.core.queue import enqueue_on_commit
 from billspree.core.scoping import require_organization
 from billspree.core.services import audit_record
-from gateways import decoding, poller
-from gateways.models import Gateway, PollRun, ProfileValue, RegisterMap
+from gateways import poller
+from gateways.models import Gateway, PollRun
 from gateways.services import wire_lock
 from gateways.services._common import _who
+from gateways.services.plans import MapRow, PollPlan, maps_of, target_of
+from gateways.services.recording import Cycle, interrupted_runs_close
 
 MANUAL_SLOT_SECONDS = 10
 #: Values stored per ingestion call while the wire is still busy (whatever has arrived
@@ -95,111 +94,6 @@ def _claim(gateways: Sequence[Gateway], manual: bool, now: datetime) -> dict[int
     return {pk: slots[pk] for pk, _ in rows}
 
 
-class MapRow(NamedTuple):
-    """What a poll needs of one register map: thousands per cycle, so a plain tuple."""
-
-    pk: int
-    gateway_id: int
-    device_id: int
-    serial_number: str
-    value: ProfileValue | None  # the profile's reading value
-    meter_id: int
-    answered_last: bool | None = None  # did the device answer the previous poll?
-    last_answer: float = 0.0  # when it last did (epoch seconds; 0: never)
-    consecutive_failures: int = 0
-    last_poll_at: datetime | None = None
-    #: The old reading register while a register switch is pending (see
-    #: ``gateways.services.register_switch``); the poll reads it too.
-    switch: dict | None = None
-
-
-#: Item ref of the old register of a map whose register switch is pending.
-OLD_REGISTER = "old-register"
-
-
-@dataclass
-class PollPlan:
-    gateway: Gateway
-    maps: dict[int, MapRow]
-    target: poller.Target
-    run: PollRun | None = None  # created while the wire is busy (``recording.Cycle``)
-    resting: int = 0  # meters left out of this poll (see ``_resting``)
-
-
-def _target(gateway: Gateway, maps: Iterable[MapRow]) -> poller.Target:
-    items = tuple(
-        poller.Item(
-            ref=m.pk,
-            device_id=m.device_id,
-            function_code=m.value.function_code,
-            address=m.value.address,
-            count=m.value.register_count,
-            answered_last=m.answered_last,
-            last_answer=m.last_answer,
-        )
-        for m in maps
-        if m.value is not None
-    ) + tuple(
-        poller.Item(
-            ref=(OLD_REGISTER, m.pk),
-            device_id=m.device_id,
-            function_code=int(m.switch["function_code"]),
-            address=int(m.switch["address"]),
-            count=decoding.register_count(m.switch["data_type"]),
-            answered_last=m.answered_last,
-            last_answer=m.last_answer,
-        )
-        for m in maps
-        if m.switch and m.value is not None
-    )
-    return poller.Target(
-        ref=gateway.pk,
-        host=gateway.host,
-        port=gateway.port,
-        rtu_over_tcp=gateway.transport == "rtu_over_tcp",
-        timeout=gateway.timeout_ms / 1000,
-        retries=gateway.retries,
-        delay=gateway.request_delay_ms / 1000,
-        items=items,
-        budget=settings.GATEWAY_POLL_BUDGET_S,
-    )
-
-
-def _maps_of(gateway_ids: list[int]) -> list[MapRow]:
-    """The enabled maps of these gateways, in two queries (maps as tuples, then the
-    reading value of each profile once): no model instances, no ordering join."""
-    rows = list(
-        RegisterMap.objects.filter(gateway_id__in=gateway_ids, enabled=True)
-        .order_by("gateway_id", "device_id")
-        .values_list(
-            "id", "gateway_id", "device_id", "profile_id", "meter__serial_number", "meter_id",
-            "consecutive_failures", "last_success_at", "last_poll_at", "register_switch",
-        )
-    )
-    values = {
-        v.profile_id: v
-        for v in ProfileValue.objects.filter(
-            profile_id__in={r[3] for r in rows}, is_reading=True
-        ).order_by()
-    }
-    return [
-        MapRow(
-            pk, gateway_id, device_id, serial, values.get(profile_id), meter_id,
-            _answered_last(failures, last_success_at),
-            last_success_at.timestamp() if last_success_at else 0.0, failures, last_poll_at,
-            switch,
-        )
-        for (pk, gateway_id, device_id, profile_id, serial, meter_id, failures, last_success_at,
-             last_poll_at, switch) in rows
-    ]
-
-
-def _answered_last(consecutive_failures: int, last_success_at: datetime | None) -> bool | None:
-    if consecutive_failures:
-        return False
-    return True if last_success_at is not None else None
-
-
 def _prepare(
     gateways: Sequence[Gateway], manual: bool, now: datetime,
     claimed: dict[int, datetime] | None = None,
@@ -217,7 +111,7 @@ def _prepare(
         )
         claimed = {pk: at for pk, at in claimed.items() if (pk, at) not in done}
     maps_by_gateway: dict[int, list[MapRow]] = {}
-    for m in _maps_of(list(claimed)):
+    for m in maps_of(list(claimed)):
         maps_by_gateway.setdefault(m.gateway_id, []).append(m)
     plans = []
     for gateway in gateways:
@@ -228,7 +122,7 @@ def _prepare(
                 asked = [m for m in maps if not _resting(m, gateway.poll_interval_s, now)]
                 maps, resting = asked, len(maps) - len(asked)
             plans.append(
-                PollPlan(gateway, {m.pk: m for m in maps}, _target(gateway, maps), None, resting)
+                PollPlan(gateway, {m.pk: m for m in maps}, target_of(gateway, maps), None, resting)
             )
     return plans, claimed
 
@@ -296,8 +190,6 @@ def _poll(
     claimed: dict[int, datetime] | None = None,
 ) -> list[PollRun]:
     """The poll of gateways whose wire locks this process holds."""
-    from gateways.services.recording import Cycle, interrupted_runs_close
-
     plans, slots = _prepare(gateways, manual, now, claimed)
     if not plans:
         return []

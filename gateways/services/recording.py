@@ -20,12 +20,13 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import Error, connection, transaction
-from django.utils import timezone
 
 from billspree.core.errors import Conflict
 from gateways import decoding, poller
 from gateways.models import GatewayError, PollRun
-from gateways.services.polling import MapRow, PollPlan
+from gateways.services.plans import MapRow, PollPlan
+from readings.models import Source
+from readings.services import reading_ingest_snapshot, upload_close, upload_open
 
 _RUNS_SQL = """
 UPDATE gateways_pollrun AS r SET
@@ -211,9 +212,6 @@ class Cycle:
         ``reading_ingest_snapshot``: values that move their meter forward are written by
         one statement; the rest (a meter's first reading, a repeated slot, a value going
         backwards, a jump, a moved meter) get every rule of ``reading_ingest``."""
-        from readings.models import Source
-        from readings.services import reading_ingest_snapshot
-
         if not good:
             return {}
         result = reading_ingest_snapshot(
@@ -239,17 +237,14 @@ class Cycle:
         return rejected
 
     def _upload(self):
-        """The cycle's one upload, created with its first readings."""
-        from readings.models import Source, Upload
-
+        """The cycle's one upload, opened (``readings.services.upload_open``) with its
+        first readings."""
         if self.upload is None:
             plans = list(self.plans.values())
             names = ", ".join(p.gateway.name for p in plans[:3]) + (" …" if len(plans) > 3 else "")
-            self.upload = Upload.objects.create(
-                organization_id=self.organization_id,
+            self.upload = upload_open(
                 source=Source.GATEWAY,
-                status=Upload.Status.PROCESSING,
-                note=f"Poll of {names} at {self.read_at:%Y-%m-%d %H:%M:%S} UTC"[:200],
+                note=f"Poll of {names} at {self.read_at:%Y-%m-%d %H:%M:%S} UTC",
                 all_or_nothing=False,
             )
         return self.upload
@@ -308,19 +303,13 @@ class Cycle:
             pass
 
     def _finish_upload(self) -> None:
-        from readings.models import Upload
-
+        """The cycle's upload done, with what it stored (``readings.services.upload_close``)."""
         if self.upload is None:
             return
-        Upload.objects.filter(pk=self.upload.pk).update(
-            status=Upload.Status.DONE,
-            rows_total=self.counts["rows"],
-            rows_done=self.counts["rows"],
-            created_count=self.counts["created"],
-            unchanged_count=self.counts["unchanged"],
-            anomaly_count=self.counts["anomalies"],
-            error_count=self.counts["errors"],
-            finished_at=timezone.now(),
+        c = self.counts
+        upload_close(
+            upload=self.upload, rows=c["rows"], created=c["created"], unchanged=c["unchanged"],
+            anomalies=c["anomalies"], errors=c["errors"],
         )
 
 

@@ -31,7 +31,7 @@ from gateways.models import (
     RelayState,
 )
 from gateways.services._common import _who
-from gateways.services.polling import _target
+from gateways.services.plans import target_of
 from gateways.services.wire_lock import gateway_locked
 
 #: How long a relay command (or a relay read) waits for a poll or another relay command on
@@ -64,7 +64,7 @@ def _wire_write(register_map: RegisterMap, value: int) -> poller.TargetResult:
     profile = register_map.profile
     return poller.run_sync(
         poller.write_target(
-            _target(register_map.gateway, []),
+            target_of(register_map.gateway, []),
             device_id=register_map.device_id,
             coil=profile.relay_kind == RelayKind.COIL,
             address=profile.relay_address or 0,
@@ -92,7 +92,7 @@ def _wire_read(register_map: RegisterMap) -> RelayState:
     coil = profile.relay_kind == RelayKind.COIL
     result = poller.run_sync(
         poller.read_point_target(
-            _target(register_map.gateway, []),
+            target_of(register_map.gateway, []),
             device_id=register_map.device_id,
             coil=coil,
             address=profile.relay_address or 0,

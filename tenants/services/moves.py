@@ -10,14 +10,13 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
 
 from billspree.core.scoping import require_organization
 from billspree.core.services import audit_record
 from meters.models import BillingPoint, Meter, MeterAssignment
-from readings.models import Source, Upload
+from readings.models import Source
 from readings.parsing import RowIn
-from readings.services import reading_ingest
+from readings.services import reading_ingest, upload_close, upload_open
 from tenants import selectors
 from tenants.models import Move, Occupancy, Tenant
 from tenants.services.common import (
@@ -98,14 +97,12 @@ def _ingest_move_readings(at: datetime, readings: dict[str, Decimal], actor: Any
     """
     if not readings:
         return None
-    api_key = getattr(actor, "api_key", None)
-    upload = Upload.objects.create(
-        organization=require_organization(),
+    upload = upload_open(
         source=Source.MANUAL,
         all_or_nothing=True,
         rows_total=len(readings),
-        created_by=None if api_key or actor is None or not actor.is_authenticated else actor,
-        api_key=api_key,
+        actor=actor,
+        api_key=getattr(actor, "api_key", None),
         note="Meter readings of a move",
     )
     rows = [
@@ -122,12 +119,7 @@ def _ingest_move_readings(at: datetime, readings: dict[str, Decimal], actor: Any
     ]
     if errors:
         raise ValidationError({"readings": errors})
-    Upload.objects.filter(pk=upload.pk).update(
-        status=Upload.Status.DONE,
-        rows_done=len(rows),
-        finished_at=timezone.now(),
-        created_count=outcome.counts.get("created", 0),
-    )
+    upload_close(upload=upload, rows=len(rows), created=outcome.counts.get("created", 0))
     return outcome
 
 

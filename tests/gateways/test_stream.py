@@ -8,7 +8,7 @@ import pytest
 
 from gateways import poller, services
 from gateways.models import GatewayError, Health, PollRun
-from gateways.services import polling
+from gateways.services import plans, polling
 from gateways.simulator import SimulatedGateway, SimulatorThread, default_layout, make_meters
 from readings.models import Reading, Upload
 from tests.gateways.helpers import T0, make_gateway, map_default_layout, readings_of, slot
@@ -21,7 +21,7 @@ def _free_port() -> int:
 
 
 def _target_of(gateway) -> poller.Target:
-    return polling._target(gateway, polling._maps_of([gateway.pk]))
+    return plans.target_of(gateway, plans.maps_of([gateway.pk]))
 
 
 def test_stream_hands_over_every_item_in_batches_then_the_results(in_org_a, sim):
@@ -68,7 +68,7 @@ def test_cycle_stored_in_several_batches_is_one_upload_one_reading_per_meter(
     maps = map_default_layout(gateway)
     sim.store.stall_s = 0.04  # values come one by one, as from a slow bus
     calls = []
-    from readings import services as reading_services
+    from readings.services import ingestion as reading_services  # the module that calls it
 
     real = reading_services.reading_ingest
 
