@@ -1,5 +1,6 @@
 """The Modbus wire: an asyncio poller with no database access.
 
+:mod:`~gateways.poller.targets` says what to read and holds what came back;
 :mod:`~gateways.poller.wire` talks to gateways (one serialized, retried connection each,
 registers read in as few requests as possible, many gateways at once);
 :mod:`~gateways.poller.stream` hands that work to synchronous callers (:class:`PollStream`,
@@ -9,23 +10,25 @@ Services turn :class:`TargetResult` into readings, errors and health (``gateways
 """
 
 from gateways.poller.stream import PollStopped, PollStream, StreamItem, run_sync
-from gateways.poller.wire import (
-    ABORT_AFTER,
-    BACKOFF_BASE_S,
-    BACKOFF_MAX_S,
-    EXCEPTION_NAMES,
+from gateways.poller.targets import (
     MAX_REGISTERS,
-    RETRYABLE_EXCEPTIONS,
     SKIPPED,
     Block,
     Failure,
     Item,
     ItemResult,
     ItemSink,
-    Session,
     Target,
     TargetResult,
     plan_blocks,
+)
+from gateways.poller.wire import (
+    ABORT_AFTER,
+    BACKOFF_BASE_S,
+    BACKOFF_MAX_S,
+    EXCEPTION_NAMES,
+    RETRYABLE_EXCEPTIONS,
+    Session,
     poll_many,
     poll_target,
     read_point_target,

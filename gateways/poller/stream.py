@@ -15,7 +15,8 @@ from collections.abc import Coroutine, Hashable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from gateways.poller.wire import ItemResult, Target, TargetResult, poll_many
+from gateways.poller.targets import ItemResult, Target, TargetResult
+from gateways.poller.wire import poll_many
 
 T = TypeVar("T")
 
