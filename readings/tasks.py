@@ -31,7 +31,7 @@ def upload_process_task(upload_id: int) -> str:
         try:
             services.upload_process(upload=upload)
         except OperationalError:
-            Upload.objects.filter(pk=upload_id).update(status=Upload.Status.PENDING)
+            services.upload_release(upload_id=upload_id)
             raise
         return upload.status
 

@@ -18,6 +18,7 @@ from readings.services.csv_import import (
     upload_claim,
     upload_create,
     upload_process,
+    upload_release,
     uploads_sweep,
 )
 from readings.services.ingestion import (
@@ -57,5 +58,6 @@ __all__ = [
     "upload_finish",
     "upload_open",
     "upload_process",
+    "upload_release",
     "uploads_sweep",
 ]

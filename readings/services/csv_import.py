@@ -80,6 +80,14 @@ def upload_claim(*, upload_id: int) -> bool:
     )
 
 
+def upload_release(*, upload_id: int) -> bool:
+    """Hand a claimed upload back (pending) after its import hit a transient database error,
+    so the task's retry can claim it again; whatever the failed attempt recorded, the retry
+    imports the file again (readings already stored are recognised, not duplicated).
+    False if there is no such upload in this organization."""
+    return Upload.objects.filter(pk=upload_id).update(status=Upload.Status.PENDING) == 1
+
+
 def upload_process(*, upload: Upload, now: datetime | None = None) -> Upload:
     """Import a claimed CSV upload, streaming the file; progress is visible while it runs.
 

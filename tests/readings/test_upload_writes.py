@@ -97,3 +97,43 @@ def test_close_of_an_upload_that_is_gone_or_of_another_organization_changes_noth
     assert Upload.objects.get(pk=upload.pk).status == "processing"
     Upload.objects.filter(pk=upload.pk).delete()
     assert upload_close(upload=upload, rows=5, created=5) == 0  # rolled back: nothing to close
+
+
+def _csv_upload(world) -> Upload:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from readings.services import upload_create
+
+    file = SimpleUploadedFile("r.csv", b"meterNumber,readAt,value\nE-1,2025-01-02T00:00:00Z,1\n")
+    return upload_create(file=file, actor=world.manager)
+
+
+def test_claim_then_release_hands_the_upload_back_for_the_retry(
+    in_org_a, django_capture_on_commit_callbacks
+):
+    from readings.services import upload_claim, upload_release
+
+    with django_capture_on_commit_callbacks(execute=False):  # no worker: the test claims
+        upload = _csv_upload(in_org_a)
+    assert upload_claim(upload_id=upload.pk) is True
+    assert upload_claim(upload_id=upload.pk) is False  # a second worker gets nothing
+    assert Upload.objects.get(pk=upload.pk).status == "processing"
+    assert upload_release(upload_id=upload.pk) is True
+    assert upload_release(upload_id=upload.pk) is True  # again: still pending, nothing else
+    row = Upload.objects.get(pk=upload.pk)
+    assert (row.status, row.created_count, row.finished_at) == ("pending", 0, None)
+    assert upload_claim(upload_id=upload.pk) is True  # the retry claims it again
+
+
+def test_release_of_an_unknown_or_foreign_upload_changes_nothing(
+    in_org_a, world_b, django_capture_on_commit_callbacks
+):
+    from readings.services import upload_claim, upload_release
+
+    with django_capture_on_commit_callbacks(execute=False):
+        upload = _csv_upload(in_org_a)
+    upload_claim(upload_id=upload.pk)
+    assert upload_release(upload_id=upload.pk + 10_000) is False
+    with organization_context(world_b.org):
+        assert upload_release(upload_id=upload.pk) is False
+    assert Upload.objects.get(pk=upload.pk).status == "processing"
