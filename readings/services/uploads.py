@@ -1,8 +1,10 @@
 """An upload's life as a record: opened, finished with its outcome, its bad-row report.
 
 Every path that delivers readings (a CSV file, an API batch, a manual entry, a move's
-readings, a gateway poll) records itself as one ``Upload``; these services are the only
-writers of that row, whichever app the delivery comes from.
+readings, a gateway poll) records itself as one ``Upload``. Only the readings services
+write that row (these, and ``csv_import`` for a file's queue and progress); another app
+opens and closes its deliveries' uploads through :func:`upload_open` and
+:func:`upload_close`.
 """
 
 from __future__ import annotations
