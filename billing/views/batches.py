@@ -26,9 +26,11 @@ from django.views import View
 from billing import forms, services
 from billing.models import BillingBatch, BillRunStatus, Subscription
 from billing.selectors.batches import batch_list
-from billing.views.invoices import _actor, _page
+from billspree.core.actor import Actor
 from billspree.core.errors import Conflict
 from billspree.core.portal import OrganizationPortalMixin, organization_today
+from billspree.core.portal_forms import form_errors
+from billspree.core.portal_pages import page_context, paginate
 
 PICKER_LIMIT = 500
 
@@ -81,14 +83,12 @@ class BatchFormView(OrganizationPortalMixin, View):
         if form.is_valid():
             try:
                 if batch is None:
-                    batch = services.batch_create(**form.cleaned_data, **_actor(request))
+                    batch = services.batch_create(**form.cleaned_data, **Actor.of(request).kwargs())
                 else:
                     batch = services.batch_update(batch=batch, **form.cleaned_data,
-                                                  **_actor(request))
-            except ValidationError as exc:
-                forms.add_service_errors(form, exc)
-            except Conflict as exc:
-                form.add_error(None, exc.message)
+                                                  **Actor.of(request).kwargs())
+            except (ValidationError, Conflict) as exc:
+                form_errors(form, exc, prefix_unknown=True)
             else:
                 messages.success(request, f"Saved the batch “{batch.name}”.")
                 return redirect("billing:batch_detail", id=batch.public_id)
@@ -118,7 +118,7 @@ def _batch_page(request: HttpRequest, batch: BillingBatch, form=None,
         "runs": batch.runs.select_related("started_by")[:20],
         "form": form, "candidates": candidates[:PICKER_LIMIT],
         "too_many_candidates": len(candidates) > PICKER_LIMIT,
-        **_page(request, subs),
+        **page_context(paginate(request, subs)),
     }, status=status)
 
 
@@ -147,7 +147,7 @@ class BatchSubscriptionsView(OrganizationPortalMixin, View):
                           {"batch": batch, "remove": remove})
         changed = services.batch_subscriptions_set(
             batch=batch, add=data["add"], remove=remove, property=data["property"],
-            **_actor(request))
+            **Actor.of(request).kwargs())
         if remove:
             messages.success(request, f"Removed {changed} subscription(s) from “{batch.name}”.")
         elif changed:
@@ -171,7 +171,7 @@ class BatchDeleteView(OrganizationPortalMixin, View):
     def post(self, request: HttpRequest, id: Any) -> HttpResponse:
         batch = _batch(id)
         try:
-            detached = services.batch_delete(batch=batch, **_actor(request))
+            detached = services.batch_delete(batch=batch, **Actor.of(request).kwargs())
         except Conflict as exc:
             messages.error(request, exc.message)
             return redirect("billing:batch_detail", id=batch.public_id)

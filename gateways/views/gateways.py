@@ -4,23 +4,27 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views import View
 from django.views.generic import ListView
 
+from billspree.core.actor import Actor
 from billspree.core.errors import Conflict
 from billspree.core.models import Role
 from billspree.core.portal import OrganizationPortalMixin
+from billspree.core.portal_forms import form_errors
+from billspree.core.portal_views import ConfirmView
 from gateways import forms, selectors, services
 from gateways.models import Gateway, Health, PollRun
 from gateways.services.polling import PollPending
-from gateways.views.common import form_errors
 
 
 class GatewayListView(OrganizationPortalMixin, ListView):
@@ -106,11 +110,12 @@ class GatewayFormView(OrganizationPortalMixin, View):
         if form.is_valid():
             try:
                 if gateway is None:
-                    gateway = services.gateway_create(actor=request.user, **form.cleaned_data)
+                    gateway = services.gateway_create(**Actor.of(request).kwargs(),
+                                                      **form.cleaned_data)
                     messages.success(request, f"Gateway {gateway.name} added. Now map its meters.")
                 else:
                     services.gateway_update(
-                        gateway=gateway, actor=request.user, **form.cleaned_data
+                        gateway=gateway, **Actor.of(request).kwargs(), **form.cleaned_data
                     )
                     messages.success(request, f"Gateway {gateway.name} saved.")
                 return redirect("gateways:detail", id=gateway.public_id)
@@ -119,28 +124,25 @@ class GatewayFormView(OrganizationPortalMixin, View):
         return self._render(request, form, gateway, status=400)
 
 
-class GatewayDeleteView(OrganizationPortalMixin, View):
+class GatewayDeleteView(ConfirmView):
     model = Gateway
+    confirm_template = "gateways/confirm_delete.html"
 
-    def get(self, request: HttpRequest, id: str) -> HttpResponse:
-        gateway = get_object_or_404(Gateway, public_id=id)
-        return render(
-            request,
-            "gateways/confirm_delete.html",
-            {
-                "object": gateway,
-                "what": "gateway",
-                "nav_section": "gateways",
-                "consequence": f"Its {gateway.register_maps.count()} register maps, poll history "
-                "and errors are deleted and its meters are no longer polled. Readings stay.",
-            },
-        )
+    def confirm_context(self, gateway: Gateway) -> dict[str, Any]:
+        return {
+            "object": gateway,
+            "what": "gateway",
+            "nav_section": "gateways",
+            "consequence": f"Its {gateway.register_maps.count()} register maps, poll history "
+            "and errors are deleted and its meters are no longer polled. Readings stay.",
+        }
 
-    def post(self, request: HttpRequest, id: str) -> HttpResponse:
-        gateway = get_object_or_404(Gateway, public_id=id)
-        services.gateway_delete(gateway=gateway, actor=request.user)
-        messages.success(request, f"Gateway {gateway.name} deleted.")
-        return redirect("gateways:index")
+    def act(self, gateway: Gateway) -> str:
+        services.gateway_delete(gateway=gateway, **self.actor.kwargs())
+        return f"Gateway {gateway.name} deleted."
+
+    def success_url(self, gateway: Gateway) -> str:
+        return reverse("gateways:index")
 
 
 class PollNowView(OrganizationPortalMixin, View):
@@ -155,7 +157,7 @@ class PollNowView(OrganizationPortalMixin, View):
         gateway = get_object_or_404(Gateway, public_id=id)
         live = bool(request.headers.get("HX-Request"))
         try:
-            run = services.gateway_poll_request(gateway=gateway, actor=request.user)
+            run = services.gateway_poll_request(gateway=gateway, **Actor.of(request).kwargs())
         except Conflict as exc:  # disabled, or asked already and waiting for a worker
             if live and isinstance(exc, PollPending):
                 return poll_status_response(request, gateway)

@@ -8,11 +8,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views import View
 
+from billspree.core.actor import Actor
 from billspree.core.errors import Conflict
 from billspree.core.portal import OrganizationPortalMixin
+from billspree.core.portal_forms import form_errors
 from gateways import forms, services
 from gateways.models import ADDRESS_HELP, Gateway, RegisterMap
-from gateways.views.common import form_errors
 
 
 class RegisterMapFormView(OrganizationPortalMixin, View):
@@ -53,11 +54,11 @@ class RegisterMapFormView(OrganizationPortalMixin, View):
             try:
                 if register_map is None:
                     services.register_map_create(
-                        gateway=gateway, actor=request.user, **form.cleaned_data
+                        gateway=gateway, **Actor.of(request).kwargs(), **form.cleaned_data
                     )
                 else:
                     services.register_map_update(
-                        register_map=register_map, actor=request.user, **form.cleaned_data
+                        register_map=register_map, **Actor.of(request).kwargs(), **form.cleaned_data
                     )
                 messages.success(request, "Register map saved; the next poll reads the meter.")
                 return redirect("gateways:detail", id=gateway.public_id)
@@ -92,6 +93,6 @@ class RegisterMapDeleteView(OrganizationPortalMixin, View):
             RegisterMap.objects.select_related("gateway"), public_id=id
         )
         gateway = register_map.gateway
-        services.register_map_delete(register_map=register_map, actor=request.user)
+        services.register_map_delete(register_map=register_map, **Actor.of(request).kwargs())
         messages.success(request, "Register map removed.")
         return redirect("gateways:detail", id=gateway.public_id)

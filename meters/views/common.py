@@ -1,4 +1,4 @@
-"""Helpers of the meters portal views: paging, the manager-only base view."""
+"""Helpers of the meters portal views: the manager-only base views, field names of flows."""
 
 from __future__ import annotations
 
@@ -6,14 +6,14 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views import View
 
 from billspree.core.models import Role
 from billspree.core.portal import OrganizationPortalMixin
-from meters.forms import apply_errors
+from billspree.core.portal_forms import form_errors
+from billspree.core.portal_views import ActorMixin
 
 PAGE_SIZE = 25
 ASSIGN_NAMES = {"connected_at": "connected_on", "initial_reading": "initial_reading"}
@@ -28,17 +28,13 @@ REPLACE_NAMES = {
 }
 
 
-def paginate(request: HttpRequest, queryset: Any) -> Any:
-    return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
-
-
 def query_without_page(request: HttpRequest) -> str:
     params = request.GET.copy()
     params.pop("page", None)
     return params.urlencode()
 
 
-class WriteView(OrganizationPortalMixin, View):
+class WriteView(ActorMixin, OrganizationPortalMixin, View):
     """A form page only managers see (viewers get 403 on GET too: nothing to do there)."""
 
     read_role = Role.MANAGER
@@ -74,7 +70,7 @@ class ServiceEditView(WriteView):
             try:
                 self.update(obj, changed)
             except ValidationError as exc:
-                apply_errors(form, exc, {})
+                form_errors(form, exc)
             else:
                 messages.success(request, self.saved_message if changed else "Nothing changed.")
                 return redirect(self.detail_url_name, id=obj.public_id)

@@ -11,13 +11,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views import View
 from django.views.generic import DetailView, ListView
 
+from billspree.core.actor import Actor
 from billspree.core.billing_inputs import impacts_warn
 from billspree.core.errors import Conflict
 from billspree.core.portal import OrganizationPortalMixin, organization_today
+from billspree.core.portal_forms import form_errors
 from tenants import forms, selectors, services
 from tenants.models import Occupancy, Tenant
 from tenants.views.badges import assign_badge
-from tenants.views.common import errors_into
 
 # --- tenants ------------------------------------------------------------------------------
 
@@ -74,9 +75,9 @@ class TenantCreateView(OrganizationPortalMixin, View):
         form = forms.TenantForm(request.POST)
         if form.is_valid():
             try:
-                tenant = services.tenant_create(actor=request.user, **form.cleaned_data)
+                tenant = services.tenant_create(**Actor.of(request).kwargs(), **form.cleaned_data)
             except ValidationError as exc:
-                errors_into(form, exc)
+                form_errors(form, exc)
             else:
                 messages.success(request, f"Created {tenant.name} ({tenant.customer_number}).")
                 return redirect("tenants:detail", id=tenant.public_id)
@@ -99,9 +100,10 @@ class TenantUpdateView(OrganizationPortalMixin, View):
         form = forms.TenantForm(request.POST, instance=Tenant.objects.get(pk=tenant.pk))
         if form.is_valid():
             try:
-                services.tenant_update(tenant=tenant, actor=request.user, **form.cleaned_data)
+                services.tenant_update(tenant=tenant, **Actor.of(request).kwargs(),
+                                       **form.cleaned_data)
             except ValidationError as exc:
-                errors_into(form, exc)
+                form_errors(form, exc)
             else:
                 messages.success(request, f"Saved {tenant.name}.")
                 return redirect("tenants:detail", id=tenant.public_id)
@@ -141,10 +143,10 @@ class TenantOccupancyCreateView(OrganizationPortalMixin, View):
         form = forms.OccupancyForm(request.POST)
         if form.is_valid():
             try:
-                occupancy = services.occupancy_create(tenant=tenant, actor=request.user,
+                occupancy = services.occupancy_create(tenant=tenant, **Actor.of(request).kwargs(),
                                                       **form.cleaned_data)
             except (ValidationError, Conflict) as exc:
-                errors_into(form, exc, default="move_in")
+                form_errors(form, exc, default="move_in")
             else:
                 bp = form.cleaned_data["billing_point"]
                 messages.success(request, f"{tenant.name} now occupies {bp.name}.")

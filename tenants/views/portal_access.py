@@ -8,13 +8,16 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
 from django.views import View
 
+from billspree.core.actor import Actor
 from billspree.core.errors import Conflict
 from billspree.core.portal import OrganizationPortalMixin
+from billspree.core.portal_forms import error_text
+from billspree.core.portal_views import ActionView
 from tenants import services
 from tenants.models import Tenant, TenantAccess
-from tenants.views.common import error_text
 
 
 class PortalInviteForm(forms.Form):
@@ -32,7 +35,7 @@ class TenantPortalInviteView(OrganizationPortalMixin, View):
             return redirect("tenants:detail", id=tenant.public_id)
         try:
             access, _ = services.tenant_portal_invite(
-                tenant=tenant, email=form.cleaned_data["email"], actor=request.user
+                tenant=tenant, email=form.cleaned_data["email"], **Actor.of(request).kwargs()
             )
         except (ValidationError, Conflict) as exc:
             messages.error(request, error_text(exc))
@@ -41,26 +44,21 @@ class TenantPortalInviteView(OrganizationPortalMixin, View):
         return redirect("tenants:detail", id=tenant.public_id)
 
 
-class TenantPortalResendView(OrganizationPortalMixin, View):
+class _AccessActionView(ActionView):
     model = TenantAccess
+    queryset = TenantAccess.objects.select_related("tenant")
 
-    def post(self, request: HttpRequest, id: str) -> HttpResponse:
-        access = get_object_or_404(TenantAccess.objects.select_related("tenant"), public_id=id)
-        try:
-            services.tenant_portal_resend(access=access, actor=request.user)
-        except Conflict as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, f"A new link was sent to {access.email}; the old one no "
-                                      "longer works.")
-        return redirect("tenants:detail", id=access.tenant.public_id)
+    def success_url(self, access: TenantAccess) -> str:
+        return reverse("tenants:detail", kwargs={"id": access.tenant.public_id})
 
 
-class TenantPortalRevokeView(OrganizationPortalMixin, View):
-    model = TenantAccess
+class TenantPortalResendView(_AccessActionView):
+    def act(self, access: TenantAccess) -> str:
+        services.tenant_portal_resend(access=access, **self.actor.kwargs())
+        return f"A new link was sent to {access.email}; the old one no longer works."
 
-    def post(self, request: HttpRequest, id: str) -> HttpResponse:
-        access = get_object_or_404(TenantAccess.objects.select_related("tenant"), public_id=id)
-        services.tenant_portal_revoke(access=access, actor=request.user)
-        messages.success(request, f"Portal access of {access.email} revoked; it ends now.")
-        return redirect("tenants:detail", id=access.tenant.public_id)
+
+class TenantPortalRevokeView(_AccessActionView):
+    def act(self, access: TenantAccess) -> str:
+        services.tenant_portal_revoke(access=access, **self.actor.kwargs())
+        return f"Portal access of {access.email} revoked; it ends now."
