@@ -30,14 +30,25 @@ class ServiceFormView(portal_views.ServiceFormView):
 
 
 class DeleteView(portal_views.ConfirmView):
-    """Confirmation page, then delete through the service (refused while in use)."""
+    """Confirmation page, then delete through the service (refused while in use).
+
+    ``tariffs/urls.py`` makes one per model with ``model``/``tab``/``back`` (the list's URL
+    name); rate lists, versions and rules subclass it with their own service and pages."""
 
     confirm_template = "tariffs/confirm_delete.html"
     tab = ""
     back = ""
+    warning = ""
+
+    def warning_for(self, obj: Any) -> str:
+        return self.warning
+
+    def cancel_url(self, obj: Any) -> str:
+        return reverse(self.back) if self.back else ""
 
     def confirm_context(self, obj: Any) -> dict[str, Any]:
-        return {"object": obj, "tab": self.tab, "cancel": reverse(self.back)}
+        return {"object": obj, "tab": self.tab, "warning": self.warning_for(obj),
+                "cancel": self.cancel_url(obj)}
 
     def act(self, obj: Any) -> str:
         services.delete(instance=obj, **self.actor.kwargs())

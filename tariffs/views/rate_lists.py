@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -18,7 +16,6 @@ from django.views import View
 from billspree.core.portal import OrganizationPortalMixin
 from billspree.core.portal_forms import form_errors
 from billspree.core.portal_pages import page_context, paginate
-from billspree.core.portal_views import ConfirmView
 from tariffs import forms, selectors, services
 from tariffs.models import (
     ChargeRule,
@@ -26,7 +23,7 @@ from tariffs.models import (
     RateListVersion,
 )
 from tariffs.quotes import quote_payload
-from tariffs.views.base import PAGE_SIZE, ServiceFormView
+from tariffs.views.base import PAGE_SIZE, DeleteView, ServiceFormView
 
 
 class RateListListView(OrganizationPortalMixin, View):
@@ -138,14 +135,10 @@ class VersionCreateView(ServiceFormView):
         return f"{url}?version={obj.number}"
 
 
-class RateListDeleteView(ConfirmView):
+class RateListDeleteView(DeleteView):
     model = RateList
-    confirm_template = "tariffs/confirm_delete.html"
-
-    def confirm_context(self, obj: RateList) -> dict[str, Any]:
-        return {"object": obj, "tab": "rate_lists",
-                "warning": "Its versions and rules are deleted with it; plans using it must "
-                "be changed first."}
+    tab = "rate_lists"
+    warning = "Its versions and rules are deleted with it; plans using it must be changed first."
 
     def act(self, obj: RateList) -> str:
         services.rate_list_delete(rate_list=obj, **self.actor.kwargs())
@@ -158,17 +151,14 @@ class RateListDeleteView(ConfirmView):
         return reverse("tariffs:rate_list_detail", kwargs={"id": obj.public_id})
 
 
-class VersionDeleteView(ConfirmView):
+class VersionDeleteView(DeleteView):
     """Undo the latest price change, after a confirmation."""
 
     model = RateListVersion
     queryset = RateListVersion.objects.select_related("rate_list")
-    confirm_template = "tariffs/confirm_delete.html"
-
-    def confirm_context(self, version: RateListVersion) -> dict[str, Any]:
-        return {"object": version, "tab": "rate_lists",
-                "warning": "Its rules go with it and the previous version's prices apply "
-                "again from that day.", "cancel": self.success_url(version)}
+    tab = "rate_lists"
+    warning = ("Its rules go with it and the previous version's prices apply again from that "
+               "day.")
 
     def act(self, version: RateListVersion) -> str:
         services.rate_list_version_delete(version=version, **self.actor.kwargs())
@@ -176,6 +166,8 @@ class VersionDeleteView(ConfirmView):
 
     def success_url(self, version: RateListVersion) -> str:
         return reverse("tariffs:rate_list_detail", args=[version.rate_list.public_id])
+
+    cancel_url = success_url
 
 
 # --- charge rules -----------------------------------------------------------------------
@@ -259,14 +251,13 @@ class RuleEditView(RuleFormView):
         return services.charge_rule_update(rule=self.rule, **data, **self.actor.kwargs())
 
 
-class RuleDeleteView(ConfirmView):
+class RuleDeleteView(DeleteView):
     model = ChargeRule
     queryset = ChargeRule.objects.select_related("version__rate_list")
-    confirm_template = "tariffs/confirm_delete.html"
+    tab = "rate_lists"
 
-    def confirm_context(self, rule: ChargeRule) -> dict[str, Any]:
-        return {"object": rule, "tab": "rate_lists",
-                "warning": f"The rule leaves {rule.version}; other versions keep theirs."}
+    def warning_for(self, rule: ChargeRule) -> str:
+        return f"The rule leaves {rule.version}; other versions keep theirs."
 
     def act(self, rule: ChargeRule) -> str:
         services.charge_rule_delete(rule=rule, **self.actor.kwargs())

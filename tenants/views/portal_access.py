@@ -4,17 +4,9 @@
 from __future__ import annotations
 
 from django import forms
-from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
-from django.views import View
 
-from billspree.core.actor import Actor
-from billspree.core.errors import Conflict
-from billspree.core.portal import OrganizationPortalMixin
-from billspree.core.portal_forms import error_text
 from billspree.core.portal_views import ActionView
 from tenants import services
 from tenants.models import Tenant, TenantAccess
@@ -24,24 +16,20 @@ class PortalInviteForm(forms.Form):
     email = forms.EmailField(help_text="The one-time link goes to this address.")
 
 
-class TenantPortalInviteView(OrganizationPortalMixin, View):
+class TenantPortalInviteView(ActionView):
     model = Tenant
 
-    def post(self, request: HttpRequest, id: str) -> HttpResponse:
-        tenant = get_object_or_404(Tenant, public_id=id)
-        form = PortalInviteForm(request.POST)
+    def act(self, tenant: Tenant) -> str:
+        form = PortalInviteForm(self.request.POST)
         if not form.is_valid():
-            messages.error(request, "Give a valid email address to send the invitation to.")
-            return redirect("tenants:detail", id=tenant.public_id)
-        try:
-            access, _ = services.tenant_portal_invite(
-                tenant=tenant, email=form.cleaned_data["email"], **Actor.of(request).kwargs()
-            )
-        except (ValidationError, Conflict) as exc:
-            messages.error(request, error_text(exc))
-        else:
-            messages.success(request, f"Portal invitation sent to {access.email}.")
-        return redirect("tenants:detail", id=tenant.public_id)
+            raise ValidationError("Give a valid email address to send the invitation to.")
+        access, _ = services.tenant_portal_invite(
+            tenant=tenant, email=form.cleaned_data["email"], **self.actor.kwargs()
+        )
+        return f"Portal invitation sent to {access.email}."
+
+    def success_url(self, tenant: Tenant) -> str:
+        return reverse("tenants:detail", kwargs={"id": tenant.public_id})
 
 
 class _AccessActionView(ActionView):
