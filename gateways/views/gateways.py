@@ -4,10 +4,10 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import cached_property
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -20,8 +20,7 @@ from billspree.core.actor import Actor
 from billspree.core.errors import Conflict
 from billspree.core.models import Role
 from billspree.core.portal import OrganizationPortalMixin
-from billspree.core.portal_forms import form_errors
-from billspree.core.portal_views import ConfirmView
+from billspree.core.portal_views import ConfirmView, ServiceFormView
 from gateways import forms, selectors, services
 from gateways.models import Gateway, Health, PollRun
 from gateways.services.polling import PollPending
@@ -91,37 +90,38 @@ class GatewayDetailView(OrganizationPortalMixin, View):
         return render(request, template or "gateways/detail.html", ctx)
 
 
-class GatewayFormView(OrganizationPortalMixin, View):
+class GatewayFormView(ServiceFormView):
     """Add (no id) or edit (id) a gateway."""
 
     model = Gateway
+    template_name = "gateways/gateway_form.html"
 
-    def _render(self, request, form, gateway=None, status=200):
-        ctx = {"form": form, "gateway": gateway, "nav_section": "gateways"}
-        return render(request, "gateways/gateway_form.html", ctx, status=status)
+    @cached_property
+    def gateway(self) -> Gateway | None:
+        id = self.kwargs.get("id")
+        return get_object_or_404(Gateway, public_id=id) if id else None
 
-    def get(self, request: HttpRequest, id: str | None = None) -> HttpResponse:
-        gateway = get_object_or_404(Gateway, public_id=id) if id else None
-        return self._render(request, forms.GatewayForm(instance=gateway), gateway)
+    def make_form(self, data: Any = None) -> forms.GatewayForm:
+        if data is None:
+            return forms.GatewayForm(instance=self.gateway)
+        return forms.GatewayForm(data, instance=Gateway() if self.gateway is None else None)
 
-    def post(self, request: HttpRequest, id: str | None = None) -> HttpResponse:
-        gateway = get_object_or_404(Gateway, public_id=id) if id else None
-        form = forms.GatewayForm(request.POST, instance=Gateway() if gateway is None else None)
-        if form.is_valid():
-            try:
-                if gateway is None:
-                    gateway = services.gateway_create(**Actor.of(request).kwargs(),
-                                                      **form.cleaned_data)
-                    messages.success(request, f"Gateway {gateway.name} added. Now map its meters.")
-                else:
-                    services.gateway_update(
-                        gateway=gateway, **Actor.of(request).kwargs(), **form.cleaned_data
-                    )
-                    messages.success(request, f"Gateway {gateway.name} saved.")
-                return redirect("gateways:detail", id=gateway.public_id)
-            except (ValidationError, Conflict) as exc:
-                form_errors(form, exc)
-        return self._render(request, form, gateway, status=400)
+    def context(self, form: Any, **extra: Any) -> dict[str, Any]:
+        return super().context(form, gateway=self.gateway, nav_section="gateways", **extra)
+
+    def save(self, form: Any) -> Gateway:
+        if self.gateway is None:
+            return services.gateway_create(**self.actor.kwargs(), **form.cleaned_data)
+        services.gateway_update(gateway=self.gateway, **self.actor.kwargs(), **form.cleaned_data)
+        return self.gateway
+
+    def success_message(self, gateway: Gateway) -> str:
+        if self.gateway is None:
+            return f"Gateway {gateway.name} added. Now map its meters."
+        return f"Gateway {gateway.name} saved."
+
+    def success_url(self, gateway: Gateway) -> str:
+        return reverse("gateways:detail", kwargs={"id": gateway.public_id})
 
 
 class GatewayDeleteView(ConfirmView):
