@@ -36,8 +36,9 @@ from billing.views.statements import InvoiceConfirmView, credit_note_pdf_respons
 from billspree.core.actor import Actor
 from billspree.core.errors import Conflict
 from billspree.core.portal import OrganizationPortalMixin, organization_today
-from billspree.core.portal_forms import error_text, form_errors
+from billspree.core.portal_forms import form_errors
 from billspree.core.portal_pages import page_context, paginate
+from billspree.core.portal_views import ActionView, ConfirmView
 
 PAGE_SIZE = 25
 
@@ -114,15 +115,16 @@ class InvoiceLineAddView(OrganizationPortalMixin, View):
         return InvoiceDetailView.get(self, request, id, form=form, status=400)
 
 
-class InvoiceLineRemoveView(OrganizationPortalMixin, View):
-    def post(self, request: HttpRequest, id: Any) -> HttpResponse:
-        line = get_object_or_404(InvoiceLine.objects.select_related("invoice"), public_id=id)
-        try:
-            services.invoice_line_remove(line=line, **Actor.of(request).kwargs())
-            messages.success(request, f"Removed “{line.description}”.")
-        except (ValidationError, Conflict) as exc:
-            messages.error(request, error_text(exc))
-        return redirect("billing:invoice_detail", id=line.invoice.public_id)
+class InvoiceLineRemoveView(ActionView):
+    model = InvoiceLine
+    queryset = InvoiceLine.objects.select_related("invoice")
+
+    def act(self, line: InvoiceLine) -> str:
+        services.invoice_line_remove(line=line, **self.actor.kwargs())
+        return f"Removed “{line.description}”."
+
+    def success_url(self, line: InvoiceLine) -> str:
+        return reverse("billing:invoice_detail", kwargs={"id": line.invoice.public_id})
 
 
 class InvoiceIssueView(InvoiceConfirmView):
@@ -252,27 +254,25 @@ class CreditNoteDetailView(OrganizationPortalMixin, View):
             "totals": credit_note_totals(note, note.lines.all())})
 
 
-class CreditNoteSendView(OrganizationPortalMixin, View):
+class CreditNoteSendView(ConfirmView):
     """GET: what will be sent to whom; POST: queue the email, back to the credit note."""
 
-    def note(self, id: Any) -> CreditNote:
-        return get_object_or_404(CreditNote.objects.select_related("invoice__tenant"),
-                                 public_id=id)
+    model = CreditNote
+    queryset = CreditNote.objects.select_related("invoice__tenant")
+    confirm_template = "billing/credit_note_send.html"
 
-    def get(self, request: HttpRequest, id: Any) -> HttpResponse:
-        note = self.note(id)
-        return render(request, "billing/credit_note_send.html", {
-            "note": note, "credited": -note.total,
-            "sent_before": note.deliveries.filter(status="sent").exists()})
+    def confirm_context(self, note: CreditNote) -> dict[str, Any]:
+        return {"note": note, "credited": -note.total,
+                "sent_before": note.deliveries.filter(status="sent").exists()}
 
-    def post(self, request: HttpRequest, id: Any) -> HttpResponse:
-        note = self.note(id)
-        delivery = services.credit_note_send(credit_note=note, **Actor.of(request).kwargs())
+    def act(self, note: CreditNote) -> str:
+        delivery = services.credit_note_send(credit_note=note, **self.actor.kwargs())
         if delivery.status == "failed":
-            messages.error(request, f"Not sent: {delivery.error}.")
-        else:
-            messages.success(request, f"The credit note is being sent to {delivery.recipient}.")
-        return redirect("billing:credit_note_detail", id=note.public_id)
+            raise Conflict(f"Not sent: {delivery.error}.")
+        return f"The credit note is being sent to {delivery.recipient}."
+
+    def success_url(self, note: CreditNote) -> str:
+        return reverse("billing:credit_note_detail", kwargs={"id": note.public_id})
 
 
 class CreditNotePdfView(OrganizationPortalMixin, View):
