@@ -3,7 +3,7 @@
 ``ServiceFormView``: GET shows the form; POST validates it, calls :meth:`save` (one service
 call, with ``**self.actor.kwargs()``) and redirects with a message; a service's
 ``ValidationError``/``Conflict`` lands on the form (:func:`form_errors`) and the page
-answers 400 with nothing written.
+answers 400 (services are atomic: a refused call wrote nothing).
 
 ``ActionView``: POST loads the row of the URL's ``id``, calls :meth:`act` (one service
 call, returning the message to show) and redirects; a refusal becomes an error message.
