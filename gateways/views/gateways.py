@@ -124,18 +124,27 @@ class GatewayFormView(ServiceFormView):
         return reverse("gateways:detail", kwargs={"id": gateway.public_id})
 
 
-class GatewayDeleteView(ConfirmView):
-    model = Gateway
-    confirm_template = "gateways/confirm_delete.html"
+class DeleteView(ConfirmView):
+    """``gateways/confirm_delete.html``: what is deleted and what follows from it."""
 
-    def confirm_context(self, gateway: Gateway) -> dict[str, Any]:
-        return {
-            "object": gateway,
-            "what": "gateway",
-            "nav_section": "gateways",
-            "consequence": f"Its {gateway.register_maps.count()} register maps, poll history "
-            "and errors are deleted and its meters are no longer polled. Readings stay.",
-        }
+    confirm_template = "gateways/confirm_delete.html"
+    what = ""
+
+    def consequence(self, obj: Any) -> str:
+        raise NotImplementedError
+
+    def confirm_context(self, obj: Any) -> dict[str, Any]:
+        return {"object": obj, "what": self.what, "nav_section": "gateways",
+                "consequence": self.consequence(obj)}
+
+
+class GatewayDeleteView(DeleteView):
+    model = Gateway
+    what = "gateway"
+
+    def consequence(self, gateway: Gateway) -> str:
+        return (f"Its {gateway.register_maps.count()} register maps, poll history and errors "
+                "are deleted and its meters are no longer polled. Readings stay.")
 
     def act(self, gateway: Gateway) -> str:
         services.gateway_delete(gateway=gateway, **self.actor.kwargs())

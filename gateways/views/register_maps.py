@@ -9,9 +9,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
-from billspree.core.portal_views import ConfirmView, ServiceFormView
+from billspree.core.portal_views import ServiceFormView
 from gateways import forms, services
 from gateways.models import ADDRESS_HELP, Gateway, RegisterMap
+from gateways.views.gateways import DeleteView
 
 
 class RegisterMapFormView(ServiceFormView):
@@ -68,19 +69,13 @@ class RegisterMapEditView(RegisterMapFormView):
     model = RegisterMap
 
 
-class RegisterMapDeleteView(ConfirmView):
+class RegisterMapDeleteView(DeleteView):
     model = RegisterMap
     queryset = RegisterMap.objects.select_related("gateway", "meter")
-    confirm_template = "gateways/confirm_delete.html"
+    what = "register map"
 
-    def confirm_context(self, register_map: RegisterMap) -> dict[str, Any]:
-        return {
-            "object": register_map,
-            "what": "register map",
-            "nav_section": "gateways",
-            "consequence": f"{register_map.meter.serial_number} will no longer be polled. "
-            "Its readings stay.",
-        }
+    def consequence(self, register_map: RegisterMap) -> str:
+        return f"{register_map.meter.serial_number} will no longer be polled. Its readings stay."
 
     def act(self, register_map: RegisterMap) -> str:
         services.register_map_delete(register_map=register_map, **self.actor.kwargs())
