@@ -18,15 +18,6 @@ from tariffs.models import Plan, PlanVariant
 DATE = forms.DateInput(attrs={"type": "date"})
 
 
-def add_service_errors(form: forms.Form, exc: ValidationError) -> None:
-    if not hasattr(exc, "error_dict"):
-        form.add_error(None, exc.messages)
-        return
-    for field, messages in exc.message_dict.items():
-        target = field if field in form.fields else None
-        form.add_error(target, [f"{field}: {m}" if target is None else m for m in messages])
-
-
 class SubscriptionForm(forms.Form):
     billing_point = PublicIdChoiceField(queryset=BillingPoint.objects.select_related("property"))
     plan = PublicIdChoiceField(queryset=Plan.objects.all())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 from zoneinfo import available_timezones
@@ -11,7 +10,6 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
-from billspree.core.errors import Conflict
 from billspree.core.form_fields import BoundedDateField
 from billspree.core.forms import PublicIdChoiceField
 from meters import selectors
@@ -19,23 +17,6 @@ from meters.models import UNITS_BY_TYPE, BillingPoint, Meter, MeterType, Propert
 
 DATE = forms.DateInput(attrs={"type": "date"})
 REGISTER = {"max_digits": 20, "decimal_places": 4, "min_value": Decimal("0")}
-
-
-def apply_errors(
-    form: forms.Form, exc: ValidationError | Conflict, names: Mapping[str, str]
-) -> None:
-    """Put a service's errors on the form: known fields by name, the rest on top."""
-    if isinstance(exc, Conflict):
-        fields = [names.get(k, k) for k in exc.fields]
-        target = next((f for f in fields if f in form.fields), None)
-        form.add_error(target, exc.message)
-        return
-    if not hasattr(exc, "error_dict"):
-        form.add_error(None, exc)
-        return
-    for key, messages in exc.message_dict.items():
-        field = names.get(key, key)
-        form.add_error(field if field in form.fields else None, messages)
 
 
 def _unit_help() -> str:

@@ -31,13 +31,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.db import connection
 
 from billspree.core.queue import enqueue_on_commit
+from billspree.core.timefmt import local_midnight
 from meters.models import MeterAssignment
 
 ONE_DAY = timedelta(days=1)
@@ -50,10 +51,6 @@ class DayRange:
     tz: tzinfo
     first: date
     last: date
-
-
-def local_midnight(day: date, tz: tzinfo) -> datetime:
-    return datetime.combine(day, time(), tzinfo=tz)
 
 
 def complete_until(last_read_at: datetime | None, tz: tzinfo) -> date | None:

@@ -15,11 +15,13 @@ from django.utils import timezone
 from django.views import View
 from django.views.generic import TemplateView
 
+from billspree.core.actor import Actor
 from billspree.core.billing_inputs import impacts_warn
 from billspree.core.errors import Conflict
 from billspree.core.files import private_file_response
 from billspree.core.models import Role
 from billspree.core.portal import OrganizationPortalMixin
+from billspree.core.portal_forms import error_text, form_errors
 from meters.models import Meter, MeterAssignment
 from readings import selectors, services
 from readings.charts import meter_day_chart, meter_month_chart
@@ -39,12 +41,6 @@ PAGE_SIZE = 50
 
 class ReadingsPortalMixin(OrganizationPortalMixin):
     write_role = Role.OPERATOR
-
-
-def _error_text(exc: ValidationError | Conflict) -> str:
-    if isinstance(exc, Conflict):
-        return exc.message
-    return " ".join(m for msgs in exc.message_dict.values() for m in msgs)
 
 
 def _page(request: HttpRequest) -> int:
@@ -144,11 +140,11 @@ class MeterReadingsView(ReadingsPortalMixin, View):
             )
         try:
             result = services.reading_enter(
-                meter=meter, read_at=read_at, value=form.cleaned_data["value"], actor=request.user
+                meter=meter, read_at=read_at, value=form.cleaned_data["value"],
+                **Actor.of(request).kwargs()
             )
         except ValidationError as exc:
-            for name, errors in exc.message_dict.items():
-                form.add_error(name if name in form.fields else None, errors)
+            form_errors(form, exc)
             return self.render(request, meter, form, status=400)
         messages.success(
             request, f"Reading {form.cleaned_data['value']} saved for {meter.serial_number}."
@@ -194,9 +190,9 @@ class UploadView(ReadingsPortalMixin, View):
         if not form.is_valid():
             return self.render(request, form, status=400)
         try:
-            upload = services.upload_create(actor=request.user, **form.cleaned_data)
+            upload = services.upload_create(**Actor.of(request).kwargs(), **form.cleaned_data)
         except ValidationError as exc:
-            form.add_error(None, _error_text(exc))
+            form.add_error(None, error_text(exc))
             return self.render(request, form, status=400)
         return redirect("readings:upload_detail", id=upload.public_id)
 
@@ -312,9 +308,10 @@ class AnomalyReviewView(ReadingsPortalMixin, View):
             messages.error(request, "Choose confirm or correct (with a value).")
             return redirect("readings:anomalies")
         try:
-            services.anomaly_review(anomaly=anomaly, actor=request.user, **form.cleaned_data)
+            services.anomaly_review(anomaly=anomaly, **Actor.of(request).kwargs(),
+                                    **form.cleaned_data)
         except (ValidationError, Conflict) as exc:
-            messages.error(request, f"{anomaly.meter.serial_number}: {_error_text(exc)}")
+            messages.error(request, f"{anomaly.meter.serial_number}: {error_text(exc)}")
         else:
             messages.success(
                 request,

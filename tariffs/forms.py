@@ -44,16 +44,6 @@ class PublicIdMultipleChoiceField(forms.ModelMultipleChoiceField):
         super().__init__(queryset, **kwargs)
 
 
-def add_service_errors(form: forms.Form, exc: ValidationError) -> None:
-    """Put a service's field errors on the form's fields (others on the form itself)."""
-    if not hasattr(exc, "error_dict"):
-        form.add_error(None, exc.messages)
-        return
-    for field, messages in exc.message_dict.items():
-        target = field if field in form.fields else None
-        form.add_error(target, [f"{field}: {m}" if target is None else m for m in messages])
-
-
 class CashRoundingForm(forms.Form):
     currency = forms.ChoiceField(choices=currency_choices)
     step = forms.CharField(

@@ -148,7 +148,7 @@ def subscription_gaps(subscription: Subscription, start: date, end: date) -> lis
     the billing point's meters do not deliver; errors first."""
     sub, bp = subscription, subscription.billing_point
     tz = str(bp.property.time_zone)
-    lo, hi = engine.local_midnight(start, tz), engine.local_midnight(end, tz)
+    lo, hi = timefmt.local_midnight(start, tz), timefmt.local_midnight(end, tz)
     period = timefmt.format_period(start, end)
     tariffs = engine._Tariffs([sub], start, end)
     meters: dict[str, list] = defaultdict(list)

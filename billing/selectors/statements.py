@@ -37,6 +37,7 @@ from billing.selectors.totals import (
     legacy_rounding,
 )
 from billspree.core.models import Organization
+from billspree.core.timefmt import local_date, local_midnight
 from meters.models import BillingPoint, Meter, MeterAssignment, MeterType, Property
 from readings.models import MonthlyConsumption
 from readings.selectors import Consumption, meter_consumption, segment_consumption
@@ -162,10 +163,6 @@ def _logo_data_uri(name: str) -> str:
     return f"data:{kind};base64,{base64.b64encode(raw).decode()}"
 
 
-def _local_date(at: datetime | None, tz) -> date | None:
-    return timezone.localtime(at, tz).date() if at else None
-
-
 def due_on(issued_on: date | None, org: Organization) -> date | None:
     """The due date printed on an invoice (and shown in the tenant portal): the local issue
     date plus the organization's payment terms."""
@@ -217,8 +214,8 @@ def _charts(invoice: Invoice, blocks: list[MeterBlock], tz) -> list[ChartSeries]
     own period show what this invoice billed, so the highlighted bar matches the bill."""
     if not blocks:
         return []
-    first_period = _local_date(invoice.period_start, tz).replace(day=1)
-    last_month = (_local_date(invoice.period_end, tz) - timedelta(days=1)).replace(day=1)
+    first_period = local_date(invoice.period_start, tz).replace(day=1)
+    last_month = (local_date(invoice.period_end, tz) - timedelta(days=1)).replace(day=1)
     months = [_month_add(last_month, -i) for i in range(CHART_MONTHS - 1, -1, -1)]
     meter_ids = MeterAssignment.objects.filter(billing_point_id=invoice.billing_point_id)
     rows = (MonthlyConsumption.objects
@@ -263,19 +260,19 @@ def invoice_statement_data(*, invoice: Invoice) -> InvoiceStatementData:
     org = inv.organization
     lines = list(InvoiceLine.objects.filter(invoice=inv).order_by("position", "pk"))
     for line in lines:  # printed as inclusive local dates, as people read a bill
-        line.first_day = _local_date(line.start_at, tz)
-        line.last_day = _local_date(line.end_at - timedelta(microseconds=1), tz) \
+        line.first_day = local_date(line.start_at, tz)
+        line.last_day = local_date(line.end_at - timedelta(microseconds=1), tz) \
             if line.end_at else None
     blocks = _meter_blocks(inv, lines)
     metered = {id(line) for b in blocks for line in b.lines}
     totals = invoice_totals(inv, lines)
-    issued_on = _local_date(inv.issued_at, tz)
+    issued_on = local_date(inv.issued_at, tz)
     return InvoiceStatementData(
         organization=org, logo_data_uri=logo_data_uri(org), invoice=inv, tz=tz,
         issued_on=issued_on,
         due_on=due_on(issued_on, org),
-        period_first=_local_date(inv.period_start, tz),
-        period_last=_local_date(inv.period_end, tz) - timedelta(days=1),
+        period_first=local_date(inv.period_start, tz),
+        period_last=local_date(inv.period_end, tz) - timedelta(days=1),
         meters=blocks, other_lines=[ln for ln in lines if id(ln) not in metered
                                     and ln.kind != LineKind.ROUNDING],
         taxes=[TaxRow(r.rate, r.base, r.vat) for r in totals.vat_summary], totals=totals,
@@ -313,8 +310,8 @@ def credit_note_statement_data(*, credit_note: CreditNote) -> CreditNoteStatemen
     totals = credit_note_totals(note, lines)
     return CreditNoteStatementData(
         organization=note.organization, logo_data_uri=logo_data_uri(note.organization),
-        note=note, invoice=note.invoice, issued_on=_local_date(note.issued_at, tz),
-        invoice_issued_on=_local_date(note.invoice.issued_at, tz), lines=lines,
+        note=note, invoice=note.invoice, issued_on=local_date(note.issued_at, tz),
+        invoice_issued_on=local_date(note.invoice.issued_at, tz), lines=lines,
         taxes=[TaxRow(r.rate, r.base, r.vat) for r in totals.vat_summary], credited=-note.total,
         totals=totals,
     )
@@ -425,10 +422,6 @@ class BuildingStatementData:
         return any(p.estimated for p in self.points)
 
 
-def _local_midnight(day: date, tz) -> datetime:
-    return datetime.combine(day, datetime.min.time(), tzinfo=tz)
-
-
 def _building_invoices(points: list[BillingPoint], start: datetime, end: datetime):
     """Issued and paid invoices of these billing points whose period lies in [start, end)."""
     return list(Invoice.objects.filter(
@@ -495,7 +488,7 @@ def _vacancies(points, start, end, invoices, tz) -> list[VacancyRow]:
             charged = [i for i in invoices if i.billing_point_id == bp
                        and i.tenant_id == owner_id and i.period_start < seg.end
                        and seg.start < i.period_end]
-            first, last = _local_date(seg.start, tz), _local_date(seg.end, tz)
+            first, last = local_date(seg.start, tz), local_date(seg.end, tz)
             rows.append(VacancyRow(names[bp], seg.tenant.name if seg.tenant else "no owner "
                                    "recorded", first, last, (last - first).days,
                                    sum((i.net_total - legacy.get(i.pk, Decimal(0))
@@ -512,7 +505,7 @@ def building_statement_data(*, property: Property, period_start: date,
     meter type and invoiced amounts per meter type; main meters against their sub-meters;
     vacancy billed to the owner, shown apart."""
     tz = property.time_zone
-    start, end = _local_midnight(period_start, tz), _local_midnight(period_end, tz)
+    start, end = local_midnight(period_start, tz), local_midnight(period_end, tz)
     points = list(BillingPoint.objects.filter(property=property).order_by("name"))
     invoices = _building_invoices(points, start, end)
     lines = (InvoiceLine.objects.filter(invoice__in=[i.pk for i in invoices])

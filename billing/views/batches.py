@@ -13,22 +13,24 @@ the confirmation page and a second one carrying ``confirm``.
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views import View
 
 from billing import forms, services
 from billing.models import BillingBatch, BillRunStatus, Subscription
 from billing.selectors.batches import batch_list
-from billing.views.invoices import _actor, _page
-from billspree.core.errors import Conflict
+from billspree.core.actor import Actor
 from billspree.core.portal import OrganizationPortalMixin, organization_today
+from billspree.core.portal_pages import page_context, paginate
+from billspree.core.portal_views import ConfirmView, ServiceFormView
 
 PICKER_LIMIT = 500
 
@@ -61,38 +63,34 @@ def _batch_initial(batch: BillingBatch | None) -> dict[str, Any]:
     return {name: getattr(batch, name) for name in forms.BatchForm.base_fields}
 
 
-class BatchFormView(OrganizationPortalMixin, View):
+class BatchFormView(ServiceFormView):
     model = BillingBatch
+    form_class = forms.BatchForm
+    template_name = "billing/runs/batch_form.html"
+    prefix_unknown_errors = True
 
-    def show(self, request, batch, form, status=200):
-        return render(request, "billing/runs/batch_form.html",
-                      {"form": form, "batch": batch}, status=status)
-
-    def load(self, id: Any) -> BillingBatch | None:
+    @cached_property
+    def batch(self) -> BillingBatch | None:
+        id = self.kwargs.get("id")
         return None if id is None else get_object_or_404(BillingBatch, public_id=id)
 
-    def get(self, request: HttpRequest, id: Any = None) -> HttpResponse:
-        batch = self.load(id)
-        return self.show(request, batch, forms.BatchForm(initial=_batch_initial(batch)))
+    def initial(self) -> dict[str, Any]:
+        return _batch_initial(self.batch)
 
-    def post(self, request: HttpRequest, id: Any = None) -> HttpResponse:
-        batch = self.load(id)
-        form = forms.BatchForm(request.POST, initial=_batch_initial(batch))
-        if form.is_valid():
-            try:
-                if batch is None:
-                    batch = services.batch_create(**form.cleaned_data, **_actor(request))
-                else:
-                    batch = services.batch_update(batch=batch, **form.cleaned_data,
-                                                  **_actor(request))
-            except ValidationError as exc:
-                forms.add_service_errors(form, exc)
-            except Conflict as exc:
-                form.add_error(None, exc.message)
-            else:
-                messages.success(request, f"Saved the batch “{batch.name}”.")
-                return redirect("billing:batch_detail", id=batch.public_id)
-        return self.show(request, batch, form, status=400)
+    def context(self, form: Any, **extra: Any) -> dict[str, Any]:
+        return super().context(form, batch=self.batch, **extra)
+
+    def save(self, form: Any) -> BillingBatch:
+        if self.batch is None:
+            return services.batch_create(**form.cleaned_data, **self.actor.kwargs())
+        return services.batch_update(batch=self.batch, **form.cleaned_data,
+                                     **self.actor.kwargs())
+
+    def success_message(self, batch: BillingBatch) -> str:
+        return f"Saved the batch “{batch.name}”."
+
+    def success_url(self, batch: BillingBatch) -> str:
+        return reverse("billing:batch_detail", kwargs={"id": batch.public_id})
 
 
 def _batch(id: Any) -> BillingBatch:
@@ -118,7 +116,7 @@ def _batch_page(request: HttpRequest, batch: BillingBatch, form=None,
         "runs": batch.runs.select_related("started_by")[:20],
         "form": form, "candidates": candidates[:PICKER_LIMIT],
         "too_many_candidates": len(candidates) > PICKER_LIMIT,
-        **_page(request, subs),
+        **page_context(paginate(request, subs)),
     }, status=status)
 
 
@@ -147,7 +145,7 @@ class BatchSubscriptionsView(OrganizationPortalMixin, View):
                           {"batch": batch, "remove": remove})
         changed = services.batch_subscriptions_set(
             batch=batch, add=data["add"], remove=remove, property=data["property"],
-            **_actor(request))
+            **Actor.of(request).kwargs())
         if remove:
             messages.success(request, f"Removed {changed} subscription(s) from “{batch.name}”.")
         elif changed:
@@ -158,23 +156,23 @@ class BatchSubscriptionsView(OrganizationPortalMixin, View):
         return redirect("billing:batch_detail", id=batch.public_id)
 
 
-class BatchDeleteView(OrganizationPortalMixin, View):
+class BatchDeleteView(ConfirmView):
     model = BillingBatch
+    queryset = BillingBatch.objects.annotate(
+        subscription_count=Count("subscriptions", distinct=True),
+        run_count=Count("runs", distinct=True))
+    confirm_template = "billing/runs/batch_delete.html"
 
-    def get(self, request: HttpRequest, id: Any) -> HttpResponse:
-        batch = get_object_or_404(BillingBatch.objects.annotate(
-            subscription_count=Count("subscriptions", distinct=True),
-            run_count=Count("runs", distinct=True)),
-            public_id=id)
-        return render(request, "billing/runs/batch_delete.html", {"batch": batch})
+    def confirm_context(self, batch: BillingBatch) -> dict[str, Any]:
+        return {"batch": batch}
 
-    def post(self, request: HttpRequest, id: Any) -> HttpResponse:
-        batch = _batch(id)
-        try:
-            detached = services.batch_delete(batch=batch, **_actor(request))
-        except Conflict as exc:
-            messages.error(request, exc.message)
-            return redirect("billing:batch_detail", id=batch.public_id)
-        messages.success(request, f"Deleted the batch “{batch.name}”; {detached} "
-                                  "subscription(s) are in no batch now.")
-        return redirect("billing:batch_list")
+    def act(self, batch: BillingBatch) -> str:
+        detached = services.batch_delete(batch=batch, **self.actor.kwargs())
+        return (f"Deleted the batch “{batch.name}”; {detached} subscription(s) are in no "
+                "batch now.")
+
+    def success_url(self, batch: BillingBatch) -> str:
+        return reverse("billing:batch_list")
+
+    def failure_url(self, batch: BillingBatch) -> str:
+        return reverse("billing:batch_detail", kwargs={"id": batch.public_id})

@@ -7,7 +7,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.db.models import Prefetch, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -33,28 +32,15 @@ from billing.services.credit_notes import (
     credit_note_preview,
     credited_total,
 )
-from billing.views.statements import credit_note_pdf_response
+from billing.views.statements import InvoiceConfirmView, credit_note_pdf_response
+from billspree.core.actor import Actor
 from billspree.core.errors import Conflict
 from billspree.core.portal import OrganizationPortalMixin, organization_today
+from billspree.core.portal_forms import form_errors
+from billspree.core.portal_pages import page_context, paginate
+from billspree.core.portal_views import ActionView, ConfirmView
 
 PAGE_SIZE = 25
-
-
-def _page(request: HttpRequest, queryset) -> dict[str, Any]:
-    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
-    return {"page_obj": page, "is_paginated": page.has_other_pages(), "rows": page.object_list}
-
-
-def _error(exc: ValidationError | Conflict) -> str:
-    if isinstance(exc, Conflict):
-        return exc.message
-    if hasattr(exc, "error_dict"):
-        return " ".join(m for msgs in exc.message_dict.values() for m in msgs)
-    return " ".join(exc.messages)
-
-
-def _actor(request: HttpRequest) -> dict[str, Any]:
-    return {"actor": request.user}
 
 
 # --- invoices -----------------------------------------------------------------------------
@@ -72,7 +58,8 @@ class InvoiceListView(OrganizationPortalMixin, View):
                            | Q(billing_point__name__icontains=q))
         if state in InvoiceStatus.values:
             qs = qs.filter(status=state)
-        ctx = {"q": q, "status": state, "statuses": InvoiceStatus.choices, **_page(request, qs)}
+        ctx = {"q": q, "status": state, "statuses": InvoiceStatus.choices,
+               **page_context(paginate(request, qs, PAGE_SIZE))}
         ctx["rows"] = rows = list(ctx["rows"])
         legacy = legacy_rounding(r.pk for r in rows)
         for r in rows:  # old invoices' rounding line is cash rounding, not net
@@ -119,72 +106,45 @@ class InvoiceLineAddView(OrganizationPortalMixin, View):
         if form.is_valid():
             try:
                 services.invoice_line_add(invoice=invoice, **form.cleaned_data,
-                                          **_actor(request))
-            except ValidationError as exc:
-                forms.add_service_errors(form, exc)
-            except Conflict as exc:
-                form.add_error(None, exc.message)
+                                          **Actor.of(request).kwargs())
+            except (ValidationError, Conflict) as exc:
+                form_errors(form, exc, prefix_unknown=True)
             else:
                 messages.success(request, "Line added.")
                 return redirect("billing:invoice_detail", id=invoice.public_id)
         return InvoiceDetailView.get(self, request, id, form=form, status=400)
 
 
-class InvoiceLineRemoveView(OrganizationPortalMixin, View):
-    def post(self, request: HttpRequest, id: Any) -> HttpResponse:
-        line = get_object_or_404(InvoiceLine.objects.select_related("invoice"), public_id=id)
-        try:
-            services.invoice_line_remove(line=line, **_actor(request))
-            messages.success(request, f"Removed “{line.description}”.")
-        except (ValidationError, Conflict) as exc:
-            messages.error(request, _error(exc))
-        return redirect("billing:invoice_detail", id=line.invoice.public_id)
+class InvoiceLineRemoveView(ActionView):
+    model = InvoiceLine
+    queryset = InvoiceLine.objects.select_related("invoice")
+
+    def act(self, line: InvoiceLine) -> str:
+        services.invoice_line_remove(line=line, **self.actor.kwargs())
+        return f"Removed “{line.description}”."
+
+    def success_url(self, line: InvoiceLine) -> str:
+        return reverse("billing:invoice_detail", kwargs={"id": line.invoice.public_id})
 
 
-class _ConfirmView(OrganizationPortalMixin, View):
-    """GET: a confirmation page; POST: the action."""
-
-    verb = ""
-    explain = ""
-    danger = False
-
-    def act(self, request: HttpRequest, invoice: Invoice) -> str:
-        raise NotImplementedError
-
-    def get(self, request: HttpRequest, id: Any) -> HttpResponse:
-        invoice = get_object_or_404(Invoice.objects.select_related("tenant"), public_id=id)
-        return render(request, "billing/confirm.html", {
-            "invoice": invoice, "verb": self.verb, "explain": self.explain,
-            "danger": self.danger,
-        })
-
-    def post(self, request: HttpRequest, id: Any) -> HttpResponse:
-        invoice = get_object_or_404(Invoice, public_id=id)
-        try:
-            messages.success(request, self.act(request, invoice))
-        except (ValidationError, Conflict) as exc:
-            messages.error(request, _error(exc))
-        return redirect("billing:invoice_detail", id=invoice.public_id)
-
-
-class InvoiceIssueView(_ConfirmView):
+class InvoiceIssueView(InvoiceConfirmView):
     verb = "Issue"
     explain = ("Issuing numbers the invoice and locks it: it cannot be edited afterwards, "
                "only credited.")
 
-    def act(self, request, invoice):
-        inv = services.invoice_issue(invoice=invoice, **_actor(request))
+    def act(self, invoice):
+        inv = services.invoice_issue(invoice=invoice, **self.actor.kwargs())
         return f"Issued {inv.number}."
 
 
-class InvoiceRecomputeView(_ConfirmView):
+class InvoiceRecomputeView(InvoiceConfirmView):
     verb = "Recompute"
     explain = ("The draft is rebuilt from the current readings, occupancy and meters (its "
                "manual lines are kept). A tenant who no longer occupies any of the period has "
                "the draft voided; a new occupant of the period gets a draft of their own.")
 
-    def act(self, request, invoice):
-        inv = services.invoice_recompute(invoice=invoice, **_actor(request))
+    def act(self, invoice):
+        inv = services.invoice_recompute(invoice=invoice, **self.actor.kwargs())
         text = (f"Draft recomputed: total {inv.total:.2f} {inv.currency}."
                 if inv.outcome == "recomputed" else
                 f"{invoice.tenant} has nothing left to bill in the period: the draft is void.")
@@ -193,22 +153,22 @@ class InvoiceRecomputeView(_ConfirmView):
         return text
 
 
-class InvoicePayView(_ConfirmView):
+class InvoicePayView(InvoiceConfirmView):
     verb = "Mark paid"
     explain = "Record that this invoice has been paid in full."
 
-    def act(self, request, invoice):
-        inv = services.invoice_mark_paid(invoice=invoice, **_actor(request))
+    def act(self, invoice):
+        inv = services.invoice_mark_paid(invoice=invoice, **self.actor.kwargs())
         return f"{inv.number} marked paid."
 
 
-class InvoiceVoidView(_ConfirmView):
+class InvoiceVoidView(InvoiceConfirmView):
     verb = "Void draft"
     explain = "The draft is voided; its consumption can be billed again."
     danger = True
 
-    def act(self, request, invoice):
-        services.invoice_void(invoice=invoice, **_actor(request))
+    def act(self, invoice):
+        services.invoice_void(invoice=invoice, **self.actor.kwargs())
         return "Draft voided."
 
 
@@ -236,11 +196,9 @@ class CreditNoteCreateView(OrganizationPortalMixin, View):
                     preview = credit_note_preview(invoice=invoice, **form.service_kwargs())
                     return self.render_form(request, invoice, form, preview=preview)
                 note = services.credit_note_create(invoice=invoice, **form.service_kwargs(),
-                                                   **_actor(request))
-            except ValidationError as exc:
-                forms.add_service_errors(form, exc)
-            except Conflict as exc:
-                form.add_error(None, exc.message)
+                                                   **Actor.of(request).kwargs())
+            except (ValidationError, Conflict) as exc:
+                form_errors(form, exc, prefix_unknown=True)
             else:
                 emailed = note.deliveries.first()
                 done = (f"{invoice} is void." if note.full else
@@ -253,15 +211,15 @@ class CreditNoteCreateView(OrganizationPortalMixin, View):
         return self.render_form(request, invoice, form, status=400)
 
 
-class AdjustmentRebillView(_ConfirmView):
+class AdjustmentRebillView(InvoiceConfirmView):
     verb = "Credit and re-bill now"
     explain = ("The pending adjustments of this period are settled at once instead of on the "
                "tenants' next invoices: the reductions with a partial credit note of this "
                "invoice, the additions with a re-bill draft per tenant (review and issue it). "
                "This invoice stays issued; every adjustment is settled once.")
 
-    def act(self, request, invoice):
-        out = services.adjustments_rebill(invoice=invoice, **_actor(request))
+    def act(self, invoice):
+        out = services.adjustments_rebill(invoice=invoice, **self.actor.kwargs())
         parts = []
         if out.credit_note:
             parts.append(f"credit note {out.credit_note.number} "
@@ -271,15 +229,15 @@ class AdjustmentRebillView(_ConfirmView):
         return "Settled: " + " and ".join(parts) + "."
 
 
-class AdjustmentCreditView(_ConfirmView):
+class AdjustmentCreditView(InvoiceConfirmView):
     verb = "Credit now"
     explain = ("The pending adjustments of this period that lower what is owed (e.g. days "
                "and consumption the tenant paid but did not use) are credited at once with a "
                "partial credit note, instead of waiting for the tenant's next invoice. The "
                "invoice stays issued.")
 
-    def act(self, request, invoice):
-        note = credit_note_for_adjustments(invoice=invoice, **_actor(request))
+    def act(self, invoice):
+        note = credit_note_for_adjustments(invoice=invoice, **self.actor.kwargs())
         return f"Credit note {note.number} issued for {-note.total:.2f} {note.currency}."
 
 
@@ -296,27 +254,25 @@ class CreditNoteDetailView(OrganizationPortalMixin, View):
             "totals": credit_note_totals(note, note.lines.all())})
 
 
-class CreditNoteSendView(OrganizationPortalMixin, View):
+class CreditNoteSendView(ConfirmView):
     """GET: what will be sent to whom; POST: queue the email, back to the credit note."""
 
-    def note(self, id: Any) -> CreditNote:
-        return get_object_or_404(CreditNote.objects.select_related("invoice__tenant"),
-                                 public_id=id)
+    model = CreditNote
+    queryset = CreditNote.objects.select_related("invoice__tenant")
+    confirm_template = "billing/credit_note_send.html"
 
-    def get(self, request: HttpRequest, id: Any) -> HttpResponse:
-        note = self.note(id)
-        return render(request, "billing/credit_note_send.html", {
-            "note": note, "credited": -note.total,
-            "sent_before": note.deliveries.filter(status="sent").exists()})
+    def confirm_context(self, note: CreditNote) -> dict[str, Any]:
+        return {"note": note, "credited": -note.total,
+                "sent_before": note.deliveries.filter(status="sent").exists()}
 
-    def post(self, request: HttpRequest, id: Any) -> HttpResponse:
-        note = self.note(id)
-        delivery = services.credit_note_send(credit_note=note, actor=request.user)
+    def act(self, note: CreditNote) -> str:
+        delivery = services.credit_note_send(credit_note=note, **self.actor.kwargs())
         if delivery.status == "failed":
-            messages.error(request, f"Not sent: {delivery.error}.")
-        else:
-            messages.success(request, f"The credit note is being sent to {delivery.recipient}.")
-        return redirect("billing:credit_note_detail", id=note.public_id)
+            raise Conflict(f"Not sent: {delivery.error}.")
+        return f"The credit note is being sent to {delivery.recipient}."
+
+    def success_url(self, note: CreditNote) -> str:
+        return reverse("billing:credit_note_detail", kwargs={"id": note.public_id})
 
 
 class CreditNotePdfView(OrganizationPortalMixin, View):
@@ -336,7 +292,8 @@ class SubscriptionListView(OrganizationPortalMixin, View):
         if q:
             qs = qs.filter(Q(billing_point__name__icontains=q) | Q(plan__name__icontains=q)
                            | Q(billing_point__connection_id__icontains=q))
-        return render(request, "billing/subscription_list.html", {"q": q, **_page(request, qs)})
+        return render(request, "billing/subscription_list.html",
+                      {"q": q, **page_context(paginate(request, qs, PAGE_SIZE))})
 
 
 class SubscriptionFormView(OrganizationPortalMixin, View):
@@ -375,15 +332,13 @@ class SubscriptionFormView(OrganizationPortalMixin, View):
             data = dict(form.cleaned_data)
             try:
                 if sub is None:
-                    sub = services.subscription_create(**data, **_actor(request))
+                    sub = services.subscription_create(**data, **Actor.of(request).kwargs())
                 else:
                     data.pop("billing_point")
                     sub = services.subscription_update(subscription=sub, **data,
-                                                       **_actor(request))
-            except ValidationError as exc:
-                forms.add_service_errors(form, exc)
-            except Conflict as exc:
-                form.add_error(None, exc.message)
+                                                       **Actor.of(request).kwargs())
+            except (ValidationError, Conflict) as exc:
+                form_errors(form, exc, prefix_unknown=True)
             else:
                 messages.success(request, f"Saved the subscription of {sub.billing_point}.")
                 return redirect("billing:subscription_list")
@@ -412,7 +367,7 @@ class PreviewView(OrganizationPortalMixin, View):
                 )
                 attach_preview_fixes(preview.invoices)
             except ValidationError as exc:
-                forms.add_service_errors(form, exc)
+                form_errors(form, exc, prefix_unknown=True)
         return render(request, "billing/preview.html", {"form": form, "preview": preview},
                       status=200 if form.is_valid() else 400)
 
@@ -423,12 +378,10 @@ class PreviewView(OrganizationPortalMixin, View):
             try:
                 created = services.invoice_create_draft(
                     subscriptions=form.subscriptions(), start=data["start"], end=data["end"],
-                    **_actor(request),
+                    **Actor.of(request).kwargs(),
                 )
-            except ValidationError as exc:
-                forms.add_service_errors(form, exc)
-            except Conflict as exc:
-                form.add_error(None, exc.message)
+            except (ValidationError, Conflict) as exc:
+                form_errors(form, exc, prefix_unknown=True)
             else:
                 messages.success(request, f"Created {len(created)} draft invoice(s).")
                 if len(created) == 1:

@@ -43,10 +43,13 @@ from billing.selectors.fixes import attach_fixes
 from billing.selectors.review import attach_comparisons, outlier_threshold, with_previous
 from billing.selectors.runs import bill_run_progress
 from billing.views.batches import PICKER_LIMIT, _batch, _confirmed
-from billing.views.invoices import _actor, _error, _page
 from billspree.core import timefmt
+from billspree.core.actor import Actor
 from billspree.core.errors import Conflict
 from billspree.core.portal import OrganizationPortalMixin, organization_today
+from billspree.core.portal_forms import error_text, form_errors
+from billspree.core.portal_pages import page_context, paginate
+from billspree.core.portal_views import ActionView, ConfirmView
 
 LIVE = (BillRunStatus.QUEUED, BillRunStatus.RUNNING, BillRunStatus.ISSUING)
 REPORT_TABS = [(ItemStatus.CREATED, "Invoiced"), (ItemStatus.SKIPPED, "Skipped"),
@@ -100,9 +103,9 @@ class RunStartView(OrganizationPortalMixin, View):
         try:
             run = services.bill_run_start(
                 batch=batch, period_start=start, period_end=end, trigger=BillRunTrigger.PORTAL,
-                **_actor(request))
+                **Actor.of(request).kwargs())
         except ValidationError as exc:
-            forms.add_service_errors(form, exc)
+            form_errors(form, exc, prefix_unknown=True)
             return self.show(request, batch, form, status=400)
         except Conflict as exc:
             form.add_error(None, exc.message)
@@ -130,7 +133,8 @@ class RunListView(OrganizationPortalMixin, View):
         if state in BillRunStatus.values:
             qs = qs.filter(status=state)
         return render(request, "billing/runs/run_list.html", {
-            "status": state, "statuses": BillRunStatus.choices, **_page(request, qs)})
+            "status": state, "statuses": BillRunStatus.choices,
+            **page_context(paginate(request, qs))})
 
 
 def _run(id: Any) -> BillRun:
@@ -186,7 +190,7 @@ class RunDetailView(OrganizationPortalMixin, View):
         issued = Invoice.objects.filter(bill_run=run).exclude(status=InvoiceStatus.DRAFT)
         draft_rows = attach_comparisons(list(with_previous(drafts)[:PICKER_LIMIT]))
         _attach_warnings(run, draft_rows)
-        report = _page(request, items)
+        report = page_context(paginate(request, items))
         report["rows"] = list(report["rows"])
         attach_fixes(report["rows"])
         return render(request, "billing/runs/run_detail.html", {
@@ -235,7 +239,7 @@ class RunIssueView(OrganizationPortalMixin, View):
         form = forms.RunIssueForm(request.POST, run=run)
         if not form.is_valid():
             return RunDetailView.get(self, request, id, status=400,
-                                     issue_error=_error(ValidationError(form.errors)))
+                                     issue_error=error_text(ValidationError(form.errors)))
         drafts = form.drafts()
         if not _confirmed(request):
             ids = Invoice.objects.filter(pk__in=[d.pk for d in drafts])
@@ -245,52 +249,45 @@ class RunIssueView(OrganizationPortalMixin, View):
         try:
             issued = services.bill_run_issue(
                 run=run, invoices=None if form.cleaned_data.get("all") else drafts,
-                **_actor(request))
+                **Actor.of(request).kwargs())
         except (ValidationError, Conflict) as exc:
-            messages.error(request, _error(exc))
+            messages.error(request, error_text(exc))
         else:
             messages.success(request, f"Issued {len(issued)} invoice(s).")
         return redirect("billing:run_detail", id=run.public_id)
 
 
-class RunRecomputeView(OrganizationPortalMixin, View):
+class _RunActionView(ActionView):
+    model = BillRun
+    queryset = BillRun.objects.select_related("batch", "started_by")
+
+    def success_url(self, run: BillRun) -> str:
+        return reverse("billing:run_detail", kwargs={"id": run.public_id})
+
+
+class RunRecomputeView(_RunActionView):
     """Recompute the run's stale drafts from current data (confirmed in the page)."""
 
-    model = BillRun
-
-    def post(self, request: HttpRequest, id: Any) -> HttpResponse:
-        run = _run(id)
-        try:
-            done = services.bill_run_recompute_stale(run=run, **_actor(request))
-        except (ValidationError, Conflict) as exc:
-            messages.error(request, _error(exc))
-        else:
-            voided = sum(1 for inv in done if inv.outcome == "voided")
-            added = sum(len(inv.new_drafts) for inv in done)
-            messages.success(request, f"Recomputed {len(done)} stale draft(s)"
-                             + (f"; {voided} voided (nothing left to bill)" if voided else "")
-                             + (f"; {added} new draft(s) for new occupants" if added else "")
-                             + ".")
-        return redirect("billing:run_detail", id=run.public_id)
+    def act(self, run: BillRun) -> str:
+        done = services.bill_run_recompute_stale(run=run, **self.actor.kwargs())
+        voided = sum(1 for inv in done if inv.outcome == "voided")
+        added = sum(len(inv.new_drafts) for inv in done)
+        return (f"Recomputed {len(done)} stale draft(s)"
+                + (f"; {voided} voided (nothing left to bill)" if voided else "")
+                + (f"; {added} new draft(s) for new occupants" if added else "")
+                + ".")
 
 
-class RunCancelView(OrganizationPortalMixin, View):
-    model = BillRun
+class RunCancelView(ConfirmView, _RunActionView):
+    confirm_template = "billing/runs/run_cancel.html"
 
-    def get(self, request: HttpRequest, id: Any) -> HttpResponse:
-        run = _run(id)
+    def confirm_context(self, run: BillRun) -> dict[str, Any]:
         drafts = Invoice.objects.filter(bill_run=run, status=InvoiceStatus.DRAFT).count()
-        return render(request, "billing/runs/run_cancel.html", {"run": run, "drafts": drafts})
+        return {"run": run, "drafts": drafts}
 
-    def post(self, request: HttpRequest, id: Any) -> HttpResponse:
-        run = _run(id)
-        try:
-            services.bill_run_cancel(run=run, **_actor(request))
-        except (ValidationError, Conflict) as exc:
-            messages.error(request, _error(exc))
-        else:
-            messages.success(request, "Bill run cancelled; its drafts are void.")
-        return redirect("billing:run_detail", id=run.public_id)
+    def act(self, run: BillRun) -> str:
+        services.bill_run_cancel(run=run, **self.actor.kwargs())
+        return "Bill run cancelled; its drafts are void."
 
 
 class RunResumeView(OrganizationPortalMixin, View):
@@ -313,7 +310,7 @@ class RunResumeView(OrganizationPortalMixin, View):
         try:
             queued = services.bill_run_resume(run=run)
         except (ValidationError, Conflict) as exc:
-            messages.error(request, _error(exc))
+            messages.error(request, error_text(exc))
         else:
             messages.success(request, f"Re-queued {queued} unfinished chunk(s).")
         return redirect("billing:run_detail", id=run.public_id)
@@ -332,9 +329,9 @@ class RunItemRetryView(OrganizationPortalMixin, View):
     def post(self, request: HttpRequest, id: Any) -> HttpResponse:
         item = self.item(id)
         try:
-            services.bill_run_item_retry(item=item, **_actor(request))
+            services.bill_run_item_retry(item=item, **Actor.of(request).kwargs())
         except (ValidationError, Conflict) as exc:
-            messages.error(request, _error(exc))
+            messages.error(request, error_text(exc))
         else:
             item.refresh_from_db()
             messages.success(request, f"Retried {item.subscription.billing_point}: "
@@ -359,9 +356,9 @@ class RunRetrySkippedView(OrganizationPortalMixin, View):
     def post(self, request: HttpRequest, id: Any) -> HttpResponse:
         run = _run(id)
         try:
-            tally = services.bill_run_retry_skipped(run=run, **_actor(request))
+            tally = services.bill_run_retry_skipped(run=run, **Actor.of(request).kwargs())
         except (ValidationError, Conflict) as exc:
-            messages.error(request, _error(exc))
+            messages.error(request, error_text(exc))
             return redirect(reverse("billing:run_detail", args=[run.public_id])
                             + "?show=skipped")
         done = tally[ItemStatus.CREATED]

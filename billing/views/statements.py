@@ -11,9 +11,9 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views import View
 
 from billing import services
@@ -26,20 +26,16 @@ from billing.models import (
     StatementStatus,
     statement_storage,
 )
+from billspree.core.actor import Actor
 from billspree.core.errors import Conflict
 from billspree.core.form_fields import BoundedDateField
 from billspree.core.portal import OrganizationPortalMixin, organization_today
+from billspree.core.portal_forms import error_text
+from billspree.core.portal_pages import page_context, paginate
+from billspree.core.portal_views import ConfirmView
 from meters.models import Property
 
 PAGE_SIZE = 25
-
-
-def _error(exc: ValidationError | Conflict) -> str:
-    if isinstance(exc, Conflict):
-        return exc.message
-    if hasattr(exc, "error_dict"):
-        return " ".join(m for msgs in exc.message_dict.values() for m in msgs)
-    return " ".join(exc.messages)
 
 
 def pdf_response(file_name: str, download_name: str) -> FileResponse:
@@ -100,31 +96,27 @@ class StatementDownloadView(_InvoiceView):
         return pdf_response(statement.file.name, invoice_pdf_name(invoice))
 
 
-class _StatementConfirmView(_InvoiceView):
-    """GET: a confirmation page; POST: the action, back to the invoice."""
+class InvoiceConfirmView(ConfirmView):
+    """GET: a confirmation page of an action on an invoice; POST: :meth:`act` (which
+    returns the message), back to the invoice."""
 
+    model = Invoice
+    queryset = Invoice.objects.select_related("tenant", "billing_point__property")
+    confirm_template = "billing/confirm.html"
     verb = ""
-    explain = ""
+    explain: Any = ""
+    danger = False
 
-    def act(self, request: HttpRequest, invoice: Invoice) -> str:
-        raise NotImplementedError
+    def confirm_context(self, invoice: Invoice) -> dict[str, Any]:
+        explain = self.explain(invoice) if callable(self.explain) else self.explain
+        return {"invoice": invoice, "verb": self.verb, "explain": explain,
+                "danger": self.danger}
 
-    def get(self, request: HttpRequest, id: Any) -> HttpResponse:
-        invoice = self.invoice(id)
-        return render(request, "billing/confirm.html", {
-            "invoice": invoice, "verb": self.verb, "explain": self.explain(invoice)
-            if callable(self.explain) else self.explain, "danger": False})
-
-    def post(self, request: HttpRequest, id: Any) -> HttpResponse:
-        invoice = self.invoice(id)
-        try:
-            messages.success(request, self.act(request, invoice))
-        except (ValidationError, Conflict) as exc:
-            messages.error(request, _error(exc))
-        return redirect("billing:invoice_detail", id=invoice.public_id)
+    def success_url(self, invoice: Invoice) -> str:
+        return reverse("billing:invoice_detail", kwargs={"id": invoice.public_id})
 
 
-class StatementSendView(_StatementConfirmView):
+class StatementSendView(InvoiceConfirmView):
     verb = "Send statement"
 
     def explain(self, invoice: Invoice) -> str:
@@ -136,20 +128,20 @@ class StatementSendView(_StatementConfirmView):
         return (f"{'Send the statement again' if again else 'Send the statement'} to "
                 f"{invoice.tenant.email}, with the PDF attached.")
 
-    def act(self, request, invoice):
-        delivery = services.invoice_statement_send(invoice=invoice, actor=request.user)
+    def act(self, invoice):
+        delivery = services.invoice_statement_send(invoice=invoice, **self.actor.kwargs())
         if delivery.status == "failed":
             raise Conflict(f"Not sent: {delivery.error}.")
         return f"The statement is being sent to {delivery.recipient}."
 
 
-class StatementRegenerateView(_StatementConfirmView):
+class StatementRegenerateView(InvoiceConfirmView):
     verb = "Regenerate statement"
     explain = ("The PDF is rendered again in the background with the current branding and "
                "replaces the stored file. The invoice itself does not change.")
 
-    def act(self, request, invoice):
-        services.invoice_statement_regenerate(invoice=invoice, actor=request.user)
+    def act(self, invoice):
+        services.invoice_statement_regenerate(invoice=invoice, **self.actor.kwargs())
         return "The statement is being regenerated."
 
 
@@ -182,12 +174,11 @@ class BuildingStatementListView(OrganizationPortalMixin, View):
 
     def page(self, request: HttpRequest, form=None, status: int = 200) -> HttpResponse:
         qs = BuildingStatement.objects.select_related("property").order_by("-created_at", "-pk")
-        page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+        page = paginate(request, qs, PAGE_SIZE)
         if form is None:
             start, end = _last_month(organization_today(request))
             form = BuildingStatementForm(initial={"period_start": start, "period_end": end})
-        ctx = {"form": form, "page_obj": page, "is_paginated": page.has_other_pages(),
-               "rows": page.object_list,
+        ctx = {"form": form, **page_context(page),
                "live": any(r.status == StatementStatus.PENDING for r in page.object_list)}
         template = ("billing/statements/_building_rows.html" if request.headers.get("HX-Request")
                     else "billing/statements/building_list.html")
@@ -201,9 +192,10 @@ class BuildingStatementListView(OrganizationPortalMixin, View):
         if not form.is_valid():
             return self.page(request, form, status=400)
         try:
-            services.building_statement_request(actor=request.user, **form.cleaned_data)
+            services.building_statement_request(**Actor.of(request).kwargs(),
+                                                **form.cleaned_data)
         except (ValidationError, Conflict) as exc:
-            form.add_error(None, _error(exc))
+            form.add_error(None, error_text(exc))
             return self.page(request, form, status=400)
         messages.success(request, f"The statement of {form.cleaned_data['property'].name} is "
                                   "being prepared; it appears below when ready.")

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -26,6 +25,7 @@ from billing.selectors.tenant_portal import (
 )
 from billing.selectors.totals import invoice_totals
 from billing.views.statements import credit_note_pdf_response
+from billspree.core.portal_pages import page_context, paginate
 from tenants.portal import TenantPortalMixin
 
 PAGE_SIZE = 24
@@ -37,11 +37,11 @@ class InvoiceListView(TenantPortalMixin, TemplateView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         ctx = super().get_context_data(**kwargs)
-        page = Paginator(self.scoped(), PAGE_SIZE).get_page(self.request.GET.get("page"))
+        page = paginate(self.request, self.scoped(), PAGE_SIZE)
         for inv in page.object_list:
             inv.payment = invoice_payment(inv)
-        ctx.update(amounts_due=tenant_amounts_due(self.tenant), page_obj=page,
-                   invoices=page.object_list, is_paginated=page.has_other_pages())
+        ctx.update(amounts_due=tenant_amounts_due(self.tenant),
+                   **page_context(page, rows="invoices"))
         return ctx
 
 

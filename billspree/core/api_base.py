@@ -17,6 +17,7 @@ from rest_framework import mixins, serializers, viewsets
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from billspree.core.actor import Actor
 from billspree.core.api_fields import BoundedDateField, BoundedDateTimeField
 from billspree.core.models import ApiKey
 from billspree.core.scoping import set_current_organization
@@ -54,8 +55,7 @@ class OrganizationContextMixin:
 
     def audit_kwargs(self) -> dict[str, Any]:
         """Who is acting, in the form services' ``actor``/``api_key`` arguments take."""
-        api_key = getattr(self.request, "api_key", None)
-        return {"actor": None if api_key else self.request.user, "api_key": api_key}
+        return Actor.of(self.request).audit_kwargs()
 
 
 class OrganizationAPIView(OrganizationContextMixin, APIView):

@@ -14,19 +14,16 @@ from django.views import View
 from django.views.generic import ListView, TemplateView
 
 from billspree.core import forms, ops, services
+from billspree.core.actor import Actor
 from billspree.core.dashboard import Card, collect_cards, collect_steps, describe_events
 from billspree.core.errors import Conflict
 from billspree.core.files import logo_response
 from billspree.core.middleware import SESSION_KEY
 from billspree.core.models import ApiKey, AuditEvent, Invitation, Membership, Role
 from billspree.core.portal import OrganizationPortalMixin
+from billspree.core.portal_forms import error_text, form_errors
+from billspree.core.portal_views import ActionView
 from billspree.core.selectors import user_memberships
-
-
-def _error_text(exc: ValidationError | Conflict) -> str:
-    if isinstance(exc, Conflict):
-        return exc.message
-    return " ".join(m for msgs in exc.message_dict.values() for m in msgs)
 
 
 class DashboardView(OrganizationPortalMixin, TemplateView):
@@ -98,7 +95,7 @@ class NoOrganizationView(LoginRequiredMixin, View):
             )
         except ValidationError as exc:
             return render(
-                request, "core/no_organization.html", {"error": _error_text(exc)}, status=400
+                request, "core/no_organization.html", {"error": error_text(exc)}, status=400
             )
         request.session[SESSION_KEY] = str(org.public_id)
         messages.success(request, f"Created {org.name}. You are its admin.")
@@ -121,7 +118,7 @@ class SettingsView(OrganizationPortalMixin, View):
             return render(request, "core/settings.html", {"form": form}, status=400)
         changed = {name: form.cleaned_data[name] for name in form.changed_data}
         if changed:
-            services.organization_update(actor=request.user, **changed)
+            services.organization_update(**Actor.of(request).kwargs(), **changed)
         messages.success(request, "Settings saved." if changed else "Nothing changed.")
         return redirect("portal:settings")
 
@@ -164,11 +161,10 @@ class MembersView(OrganizationPortalMixin, View):
         if not form.is_valid():
             return self._render(request, form, status=400)
         try:
-            services.invitation_create(
-                email=form.cleaned_data["email"], role=form.cleaned_data["role"], actor=request.user
-            )
+            services.invitation_create(email=form.cleaned_data["email"],
+                                       role=form.cleaned_data["role"], **Actor.of(request).kwargs())
         except (ValidationError, Conflict) as exc:
-            form.add_error("email", _error_text(exc))
+            form.add_error("email", error_text(exc))
             return self._render(request, form, status=400)
         messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")
         return redirect("portal:members")
@@ -185,40 +181,39 @@ class MemberRoleView(OrganizationPortalMixin, View):
             return redirect("portal:members")
         try:
             services.member_role_set(
-                membership=membership, role=form.cleaned_data["role"], actor=request.user
+                membership=membership, role=form.cleaned_data["role"], **Actor.of(request).kwargs()
             )
             messages.success(
                 request, f"{membership.user.email} is now {membership.get_role_display()}."
             )
         except (ValidationError, Conflict) as exc:
-            messages.error(request, _error_text(exc))
+            messages.error(request, error_text(exc))
         return redirect("portal:members")
 
 
-class MemberRemoveView(OrganizationPortalMixin, View):
+class MemberRemoveView(ActionView):
+    model = Membership
+    queryset = Membership.objects.select_related("user")
     write_role = Role.ADMIN
 
-    def post(self, request: HttpRequest, id: str) -> HttpResponse:
-        membership = get_object_or_404(Membership, public_id=id)
-        try:
-            services.member_remove(membership=membership, actor=request.user)
-            messages.success(request, f"Removed {membership.user.email}.")
-        except Conflict as exc:
-            messages.error(request, exc.message)
-        return redirect("portal:members")
+    def act(self, membership: Membership) -> str:
+        services.member_remove(membership=membership, **self.actor.kwargs())
+        return f"Removed {membership.user.email}."
+
+    def success_url(self, membership: Membership) -> str:
+        return reverse("portal:members")
 
 
-class InvitationRevokeView(OrganizationPortalMixin, View):
+class InvitationRevokeView(ActionView):
+    model = Invitation
     write_role = Role.ADMIN
 
-    def post(self, request: HttpRequest, id: str) -> HttpResponse:
-        invitation = get_object_or_404(Invitation, public_id=id)
-        try:
-            services.invitation_revoke(invitation=invitation, actor=request.user)
-            messages.success(request, f"Invitation of {invitation.email} revoked.")
-        except Conflict as exc:
-            messages.error(request, exc.message)
-        return redirect("portal:members")
+    def act(self, invitation: Invitation) -> str:
+        services.invitation_revoke(invitation=invitation, **self.actor.kwargs())
+        return f"Invitation of {invitation.email} revoked."
+
+    def success_url(self, invitation: Invitation) -> str:
+        return reverse("portal:members")
 
 
 class ApiKeysView(OrganizationPortalMixin, View):
@@ -244,12 +239,11 @@ class ApiKeysView(OrganizationPortalMixin, View):
             key, secret = services.api_key_create(
                 name=form.cleaned_data["name"],
                 scopes=form.cleaned_data["scopes"],
-                actor=request.user,
+                **Actor.of(request).kwargs(),
                 expires_at=form.cleaned_data["expires_on"],
             )
         except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                form.add_error("expires_on" if field == "expires_at" else None, errors)
+            form_errors(form, exc, names={"expires_at": "expires_on"})
             return self._render(request, form, status=400)
         messages.success(
             request, f"API key “{key.name}” created. Copy it now: it is shown only once."
@@ -257,15 +251,17 @@ class ApiKeysView(OrganizationPortalMixin, View):
         return self._render(request, new_secret=secret)
 
 
-class ApiKeyRevokeView(OrganizationPortalMixin, View):
+class ApiKeyRevokeView(ActionView):
+    model = ApiKey
     read_role = Role.ADMIN
     write_role = Role.ADMIN
 
-    def post(self, request: HttpRequest, id: str) -> HttpResponse:
-        key = get_object_or_404(ApiKey, public_id=id)
-        services.api_key_revoke(api_key=key, actor=request.user)
-        messages.success(request, f"API key “{key.name}” revoked. Requests with it now get 401.")
-        return redirect("portal:api_keys")
+    def act(self, key: ApiKey) -> str:
+        services.api_key_revoke(api_key=key, **self.actor.kwargs())
+        return f"API key “{key.name}” revoked. Requests with it now get 401."
+
+    def success_url(self, key: ApiKey) -> str:
+        return reverse("portal:api_keys")
 
 
 class AuditLogView(OrganizationPortalMixin, ListView):
@@ -335,7 +331,7 @@ class InvitationAcceptView(View):
         try:
             membership = services.invitation_accept(token=token, user=user)
         except ValidationError as exc:
-            messages.error(request, _error_text(exc))
+            messages.error(request, error_text(exc))
             return redirect("portal:dashboard")
         request.session[SESSION_KEY] = str(membership.organization.public_id)
         messages.success(request, f"Welcome to {membership.organization.name}.")

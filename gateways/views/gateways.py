@@ -4,23 +4,26 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import cached_property
+from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views import View
 from django.views.generic import ListView
 
+from billspree.core.actor import Actor
 from billspree.core.errors import Conflict
 from billspree.core.models import Role
 from billspree.core.portal import OrganizationPortalMixin
+from billspree.core.portal_views import ConfirmView, ServiceFormView
 from gateways import forms, selectors, services
 from gateways.models import Gateway, Health, PollRun
 from gateways.services.polling import PollPending
-from gateways.views.common import form_errors
 
 
 class GatewayListView(OrganizationPortalMixin, ListView):
@@ -87,60 +90,68 @@ class GatewayDetailView(OrganizationPortalMixin, View):
         return render(request, template or "gateways/detail.html", ctx)
 
 
-class GatewayFormView(OrganizationPortalMixin, View):
+class GatewayFormView(ServiceFormView):
     """Add (no id) or edit (id) a gateway."""
 
     model = Gateway
+    template_name = "gateways/gateway_form.html"
 
-    def _render(self, request, form, gateway=None, status=200):
-        ctx = {"form": form, "gateway": gateway, "nav_section": "gateways"}
-        return render(request, "gateways/gateway_form.html", ctx, status=status)
+    @cached_property
+    def gateway(self) -> Gateway | None:
+        id = self.kwargs.get("id")
+        return get_object_or_404(Gateway, public_id=id) if id else None
 
-    def get(self, request: HttpRequest, id: str | None = None) -> HttpResponse:
-        gateway = get_object_or_404(Gateway, public_id=id) if id else None
-        return self._render(request, forms.GatewayForm(instance=gateway), gateway)
+    def make_form(self, data: Any = None) -> forms.GatewayForm:
+        if data is None:
+            return forms.GatewayForm(instance=self.gateway)
+        return forms.GatewayForm(data, instance=Gateway() if self.gateway is None else None)
 
-    def post(self, request: HttpRequest, id: str | None = None) -> HttpResponse:
-        gateway = get_object_or_404(Gateway, public_id=id) if id else None
-        form = forms.GatewayForm(request.POST, instance=Gateway() if gateway is None else None)
-        if form.is_valid():
-            try:
-                if gateway is None:
-                    gateway = services.gateway_create(actor=request.user, **form.cleaned_data)
-                    messages.success(request, f"Gateway {gateway.name} added. Now map its meters.")
-                else:
-                    services.gateway_update(
-                        gateway=gateway, actor=request.user, **form.cleaned_data
-                    )
-                    messages.success(request, f"Gateway {gateway.name} saved.")
-                return redirect("gateways:detail", id=gateway.public_id)
-            except (ValidationError, Conflict) as exc:
-                form_errors(form, exc)
-        return self._render(request, form, gateway, status=400)
+    def context(self, form: Any, **extra: Any) -> dict[str, Any]:
+        return super().context(form, gateway=self.gateway, nav_section="gateways", **extra)
+
+    def save(self, form: Any) -> Gateway:
+        if self.gateway is None:
+            return services.gateway_create(**self.actor.kwargs(), **form.cleaned_data)
+        services.gateway_update(gateway=self.gateway, **self.actor.kwargs(), **form.cleaned_data)
+        return self.gateway
+
+    def success_message(self, gateway: Gateway) -> str:
+        if self.gateway is None:
+            return f"Gateway {gateway.name} added. Now map its meters."
+        return f"Gateway {gateway.name} saved."
+
+    def success_url(self, gateway: Gateway) -> str:
+        return reverse("gateways:detail", kwargs={"id": gateway.public_id})
 
 
-class GatewayDeleteView(OrganizationPortalMixin, View):
+class DeleteView(ConfirmView):
+    """``gateways/confirm_delete.html``: what is deleted and what follows from it."""
+
+    confirm_template = "gateways/confirm_delete.html"
+    what = ""
+
+    def consequence(self, obj: Any) -> str:
+        raise NotImplementedError
+
+    def confirm_context(self, obj: Any) -> dict[str, Any]:
+        return {"object": obj, "what": self.what, "nav_section": "gateways",
+                "consequence": self.consequence(obj)}
+
+
+class GatewayDeleteView(DeleteView):
     model = Gateway
+    what = "gateway"
 
-    def get(self, request: HttpRequest, id: str) -> HttpResponse:
-        gateway = get_object_or_404(Gateway, public_id=id)
-        return render(
-            request,
-            "gateways/confirm_delete.html",
-            {
-                "object": gateway,
-                "what": "gateway",
-                "nav_section": "gateways",
-                "consequence": f"Its {gateway.register_maps.count()} register maps, poll history "
-                "and errors are deleted and its meters are no longer polled. Readings stay.",
-            },
-        )
+    def consequence(self, gateway: Gateway) -> str:
+        return (f"Its {gateway.register_maps.count()} register maps, poll history and errors "
+                "are deleted and its meters are no longer polled. Readings stay.")
 
-    def post(self, request: HttpRequest, id: str) -> HttpResponse:
-        gateway = get_object_or_404(Gateway, public_id=id)
-        services.gateway_delete(gateway=gateway, actor=request.user)
-        messages.success(request, f"Gateway {gateway.name} deleted.")
-        return redirect("gateways:index")
+    def act(self, gateway: Gateway) -> str:
+        services.gateway_delete(gateway=gateway, **self.actor.kwargs())
+        return f"Gateway {gateway.name} deleted."
+
+    def success_url(self, gateway: Gateway) -> str:
+        return reverse("gateways:index")
 
 
 class PollNowView(OrganizationPortalMixin, View):
@@ -155,7 +166,7 @@ class PollNowView(OrganizationPortalMixin, View):
         gateway = get_object_or_404(Gateway, public_id=id)
         live = bool(request.headers.get("HX-Request"))
         try:
-            run = services.gateway_poll_request(gateway=gateway, actor=request.user)
+            run = services.gateway_poll_request(gateway=gateway, **Actor.of(request).kwargs())
         except Conflict as exc:  # disabled, or asked already and waiting for a worker
             if live and isinstance(exc, PollPending):
                 return poll_status_response(request, gateway)

@@ -7,15 +7,18 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views import View
 from django.views.generic import ListView
 
+from billspree.core.actor import Actor
 from billspree.core.errors import Conflict
 from billspree.core.models import Role
 from billspree.core.portal import OrganizationPortalMixin
+from billspree.core.portal_forms import error_text, form_errors
+from billspree.core.portal_views import ActionView
 from gateways import forms, services
 from gateways.models import ADDRESS_HELP, Profile
-from gateways.views.common import error_text, form_errors
 
 
 class ProfileListView(OrganizationPortalMixin, ListView):
@@ -111,11 +114,12 @@ class ProfileFormView(OrganizationPortalMixin, View):
             try:
                 if profile is None:
                     profile = services.profile_create(
-                        values=values, actor=request.user, **form.cleaned_data
+                        values=values, **Actor.of(request).kwargs(), **form.cleaned_data
                     )
                 else:
                     services.profile_update(
-                        profile=profile, values=values, actor=request.user, **form.cleaned_data
+                        profile=profile, values=values, **Actor.of(request).kwargs(),
+                        **form.cleaned_data
                     )
                 messages.success(request, f"Profile {profile.name} saved.")
                 return redirect("gateways:profile_detail", id=profile.public_id)
@@ -135,7 +139,7 @@ class ProfileCopyView(OrganizationPortalMixin, View):
             return redirect("gateways:profile_detail", id=profile.public_id)
         try:
             copy = services.profile_copy(
-                profile=profile, name=form.cleaned_data["name"], actor=request.user
+                profile=profile, name=form.cleaned_data["name"], **Actor.of(request).kwargs()
             )
         except (ValidationError, Conflict) as exc:
             messages.error(request, error_text(exc))
@@ -144,15 +148,15 @@ class ProfileCopyView(OrganizationPortalMixin, View):
         return redirect("gateways:profile_edit", id=copy.public_id)
 
 
-class ProfileDeleteView(OrganizationPortalMixin, View):
+class ProfileDeleteView(ActionView):
     model = Profile
 
-    def post(self, request: HttpRequest, id: str) -> HttpResponse:
-        profile = get_object_or_404(Profile, public_id=id)
-        try:
-            services.profile_delete(profile=profile, actor=request.user)
-        except Conflict as exc:
-            messages.error(request, exc.message)
-            return redirect("gateways:profile_detail", id=profile.public_id)
-        messages.success(request, f"Profile {profile.name} deleted.")
-        return redirect("gateways:profiles")
+    def act(self, profile: Profile) -> str:
+        services.profile_delete(profile=profile, **self.actor.kwargs())
+        return f"Profile {profile.name} deleted."
+
+    def success_url(self, profile: Profile) -> str:
+        return reverse("gateways:profiles")
+
+    def failure_url(self, profile: Profile) -> str:
+        return reverse("gateways:profile_detail", kwargs={"id": profile.public_id})

@@ -2,96 +2,84 @@
 
 from __future__ import annotations
 
-from django.contrib import messages
-from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
-from django.views import View
+from functools import cached_property
+from typing import Any
 
-from billspree.core.errors import Conflict
-from billspree.core.portal import OrganizationPortalMixin
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+
+from billspree.core.portal_views import ServiceFormView
 from gateways import forms, services
 from gateways.models import ADDRESS_HELP, Gateway, RegisterMap
-from gateways.views.common import form_errors
+from gateways.views.gateways import DeleteView
 
 
-class RegisterMapFormView(OrganizationPortalMixin, View):
+class RegisterMapFormView(ServiceFormView):
     """Map a meter to a gateway (gateway id) or change a mapping (register map id)."""
 
     model = Gateway
+    template_name = "gateways/map_form.html"
 
-    def _objects(self, gateway_id=None, id=None):
-        if id:
+    @cached_property
+    def objects(self) -> tuple[Gateway, RegisterMap | None]:
+        if self.kwargs.get("id"):
             register_map = get_object_or_404(
-                RegisterMap.objects.select_related("gateway", "meter"), public_id=id
+                RegisterMap.objects.select_related("gateway", "meter"), public_id=self.kwargs["id"]
             )
             return register_map.gateway, register_map
-        return get_object_or_404(Gateway, public_id=gateway_id), None
+        return get_object_or_404(Gateway, public_id=self.kwargs.get("gateway_id")), None
 
-    def _render(self, request, form, gateway, register_map, status=200):
-        ctx = {
-            "form": form,
-            "gateway": gateway,
-            "register_map": register_map,
-            "address_help": ADDRESS_HELP,
-            "nav_section": "gateways",
-        }
-        return render(request, "gateways/map_form.html", ctx, status=status)
+    def make_form(self, data: Any = None) -> forms.RegisterMapForm:
+        register_map = self.objects[1]
+        if data is None:
+            return forms.RegisterMapForm(instance=register_map, creating=register_map is None)
+        return forms.RegisterMapForm(data, instance=RegisterMap(), creating=register_map is None)
 
-    def get(self, request, gateway_id=None, id=None):
-        gateway, register_map = self._objects(gateway_id, id)
+    def context(self, form: Any, **extra: Any) -> dict[str, Any]:
+        gateway, register_map = self.objects
+        return super().context(form, gateway=gateway, register_map=register_map,
+                               address_help=ADDRESS_HELP, nav_section="gateways", **extra)
+
+    def get(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
+        self.objects  # noqa: B018 (404 before anything else)
         services.profile_builtins_ensure()
-        form = forms.RegisterMapForm(instance=register_map, creating=register_map is None)
-        return self._render(request, form, gateway, register_map)
+        return super().get(request, **kwargs)
 
-    def post(self, request, gateway_id=None, id=None):
-        gateway, register_map = self._objects(gateway_id, id)
-        form = forms.RegisterMapForm(
-            request.POST, instance=RegisterMap(), creating=register_map is None
-        )
-        if form.is_valid():
-            try:
-                if register_map is None:
-                    services.register_map_create(
-                        gateway=gateway, actor=request.user, **form.cleaned_data
-                    )
-                else:
-                    services.register_map_update(
-                        register_map=register_map, actor=request.user, **form.cleaned_data
-                    )
-                messages.success(request, "Register map saved; the next poll reads the meter.")
-                return redirect("gateways:detail", id=gateway.public_id)
-            except (ValidationError, Conflict) as exc:
-                form_errors(form, exc)
-        return self._render(request, form, gateway, register_map, status=400)
+    def save(self, form: Any) -> Gateway:
+        gateway, register_map = self.objects
+        if register_map is None:
+            services.register_map_create(
+                gateway=gateway, **self.actor.kwargs(), **form.cleaned_data
+            )
+        else:
+            services.register_map_update(
+                register_map=register_map, **self.actor.kwargs(), **form.cleaned_data
+            )
+        return gateway
+
+    def success_message(self, gateway: Gateway) -> str:
+        return "Register map saved; the next poll reads the meter."
+
+    def success_url(self, gateway: Gateway) -> str:
+        return reverse("gateways:detail", kwargs={"id": gateway.public_id})
 
 
 class RegisterMapEditView(RegisterMapFormView):
     model = RegisterMap
 
 
-class RegisterMapDeleteView(OrganizationPortalMixin, View):
+class RegisterMapDeleteView(DeleteView):
     model = RegisterMap
+    queryset = RegisterMap.objects.select_related("gateway", "meter")
+    what = "register map"
 
-    def get(self, request: HttpRequest, id: str) -> HttpResponse:
-        register_map = get_object_or_404(RegisterMap.objects.select_related("meter"), public_id=id)
-        return render(
-            request,
-            "gateways/confirm_delete.html",
-            {
-                "object": register_map,
-                "what": "register map",
-                "nav_section": "gateways",
-                "consequence": f"{register_map.meter.serial_number} will no longer be polled. "
-                "Its readings stay.",
-            },
-        )
+    def consequence(self, register_map: RegisterMap) -> str:
+        return f"{register_map.meter.serial_number} will no longer be polled. Its readings stay."
 
-    def post(self, request: HttpRequest, id: str) -> HttpResponse:
-        register_map = get_object_or_404(
-            RegisterMap.objects.select_related("gateway"), public_id=id
-        )
-        gateway = register_map.gateway
-        services.register_map_delete(register_map=register_map, actor=request.user)
-        messages.success(request, "Register map removed.")
-        return redirect("gateways:detail", id=gateway.public_id)
+    def act(self, register_map: RegisterMap) -> str:
+        services.register_map_delete(register_map=register_map, **self.actor.kwargs())
+        return "Register map removed."
+
+    def success_url(self, register_map: RegisterMap) -> str:
+        return reverse("gateways:detail", kwargs={"id": register_map.gateway.public_id})

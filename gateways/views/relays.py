@@ -8,12 +8,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views import View
 
+from billspree.core.actor import Actor
 from billspree.core.errors import Conflict
 from billspree.core.models import Role
 from billspree.core.portal import OrganizationPortalMixin
+from billspree.core.portal_forms import error_text
 from gateways import forms, services
 from gateways.models import RegisterMap
-from gateways.views.common import error_text
 
 
 class RelayView(OrganizationPortalMixin, View):
@@ -59,7 +60,7 @@ class RelayView(OrganizationPortalMixin, View):
                 register_map=register_map,
                 on=on,
                 reason=form.cleaned_data["reason"],
-                actor=request.user,
+                **Actor.of(request).kwargs(),
             )
         except ValidationError as exc:
             form.add_error(None, error_text(exc))

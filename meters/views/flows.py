@@ -15,8 +15,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
+from billspree.core.actor import Actor
 from billspree.core.billing_inputs import impacts_warn
 from billspree.core.errors import Conflict
+from billspree.core.models import Role
+from billspree.core.portal_forms import form_errors
+from billspree.core.portal_views import ConfirmView
 from meters import forms, services
 from meters.models import BillingPoint, Meter, MeterAssignment, MeterType, Property
 from meters.views.common import ASSIGN_NAMES, REMOVE_NAMES, REPLACE_NAMES, WriteView
@@ -65,7 +69,7 @@ class NewConnectionView(WriteView):
                 property=prop,
                 meters=items,
                 connected_at=form.cleaned_data["connected_on"],
-                actor=self.request.user,
+                **self.actor.kwargs(),
                 **data,
             )
         except (ValidationError, Conflict) as exc:
@@ -124,10 +128,10 @@ class AssignMeterView(WriteView):
                     meter=data["meter"],
                     connected_at=data["connected_on"],
                     initial_reading=data["initial_reading"],
-                    actor=request.user,
+                    **Actor.of(request).kwargs(),
                 )
             except (ValidationError, Conflict) as exc:
-                forms.apply_errors(form, exc, ASSIGN_NAMES)
+                form_errors(form, exc, names=ASSIGN_NAMES)
             else:
                 messages.success(request, f"Meter {data['meter'].serial_number} assigned.")
                 impacts_warn(request, getattr(assigned, "impacts", None))
@@ -173,7 +177,7 @@ class ConfirmedActionView(WriteView):
             with transaction.atomic():
                 message = self.perform(a, form.cleaned_data)
         except (ValidationError, Conflict) as exc:
-            forms.apply_errors(form, exc, self.names)
+            form_errors(form, exc, names=self.names)
             return self._render(a, form, status=400)
         messages.success(request, message)
         return redirect("meters:billing_point_detail", id=a.billing_point.public_id)
@@ -209,7 +213,7 @@ class RemoveMeterView(ConfirmedActionView):
             assignment=a,
             removed_at=data["removed_on"],
             final_reading=data["final_reading"],
-            actor=self.request.user,
+            **self.actor.kwargs(),
         )
         impacts_warn(self.request, getattr(removed, "impacts", None))
         return f"Meter {a.meter.serial_number} removed from {a.billing_point.name}."
@@ -229,7 +233,7 @@ class ReplaceMeterView(ConfirmedActionView):
             replaced_at=data["replaced_on"],
             final_reading=data["final_reading"],
             initial_reading=data["initial_reading"],
-            actor=self.request.user,
+            **self.actor.kwargs(),
         )
         impacts_warn(self.request, getattr(new, "impacts", None))
         return f"Meter {a.meter.serial_number} replaced by {new.meter.serial_number}."
@@ -247,7 +251,7 @@ class MeterImportView(WriteView):
             return self._render(form, status=400)
         try:
             created = services.meter_import_csv(
-                content=form.cleaned_data["file"].read(), actor=request.user
+                content=form.cleaned_data["file"].read(), **Actor.of(request).kwargs()
             )
         except services.MeterImportRejected as exc:
             return self._render(form, rejected=exc.errors, status=400)
@@ -259,37 +263,42 @@ class MeterImportView(WriteView):
         return render(self.request, "meters/meter_import.html", ctx, status=status)
 
 
-class DeleteView(WriteView):
+class DeleteView(ConfirmView):
     """Delete a property, billing point or meter that has no history, after a confirmation.
 
     The service refuses (Conflict) anything with billing history; the page then says why."""
 
+    read_role = Role.MANAGER
+    confirm_template = "meters/confirm_delete.html"
+    require_confirm = True
     kind = ""
 
-    def lookup(self, id: str) -> Any:
-        return get_object_or_404(self.model, public_id=id)
-
-    def get(self, request: HttpRequest, id: str) -> HttpResponse:
-        obj = self.lookup(id)
-        ctx = {
+    def confirm_context(self, obj: Any) -> dict[str, Any]:
+        return {
             "obj": obj,
             "kind": self.kind,
             "back": self.detail_url(obj),
             "nav_section": "meters" if self.model is Meter else "properties",
         }
-        return render(request, "meters/confirm_delete.html", ctx)
 
-    def post(self, request: HttpRequest, id: str) -> HttpResponse:
-        obj = self.lookup(id)
-        if request.POST.get("confirm") != "1":
-            return self.get(request, id)
-        try:
-            self.delete(obj)
-        except Conflict as exc:
-            messages.error(request, exc.message)
-            return redirect(self.detail_url(obj))
-        messages.success(request, f"{self.kind.capitalize()} {obj} deleted.")
-        return redirect(self.after_url(obj))
+    def delete(self, obj: Any) -> None:
+        raise NotImplementedError
+
+    def detail_url(self, obj: Any) -> str:
+        raise NotImplementedError
+
+    def after_url(self, obj: Any) -> str:
+        raise NotImplementedError
+
+    def act(self, obj: Any) -> str:
+        self.delete(obj)
+        return f"{self.kind.capitalize()} {obj} deleted."
+
+    def success_url(self, obj: Any) -> str:
+        return self.after_url(obj)
+
+    def failure_url(self, obj: Any) -> str:
+        return self.detail_url(obj)
 
 
 class PropertyDeleteView(DeleteView):
@@ -297,7 +306,7 @@ class PropertyDeleteView(DeleteView):
     kind = "property"
 
     def delete(self, obj: Property) -> None:
-        services.property_delete(property=obj, actor=self.request.user)
+        services.property_delete(property=obj, **self.actor.kwargs())
 
     def detail_url(self, obj: Property) -> str:
         return reverse("meters:property_detail", kwargs={"id": obj.public_id})
@@ -311,7 +320,7 @@ class BillingPointDeleteView(DeleteView):
     kind = "billing point"
 
     def delete(self, obj: BillingPoint) -> None:
-        services.billing_point_delete(billing_point=obj, actor=self.request.user)
+        services.billing_point_delete(billing_point=obj, **self.actor.kwargs())
 
     def detail_url(self, obj: BillingPoint) -> str:
         return reverse("meters:billing_point_detail", kwargs={"id": obj.public_id})
@@ -325,7 +334,7 @@ class MeterDeleteView(DeleteView):
     kind = "meter"
 
     def delete(self, obj: Meter) -> None:
-        services.meter_delete(meter=obj, actor=self.request.user)
+        services.meter_delete(meter=obj, **self.actor.kwargs())
 
     def detail_url(self, obj: Meter) -> str:
         return reverse("meters:meter_detail", kwargs={"id": obj.public_id})

@@ -4,22 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.views import View
 from django.views.generic import ListView
 
+from billspree.core.models import Role
 from billspree.core.panels import collect_panels
 from billspree.core.portal import OrganizationPortalMixin
+from billspree.core.portal_pages import paginate
+from billspree.core.portal_views import ServiceFormView
 from meters import forms, selectors, services
 from meters.models import BillingPoint, Meter, Property
 from meters.views.common import (
     PAGE_SIZE,
     ServiceEditView,
-    WriteView,
-    paginate,
     query_without_page,
 )
 
@@ -45,31 +45,25 @@ class PropertyListView(OrganizationPortalMixin, ListView):
         return ctx
 
 
-class PropertyCreateView(WriteView):
+class PropertyCreateView(ServiceFormView):
     model = Property
+    read_role = Role.MANAGER
+    form_class = forms.PropertyForm
+    template_name = "meters/property_form.html"
+    extra_context = {"nav_section": "properties"}
 
-    def get(self, request: HttpRequest) -> HttpResponse:
-        org = request.organization
-        form = forms.PropertyForm(
-            initial={"time_zone": str(org.time_zone), "currency": str(org.default_currency)}
-        )
-        return self._render(form)
+    def initial(self) -> dict[str, Any]:
+        org = self.request.organization
+        return {"time_zone": str(org.time_zone), "currency": str(org.default_currency)}
 
-    def post(self, request: HttpRequest) -> HttpResponse:
-        form = forms.PropertyForm(request.POST)
-        if form.is_valid():
-            try:
-                prop = services.property_create(actor=request.user, **form.cleaned_data)
-            except ValidationError as exc:
-                forms.apply_errors(form, exc, {})
-            else:
-                messages.success(request, f"Property {prop.name} created. Add its billing points.")
-                return redirect("meters:property_detail", id=prop.public_id)
-        return self._render(form, status=400)
+    def save(self, form: forms.PropertyForm) -> Property:
+        return services.property_create(**self.actor.kwargs(), **form.cleaned_data)
 
-    def _render(self, form: forms.PropertyForm, status: int = 200) -> HttpResponse:
-        ctx = {"form": form, "nav_section": "properties"}
-        return render(self.request, "meters/property_form.html", ctx, status=status)
+    def success_message(self, prop: Property) -> str:
+        return f"Property {prop.name} created. Add its billing points."
+
+    def success_url(self, prop: Property) -> str:
+        return reverse("meters:property_detail", kwargs={"id": prop.public_id})
 
 
 class PropertyEditView(ServiceEditView):
@@ -82,7 +76,7 @@ class PropertyEditView(ServiceEditView):
     saved_message = "Property saved."
 
     def update(self, obj: Property, changed: dict[str, Any]) -> None:
-        services.property_update(property=obj, actor=self.request.user, **changed)
+        services.property_update(property=obj, **self.actor.kwargs(), **changed)
 
 
 class PropertyDetailView(OrganizationPortalMixin, View):
@@ -94,7 +88,7 @@ class PropertyDetailView(OrganizationPortalMixin, View):
         points = selectors.billing_point_list(property=prop, search=q, kind=kind)
         ctx = {
             "property": prop,
-            "page_obj": paginate(request, points),
+            "page_obj": paginate(request, points, PAGE_SIZE),
             "q": q,
             "kind": kind,
             "kinds": BillingPoint.Kind.choices,
@@ -134,7 +128,7 @@ class BillingPointEditView(ServiceEditView):
     saved_message = "Billing point saved."
 
     def update(self, obj: BillingPoint, changed: dict[str, Any]) -> None:
-        services.billing_point_update(billing_point=obj, actor=self.request.user, **changed)
+        services.billing_point_update(billing_point=obj, **self.actor.kwargs(), **changed)
 
 
 # --- meters ----------------------------------------------------------------------------
@@ -157,7 +151,7 @@ class MeterListView(OrganizationPortalMixin, View):
             prop = ""
         meters = selectors.meter_list(search=q, type=meter_type, status=status, property_id=prop)
         ctx = {
-            "page_obj": paginate(request, meters),
+            "page_obj": paginate(request, meters, PAGE_SIZE),
             "q": q,
             "type": meter_type,
             "status": status,
@@ -172,27 +166,21 @@ class MeterListView(OrganizationPortalMixin, View):
         return render(request, "meters/meter_list.html", ctx)
 
 
-class MeterCreateView(WriteView):
+class MeterCreateView(ServiceFormView):
     model = Meter
+    read_role = Role.MANAGER
+    form_class = forms.MeterForm
+    template_name = "meters/meter_form.html"
+    extra_context = {"nav_section": "meters"}
 
-    def get(self, request: HttpRequest) -> HttpResponse:
-        return self._render(forms.MeterForm())
+    def save(self, form: forms.MeterForm) -> Meter:
+        return services.meter_create(**self.actor.kwargs(), **form.cleaned_data)
 
-    def post(self, request: HttpRequest) -> HttpResponse:
-        form = forms.MeterForm(request.POST)
-        if form.is_valid():
-            try:
-                meter = services.meter_create(actor=request.user, **form.cleaned_data)
-            except ValidationError as exc:
-                forms.apply_errors(form, exc, {})
-            else:
-                messages.success(request, f"Meter {meter.serial_number} created.")
-                return redirect("meters:meter_detail", id=meter.public_id)
-        return self._render(form, status=400)
+    def success_message(self, meter: Meter) -> str:
+        return f"Meter {meter.serial_number} created."
 
-    def _render(self, form: Any, status: int = 200) -> HttpResponse:
-        ctx = {"form": form, "nav_section": "meters"}
-        return render(self.request, "meters/meter_form.html", ctx, status=status)
+    def success_url(self, meter: Meter) -> str:
+        return reverse("meters:meter_detail", kwargs={"id": meter.public_id})
 
 
 class MeterEditView(ServiceEditView):
@@ -207,7 +195,7 @@ class MeterEditView(ServiceEditView):
     saved_message = "Meter saved."
 
     def update(self, obj: Meter, changed: dict[str, Any]) -> None:
-        services.meter_update(meter=obj, actor=self.request.user, **changed)
+        services.meter_update(meter=obj, **self.actor.kwargs(), **changed)
 
 
 class MeterDetailView(OrganizationPortalMixin, View):

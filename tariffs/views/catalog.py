@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.views import View
 
 from billspree.core.portal import OrganizationPortalMixin
+from billspree.core.portal_pages import page_context, paginate
 from tariffs import forms, services
 from tariffs.models import (
     AddOn,
@@ -20,7 +21,7 @@ from tariffs.models import (
     PlanVariant,
     PricingTemplate,
 )
-from tariffs.views.base import ServiceFormView, _page
+from tariffs.views.base import PAGE_SIZE, ServiceFormView
 
 
 class PlanListView(OrganizationPortalMixin, View):
@@ -34,7 +35,7 @@ class PlanListView(OrganizationPortalMixin, View):
         q = request.GET.get("q", "").strip()
         if q:
             qs = qs.filter(name__icontains=q)
-        ctx = {"q": q, "tab": "plans", **_page(request, qs),
+        ctx = {"q": q, "tab": "plans", **page_context(paginate(request, qs, PAGE_SIZE)),
                "templates": PricingTemplate.objects.select_related("plan", "variant")}
         return render(request, "tariffs/plan_list.html", ctx)
 
@@ -59,7 +60,7 @@ class PlanFormView(ServiceFormView):
         return forms.PlanForm(data, initial=initial or {"active": True})
 
     def save(self, form):
-        return services.plan_save(plan=self.object, **form.cleaned_data, actor=self.request.user)
+        return services.plan_save(plan=self.object, **form.cleaned_data, **self.actor.kwargs())
 
     def success_url(self, obj):
         return reverse("tariffs:plan_list")
@@ -85,7 +86,7 @@ class PlanVariantFormView(ServiceFormView):
 
     def save(self, form):
         return services.plan_variant_save(plan=self.plan, variant=self.object,
-                                          **form.cleaned_data, actor=self.request.user)
+                                          **form.cleaned_data, **self.actor.kwargs())
 
     def success_url(self, obj):
         return reverse("tariffs:plan_list")
@@ -108,7 +109,7 @@ class PricingTemplateFormView(ServiceFormView):
 
     def save(self, form):
         return services.pricing_template_save(template=self.object, **form.cleaned_data,
-                                              actor=self.request.user)
+                                              **self.actor.kwargs())
 
     def success_url(self, obj):
         return reverse("tariffs:plan_list")
@@ -121,7 +122,7 @@ class AddOnListView(OrganizationPortalMixin, View):
         q = request.GET.get("q", "").strip()
         if q:
             qs = qs.filter(Q(name__icontains=q) | Q(description__icontains=q))
-        ctx = {"q": q, "tab": "add_ons", **_page(request, qs)}
+        ctx = {"q": q, "tab": "add_ons", **page_context(paginate(request, qs, PAGE_SIZE))}
         return render(request, "tariffs/add_on_list.html", ctx)
 
 
@@ -144,7 +145,7 @@ class AddOnFormView(ServiceFormView):
 
     def save(self, form):
         return services.add_on_save(add_on=self.object, **form.cleaned_data,
-                                    actor=self.request.user)
+                                    **self.actor.kwargs())
 
     def success_url(self, obj):
         return reverse("tariffs:add_on_list")
@@ -155,7 +156,7 @@ class CalendarListView(OrganizationPortalMixin, View):
     def get(self, request: HttpRequest) -> HttpResponse:
         qs = HolidayCalendar.objects.prefetch_related("days")
         return render(request, "tariffs/calendar_list.html",
-                      {"tab": "calendars", **_page(request, qs)})
+                      {"tab": "calendars", **page_context(paginate(request, qs, PAGE_SIZE))})
 
 
 class CalendarFormView(ServiceFormView):
@@ -175,7 +176,7 @@ class CalendarFormView(ServiceFormView):
         data = form.cleaned_data
         return services.holiday_calendar_save(
             calendar=self.object, name=data["name"], description=data["description"],
-            days=form.holiday_days(), actor=self.request.user,
+            days=form.holiday_days(), **self.actor.kwargs(),
         )
 
     def success_url(self, obj):
@@ -197,10 +198,10 @@ class OverrideListView(ServiceFormView):
 
     def context(self, form, **extra):
         qs = BillingPointRateList.objects.select_related("billing_point__property", "rate_list")
-        return super().context(form, **_page(self.request, qs), **extra)
+        return super().context(form, **page_context(paginate(self.request, qs, PAGE_SIZE)), **extra)
 
     def save(self, form):
-        return services.billing_point_rate_list_set(**form.cleaned_data, actor=self.request.user)
+        return services.billing_point_rate_list_set(**form.cleaned_data, **self.actor.kwargs())
 
     def success_url(self, obj):
         return reverse("tariffs:override_list")
@@ -225,7 +226,7 @@ class CashRoundingView(ServiceFormView):
     def save(self, form):
         data = form.cleaned_data
         found = services.cash_rounding_set(currency=data["currency"], step=data["step"],
-                                           actor=self.request.user)
+                                           **self.actor.kwargs())
         return found or f"no cash rounding in {data['currency']}"
 
     def success_url(self, obj):

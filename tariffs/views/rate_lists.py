@@ -13,8 +13,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views import View
 
-from billspree.core.errors import Conflict
 from billspree.core.portal import OrganizationPortalMixin
+from billspree.core.portal_forms import form_errors
+from billspree.core.portal_pages import page_context, paginate
 from tariffs import forms, selectors, services
 from tariffs.models import (
     ChargeRule,
@@ -22,7 +23,7 @@ from tariffs.models import (
     RateListVersion,
 )
 from tariffs.quotes import quote_payload
-from tariffs.views.base import ServiceFormView, _page
+from tariffs.views.base import PAGE_SIZE, DeleteView, ServiceFormView
 
 
 class RateListListView(OrganizationPortalMixin, View):
@@ -40,7 +41,7 @@ class RateListListView(OrganizationPortalMixin, View):
         if currency:
             qs = qs.filter(currency=currency)
         ctx = {"q": q, "currency": currency, "currencies": forms.currency_choices(),
-               "tab": "rate_lists", **_page(request, qs)}
+               "tab": "rate_lists", **page_context(paginate(request, qs, PAGE_SIZE))}
         today = timezone.localdate()
         for rate_list in ctx["rows"]:
             versions = list(rate_list.versions.all())
@@ -61,7 +62,7 @@ class RateListCreateView(ServiceFormView):
         )
 
     def save(self, form):
-        return services.rate_list_create(**form.cleaned_data, actor=self.request.user)
+        return services.rate_list_create(**form.cleaned_data, **self.actor.kwargs())
 
     def success_url(self, obj):
         return reverse("tariffs:rate_list_detail", args=[obj.public_id])
@@ -87,9 +88,9 @@ class RateListEditView(ServiceFormView):
         with transaction.atomic():  # both or neither
             if "effective_to" in form.changed_data:
                 services.rate_list_end(rate_list=self.object, effective_to=effective_to,
-                                       actor=self.request.user)
+                                       **self.actor.kwargs())
             return services.rate_list_update(rate_list=self.object, **data,
-                                             actor=self.request.user)
+                                             **self.actor.kwargs())
 
     def success_url(self, obj):
         return reverse("tariffs:rate_list_detail", args=[obj.public_id])
@@ -126,7 +127,7 @@ class VersionCreateView(ServiceFormView):
 
     def save(self, form):
         return services.rate_list_version_create(
-            rate_list=self.object, **form.cleaned_data, actor=self.request.user
+            rate_list=self.object, **form.cleaned_data, **self.actor.kwargs()
         )
 
     def success_url(self, obj):
@@ -134,54 +135,39 @@ class VersionCreateView(ServiceFormView):
         return f"{url}?version={obj.number}"
 
 
-class RateListDeleteView(OrganizationPortalMixin, View):
+class RateListDeleteView(DeleteView):
     model = RateList
+    tab = "rate_lists"
+    warning = "Its versions and rules are deleted with it; plans using it must be changed first."
 
-    def get(self, request: HttpRequest, id: str) -> HttpResponse:
-        obj = get_object_or_404(self.model, public_id=id)
-        return render(request, "tariffs/confirm_delete.html", {
-            "object": obj, "tab": "rate_lists",
-            "warning": "Its versions and rules are deleted with it; plans using it must be "
-            "changed first.",
-        })
+    def act(self, obj: RateList) -> str:
+        services.rate_list_delete(rate_list=obj, **self.actor.kwargs())
+        return f"Deleted {obj.name}."
 
-    def post(self, request: HttpRequest, id: str) -> HttpResponse:
-        obj = get_object_or_404(self.model, public_id=id)
-        try:
-            services.rate_list_delete(rate_list=obj, actor=request.user)
-        except Conflict as exc:
-            messages.error(request, exc.message)
-            return redirect("tariffs:rate_list_detail", id=obj.public_id)
-        messages.success(request, f"Deleted {obj.name}.")
-        return redirect("tariffs:index")
+    def success_url(self, obj: RateList) -> str:
+        return reverse("tariffs:index")
+
+    def failure_url(self, obj: RateList) -> str:
+        return reverse("tariffs:rate_list_detail", kwargs={"id": obj.public_id})
 
 
-class VersionDeleteView(OrganizationPortalMixin, View):
+class VersionDeleteView(DeleteView):
     """Undo the latest price change, after a confirmation."""
 
     model = RateListVersion
+    queryset = RateListVersion.objects.select_related("rate_list")
+    tab = "rate_lists"
+    warning = ("Its rules go with it and the previous version's prices apply again from that "
+               "day.")
 
-    def _version(self, id: str) -> RateListVersion:
-        return get_object_or_404(RateListVersion.objects.select_related("rate_list"),
-                                 public_id=id)
+    def act(self, version: RateListVersion) -> str:
+        services.rate_list_version_delete(version=version, **self.actor.kwargs())
+        return f"Removed version {version.number}."
 
-    def get(self, request: HttpRequest, id: str) -> HttpResponse:
-        version = self._version(id)
-        return render(request, "tariffs/confirm_delete.html", {
-            "object": version, "tab": "rate_lists",
-            "warning": "Its rules go with it and the previous version's prices apply again "
-            "from that day.",
-            "cancel": reverse("tariffs:rate_list_detail", args=[version.rate_list.public_id]),
-        })
+    def success_url(self, version: RateListVersion) -> str:
+        return reverse("tariffs:rate_list_detail", args=[version.rate_list.public_id])
 
-    def post(self, request: HttpRequest, id: str) -> HttpResponse:
-        version = self._version(id)
-        try:
-            services.rate_list_version_delete(version=version, actor=request.user)
-            messages.success(request, f"Removed version {version.number}.")
-        except Conflict as exc:
-            messages.error(request, exc.message)
-        return redirect("tariffs:rate_list_detail", id=version.rate_list.public_id)
+    cancel_url = success_url
 
 
 # --- charge rules -----------------------------------------------------------------------
@@ -215,7 +201,7 @@ class RuleFormView(ServiceFormView):
                 errors = dict(exc.message_dict)
                 form.row_errors = {k: errors.pop(k) for k in ("tiers", "bands") if k in errors}
                 if errors:
-                    forms.add_service_errors(form, ValidationError(errors))
+                    form_errors(form, ValidationError(errors), prefix_unknown=True)
             else:
                 messages.success(request, f"Saved {rule.name}.")
                 url = reverse("tariffs:rate_list_detail", args=[rule.version.rate_list.public_id])
@@ -240,7 +226,7 @@ class RuleCreateView(RuleFormView):
         return {"tax_rate": self.request.organization.default_vat_rate}, [], []
 
     def save_rule(self, data):
-        return services.charge_rule_create(version=self.version, **data, actor=self.request.user)
+        return services.charge_rule_create(version=self.version, **data, **self.actor.kwargs())
 
 
 class RuleEditView(RuleFormView):
@@ -262,27 +248,24 @@ class RuleEditView(RuleFormView):
         return initial, list(r.tiers), list(r.bands)
 
     def save_rule(self, data):
-        return services.charge_rule_update(rule=self.rule, **data, actor=self.request.user)
+        return services.charge_rule_update(rule=self.rule, **data, **self.actor.kwargs())
 
 
-class RuleDeleteView(OrganizationPortalMixin, View):
+class RuleDeleteView(DeleteView):
     model = ChargeRule
+    queryset = ChargeRule.objects.select_related("version__rate_list")
+    tab = "rate_lists"
 
-    def get(self, request: HttpRequest, id: str) -> HttpResponse:
-        rule = get_object_or_404(ChargeRule.objects.select_related("version"), public_id=id)
-        return render(request, "tariffs/confirm_delete.html", {
-            "object": rule, "tab": "rate_lists",
-            "warning": f"The rule leaves {rule.version}; other versions keep theirs.",
-        })
+    def warning_for(self, rule: ChargeRule) -> str:
+        return f"The rule leaves {rule.version}; other versions keep theirs."
 
-    def post(self, request: HttpRequest, id: str) -> HttpResponse:
-        rule = get_object_or_404(ChargeRule.objects.select_related("version__rate_list"),
-                                 public_id=id)
-        version = rule.version
-        services.charge_rule_delete(rule=rule, actor=request.user)
-        messages.success(request, f"Deleted {rule.name}.")
-        url = reverse("tariffs:rate_list_detail", args=[version.rate_list.public_id])
-        return redirect(f"{url}?version={version.number}")
+    def act(self, rule: ChargeRule) -> str:
+        services.charge_rule_delete(rule=rule, **self.actor.kwargs())
+        return f"Deleted {rule.name}."
+
+    def success_url(self, rule: ChargeRule) -> str:
+        url = reverse("tariffs:rate_list_detail", args=[rule.version.rate_list.public_id])
+        return f"{url}?version={rule.version.number}"
 
 
 # --- try it ------------------------------------------------------------------------------

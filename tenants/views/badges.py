@@ -11,11 +11,12 @@ from django.urls import reverse
 from django.views import View
 from django.views.generic import ListView
 
+from billspree.core.actor import Actor
 from billspree.core.errors import Conflict
 from billspree.core.portal import OrganizationPortalMixin, organization_today
+from billspree.core.portal_forms import error_text, form_errors
 from tenants import forms, services
 from tenants.models import BadgeAssignment, RfidBadge, Tenant
-from tenants.views.common import error_text, errors_into
 
 
 def assign_badge(request: HttpRequest, form, tenant: Tenant) -> bool:
@@ -26,10 +27,10 @@ def assign_badge(request: HttpRequest, form, tenant: Tenant) -> bool:
             label=data["label"],
             tenant=tenant,
             assigned_at=data["assigned_on"],
-            actor=request.user,
+            **Actor.of(request).kwargs(),
         )
     except (ValidationError, Conflict) as exc:
-        errors_into(form, exc, default="uid")
+        form_errors(form, exc, default="uid")
         return False
     messages.success(request, f"Badge {assignment.badge.uid} handed to {tenant.name}.")
     return True
@@ -86,7 +87,7 @@ class BadgeReturnView(OrganizationPortalMixin, View):
                 services.badge_return(
                     assignment=assignment,
                     returned_at=form.cleaned_data["returned_on"],
-                    actor=request.user,
+                    **Actor.of(request).kwargs(),
                 )
                 messages.success(request, "Badge returned; it can be handed out again.")
             except (ValidationError, Conflict) as exc:

@@ -11,14 +11,15 @@ from django.views import View
 from django.views.generic import DetailView, ListView
 
 from billspree.core.actions import collect_actions
+from billspree.core.actor import Actor
 from billspree.core.billing_inputs import impacts_warn
 from billspree.core.errors import Conflict
 from billspree.core.portal import OrganizationPortalMixin, organization_today
+from billspree.core.portal_forms import form_errors
 from meters.models import BillingPoint
 from readings import selectors as reading_selectors
 from tenants import forms, selectors, services
 from tenants.models import Move
-from tenants.views.common import errors_into
 
 # --- moves ----------------------------------------------------------------------------------
 
@@ -78,10 +79,10 @@ class MoveRegisterView(OrganizationPortalMixin, View):
                 new_tenant=form.new_tenant(),
                 readings=form.readings(),
                 note=data["note"],
-                actor=request.user,
+                **Actor.of(request).kwargs(),
             )
         except (ValidationError, Conflict) as exc:
-            errors_into(form, exc)
+            form_errors(form, exc)
             return self._render(request, "details", form=form, status=400, **ctx)
         who = move.incoming.tenant.name if move.incoming else "vacancy (billed to the owner)"
         messages.success(request, f"Move registered at {move.billing_point.name}: now {who}.")

@@ -15,13 +15,14 @@ from django.utils import timezone
 from django.views import View
 from django.views.generic import DetailView, ListView
 
+from billspree.core.actor import Actor
 from billspree.core.billing_inputs import impacts_warn
 from billspree.core.errors import Conflict
 from billspree.core.portal import OrganizationPortalMixin
+from billspree.core.portal_forms import error_text
 from meters.models import BillingPoint
 from tenants import forms, selectors, services
 from tenants.models import Move, Occupancy, Ownership
-from tenants.views.common import error_text
 
 TIMELINE_MONTHS = 24
 HISTORY_START = datetime(1900, 1, 1, tzinfo=UTC)
@@ -141,7 +142,8 @@ class OccupancyEndView(OrganizationPortalMixin, View):
         else:
             try:
                 ended = services.occupancy_end(
-                    occupancy=occupancy, move_out=form.cleaned_data["move_out"], actor=request.user
+                    occupancy=occupancy, move_out=form.cleaned_data["move_out"],
+                    **Actor.of(request).kwargs()
                 )
                 messages.success(request, f"Move-out of {occupancy.tenant.name} saved.")
                 impacts_warn(request, ended.impacts)
@@ -166,7 +168,7 @@ class OwnerSetView(OrganizationPortalMixin, View):
             owner=data["owner"],
             property=bp.property,
             billing_point=bp if data["scope"] == "billing_point" else None,
-            actor=request.user,
+            **Actor.of(request).kwargs(),
         )
         where = bp.name if data["scope"] == "billing_point" else bp.property.name
         messages.success(request, f"{data['owner'].name} is now the owner of {where}.")

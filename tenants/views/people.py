@@ -3,21 +3,27 @@ and badge forms of a tenant's page."""
 
 from __future__ import annotations
 
+from functools import cached_property
+from typing import Any
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Prefetch, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views import View
 from django.views.generic import DetailView, ListView
 
+from billspree.core.actor import Actor
 from billspree.core.billing_inputs import impacts_warn
 from billspree.core.errors import Conflict
 from billspree.core.portal import OrganizationPortalMixin, organization_today
+from billspree.core.portal_forms import form_errors
+from billspree.core.portal_views import ServiceFormView
 from tenants import forms, selectors, services
 from tenants.models import Occupancy, Tenant
 from tenants.views.badges import assign_badge
-from tenants.views.common import errors_into
 
 # --- tenants ------------------------------------------------------------------------------
 
@@ -66,46 +72,46 @@ class TenantListView(OrganizationPortalMixin, ListView):
         return ctx
 
 
-class TenantCreateView(OrganizationPortalMixin, View):
-    def get(self, request: HttpRequest) -> HttpResponse:
-        return render(request, "tenants/tenant_form.html", {"form": forms.TenantForm()})
+class TenantCreateView(ServiceFormView):
+    form_class = forms.TenantForm
+    template_name = "tenants/tenant_form.html"
 
-    def post(self, request: HttpRequest) -> HttpResponse:
-        form = forms.TenantForm(request.POST)
-        if form.is_valid():
-            try:
-                tenant = services.tenant_create(actor=request.user, **form.cleaned_data)
-            except ValidationError as exc:
-                errors_into(form, exc)
-            else:
-                messages.success(request, f"Created {tenant.name} ({tenant.customer_number}).")
-                return redirect("tenants:detail", id=tenant.public_id)
-        return render(request, "tenants/tenant_form.html", {"form": form}, status=400)
+    def save(self, form: Any) -> Tenant:
+        return services.tenant_create(**self.actor.kwargs(), **form.cleaned_data)
+
+    def success_message(self, tenant: Tenant) -> str:
+        return f"Created {tenant.name} ({tenant.customer_number})."
+
+    def success_url(self, tenant: Tenant) -> str:
+        return reverse("tenants:detail", kwargs={"id": tenant.public_id})
 
 
-class TenantUpdateView(OrganizationPortalMixin, View):
+class TenantUpdateView(ServiceFormView):
     model = Tenant
+    template_name = "tenants/tenant_form.html"
 
-    def _render(self, request, tenant, form, status=200):
-        ctx = {"form": form, "tenant": tenant}
-        return render(request, "tenants/tenant_form.html", ctx, status=status)
+    @cached_property
+    def tenant(self) -> Tenant:
+        return get_object_or_404(Tenant, public_id=self.kwargs["id"])
 
-    def get(self, request: HttpRequest, id: str) -> HttpResponse:
-        tenant = get_object_or_404(Tenant, public_id=id)
-        return self._render(request, tenant, forms.TenantForm(instance=tenant))
+    def make_form(self, data: Any = None) -> forms.TenantForm:
+        if data is None:
+            return forms.TenantForm(instance=self.tenant)
+        # the form edits a fresh copy, so a failed save leaves ``self.tenant`` as stored
+        return forms.TenantForm(data, instance=Tenant.objects.get(pk=self.tenant.pk))
 
-    def post(self, request: HttpRequest, id: str) -> HttpResponse:
-        tenant = get_object_or_404(Tenant, public_id=id)
-        form = forms.TenantForm(request.POST, instance=Tenant.objects.get(pk=tenant.pk))
-        if form.is_valid():
-            try:
-                services.tenant_update(tenant=tenant, actor=request.user, **form.cleaned_data)
-            except ValidationError as exc:
-                errors_into(form, exc)
-            else:
-                messages.success(request, f"Saved {tenant.name}.")
-                return redirect("tenants:detail", id=tenant.public_id)
-        return self._render(request, tenant, form, status=400)
+    def context(self, form: Any, **extra: Any) -> dict[str, Any]:
+        return super().context(form, tenant=self.tenant, **extra)
+
+    def save(self, form: Any) -> Tenant:
+        services.tenant_update(tenant=self.tenant, **self.actor.kwargs(), **form.cleaned_data)
+        return self.tenant
+
+    def success_message(self, tenant: Tenant) -> str:
+        return f"Saved {tenant.name}."
+
+    def success_url(self, tenant: Tenant) -> str:
+        return reverse("tenants:detail", kwargs={"id": tenant.public_id})
 
 
 class TenantDetailView(OrganizationPortalMixin, DetailView):
@@ -141,10 +147,10 @@ class TenantOccupancyCreateView(OrganizationPortalMixin, View):
         form = forms.OccupancyForm(request.POST)
         if form.is_valid():
             try:
-                occupancy = services.occupancy_create(tenant=tenant, actor=request.user,
+                occupancy = services.occupancy_create(tenant=tenant, **Actor.of(request).kwargs(),
                                                       **form.cleaned_data)
             except (ValidationError, Conflict) as exc:
-                errors_into(form, exc, default="move_in")
+                form_errors(form, exc, default="move_in")
             else:
                 bp = form.cleaned_data["billing_point"]
                 messages.success(request, f"{tenant.name} now occupies {bp.name}.")

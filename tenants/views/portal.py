@@ -17,6 +17,7 @@ from django.views.generic import TemplateView
 from billspree.core.errors import Conflict
 from billspree.core.files import logo_response
 from billspree.core.forms import SignupForm
+from billspree.core.portal_forms import error_text
 from tenants import services
 from tenants.consumption import (
     tenant_day_chart,
@@ -26,7 +27,6 @@ from tenants.consumption import (
 )
 from tenants.middleware import TENANT_ACCESS_SESSION_KEY
 from tenants.portal import TenantPortalMixin
-from tenants.views.common import error_text
 
 
 class PortalPage(TenantPortalMixin, TemplateView):

@@ -4,63 +4,49 @@
 from __future__ import annotations
 
 from django import forms
-from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect
-from django.views import View
+from django.urls import reverse
 
-from billspree.core.errors import Conflict
-from billspree.core.portal import OrganizationPortalMixin
+from billspree.core.portal_views import ActionView
 from tenants import services
 from tenants.models import Tenant, TenantAccess
-from tenants.views.common import error_text
 
 
 class PortalInviteForm(forms.Form):
     email = forms.EmailField(help_text="The one-time link goes to this address.")
 
 
-class TenantPortalInviteView(OrganizationPortalMixin, View):
+class TenantPortalInviteView(ActionView):
     model = Tenant
 
-    def post(self, request: HttpRequest, id: str) -> HttpResponse:
-        tenant = get_object_or_404(Tenant, public_id=id)
-        form = PortalInviteForm(request.POST)
+    def act(self, tenant: Tenant) -> str:
+        form = PortalInviteForm(self.request.POST)
         if not form.is_valid():
-            messages.error(request, "Give a valid email address to send the invitation to.")
-            return redirect("tenants:detail", id=tenant.public_id)
-        try:
-            access, _ = services.tenant_portal_invite(
-                tenant=tenant, email=form.cleaned_data["email"], actor=request.user
-            )
-        except (ValidationError, Conflict) as exc:
-            messages.error(request, error_text(exc))
-        else:
-            messages.success(request, f"Portal invitation sent to {access.email}.")
-        return redirect("tenants:detail", id=tenant.public_id)
+            raise ValidationError("Give a valid email address to send the invitation to.")
+        access, _ = services.tenant_portal_invite(
+            tenant=tenant, email=form.cleaned_data["email"], **self.actor.kwargs()
+        )
+        return f"Portal invitation sent to {access.email}."
+
+    def success_url(self, tenant: Tenant) -> str:
+        return reverse("tenants:detail", kwargs={"id": tenant.public_id})
 
 
-class TenantPortalResendView(OrganizationPortalMixin, View):
+class _AccessActionView(ActionView):
     model = TenantAccess
+    queryset = TenantAccess.objects.select_related("tenant")
 
-    def post(self, request: HttpRequest, id: str) -> HttpResponse:
-        access = get_object_or_404(TenantAccess.objects.select_related("tenant"), public_id=id)
-        try:
-            services.tenant_portal_resend(access=access, actor=request.user)
-        except Conflict as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, f"A new link was sent to {access.email}; the old one no "
-                                      "longer works.")
-        return redirect("tenants:detail", id=access.tenant.public_id)
+    def success_url(self, access: TenantAccess) -> str:
+        return reverse("tenants:detail", kwargs={"id": access.tenant.public_id})
 
 
-class TenantPortalRevokeView(OrganizationPortalMixin, View):
-    model = TenantAccess
+class TenantPortalResendView(_AccessActionView):
+    def act(self, access: TenantAccess) -> str:
+        services.tenant_portal_resend(access=access, **self.actor.kwargs())
+        return f"A new link was sent to {access.email}; the old one no longer works."
 
-    def post(self, request: HttpRequest, id: str) -> HttpResponse:
-        access = get_object_or_404(TenantAccess.objects.select_related("tenant"), public_id=id)
-        services.tenant_portal_revoke(access=access, actor=request.user)
-        messages.success(request, f"Portal access of {access.email} revoked; it ends now.")
-        return redirect("tenants:detail", id=access.tenant.public_id)
+
+class TenantPortalRevokeView(_AccessActionView):
+    def act(self, access: TenantAccess) -> str:
+        services.tenant_portal_revoke(access=access, **self.actor.kwargs())
+        return f"Portal access of {access.email} revoked; it ends now."

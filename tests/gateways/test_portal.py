@@ -141,3 +141,21 @@ def test_profiles_pages_explain_addresses_and_copy_builtins(in_org_a):
                     {**data, "values-0-is_reading": ""})
     assert r.status_code == 400 and "Exactly one value" in r.content.decode()
     assert client.get(f"/gateways/profiles/{sdm.public_id}/edit/").status_code == 302
+
+
+def test_register_map_and_gateway_deletes_confirm_first(in_org_a):
+    gateway = make_gateway(None)
+    maps = map_default_layout(gateway, count=2)
+    client = login_client(in_org_a.manager, in_org_a.org)
+    page = client.get(f"/gateways/meters/{maps[0].public_id}/delete/").content.decode()
+    assert "Delete register map" in page and "will no longer be polled" in page
+    assert RegisterMap.objects.count() == 2
+    r = client.post(f"/gateways/meters/{maps[0].public_id}/delete/")
+    assert r.status_code == 302 and r.url == f"/gateways/{gateway.public_id}/"
+    assert RegisterMap.objects.count() == 1
+    page = client.get(f"/gateways/{gateway.public_id}/delete/").content.decode()
+    assert "Delete gateway" in page and "Its 1 register maps" in page
+    assert Gateway.objects.count() == 1
+    r = client.post(f"/gateways/{gateway.public_id}/delete/", follow=True)
+    assert b"Gateway Sim gateway deleted." in r.content
+    assert not Gateway.objects.exists()
