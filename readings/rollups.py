@@ -40,6 +40,7 @@ from django.db import connection
 from billspree.core.queue import enqueue_on_commit
 from billspree.core.timefmt import local_midnight
 from meters.models import MeterAssignment
+from readings.selectors import complete_until, id_array, segment_consumption
 
 ONE_DAY = timedelta(days=1)
 
@@ -51,13 +52,6 @@ class DayRange:
     tz: tzinfo
     first: date
     last: date
-
-
-def complete_until(last_read_at: datetime | None, tz: tzinfo) -> date | None:
-    """The last complete local day of a meter whose latest reading is ``last_read_at``."""
-    if last_read_at is None:
-        return None
-    return last_read_at.astimezone(tz).date() - ONE_DAY
 
 
 # --- computing ----------------------------------------------------------------------------
@@ -85,8 +79,6 @@ def compute_days(ranges: dict[int, DayRange]) -> list[tuple[int, date, Decimal]]
 def _compute_group(
     meter_ids: list[int], tz: tzinfo, first: date, last: date
 ) -> Iterable[tuple[int, date, Decimal]]:
-    from readings.selectors import id_array, segment_consumption
-
     days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
     edges = [local_midnight(d, tz) for d in [*days, last + ONE_DAY]]
     periods = list(zip(edges, edges[1:], strict=False))

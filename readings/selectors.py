@@ -57,6 +57,13 @@ READ_TOLERANCE = timedelta(hours=1)
 READ, INTERPOLATED, ESTIMATED = "read", "interpolated", "estimated"
 
 
+def complete_until(last_read_at: datetime | None, tz: tzinfo) -> date | None:
+    """The last complete local day of a meter whose latest reading is ``last_read_at``."""
+    if last_read_at is None:
+        return None
+    return last_read_at.astimezone(tz).date() - timedelta(days=1)
+
+
 @dataclass
 class BoundaryValue:
     """The register value a consumption used at one of its boundaries, and how it was had:
@@ -223,8 +230,6 @@ def meter_months_consumption(
     of the 1st), for charts: complete months come from ``MonthlyConsumption`` in one query,
     the rest (the current month, months without rollups) from the selector.
     """
-    from readings.rollups import complete_until
-
     tz = periods[0][0].tzinfo
     state = MeterReadingState.objects.filter(meter_id=meter.id).first()
     until = complete_until(state.last_read_at if state else None, tz)

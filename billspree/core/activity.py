@@ -1,5 +1,7 @@
-"""Audit events of the core (organization, members, invitations, API keys) in words, and
-the fallback for actions no app describes. See :func:`billspree.core.dashboard.describe_events`.
+"""Audit events in words: the core's own (organization, members, invitations, API keys),
+the fallback for actions no app describes, and :func:`describe_events`, which puts the
+apps' descriptions together for the dashboard's recent activity. It lives here, not in
+``dashboard.py``, because the value types it fills (``Activity``) live there: one way down.
 """
 
 from __future__ import annotations
@@ -8,7 +10,8 @@ from collections.abc import Sequence
 
 from django.urls import reverse
 
-from billspree.core.dashboard import Activity
+from billspree.core.dashboard import Activity, ActivityRow
+from billspree.core.discovery import app_modules
 
 #: verbs of the actions apps record, for events nobody describes more precisely
 VERBS = {
@@ -62,3 +65,25 @@ def fallback(event) -> Activity:
     verb = VERBS.get(parts[-1], parts[-1].replace("_", " "))
     noun = parts[-2].replace("_", " ") if len(parts) > 1 else ""
     return Activity(f"{verb} {noun}".strip(), event.target)
+
+
+def describe_events(events: Sequence) -> list[ActivityRow]:
+    """Each event in words: the apps describe the actions they know (each app one call
+    for all events), the core its own; anything else falls back to its action name."""
+    described: dict[int, Activity] = describe(events)
+    for module in app_modules("dashboard"):
+        contribute = getattr(module, "describe", None)
+        if contribute is not None:
+            described.update(contribute(events))
+    return [ActivityRow(event=e, who=actor_name(e),
+                        activity=described.get(e.pk) or fallback(e))
+            for e in events]
+
+
+def actor_name(event) -> str:
+    if event.actor_id and event.actor is not None:
+        user = event.actor
+        return user.get_full_name() or user.email
+    if event.api_key_id and event.api_key is not None:
+        return f"API key “{event.api_key.name}”"
+    return "Billspree"

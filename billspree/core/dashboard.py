@@ -15,7 +15,7 @@ on sets (a fixed number of queries per app, whatever the portfolio size).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -79,30 +79,6 @@ def collect_steps(request: HttpRequest) -> list[Step]:
         if contribute is not None:
             steps.extend(contribute(request))
     return sorted(steps, key=lambda s: s.order)
-
-
-def describe_events(events: Sequence) -> list[ActivityRow]:
-    """Each event in words: the apps describe the actions they know (each app one call
-    for all events), the core its own; anything else falls back to its action name."""
-    from billspree.core import activity
-
-    described: dict[int, Activity] = activity.describe(events)
-    for module in app_modules("dashboard"):
-        contribute = getattr(module, "describe", None)
-        if contribute is not None:
-            described.update(contribute(events))
-    return [ActivityRow(event=e, who=actor_name(e),
-                        activity=described.get(e.pk) or activity.fallback(e))
-            for e in events]
-
-
-def actor_name(event) -> str:
-    if event.actor_id and event.actor is not None:
-        user = event.actor
-        return user.get_full_name() or user.email
-    if event.api_key_id and event.api_key is not None:
-        return f"API key “{event.api_key.name}”"
-    return "Billspree"
 
 
 def by_action(events: Iterable, *prefixes: str) -> list:

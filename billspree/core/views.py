@@ -14,8 +14,9 @@ from django.views import View
 from django.views.generic import ListView, TemplateView
 
 from billspree.core import forms, ops, services
+from billspree.core.activity import describe_events
 from billspree.core.actor import Actor
-from billspree.core.dashboard import Card, collect_cards, collect_steps, describe_events
+from billspree.core.dashboard import Card, collect_cards, collect_steps
 from billspree.core.errors import Conflict
 from billspree.core.files import logo_response
 from billspree.core.middleware import SESSION_KEY
