@@ -61,8 +61,21 @@ def rate_list_create(
     return rate_list
 
 
+UNCHANGED: Any = object()
+"""Default of ``rate_list_update(effective_to=...)``: leave the end of the prices as it is."""
+
+
 @transaction.atomic
-def rate_list_update(*, rate_list: RateList, actor: Any = None, **fields: Any) -> RateList:
+def rate_list_update(
+    *, rate_list: RateList, actor: Any = None, effective_to: Any = UNCHANGED, **fields: Any
+) -> RateList:
+    """Change a rate list's name, description, rounding; with ``effective_to`` also set (or
+    clear, with None) the day its prices stop (``rate_list_end``): both or neither. Given
+    ``effective_to`` and no other field, only the end changes."""
+    if effective_to is not UNCHANGED:
+        rate_list_end(rate_list=rate_list, effective_to=effective_to, actor=actor)
+        if not fields:
+            return rate_list
     errors = Errors()
     allowed = {"name", "description", "rounding_mode", "currency"}
     for key in sorted(set(fields) - allowed):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import django_filters
-from django.db import transaction
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
@@ -211,7 +210,6 @@ class MoveViewSet(
     serializer_class = MoveSerializer
     ordering_fields = ["moved_at", "created_at"]
 
-    @transaction.atomic
     def perform_create(self, serializer: MoveSerializer) -> None:
         data = serializer.validated_data
         serializer.instance = services.move_register(
