@@ -33,20 +33,11 @@ from gateways.models import (
     ProfileValue,
     RegisterMap,
 )
+from gateways.services.config import GATEWAY_FIELDS, POLL_STATE_FIELDS
 from gateways.services.wire_lock import GatewayBusy
 from meters.models import Meter, Property
 
-HEALTH_FIELDS = [
-    "health",
-    "last_poll_at",
-    "last_success_at",
-    "last_error_at",
-    "last_error",
-    "error_count",
-    "success_count",
-    "consecutive_failures",
-    "last_latency_ms",
-]
+HEALTH_FIELDS = ["health", *POLL_STATE_FIELDS]
 
 
 class GatewaySerializer(OrganizationModelSerializer):
@@ -58,18 +49,7 @@ class GatewaySerializer(OrganizationModelSerializer):
         model = Gateway
         fields = [
             "id",
-            "property",
-            "name",
-            "transport",
-            "host",
-            "port",
-            "timeout_ms",
-            "retries",
-            "request_delay_ms",
-            "poll_interval_s",
-            "offline_after",
-            "enabled",
-            "notes",
+            *GATEWAY_FIELDS,
             "meter_count",
             *HEALTH_FIELDS,
             "created_at",
