@@ -6,7 +6,7 @@ from django import forms
 
 from gateways.models import ADDRESS_HELP, Gateway, Profile, ProfileValue, RegisterMap
 from gateways.services.config import GATEWAY_FIELDS
-from gateways.services.profiles import VALUE_FIELDS
+from gateways.services.profiles import PROFILE_FIELDS, VALUE_FIELDS
 from meters.models import Meter
 
 
@@ -68,16 +68,7 @@ class RelayForm(forms.Form):
 class ProfileForm(forms.ModelForm):
     class Meta:
         model = Profile
-        fields = [
-            "name",
-            "manufacturer",
-            "meter_type",
-            "description",
-            "relay_kind",
-            "relay_address",
-            "relay_on_value",
-            "relay_off_value",
-        ]
+        fields = list(PROFILE_FIELDS)
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
 
     def validate_unique(self) -> None:

@@ -435,17 +435,29 @@ def invoice_issue(*, invoice: Invoice, actor=None, api_key=None) -> Invoice:
     return inv
 
 
+def _move(
+    invoice: Invoice, source: str, target: str, stamp: str, *, refusal: str
+) -> tuple[Invoice, bool]:
+    """Lock the invoice and move it from ``source`` to ``target``, stamping ``stamp`` now;
+    False if it was at ``target`` already (a repeat is harmless), Conflict from any other
+    status."""
+    inv = _locked(invoice)
+    if inv.status == target:
+        return inv, False
+    if inv.status != source:
+        raise Conflict(f"Invoice {inv} is {inv.get_status_display().lower()}: {refusal}")
+    inv.status = target
+    setattr(inv, stamp, timezone.now())
+    inv.save(update_fields=["status", stamp])
+    return inv, True
+
+
 @transaction.atomic
 def invoice_mark_paid(*, invoice: Invoice, actor=None, api_key=None) -> Invoice:
-    inv = _locked(invoice)
-    if inv.status == InvoiceStatus.PAID:
+    inv, moved = _move(invoice, InvoiceStatus.ISSUED, InvoiceStatus.PAID, "paid_at",
+                       refusal="only issued invoices can be marked paid.")
+    if not moved:
         return inv
-    if inv.status != InvoiceStatus.ISSUED:
-        raise Conflict(f"Invoice {inv} is {inv.get_status_display().lower()}: only issued "
-                       "invoices can be marked paid.")
-    inv.status = InvoiceStatus.PAID
-    inv.paid_at = timezone.now()
-    inv.save(update_fields=["status", "paid_at"])
     audit_record(action="invoice.mark_paid", actor=actor, api_key=api_key,
                  target=str(inv.public_id), detail={"number": inv.number})
     return inv
@@ -462,15 +474,10 @@ def _release(inv: Invoice) -> None:
 def invoice_void(*, invoice: Invoice, actor=None, api_key=None) -> Invoice:
     """Void a draft (its consumption can be billed again). Issued invoices are voided only
     by a credit note (:func:`credit_note_create`)."""
-    inv = _locked(invoice)
-    if inv.status == InvoiceStatus.VOID:
+    inv, moved = _move(invoice, InvoiceStatus.DRAFT, InvoiceStatus.VOID, "voided_at",
+                       refusal="void it with a credit note.")
+    if not moved:
         return inv
-    if inv.status != InvoiceStatus.DRAFT:
-        raise Conflict(f"Invoice {inv} is {inv.get_status_display().lower()}: void it with a "
-                       "credit note.")
-    inv.status = InvoiceStatus.VOID
-    inv.voided_at = timezone.now()
-    inv.save(update_fields=["status", "voided_at"])
     _release(inv)
     audit_record(action="invoice.void", actor=actor, api_key=api_key, target=str(inv.public_id))
     return inv

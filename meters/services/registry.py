@@ -32,11 +32,8 @@ METER_EDITABLE = ("label", "unit", "multiplier", "register_digits", "parent", "n
 
 
 def _save_property(prop: Property) -> Property:
-    prop.name = (prop.name or "").strip()
-    clean_and_save(
-        prop, unique_field="name", unique_message=f"A property named '{prop.name}' exists already."
-    )
-    return prop
+    return clean_and_save(prop, strip=("name",), unique_field="name",
+                          unique_message="A property named '{}' exists already.")
 
 
 @transaction.atomic
@@ -81,14 +78,8 @@ def property_delete(*, property: Property, actor: Actor = None) -> None:
 
 
 def _save_billing_point(bp: BillingPoint) -> BillingPoint:
-    bp.name = (bp.name or "").strip()
-    bp.connection_id = (bp.connection_id or "").strip()
-    clean_and_save(
-        bp,
-        unique_field="connection_id",
-        unique_message=f"Connection ID '{bp.connection_id}' is used by another billing point.",
-    )
-    return bp
+    return clean_and_save(bp, strip=("name", "connection_id"), unique_field="connection_id",
+                          unique_message="Connection ID '{}' is used by another billing point.")
 
 
 @transaction.atomic
@@ -172,16 +163,10 @@ def _check_parent(meter: Meter) -> None:
 
 
 def _save_meter(meter: Meter) -> Meter:
-    meter.serial_number = (meter.serial_number or "").strip()
-    meter.label = (meter.label or "").strip()
     meter.unit = check_unit(meter.type, meter.unit)
     _check_parent(meter)
-    clean_and_save(
-        meter,
-        unique_field="serial_number",
-        unique_message=f"A meter with serial number '{meter.serial_number}' exists already.",
-    )
-    return meter
+    return clean_and_save(meter, strip=("serial_number", "label"), unique_field="serial_number",
+                          unique_message="A meter with serial number '{}' exists already.")
 
 
 @transaction.atomic
