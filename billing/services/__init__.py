@@ -17,7 +17,6 @@ from billing.services.credit_notes import (  # noqa: F401
 )
 from billing.services.invoices import (  # noqa: F401
     credit_note_create,
-    document_number_take,
     invoice_create_draft,
     invoice_issue,
     invoice_line_add,
@@ -25,10 +24,8 @@ from billing.services.invoices import (  # noqa: F401
     invoice_mark_paid,
     invoice_preview,
     invoice_void,
-    subscription_create,
-    subscription_delete,
-    subscription_update,
 )
+from billing.services.numbering import document_number_take  # noqa: F401
 from billing.services.rebill import Rebill, adjustments_rebill  # noqa: F401
 from billing.services.recompute import (  # noqa: F401
     bill_run_recompute_stale,
@@ -54,4 +51,9 @@ from billing.services.statements import (  # noqa: F401
     invoice_statements_generate,
     statement_delivery_send,
     statements_after_issue,
+)
+from billing.services.subscriptions import (  # noqa: F401
+    subscription_create,
+    subscription_delete,
+    subscription_update,
 )

@@ -440,7 +440,7 @@ def adjustments_place(cur, org, ids: list[int], billable: list) -> None:
     """Claim the pending adjustments the new drafts carry (one UPDATE; a concurrent draft
     that claimed one first makes this one fail whole) and write the usage ones' adjustment
     billed periods (one COPY), each referencing the period it adjusts."""
-    from billing.services.invoices import _copy
+    from billing.services.invoice_rows import copy_rows
 
     carried = [(line.adjustment, inv_id) for inv_id, d in zip(ids, billable, strict=True)
                for line in d.lines if line.adjustment is not None]
@@ -454,7 +454,7 @@ def adjustments_place(cur, org, ids: list[int], billable: list) -> None:
     )
     if cur.rowcount != len(carried):
         raise IntegrityError("an adjustment was billed or credited meanwhile")
-    _copy(cur, "billing_billedperiod", _ADJ_PERIOD_COLUMNS, [
+    copy_rows(cur, "billing_billedperiod", _ADJ_PERIOD_COLUMNS, [
         (str(uuid4()), org.pk, inv_id, a.meter_id, a.assignment_id, a.period_start,
          a.period_end, a.quantity, a.start_read_at, a.start_value, a.end_read_at, a.end_value,
          a.estimated, True, a.pk, a.adjusts_id)

@@ -37,7 +37,7 @@ from django.utils import timezone
 
 from billing.models import BillingBatch, BillRun, BillRunChunk, BillRunStatus, ChunkStatus
 from billing.selectors.batches import batch_subscriptions_for_period
-from billing.services.invoices import _check_period
+from billing.services.invoices import check_period
 from billing.services.runs_chunks import (  # noqa: F401 — re-exported, see the docstring
     MAX_CHUNK_ATTEMPTS,
     bill_run_item_retry,
@@ -89,7 +89,7 @@ def _resolve_period(batch: BillingBatch, start: date | None, end: date | None):
         raise ValidationError({missing: ["Give both ends of the period, or neither (the last "
                                          "complete period of the batch is billed)."]})
     try:
-        _check_period(start, end)
+        check_period(start, end)
     except ValidationError as exc:
         raise ValidationError({"period_end": exc.message_dict["end"]}) from None
     return start, end

@@ -36,7 +36,7 @@ from billing.models import (
     ItemStatus,
     Subscription,
 )
-from billing.services.invoices import _write_drafts
+from billing.services.invoice_rows import write_drafts
 from billing.services.runs_review import LIVE, _final_status, _locked_run, _settle
 from billspree.core.errors import Conflict
 from billspree.core.scoping import require_organization
@@ -126,7 +126,7 @@ def _bill(run: BillRun, items: list[BillRunItem]) -> dict[int, _Outcome]:
     preview = engine.compute(subscriptions=subs, start=run.period_start, end=run.period_end)
     billable = [d for d in preview.invoices if d.can_bill]
     if billable:
-        _write_drafts(require_organization(), billable, bill_run=run)
+        write_drafts(require_organization(), billable, bill_run=run)
     held = _run_invoice_counts(run, [s.pk for s in subs])
     diags: dict[int, list[dict[str, str]]] = {}
     for d in preview.invoices:

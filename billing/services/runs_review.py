@@ -33,7 +33,7 @@ from billing.models import (
     InvoiceStatus,
     ItemStatus,
 )
-from billing.services.invoices import _sequence_locked
+from billing.services.numbering import sequence_locked
 from billspree.core.errors import Conflict
 from billspree.core.services import audit_record
 
@@ -93,7 +93,7 @@ def _issue(run: BillRun, drafts, *, actor, api_key) -> list[Invoice]:
         from billing.services.recompute import stale_conflict
 
         raise stale_conflict(stale)
-    sequence = _sequence_locked(DocumentKind.INVOICE)
+    sequence = sequence_locked(DocumentKind.INVOICE)
     first = sequence.next_number
     type(sequence).objects.filter(pk=sequence.pk).update(next_number=first + len(rows))
     now = timezone.now()
