@@ -47,9 +47,9 @@ from billing.services.runs_chunks import (  # noqa: F401 — re-exported, see th
 )
 from billing.services.runs_review import (  # noqa: F401 — re-exported, see the docstring
     LIVE,
-    _settle,
     bill_run_cancel,
     bill_run_issue,
+    settle,
 )
 from billspree.core import timefmt
 from billspree.core.queue import enqueue_many_on_commit
@@ -188,7 +188,7 @@ def bill_run_resume(*, run: BillRun) -> int:
         with transaction.atomic():
             _dispatch(ids)
     elif not run.chunks.exclude(status=ChunkStatus.DONE).exists():
-        _settle(run)
+        settle(run)
     return len(ids)
 
 

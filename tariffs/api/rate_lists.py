@@ -28,7 +28,7 @@ from tariffs.models import (
     RateListVersion,
 )
 from tariffs.quotes import QuoteInputSerializer, QuoteOutputSerializer, quote_payload
-from tariffs.services._common import CASH_ROUNDING_MOVED
+from tariffs.services.common import CASH_ROUNDING_MOVED
 
 
 class ChargeRuleSerializer(OrganizationModelSerializer):
