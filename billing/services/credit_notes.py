@@ -174,7 +174,7 @@ def _cash_step(inv: Invoice) -> Decimal | None:
 
 def _partial(inv: Invoice, reason: str, rows: list[_Row], *, actor, api_key) -> CreditNote:
     from billing.services.numbering import document_number_take
-    from billing.services.statements import credit_note_after_create
+    from billing.services.statement_delivery import credit_note_after_create
 
     currency = str(inv.currency)
     pairs = [(r.tax_rate, r.amount) for r in rows]
@@ -239,7 +239,7 @@ def _full(inv: Invoice, reason: str, actor, api_key) -> CreditNote:
     """Credit in full: every line negated, the invoice void, its periods billable again."""
     from billing.services.invoices import release
     from billing.services.numbering import document_number_take
-    from billing.services.statements import credit_note_after_create
+    from billing.services.statement_delivery import credit_note_after_create
 
     if inv.credit_notes.exists():
         raise Conflict(
