@@ -10,7 +10,7 @@ from decimal import Decimal
 from io import StringIO
 from uuid import uuid4
 
-from django.db import connection
+from django.db import IntegrityError, connection
 from django.utils import timezone
 
 from billing.engine import DraftInvoice
@@ -120,8 +120,6 @@ def write_children(cur, org, ids: list[int], billable: list[DraftInvoice],
         row for pk, d in zip(ids, billable, strict=True)
         for row in _line_rows(org, pk, d, period_of)
     ])
-    from billing.services.adjustments import adjustments_place
-
     adjustments_place(cur, org, ids, billable)
 
 
@@ -167,3 +165,34 @@ def retotal(inv: Invoice) -> None:
     inv.cash_rounding = vat.cash_round(gross, step, currency=currency) if lines else Decimal("0")
     inv.total = gross + inv.cash_rounding
     inv.save(update_fields=["net_total", "tax_total", "cash_rounding", "total"])
+
+
+ADJUSTMENT_PERIOD_COLUMNS = (
+    "public_id, organization_id, invoice_id, meter_id, assignment_id, start_at, end_at, "
+    "quantity, start_read_at, start_value, end_read_at, end_value, estimated, active, "
+    "adjustment_id, adjusts_id"
+)
+
+
+def adjustments_place(cur, org, ids: list[int], billable: list) -> None:
+    """Claim the pending adjustments the new drafts carry (one UPDATE; a concurrent draft
+    that claimed one first makes this one fail whole) and write the usage ones' adjustment
+    billed periods (one COPY), each referencing the period it adjusts."""
+    carried = [(line.adjustment, inv_id) for inv_id, d in zip(ids, billable, strict=True)
+               for line in d.lines if line.adjustment is not None]
+    if not carried:
+        return
+    cur.execute(
+        "UPDATE billing_adjustment a SET invoice_id = v.inv "
+        "FROM unnest(%s::bigint[], %s::bigint[]) AS v(id, inv) "
+        "WHERE a.id = v.id AND a.invoice_id IS NULL AND a.credit_note_id IS NULL",
+        [[a.pk for a, _ in carried], [i for _, i in carried]],
+    )
+    if cur.rowcount != len(carried):
+        raise IntegrityError("an adjustment was billed or credited meanwhile")
+    copy_rows(cur, "billing_billedperiod", ADJUSTMENT_PERIOD_COLUMNS, [
+        (str(uuid4()), org.pk, inv_id, a.meter_id, a.assignment_id, a.period_start,
+         a.period_end, a.quantity, a.start_read_at, a.start_value, a.end_read_at, a.end_value,
+         a.estimated, True, a.pk, a.adjusts_id)
+        for a, inv_id in carried if a.meter_id and a.assignment_id
+    ])
