@@ -16,6 +16,7 @@ from gateways.models import (
     Profile,
     ProfileValue,
 )
+from gateways.services.profiles import PROFILE_FIELDS
 
 
 class ProfileValueSerializer(serializers.ModelSerializer):
@@ -48,20 +49,8 @@ class ProfileSerializer(OrganizationModelSerializer):
 
     class Meta:
         model = Profile
-        fields = [
-            "id",
-            "name",
-            "builtin",
-            "manufacturer",
-            "meter_type",
-            "description",
-            "relay_kind",
-            "relay_address",
-            "relay_on_value",
-            "relay_off_value",
-            "values",
-            "created_at",
-        ]
+        name, *settable = PROFILE_FIELDS  # "builtin" shows after the name
+        fields = ["id", name, "builtin", *settable, "values", "created_at"]
         read_only_fields = ["builtin", "created_at"]
         extra_kwargs = {"name": {"validators": []}}
 
