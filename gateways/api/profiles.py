@@ -49,8 +49,8 @@ class ProfileSerializer(OrganizationModelSerializer):
 
     class Meta:
         model = Profile
-        name, *settable = PROFILE_FIELDS  # "builtin" shows after the name
-        fields = ["id", name, "builtin", *settable, "values", "created_at"]
+        fields = ["id", "name", "builtin", *(f for f in PROFILE_FIELDS if f != "name"),
+                  "values", "created_at"]
         read_only_fields = ["builtin", "created_at"]
         extra_kwargs = {"name": {"validators": []}}
 
