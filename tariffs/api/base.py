@@ -21,9 +21,10 @@ class TariffViewSet(OrganizationModelViewSet):
 
 
 class SavedWholeViewSet(TariffViewSet):
-    """Create and update through one ``*_save`` service (named by ``save_service``) that
-    takes the whole row: an update passes the row as ``save_key``, its current
-    ``kept_fields`` overlaid with the request's :meth:`changes` (a PATCH sends only some)."""
+    # Create and update through one ``*_save`` service (named by ``save_service``) that takes
+    # the whole row: an update passes the row as ``save_key``, its current ``kept_fields``
+    # overlaid with the request's ``changes()`` (a PATCH sends only some). A comment, not a
+    # docstring: the OpenAPI descriptions keep TariffViewSet's.
 
     save_service: str
     save_key: str
