@@ -3,14 +3,16 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from billing.api import credit_notes as credit_api
 from billing.api import invoices as api
 from billing.api import runs as run_api
 from billing.api import statements as statement_api
+from billing.api import subscriptions as subscription_api
 
 router = SimpleRouter()
-router.register("subscriptions", api.SubscriptionViewSet, basename="subscription")
+router.register("subscriptions", subscription_api.SubscriptionViewSet, basename="subscription")
 router.register("invoices", api.InvoiceViewSet, basename="invoice")
-router.register("credit-notes", api.CreditNoteViewSet, basename="credit-note")
+router.register("credit-notes", credit_api.CreditNoteViewSet, basename="credit-note")
 router.register("building-statements", statement_api.BuildingStatementViewSet,
                 basename="building-statement")
 router.register("billing-batches", run_api.BatchViewSet, basename="billing-batch")
@@ -23,11 +25,12 @@ urlpatterns = [
     path("invoices/<uuid:id>/recompute/", api.InvoiceRecomputeView.as_view(),
          name="invoice-recompute"),
     path("invoices/<uuid:id>/void/", api.InvoiceVoidView.as_view(), name="invoice-void"),
-    path("invoices/<uuid:id>/credit-note/", api.InvoiceCreditNoteView.as_view(),
+    path("invoices/<uuid:id>/credit-note/", credit_api.InvoiceCreditNoteView.as_view(),
          name="invoice-credit-note"),
-    path("invoices/<uuid:id>/credit-adjustments/", api.InvoiceAdjustmentCreditView.as_view(),
-         name="invoice-credit-adjustments"),
-    path("invoices/<uuid:id>/rebill/", api.InvoiceRebillView.as_view(), name="invoice-rebill"),
+    path("invoices/<uuid:id>/credit-adjustments/",
+         credit_api.InvoiceAdjustmentCreditView.as_view(), name="invoice-credit-adjustments"),
+    path("invoices/<uuid:id>/rebill/", credit_api.InvoiceRebillView.as_view(),
+         name="invoice-rebill"),
     path("invoices/<uuid:id>/lines/", api.InvoiceLineAddView.as_view(), name="invoice-line-add"),
     path("invoice-lines/<uuid:id>/", api.InvoiceLineDeleteView.as_view(),
          name="invoice-line-delete"),

@@ -2,6 +2,7 @@ from django.contrib import admin
 
 from billspree.core.admin_site import OrganizationScopedAdmin
 from gateways.models import Gateway, GatewayError, PollRun, Profile, ProfileValue, RegisterMap
+from gateways.services.config import POLL_STATE_FIELDS
 
 
 class ProfileValueInline(admin.TabularInline):
@@ -27,14 +28,7 @@ class GatewayAdmin(OrganizationScopedAdmin):
         "public_id",
         "last_slot",
         "last_manual_slot",
-        "last_poll_at",
-        "last_success_at",
-        "last_error_at",
-        "last_error",
-        "error_count",
-        "success_count",
-        "consecutive_failures",
-        "last_latency_ms",
+        *POLL_STATE_FIELDS,
     )
 
 

@@ -5,26 +5,15 @@ from __future__ import annotations
 from django import forms
 
 from gateways.models import ADDRESS_HELP, Gateway, Profile, ProfileValue, RegisterMap
+from gateways.services.config import GATEWAY_FIELDS
+from gateways.services.profiles import PROFILE_FIELDS, VALUE_FIELDS
 from meters.models import Meter
 
 
 class GatewayForm(forms.ModelForm):
     class Meta:
         model = Gateway
-        fields = [
-            "property",
-            "name",
-            "transport",
-            "host",
-            "port",
-            "timeout_ms",
-            "retries",
-            "request_delay_ms",
-            "poll_interval_s",
-            "offline_after",
-            "enabled",
-            "notes",
-        ]
+        fields = list(GATEWAY_FIELDS)
         widgets = {"notes": forms.Textarea(attrs={"rows": 2})}
         labels = {
             "timeout_ms": "Timeout (ms)",
@@ -79,16 +68,7 @@ class RelayForm(forms.Form):
 class ProfileForm(forms.ModelForm):
     class Meta:
         model = Profile
-        fields = [
-            "name",
-            "manufacturer",
-            "meter_type",
-            "description",
-            "relay_kind",
-            "relay_address",
-            "relay_on_value",
-            "relay_off_value",
-        ]
+        fields = list(PROFILE_FIELDS)
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
 
     def validate_unique(self) -> None:
@@ -100,17 +80,7 @@ class ProfileValueForm(forms.ModelForm):
 
     class Meta:
         model = ProfileValue
-        fields = [
-            "key",
-            "label",
-            "function_code",
-            "address",
-            "data_type",
-            "word_order",
-            "scale",
-            "unit",
-            "is_reading",
-        ]
+        fields = list(VALUE_FIELDS)
 
     def validate_unique(self) -> None:
         """Checked for the whole list by the service."""

@@ -15,6 +15,7 @@ from billspree.core.form_fields import BoundedDateField
 from billspree.core.forms import PublicIdChoiceField
 from meters.models import BillingPoint, Meter, Property
 from tenants.models import Tenant
+from tenants.services.common import TENANT_FIELDS
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -36,16 +37,7 @@ class RegisterValueField(forms.DecimalField):
 class TenantForm(forms.ModelForm):
     class Meta:
         model = Tenant
-        fields = [
-            "kind",
-            "name",
-            "contact_person",
-            "email",
-            "phone",
-            "language",
-            "customer_number",
-            "notes",
-        ]
+        fields = list(TENANT_FIELDS)
         widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
 
     def __init__(self, *args, **kwargs):

@@ -21,6 +21,26 @@ from billspree.core.validators import validate_one_line
 from meters.models import BillingPoint, Property
 
 
+def one_at_a_time(
+    *, key: str, start: str, end: str, ordered: str, no_overlap: str
+) -> list[models.BaseConstraint]:
+    """The database's guard of a holding over [start, end): the end (when set) is after the
+    start, and two holdings of one ``key`` never overlap."""
+    return [
+        models.CheckConstraint(
+            condition=Q(**{f"{end}__isnull": True}) | Q(**{f"{end}__gt": F(start)}),
+            name=ordered,
+        ),
+        ExclusionConstraint(
+            name=no_overlap,
+            expressions=[
+                (key, RangeOperators.EQUAL),
+                (TstzRange(start, end), RangeOperators.OVERLAPS),
+            ],
+        ),
+    ]
+
+
 class Tenant(OrganizationScopedModel):
     """Whoever is billed for a billing point: a person, a company, or the owner."""
 
@@ -125,19 +145,11 @@ class Occupancy(OrganizationScopedModel):
         verbose_name_plural = "occupancies"
         ordering = ["-move_in"]
         indexes = [models.Index(fields=["billing_point", "move_in"], name="occupancy_bp_move_in")]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(move_out__isnull=True) | Q(move_out__gt=F("move_in")),
-                name="occupancy_move_out_after_move_in",
-            ),
-            ExclusionConstraint(
-                name="occupancy_no_overlap_per_billing_point",
-                expressions=[
-                    ("billing_point", RangeOperators.EQUAL),
-                    (TstzRange("move_in", "move_out"), RangeOperators.OVERLAPS),
-                ],
-            ),
-        ]
+        constraints = one_at_a_time(
+            key="billing_point", start="move_in", end="move_out",
+            ordered="occupancy_move_out_after_move_in",
+            no_overlap="occupancy_no_overlap_per_billing_point",
+        )
 
     def __str__(self) -> str:
         return f"{self.tenant.name} at {self.billing_point.name}"
@@ -207,19 +219,10 @@ class BadgeAssignment(OrganizationScopedModel):
 
     class Meta:
         ordering = ["-assigned_at"]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(returned_at__isnull=True) | Q(returned_at__gt=F("assigned_at")),
-                name="badge_returned_after_assigned",
-            ),
-            ExclusionConstraint(
-                name="badge_one_holder_at_a_time",
-                expressions=[
-                    ("badge", RangeOperators.EQUAL),
-                    (TstzRange("assigned_at", "returned_at"), RangeOperators.OVERLAPS),
-                ],
-            ),
-        ]
+        constraints = one_at_a_time(
+            key="badge", start="assigned_at", end="returned_at",
+            ordered="badge_returned_after_assigned", no_overlap="badge_one_holder_at_a_time",
+        )
 
     def __str__(self) -> str:
         return f"{self.badge.uid} held by {self.tenant.name}"

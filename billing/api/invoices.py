@@ -1,4 +1,6 @@
-"""REST endpoints of billing (thin: parse, call one service, shape the answer)."""
+"""REST endpoints of invoices: reads, preview, and the actions on a draft or issued invoice
+(thin: parse, call one service, shape the answer). Credit notes: ``billing.api.credit_notes``;
+subscriptions: ``billing.api.subscriptions``."""
 
 from __future__ import annotations
 
@@ -16,19 +18,15 @@ from billing.api.filters import InvoiceFilter
 from billing.engine import DraftInvoice, Preview
 from billing.models import (
     Adjustment,
-    BillingBatch,
-    CreditNote,
-    CreditNoteLine,
     Invoice,
     InvoiceLine,
     LineKind,
     Subscription,
 )
-from billing.selectors.totals import credit_note_totals, invoice_totals
+from billing.selectors.totals import invoice_totals
 from billspree.core.api_base import (
     OrganizationAPIView,
     OrganizationModelSerializer,
-    OrganizationModelViewSet,
     OrganizationViewSet,
     PublicIdRelatedField,
 )
@@ -41,58 +39,6 @@ from billspree.core.api_fields import (
     QuantityField,
     money_str,
 )
-from meters.models import BillingPoint
-from tariffs.models import Plan, PlanVariant
-
-# --- subscriptions ------------------------------------------------------------------------
-
-
-class SubscriptionSerializer(OrganizationModelSerializer):
-    billing_point = PublicIdRelatedField(queryset=BillingPoint.objects.all())
-    plan = PublicIdRelatedField(queryset=Plan.objects.all())
-    variant = PublicIdRelatedField(
-        queryset=PlanVariant.objects.all(), required=False, allow_null=True
-    )
-    batch = PublicIdRelatedField(
-        queryset=BillingBatch.objects.all(), required=False, allow_null=True
-    )
-
-    class Meta:
-        model = Subscription
-        fields = ["id", "billing_point", "plan", "variant", "batch", "start_date", "end_date",
-                  "note", "created_at"]
-        read_only_fields = ["created_at"]
-
-
-class SubscriptionViewSet(OrganizationModelViewSet):
-    """A billing point on a plan (and variant) from a date to an (exclusive) date."""
-
-    queryset = Subscription.objects.select_related("billing_point", "plan", "variant", "batch")
-    serializer_class = SubscriptionSerializer
-    search_fields = ["billing_point__name", "billing_point__connection_id", "plan__name"]
-    ordering_fields = ["start_date", "created_at"]
-
-    def perform_create(self, serializer: SubscriptionSerializer) -> None:
-        serializer.instance = services.subscription_create(
-            **serializer.validated_data, **self.audit_kwargs()
-        )
-
-    def perform_update(self, serializer: SubscriptionSerializer) -> None:
-        data = dict(serializer.validated_data)
-        if "billing_point" in data and data["billing_point"] != serializer.instance.billing_point:
-            raise serializers.ValidationError(
-                {"billing_point": ["A subscription cannot move to another billing point."]}
-            )
-        data.pop("billing_point", None)
-        serializer.instance = services.subscription_update(
-            subscription=serializer.instance, **data, **self.audit_kwargs()
-        )
-
-    def perform_destroy(self, instance: Subscription) -> None:
-        services.subscription_delete(subscription=instance, **self.audit_kwargs())
-
-
-# --- invoices -------------------------------------------------------------------------------
 
 LINE_FIELDS = [
     "id", "position", "kind", "description", "quantity", "unit", "unit_price", "amount",
@@ -237,7 +183,7 @@ class PeriodInputSerializer(serializers.Serializer):
     end = BoundedDateField(help_text="Day after the last day (exclusive).")
 
 
-def _invoices_queryset():
+def invoices_queryset():
     lines = InvoiceLine.objects.select_related(
         "meter", "assignment", "adjustment__original_invoice").order_by("position", "pk")
     adjustments = Adjustment.objects.select_related(
@@ -251,7 +197,7 @@ class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Organizat
     """Invoices with their lines. ``POST`` creates drafts for subscriptions and a period
     (``{"subscriptions": [id], "start": "2026-09-01", "end": "2026-10-01"}``)."""
 
-    queryset = _invoices_queryset()
+    queryset = invoices_queryset()
     serializer_class = InvoiceSerializer
     filterset_class = InvoiceFilter
     search_fields = ["number", "tenant__name", "billing_point__name"]
@@ -262,7 +208,7 @@ class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Organizat
         ser = PeriodInputSerializer(data=request.data, context={"request": request})
         ser.is_valid(raise_exception=True)
         created = services.invoice_create_draft(**ser.validated_data, **self.audit_kwargs())
-        fresh = _invoices_queryset().filter(pk__in=[i.pk for i in created])
+        fresh = invoices_queryset().filter(pk__in=[i.pk for i in created])
         return Response(InvoiceSerializer(fresh, many=True).data, status=status.HTTP_201_CREATED)
 
 
@@ -367,16 +313,16 @@ class InvoicePreviewView(OrganizationAPIView):
         return Response(preview_payload(services.invoice_preview(**ser.validated_data)))
 
 
-class _InvoiceAction(OrganizationAPIView):
+class InvoiceAction(OrganizationAPIView):
     def invoice(self, id: Any) -> Invoice:
         return get_object_or_404(Invoice.objects.all(), public_id=id)
 
     def answer(self, invoice: Invoice, code: int = status.HTTP_200_OK) -> Response:
-        return Response(InvoiceSerializer(_invoices_queryset().get(pk=invoice.pk)).data,
+        return Response(InvoiceSerializer(invoices_queryset().get(pk=invoice.pk)).data,
                         status=code)
 
 
-class InvoiceIssueView(_InvoiceAction):
+class InvoiceIssueView(InvoiceAction):
     """Number the draft (gapless) and lock it; issuing again changes nothing."""
 
     @extend_schema(request=None, responses=InvoiceSerializer)
@@ -384,7 +330,7 @@ class InvoiceIssueView(_InvoiceAction):
         return self.answer(services.invoice_issue(invoice=self.invoice(id), **self.audit_kwargs()))
 
 
-class InvoiceRecomputeView(_InvoiceAction):
+class InvoiceRecomputeView(InvoiceAction):
     """Rebuild a (stale) draft from current readings, occupancy and meters; manual lines are
     kept. ``outcome`` is ``recomputed`` or ``voided`` (its tenant has nothing left to bill in
     the period); ``new_drafts`` are drafts created for the period's other occupants."""
@@ -392,19 +338,19 @@ class InvoiceRecomputeView(_InvoiceAction):
     @extend_schema(request=None, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request, id: Any) -> Response:
         inv = services.invoice_recompute(invoice=self.invoice(id), **self.audit_kwargs())
-        data = InvoiceSerializer(_invoices_queryset().get(pk=inv.pk)).data
+        data = InvoiceSerializer(invoices_queryset().get(pk=inv.pk)).data
         return Response({**data, "outcome": inv.outcome,
                          "new_drafts": [str(i.public_id) for i in inv.new_drafts]})
 
 
-class InvoicePayView(_InvoiceAction):
+class InvoicePayView(InvoiceAction):
     @extend_schema(request=None, responses=InvoiceSerializer)
     def post(self, request: Request, id: Any) -> Response:
         inv = services.invoice_mark_paid(invoice=self.invoice(id), **self.audit_kwargs())
         return self.answer(inv)
 
 
-class InvoiceVoidView(_InvoiceAction):
+class InvoiceVoidView(InvoiceAction):
     """Void a draft. An issued invoice is voided by a credit note (``credit-note/``)."""
 
     @extend_schema(request=None, responses=InvoiceSerializer)
@@ -420,7 +366,7 @@ class ManualLineSerializer(serializers.Serializer):
     tax_rate = QuantityField(places=RATE_PLACES, max_digits=5, required=False, default=0)
 
 
-class InvoiceLineAddView(_InvoiceAction):
+class InvoiceLineAddView(InvoiceAction):
     """Add a manual line to a draft."""
 
     @extend_schema(request=ManualLineSerializer, responses={201: InvoiceSerializer})
@@ -440,126 +386,3 @@ class InvoiceLineDeleteView(OrganizationAPIView):
         line = get_object_or_404(InvoiceLine.objects.select_related("invoice"), public_id=id)
         services.invoice_line_remove(line=line, **self.audit_kwargs())
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-class CreditNoteLineSerializer(OrganizationModelSerializer):
-    quantity = QuantityField()
-    unit_price = QuantityField(places=UNIT_PRICE_PLACES)
-    amount = MoneyField(currency_source="credit_note.currency")
-    tax_rate = QuantityField(places=RATE_PLACES)
-    tax_amount = MoneyField(currency_source="credit_note.currency")
-
-    class Meta:
-        model = CreditNoteLine
-        fields = ["id", "position", "description", "quantity", "unit", "unit_price", "amount",
-                  "tax_rate", "tax_amount"]
-        read_only_fields = fields
-
-
-class CreditNoteSerializer(OrganizationModelSerializer):
-    invoice = serializers.UUIDField(source="invoice.public_id", read_only=True)
-    invoice_number = serializers.CharField(source="invoice.number", read_only=True)
-    currency = serializers.CharField(read_only=True)
-    net_total = MoneyField(read_only=True)
-    tax_total = MoneyField(read_only=True)
-    vat_summary = serializers.SerializerMethodField(
-        help_text="Per VAT rate: base (credited net at that rate), rate %, VAT; the rows' VAT "
-        "adds up to tax_total (negative, as the note's amounts).")
-    cash_rounding = MoneyField(read_only=True, help_text="net_total + tax_total + "
-                               "cash_rounding = total, as on invoices.")
-    total = MoneyField(read_only=True)
-    lines = CreditNoteLineSerializer(many=True, read_only=True)
-
-    class Meta:
-        model = CreditNote
-        fields = ["id", "number", "invoice", "invoice_number", "reason", "currency", "full",
-                  "net_total", "tax_total", "vat_summary", "cash_rounding", "total",
-                  "issued_at", "lines"]
-        read_only_fields = fields
-
-    @extend_schema_field(VatRowSerializer(many=True))
-    def get_vat_summary(self, note: CreditNote) -> list[dict[str, Any]]:
-        totals = credit_note_totals(note, note.lines.all())
-        return vat_rows(totals.vat_summary, str(note.currency))
-
-    def to_representation(self, note: CreditNote) -> dict[str, Any]:
-        """A full credit of an old invoice: its copied rounding line is the cash rounding."""
-        data = super().to_representation(note)
-        totals = credit_note_totals(note, note.lines.all())
-        data["net_total"] = money_str(totals.net, str(note.currency))
-        data["cash_rounding"] = money_str(totals.cash_rounding, str(note.currency))
-        return data
-
-
-class CreditNoteInputSerializer(serializers.Serializer):
-    """Nothing but ``reason``: the whole invoice (it becomes void). ``lines``: those lines
-    (what is left of each); ``amount``: a net amount shared over the invoice's VAT rates.
-    The invoice stays issued after a partial credit; the credit notes of an invoice never
-    credit more than its total (400)."""
-
-    reason = serializers.CharField(max_length=300)
-    lines = serializers.ListField(child=serializers.UUIDField(), required=False,
-                                  allow_empty=False, help_text="Public ids of invoice lines.")
-    amount = serializers.DecimalField(max_digits=16, decimal_places=2, required=False,
-                                      help_text="Net amount to credit.")
-
-
-class InvoiceCreditNoteView(_InvoiceAction):
-    """Credit an issued (or paid) invoice in full; it becomes void."""
-
-    @extend_schema(request=CreditNoteInputSerializer, responses={201: CreditNoteSerializer})
-    def post(self, request: Request, id: Any) -> Response:
-        inv = self.invoice(id)
-        ser = CreditNoteInputSerializer(data=request.data)
-        ser.is_valid(raise_exception=True)
-        data = dict(ser.validated_data)
-        if "lines" in data:
-            wanted = set(data["lines"])
-            data["lines"] = list(inv.lines.filter(public_id__in=wanted))
-            if len(data["lines"]) != len(wanted):
-                raise serializers.ValidationError({"lines": ["Choose lines of this invoice."]})
-        note = services.credit_note_create(invoice=inv, **data, **self.audit_kwargs())
-        fresh = CreditNote.objects.select_related("invoice").prefetch_related(
-            "lines__invoice_line").get(
-            pk=note.pk
-        )
-        return Response(CreditNoteSerializer(fresh).data, status=status.HTTP_201_CREATED)
-
-
-class InvoiceAdjustmentCreditView(_InvoiceAction):
-    """Credit the invoice's pending adjustments that lower what is owed, at once, with a
-    partial credit note (instead of waiting for the tenant's next invoice)."""
-
-    @extend_schema(request=None, responses={201: CreditNoteSerializer})
-    def post(self, request: Request, id: Any) -> Response:
-        from billing.services.credit_notes import credit_note_for_adjustments
-
-        note = credit_note_for_adjustments(invoice=self.invoice(id), **self.audit_kwargs())
-        fresh = CreditNote.objects.select_related("invoice").prefetch_related(
-            "lines__invoice_line").get(
-            pk=note.pk)
-        return Response(CreditNoteSerializer(fresh).data, status=status.HTTP_201_CREATED)
-
-
-class InvoiceRebillView(_InvoiceAction):
-    """Credit note + re-bill: settle the pending adjustments of this issued period now — a
-    partial credit note for the reductions, a re-bill draft (``kind: adjustment``) per
-    tenant for the additions (issue it like any draft)."""
-
-    @extend_schema(request=None, responses={201: OpenApiTypes.OBJECT})
-    def post(self, request: Request, id: Any) -> Response:
-        out = services.adjustments_rebill(invoice=self.invoice(id), **self.audit_kwargs())
-        note = out.credit_note
-        fresh = _invoices_queryset().filter(pk__in=[i.pk for i in out.invoices])
-        return Response({
-            "credit_note": CreditNoteSerializer(note).data if note else None,
-            "invoices": InvoiceSerializer(fresh, many=True).data,
-        }, status=status.HTTP_201_CREATED)
-
-
-class CreditNoteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrganizationViewSet):
-    queryset = CreditNote.objects.select_related("invoice").prefetch_related(
-        "lines__invoice_line")
-    serializer_class = CreditNoteSerializer
-    search_fields = ["number", "invoice__number", "reason"]
-    ordering_fields = ["issued_at"]

@@ -1,13 +1,32 @@
-"""Read queries of bill runs: progress (the status endpoint, the portal's bar) and the
-run report."""
+"""Read queries of bill runs: the run of a period (starting one, the portal's
+confirmation), progress (the status endpoint, the portal's bar) and the run report."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet, Sum
 
-from billing.models import BillRun, BillRunChunk, BillRunItem, ChunkStatus, ItemStatus
+from billing.models import (
+    BillingBatch,
+    BillRun,
+    BillRunChunk,
+    BillRunItem,
+    BillRunStatus,
+    ChunkStatus,
+    ItemStatus,
+)
+
+
+def bill_run_for_period(
+    *, batch: BillingBatch, period_start: date, period_end: date
+) -> BillRun | None:
+    """The batch's run of exactly this period that is not cancelled (a period is billed by
+    one run at a time), or None."""
+    return BillRun.objects.filter(
+        batch=batch, period_start=period_start, period_end=period_end
+    ).exclude(status=BillRunStatus.CANCELLED).first()
 
 
 def bill_run_progress(run: BillRun) -> dict[str, Any]:

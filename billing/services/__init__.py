@@ -10,6 +10,10 @@ from billing.services.batches import (  # noqa: F401
     batch_subscriptions_set,
     batch_update,
 )
+from billing.services.building_statements import (  # noqa: F401
+    building_statement_generate,
+    building_statement_request,
+)
 from billing.services.credit_notes import (  # noqa: F401
     credit_note_for_adjustments,
     credit_note_preview,
@@ -17,7 +21,6 @@ from billing.services.credit_notes import (  # noqa: F401
 )
 from billing.services.invoices import (  # noqa: F401
     credit_note_create,
-    document_number_take,
     invoice_create_draft,
     invoice_issue,
     invoice_line_add,
@@ -25,10 +28,8 @@ from billing.services.invoices import (  # noqa: F401
     invoice_mark_paid,
     invoice_preview,
     invoice_void,
-    subscription_create,
-    subscription_delete,
-    subscription_update,
 )
+from billing.services.numbering import document_number_take  # noqa: F401
 from billing.services.rebill import Rebill, adjustments_rebill  # noqa: F401
 from billing.services.recompute import (  # noqa: F401
     bill_run_recompute_stale,
@@ -43,15 +44,20 @@ from billing.services.runs import (  # noqa: F401
     bill_run_retry_skipped,
     bill_run_start,
 )
-from billing.services.statements import (  # noqa: F401
-    building_statement_generate,
-    building_statement_request,
-    credit_note_pdf_store,
+from billing.services.statement_delivery import (  # noqa: F401
     credit_note_send,
+    invoice_statement_send,
+    statement_delivery_send,
+)
+from billing.services.statements import (  # noqa: F401
+    credit_note_pdf_store,
     invoice_statement_generate,
     invoice_statement_regenerate,
-    invoice_statement_send,
     invoice_statements_generate,
-    statement_delivery_send,
     statements_after_issue,
+)
+from billing.services.subscriptions import (  # noqa: F401
+    subscription_create,
+    subscription_delete,
+    subscription_update,
 )

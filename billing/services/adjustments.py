@@ -27,13 +27,12 @@ serializes two changes of one billing point.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from uuid import uuid4
 from zoneinfo import ZoneInfo
 
-from django.db import IntegrityError, connection
+from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
@@ -49,6 +48,16 @@ from billing.models import (
     LineKind,
     Subscription,
 )
+from billing.services.adjustment_deltas import (
+    ZERO,
+    Agg,
+    Key,
+    charge_deltas,
+    charge_key,
+    delta_summary,
+    standing_days,
+)
+from billing.services.invoice_rows import adjustments_place
 from billspree.core.api_fields import money_str
 from billspree.core.billing_inputs import (
     ASSIGNMENT,
@@ -61,52 +70,11 @@ from billspree.core.scoping import require_organization
 from billspree.core.services import audit_record
 from meters.models import BillingPoint
 
-ZERO = Decimal("0")
 #: The lines late data prices again (manual lines, cash rounding and adjustment lines are
 #: not a function of the readings and occupancy).
 RERATED = (LineKind.USAGE, LineKind.STANDING, LineKind.ADDON, LineKind.MINIMUM)
 ISSUED = (InvoiceStatus.ISSUED, InvoiceStatus.PAID)
 PRICE_STEP = Decimal("0.000001")
-
-
-@dataclass
-class _Agg:
-    """What one tenant is (or should be) billed for one charge of a period."""
-
-    quantity: Decimal = ZERO
-    amount: Decimal = ZERO
-    tax: Decimal = ZERO
-    unit: str = ""
-    unit_price: Decimal = ZERO
-    days: Decimal = ZERO  # standing charges: the days they cover
-    usage: engine.UsageRef | None = None
-    assignment_id: int | None = None
-
-    def add(self, quantity, amount, tax, unit, unit_price, days=ZERO) -> None:
-        self.quantity += quantity
-        self.amount += amount
-        self.tax += tax
-        self.unit = self.unit or unit
-        self.unit_price = unit_price or self.unit_price
-        self.days += days
-
-
-# (kind, meter id, meter type, charge, VAT rate): a charge's lines of one period
-Key = tuple[str, int | None, str, str, Decimal]
-
-
-def _key(kind: str, meter_id, meter_type: str, description: str, rate, charge: str = "") -> Key:
-    """A line's charge is its rule's name: ``charge`` where the line has it (drafted since
-    descriptions carry the days: "Electricity, 1–30 Nov 2026: …"), else the words before
-    the first colon of the description (the lines of before: "Electricity: 0–100 kWh")."""
-    charge = charge or description.split(":", 1)[0].strip()
-    return (str(kind), meter_id, meter_type or "", charge, Decimal(rate).quantize(Decimal("0.01")))
-
-
-def _days(kind: str, a: datetime | None, b: datetime | None) -> Decimal:
-    if kind != LineKind.STANDING or a is None or b is None:
-        return ZERO
-    return Decimal((b - a).total_seconds() / 86400).quantize(Decimal("0.01"))
 
 
 # --- the receiver ---------------------------------------------------------------------------
@@ -254,7 +222,7 @@ class _Reconcile:
             subscriptions=[self.sub], start=self.start.astimezone(zone).date(),
             end=self.end.astimezone(zone).date(), rerate_of=frozenset(i.pk for i in self.group),
         )
-        self.proposed: dict[int, dict[Key, _Agg]] = defaultdict(lambda: defaultdict(_Agg))
+        self.proposed: dict[int, dict[Key, Agg]] = defaultdict(lambda: defaultdict(Agg))
         self.errors: dict[int, list[str]] = {}
         self.names: dict[int, str] = {}
         #: parts of the period nobody can be billed for (vacancy with no owner): moving
@@ -273,18 +241,18 @@ class _Reconcile:
                 if line.kind not in RERATED:
                     continue
                 ref = line.usage
-                agg = self.proposed[d.tenant.pk][_key(
+                agg = self.proposed[d.tenant.pk][charge_key(
                     line.kind, ref.meter_id if ref else None, line.meter_type,
                     line.description, line.tax_rate, line.charge,
                 )]
                 agg.add(line.quantity, line.amount, line.tax_amount, line.unit, line.unit_price,
-                        _days(line.kind, line.start_at, line.end_at))
+                        standing_days(line.kind, line.start_at, line.end_at))
                 if ref is not None:
                     agg.usage, agg.assignment_id = agg.usage or ref, ref.assignment_id
 
     def _existing(self) -> None:
-        self.existing: dict[int, dict[Key, _Agg]] = defaultdict(lambda: defaultdict(_Agg))
-        self.drafted: dict[int, dict[Key, _Agg]] = defaultdict(lambda: defaultdict(_Agg))
+        self.existing: dict[int, dict[Key, Agg]] = defaultdict(lambda: defaultdict(Agg))
+        self.drafted: dict[int, dict[Key, Agg]] = defaultdict(lambda: defaultdict(Agg))
         tenant_of = {i.pk: i.tenant_id for i in self.group}
         draft_ids = {i.pk for i in self.group if i.status == InvoiceStatus.DRAFT}
         lines = InvoiceLine.objects.filter(
@@ -292,10 +260,10 @@ class _Reconcile:
         ).filter(Q(start_at__isnull=True) | Q(start_at__gte=self.start, end_at__lte=self.end))
         for x in lines:
             into = self.drafted if x.invoice_id in draft_ids else self.existing
-            agg = into[tenant_of[x.invoice_id]][_key(
+            agg = into[tenant_of[x.invoice_id]][charge_key(
                 x.kind, x.meter_id, x.meter_type, x.description, x.tax_rate, x.charge)]
             agg.add(x.quantity, x.amount, x.tax_amount, x.unit, x.unit_price,
-                    _days(x.kind, x.start_at, x.end_at))
+                    standing_days(x.kind, x.start_at, x.end_at))
             agg.assignment_id = agg.assignment_id or x.assignment_id
         self.original_periods = {
             (p.invoice_id, p.meter_id): p.pk for p in BilledPeriod.objects.filter(
@@ -308,12 +276,13 @@ class _Reconcile:
 
     # drafts
     def _draft(self, inv: Invoice) -> None:
-        deltas = _deltas(self.proposed.get(inv.tenant_id, {}), self.drafted.get(inv.tenant_id, {}))
+        deltas = charge_deltas(self.proposed.get(inv.tenant_id, {}),
+                               self.drafted.get(inv.tenant_id, {}))
         if deltas:
-            self._stale(inv, f"{self.reason} ({_summary(deltas, inv.currency)})")
+            self._stale(inv, f"{self.reason} ({delta_summary(deltas, inv.currency)})")
 
     def _newcomer_in_drafts(self, tenant_id: int) -> None:
-        if not _deltas(self.proposed.get(tenant_id, {}), {}):
+        if not charge_deltas(self.proposed.get(tenant_id, {}), {}):
             return
         name = self.names.get(tenant_id, "another tenant")
         for inv in self.group:
@@ -323,7 +292,7 @@ class _Reconcile:
 
     # issued periods
     def _adjust(self, tenant_id: int, original: Invoice) -> list[Impact]:
-        deltas = _deltas(self.proposed.get(tenant_id, {}), self.existing.get(tenant_id, {}))
+        deltas = charge_deltas(self.proposed.get(tenant_id, {}), self.existing.get(tenant_id, {}))
         if not deltas:
             return []
         name = self.names.get(tenant_id) or original.tenant.name
@@ -336,7 +305,7 @@ class _Reconcile:
                            "fix this and make the change again.")]
         rows = [self._adjustment(tenant_id, original, key, d, agg) for key, d, agg in deltas]
         Adjustment.objects.bulk_create(rows)
-        text = _summary(deltas, original.currency)
+        text = delta_summary(deltas, original.currency)
         net = sum((r.amount for r in rows), ZERO)
         verb = "billed" if net >= 0 else "credited"
         message = (f"Changes a period already invoiced as {original.number} ({self.period}): "
@@ -351,8 +320,8 @@ class _Reconcile:
                           detail)]
         return impacts + self._later_drafts_stale(tenant_id, original)
 
-    def _adjustment(self, tenant_id: int, original: Invoice, key: Key, d: _Agg,
-                    agg: _Agg) -> Adjustment:
+    def _adjustment(self, tenant_id: int, original: Invoice, key: Key, d: Agg,
+                    agg: Agg) -> Adjustment:
         kind, meter_id, meter_type, charge, rate = key
         ref = agg.usage
         price = (d.amount / d.quantity).quantize(PRICE_STEP, ROUND_HALF_UP) if d.quantity \
@@ -383,38 +352,6 @@ class _Reconcile:
                             self.actor, self.api_key) for inv in later.select_related("tenant")]
 
 
-def _deltas(proposed: dict[Key, _Agg], billed: dict[Key, _Agg]) -> list[tuple[Key, _Agg, _Agg]]:
-    """(key, proposed − billed, the proposed aggregate) for every charge that differs."""
-    out = []
-    for key in sorted(set(proposed) | set(billed), key=str):
-        p, b = proposed.get(key, _Agg()), billed.get(key, _Agg())
-        d = _Agg(p.quantity - b.quantity, p.amount - b.amount, p.tax - b.tax, p.unit or b.unit,
-                 p.unit_price or b.unit_price, p.days - b.days)
-        if d.quantity or d.amount or d.tax:
-            out.append((key, d, p if key in proposed else b))
-    return out
-
-
-def _num(value: Decimal) -> str:
-    text = f"{value.normalize():f}"
-    return text if value < 0 else f"+{text}"
-
-
-def _summary(deltas: list[tuple[Key, _Agg, _Agg]], currency: str) -> str:
-    """"+42.5 kWh, −15 days of Standing charge": usage by unit, standing charges by days."""
-    usage: dict[str, Decimal] = defaultdict(lambda: ZERO)
-    parts = []
-    for (kind, _m, _t, charge, _r), d, _agg in deltas:
-        if kind == LineKind.USAGE:
-            usage[d.unit] += d.quantity
-        elif kind == LineKind.STANDING and d.days:
-            parts.append(f"{_num(d.days)} days of {charge}")
-        elif kind != LineKind.USAGE:
-            parts.append(f"{_num(d.amount)} {currency} of {charge}")
-    usage_text = [f"{_num(q)} {unit}" for unit, q in usage.items() if q]
-    return ", ".join(usage_text + parts) or "amounts"
-
-
 def _mark_stale(inv: Invoice, why: str, period: str, actor, api_key) -> Impact:
     label = f"draft {str(inv.public_id)[:8]}"
     Invoice.objects.filter(pk=inv.pk, status=InvoiceStatus.DRAFT).update(
@@ -427,39 +364,6 @@ def _mark_stale(inv: Invoice, why: str, period: str, actor, api_key) -> Impact:
     return Impact("draft_stale", label, str(inv.public_id), message)
 
 
-# --- writing drafts that carry adjustments --------------------------------------------------
-
-_ADJ_PERIOD_COLUMNS = (
-    "public_id, organization_id, invoice_id, meter_id, assignment_id, start_at, end_at, "
-    "quantity, start_read_at, start_value, end_read_at, end_value, estimated, active, "
-    "adjustment_id, adjusts_id"
-)
-
-
-def adjustments_place(cur, org, ids: list[int], billable: list) -> None:
-    """Claim the pending adjustments the new drafts carry (one UPDATE; a concurrent draft
-    that claimed one first makes this one fail whole) and write the usage ones' adjustment
-    billed periods (one COPY), each referencing the period it adjusts."""
-    from billing.services.invoices import _copy
-
-    carried = [(line.adjustment, inv_id) for inv_id, d in zip(ids, billable, strict=True)
-               for line in d.lines if line.adjustment is not None]
-    if not carried:
-        return
-    cur.execute(
-        "UPDATE billing_adjustment a SET invoice_id = v.inv "
-        "FROM unnest(%s::bigint[], %s::bigint[]) AS v(id, inv) "
-        "WHERE a.id = v.id AND a.invoice_id IS NULL AND a.credit_note_id IS NULL",
-        [[a.pk for a, _ in carried], [i for _, i in carried]],
-    )
-    if cur.rowcount != len(carried):
-        raise IntegrityError("an adjustment was billed or credited meanwhile")
-    _copy(cur, "billing_billedperiod", _ADJ_PERIOD_COLUMNS, [
-        (str(uuid4()), org.pk, inv_id, a.meter_id, a.assignment_id, a.period_start,
-         a.period_end, a.quantity, a.start_read_at, a.start_value, a.end_read_at, a.end_value,
-         a.estimated, True, a.pk, a.adjusts_id)
-        for a, inv_id in carried if a.meter_id and a.assignment_id
-    ])
-
+_key = charge_key  # its name before billing.services.adjustment_deltas
 
 __all__ = ["adjustments_place", "late_data_apply", "on_billing_inputs_changed"]

@@ -173,8 +173,8 @@ def _cash_step(inv: Invoice) -> Decimal | None:
 
 
 def _partial(inv: Invoice, reason: str, rows: list[_Row], *, actor, api_key) -> CreditNote:
-    from billing.services.invoices import document_number_take
-    from billing.services.statements import credit_note_after_create
+    from billing.services.numbering import document_number_take
+    from billing.services.statement_delivery import credit_note_after_create
 
     currency = str(inv.currency)
     pairs = [(r.tax_rate, r.amount) for r in rows]
@@ -237,8 +237,9 @@ def _refuse_if_adjusted_later(inv: Invoice) -> None:
 
 def _full(inv: Invoice, reason: str, actor, api_key) -> CreditNote:
     """Credit in full: every line negated, the invoice void, its periods billable again."""
-    from billing.services.invoices import _release, document_number_take
-    from billing.services.statements import credit_note_after_create
+    from billing.services.invoices import release
+    from billing.services.numbering import document_number_take
+    from billing.services.statement_delivery import credit_note_after_create
 
     if inv.credit_notes.exists():
         raise Conflict(
@@ -264,7 +265,7 @@ def _full(inv: Invoice, reason: str, actor, api_key) -> CreditNote:
     inv.status = InvoiceStatus.VOID
     inv.voided_at = note.issued_at
     inv.save(update_fields=["status", "voided_at"])
-    _release(inv)
+    release(inv)
     # the period is billed afresh from current data: its pending deltas are moot
     Adjustment.objects.filter(original_invoice=inv, invoice__isnull=True,
                               credit_note__isnull=True).update(credit_note=note)

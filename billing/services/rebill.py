@@ -39,7 +39,7 @@ class Rebill:
 def adjustments_rebill(*, invoice: Invoice, actor=None, api_key=None) -> Rebill:
     """Settle the pending adjustments of ``invoice``'s period now: a partial credit note for
     the reductions, a re-bill draft per tenant for the additions."""
-    from billing.services.invoices import _retotal, _write_children
+    from billing.services.invoice_rows import retotal, write_children
 
     late_data_lock(invoice.billing_point_id)
     inv = Invoice.objects.select_for_update(of=("self",)).select_related(
@@ -74,8 +74,8 @@ def adjustments_rebill(*, invoice: Invoice, actor=None, api_key=None) -> Rebill:
             kind=InvoiceKind.ADJUSTMENT, notes=f"Re-bill of late data about {inv.number}",
         )
         with connection.cursor() as wrapper, connection.wrap_database_errors:
-            _write_children(wrapper.cursor, org, [rebill.pk], [draft], [], [])
-        _retotal(rebill)
+            write_children(wrapper.cursor, org, [rebill.pk], [draft], [], [])
+        retotal(rebill)
         out.invoices.append(rebill)
     audit_record(action="billing.adjustment.rebill", actor=actor, api_key=api_key,
                  target=inv.number, detail={

@@ -48,7 +48,7 @@ def invoice_recompute(*, invoice: Invoice, actor=None, api_key=None) -> Invoice:
     """Rebuild a draft from current data (stale or not); returns it (void when its tenant
     has nothing left to bill in the period)."""
     from billing.services.adjustments import late_data_lock
-    from billing.services.invoices import _new_ids, _retotal, _write_children, _write_drafts
+    from billing.services.invoice_rows import new_ids, retotal, write_children, write_drafts
 
     late_data_lock(invoice.billing_point_id)  # before the invoice row (see late_data_lock)
     inv = Invoice.objects.select_for_update(of=("self",)).select_related(
@@ -79,8 +79,8 @@ def invoice_recompute(*, invoice: Invoice, actor=None, api_key=None) -> Invoice:
         with connection.cursor() as wrapper, connection.wrap_database_errors:
             cur = wrapper.cursor
             refs = [(0, ref) for ref in draft.usages]
-            _write_children(cur, org, [inv.pk], [draft],
-                            _new_ids(cur, "billing_billedperiod", len(refs)), refs)
+            write_children(cur, org, [inv.pk], [draft],
+                            new_ids(cur, "billing_billedperiod", len(refs)), refs)
         InvoiceLine.objects.filter(invoice=inv, kind=LineKind.MANUAL).update(
             position=F("position") + len(draft.lines)
         )
@@ -96,8 +96,8 @@ def invoice_recompute(*, invoice: Invoice, actor=None, api_key=None) -> Invoice:
     inv.stale_reason, inv.stale_at = "", None
     inv.save(update_fields=["status", "voided_at", "stale_reason", "stale_at"])
     if inv.status == InvoiceStatus.DRAFT:
-        _retotal(inv)
-    created = _write_drafts(org, others, bill_run=inv.bill_run) if others else []
+        retotal(inv)
+    created = write_drafts(org, others, bill_run=inv.bill_run) if others else []
     audit_record(action="invoice.recompute", actor=actor, api_key=api_key,
                  target=str(inv.public_id),
                  detail={"outcome": outcome, "total": str(inv.total),

@@ -35,9 +35,10 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from billing.models import BillingBatch, BillRun, BillRunChunk, BillRunStatus, ChunkStatus
+from billing.models import BillingBatch, BillRun, BillRunChunk, ChunkStatus
 from billing.selectors.batches import batch_subscriptions_for_period
-from billing.services.invoices import _check_period
+from billing.selectors.runs import bill_run_for_period
+from billing.services.invoices import check_period
 from billing.services.runs_chunks import (  # noqa: F401 — re-exported, see the docstring
     MAX_CHUNK_ATTEMPTS,
     bill_run_item_retry,
@@ -47,9 +48,9 @@ from billing.services.runs_chunks import (  # noqa: F401 — re-exported, see th
 )
 from billing.services.runs_review import (  # noqa: F401 — re-exported, see the docstring
     LIVE,
-    _settle,
     bill_run_cancel,
     bill_run_issue,
+    settle,
 )
 from billspree.core import timefmt
 from billspree.core.queue import enqueue_many_on_commit
@@ -73,12 +74,6 @@ def _dispatch(chunk_ids: list[int]) -> None:
 # --- start ----------------------------------------------------------------------------------
 
 
-def _live_run(batch: BillingBatch, start: date, end: date) -> BillRun | None:
-    return BillRun.objects.filter(batch=batch, period_start=start, period_end=end).exclude(
-        status=BillRunStatus.CANCELLED
-    ).first()
-
-
 def _resolve_period(batch: BillingBatch, start: date | None, end: date | None):
     if start is None and end is None:
         from billing.services.batches import batch_period
@@ -89,7 +84,7 @@ def _resolve_period(batch: BillingBatch, start: date | None, end: date | None):
         raise ValidationError({missing: ["Give both ends of the period, or neither (the last "
                                          "complete period of the batch is billed)."]})
     try:
-        _check_period(start, end)
+        check_period(start, end)
     except ValidationError as exc:
         raise ValidationError({"period_end": exc.message_dict["end"]}) from None
     return start, end
@@ -107,7 +102,7 @@ def bill_run_start(
     returned run has ``created_now`` telling which happened.
     """
     start, end = _resolve_period(batch, period_start, period_end)
-    existing = _live_run(batch, start, end)
+    existing = bill_run_for_period(batch=batch, period_start=start, period_end=end)
     if existing is not None:
         existing.created_now = False
         return existing
@@ -115,7 +110,7 @@ def bill_run_start(
         with transaction.atomic():
             run = _create_run(batch, start, end, trigger, actor, api_key)
     except IntegrityError:
-        existing = _live_run(batch, start, end)
+        existing = bill_run_for_period(batch=batch, period_start=start, period_end=end)
         if existing is None:
             raise
         existing.created_now = False
@@ -188,7 +183,7 @@ def bill_run_resume(*, run: BillRun) -> int:
         with transaction.atomic():
             _dispatch(ids)
     elif not run.chunks.exclude(status=ChunkStatus.DONE).exists():
-        _settle(run)
+        settle(run)
     return len(ids)
 
 

@@ -9,7 +9,7 @@ chunk's drafts, its items' outcomes, one audit row and the chunk's ``done`` in O
 holding the run row ``FOR SHARE``. A worker killed mid-chunk leaves the chunk as it was (its
 lease runs out, the sweep re-dispatches it, the next claim redoes it).
 
-The last chunk done settles the run: ``_settle`` and the run-row helpers come from
+The last chunk done settles the run: ``settle`` and the run-row helpers come from
 ``billing.services.runs_review``, which imports nothing from here (no import cycle).
 """
 
@@ -36,8 +36,8 @@ from billing.models import (
     ItemStatus,
     Subscription,
 )
-from billing.services.invoices import _write_drafts
-from billing.services.runs_review import LIVE, _final_status, _locked_run, _settle
+from billing.services.invoice_rows import write_drafts
+from billing.services.runs_review import LIVE, final_status, locked_run, settle
 from billspree.core.errors import Conflict
 from billspree.core.scoping import require_organization
 from billspree.core.services import audit_record
@@ -126,7 +126,7 @@ def _bill(run: BillRun, items: list[BillRunItem]) -> dict[int, _Outcome]:
     preview = engine.compute(subscriptions=subs, start=run.period_start, end=run.period_end)
     billable = [d for d in preview.invoices if d.can_bill]
     if billable:
-        _write_drafts(require_organization(), billable, bill_run=run)
+        write_drafts(require_organization(), billable, bill_run=run)
     held = _run_invoice_counts(run, [s.pk for s in subs])
     diags: dict[int, list[dict[str, str]]] = {}
     for d in preview.invoices:
@@ -257,7 +257,7 @@ def bill_run_process_chunk(*, chunk_id: int, worker: str = "") -> bool:
             if not _hold(run.pk, chunk_id, attempt):
                 return False
             _give_up(run, chunk_id, attempt)
-        _settle(run)
+        settle(run)
         return True
     try:
         with transaction.atomic():
@@ -271,7 +271,7 @@ def bill_run_process_chunk(*, chunk_id: int, worker: str = "") -> bool:
             if not _hold(run.pk, chunk_id, attempt):
                 return False
             _process(run, chunk_id, alone=True)
-    _settle(run)
+    settle(run)
     return True
 
 
@@ -282,7 +282,7 @@ def bill_run_process_chunk(*, chunk_id: int, worker: str = "") -> bool:
 def bill_run_item_retry(*, item: BillRunItem, actor=None, api_key=None) -> BillRunItem:
     """Bill a failed (or skipped) item again, alone (after the readings or the tariff were
     fixed). Its run's status follows (a new draft → review)."""
-    run = _locked_run(item.run)
+    run = locked_run(item.run)
     item = BillRunItem.objects.select_for_update(of=("self",)).select_related("chunk").get(
         pk=item.pk
     )
@@ -300,7 +300,7 @@ def bill_run_item_retry(*, item: BillRunItem, actor=None, api_key=None) -> BillR
                  detail={"subscription": str(item.subscription_id), "status": outcome.status,
                          "invoices": outcome.invoice_count})
     if run.status not in LIVE:
-        run.status = _final_status(run)
+        run.status = final_status(run)
         run.save(update_fields=["status"])
     item.refresh_from_db()
     return item
@@ -314,7 +314,7 @@ def bill_run_retry_skipped(*, run: BillRun, actor=None, api_key=None) -> dict[st
     invoiced for the period gets nothing new, and a second call finds nothing to do. The
     run's status follows (new drafts → review). Returns the tally
     (``created``/``skipped``/``failed``/``invoices``)."""
-    run = _locked_run(run)
+    run = locked_run(run)
     if run.status == BillRunStatus.CANCELLED:
         raise Conflict("The run is cancelled: start a new run of the period instead.")
     items = list(BillRunItem.objects.select_for_update(of=("self",)).filter(
@@ -333,7 +333,7 @@ def bill_run_retry_skipped(*, run: BillRun, actor=None, api_key=None) -> dict[st
     audit_record(action="bill_run.retry_skipped", actor=actor, api_key=api_key,
                  target=str(run.public_id), detail={str(k): v for k, v in tally.items()})
     if run.status not in LIVE:
-        run.status = _final_status(run)
+        run.status = final_status(run)
         run.save(update_fields=["status"])
     return {str(k): v for k, v in tally.items()}
 

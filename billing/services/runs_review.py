@@ -33,7 +33,7 @@ from billing.models import (
     InvoiceStatus,
     ItemStatus,
 )
-from billing.services.invoices import _sequence_locked
+from billing.services.numbering import sequence_locked
 from billspree.core.errors import Conflict
 from billspree.core.services import audit_record
 
@@ -44,7 +44,7 @@ LIVE = (BillRunStatus.QUEUED, BillRunStatus.RUNNING)
 # --- settling -------------------------------------------------------------------------------
 
 
-def _final_status(run: BillRun) -> str:
+def final_status(run: BillRun) -> str:
     if BillRunItem.objects.filter(run=run, status=ItemStatus.FAILED).exists():
         return BillRunStatus.FAILED
     if Invoice.objects.filter(bill_run=run, status=InvoiceStatus.DRAFT).exists():
@@ -52,24 +52,24 @@ def _final_status(run: BillRun) -> str:
     return BillRunStatus.COMPLETED
 
 
-def _locked_run(run: BillRun) -> BillRun:
+def locked_run(run: BillRun) -> BillRun:
     return BillRun.objects.select_related("batch").select_for_update(of=("self",)).get(
         pk=run.pk
     )
 
 
 @transaction.atomic
-def _settle(run: BillRun) -> BillRun:
+def settle(run: BillRun) -> BillRun:
     """Once every chunk is done: issue the drafts of an auto-issue run, and set the final
     status (failed if any item failed; the others' invoices stay valid)."""
-    run = _locked_run(run)
+    run = locked_run(run)
     if run.status not in LIVE or run.chunks.exclude(status=ChunkStatus.DONE).exists():
         return run
     if run.auto_issue:  # a draft made stale meanwhile waits for review
         drafts = Invoice.objects.filter(bill_run=run, status=InvoiceStatus.DRAFT, stale_reason="")
         if drafts.exists():
             _issue(run, drafts, actor=None, api_key=None)
-    run.status = _final_status(run)
+    run.status = final_status(run)
     run.finished_at = timezone.now()
     run.save(update_fields=["status", "finished_at"])
     audit_record(action="bill_run.finish", target=str(run.public_id),
@@ -93,7 +93,7 @@ def _issue(run: BillRun, drafts, *, actor, api_key) -> list[Invoice]:
         from billing.services.recompute import stale_conflict
 
         raise stale_conflict(stale)
-    sequence = _sequence_locked(DocumentKind.INVOICE)
+    sequence = sequence_locked(DocumentKind.INVOICE)
     first = sequence.next_number
     type(sequence).objects.filter(pk=sequence.pk).update(next_number=first + len(rows))
     now = timezone.now()
@@ -124,7 +124,7 @@ def bill_run_issue(
 ) -> list[Invoice]:
     """Issue all the run's drafts, or the chosen ones (gapless numbers, in property and
     billing point order). The run is completed when no draft (and no failed item) remains."""
-    run = _locked_run(run)
+    run = locked_run(run)
     if run.status in LIVE:
         raise Conflict("The run is still billing; issue its drafts once it has finished.")
     if run.status == BillRunStatus.CANCELLED:
@@ -141,7 +141,7 @@ def bill_run_issue(
             ]})
         drafts = drafts.filter(pk__in=wanted)
     issued = _issue(run, drafts, actor=actor, api_key=api_key)
-    run.status = _final_status(run)
+    run.status = final_status(run)
     run.save(update_fields=["status"])
     return issued
 
@@ -151,7 +151,7 @@ def bill_run_cancel(*, run: BillRun, actor=None, api_key=None) -> BillRun:
     """Cancel a run before any of its invoices is issued: its drafts are voided (their
     consumption can be billed again), its remaining chunks closed; a new run of the period
     may start."""
-    run = _locked_run(run)
+    run = locked_run(run)
     if run.status == BillRunStatus.CANCELLED:
         return run
     if Invoice.objects.filter(bill_run=run).exclude(

@@ -7,25 +7,26 @@ once the issuing transaction has committed, queues background tasks in groups of
 the tasks render, store and (if asked) email. Every step records its own outcome
 (statement ``ready``/``failed`` with the error, one StatementDelivery per email attempt), so
 a manager sees what failed and retries just that.
+
+This module renders and stores the PDFs (invoice statements, credit notes);
+``statement_delivery`` emails them, ``building_statements`` does the statements of
+building charges.
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import Iterable
-from datetime import date
+from typing import Any
 
-from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
-from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail import get_connection
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.text import slugify
 
 from billing.models import (
-    BuildingStatement,
     CreditNote,
     DeliveryStatus,
     Invoice,
@@ -40,11 +41,8 @@ from billspree.core.errors import Conflict
 from billspree.core.queue import enqueue_many_on_commit, enqueue_on_commit
 from billspree.core.scoping import require_organization
 from billspree.core.services import audit_record
-from billspree.core.validators import one_line
-from meters.models import Property
 
 log = logging.getLogger(__name__)
-NO_EMAIL = "the tenant has no email address"
 
 #: Invoices per background task: large enough that a 10 000-invoice run is ~50 tasks, small
 #: enough that one failed worker loses little and several workers share a run.
@@ -83,7 +81,7 @@ def statements_after_issue(*, invoices: list[Invoice], send: bool, actor=None) -
 # --- generation -----------------------------------------------------------------------------
 
 
-def _store(*, old_name: str, name: str, pdf: bytes) -> str:
+def store_pdf(*, old_name: str, name: str, pdf: bytes) -> str:
     """Write ``pdf`` to the statements storage, then remove the previous file: the new one
     is complete before the old one goes (a failed write keeps the old file), and a
     regenerated statement leaves one file, not a trail of copies. Where ``name`` is taken
@@ -127,7 +125,7 @@ def invoice_statement_generate(*, invoice: Invoice) -> InvoiceStatement:
         with transaction.atomic():
             statement = _statement_locked(invoice)
             pdf = invoice_statement_render(invoice=invoice)
-            name = _store(old_name=statement.file.name,
+            name = store_pdf(old_name=statement.file.name,
                           name=invoice_statement_file_name(invoice), pdf=pdf)
             return _statement_outcome(statement, status=StatementStatus.READY, file=name,
                                       size=len(pdf), error="", generated_at=timezone.now())
@@ -170,6 +168,8 @@ def invoice_statements_generate(*, invoice_ids: list[int], send: bool,
         invoice_id__in=invoice_ids, credit_note__isnull=True,
         status__in=[DeliveryStatus.SENT, DeliveryStatus.QUEUED],
     ).values_list("invoice_id", flat=True)) if send else set()
+    from billing.services.statement_delivery import statement_delivery_send
+
     connection = get_connection() if send else None  # one SMTP session for the group
     for invoice in invoices:
         statement = invoice_statement_generate(invoice=invoice)
@@ -223,7 +223,7 @@ def credit_note_pdf_store(*, credit_note: CreditNote) -> CreditNote:
             return note  # a task run twice, or a download racing the task
         from billing.statements.render import credit_note_pdf
 
-        name = _store(old_name="", name=credit_note_pdf_file_name(note),
+        name = store_pdf(old_name="", name=credit_note_pdf_file_name(note),
                       pdf=credit_note_pdf(note))
         CreditNote.objects.filter(pk=note.pk).update(pdf=name,
                                                      pdf_generated_at=timezone.now())
@@ -231,211 +231,24 @@ def credit_note_pdf_store(*, credit_note: CreditNote) -> CreditNote:
     return note
 
 
-# --- email ----------------------------------------------------------------------------------
+# Emails and statements of building charges moved to their own modules; their names stay
+# importable from here (loaded on first use: those modules import this one).
+_MOVED = {
+    **dict.fromkeys(
+        ("NO_EMAIL", "credit_note_after_create", "credit_note_email", "credit_note_send",
+         "delivery_done", "delivery_queue", "invoice_statement_send", "statement_delivery_send",
+         "statement_email"),
+        "billing.services.statement_delivery",
+    ),
+    **dict.fromkeys(
+        ("building_statement_generate", "building_statement_render",
+         "building_statement_request"),
+        "billing.services.building_statements",
+    ),
+}
 
 
-def statement_email(*, invoice: Invoice, pdf: bytes, recipient: str) -> EmailMultiAlternatives:
-    """The email of a statement: text and HTML bodies, the PDF attached."""
-    from billing.selectors.statements import invoice_statement_data
-
-    data = invoice_statement_data(invoice=invoice)
-    ctx = {"s": data}
-    org = data.organization
-    message = EmailMultiAlternatives(
-        subject=one_line(f"Your invoice {invoice.number} from {org.name}"),
-        body=render_to_string("billing/email/statement.txt", ctx),
-        from_email=settings.DEFAULT_FROM_EMAIL, to=[recipient],
-    )
-    message.attach_alternative(render_to_string("billing/email/statement.html", ctx),
-                               "text/html")
-    message.attach(f"{slugify(invoice.number) or 'invoice'}.pdf", pdf, "application/pdf")
-    return message
-
-
-def _delivery_done(delivery: StatementDelivery, *, error: str = "") -> StatementDelivery:
-    delivery.status = DeliveryStatus.FAILED if error else DeliveryStatus.SENT
-    delivery.error = error[:2000]
-    delivery.sent_at = None if error else timezone.now()
-    delivery.save(update_fields=["status", "error", "sent_at"])
-    return delivery
-
-
-def statement_delivery_send(*, delivery: StatementDelivery,
-                            statement: InvoiceStatement | None = None,
-                            connection=None) -> StatementDelivery:
-    """Email one queued delivery: generate the statement first if it is not ready, then
-    send; the delivery ends ``sent`` or ``failed`` with the reason (no email address, the
-    statement failed, the mail server refused)."""
-    if delivery.status != DeliveryStatus.QUEUED:
-        return delivery  # a task delivered twice sends once
-    invoice = delivery.invoice
-    if not delivery.recipient:
-        return _delivery_done(delivery, error=NO_EMAIL)
-    if delivery.credit_note_id is not None:
-        return _credit_note_delivery_send(delivery, connection)
-    if invoice.status == InvoiceStatus.VOID:  # credited while this email waited its turn
-        note = invoice.credit_notes.first()
-        return _delivery_done(delivery, error="the invoice was cancelled before the email "
-                              "went out" + (f" (credit note {note.number}, emailed instead)"
-                                            if note is not None else ""))
-    statement = statement or InvoiceStatement.objects.filter(invoice=invoice).first()
-    if statement is None or statement.status != StatementStatus.READY:
-        statement = invoice_statement_generate(invoice=invoice)
-    if statement.status != StatementStatus.READY:
-        return _delivery_done(delivery, error=f"the statement could not be generated: "
-                                              f"{statement.error}")
-    try:
-        with statement_storage().open(statement.file.name, "rb") as fh:
-            pdf = fh.read()
-        message = statement_email(invoice=invoice, pdf=pdf, recipient=delivery.recipient)
-        message.connection = connection
-        message.send()
-    except Exception as exc:  # SMTP refusals, timeouts, a missing file: shown to the manager
-        log.warning("statement email of invoice %s failed: %s", invoice.pk, exc)
-        return _delivery_done(delivery, error=f"{type(exc).__name__}: {exc}")
-    return _delivery_done(delivery)
-
-
-def invoice_statement_send(*, invoice: Invoice, actor=None, api_key=None) -> StatementDelivery:
-    """Queue an email of the invoice's statement to its tenant (send or resend): a new
-    delivery row now, the email in the background. A tenant without an email address gets
-    a ``failed`` delivery at once, saying so."""
-    if invoice.status == InvoiceStatus.DRAFT:
-        raise Conflict("A draft cannot be sent: issue the invoice first.")
-    return _delivery_queue(invoice=invoice, credit_note=None, action="statement.send",
-                           document=invoice, actor=actor, api_key=api_key)
-
-
-def _delivery_queue(*, invoice: Invoice, credit_note: CreditNote | None, action: str,
-                    document: Invoice | CreditNote, actor, api_key) -> StatementDelivery:
-    """A new delivery of a document to the invoice's tenant, audited, its email queued
-    after the commit (or ``failed`` at once when the tenant has no email address)."""
-    recipient = invoice.tenant.email
-    delivery = StatementDelivery.objects.create(
-        invoice=invoice, credit_note=credit_note, recipient=recipient,
-        requested_by=actor if actor is not None and actor.is_authenticated
-        and getattr(actor, "api_key", None) is None else None)
-    audit_record(action=action, actor=actor, api_key=api_key, target=str(document.public_id),
-                 detail={"number": document.number, "recipient": recipient})
-    if not recipient:
-        return _delivery_done(delivery, error=NO_EMAIL)
-    enqueue_on_commit("billing.tasks.statements.statement_delivery_send_task",
-                      invoice.organization_id, delivery.pk)
-    return delivery
-
-
-def credit_note_email(*, note: CreditNote, pdf: bytes, recipient: str) -> EmailMultiAlternatives:
-    """The email of a credit note: text and HTML bodies, its PDF attached."""
-    from billing.selectors.statements import credit_note_statement_data
-
-    ctx = {"s": credit_note_statement_data(credit_note=note)}
-    message = EmailMultiAlternatives(
-        subject=one_line(f"Credit note {note.number} for your invoice {note.invoice.number} "
-                         f"from {note.organization.name}"),
-        body=render_to_string("billing/email/credit_note.txt", ctx),
-        from_email=settings.DEFAULT_FROM_EMAIL, to=[recipient],
-    )
-    message.attach_alternative(render_to_string("billing/email/credit_note.html", ctx),
-                               "text/html")
-    message.attach(f"credit-note-{slugify(note.number) or note.public_id}.pdf", pdf,
-                   "application/pdf")
-    return message
-
-
-def _credit_note_delivery_send(delivery: StatementDelivery, connection) -> StatementDelivery:
-    try:
-        note = credit_note_pdf_store(credit_note=delivery.credit_note)
-        with statement_storage().open(note.pdf.name, "rb") as fh:
-            pdf = fh.read()
-        message = credit_note_email(note=note, pdf=pdf, recipient=delivery.recipient)
-        message.connection = connection
-        message.send()
-    except Exception as exc:  # a failed render, SMTP refusals: shown to the manager
-        log.warning("email of credit note %s failed: %s", delivery.credit_note_id, exc)
-        return _delivery_done(delivery, error=f"{type(exc).__name__}: {exc}")
-    return _delivery_done(delivery)
-
-
-def credit_note_send(*, credit_note: CreditNote, actor=None, api_key=None
-                     ) -> StatementDelivery:
-    """Queue an email of a credit note (its PDF attached) to the tenant of the invoice it
-    cancels: a new delivery row now, the email in the background. A tenant without an
-    email address gets a ``failed`` delivery at once, saying so."""
-    return _delivery_queue(invoice=credit_note.invoice, credit_note=credit_note,
-                           action="credit_note.send", document=credit_note, actor=actor,
-                           api_key=api_key)
-
-
-def credit_note_after_create(*, credit_note: CreditNote, actor=None, api_key=None) -> None:
-    """Keep the new credit note's PDF and, if the tenant was emailed the invoice it
-    cancels (or an email of it is still queued: it will not go out, see
-    ``statement_delivery_send``), email them the credit note too (they would otherwise
-    still expect to pay)."""
-    credit_note_pdf_queue(credit_note=credit_note)
-    invoice = credit_note.invoice
-    emailed = StatementDelivery.objects.filter(
-        invoice=invoice, credit_note__isnull=True,
-        status__in=[DeliveryStatus.SENT, DeliveryStatus.QUEUED]).exists()
-    if emailed and invoice.tenant.email:
-        credit_note_send(credit_note=credit_note, actor=actor, api_key=api_key)
-
-
-# --- statement of building charges ----------------------------------------------------------
-
-
-def _check_building_period(period_start: date, period_end: date) -> None:
-    if period_end <= period_start:
-        raise ValidationError({"period_end": ["The end must be after the start."]})
-    if (period_end - period_start).days > 366:
-        raise ValidationError({"period_end": ["A statement covers at most one year."]})
-
-
-def building_statement_request(*, property: Property, period_start: date, period_end: date,
-                               actor=None, api_key=None) -> BuildingStatement:
-    """Ask for the statement of building charges of ``property`` over local dates
-    [period_start, period_end): one row per property and period (asking again re-renders
-    it), generated in the background."""
-    _check_building_period(period_start, period_end)
-    statement, _ = BuildingStatement.objects.get_or_create(
-        property=property, period_start=period_start, period_end=period_end)
-    BuildingStatement.objects.filter(pk=statement.pk).update(status=StatementStatus.PENDING,
-                                                             error="")
-    audit_record(action="building_statement.request", actor=actor, api_key=api_key,
-                 target=str(statement.public_id),
-                 detail={"property": property.name, "start": str(period_start),
-                         "end": str(period_end)})
-    enqueue_on_commit("billing.tasks.statements.building_statement_generate_task",
-                      statement.organization_id, statement.pk)
-    statement.refresh_from_db()
-    return statement
-
-
-def building_statement_render(*, statement: BuildingStatement) -> bytes:
-    from billing.selectors.statements import building_statement_data
-    from billing.statements.render import building_statement_html, html_to_pdf
-
-    data = building_statement_data(property=statement.property,
-                                   period_start=statement.period_start,
-                                   period_end=statement.period_end)
-    return html_to_pdf(building_statement_html(data))
-
-
-def building_statement_generate(*, statement: BuildingStatement) -> BuildingStatement:
-    """Render and store a statement of building charges (``ready``, or ``failed`` with the
-    error; running it again replaces the file)."""
-    name = (f"buildings/{statement.organization.public_id}/{statement.period_start:%Y}/"
-            f"{slugify(statement.property.name)}-{statement.period_start:%Y%m%d}-"
-            f"{statement.period_end:%Y%m%d}.pdf")
-    try:
-        pdf = building_statement_render(statement=statement)
-        stored = _store(old_name=statement.file.name, name=name, pdf=pdf)
-    except Exception as exc:
-        log.exception("building statement %s failed", statement.pk)
-        BuildingStatement.objects.filter(pk=statement.pk).update(
-            status=StatementStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000])
-    else:
-        BuildingStatement.objects.filter(pk=statement.pk).update(
-            status=StatementStatus.READY, file=stored, size=len(pdf), error="",
-            generated_at=timezone.now())
-    statement.refresh_from_db()
-    return statement
+def __getattr__(name: str) -> Any:
+    if name not in _MOVED:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(_MOVED[name]), name)

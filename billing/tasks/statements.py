@@ -31,7 +31,7 @@ def invoice_statements_generate_task(organization_id: int, invoice_ids: list[int
 def statement_delivery_send_task(organization_id: int, delivery_id: int) -> None:
     """Email one queued statement delivery."""
     from billing.models import StatementDelivery
-    from billing.services import statements as svc
+    from billing.services import statement_delivery as svc
 
     org = Organization.objects.get(pk=organization_id)
     with organization_context(org):
@@ -46,7 +46,7 @@ def statement_delivery_send_task(organization_id: int, delivery_id: int) -> None
 def building_statement_generate_task(organization_id: int, statement_id: int) -> None:
     """Render a statement of building charges."""
     from billing.models import BuildingStatement
-    from billing.services import statements as svc
+    from billing.services import building_statements as svc
 
     org = Organization.objects.get(pk=organization_id)
     with organization_context(org):

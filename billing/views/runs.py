@@ -41,7 +41,7 @@ from billing.models import (
 from billing.selectors.batches import batch_subscriptions_for_period
 from billing.selectors.fixes import attach_fixes
 from billing.selectors.review import attach_comparisons, outlier_threshold, with_previous
-from billing.selectors.runs import bill_run_progress
+from billing.selectors.runs import bill_run_for_period, bill_run_progress
 from billing.views.batches import PICKER_LIMIT, _batch, _confirmed
 from billspree.core import timefmt
 from billspree.core.actor import Actor
@@ -96,8 +96,7 @@ class RunStartView(OrganizationPortalMixin, View):
                                  "the batch first.")
             return self.show(request, batch, form, status=400)
         if not _confirmed(request):
-            existing = BillRun.objects.filter(batch=batch, period_start=start, period_end=end) \
-                .exclude(status=BillRunStatus.CANCELLED).first()
+            existing = bill_run_for_period(batch=batch, period_start=start, period_end=end)
             return self.show(request, batch, form, template="run_start_confirm.html",
                              count=count, start=start, end=end, existing=existing)
         try:

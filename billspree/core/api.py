@@ -6,7 +6,6 @@ import datetime as dt
 import re
 from typing import Any
 
-from django.db import transaction
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
@@ -213,13 +212,12 @@ class ApiKeyViewSet(
     def create(self, request: Request) -> Response:
         ser = self.get_serializer(data=request.data)
         ser.is_valid(raise_exception=True)
-        with transaction.atomic():
-            key, secret = services.api_key_create(
-                name=ser.validated_data["name"],
-                scopes=ser.validated_data["scopes"],
-                actor=request.user,
-                expires_at=ser.validated_data.get("expires_at"),
-            )
+        key, secret = services.api_key_create(
+            name=ser.validated_data["name"],
+            scopes=ser.validated_data["scopes"],
+            actor=request.user,
+            expires_at=ser.validated_data.get("expires_at"),
+        )
         key.key = secret
         return Response(ApiKeyCreatedSerializer(key).data, status=status.HTTP_201_CREATED)
 

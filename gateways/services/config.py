@@ -27,7 +27,7 @@ THERMAL = {"heat", "cooling"}
 
 # --- gateways ---------------------------------------------------------------------------------
 
-GATEWAY_FIELDS = {
+GATEWAY_FIELDS = (
     "property",
     "name",
     "transport",
@@ -40,7 +40,20 @@ GATEWAY_FIELDS = {
     "offline_after",
     "enabled",
     "notes",
-}
+)
+"""The fields a person or integrator sets on a gateway (form, API and service)."""
+
+POLL_STATE_FIELDS = (
+    "last_poll_at",
+    "last_success_at",
+    "last_error_at",
+    "last_error",
+    "error_count",
+    "success_count",
+    "consecutive_failures",
+    "last_latency_ms",
+)
+"""What polling records on a gateway: read-only everywhere."""
 
 
 def _schedule_sync(gateway: Gateway) -> None:
@@ -69,7 +82,7 @@ def _schedule_remove(gateway: Gateway) -> None:
 
 
 def _gateway_save(gateway: Gateway, fields: dict[str, Any]) -> Gateway:
-    unknown = set(fields) - GATEWAY_FIELDS
+    unknown = set(fields) - set(GATEWAY_FIELDS)
     if unknown:
         raise ValidationError({k: ["This field cannot be set."] for k in unknown})
     for key, value in fields.items():

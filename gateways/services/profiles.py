@@ -108,7 +108,7 @@ def _build_values(profile: Profile, values: Sequence[dict[str, Any]]) -> list[Pr
     return built
 
 
-PROFILE_FIELDS = {
+PROFILE_FIELDS = (
     "name",
     "manufacturer",
     "meter_type",
@@ -117,7 +117,8 @@ PROFILE_FIELDS = {
     "relay_address",
     "relay_on_value",
     "relay_off_value",
-}
+)
+"""The fields a person or integrator sets on a profile (form, API and service)."""
 
 
 def _profile_save(
@@ -208,7 +209,7 @@ def profile_create(
     api_key: ApiKey | None = None,
     **fields: Any,
 ) -> Profile:
-    unknown = set(fields) - PROFILE_FIELDS
+    unknown = set(fields) - set(PROFILE_FIELDS)
     if unknown:
         raise ValidationError({k: ["Unknown field."] for k in unknown})
     if Profile.objects.filter(name=str(fields.get("name", "")).strip()).exists():
@@ -231,7 +232,7 @@ def profile_update(
 ) -> Profile:
     if profile.is_builtin:
         raise Conflict("Built-in profiles cannot be changed; copy it into a custom profile.")
-    unknown = set(fields) - PROFILE_FIELDS
+    unknown = set(fields) - set(PROFILE_FIELDS)
     if unknown:
         raise ValidationError({k: ["Unknown field."] for k in unknown})
     name = str(fields.get("name", profile.name)).strip()

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
-from django.db import transaction
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status
@@ -256,7 +255,7 @@ class MeterAssignmentReplaceView(MeterAssignmentActionView):
         ser = MeterAssignmentReplaceSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
         data = ser.validated_data
-        with api_field_names(REPLACE_NAMES), transaction.atomic():
+        with api_field_names(REPLACE_NAMES):
             new = services.meter_replace(
                 assignment=assignment,
                 new_meter=data["newMeterNumber"],

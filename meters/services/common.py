@@ -89,8 +89,14 @@ def reject_unknown(fields: dict[str, Any], allowed: tuple[str, ...]) -> None:
         raise ValidationError({k: ["This field cannot be set here."] for k in unknown})
 
 
-def clean_and_save(obj: Any, *, unique_field: str, unique_message: str) -> None:
-    """full_clean for field rules, then save; a unique clash names the field."""
+def clean_and_save(
+    obj: Any, *, unique_field: str, unique_message: str, strip: tuple[str, ...] = ()
+) -> Any:
+    """Strip the ``strip`` text fields, full_clean for field rules, then save; a unique
+    clash names the field (``unique_message`` has ``{}`` for the value). Returns ``obj``."""
+    for name in strip:
+        setattr(obj, name, (getattr(obj, name) or "").strip())
+    unique_message = unique_message.format(getattr(obj, unique_field))
     obj.full_clean(exclude=["organization"], validate_unique=False, validate_constraints=False)
     model = type(obj)
     clash = model.objects.filter(**{unique_field: getattr(obj, unique_field)}).exclude(pk=obj.pk)
@@ -101,6 +107,7 @@ def clean_and_save(obj: Any, *, unique_field: str, unique_message: str) -> None:
             obj.save()
     except IntegrityError as exc:  # a concurrent insert of the same natural key
         raise ValidationError({unique_field: [unique_message]}) from exc
+    return obj
 
 
 def changed_fields(obj: Any, fields: dict[str, Any]) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -28,15 +29,28 @@ METER_FIELDS = (
 )
 METER_EDITABLE = ("label", "unit", "multiplier", "register_digits", "parent", "notes")
 
+def _update(
+    obj: Any, fields: dict[str, Any], *, save: Callable[[Any], Any], action: str, actor: Actor,
+    target: Callable[[Any], str],
+) -> Any:
+    """Set the fields that change, save through ``save`` (which cleans and validates), and
+    audit what changed (nothing when nothing did)."""
+    changed = changed_fields(obj, fields)
+    for key, value in changed.items():
+        setattr(obj, key, value)
+    save(obj)
+    if changed:
+        audit_record(action=action, actor=actor, target=target(obj),
+                     detail={k: str(v) for k, v in changed.items()})
+    return obj
+
+
 # --- properties ------------------------------------------------------------------------
 
 
 def _save_property(prop: Property) -> Property:
-    prop.name = (prop.name or "").strip()
-    clean_and_save(
-        prop, unique_field="name", unique_message=f"A property named '{prop.name}' exists already."
-    )
-    return prop
+    return clean_and_save(prop, strip=("name",), unique_field="name",
+                          unique_message="A property named '{}' exists already.")
 
 
 @transaction.atomic
@@ -53,16 +67,8 @@ def property_create(*, actor: Actor = None, **fields: Any) -> Property:
 @transaction.atomic
 def property_update(*, property: Property, actor: Actor = None, **fields: Any) -> Property:
     reject_unknown(fields, PROPERTY_FIELDS)
-    changed = changed_fields(property, fields)
-    for key, value in changed.items():
-        setattr(property, key, value)
-    _save_property(property)
-    if changed:
-        detail = {k: str(v) for k, v in changed.items()}
-        audit_record(
-            action="meters.property.update", actor=actor, target=property.name, detail=detail
-        )
-    return property
+    return _update(property, fields, save=_save_property, action="meters.property.update",
+                   actor=actor, target=lambda p: p.name)
 
 
 @transaction.atomic
@@ -81,14 +87,8 @@ def property_delete(*, property: Property, actor: Actor = None) -> None:
 
 
 def _save_billing_point(bp: BillingPoint) -> BillingPoint:
-    bp.name = (bp.name or "").strip()
-    bp.connection_id = (bp.connection_id or "").strip()
-    clean_and_save(
-        bp,
-        unique_field="connection_id",
-        unique_message=f"Connection ID '{bp.connection_id}' is used by another billing point.",
-    )
-    return bp
+    return clean_and_save(bp, strip=("name", "connection_id"), unique_field="connection_id",
+                          unique_message="Connection ID '{}' is used by another billing point.")
 
 
 @transaction.atomic
@@ -104,19 +104,8 @@ def billing_point_update(
     *, billing_point: BillingPoint, actor: Actor = None, **fields: Any
 ) -> BillingPoint:
     reject_unknown(fields, BILLING_POINT_FIELDS)
-    changed = changed_fields(billing_point, fields)
-    for key, value in changed.items():
-        setattr(billing_point, key, value)
-    _save_billing_point(billing_point)
-    if changed:
-        detail = {k: str(v) for k, v in changed.items()}
-        audit_record(
-            action="meters.billing_point.update",
-            actor=actor,
-            target=str(billing_point),
-            detail=detail,
-        )
-    return billing_point
+    return _update(billing_point, fields, save=_save_billing_point,
+                   action="meters.billing_point.update", actor=actor, target=str)
 
 
 @transaction.atomic
@@ -172,16 +161,10 @@ def _check_parent(meter: Meter) -> None:
 
 
 def _save_meter(meter: Meter) -> Meter:
-    meter.serial_number = (meter.serial_number or "").strip()
-    meter.label = (meter.label or "").strip()
     meter.unit = check_unit(meter.type, meter.unit)
     _check_parent(meter)
-    clean_and_save(
-        meter,
-        unique_field="serial_number",
-        unique_message=f"A meter with serial number '{meter.serial_number}' exists already.",
-    )
-    return meter
+    return clean_and_save(meter, strip=("serial_number", "label"), unique_field="serial_number",
+                          unique_message="A meter with serial number '{}' exists already.")
 
 
 @transaction.atomic
@@ -206,16 +189,8 @@ def meter_update(*, meter: Meter, actor: Actor = None, **fields: Any) -> Meter:
     reject_unknown(fields, (*METER_EDITABLE, "type"))
     if "unit" in fields and "type" not in fields:
         _check_unit_change(meter, fields["unit"])
-    changed = changed_fields(meter, fields)
-    for key, value in changed.items():
-        setattr(meter, key, value)
-    _save_meter(meter)
-    if changed:
-        detail = {k: str(v) for k, v in changed.items()}
-        audit_record(
-            action="meters.meter.update", actor=actor, target=meter.serial_number, detail=detail
-        )
-    return meter
+    return _update(meter, fields, save=_save_meter, action="meters.meter.update", actor=actor,
+                   target=lambda m: m.serial_number)
 
 
 def _check_type_change(meter: Meter) -> None:

@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -174,8 +173,7 @@ class ConfirmedActionView(WriteView):
         if request.POST.get("confirm") != "1":
             return self._render(a, form, confirming=True)
         try:
-            with transaction.atomic():
-                message = self.perform(a, form.cleaned_data)
+            message = self.perform(a, form.cleaned_data)
         except (ValidationError, Conflict) as exc:
             form_errors(form, exc, names=self.names)
             return self._render(a, form, status=400)

@@ -13,7 +13,7 @@ from billspree.core.api_base import (
 )
 from meters.models import BillingPoint, MeterType
 from tariffs import services
-from tariffs.api.base import TariffViewSet
+from tariffs.api.base import SavedWholeViewSet, TariffViewSet
 from tariffs.models import (
     AddOn,
     BillingPointRateList,
@@ -34,21 +34,12 @@ class AddOnSerializer(OrganizationModelSerializer):
                   "tax_rate", "active"]
 
 
-class AddOnViewSet(TariffViewSet):
+class AddOnViewSet(SavedWholeViewSet):
     queryset = AddOn.objects.all()
     serializer_class = AddOnSerializer
     filterset_fields = ["active", "per", "meter_type"]
     search_fields = ["name", "description"]
-
-    def perform_create(self, serializer) -> None:
-        serializer.instance = services.add_on_save(
-            **serializer.validated_data, **self.audit_kwargs_actor()
-        )
-
-    def perform_update(self, serializer) -> None:
-        services.add_on_save(
-            add_on=serializer.instance, **serializer.validated_data, **self.audit_kwargs_actor()
-        )
+    save_service, save_key = "add_on_save", "add_on"
 
 
 class PlanSerializer(OrganizationModelSerializer):
@@ -74,26 +65,20 @@ def _m2m_data(serializer, names=("rate_lists", "add_ons")) -> dict[str, Any]:
     return data
 
 
-class PlanViewSet(TariffViewSet):
+class PlanViewSet(SavedWholeViewSet):
     queryset = Plan.objects.all()
     serializer_class = PlanSerializer
     filterset_fields = ["active", "property_kind"]
     search_fields = ["name", "description"]
 
+    save_service, save_key = "plan_save", "plan"
+    kept_fields = ("name", "description", "property_kind", "active")
+
     def get_queryset(self):
         return Plan.objects.prefetch_related("rate_lists", "add_ons", "variants")
 
-    def perform_create(self, serializer) -> None:
-        serializer.instance = services.plan_save(
-            **_m2m_data(serializer), **self.audit_kwargs_actor()
-        )
-
-    def perform_update(self, serializer) -> None:
-        plan = serializer.instance
-        data = {"name": plan.name, "description": plan.description,
-                "property_kind": plan.property_kind, "active": plan.active,
-                **_m2m_data(serializer)}
-        services.plan_save(plan=plan, **data, **self.audit_kwargs_actor())
+    def changes(self, serializer) -> dict[str, Any]:
+        return _m2m_data(serializer)
 
 
 class PlanVariantSerializer(OrganizationModelSerializer):
@@ -106,27 +91,21 @@ class PlanVariantSerializer(OrganizationModelSerializer):
         fields = ["id", "plan", "name", "description", "rate_lists", "add_ons"]
 
 
-class PlanVariantViewSet(TariffViewSet):
+class PlanVariantViewSet(SavedWholeViewSet):
     queryset = PlanVariant.objects.all()
     serializer_class = PlanVariantSerializer
     search_fields = ["name"]
     filterset_fields = ["plan__public_id"]
+    save_service, save_key = "plan_variant_save", "variant"
+    kept_fields = ("plan", "name", "description")
 
     def get_queryset(self):
         return PlanVariant.objects.select_related("plan").prefetch_related(
             "rate_lists", "add_ons"
         )
 
-    def perform_create(self, serializer) -> None:
-        serializer.instance = services.plan_variant_save(
-            **_m2m_data(serializer), **self.audit_kwargs_actor()
-        )
-
-    def perform_update(self, serializer) -> None:
-        v = serializer.instance
-        data = {"plan": v.plan, "name": v.name, "description": v.description,
-                **_m2m_data(serializer)}
-        services.plan_variant_save(variant=v, **data, **self.audit_kwargs_actor())
+    def changes(self, serializer) -> dict[str, Any]:
+        return _m2m_data(serializer)
 
 
 class PricingTemplateSerializer(OrganizationModelSerializer):
@@ -140,25 +119,15 @@ class PricingTemplateSerializer(OrganizationModelSerializer):
         fields = ["id", "name", "description", "plan", "variant", "billing_point_kind"]
 
 
-class PricingTemplateViewSet(TariffViewSet):
+class PricingTemplateViewSet(SavedWholeViewSet):
     queryset = PricingTemplate.objects.all()
     serializer_class = PricingTemplateSerializer
     search_fields = ["name"]
+    save_service, save_key = "pricing_template_save", "template"
+    kept_fields = ("name", "description", "plan", "variant", "billing_point_kind")
 
     def get_queryset(self):
         return PricingTemplate.objects.select_related("plan", "variant")
-
-    def perform_create(self, serializer) -> None:
-        serializer.instance = services.pricing_template_save(
-            **serializer.validated_data, **self.audit_kwargs_actor()
-        )
-
-    def perform_update(self, serializer) -> None:
-        t = serializer.instance
-        data = {"name": t.name, "description": t.description, "plan": t.plan,
-                "variant": t.variant, "billing_point_kind": t.billing_point_kind,
-                **serializer.validated_data}
-        services.pricing_template_save(template=t, **data, **self.audit_kwargs_actor())
 
 
 class BillingPointRateListSerializer(OrganizationModelSerializer):
@@ -175,27 +144,18 @@ class BillingPointRateListSerializer(OrganizationModelSerializer):
         validators: list = []  # uniqueness is the service's, with a clear message
 
 
-class BillingPointRateListViewSet(TariffViewSet):
+class BillingPointRateListViewSet(SavedWholeViewSet):
     """A billing point's own rate list, overriding its plan's (seed 002: Billing points ›
     Rates)."""
 
     queryset = BillingPointRateList.objects.all()
     serializer_class = BillingPointRateListSerializer
     filterset_fields = ["billing_point__public_id", "meter_type"]
+    save_service, save_key = "billing_point_rate_list_set", "override"
+    kept_fields = ("billing_point", "rate_list", "meter_type", "note")
 
     def get_queryset(self):
         return BillingPointRateList.objects.select_related("billing_point", "rate_list")
-
-    def perform_create(self, serializer) -> None:
-        serializer.instance = services.billing_point_rate_list_set(
-            **serializer.validated_data, **self.audit_kwargs_actor()
-        )
-
-    def perform_update(self, serializer) -> None:
-        o = serializer.instance
-        data = {"billing_point": o.billing_point, "rate_list": o.rate_list,
-                "meter_type": o.meter_type, "note": o.note, **serializer.validated_data}
-        services.billing_point_rate_list_set(override=o, **data, **self.audit_kwargs_actor())
 
 
 class CashRoundingSerializer(OrganizationModelSerializer):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
 from django.db.models import Prefetch
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -29,7 +28,7 @@ from tariffs.models import (
     RateListVersion,
 )
 from tariffs.quotes import QuoteInputSerializer, QuoteOutputSerializer, quote_payload
-from tariffs.services._common import CASH_ROUNDING_MOVED
+from tariffs.services.common import CASH_ROUNDING_MOVED
 
 
 class ChargeRuleSerializer(OrganizationModelSerializer):
@@ -146,15 +145,10 @@ class RateListViewSet(TariffViewSet):
             **serializer.validated_data, **self.audit_kwargs_actor()
         )
 
-    @transaction.atomic  # the end date and the other fields change together or not at all
     def perform_update(self, serializer: RateListSerializer) -> None:
         data = dict(serializer.validated_data)
         data.pop("effective_from", None)
-        if "effective_to" in data:
-            services.rate_list_end(rate_list=serializer.instance,
-                                   effective_to=data.pop("effective_to"),
-                                   **self.audit_kwargs_actor())
-        if data:
+        if data:  # the end date and the other fields change together or not at all
             services.rate_list_update(
                 rate_list=serializer.instance, **data, **self.audit_kwargs_actor()
             )

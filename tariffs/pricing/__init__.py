@@ -49,43 +49,12 @@ How a period is priced
   after the total: ``net + VAT + cash rounding = total``.
 """
 
+from tariffs.pricing import values
 from tariffs.pricing.engine import combine, fmt_number, price
 from tariffs.pricing.tou import band_at, day_kind, split_by_band
-from tariffs.pricing.values import (
-    DAY_KINDS,
-    FLAT,
-    KINDS,
-    LINE_MINIMUM,
-    LINE_STANDING,
-    LINE_USAGE,
-    PER_DAY,
-    PER_MONTH,
-    PER_YEAR,
-    QTY_STEP,
-    STANDING,
-    TIERED,
-    TIME_OF_USE,
-    USAGE_KINDS,
-    VOLUME,
-    Band,
-    Diagnostic,
-    Interval,
-    Line,
-    Period,
-    PricingError,
-    Quote,
-    Rule,
-    Settings,
-    TaxSummary,
-    Tier,
-    Usage,
-    wall_days,
-)
+from tariffs.pricing.values import *  # noqa: F403 (the value types: values.__all__)
 
 __all__ = [
-    "DAY_KINDS", "FLAT", "KINDS", "LINE_MINIMUM", "LINE_STANDING", "LINE_USAGE", "PER_DAY",
-    "PER_MONTH", "PER_YEAR", "QTY_STEP", "STANDING",
-    "TIERED", "TIME_OF_USE", "USAGE_KINDS", "VOLUME", "Band", "Diagnostic", "Interval", "Line",
-    "Period", "PricingError", "Quote", "Rule", "Settings", "TaxSummary", "Tier", "Usage",
-    "fmt_number", "band_at", "combine", "day_kind", "price", "split_by_band", "wall_days",
+    *values.__all__,
+    "fmt_number", "band_at", "combine", "day_kind", "price", "split_by_band",
 ]

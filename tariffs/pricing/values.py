@@ -13,6 +13,14 @@ from moneyed import Money
 
 from tariffs.pricing.vat import vat_per_line, vat_summary
 
+__all__ = [  # what ``tariffs.pricing`` exports from here
+    "DAY_KINDS", "FLAT", "KINDS", "LINE_MINIMUM", "LINE_STANDING", "LINE_USAGE", "PER_DAY",
+    "PER_MONTH", "PER_YEAR", "QTY_STEP", "STANDING",
+    "TIERED", "TIME_OF_USE", "USAGE_KINDS", "VOLUME", "Band", "Diagnostic", "Interval", "Line",
+    "Period", "PricingError", "Quote", "Rule", "Settings", "TaxSummary", "Tier", "Usage",
+    "wall_days",
+]
+
 ZERO = Decimal("0")
 ONE_DAY = Decimal(86400)
 QTY_STEP = Decimal("0.001")

@@ -2,7 +2,6 @@
 and billing-point rate overrides. Keyword-only, transactional, audited; bad input raises
 ``ValidationError({field: [why]})`` and changes nothing."""
 
-from tariffs.services._common import delete
 from tariffs.services.cash_rounding import cash_rounding_set
 from tariffs.services.catalog import (
     add_on_save,
@@ -11,6 +10,7 @@ from tariffs.services.catalog import (
     plan_variant_save,
     pricing_template_save,
 )
+from tariffs.services.common import delete
 from tariffs.services.rate_lists import (
     charge_rule_create,
     charge_rule_delete,

@@ -9,7 +9,7 @@ from typing import Any
 from django.db import transaction
 
 from tariffs.models import CashRounding
-from tariffs.services._common import _audit, _currency
+from tariffs.services.common import audit, clean_currency
 from tariffs.validation import Errors
 
 #: Steps people use (coins): anything else is almost certainly a typo.
@@ -39,14 +39,14 @@ def cash_rounding_set(
     quotes computed afterwards; issued invoices keep theirs). An empty step removes the
     setting (no cash rounding). Idempotent."""
     errors = Errors()
-    code = _currency(currency, errors)
+    code = clean_currency(currency, errors)
     value = _step(step, errors)
     errors.raise_if_any()
     current = CashRounding.objects.select_for_update().filter(currency=code).first()
     if value is None:
         if current is not None:
             current.delete()
-            _audit("cash_rounding.delete", code, actor, step=current.step)
+            audit("cash_rounding.delete", code, actor, step=current.step)
         return None
     if current is not None and current.step == value:
         return current
@@ -55,5 +55,5 @@ def cash_rounding_set(
     else:
         current.step = value
         current.save(update_fields=["step", "updated_at"])
-    _audit("cash_rounding.set", code, actor, step=value)
+    audit("cash_rounding.set", code, actor, step=value)
     return current

@@ -17,14 +17,14 @@ from tariffs.models import (
     PricingTemplate,
     RateList,
 )
-from tariffs.services._common import (
-    _audit,
-    _choice,
-    _currency,
-    _model_data,
-    _name,
-    _store,
-    _unique,
+from tariffs.services.common import (
+    audit,
+    check_unique,
+    clean_choice,
+    clean_currency,
+    clean_name,
+    model_data,
+    store,
 )
 from tariffs.validation import Errors, decimal
 
@@ -32,11 +32,11 @@ from tariffs.validation import Errors, decimal
 @transaction.atomic
 def add_on_save(*, add_on: AddOn | None = None, actor: Any = None, **fields: Any) -> AddOn:
     errors = Errors()
-    data = {**(_model_data(add_on) if add_on else {}), **fields}
-    name = _name(data.get("name"), errors)
+    data = {**(model_data(add_on) if add_on else {}), **fields}
+    name = clean_name(data.get("name"), errors)
     if name:
-        _unique(AddOn, errors, exclude=add_on, name=name)
-    currency = _currency(data.get("currency"), errors)
+        check_unique(AddOn, errors, exclude=add_on, name=name)
+    currency = clean_currency(data.get("currency"), errors)
     if add_on is not None and currency != str(add_on.currency) and add_on.plans.exists():
         errors.add("currency", "This add-on is part of a plan; its currency cannot change.")
     price = decimal(data.get("price"), "price", errors)
@@ -46,13 +46,13 @@ def add_on_save(*, add_on: AddOn | None = None, actor: Any = None, **fields: Any
     values = {
         "name": name, "currency": currency, "price": price, "tax_rate": tax,
         "description": data.get("description") or "",
-        "per": _choice(data.get("per") or Per.MONTH, Per, "per", errors, blank=False),
-        "meter_type": _choice(data.get("meter_type"), MeterType, "meter_type", errors),
+        "per": clean_choice(data.get("per") or Per.MONTH, Per, "per", errors, blank=False),
+        "meter_type": clean_choice(data.get("meter_type"), MeterType, "meter_type", errors),
         "active": bool(data.get("active", True)),
     }
     errors.raise_if_any()
-    add_on = _store(AddOn, add_on, values)
-    _audit("add_on.save", add_on, actor, price=price, currency=currency)
+    add_on = store(AddOn, add_on, values)
+    audit("add_on.save", add_on, actor, price=price, currency=currency)
     return add_on
 
 
@@ -76,20 +76,20 @@ def plan_save(
     from meters.models import Property
 
     errors = Errors()
-    name = _name(name, errors)
+    name = clean_name(name, errors)
     if name:
-        _unique(Plan, errors, exclude=plan, name=name)
-    _choice(property_kind, Property.Kind, "property_kind", errors)
+        check_unique(Plan, errors, exclude=plan, name=name)
+    clean_choice(property_kind, Property.Kind, "property_kind", errors)
     rate_lists, add_ons = list(rate_lists or []), list(add_ons or [])
     _same_currency(rate_lists, add_ons, errors)
     errors.raise_if_any()
-    plan = _store(Plan, plan, {
+    plan = store(Plan, plan, {
         "name": name, "description": description or "", "property_kind": property_kind or "",
         "active": active,
     })
     plan.rate_lists.set(rate_lists)
     plan.add_ons.set(add_ons)
-    _audit("plan.save", plan, actor, rate_lists=len(rate_lists), add_ons=len(add_ons))
+    audit("plan.save", plan, actor, rate_lists=len(rate_lists), add_ons=len(add_ons))
     return plan
 
 
@@ -100,7 +100,7 @@ def plan_variant_save(
     actor: Any = None,
 ) -> PlanVariant:
     errors = Errors()
-    name = _name(name, errors)
+    name = clean_name(name, errors)
     if variant is not None and variant.plan_id != plan.pk:
         errors.add("plan", "A variant stays with its plan.")
     clash = PlanVariant.objects.filter(plan=plan, name=name)
@@ -111,12 +111,12 @@ def plan_variant_save(
     rate_lists, add_ons = list(rate_lists or []), list(add_ons or [])
     _same_currency(rate_lists or list(plan.rate_lists.all()), add_ons, errors)
     errors.raise_if_any()
-    variant = _store(PlanVariant, variant, {
+    variant = store(PlanVariant, variant, {
         "plan": plan, "name": name, "description": description or "",
     })
     variant.rate_lists.set(rate_lists)
     variant.add_ons.set(add_ons)
-    _audit("plan_variant.save", variant, actor)
+    audit("plan_variant.save", variant, actor)
     return variant
 
 
@@ -127,19 +127,19 @@ def pricing_template_save(
     actor: Any = None,
 ) -> PricingTemplate:
     errors = Errors()
-    name = _name(name, errors)
+    name = clean_name(name, errors)
     if name:
-        _unique(PricingTemplate, errors, exclude=template, name=name)
+        check_unique(PricingTemplate, errors, exclude=template, name=name)
     if variant is not None and variant.plan_id != plan.pk:
         errors.add("variant", f"{variant.name} is a variant of {variant.plan.name}, not of "
                    f"{plan.name}.")
-    _choice(billing_point_kind, BillingPoint.Kind, "billing_point_kind", errors)
+    clean_choice(billing_point_kind, BillingPoint.Kind, "billing_point_kind", errors)
     errors.raise_if_any()
-    template = _store(PricingTemplate, template, {
+    template = store(PricingTemplate, template, {
         "name": name, "plan": plan, "variant": variant, "description": description or "",
         "billing_point_kind": billing_point_kind or "",
     })
-    _audit("pricing_template.save", template, actor)
+    audit("pricing_template.save", template, actor)
     return template
 
 
@@ -153,7 +153,7 @@ def billing_point_rate_list_set(
 ) -> BillingPointRateList:
     """The billing point's own rate list (for one meter type, or all when empty)."""
     errors = Errors()
-    meter_type = _choice(meter_type, MeterType, "meter_type", errors)
+    meter_type = clean_choice(meter_type, MeterType, "meter_type", errors)
     currency = str(billing_point.property.currency)
     if str(rate_list.currency) != currency:
         errors.add("rate_list", f"{rate_list.name} is in {rate_list.currency} but "
@@ -165,10 +165,10 @@ def billing_point_rate_list_set(
         errors.add("meter_type", f"{billing_point.name} already has its own rate list for "
                    f"{meter_type or 'all meter types'}; change that one.")
     errors.raise_if_any()
-    override = _store(BillingPointRateList, override, {
+    override = store(BillingPointRateList, override, {
         "billing_point": billing_point, "rate_list": rate_list, "meter_type": meter_type,
         "note": (note or "")[:200],
     })
-    _audit("billing_point.rate_list", billing_point, actor, rate_list=rate_list.name,
+    audit("billing_point.rate_list", billing_point, actor, rate_list=rate_list.name,
            meter_type=meter_type or "all")
     return override

@@ -18,14 +18,14 @@ from tariffs.models import (
     RateListVersion,
     RoundingMode,
 )
-from tariffs.services._common import (
+from tariffs.services.common import (
     CASH_ROUNDING_MOVED,
-    _audit,
-    _currency,
-    _money_options,
-    _name,
-    _unique,
+    audit,
+    check_unique,
+    clean_currency,
+    clean_name,
     delete,
+    money_options,
 )
 from tariffs.validation import Errors, clean_rule
 
@@ -40,29 +40,42 @@ def rate_list_create(
     """A rate list with its first (empty) version from ``effective_from``, open-ended or
     ending before ``effective_to`` (exclusive): a tariff known to expire is entered at once."""
     errors = Errors()
-    name = _name(name, errors)
-    currency = _currency(currency, errors)
-    options = _money_options({"rounding_mode": rounding_mode}, errors)
+    name = clean_name(name, errors)
+    currency = clean_currency(currency, errors)
+    options = money_options({"rounding_mode": rounding_mode}, errors)
     if not isinstance(effective_from, date):
         errors.add("effective_from", "Enter the date the prices start (YYYY-MM-DD).")
     elif effective_to is not None and effective_to <= effective_from:
         errors.add("effective_to", f"Must be after {effective_from:%Y-%m-%d}, when the prices "
                    "start (it is the first day without them).")
     if name:
-        _unique(RateList, errors, name=name)
+        check_unique(RateList, errors, name=name)
     errors.raise_if_any()
     rate_list = RateList.objects.create(
         name=name, currency=currency, description=description or "", **options
     )
     RateListVersion.objects.create(rate_list=rate_list, number=1, effective_from=effective_from,
                                    effective_to=effective_to)
-    _audit("rate_list.create", rate_list, actor, currency=currency, effective_from=effective_from,
+    audit("rate_list.create", rate_list, actor, currency=currency, effective_from=effective_from,
            **({"effective_to": effective_to} if effective_to else {}))
     return rate_list
 
 
+UNCHANGED: Any = object()
+"""Default of ``rate_list_update(effective_to=...)``: leave the end of the prices as it is."""
+
+
 @transaction.atomic
-def rate_list_update(*, rate_list: RateList, actor: Any = None, **fields: Any) -> RateList:
+def rate_list_update(
+    *, rate_list: RateList, actor: Any = None, effective_to: Any = UNCHANGED, **fields: Any
+) -> RateList:
+    """Change a rate list's name, description, rounding; with ``effective_to`` also set (or
+    clear, with None) the day its prices stop (``rate_list_end``): both or neither. Given
+    ``effective_to`` and no other field, only the end changes."""
+    if effective_to is not UNCHANGED:
+        rate_list_end(rate_list=rate_list, effective_to=effective_to, actor=actor)
+        if not fields:
+            return rate_list
     errors = Errors()
     allowed = {"name", "description", "rounding_mode", "currency"}
     for key in sorted(set(fields) - allowed):
@@ -71,18 +84,18 @@ def rate_list_update(*, rate_list: RateList, actor: Any = None, **fields: Any) -
     if "currency" in fields and str(fields["currency"]).upper() != str(rate_list.currency):
         errors.add("currency", f"The currency of a rate list is fixed ({rate_list.currency}); "
                    "create a new rate list for another currency.")
-    values = _money_options(fields, errors)
+    values = money_options(fields, errors)
     if "name" in fields:
-        values["name"] = _name(fields["name"], errors)
+        values["name"] = clean_name(fields["name"], errors)
         if values["name"]:
-            _unique(RateList, errors, exclude=rate_list, name=values["name"])
+            check_unique(RateList, errors, exclude=rate_list, name=values["name"])
     if "description" in fields:
         values["description"] = fields["description"] or ""
     errors.raise_if_any()
     for key, value in values.items():
         setattr(rate_list, key, value)
     rate_list.save()
-    _audit("rate_list.update", rate_list, actor, **values)
+    audit("rate_list.update", rate_list, actor, **values)
     return rate_list
 
 
@@ -102,7 +115,7 @@ def rate_list_end(
         ]})
     last.effective_to = effective_to
     last.save(update_fields=["effective_to"])
-    _audit("rate_list.end", rate_list, actor, effective_to=effective_to or "open")
+    audit("rate_list.end", rate_list, actor, effective_to=effective_to or "open")
     return last
 
 
@@ -167,7 +180,7 @@ def rate_list_version_create(
         raise Conflict("Another version was created at the same time; reload and retry.") from exc
     if latest is not None and copy_rules:
         _copy_rules(latest, version)
-    _audit("rate_list.version", rate_list, actor, number=number, effective_from=effective_from)
+    audit("rate_list.version", rate_list, actor, number=number, effective_from=effective_from)
     return version
 
 
@@ -204,7 +217,7 @@ def charge_rule_create(*, version: RateListVersion, actor: Any = None, **fields:
     values = clean_rule(_rule_data(None, fields))
     _rule_name_free(version, values["name"])
     rule = ChargeRule.objects.create(version=version, **values)
-    _audit("charge_rule.create", f"{version} · {rule.name}", actor, kind=rule.kind)
+    audit("charge_rule.create", f"{version} · {rule.name}", actor, kind=rule.kind)
     return rule
 
 
@@ -215,7 +228,7 @@ def charge_rule_update(*, rule: ChargeRule, actor: Any = None, **fields: Any) ->
     for key, value in values.items():
         setattr(rule, key, value)
     rule.save()
-    _audit("charge_rule.update", f"{rule.version} · {rule.name}", actor, **fields)
+    audit("charge_rule.update", f"{rule.version} · {rule.name}", actor, **fields)
     return rule
 
 
@@ -223,7 +236,7 @@ def charge_rule_update(*, rule: ChargeRule, actor: Any = None, **fields: Any) ->
 def charge_rule_delete(*, rule: ChargeRule, actor: Any = None) -> None:
     label = f"{rule.version} · {rule.name}"
     rule.delete()
-    _audit("charge_rule.delete", label, actor)
+    audit("charge_rule.delete", label, actor)
 
 
 def _rule_name_free(version: RateListVersion, name: str, exclude: ChargeRule | None = None) -> None:
@@ -267,9 +280,9 @@ def holiday_calendar_save(
 ) -> HolidayCalendar:
     """Create or replace a holiday calendar; ``days`` are (date, name) pairs."""
     errors = Errors()
-    name = _name(name, errors)
+    name = clean_name(name, errors)
     if name:
-        _unique(HolidayCalendar, errors, exclude=calendar, name=name)
+        check_unique(HolidayCalendar, errors, exclude=calendar, name=name)
     cleaned = _clean_days(days, errors)
     errors.raise_if_any()
     if calendar is None:
@@ -282,5 +295,5 @@ def holiday_calendar_save(
         [Holiday(organization_id=calendar.organization_id, calendar=calendar, date=d, name=n)
          for d, n in cleaned]
     )
-    _audit("holiday_calendar.save", calendar, actor, days=len(cleaned))
+    audit("holiday_calendar.save", calendar, actor, days=len(cleaned))
     return calendar

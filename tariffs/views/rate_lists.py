@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.db.models import Count, Prefetch, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -84,13 +83,9 @@ class RateListEditView(ServiceFormView):
 
     def save(self, form):
         data = {k: v for k, v in form.cleaned_data.items() if k != "currency"}
-        effective_to = data.pop("effective_to", None)
-        with transaction.atomic():  # both or neither
-            if "effective_to" in form.changed_data:
-                services.rate_list_end(rate_list=self.object, effective_to=effective_to,
-                                       **self.actor.kwargs())
-            return services.rate_list_update(rate_list=self.object, **data,
-                                             **self.actor.kwargs())
+        if "effective_to" not in form.changed_data:
+            data.pop("effective_to", None)
+        return services.rate_list_update(rate_list=self.object, **data, **self.actor.kwargs())
 
     def success_url(self, obj):
         return reverse("tariffs:rate_list_detail", args=[obj.public_id])

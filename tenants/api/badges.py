@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import django_filters
 from django.db.models import Prefetch
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_field
-from rest_framework import mixins, serializers, status
+from rest_framework import mixins, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -20,6 +19,7 @@ from tenants import services
 from tenants.api.fields import (
     ActorMixin,
     InstantField,
+    RowActionMixin,
     TenantRef,
 )
 from tenants.models import BadgeAssignment, RfidBadge, Tenant
@@ -127,19 +127,18 @@ class BadgeAssignmentViewSet(
         )
 
 
-class BadgeReturnView(ActorMixin, OrganizationAPIView):
+class BadgeReturnView(RowActionMixin, OrganizationAPIView):
     """The badge is back: the assignment ends and the badge can be handed out again."""
 
     queryset = BadgeAssignment.objects.select_related("badge", "tenant")
+    input_class = BadgeReturnSerializer
+    output_class = BadgeAssignmentSerializer
+
+    def act(self, row: BadgeAssignment, data: dict) -> BadgeAssignment:
+        return services.badge_return(
+            assignment=row, returned_at=data["returned_at"], actor=self.actor()
+        )
 
     @extend_schema(request=BadgeReturnSerializer, responses=BadgeAssignmentSerializer)
     def post(self, request: Request, id: str) -> Response:
-        assignment = get_object_or_404(self.queryset, public_id=id)
-        ser = BadgeReturnSerializer(data=request.data)
-        ser.is_valid(raise_exception=True)
-        assignment = services.badge_return(
-            assignment=assignment,
-            returned_at=ser.validated_data["returned_at"],
-            actor=self.actor(),
-        )
-        return Response(BadgeAssignmentSerializer(assignment).data, status=status.HTTP_200_OK)
+        return self.act_on(request, id)

@@ -5,10 +5,13 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from django.shortcuts import get_object_or_404
 from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
 
 from billspree.core.api_base import (
     PublicIdRelatedField,
@@ -99,3 +102,21 @@ class TenantRef(serializers.Serializer):
 class ActorMixin:
     def actor(self) -> Any:
         return self.request.user  # type: ignore[attr-defined]
+
+
+class RowActionMixin(ActorMixin):
+    """A POST that acts on one row of ``queryset`` (by public id): the body is parsed by
+    ``input_class``, :meth:`act` calls the service, the answer is the row it returns shown
+    by ``output_class``."""
+
+    input_class: type[serializers.Serializer]
+    output_class: type[serializers.Serializer]
+
+    def act(self, row: Any, data: dict[str, Any]) -> Any:
+        raise NotImplementedError
+
+    def act_on(self, request: Request, id: str) -> Response:
+        row = get_object_or_404(self.queryset, public_id=id)  # type: ignore[attr-defined]
+        ser = self.input_class(data=request.data)
+        ser.is_valid(raise_exception=True)
+        return Response(self.output_class(self.act(row, ser.validated_data)).data)

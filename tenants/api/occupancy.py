@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import django_filters
-from django.db import transaction
-from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers
@@ -27,6 +25,7 @@ from tenants.api.fields import (
     BillingPointOrConnectionMixin,
     ConnectionIdField,
     InstantField,
+    RowActionMixin,
     TenantRef,
 )
 from tenants.models import Move, Occupancy, Tenant
@@ -211,7 +210,6 @@ class MoveViewSet(
     serializer_class = MoveSerializer
     ordering_fields = ["moved_at", "created_at"]
 
-    @transaction.atomic
     def perform_create(self, serializer: MoveSerializer) -> None:
         data = serializer.validated_data
         serializer.instance = services.move_register(
@@ -228,17 +226,16 @@ class MoveViewSet(
 # action takes, without the writable relations of the row's serializer.
 
 
-class OccupancyEndView(ActorMixin, OrganizationAPIView):
+class OccupancyEndView(RowActionMixin, OrganizationAPIView):
     """Set (or move) the move-out of an occupancy; 409 if it would overlap the next one."""
 
     queryset = Occupancy.objects.select_related("tenant", "billing_point")
+    input_class = OccupancyEndSerializer
+    output_class = OccupancySerializer
+
+    def act(self, row: Occupancy, data: dict) -> Occupancy:
+        return services.occupancy_end(occupancy=row, move_out=data["move_out"], actor=self.actor())
 
     @extend_schema(request=OccupancyEndSerializer, responses=OccupancySerializer)
     def post(self, request: Request, id: str) -> Response:
-        occupancy = get_object_or_404(self.queryset, public_id=id)
-        ser = OccupancyEndSerializer(data=request.data)
-        ser.is_valid(raise_exception=True)
-        occupancy = services.occupancy_end(
-            occupancy=occupancy, move_out=ser.validated_data["move_out"], actor=self.actor()
-        )
-        return Response(OccupancySerializer(occupancy).data)
+        return self.act_on(request, id)

@@ -16,6 +16,7 @@ from tenants.api.fields import (
     ActorMixin,
 )
 from tenants.models import Ownership, Tenant
+from tenants.services.common import TENANT_FIELDS
 
 # --- tenants ------------------------------------------------------------------------------
 
@@ -27,18 +28,7 @@ class TenantSerializer(OrganizationModelSerializer):
 
     class Meta:
         model = Tenant
-        fields = [
-            "id",
-            "kind",
-            "name",
-            "contact_person",
-            "email",
-            "phone",
-            "language",
-            "customer_number",
-            "notes",
-            "created_at",
-        ]
+        fields = ["id", *TENANT_FIELDS, "created_at"]
         read_only_fields = ["created_at"]
 
 

@@ -333,3 +333,18 @@ def test_a_chunk_that_killed_its_workers_too_often_fails_its_items(
     assert len(errors) == 1 and "stopped 5 times" in errors.pop()[1]
     item = runs.bill_run_item_retry(item=run.items.first())  # alone, it bills
     assert item.status == "created"
+
+
+def test_the_run_of_a_period_is_the_live_one(org, django_capture_on_commit_callbacks):
+    from billing.selectors.runs import bill_run_for_period
+
+    batch, _ = make_batch(1)
+    assert bill_run_for_period(batch=batch, period_start=SEP, period_end=OCT) is None
+    with django_capture_on_commit_callbacks(execute=True):
+        run = start(batch)
+    assert bill_run_for_period(batch=batch, period_start=SEP, period_end=OCT) == run
+    # another period, or a cancelled run, is not it
+    assert bill_run_for_period(batch=batch, period_start=SEP, period_end=date(2026, 9, 30)) \
+        is None
+    runs.bill_run_cancel(run=run)
+    assert bill_run_for_period(batch=batch, period_start=SEP, period_end=OCT) is None

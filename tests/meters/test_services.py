@@ -62,6 +62,26 @@ def test_duplicate_connection_id_is_refused(reg):
     assert BillingPoint.objects.count() == 1
 
 
+def test_updates_strip_text_refuse_a_taken_value_and_audit_only_changes(reg):
+    prop, bp, meters = reg
+    services.billing_point_update(billing_point=bp, name="  Flat 2  ")
+    bp.refresh_from_db()
+    assert bp.name == "Flat 2"
+    audits = AuditEvent.objects.filter(action="meters.billing_point.update")
+    assert audits.count() == 1 and "name" in audits.get().detail
+    services.billing_point_update(billing_point=bp, name="Flat 2")  # nothing changes
+    assert audits.count() == 1
+    other = services.billing_point_create(property=prop, connection_id="B-2", name="Other")
+    before = list(BillingPoint.objects.order_by("pk").values_list("connection_id", "name"))
+    with pytest.raises(ValidationError) as exc:
+        services.billing_point_update(billing_point=other,
+                                      connection_id=f" {bp.connection_id} ")
+    assert exc.value.message_dict["connection_id"] == [
+        f"Connection ID '{bp.connection_id}' is used by another billing point."]
+    assert list(BillingPoint.objects.order_by("pk").values_list("connection_id", "name")) \
+        == before
+
+
 def test_meter_unit_defaults_and_is_checked_against_the_type(in_org_a):
     meter = services.meter_create(type=MeterType.HEAT, serial_number="H-1")
     assert meter.unit == "kWh"

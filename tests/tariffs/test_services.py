@@ -188,6 +188,30 @@ def test_concurrent_version_creation_never_overlaps(world_a):
     assert len(versions) == 1 + sum(isinstance(r, date) for r in results)
 
 
+def test_rate_list_update_with_end_is_one_write(rl, version):
+    services.rate_list_update(rate_list=rl, name="Ends", effective_to=date(2027, 1, 1))
+    rl.refresh_from_db()
+    version.refresh_from_db()
+    assert (rl.name, version.effective_to) == ("Ends", date(2027, 1, 1))
+    # a valid end with a bad field (or the reverse) writes neither, with no caller's
+    # transaction around it
+    before = state()
+    with pytest.raises(ValidationError) as info:
+        services.rate_list_update(rate_list=rl, name=" ", effective_to=date(2028, 1, 1))
+    assert "name" in info.value.message_dict
+    with pytest.raises(ValidationError) as info:
+        services.rate_list_update(rate_list=rl, name="Other", effective_to=date(2026, 1, 1))
+    assert "Must be after 2026-01-01" in info.value.message_dict["effective_to"][0]
+    assert state() == before
+    rl.refresh_from_db()
+    version.refresh_from_db()
+    assert (rl.name, version.effective_to) == ("Ends", date(2027, 1, 1))
+    # only the end: the other fields stay as they are
+    services.rate_list_update(rate_list=rl, effective_to=None)
+    version.refresh_from_db()
+    assert version.effective_to is None
+
+
 def test_rate_list_end_and_reopen(rl, version):
     services.rate_list_end(rate_list=rl, effective_to=date(2027, 1, 1))
     version.refresh_from_db()

@@ -1,4 +1,5 @@
-"""Helpers shared by the tariffs services, and the one guarded delete."""
+"""Helpers shared by the tariffs services (cleaning input, uniqueness, storing, auditing),
+and the one guarded delete."""
 
 from __future__ import annotations
 
@@ -16,14 +17,14 @@ from tariffs.models import (
 from tariffs.validation import Errors
 
 
-def _audit(action: str, target: Any, actor: Any = None, **detail: Any) -> None:
+def audit(action: str, target: Any, actor: Any = None, **detail: Any) -> None:
     audit_record(
         action=action, actor=actor, target=str(target),
         detail={k: str(v) for k, v in detail.items()},
     )
 
 
-def _name(value: Any, errors: Errors, field: str = "name") -> str:
+def clean_name(value: Any, errors: Errors, field: str = "name") -> str:
     text = str(value or "").strip()
     if not text:
         errors.add(field, "This field is required.")
@@ -32,14 +33,16 @@ def _name(value: Any, errors: Errors, field: str = "name") -> str:
     return text
 
 
-def _currency(value: Any, errors: Errors) -> str:
+def clean_currency(value: Any, errors: Errors) -> str:
     code = str(value or "").strip().upper()
     if code not in settings.CURRENCIES:
         errors.add("currency", f"Choose one of {', '.join(settings.CURRENCIES)}.")
     return code
 
 
-def _unique(model: type[models.Model], errors: Errors, exclude: Any = None, **lookup: Any) -> None:
+def check_unique(
+    model: type[models.Model], errors: Errors, exclude: Any = None, **lookup: Any
+) -> None:
     qs = model.objects.filter(**lookup)
     if exclude is not None and exclude.pk:
         qs = qs.exclude(pk=exclude.pk)
@@ -55,7 +58,7 @@ CASH_ROUNDING_MOVED = (
 )
 
 
-def _money_options(data: dict[str, Any], errors: Errors) -> dict[str, Any]:
+def money_options(data: dict[str, Any], errors: Errors) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if "rounding_mode" in data:
         if data["rounding_mode"] not in RoundingMode.values:
@@ -66,18 +69,18 @@ def _money_options(data: dict[str, Any], errors: Errors) -> dict[str, Any]:
     return out
 
 
-def _choice(value: Any, choices: Any, field: str, errors: Errors, blank: bool = True) -> str:
+def clean_choice(value: Any, choices: Any, field: str, errors: Errors, blank: bool = True) -> str:
     value = value or ""
     if (value or not blank) and value not in choices.values:
         errors.add(field, f"Choose one of {', '.join(choices.values)}.")
     return value
 
 
-def _model_data(instance: models.Model) -> dict[str, Any]:
+def model_data(instance: models.Model) -> dict[str, Any]:
     return {f.name: getattr(instance, f.name) for f in instance._meta.concrete_fields}
 
 
-def _store(model: type[models.Model], instance: Any, values: dict[str, Any]) -> Any:
+def store(model: type[models.Model], instance: Any, values: dict[str, Any]) -> Any:
     if instance is None:
         return model.objects.create(**values)
     for key, value in values.items():
@@ -96,4 +99,4 @@ def delete(*, instance: models.Model, actor: Any = None) -> None:
     except ProtectedError as exc:
         users = sorted({str(o) for o in exc.protected_objects})[:3]
         raise Conflict(f"{label} is still used by {', '.join(users)}.") from exc
-    _audit(f"{instance._meta.model_name}.delete", label, actor)
+    audit(f"{instance._meta.model_name}.delete", label, actor)
