@@ -5,7 +5,7 @@ getting-started checklist; billing events in words with links."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, time
+from datetime import datetime
 from decimal import Decimal
 
 from django.db.models import Count, Q, Sum
@@ -32,8 +32,7 @@ BILLED = (InvoiceStatus.ISSUED, InvoiceStatus.PAID)
 
 def _month_start(request: HttpRequest) -> datetime:
     zone = timefmt.zone(request.organization)
-    today = timezone.localdate(timezone=zone)
-    return datetime.combine(today.replace(day=1), time(0), tzinfo=zone)
+    return timefmt.month_start(timezone.localdate(timezone=zone), zone)
 
 
 def billed_this_month(request: HttpRequest) -> Card:

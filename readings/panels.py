@@ -30,11 +30,6 @@ def billing_point(request: HttpRequest, obj) -> list[Panel]:
     return [Panel("Latest readings", "readings/_billing_point_panel.html", {"rows": rows})]
 
 
-def _month_start(day, tz: ZoneInfo, back: int = 0) -> datetime:
-    y, m = divmod(day.year * 12 + day.month - 1 - back, 12)
-    return datetime(y, m + 1, 1, tzinfo=tz)
-
-
 def meter(request: HttpRequest, obj: Meter) -> list[Panel]:
     """A meter's latest reading and its consumption last month and this month so far (in
     its property's time zone), with the way to its readings, charts and manual entry."""
@@ -43,7 +38,7 @@ def meter(request: HttpRequest, obj: Meter) -> list[Panel]:
     tz = ZoneInfo(str(current.billing_point.property.time_zone if current
                       else request.organization.time_zone))
     today = datetime.now(tz).date()
-    edges = [_month_start(today, tz, 1), _month_start(today, tz), _month_start(today, tz, -1)]
+    edges = [timefmt.month_start(today, tz, back) for back in (1, 0, -1)]
     last, this = selectors.meter_months_consumption(
         meter=obj, periods=list(zip(edges, edges[1:], strict=False)))
     return [Panel("Readings and consumption", "readings/_meter_panel.html", {

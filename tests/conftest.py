@@ -127,3 +127,16 @@ def api_client(key: str | None = None, user=None) -> APIClient:
     if user is not None:
         client.force_login(user)
     return client
+
+
+def redis_up() -> bool:
+    """A real Redis answers at REDIS_URL (tests that need a broker skip, or fail in CI, without)."""
+    import redis
+    from django.conf import settings
+
+    if not settings.REDIS_URL:
+        return False
+    try:
+        return bool(redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2).ping())
+    except redis.RedisError:
+        return False

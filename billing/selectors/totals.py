@@ -87,3 +87,12 @@ def _vat_rows(lines: list, rounding: list[bool]) -> tuple[Decimal, list[VatRate]
         bases[rate] += x.amount
         vats[rate] += x.tax_amount
     return legacy, [VatRate(rate=r, base=bases[r], vat=vats[r]) for r in sorted(bases)]
+
+
+def currency_totals(invoices) -> list[tuple[str, Decimal]]:
+    """(currency, sum of totals) of a queryset of invoices, one row per currency in one
+    query: a run may bill properties in several currencies, and sums never mix them."""
+    sums: dict[str, Decimal] = defaultdict(Decimal)
+    for row in invoices.values("currency").annotate(total=Sum("total")):
+        sums[str(row["currency"])] += row["total"] or Decimal("0")
+    return sorted(sums.items())

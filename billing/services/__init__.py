@@ -47,13 +47,13 @@ from billing.services.runs import (  # noqa: F401
 from billing.services.statement_delivery import (  # noqa: F401
     credit_note_send,
     invoice_statement_send,
+    invoice_statements_generate,
     statement_delivery_send,
 )
 from billing.services.statements import (  # noqa: F401
     credit_note_pdf_store,
     invoice_statement_generate,
     invoice_statement_regenerate,
-    invoice_statements_generate,
     statements_after_issue,
 )
 from billing.services.subscriptions import (  # noqa: F401

@@ -364,6 +364,5 @@ def _mark_stale(inv: Invoice, why: str, period: str, actor, api_key) -> Impact:
     return Impact("draft_stale", label, str(inv.public_id), message)
 
 
-_key = charge_key  # its name before billing.services.adjustment_deltas
 
 __all__ = ["adjustments_place", "late_data_apply", "on_billing_inputs_changed"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.text import slugify
@@ -21,6 +21,7 @@ from billing.models import (
     StatementStatus,
     statement_storage,
 )
+from billing.selectors.statements import STATEMENT_RELATED
 from billing.services.statements import (
     credit_note_pdf_queue,
     credit_note_pdf_store,
@@ -179,3 +180,28 @@ def credit_note_after_create(*, credit_note: CreditNote, actor=None, api_key=Non
         status__in=[DeliveryStatus.SENT, DeliveryStatus.QUEUED]).exists()
     if emailed and invoice.tenant.email:
         credit_note_send(credit_note=credit_note, actor=actor, api_key=api_key)
+
+
+def invoice_statements_generate(*, invoice_ids: list[int], send: bool,
+                                actor_id: int | None = None) -> None:
+    """Generate the statements of a group of invoices (one background task) and, if
+    ``send``, email each tenant theirs. Invoices are loaded in one query; each PDF is
+    rendered on its own (the render, not the database, is the cost)."""
+    invoices = list(Invoice.objects.filter(pk__in=invoice_ids)
+                    .select_related(*STATEMENT_RELATED).order_by("pk"))
+    # a task delivered again (a worker lost mid-group) must not email twice: invoices that
+    # already have a sent or queued delivery are skipped; failed ones are tried again
+    done = set(StatementDelivery.objects.filter(
+        invoice_id__in=invoice_ids, credit_note__isnull=True,
+        status__in=[DeliveryStatus.SENT, DeliveryStatus.QUEUED],
+    ).values_list("invoice_id", flat=True)) if send else set()
+    connection = get_connection() if send else None  # one SMTP session for the group
+    for invoice in invoices:
+        statement = invoice_statement_generate(invoice=invoice)
+        if send and invoice.pk not in done:
+            delivery = StatementDelivery.objects.create(
+                invoice=invoice, recipient=invoice.tenant.email, requested_by_id=actor_id)
+            statement_delivery_send(delivery=delivery, statement=statement,
+                                    connection=connection)
+    if connection is not None:
+        connection.close()

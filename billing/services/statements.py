@@ -15,28 +15,22 @@ building charges.
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Iterable
-from typing import Any
 
 from django.core.files.base import ContentFile
-from django.core.mail import get_connection
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
 from billing.models import (
     CreditNote,
-    DeliveryStatus,
     Invoice,
     InvoiceStatement,
     InvoiceStatus,
-    StatementDelivery,
     StatementStatus,
     statement_storage,
 )
-from billing.selectors.statements import STATEMENT_RELATED
 from billspree.core.errors import Conflict
 from billspree.core.queue import enqueue_many_on_commit, enqueue_on_commit
 from billspree.core.scoping import require_organization
@@ -155,33 +149,6 @@ def _statement_outcome(statement: InvoiceStatement, **outcome) -> InvoiceStateme
     return statement
 
 
-def invoice_statements_generate(*, invoice_ids: list[int], send: bool,
-                                actor_id: int | None = None) -> None:
-    """Generate the statements of a group of invoices (one background task) and, if
-    ``send``, email each tenant theirs. Invoices are loaded in one query; each PDF is
-    rendered on its own (the render, not the database, is the cost)."""
-    invoices = list(Invoice.objects.filter(pk__in=invoice_ids)
-                    .select_related(*STATEMENT_RELATED).order_by("pk"))
-    # a task delivered again (a worker lost mid-group) must not email twice: invoices that
-    # already have a sent or queued delivery are skipped; failed ones are tried again
-    done = set(StatementDelivery.objects.filter(
-        invoice_id__in=invoice_ids, credit_note__isnull=True,
-        status__in=[DeliveryStatus.SENT, DeliveryStatus.QUEUED],
-    ).values_list("invoice_id", flat=True)) if send else set()
-    from billing.services.statement_delivery import statement_delivery_send
-
-    connection = get_connection() if send else None  # one SMTP session for the group
-    for invoice in invoices:
-        statement = invoice_statement_generate(invoice=invoice)
-        if send and invoice.pk not in done:
-            delivery = StatementDelivery.objects.create(
-                invoice=invoice, recipient=invoice.tenant.email, requested_by_id=actor_id)
-            statement_delivery_send(delivery=delivery, statement=statement,
-                                    connection=connection)
-    if connection is not None:
-        connection.close()
-
-
 def invoice_statement_regenerate(*, invoice: Invoice, actor=None, api_key=None
                                  ) -> InvoiceStatement:
     """Queue a new render of an invoice's statement (after a failure, a new logo, …)."""
@@ -229,26 +196,3 @@ def credit_note_pdf_store(*, credit_note: CreditNote) -> CreditNote:
                                                      pdf_generated_at=timezone.now())
     note.refresh_from_db()
     return note
-
-
-# Emails and statements of building charges moved to their own modules; their names stay
-# importable from here (loaded on first use: those modules import this one).
-_MOVED = {
-    **dict.fromkeys(
-        ("NO_EMAIL", "credit_note_after_create", "credit_note_email", "credit_note_send",
-         "delivery_done", "delivery_queue", "invoice_statement_send", "statement_delivery_send",
-         "statement_email"),
-        "billing.services.statement_delivery",
-    ),
-    **dict.fromkeys(
-        ("building_statement_generate", "building_statement_render",
-         "building_statement_request"),
-        "billing.services.building_statements",
-    ),
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _MOVED:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(_MOVED[name]), name)

@@ -20,7 +20,7 @@ __all__ = [
 def invoice_statements_generate_task(organization_id: int, invoice_ids: list[int], send: bool,
                                      actor_id: int | None = None) -> None:
     """Render (and, if ``send``, email) the statements of a group of issued invoices."""
-    from billing.services import statements as svc
+    from billing.services import statement_delivery as svc
 
     org = Organization.objects.get(pk=organization_id)
     with organization_context(org):

@@ -30,17 +30,13 @@ from billing.selectors.batches import batch_list
 from billspree.core.actor import Actor
 from billspree.core.portal import OrganizationPortalMixin, organization_today
 from billspree.core.portal_pages import page_context, paginate
-from billspree.core.portal_views import ConfirmView, ServiceFormView
+from billspree.core.portal_views import ConfirmView, ServiceFormView, confirmed
 
 PICKER_LIMIT = 500
 
 
 def _tz(request: HttpRequest) -> str:
     return str(request.organization.time_zone)
-
-
-def _confirmed(request: HttpRequest) -> bool:
-    return request.POST.get("confirm") == "1"
 
 
 class BatchListView(OrganizationPortalMixin, View):
@@ -93,7 +89,7 @@ class BatchFormView(ServiceFormView):
         return reverse("billing:batch_detail", kwargs={"id": batch.public_id})
 
 
-def _batch(id: Any) -> BillingBatch:
+def batch_of(id: Any) -> BillingBatch:
     return get_object_or_404(BillingBatch, public_id=id)
 
 
@@ -124,7 +120,7 @@ class BatchDetailView(OrganizationPortalMixin, View):
     model = BillingBatch
 
     def get(self, request: HttpRequest, id: Any) -> HttpResponse:
-        return _batch_page(request, _batch(id))
+        return _batch_page(request, batch_of(id))
 
 
 class BatchSubscriptionsView(OrganizationPortalMixin, View):
@@ -134,13 +130,13 @@ class BatchSubscriptionsView(OrganizationPortalMixin, View):
     model = BillingBatch
 
     def post(self, request: HttpRequest, id: Any) -> HttpResponse:
-        batch = _batch(id)
+        batch = batch_of(id)
         form = forms.BatchSubscriptionsForm(request.POST)
         if not form.is_valid():
             return _batch_page(request, batch, form=form, status=400)
         data = form.cleaned_data
         remove = list(data["remove"])
-        if remove and not _confirmed(request):
+        if remove and not confirmed(request):
             return render(request, "billing/runs/batch_remove_confirm.html",
                           {"batch": batch, "remove": remove})
         changed = services.batch_subscriptions_set(

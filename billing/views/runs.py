@@ -15,13 +15,11 @@ page and a second one carrying ``confirm``.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count, OuterRef, Q, Subquery, Sum
+from django.db.models import Count, OuterRef, Q, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -42,14 +40,15 @@ from billing.selectors.batches import batch_subscriptions_for_period
 from billing.selectors.fixes import attach_fixes
 from billing.selectors.review import attach_comparisons, outlier_threshold, with_previous
 from billing.selectors.runs import bill_run_for_period, bill_run_progress
-from billing.views.batches import PICKER_LIMIT, _batch, _confirmed
+from billing.selectors.totals import currency_totals
+from billing.views.batches import PICKER_LIMIT, batch_of
 from billspree.core import timefmt
 from billspree.core.actor import Actor
 from billspree.core.errors import Conflict
 from billspree.core.portal import OrganizationPortalMixin, organization_today
 from billspree.core.portal_forms import error_text, form_errors
 from billspree.core.portal_pages import page_context, paginate
-from billspree.core.portal_views import ActionView, ConfirmView
+from billspree.core.portal_views import ActionView, ConfirmView, confirmed
 
 LIVE = (BillRunStatus.QUEUED, BillRunStatus.RUNNING, BillRunStatus.ISSUING)
 REPORT_TABS = [(ItemStatus.CREATED, "Invoiced"), (ItemStatus.SKIPPED, "Skipped"),
@@ -77,13 +76,13 @@ class RunStartView(OrganizationPortalMixin, View):
                       {"batch": batch, "form": form, **extra}, status=status)
 
     def get(self, request: HttpRequest, id: Any) -> HttpResponse:
-        batch = _batch(id)
+        batch = batch_of(id)
         start, end = services.batch_period(batch=batch, on=organization_today(request))
         form = forms.RunStartForm(initial={"period_start": start, "period_end": end})
         return self.show(request, batch, form)
 
     def post(self, request: HttpRequest, id: Any) -> HttpResponse:
-        batch = _batch(id)
+        batch = batch_of(id)
         form = forms.RunStartForm(request.POST)
         if not form.is_valid():
             return self.show(request, batch, form, status=400)
@@ -95,7 +94,7 @@ class RunStartView(OrganizationPortalMixin, View):
                                  f"{timefmt.format_period(start, end)}: add subscriptions to "
                                  "the batch first.")
             return self.show(request, batch, form, status=400)
-        if not _confirmed(request):
+        if not confirmed(request):
             existing = bill_run_for_period(batch=batch, period_start=start, period_end=end)
             return self.show(request, batch, form, template="run_start_confirm.html",
                              count=count, start=start, end=end, existing=existing)
@@ -139,13 +138,6 @@ class RunListView(OrganizationPortalMixin, View):
 def _run(id: Any) -> BillRun:
     return get_object_or_404(BillRun.objects.select_related("batch", "started_by"),
                              public_id=id)
-
-
-def _totals(invoices) -> list[tuple[str, Decimal]]:
-    sums: dict[str, Decimal] = defaultdict(Decimal)
-    for row in invoices.values("currency").annotate(total=Sum("total")):
-        sums[str(row["currency"])] += row["total"] or Decimal("0")
-    return sorted(sums.items())
 
 
 def _with_statement_status(qs):
@@ -199,7 +191,7 @@ class RunDetailView(OrganizationPortalMixin, View):
             "drafts": draft_rows, "draft_count": drafts.count(),
             "outlier_percent": outlier_threshold(),
             "stale_count": drafts.exclude(stale_reason="").count(),
-            "draft_totals": _totals(drafts), "issued_totals": _totals(issued),
+            "draft_totals": currency_totals(drafts), "issued_totals": currency_totals(issued),
             "issued": _with_statement_status(issued.select_related("tenant", "billing_point")
                                              .order_by("number"))[:PICKER_LIMIT],
             "issued_count": issued.count(), "issue_error": issue_error,
@@ -240,11 +232,11 @@ class RunIssueView(OrganizationPortalMixin, View):
             return RunDetailView.get(self, request, id, status=400,
                                      issue_error=error_text(ValidationError(form.errors)))
         drafts = form.drafts()
-        if not _confirmed(request):
+        if not confirmed(request):
             ids = Invoice.objects.filter(pk__in=[d.pk for d in drafts])
             return render(request, "billing/runs/run_issue_confirm.html", {
                 "run": run, "drafts": drafts, "all": form.cleaned_data.get("all"),
-                "totals": _totals(ids)})
+                "totals": currency_totals(ids)})
         try:
             issued = services.bill_run_issue(
                 run=run, invoices=None if form.cleaned_data.get("all") else drafts,

@@ -28,6 +28,11 @@ from billspree.core.portal import OrganizationPortalMixin
 from billspree.core.portal_forms import error_text, form_errors
 
 
+def confirmed(request: HttpRequest) -> bool:
+    """The POST came from a confirmation page (its button sends ``confirm=1``)."""
+    return request.POST.get("confirm") == "1"
+
+
 class ActorMixin:
     """``self.actor``: who acts in this request (pass ``**self.actor.kwargs()`` on)."""
 
@@ -130,6 +135,6 @@ class ConfirmView(ActionView):
         return render(request, self.confirm_template, self.confirm_context(obj))
 
     def post(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
-        if self.require_confirm and request.POST.get("confirm") != "1":
+        if self.require_confirm and not confirmed(request):
             return self.get(request, **kwargs)
         return super().post(request, **kwargs)

@@ -88,6 +88,13 @@ def local_midnight(day: date, where: Any = None) -> datetime:
     return datetime.combine(day, time(0), tzinfo=zone(where))
 
 
+def month_start(day: date, where: Any = None, back: int = 0) -> datetime:
+    """The instant the local month ``back`` months before ``day``'s begins (negative: after),
+    where ``where`` is; months are counted from year 0, so December + 1 is January."""
+    year, month = divmod(day.year * 12 + day.month - 1 - back, 12)
+    return local_midnight(date(year, month + 1, 1), where)
+
+
 def local_datetime(value: datetime, where: Any = None) -> datetime:
     if timezone.is_naive(value):
         raise ValueError(f"A naive datetime cannot be shown: {value!r}")

@@ -17,12 +17,14 @@ from gateways.models import (
     Profile,
     RegisterMap,
 )
-from gateways.services._common import POLL_TASK, _who
 from gateways.services.profiles import profile_builtins_ensure
 from meters.models import Meter, Property
 
 WATER = {"cold_water", "hot_water"}
 THERMAL = {"heat", "cooling"}
+
+#: the poll task beat runs for each gateway (its schedule row names it)
+POLL_TASK = "gateways.tasks.gateway_poll_task"
 
 
 # --- gateways ---------------------------------------------------------------------------------
@@ -107,7 +109,7 @@ def gateway_create(
         action="gateway.create",
         target=gateway.name,
         detail={"host": gateway.host, "port": gateway.port},
-        **_who(actor, api_key),
+        actor=actor, api_key=api_key,
     )
     return gateway
 
@@ -124,7 +126,8 @@ def gateway_update(
     _gateway_save(gateway, fields)
     if changed:
         audit_record(
-            action="gateway.update", target=gateway.name, detail=changed, **_who(actor, api_key)
+            action="gateway.update", target=gateway.name, detail=changed, actor=actor,
+            api_key=api_key,
         )
     return gateway
 
@@ -136,7 +139,7 @@ def gateway_delete(
     name = gateway.name
     _schedule_remove(gateway)
     gateway.delete()
-    audit_record(action="gateway.delete", target=name, **_who(actor, api_key))
+    audit_record(action="gateway.delete", target=name, actor=actor, api_key=api_key)
 
 
 # --- register maps ----------------------------------------------------------------------------
@@ -219,7 +222,7 @@ def register_map_create(
         action="register_map.create",
         target=register_map.meter.serial_number,
         detail={"gateway": register_map.gateway.name, "device_id": register_map.device_id},
-        **_who(actor, api_key),
+        actor=actor, api_key=api_key,
     )
     return register_map
 
@@ -249,7 +252,7 @@ def register_map_update(
         action="register_map.update",
         target=register_map.meter.serial_number,
         detail={k: str(v) for k, v in fields.items()},
-        **_who(actor, api_key),
+        actor=actor, api_key=api_key,
     )
     return register_map
 
@@ -263,4 +266,4 @@ def register_map_delete(
 ) -> None:
     serial = register_map.meter.serial_number
     register_map.delete()
-    audit_record(action="register_map.delete", target=serial, **_who(actor, api_key))
+    audit_record(action="register_map.delete", target=serial, actor=actor, api_key=api_key)

@@ -30,7 +30,6 @@ from billspree.core.services import audit_record
 from gateways import poller
 from gateways.models import Gateway, PollRun
 from gateways.services import wire_lock
-from gateways.services._common import _who
 from gateways.services.plans import MapRow, PollPlan, maps_of, target_of
 from gateways.services.recording import Cycle, interrupted_runs_close
 
@@ -235,7 +234,7 @@ def gateway_poll_request(
     at = claimed[gateway.pk]
     audit_record(
         action="gateway.poll_now", target=gateway.name, detail={"slot": at.isoformat()},
-        **_who(actor, api_key),
+        actor=actor, api_key=api_key,
     )
     enqueue_on_commit("gateways.tasks.gateway_poll_task", gateway.pk, manual=True,
                       slot=at.isoformat())

@@ -19,7 +19,6 @@ from gateways.models import (
     ProfileValue,
 )
 from gateways.profiles import BUILTIN_PROFILES, ProfileDef
-from gateways.services._common import _who
 
 # --- profiles ---------------------------------------------------------------------------------
 
@@ -217,7 +216,7 @@ def profile_create(
     profile_builtins_ensure()
     profile = Profile(organization=require_organization(), **fields)
     _profile_save(profile, values)
-    audit_record(action="profile.create", target=profile.name, **_who(actor, api_key))
+    audit_record(action="profile.create", target=profile.name, actor=actor, api_key=api_key)
     return profile
 
 
@@ -243,7 +242,7 @@ def profile_update(
     for key, value in fields.items():
         setattr(profile, key, value)
     _profile_save(profile, values, before=before)
-    audit_record(action="profile.update", target=profile.name, **_who(actor, api_key))
+    audit_record(action="profile.update", target=profile.name, actor=actor, api_key=api_key)
     return profile
 
 
@@ -285,4 +284,4 @@ def profile_delete(
         raise Conflict("Meters are read with this profile; map them to another one first.")
     name = profile.name
     profile.delete()
-    audit_record(action="profile.delete", target=name, **_who(actor, api_key))
+    audit_record(action="profile.delete", target=name, actor=actor, api_key=api_key)

@@ -30,7 +30,6 @@ from gateways.models import (
     RelayKind,
     RelayState,
 )
-from gateways.services._common import _who
 from gateways.services.plans import target_of
 from gateways.services.wire_lock import gateway_locked
 
@@ -187,7 +186,7 @@ def relay_switch(
         "address": profile.relay_address,
         "value": value,
     }
-    who = _who(actor, api_key)
+    who = {"actor": actor, "api_key": api_key}
     with gateway_locked(gateway.pk, wait_s=LOCK_WAIT_S):
         result = _wire_write(register_map, value)
         failure = result.items["write"].failure

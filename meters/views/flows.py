@@ -19,7 +19,7 @@ from billspree.core.billing_inputs import impacts_warn
 from billspree.core.errors import Conflict
 from billspree.core.models import Role
 from billspree.core.portal_forms import form_errors
-from billspree.core.portal_views import ConfirmView
+from billspree.core.portal_views import ConfirmView, confirmed
 from meters import forms, services
 from meters.models import BillingPoint, Meter, MeterAssignment, MeterType, Property
 from meters.views.common import ASSIGN_NAMES, REMOVE_NAMES, REPLACE_NAMES, WriteView
@@ -170,7 +170,7 @@ class ConfirmedActionView(WriteView):
             return self._render(a, form, status=400)
         if request.POST.get("back"):
             return self._render(a, form)
-        if request.POST.get("confirm") != "1":
+        if not confirmed(request):
             return self._render(a, form, confirming=True)
         try:
             message = self.perform(a, form.cleaned_data)

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.views import View
 from django.views.generic import DetailView, ListView
 
+from billspree.core import timefmt
 from billspree.core.actor import Actor
 from billspree.core.billing_inputs import impacts_warn
 from billspree.core.errors import Conflict
@@ -79,21 +80,12 @@ class OccupancyOverviewView(OrganizationPortalMixin, ListView):
 # --- billing point timeline ---------------------------------------------------------------
 
 
-def _month_start(moment: datetime, months_back: int) -> datetime:
-    """The first instant of the month ``months_back`` before ``moment``'s (negative: after),
-    in ``moment``'s time zone; months counted from year 0 so December + 1 is January."""
-    year, month = divmod(moment.year * 12 + moment.month - 1 - months_back, 12)
-    return moment.replace(
-        year=year, month=month + 1, day=1, hour=0, minute=0, second=0, microsecond=0
-    )
-
-
 def timeline_bars(billing_point: BillingPoint, months: int = TIMELINE_MONTHS) -> dict[str, Any]:
     """Segments of the last ``months`` months with their share of the bar (in percent)."""
     tz = billing_point.property.time_zone
     now = timezone.now().astimezone(tz)
-    start = _month_start(now, months - 1)
-    end = _month_start(now, -1)
+    start = timefmt.month_start(now.date(), now.tzinfo, months - 1)
+    end = timefmt.month_start(now.date(), now.tzinfo, -1)
     segments = selectors.billing_point_occupants(billing_point, start, end)
     total = (end - start).total_seconds()
     bars = [

@@ -177,9 +177,9 @@ def test_review_list_of_2000_drafts_does_not_query_per_draft(
 def test_late_data_matches_lines_by_charge_whatever_their_words():
     """A line of before (its description begins with the rule's name) and a re-rated line
     (words with the days, the name in ``charge``) are the same charge of the period."""
-    from billing.services.adjustments import _key
+    from billing.services.adjustment_deltas import charge_key
 
-    old = _key(LineKind.USAGE, 7, "electricity", "Energy: 0–100 kWh", D("19"))
-    new = _key(LineKind.USAGE, 7, "electricity",
+    old = charge_key(LineKind.USAGE, 7, "electricity", "Energy: 0–100 kWh", D("19"))
+    new = charge_key(LineKind.USAGE, 7, "electricity",
                "Energy, 1–14 Sep 2026, first 100 kWh: 100 kWh × 0.2000", D("19"), "Energy")
     assert old == new

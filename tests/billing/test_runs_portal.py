@@ -295,9 +295,9 @@ def test_subscription_form_has_the_batch_choice(world_a, batch, houses):
 
 def test_totals_are_decimal_sums(world_a, batch, houses):
     run = _finished_run(world_a, batch, houses)
-    from billing.views.runs import _totals
+    from billing.selectors.totals import currency_totals
 
-    totals = _in(world_a, lambda: _totals(Invoice.objects.filter(bill_run=run)))
+    totals = _in(world_a, lambda: currency_totals(Invoice.objects.filter(bill_run=run)))
     assert totals == [("EUR", Decimal("95.0800"))]
 
 

@@ -23,6 +23,7 @@ from billing.models import (
     StatementStatus,
     statement_storage,
 )
+from billing.services import statement_delivery as sending
 from billing.services import statements as svc
 from tests.billing.factories_statements import billed_house, brand
 
@@ -53,7 +54,7 @@ def statements_location(tmp_path) -> dict:
 
 
 @pytest.fixture(autouse=True)
-def _private_storage(settings, tmp_path):
+def private_storage(settings, tmp_path):
     """Each test writes its PDFs under its own tmp dir (the real filesystem storage)."""
     settings.STORAGES = {**settings.STORAGES, "statements": statements_location(tmp_path)}
 
@@ -242,7 +243,7 @@ def test_bulk_issue_hook_creates_statements_set_based_and_is_idempotent(
 def test_send_emails_the_tenant_with_the_pdf_attached(billed, django_capture_on_commit_callbacks):
     inv = billed.invoice
     with django_capture_on_commit_callbacks(execute=True):
-        delivery = svc.invoice_statement_send(invoice=inv)
+        delivery = sending.invoice_statement_send(invoice=inv)
     delivery.refresh_from_db()
     assert delivery.status == DeliveryStatus.SENT and delivery.sent_at and not delivery.error
     [message] = mail.outbox
@@ -260,7 +261,7 @@ def test_tenant_without_email_gets_a_failed_delivery_and_no_mail(
         in_org_a, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         b = billed_house(tenant_email="")
-        delivery = svc.invoice_statement_send(invoice=b.invoice)
+        delivery = sending.invoice_statement_send(invoice=b.invoice)
     assert delivery.status == DeliveryStatus.FAILED
     assert delivery.error == "the tenant has no email address"
     assert mail.outbox == []
@@ -272,12 +273,12 @@ def test_smtp_refusal_is_recorded_and_resend_creates_a_new_sent_delivery(
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 2
     with django_capture_on_commit_callbacks(execute=True):
-        failed = svc.invoice_statement_send(invoice=billed.invoice)
+        failed = sending.invoice_statement_send(invoice=billed.invoice)
     failed.refresh_from_db()
     assert failed.status == DeliveryStatus.FAILED and "refused" in failed.error.lower()
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     with django_capture_on_commit_callbacks(execute=True):
-        resent = svc.invoice_statement_send(invoice=billed.invoice)
+        resent = sending.invoice_statement_send(invoice=billed.invoice)
     resent.refresh_from_db()
     assert resent.status == DeliveryStatus.SENT and resent.pk != failed.pk
     assert len(mail.outbox) == 1
@@ -303,13 +304,13 @@ def test_a_draft_cannot_be_sent(in_org_a):
     read(h.meter, (at(SEP), "1100"), (at(OCT), "1400"))
     [draft] = services.invoice_create_draft(subscriptions=[h.subscription], start=SEP, end=OCT)
     with pytest.raises(Conflict):
-        svc.invoice_statement_send(invoice=draft)
+        sending.invoice_statement_send(invoice=draft)
     assert StatementDelivery.objects.count() == 0
 
 
 def test_a_group_task_delivered_twice_emails_once(billed, django_capture_on_commit_callbacks):
     for _ in range(2):
-        svc.invoice_statements_generate(invoice_ids=[billed.invoice.pk], send=True)
+        sending.invoice_statements_generate(invoice_ids=[billed.invoice.pk], send=True)
     assert len(mail.outbox) == 1
     assert StatementDelivery.objects.filter(status=DeliveryStatus.SENT).count() == 1
 
@@ -458,7 +459,7 @@ def test_a_tenant_emailed_the_invoice_is_emailed_its_credit_note(
 
     inv = billed.invoice
     with django_capture_on_commit_callbacks(execute=True):
-        svc.invoice_statement_send(invoice=inv)
+        sending.invoice_statement_send(invoice=inv)
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
         note = services.credit_note_create(invoice=inv, reason="Wrong meter reading",
@@ -542,7 +543,7 @@ def test_an_invoice_email_still_queued_when_the_invoice_is_credited_is_not_sent(
     from billing.tasks.statements import statement_delivery_send_task
 
     inv = billed.invoice
-    queued = svc.invoice_statement_send(invoice=inv)  # its task has not run yet
+    queued = sending.invoice_statement_send(invoice=inv)  # its task has not run yet
     with django_capture_on_commit_callbacks(execute=True):
         note = services.credit_note_create(invoice=inv, reason="Wrong meter reading")
     statement_delivery_send_task(inv.organization_id, queued.pk)  # the worker gets to it

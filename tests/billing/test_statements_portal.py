@@ -9,7 +9,7 @@ from django.core import mail
 
 from billing.models import BuildingStatement, DeliveryStatus, StatementDelivery
 from tests.billing.factories_statements import OCT, SEP, billed_house, brand, building_scenario
-from tests.billing.test_statements import _private_storage, has, pdf_text  # noqa: F401
+from tests.billing.test_statements import has, pdf_text, private_storage  # noqa: F401
 from tests.conftest import api_client, login_client
 
 

@@ -15,10 +15,9 @@ from billspree.celery import app
 from billspree.core.scoping import organization_context
 from tests.billing.builders import at, make_house, read
 from tests.billing.factories_statements import OCT, SEP
-from tests.billing.test_statements import _private_storage  # noqa: F401
-from tests.conftest import require_service
+from tests.billing.test_statements import private_storage  # noqa: F401
+from tests.conftest import redis_up, require_service
 from tests.factories import make_org_world
-from tests.integration.test_celery_worker import _redis_up
 
 pytestmark = pytest.mark.redis
 
@@ -33,7 +32,7 @@ def _wait(check, seconds: float = 60) -> bool:
 
 
 def test_worker_generates_after_issue_and_sends(transactional_db):
-    require_service(_redis_up(), "Redis (set REDIS_URL)")
+    require_service(redis_up(), "Redis (set REDIS_URL)")
     world = make_org_world("Statement Worker Estates", "STMTWORKER")
     with organization_context(world.org):
         h = make_house()

@@ -169,7 +169,7 @@ def test_preview_page_shows_vat_per_rate_and_cash_rounding(world_a):
 
 
 def test_statement_email_shows_cash_rounding(swiss):
-    from billing.services.statements import statement_email
+    from billing.services.statement_delivery import statement_email
 
     h, inv = swiss
     with organization_context(h.prop.organization):
@@ -187,8 +187,6 @@ def test_building_statement_adds_up_with_the_cash_rounding(world_a):
     65.18 → 65.20 (+0.02)."""
     from billing.selectors.statements import building_statement_data
     from billing.statements.render import building_statement_html
-    from tests.billing.test_line_trace import _squash
-
     with organization_context(world_a.org):
         h = make_house(standing=False, flat="0.201", tax_rate="8.1", currency="CHF",
                        cash_rounding="0.05")

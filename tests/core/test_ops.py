@@ -14,9 +14,8 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from billspree.celery import app
 from billspree.core import ops
-from tests.conftest import login_client, require_service
+from tests.conftest import login_client, redis_up, require_service
 from tests.factories import make_user
-from tests.integration.test_celery_worker import _redis_up
 
 
 def _rows(html: str) -> dict[str, str]:
@@ -56,7 +55,7 @@ def test_status_page_is_for_platform_staff_only(world_a):
 
 @pytest.mark.redis
 def test_status_page_shows_workers_beat_and_what_apps_report(transactional_db, world_a):
-    require_service(_redis_up(), "Redis (set REDIS_URL)")
+    require_service(redis_up(), "Redis (set REDIS_URL)")
     staff = login_client(make_user("ops@example.test", is_staff=True))
     every = IntervalSchedule.objects.create(every=60, period=IntervalSchedule.SECONDS)
     task = PeriodicTask.objects.create(name="ops-test", task="x", interval=every,

@@ -24,9 +24,8 @@ from billspree.celery import app
 from billspree.core.scoping import organization_context
 from tests.billing.builders import at, make_house, read
 from tests.conftest import child_database_url as _database_url
-from tests.conftest import require_service
+from tests.conftest import redis_up, require_service
 from tests.factories import make_org_world
-from tests.integration.test_celery_worker import _redis_up
 
 pytestmark = pytest.mark.redis
 
@@ -67,7 +66,7 @@ def _done(run) -> int:
 def test_worker_killed_mid_run_then_a_fresh_worker_finishes_exactly(
     transactional_db, settings, tmp_path
 ):
-    require_service(_redis_up(), "Redis (set REDIS_URL)")
+    require_service(redis_up(), "Redis (set REDIS_URL)")
     settings.BILL_RUN_CHUNK_SIZE = CHUNK
     app.control.purge()
     world = make_org_world("Run Worker Estates", "RUNWORKER")

@@ -3,32 +3,21 @@
 import time
 
 import pytest
-import redis
 from celery.contrib.testing.worker import start_worker
-from django.conf import settings
 from django.core import mail
 
 from billspree.celery import app
 from billspree.core import services
 from billspree.core.models import Invitation
 from billspree.core.scoping import organization_context
-from tests.conftest import require_service
+from tests.conftest import redis_up, require_service
 from tests.factories import make_org_world
 
 pytestmark = pytest.mark.redis
 
 
-def _redis_up() -> bool:
-    if not settings.REDIS_URL:
-        return False
-    try:
-        return bool(redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2).ping())
-    except redis.RedisError:
-        return False
-
-
 def test_worker_sends_invitation_through_redis(transactional_db):
-    require_service(_redis_up(), "Redis (set REDIS_URL)")
+    require_service(redis_up(), "Redis (set REDIS_URL)")
     assert app.conf.broker_url.startswith("redis://")
     world = make_org_world("Worker Estates", "WORKER")
     app.conf.task_always_eager = False

@@ -22,10 +22,9 @@ from gateways.models import PollRun
 from gateways.simulator import SimulatedGateway, SimulatorThread, default_layout, make_meters
 from readings.models import Reading
 from tests.conftest import child_database_url as _database_url
-from tests.conftest import require_service
+from tests.conftest import redis_up, require_service
 from tests.factories import make_org_world
 from tests.gateways.helpers import make_gateway, map_default_layout
-from tests.integration.test_celery_worker import _redis_up
 
 pytestmark = pytest.mark.redis
 
@@ -48,7 +47,7 @@ def _runs(gateway) -> list[PollRun]:
 
 
 def test_beat_schedules_polls_that_a_worker_stores_as_readings(transactional_db, tmp_path):
-    require_service(_redis_up(), "Redis (set REDIS_URL)")
+    require_service(redis_up(), "Redis (set REDIS_URL)")
     app.control.purge()
     world = make_org_world("Beat Estates", "BEAT")
     store = SimulatedGateway(make_meters(default_layout(3), spread=False))

@@ -13,15 +13,14 @@ from billspree.celery import app
 from billspree.core.scoping import organization_context
 from readings.models import Reading, Upload
 from readings.services import upload_create
-from tests.conftest import require_service
-from tests.integration.test_celery_worker import _redis_up
+from tests.conftest import redis_up, require_service
 from tests.readings.helpers import make_meter
 
 pytestmark = pytest.mark.redis
 
 
 def test_worker_imports_an_upload_with_progress(transactional_db, world_a):
-    require_service(_redis_up(), "Redis (set REDIS_URL)")
+    require_service(redis_up(), "Redis (set REDIS_URL)")
     start = datetime(2025, 1, 1, tzinfo=UTC)
     with organization_context(world_a.org):
         for n in range(20):

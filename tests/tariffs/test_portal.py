@@ -90,7 +90,7 @@ def test_create_rate_list_then_tiered_rule_with_rows(tariffs_a, manager):
     assert response.status_code == 302
     rl = RateList.objects.get(name="Water")
     version = rl.versions.get()
-    data = _rule_post(name="Water blocks", kind="tiered", meter_type="cold_water",
+    data = rule_post(name="Water blocks", kind="tiered", meter_type="cold_water",
                       tiers=[("10", "1.80"), ("", "2.40")])
     response = manager.post(reverse("tariffs:rule_create", args=[version.public_id]), data)
     assert response.status_code == 302, response.content.decode()[:2000]
@@ -99,7 +99,7 @@ def test_create_rate_list_then_tiered_rule_with_rows(tariffs_a, manager):
     assert rule.unit == "m³"
 
 
-def _rule_post(tiers=(), bands=(), **fields) -> dict:
+def rule_post(tiers=(), bands=(), **fields) -> dict:
     data = {"name": "", "kind": "flat", "meter_type": "", "unit": "", "price": "", "per": "month",
             "allowance": "", "minimum_charge": "", "tax_rate": "0", "holiday_calendar": "",
             "position": "0", **fields}
@@ -116,7 +116,7 @@ def _rule_post(tiers=(), bands=(), **fields) -> dict:
 def test_bad_tiers_are_shown_by_row_and_nothing_changes(tariffs_a, manager):
     version = tariffs_a.objects["rate_list_version"]
     before = state()
-    data = _rule_post(name="Bad", kind="tiered", meter_type="electricity",
+    data = rule_post(name="Bad", kind="tiered", meter_type="electricity",
                       tiers=[("100", "0.2"), ("50", "0.3"), ("", "0.4")])
     response = manager.post(reverse("tariffs:rule_create", args=[version.public_id]), data)
     assert response.status_code == 400
@@ -128,7 +128,7 @@ def test_bad_tiers_are_shown_by_row_and_nothing_changes(tariffs_a, manager):
 def test_bad_bands_and_field_errors_are_shown(tariffs_a, manager):
     version = tariffs_a.objects["rate_list_version"]
     before = state()
-    data = _rule_post(name="TOU", kind="time_of_use", meter_type="electricity", tax_rate="120",
+    data = rule_post(name="TOU", kind="time_of_use", meter_type="electricity", tax_rate="120",
                       bands=[("Day", ["weekday"], "07:00", "20:00", "0.3")])
     response = manager.post(reverse("tariffs:rule_create", args=[version.public_id]), data)
     assert response.status_code == 400
@@ -140,7 +140,7 @@ def test_bad_bands_and_field_errors_are_shown(tariffs_a, manager):
 
 def test_time_of_use_rule_from_band_rows(tariffs_a, manager):
     version = tariffs_a.objects["rate_list_version"]
-    data = _rule_post(name="TOU 2", kind="time_of_use", meter_type="gas", bands=[
+    data = rule_post(name="TOU 2", kind="time_of_use", meter_type="gas", bands=[
         ("Day", ["weekday"], "06:00", "22:00", "0.3"),
         ("Night", ["weekday"], "22:00", "06:00", "0.1"),
         ("Weekend", ["weekend", "holiday"], "00:00", "24:00", "0.1"),

@@ -13,7 +13,7 @@ from billspree.core import services as core_services
 from tariffs import services
 from tariffs.models import RateList
 from tests.conftest import login_client
-from tests.tariffs.test_portal import _rule_post
+from tests.tariffs.test_portal import rule_post
 
 
 @pytest.fixture
@@ -78,7 +78,7 @@ def test_a_tiered_rule_form_hides_the_unit_price(tariffs_a, manager):
 
 def test_a_price_typed_before_choosing_tiered_is_not_stored(tariffs_a, manager):
     version = _version()
-    data = _rule_post(name="Water blocks", kind="tiered", meter_type="cold_water", price="9.99",
+    data = rule_post(name="Water blocks", kind="tiered", meter_type="cold_water", price="9.99",
                       tiers=[("10", "1.80"), ("", "2.40")])
     response = manager.post(reverse("tariffs:rule_create", args=[version.public_id]), data)
     assert response.status_code == 302, response.content.decode()[:1500]

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tenants.views.occupancy import _month_start
+from billspree.core.timefmt import month_start
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -23,6 +23,6 @@ BERLIN = ZoneInfo("Europe/Berlin")
     ],
 )
 def test_month_start_wraps_years_both_ways(moment, back, expected):
-    start = _month_start(datetime(*moment, 15, 30, tzinfo=BERLIN), back)
+    start = month_start(datetime(*moment, 15, 30, tzinfo=BERLIN).date(), BERLIN, back)
     assert (start.year, start.month, start.day, start.hour, start.minute) == (*expected, 1, 0, 0)
     assert start.tzinfo is BERLIN
