@@ -24,7 +24,7 @@ import tempfile
 from datetime import date, timedelta
 from pathlib import Path
 
-import _readings as b
+import readings_setup as b
 from django.db import connection
 
 from billspree.core.scoping import organization_context

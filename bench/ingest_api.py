@@ -24,7 +24,7 @@ from __future__ import annotations
 import argparse
 import uuid
 
-import _readings as b
+import readings_setup as b
 from rest_framework.test import APIClient
 
 from billspree.core.models import ApiKeyScope

@@ -19,7 +19,7 @@ import argparse
 import tempfile
 from pathlib import Path
 
-import _readings as b
+import readings_setup as b
 
 from billspree.core.scoping import organization_context
 from readings.models import DailyConsumption
