@@ -7,23 +7,12 @@ service's rules (the portal and the API use it).
 
 from django.contrib import admin
 
-from billspree.core.admin_site import OrganizationScopedAdmin
+from billspree.core.admin_site import ReadOnlyScopedAdmin
 from readings.models import ReadingAnomaly, ReadingRevision, Upload
 
 
-class ReadOnlyAdmin(OrganizationScopedAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(Upload)
-class UploadAdmin(ReadOnlyAdmin):
+class UploadAdmin(ReadOnlyScopedAdmin):
     list_display = ("__str__", "source", "status", "rows_total", "created_count", "error_count")
     list_filter = ("source", "status")
     search_fields = ("filename", "note", "idempotency_key")
@@ -32,13 +21,13 @@ class UploadAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ReadingRevision)
-class ReadingRevisionAdmin(ReadOnlyAdmin):
+class ReadingRevisionAdmin(ReadOnlyScopedAdmin):
     list_display = ("meter", "read_at", "old_value", "new_value", "created_at")
     list_select_related = ("meter",)
 
 
 @admin.register(ReadingAnomaly)
-class ReadingAnomalyAdmin(ReadOnlyAdmin):
+class ReadingAnomalyAdmin(ReadOnlyScopedAdmin):
     list_display = ("meter", "read_at", "value", "status", "reason")
     list_filter = ("status",)
     list_select_related = ("meter",)

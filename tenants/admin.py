@@ -4,19 +4,8 @@ write the audit trail; the admin is for looking and for fixing a tenant's detail
 
 from django.contrib import admin
 
-from billspree.core.admin_site import OrganizationScopedAdmin
+from billspree.core.admin_site import OrganizationScopedAdmin, ReadOnlyScopedAdmin
 from tenants.models import BadgeAssignment, Move, Occupancy, Ownership, RfidBadge, Tenant
-
-
-class ReadOnlyAdmin(OrganizationScopedAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Tenant)
@@ -43,25 +32,25 @@ class RfidBadgeAdmin(OrganizationScopedAdmin):
 
 
 @admin.register(Occupancy)
-class OccupancyAdmin(ReadOnlyAdmin):
+class OccupancyAdmin(ReadOnlyScopedAdmin):
     list_display = ("tenant", "billing_point", "move_in", "move_out")
     list_select_related = ("tenant", "billing_point")
     search_fields = ("tenant__name", "billing_point__name", "billing_point__connection_id")
 
 
 @admin.register(Move)
-class MoveAdmin(ReadOnlyAdmin):
+class MoveAdmin(ReadOnlyScopedAdmin):
     list_display = ("billing_point", "moved_at", "outgoing", "incoming", "created_at")
     list_select_related = ("billing_point", "outgoing__tenant", "incoming__tenant")
 
 
 @admin.register(BadgeAssignment)
-class BadgeAssignmentAdmin(ReadOnlyAdmin):
+class BadgeAssignmentAdmin(ReadOnlyScopedAdmin):
     list_display = ("badge", "tenant", "assigned_at", "returned_at")
     list_select_related = ("badge", "tenant")
 
 
 @admin.register(Ownership)
-class OwnershipAdmin(ReadOnlyAdmin):
+class OwnershipAdmin(ReadOnlyScopedAdmin):
     list_display = ("owner", "property", "billing_point", "created_at")
     list_select_related = ("owner", "property", "billing_point")

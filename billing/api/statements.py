@@ -25,7 +25,7 @@ from billing.models import (
 from billing.views.statements import (
     building_pdf_name,
     credit_note_pdf_response,
-    invoice_pdf_name,
+    invoice_statement_pdf_response,
     pdf_response,
 )
 from billspree.core.api_base import (
@@ -87,11 +87,7 @@ class InvoiceStatementPdfView(_InvoiceStatementView):
 
     @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY})
     def get(self, request: Request, id: Any):
-        invoice = self.invoice(id)
-        statement = InvoiceStatement.objects.filter(invoice=invoice).first()
-        if statement is None or statement.status != StatementStatus.READY:
-            raise Http404("This invoice's statement is not ready.")
-        return pdf_response(statement.file.name, invoice_pdf_name(invoice))
+        return invoice_statement_pdf_response(self.invoice(id))
 
 
 class InvoiceStatementRegenerateView(_InvoiceStatementView):

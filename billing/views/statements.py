@@ -59,6 +59,15 @@ def invoice_pdf_name(invoice: Invoice) -> str:
     return f"invoice-{invoice.number or invoice.public_id}.pdf"
 
 
+def invoice_statement_pdf_response(invoice: Invoice) -> FileResponse:
+    """An invoice's statement PDF as an attachment, or 404 while it is not ready (the
+    portal's download and the API's answer alike)."""
+    statement = InvoiceStatement.objects.filter(invoice=invoice).first()
+    if statement is None or statement.status != StatementStatus.READY:
+        raise Http404("This invoice's statement is not ready.")
+    return pdf_response(statement.file.name, invoice_pdf_name(invoice))
+
+
 def statement_panel_context(invoice: Invoice) -> dict[str, Any]:
     statement = InvoiceStatement.objects.filter(invoice=invoice).first()
     deliveries = list(StatementDelivery.objects.filter(invoice=invoice)
@@ -89,11 +98,7 @@ class StatementPanelView(_InvoiceView):
 
 class StatementDownloadView(_InvoiceView):
     def get(self, request: HttpRequest, id: Any) -> HttpResponse:
-        invoice = self.invoice(id)
-        statement = InvoiceStatement.objects.filter(invoice=invoice).first()
-        if statement is None or statement.status != StatementStatus.READY:
-            raise Http404("This invoice's statement is not ready.")
-        return pdf_response(statement.file.name, invoice_pdf_name(invoice))
+        return invoice_statement_pdf_response(self.invoice(id))
 
 
 class InvoiceConfirmView(ConfirmView):

@@ -3,7 +3,7 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.db import models
 from django.urls import reverse
 
-from billspree.core.admin_site import OrganizationScopedAdmin
+from billspree.core.admin_site import OrganizationScopedAdmin, ReadOnlyScopedAdmin
 from billspree.core.files import LimitedImageField
 from billspree.core.forms import LogoInput
 from billspree.core.models import ApiKey, AuditEvent, Invitation, Membership, Organization, User
@@ -90,15 +90,6 @@ class ApiKeyAdmin(OrganizationScopedAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(OrganizationScopedAdmin):
+class AuditEventAdmin(ReadOnlyScopedAdmin):
     list_display = ("created_at", "action", "target", "actor", "api_key")
     list_filter = ("action",)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -33,3 +33,17 @@ class OrganizationScopedAdmin(admin.ModelAdmin):
         return getattr(request, "organization", None) is not None and super().has_module_permission(
             request
         )
+
+
+class ReadOnlyScopedAdmin(OrganizationScopedAdmin):
+    """Rows the product writes and people only look at (audit events, uploads, moves):
+    the admin may show them, never add, change or delete one behind the services' back."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
