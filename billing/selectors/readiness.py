@@ -2,9 +2,10 @@
 
 One rule, two places: the billing point's page warns ahead (:func:`billing_point_gaps`),
 and a bill run's skip reasons say the same afterwards (``billing.engine``). Both use the
-engine's rate resolution (``engine._Tariffs``: the billing point's own rate lists, then the
-variant's or plan's) and its test for interval data (``engine.needs_interval_data`` and
-``engine.INTERVAL_MAX``), and a gap carries the engine's diagnostic code, so
+one rate resolution (``tariffs.selectors.rate_book``: the billing point's own rate lists,
+then the variant's or plan's) and the engine's test for interval data
+(``engine.needs_interval_data`` and ``engine.INTERVAL_MAX``), and a gap carries the
+engine's diagnostic code, so
 ``billing.selectors.fixes`` links both to the same fix.
 
 What each charge kind needs (``tariffs.pricing``): a standing charge nothing; flat, tiered
@@ -30,6 +31,7 @@ from billspree.core import timefmt
 from meters.models import BillingPoint, MeterAssignment, MeterType
 from readings.models import Reading
 from tariffs import pricing
+from tariffs import selectors as tariff_selectors
 
 
 @dataclass(frozen=True)
@@ -150,7 +152,7 @@ def subscription_gaps(subscription: Subscription, start: date, end: date) -> lis
     tz = str(bp.property.time_zone)
     lo, hi = engine.local_midnight(start, tz), engine.local_midnight(end, tz)
     period = timefmt.format_period(start, end)
-    tariffs = engine._Tariffs([sub], start, end)
+    tariffs = tariff_selectors.rate_book(subjects=[sub], start=start, end=end)
     meters: dict[str, list] = defaultdict(list)
     for a in MeterAssignment.objects.filter(billing_point=bp, connected_at__lt=hi).filter(
         Q(removed_at__isnull=True) | Q(removed_at__gt=lo)
