@@ -34,7 +34,6 @@ class Diagnostic:
         return out
 
 
-
 @dataclass
 class UsageRef:
     """A meter segment that was billed: the consumption and the two readings behind it."""

@@ -36,7 +36,6 @@ def needs_interval_data(rules: Iterable[pricing.Rule]) -> bool:
     return any(r.kind == pricing.TIME_OF_USE for r in rules)
 
 
-
 def plain_value(value: Decimal) -> str:
     """A register value as people read it: 50.5, not 50.5000 (nor 1E+4)."""
     return f"{value.normalize():f}"
