@@ -598,3 +598,29 @@ def interval_data(
             if b - a <= INTERVAL_MAX and ta is not None and tb is not None
         )
     return out
+
+
+def meters_with_interval_data(
+    *, meter_ids: Iterable[int], start: datetime, end: datetime
+) -> set[int]:
+    """The meters with two consecutive readings at most ``INTERVAL_MAX`` apart in
+    ``[start, end]``: what time-of-use pricing can split into bands (one query)."""
+    from django.db.models import F, Window
+    from django.db.models.functions import Lag
+
+    ids = list(meter_ids)
+    if not ids:
+        return set()
+    gaps = Reading.objects.filter(meter_id__in=ids, read_at__gte=start, read_at__lte=end) \
+        .annotate(prev=Window(Lag("read_at"), partition_by=[F("meter_id")],
+                              order_by=F("read_at").asc())) \
+        .annotate(gap=F("read_at") - F("prev")).filter(gap__lte=INTERVAL_MAX)
+    return set(gaps.values_list("meter_id", flat=True))
+
+
+def reading_times(
+    *, meter_id: int, start: datetime, end: datetime, limit: int = 1000
+) -> list[datetime]:
+    """When the meter was read in ``[start, end]``, oldest first (at most ``limit``)."""
+    return list(Reading.objects.filter(meter_id=meter_id, read_at__gte=start, read_at__lte=end)
+                .order_by("read_at").values_list("read_at", flat=True)[:limit])

@@ -22,14 +22,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import F, Q, Window
-from django.db.models.functions import Lag
+from django.db.models import Q
 
 from billing import engine
 from billing.models import Subscription
 from billspree.core import timefmt
 from meters.models import BillingPoint, MeterAssignment, MeterType
-from readings.models import Reading
+from readings import selectors as readings_selectors
 from tariffs import pricing
 from tariffs import selectors as tariff_selectors
 
@@ -99,20 +98,13 @@ def current_subscription(billing_point: BillingPoint, today: date,
 
 def meters_with_interval_data(meter_ids: list[int], lo: datetime, hi: datetime) -> set[int]:
     """The meters that have two consecutive readings at most ``engine.INTERVAL_MAX`` apart
-    in ``[lo, hi]``: what time-of-use pricing can split into bands (one query)."""
-    if not meter_ids:
-        return set()
-    gaps = Reading.objects.filter(meter_id__in=meter_ids, read_at__gte=lo, read_at__lte=hi) \
-        .annotate(prev=Window(Lag("read_at"), partition_by=[F("meter_id")],
-                              order_by=F("read_at").asc())) \
-        .annotate(gap=F("read_at") - F("prev")).filter(gap__lte=engine.INTERVAL_MAX)
-    return set(gaps.values_list("meter_id", flat=True))
+    in ``[lo, hi]`` (``readings.selectors.meters_with_interval_data``, one query)."""
+    return readings_selectors.meters_with_interval_data(meter_ids=meter_ids, start=lo, end=hi)
 
 
 def _cadence(meter_id: int, lo: datetime, hi: datetime, tz) -> str:
     """How the meter is read, in words: "2 readings in 1–30 Nov 2026, about 30 days apart"."""
-    times = list(Reading.objects.filter(meter_id=meter_id, read_at__gte=lo, read_at__lte=hi)
-                 .order_by("read_at").values_list("read_at", flat=True)[:1000])
+    times = readings_selectors.reading_times(meter_id=meter_id, start=lo, end=hi)
     period = timefmt.format_period(lo, hi, tz)
     if not times:
         return f"no readings in {period}"
