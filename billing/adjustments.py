@@ -13,13 +13,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime
-from typing import TYPE_CHECKING
 
+from billing.drafts import DraftInvoice, DraftLine, UsageRef
 from billing.models import Adjustment, LineKind
 from billspree.core import timefmt
-
-if TYPE_CHECKING:  # the engine imports this module
-    from billing.engine import DraftInvoice
 
 
 def load_pending(ctx) -> dict[tuple[int, int], list[Adjustment]]:
@@ -63,8 +60,6 @@ def add_pending_lines(ctx, inv: DraftInvoice) -> None:
 
 def adjustment_line(adj: Adjustment, tz: str):
     """The draft line that bills ``adj``, traced to it (and to the meter and readings)."""
-    from billing.engine import DraftLine, UsageRef
-
     return DraftLine(
         kind=LineKind.ADJUSTMENT, description=line_description(adj, tz)[:300],
         quantity=adj.quantity, unit=adj.unit, unit_price=adj.unit_price, amount=adj.amount,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -12,6 +14,7 @@ from django.db.models import Prefetch, Q, QuerySet
 from meters.models import BillingPoint
 from tariffs import pricing
 from tariffs.models import (
+    AddOn,
     BillingPointRateList,
     CashRounding,
     ChargeRule,
@@ -49,55 +52,193 @@ def versions_between(rate_list: RateList, start: date, end: date) -> list[RateLi
     )
 
 
-def _version_at(rate_list: RateList, day: date) -> RateListVersion | None:
-    return rate_list.version_at(day)
-
-
 def _local_date(billing_point: BillingPoint, at: datetime | date) -> date:
     if isinstance(at, datetime):
         return at.astimezone(ZoneInfo(str(billing_point.property.time_zone))).date()
     return at
 
 
-def _plan_rate_lists(plan: Plan | None, variant: PlanVariant | None) -> list[RateList]:
-    if variant is not None:
-        own = list(variant.rate_lists.all())
-        if own:
-            return own
-        plan = variant.plan
-    return list(plan.rate_lists.all()) if plan is not None else []
+# --- the rate book: which rate list prices what, for many billing points at once ----------
 
 
-def _has_rule_for(version: RateListVersion, meter_type: str) -> bool:
-    return not meter_type or version.rules.filter(meter_type=meter_type).exists()
+@dataclass(frozen=True, slots=True)
+class RateSubject:
+    """A billing point on a plan (and maybe a variant): what :func:`rate_book` resolves rate
+    lists for. A ``billing.Subscription`` has the same three fields and is accepted as is."""
+
+    billing_point_id: int
+    plan_id: int | None
+    variant_id: int | None = None
+
+
+def _in_effect(v: RateListVersion, day: date) -> bool:
+    return v.effective_from <= day and (v.effective_to is None or day < v.effective_to)
+
+
+def _overlaps(v: RateListVersion, start: date, end: date) -> bool:
+    return v.effective_from < end and (v.effective_to is None or v.effective_to > start)
+
+
+@dataclass
+class Rates:
+    """The rate list and its versions for each meter type ("" = fixed charges; "fees:<id>"
+    = a fixed-fees rate list) of one billing point over a period."""
+
+    lists: dict[str, RateList | None]
+    versions: dict[str, list[RateListVersion]]
+
+    def version(self, meter_type: str, day: date) -> RateListVersion | None:
+        for v in self.versions.get(meter_type, []):
+            if _in_effect(v, day):
+                return v
+        return None
+
+    def cuts(self) -> set[date]:
+        return {v.effective_from for vs in self.versions.values() for v in vs}
+
+
+class RateBook:
+    """Rate lists, versions, rules and add-ons of many billing points over a window, loaded
+    by :func:`rate_book` in a fixed number of queries. :meth:`version_for` is the one rate
+    resolution: the billing point's own list for the meter type, its catch-all list, then
+    the variant's (or plan's) lists — the first whose version in effect that day has a rule
+    for the meter type."""
+
+    def __init__(self, subjects: list, start: date, end: date):
+        self.overrides: dict[int, dict[str, RateList]] = defaultdict(dict)
+        for o in BillingPointRateList.objects.filter(
+            billing_point_id__in={s.billing_point_id for s in subjects}
+        ).select_related("rate_list"):
+            self.overrides[o.billing_point_id][o.meter_type] = o.rate_list
+        plans = {p.pk: p for p in Plan.objects.filter(pk__in={s.plan_id for s in subjects})
+                 .prefetch_related("rate_lists", "add_ons")}
+        variants = {v.pk: v for v in PlanVariant.objects.filter(
+            pk__in={s.variant_id for s in subjects if s.variant_id}
+        ).prefetch_related("rate_lists", "add_ons")}
+        #: (plan, variant) → the rate lists and the active add-ons it bills with
+        self.plan_lists: dict[tuple, list[RateList]] = {}
+        self._add_ons: dict[tuple, list[AddOn]] = {}
+        for key in {(s.plan_id, s.variant_id) for s in subjects}:
+            plan, variant = plans.get(key[0]), variants.get(key[1])
+            own = list(variant.rate_lists.all()) if variant is not None else []
+            self.plan_lists[key] = own or (list(plan.rate_lists.all()) if plan else [])
+            found = {a.pk: a for a in plan.add_ons.all() if a.active} if plan else {}
+            if variant is not None:
+                found.update({a.pk: a for a in variant.add_ons.all() if a.active})
+            self._add_ons[key] = list(found.values())
+        list_ids = {rl.pk for lists in self.plan_lists.values() for rl in lists}
+        list_ids |= {rl.pk for by in self.overrides.values() for rl in by.values()}
+        self.versions: dict[int, list[RateListVersion]] = defaultdict(list)
+        rules: dict[int, list[ChargeRule]] = defaultdict(list)
+        versions = RateListVersion.objects.filter(
+            rate_list_id__in=list_ids, effective_from__lt=end
+        ).filter(Q(effective_to__isnull=True) | Q(effective_to__gt=start)).select_related(
+            "rate_list"
+        ).order_by("effective_from")
+        for v in versions:
+            self.versions[v.rate_list_id].append(v)
+        for r in ChargeRule.objects.filter(
+            version_id__in=[v.pk for vs in self.versions.values() for v in vs]
+        ).order_by("position", "pk"):
+            rules[r.version_id].append(r)
+        calendars = {r.holiday_calendar_id for rs in rules.values() for r in rs
+                     if r.holiday_calendar_id}
+        holidays: dict[int, set[date]] = defaultdict(set)
+        for cal, day in Holiday.objects.filter(calendar_id__in=calendars).values_list(
+            "calendar_id", "date"
+        ):
+            holidays[cal].add(day)
+        self.rules: dict[int, list[pricing.Rule]] = {
+            vid: [r.to_pricing(frozenset(holidays.get(r.holiday_calendar_id, ()))) for r in rs]
+            for vid, rs in rules.items()
+        }
+        self.types: dict[int, set[str]] = {
+            vid: {r.meter_type for r in rs} for vid, rs in rules.items()
+        }
+
+    def rules_of(self, version: RateListVersion) -> list[pricing.Rule]:
+        return self.rules.get(version.pk, [])
+
+    def add_ons(self, subject) -> list[AddOn]:
+        """The active add-ons of the subject's plan and variant."""
+        return self._add_ons[(subject.plan_id, subject.variant_id)]
+
+    def version_at(self, rate_list: RateList, day: date) -> RateListVersion | None:
+        for v in self.versions.get(rate_list.pk, []):
+            if _in_effect(v, day):
+                return v
+        return None
+
+    def _lists(self, subject) -> list[RateList]:
+        """The billing point's own rate lists, then its plan's (variant's)."""
+        own = self.overrides.get(subject.billing_point_id, {})
+        return [*own.values(), *self.plan_lists[(subject.plan_id, subject.variant_id)]]
+
+    def version_for(self, subject, meter_type: str, day: date) -> RateListVersion | None:
+        own = self.overrides.get(subject.billing_point_id, {})
+        candidates = [own[k] for k in (meter_type, "") if k in own]
+        candidates += self.plan_lists[(subject.plan_id, subject.variant_id)]
+        for rate_list in candidates:
+            v = self.version_at(rate_list, day)
+            if v is not None and (not meter_type or meter_type in self.types.get(v.pk, ())):
+                return v
+        return None
+
+    def fee_versions(self, subject, day: date) -> list[RateListVersion]:
+        """Versions of the subject's rate lists that hold fixed charges only (e.g. a
+        "service fees" list): charged whatever meters the billing point has."""
+        out = []
+        for rate_list in self._lists(subject):
+            v = self.version_at(rate_list, day)
+            if v is not None and self.fees_only(v):
+                out.append(v)
+        return out
+
+    def fees_only(self, version: RateListVersion) -> bool:
+        rules = self.rules.get(version.pk)
+        return bool(rules) and all(r.kind == pricing.STANDING for r in rules)
+
+    def rates_for(self, subject, types: set[str], start: date, end: date) -> Rates:
+        """The rate list pricing each of ``types`` (and fixed charges) over ``[start, end)``
+        (inside the book's window) with its versions there, plus every fixed-fees list whose
+        prices change inside."""
+        lists: dict[str, RateList | None] = {}
+        versions: dict[str, list[RateListVersion]] = {}
+        for meter_type in sorted(types | {""}):
+            found = self.version_for(subject, meter_type, start) or self.version_for(
+                subject, meter_type, end - timedelta(days=1)
+            )
+            lists[meter_type] = found.rate_list if found else None
+            versions[meter_type] = [
+                v for v in self.versions.get(found.rate_list_id, []) if _overlaps(v, start, end)
+            ] if found else []
+        for rate_list in self._lists(subject):  # price changes of fees
+            inside = [v for v in self.versions.get(rate_list.pk, []) if _overlaps(v, start, end)]
+            if any(self.fees_only(v) for v in inside):
+                versions.setdefault(f"fees:{rate_list.pk}", inside)
+        return Rates(lists, versions)
+
+
+def rate_book(*, subjects: Iterable, start: date, end: date) -> RateBook:
+    """The rate lists in effect over ``[start, end)`` (local dates) for every subject (a
+    :class:`RateSubject` or anything with its fields, e.g. a subscription): overrides,
+    plan and variant lists, versions with their pricing rules and holidays, and add-ons, in
+    at most ten queries whatever the number of subjects."""
+    return RateBook(list(subjects), start, end)
 
 
 def rate_list_for(
     *, billing_point: BillingPoint, at: datetime | date, meter_type: str = "",
     plan: Plan | None = None, variant: PlanVariant | None = None,
 ) -> RateListVersion | None:
-    """The rate-list version pricing ``meter_type`` at ``billing_point`` on ``at``.
-
-    Order: the billing point's own rate list for that meter type, then its own rate list
-    for all meter types, then the plan variant's (or plan's) rate lists — the first whose
-    version in effect that day has a rule for the meter type. ``at`` is read in the
-    property's time zone. Subscriptions (billing) say which plan applies; pass it.
-    """
+    """The rate-list version pricing ``meter_type`` at ``billing_point`` on ``at``: the
+    :func:`rate_book` of that one billing point for that one day (``at`` is read in the
+    property's time zone). Subscriptions (billing) say which plan applies; pass it."""
     day = _local_date(billing_point, at)
-    overrides = {
-        o.meter_type: o.rate_list
-        for o in BillingPointRateList.objects.filter(billing_point=billing_point)
-        .filter(Q(meter_type=meter_type) | Q(meter_type=""))
-        .select_related("rate_list")
-    }
-    candidates: list[RateList] = [
-        overrides[key] for key in (meter_type, "") if key in overrides
-    ] + _plan_rate_lists(plan, variant)
-    for rate_list in candidates:
-        version = _version_at(rate_list, day)
-        if version is not None and _has_rule_for(version, meter_type):
-            return version
-    return None
+    plan_id = variant.plan_id if variant is not None else (plan.pk if plan else None)
+    subject = RateSubject(billing_point.pk, plan_id, variant.pk if variant else None)
+    book = rate_book(subjects=[subject], start=day, end=day + timedelta(days=1))
+    return book.version_for(subject, meter_type, day)
 
 
 def pricing_rules(version: RateListVersion) -> list[pricing.Rule]:

@@ -2,9 +2,10 @@
 
 One rule, two places: the billing point's page warns ahead (:func:`billing_point_gaps`),
 and a bill run's skip reasons say the same afterwards (``billing.engine``). Both use the
-engine's rate resolution (``engine._Tariffs``: the billing point's own rate lists, then the
-variant's or plan's) and its test for interval data (``engine.needs_interval_data`` and
-``engine.INTERVAL_MAX``), and a gap carries the engine's diagnostic code, so
+one rate resolution (``tariffs.selectors.rate_book``: the billing point's own rate lists,
+then the variant's or plan's) and the engine's test for interval data
+(``engine.needs_interval_data`` and ``engine.INTERVAL_MAX``), and a gap carries the
+engine's diagnostic code, so
 ``billing.selectors.fixes`` links both to the same fix.
 
 What each charge kind needs (``tariffs.pricing``): a standing charge nothing; flat, tiered
@@ -21,15 +22,15 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import F, Q, Window
-from django.db.models.functions import Lag
+from django.db.models import Q
 
 from billing import engine
 from billing.models import Subscription
 from billspree.core import timefmt
 from meters.models import BillingPoint, MeterAssignment, MeterType
-from readings.models import Reading
+from readings import selectors as readings_selectors
 from tariffs import pricing
+from tariffs import selectors as tariff_selectors
 
 
 @dataclass(frozen=True)
@@ -97,20 +98,13 @@ def current_subscription(billing_point: BillingPoint, today: date,
 
 def meters_with_interval_data(meter_ids: list[int], lo: datetime, hi: datetime) -> set[int]:
     """The meters that have two consecutive readings at most ``engine.INTERVAL_MAX`` apart
-    in ``[lo, hi]``: what time-of-use pricing can split into bands (one query)."""
-    if not meter_ids:
-        return set()
-    gaps = Reading.objects.filter(meter_id__in=meter_ids, read_at__gte=lo, read_at__lte=hi) \
-        .annotate(prev=Window(Lag("read_at"), partition_by=[F("meter_id")],
-                              order_by=F("read_at").asc())) \
-        .annotate(gap=F("read_at") - F("prev")).filter(gap__lte=engine.INTERVAL_MAX)
-    return set(gaps.values_list("meter_id", flat=True))
+    in ``[lo, hi]`` (``readings.selectors.meters_with_interval_data``, one query)."""
+    return readings_selectors.meters_with_interval_data(meter_ids=meter_ids, start=lo, end=hi)
 
 
 def _cadence(meter_id: int, lo: datetime, hi: datetime, tz) -> str:
     """How the meter is read, in words: "2 readings in 1–30 Nov 2026, about 30 days apart"."""
-    times = list(Reading.objects.filter(meter_id=meter_id, read_at__gte=lo, read_at__lte=hi)
-                 .order_by("read_at").values_list("read_at", flat=True)[:1000])
+    times = readings_selectors.reading_times(meter_id=meter_id, start=lo, end=hi)
     period = timefmt.format_period(lo, hi, tz)
     if not times:
         return f"no readings in {period}"
@@ -150,7 +144,7 @@ def subscription_gaps(subscription: Subscription, start: date, end: date) -> lis
     tz = str(bp.property.time_zone)
     lo, hi = timefmt.local_midnight(start, tz), timefmt.local_midnight(end, tz)
     period = timefmt.format_period(start, end)
-    tariffs = engine._Tariffs([sub], start, end)
+    tariffs = tariff_selectors.rate_book(subjects=[sub], start=start, end=end)
     meters: dict[str, list] = defaultdict(list)
     for a in MeterAssignment.objects.filter(billing_point=bp, connected_at__lt=hi).filter(
         Q(removed_at__isnull=True) | Q(removed_at__gt=lo)
