@@ -46,7 +46,6 @@ from billing.drafts import (
 )
 from billing.invoice_builder import (
     InvoiceBuilder,
-    local_midnight,
     needs_interval_data,
     subscription_tz,
 )
@@ -61,7 +60,7 @@ from tenants.selectors import occupants_for_billing_points
 
 __all__ = [
     "INTERVAL_MAX", "ZERO", "BatchContext", "Diagnostic", "DraftInvoice", "DraftLine",
-    "InvoiceBuilder", "Preview", "UsageRef", "compute", "finish_totals", "local_midnight",
+    "InvoiceBuilder", "Preview", "UsageRef", "compute", "finish_totals",
     "needs_interval_data", "subscription_tz",
 ]
 
@@ -125,7 +124,7 @@ class BatchContext:
         self.replacing = replacing
         self.cycle = (start, end)
         self.window = {
-            s.pk: (local_midnight(a, _tz(s)), local_midnight(b, _tz(s)), a, b)
+            s.pk: (timefmt.local_midnight(a, _tz(s)), timefmt.local_midnight(b, _tz(s)), a, b)
             for s, (a, b) in ((s, clipped[s.pk]) for s in subs)
         }
         #: rate lists, versions, rules and add-ons of every subscription (a subscription
@@ -181,7 +180,7 @@ class BatchContext:
         tz = _tz(sub)
         cuts = {lo, hi}
         cuts |= {seg.start for seg in self.occupants.get(sub.billing_point_id, [])}
-        cuts |= {local_midnight(d, tz) for d in self.rates[sub.pk].cuts()}
+        cuts |= {timefmt.local_midnight(d, tz) for d in self.rates[sub.pk].cuts()}
         # cut where consumption already billed starts or ends, so only that part is left out
         cuts |= {t for m in self.meters_of.get(sub.billing_point_id, ())
                  for a, b, _ in self.billed.get(m, ()) for t in (a, b)}

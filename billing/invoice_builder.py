@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import date, datetime, time
+from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -41,10 +41,6 @@ def plain_value(value: Decimal) -> str:
     return f"{value.normalize():f}"
 
 
-def local_midnight(day: date, tz: str) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=ZoneInfo(tz))
-
-
 def subscription_tz(subscription: Subscription) -> str:
     """The time zone of the subscription's property (periods and bands are local)."""
     return str(subscription.billing_point.property.time_zone)
@@ -57,7 +53,9 @@ class InvoiceBuilder:
         self.ctx, self.sub, self.inv = ctx, sub, inv
         self.tz = subscription_tz(sub)
         self.cycle = pricing.Period(
-            local_midnight(ctx.cycle[0], self.tz), local_midnight(ctx.cycle[1], self.tz), self.tz
+            timefmt.local_midnight(ctx.cycle[0], self.tz),
+            timefmt.local_midnight(ctx.cycle[1], self.tz),
+            self.tz,
         )
         self.rates = ctx.rates[sub.pk]
 

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import Prefetch, Q, QuerySet
 
+from billspree.core import timefmt
 from meters.models import BillingPoint
 from tariffs import pricing
 from tariffs.models import (
@@ -50,12 +51,6 @@ def versions_between(rate_list: RateList, start: date, end: date) -> list[RateLi
         .order_by("effective_from")
         .prefetch_related("rules__holiday_calendar")
     )
-
-
-def _local_date(billing_point: BillingPoint, at: datetime | date) -> date:
-    if isinstance(at, datetime):
-        return at.astimezone(ZoneInfo(str(billing_point.property.time_zone))).date()
-    return at
 
 
 # --- the rate book: which rate list prices what, for many billing points at once ----------
@@ -234,7 +229,7 @@ def rate_list_for(
     """The rate-list version pricing ``meter_type`` at ``billing_point`` on ``at``: the
     :func:`rate_book` of that one billing point for that one day (``at`` is read in the
     property's time zone). Subscriptions (billing) say which plan applies; pass it."""
-    day = _local_date(billing_point, at)
+    day = timefmt.local_date(at, billing_point)
     plan_id = variant.plan_id if variant is not None else (plan.pk if plan else None)
     subject = RateSubject(billing_point.pk, plan_id, variant.pk if variant else None)
     book = rate_book(subjects=[subject], start=day, end=day + timedelta(days=1))

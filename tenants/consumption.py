@@ -21,9 +21,9 @@ from zoneinfo import ZoneInfo
 from django.utils import timezone
 
 from billspree.core import charts, timefmt
+from billspree.core.timefmt import local_midnight
 from meters.models import Meter
 from readings.charts import last_read_at, month_starts, so_far_periods
-from readings.rollups import local_midnight
 from readings.selectors import consumption_rollup, segment_consumption
 from tenants.models import Occupancy, Tenant
 from tenants.portal import for_tenant

@@ -11,10 +11,9 @@ from django.core.management import call_command
 from django.db.models import Sum
 
 from billspree.core.scoping import organization_context
-from billspree.core.timefmt import format_day
+from billspree.core.timefmt import format_day, local_midnight
 from meters.models import BillingPoint, MeterAssignment
 from readings.models import DailyConsumption, MonthlyConsumption
-from readings.rollups import local_midnight
 from readings.selectors import meter_consumption
 from tests.charts_html import page_charts, points
 from tests.readings.helpers import T0, ingest, make_meter
