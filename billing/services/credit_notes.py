@@ -237,7 +237,7 @@ def _refuse_if_adjusted_later(inv: Invoice) -> None:
 
 def _full(inv: Invoice, reason: str, actor, api_key) -> CreditNote:
     """Credit in full: every line negated, the invoice void, its periods billable again."""
-    from billing.services.invoices import release
+    from billing.services.invoice_rows import release
     from billing.services.numbering import document_number_take
     from billing.services.statement_delivery import credit_note_after_create
 

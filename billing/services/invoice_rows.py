@@ -15,6 +15,8 @@ from django.utils import timezone
 
 from billing.engine import DraftInvoice
 from billing.models import (
+    Adjustment,
+    BilledPeriod,
     Invoice,
     InvoiceLine,
     InvoiceStatus,
@@ -196,3 +198,10 @@ def adjustments_place(cur, org, ids: list[int], billable: list) -> None:
          a.estimated, True, a.pk, a.adjusts_id)
         for a, inv_id in carried if a.meter_id and a.assignment_id
     ])
+
+
+def release(inv: Invoice) -> None:
+    """Its billed periods may be billed again, and the adjustments it carried are pending
+    again (for the tenant's next invoice)."""
+    BilledPeriod.objects.filter(invoice=inv).update(active=False)
+    Adjustment.objects.filter(invoice=inv).update(invoice=None)

@@ -13,8 +13,6 @@ from django.utils import timezone
 from billing import engine
 from billing.engine import Preview
 from billing.models import (
-    Adjustment,
-    BilledPeriod,
     DocumentKind,
     Invoice,
     InvoiceLine,
@@ -22,7 +20,7 @@ from billing.models import (
     LineKind,
     Subscription,
 )
-from billing.services.invoice_rows import retotal, write_drafts
+from billing.services.invoice_rows import release, retotal, write_drafts
 from billing.services.numbering import document_number_take
 from billspree.core.errors import Conflict
 from billspree.core.scoping import require_organization
@@ -203,13 +201,6 @@ def invoice_mark_paid(*, invoice: Invoice, actor=None, api_key=None) -> Invoice:
     return inv
 
 
-def release(inv: Invoice) -> None:
-    """Its billed periods may be billed again, and the adjustments it carried are pending
-    again (for the tenant's next invoice)."""
-    BilledPeriod.objects.filter(invoice=inv).update(active=False)
-    Adjustment.objects.filter(invoice=inv).update(invoice=None)
-
-
 @transaction.atomic
 def invoice_void(*, invoice: Invoice, actor=None, api_key=None) -> Invoice:
     """Void a draft (its consumption can be billed again). Issued invoices are voided only
@@ -221,7 +212,3 @@ def invoice_void(*, invoice: Invoice, actor=None, api_key=None) -> Invoice:
     release(inv)
     audit_record(action="invoice.void", actor=actor, api_key=api_key, target=str(inv.public_id))
     return inv
-
-
-# credit notes (full, partial, of adjustments) live in billing.services.credit_notes
-from billing.services.credit_notes import credit_note_create  # noqa: E402, F401
