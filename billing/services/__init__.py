@@ -15,12 +15,12 @@ from billing.services.building_statements import (  # noqa: F401
     building_statement_request,
 )
 from billing.services.credit_notes import (  # noqa: F401
+    credit_note_create,
     credit_note_for_adjustments,
     credit_note_preview,
     credited_total,
 )
 from billing.services.invoices import (  # noqa: F401
-    credit_note_create,
     invoice_create_draft,
     invoice_issue,
     invoice_line_add,
