@@ -20,30 +20,18 @@ the states, and one (rarely two) for the readings around every boundary at once.
 
 from __future__ import annotations
 
-import io
-from calendar import monthrange
-from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from django.db import connection
 from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 
-from billspree.core import csv_export
-from meters.models import Meter, MeterAssignment
+from meters.models import MeterAssignment
 from readings.models import (
-    DailyConsumption,
     MeterReadingState,
-    MonthlyConsumption,
-    Reading,
-    ReadingAnomaly,
-    Upload,
 )
-from readings.parsing import COLUMNS, local_example
 from readings.registers import DAY_SECONDS, Point, advance, metered
 
 #: First look for boundary readings this close (few partitions), then without limit.
@@ -176,158 +164,6 @@ def id_array(ids: list[int]) -> RawSQL:
     return RawSQL("SELECT unnest(%s::bigint[])", (list(ids),))
 
 
-# --- public selectors -------------------------------------------------------------------
-
-
-def meter_consumption(
-    *, meter_ids: Iterable[int], start: datetime, end: datetime
-) -> dict[int, Consumption]:
-    """Consumption of each meter over [start, end), across rollover, replacement, multiplier."""
-    ids = list(meter_ids)
-    assignments = MeterAssignment.objects.filter(meter_id__in=id_array(ids))
-    out = {m: Consumption(start, end) for m in ids}
-    for segment, result in segment_consumption(assignments, start, end):
-        out[segment.meter.id].unit = segment.meter.unit
-        out[segment.meter.id].add(result)
-        out[segment.meter.id].parts.append(result)
-    return out
-
-
-def billing_point_consumption(
-    *, billing_point_ids: Iterable[int], start: datetime, end: datetime
-) -> dict[tuple[int, str], Consumption]:
-    """Consumption per (billing point, meter type): the sum of its meters' segments."""
-    assignments = MeterAssignment.objects.filter(
-        billing_point_id__in=id_array(list(billing_point_ids))
-    )
-    out: dict[tuple[int, str], Consumption] = {}
-    for segment, result in segment_consumption(assignments, start, end):
-        key = (segment.assignment.billing_point_id, segment.meter.type)
-        total = out.setdefault(key, Consumption(start, end, unit=segment.meter.unit))
-        total.add(result)
-    return out
-
-
-def meter_consumption_periods(
-    *, meter: Meter, periods: list[tuple[datetime, datetime]]
-) -> list[Consumption]:
-    """One meter's consumption in each of consecutive periods (e.g. months), in a few queries."""
-    out = [Consumption(start, end, unit=meter.unit) for start, end in periods]
-    assignments = MeterAssignment.objects.filter(meter_id=meter.id)
-    found = segment_consumption(assignments, periods[0][0], periods[-1][1], periods)
-    for segment, result in found:
-        for c in out:
-            if c.start <= segment.start and segment.end <= c.end:
-                c.add(result)
-                break
-    return out
-
-
-def meter_months_consumption(
-    *, meter: Meter, periods: list[tuple[datetime, datetime]]
-) -> list[Consumption]:
-    """A meter's consumption per local calendar month (``periods`` start at local midnights
-    of the 1st), for charts: complete months come from ``MonthlyConsumption`` in one query,
-    the rest (the current month, months without rollups) from the selector.
-    """
-    tz = periods[0][0].tzinfo
-    state = MeterReadingState.objects.filter(meter_id=meter.id).first()
-    until = complete_until(state.last_read_at if state else None, tz)
-    rows = MonthlyConsumption.objects.filter(
-        meter_id=meter.id, month__in=[s.date() for s, _ in periods]
-    ).values_list("month", "quantity", "days")
-    # a month with fewer rolled-up days (connected mid-month, older days still queued)
-    # is computed instead
-    months = {m: q for m, q, days in rows if days == monthrange(m.year, m.month)[1]}
-    out: list[Consumption | None] = []
-    for start, end in periods:
-        complete = until is not None and (end - timedelta(days=1)).date() <= until
-        rolled = months.get(start.date()) if complete else None
-        out.append(None if rolled is None else Consumption(start, end, rolled, meter.unit))
-    rest = [p for p, c in zip(periods, out, strict=True) if c is None]
-    computed = iter(meter_consumption_periods(meter=meter, periods=rest) if rest else [])
-    return [c if c is not None else next(computed) for c in out]
-
-
-#: At most this many rollup rows per chart request (about ten years of days).
-CHART_ROWS = 3700
-
-
-def consumption_rollup(
-    *, meter: Meter, interval: str, first: date | None = None, last: date | None = None
-) -> list[tuple[date, Decimal]]:
-    """(local day or month, quantity) rows of a meter's rollups, oldest first."""
-    model, column = (
-        (DailyConsumption, "day") if interval == "day" else (MonthlyConsumption, "month")
-    )
-    qs = model.objects.filter(meter_id=meter.id)
-    if first is not None:
-        qs = qs.filter(**{f"{column}__gte": first.replace(day=1) if column == "month" else first})
-    if last is not None:
-        qs = qs.filter(**{f"{column}__lte": last})
-    return list(qs.order_by(column).values_list(column, "quantity")[:CHART_ROWS])
-
-
-def previous_reading(*, meter: Meter, before: datetime) -> Reading | None:
-    return Reading.objects.filter(meter=meter, read_at__lt=before).order_by("-read_at").first()
-
-
-def last_readings(*, meters: Iterable[Meter], at: datetime) -> dict[int, Reading]:
-    """Each meter's latest reading at or before ``at`` (meter id → reading), for the few
-    meters of one billing point: one index lookup each (primary key (meter, read_at))."""
-    found = {}
-    for meter in meters:
-        reading = (
-            Reading.objects.filter(meter=meter, read_at__lte=at).order_by("-read_at").first()
-        )
-        if reading is not None:
-            found[meter.pk] = reading
-    return found
-
-
-def upload_template_csv(*, default_tz: tzinfo, now: datetime) -> str:
-    """The CSV template of uploads: the header and one example row, with the organization's
-    first installed meter (by serial number), today's local midnight in its property's date
-    form, and its latest value (so importing the example as is changes no consumption)."""
-    assignment = (
-        MeterAssignment.objects.filter(removed_at__isnull=True)
-        .select_related("meter", "billing_point__property")
-        .order_by("meter__serial_number").first()
-    )
-    serial, tz, value = "E-1001", default_tz, None
-    if assignment is not None:
-        serial = assignment.meter.serial_number
-        tz = ZoneInfo(str(assignment.billing_point.property.time_zone))
-        value = (
-            Reading.objects.filter(meter=assignment.meter).order_by("-read_at")
-            .values_list("value", flat=True).first()
-        )
-    midnight = datetime.combine(now.astimezone(tz).date(), time(), tzinfo=tz)
-    buffer = io.StringIO()
-    writer = csv_export.writer(buffer)
-    writer.writerow(COLUMNS)
-    writer.writerow([serial, local_example(midnight), value or Decimal("12345.6"), "actual"])
-    return buffer.getvalue()
-
-
-def readings_for_meter(*, meter: Meter, start: datetime | None = None, end: datetime | None = None):
-    """Readings of a meter, newest first, in [start, end): the primary key's range scan."""
-    qs = Reading.objects.filter(meter=meter)
-    if start is not None:
-        qs = qs.filter(read_at__gte=start)
-    if end is not None:
-        qs = qs.filter(read_at__lt=end)
-    return qs.order_by("-read_at")
-
-
-def open_anomalies() -> QuerySet[ReadingAnomaly]:
-    return ReadingAnomaly.objects.filter(status=ReadingAnomaly.Status.OPEN).select_related("meter")
-
-
-def recent_uploads(*, source: str | None = None) -> QuerySet[Upload]:
-    """Newest first; gateway polls create one every cycle, so pages usually pick a source."""
-    qs = Upload.objects.select_related("created_by", "api_key").order_by("-created_at")
-    return qs.filter(source=source) if source else qs
 
 
 # --- segments and boundaries ----------------------------------------------------------------
@@ -545,87 +381,3 @@ def _interpolate(
         f"{use.quantize(Decimal('0.01'))} a day."
     )
     return prev.total + use * Decimal((at - prev.at).total_seconds()) / DAY_SECONDS
-
-
-def consumption_by_meter_type(
-    results: dict[tuple[int, str], Consumption],
-) -> dict[int, dict[str, Consumption]]:
-    grouped: dict[int, dict[str, Consumption]] = defaultdict(dict)
-    for (bp, kind), c in results.items():
-        grouped[bp][kind] = c
-    return dict(grouped)
-
-
-# --- interval data (time-of-use pricing) -----------------------------------------------------
-
-#: Readings further apart than this are not interval data for time-of-use pricing.
-INTERVAL_MAX = timedelta(hours=1)
-
-
-@dataclass(frozen=True, slots=True)
-class Interval:
-    """Consumption between two consecutive readings at most ``INTERVAL_MAX`` apart."""
-
-    start: datetime
-    end: datetime
-    quantity: Decimal
-
-
-def interval_data(
-    *, segments: Iterable[Segment]
-) -> dict[tuple[int, datetime, datetime], tuple[Interval, ...]]:
-    """Interval data of every meter segment, keyed ``(meter id, start, end)``, in one query:
-    consecutive readings in ``[start, end]`` at most ``INTERVAL_MAX`` apart, each
-    difference of unwrapped totals × the meter's multiplier (daily readings are not interval
-    data; gaps stay uncovered, so time-of-use pricing can say how many hours are missing)."""
-    from bisect import bisect_left, bisect_right
-
-    wanted = {(s.meter.id, s.start, s.end): s.meter.multiplier for s in segments}
-    if not wanted:
-        return {}
-    rows = Reading.objects.filter(
-        meter_id__in=id_array(sorted({m for m, _, _ in wanted})),
-        read_at__gte=min(a for _, a, _ in wanted), read_at__lte=max(b for _, _, b in wanted),
-    ).order_by("meter_id", "read_at").values_list("meter_id", "read_at", "total")
-    times: dict[int, list[datetime]] = defaultdict(list)
-    totals: dict[int, list[Decimal | None]] = defaultdict(list)
-    for meter_id, read_at, total in rows:
-        times[meter_id].append(read_at)
-        totals[meter_id].append(total)
-    out = {}
-    for (meter_id, start, end), factor in wanted.items():
-        at = times.get(meter_id, [])
-        lo, hi = bisect_left(at, start), bisect_right(at, end)
-        pairs = list(zip(at[lo:hi], totals[meter_id][lo:hi], strict=True))
-        out[(meter_id, start, end)] = tuple(
-            Interval(a, b, metered(ta, tb, factor))
-            for (a, ta), (b, tb) in zip(pairs, pairs[1:], strict=False)
-            if b - a <= INTERVAL_MAX and ta is not None and tb is not None
-        )
-    return out
-
-
-def meters_with_interval_data(
-    *, meter_ids: Iterable[int], start: datetime, end: datetime
-) -> set[int]:
-    """The meters with two consecutive readings at most ``INTERVAL_MAX`` apart in
-    ``[start, end]``: what time-of-use pricing can split into bands (one query)."""
-    from django.db.models import F, Window
-    from django.db.models.functions import Lag
-
-    ids = list(meter_ids)
-    if not ids:
-        return set()
-    gaps = Reading.objects.filter(meter_id__in=ids, read_at__gte=start, read_at__lte=end) \
-        .annotate(prev=Window(Lag("read_at"), partition_by=[F("meter_id")],
-                              order_by=F("read_at").asc())) \
-        .annotate(gap=F("read_at") - F("prev")).filter(gap__lte=INTERVAL_MAX)
-    return set(gaps.values_list("meter_id", flat=True))
-
-
-def reading_times(
-    *, meter_id: int, start: datetime, end: datetime, limit: int = 1000
-) -> list[datetime]:
-    """When the meter was read in ``[start, end]``, oldest first (at most ``limit``)."""
-    return list(Reading.objects.filter(meter_id=meter_id, read_at__gte=start, read_at__lte=end)
-                .order_by("read_at").values_list("read_at", flat=True)[:limit])
