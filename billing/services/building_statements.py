@@ -50,7 +50,7 @@ def building_statement_request(*, property: Property, period_start: date, period
 
 
 def building_statement_render(*, statement: BuildingStatement) -> bytes:
-    from billing.selectors.statements import building_statement_data
+    from billing.selectors.building_statements import building_statement_data
     from billing.statements.render import building_statement_html, html_to_pdf
 
     data = building_statement_data(property=statement.property,

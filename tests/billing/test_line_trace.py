@@ -154,7 +154,7 @@ def read_off_the_boundaries(world_a):
 
 def test_building_statement_flags_an_interpolated_boundary_like_the_invoice(
         read_off_the_boundaries):
-    from billing.selectors.statements import building_statement_data
+    from billing.selectors.building_statements import building_statement_data
     from billing.statements.render import building_statement_html
 
     h, inv = read_off_the_boundaries

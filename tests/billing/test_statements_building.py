@@ -13,7 +13,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from billing.models import BuildingStatement, StatementStatus, statement_storage
-from billing.selectors.statements import building_statement_data
+from billing.selectors.building_statements import building_statement_data
 from billing.services import building_statements as svc
 from tests.billing.factories_statements import OCT, SEP, building_scenario
 from tests.billing.test_statements import has, pdf_text, png_of_page, private_storage  # noqa: F401

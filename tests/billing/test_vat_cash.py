@@ -109,7 +109,7 @@ def test_an_old_issued_invoice_with_a_rounding_line_reads_consistently(world_a):
     assert (D(body["net_total"]), D(body["tax_total"]), D(body["cash_rounding"]),
             D(body["total"])) == (D("99.90"), D("18.98"), D("0.02"), D("118.90"))
     assert [D(r["base"]) for r in body["vat_summary"]] == [D("99.90")]
-    from billing.selectors.statements import building_statement_data
+    from billing.selectors.building_statements import building_statement_data
 
     with organization_context(world_a.org):
         data = building_statement_data(property=h.prop, period_start=SEP, period_end=OCT)
@@ -185,7 +185,7 @@ def test_building_statement_adds_up_with_the_cash_rounding(world_a):
     """Per billing point and in total: net + VAT + cash rounding = total (the invoices'),
     with a cash-rounding column; 300 kWh × 0.201 = 60.30, VAT 8.1 % 4.8843 → 4.88, gross
     65.18 → 65.20 (+0.02)."""
-    from billing.selectors.statements import building_statement_data
+    from billing.selectors.building_statements import building_statement_data
     from billing.statements.render import building_statement_html
     with organization_context(world_a.org):
         h = make_house(standing=False, flat="0.201", tax_rate="8.1", currency="CHF",
@@ -211,7 +211,7 @@ def test_an_old_rounding_line_is_not_in_the_net_of_the_invoice_list_nor_of_the_v
     VAT 9.4905 → 9.49, gross 59.44; the old engine cash-rounded it to 59.45 with a +0.01
     line inside the net (49.96). The invoice list's Net column and the building statement's
     vacancy net read 49.95 (net + VAT 9.49 + cash rounding 0.01 = 59.45)."""
-    from billing.selectors.statements import building_statement_data
+    from billing.selectors.building_statements import building_statement_data
     from tenants import services as tenant_services
     from tenants.models import Occupancy
     from tests.conftest import login_client
