@@ -19,11 +19,8 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import formats
 
-from billing.selectors.statements import (
-    BuildingStatementData,
-    CreditNoteStatementData,
-    InvoiceStatementData,
-)
+from billing.selectors.building_statements import BuildingStatementData
+from billing.selectors.statements import CreditNoteStatementData, InvoiceStatementData
 from billing.statements.chart import bar_chart_svg
 from billspree.core.pdf import url_fetcher
 
