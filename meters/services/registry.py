@@ -45,6 +45,17 @@ def _update(
     return obj
 
 
+def _delete_kept(obj: Any, *, refusal: str, action: str, actor: Actor, target: str) -> None:
+    """Delete a row nothing else refers to (under a savepoint), or refuse with ``refusal``
+    while its history (protected or restricted rows) exists; audit the deletion."""
+    try:
+        with transaction.atomic():
+            obj.delete()
+    except (ProtectedError, RestrictedError) as exc:
+        raise Conflict(refusal) from exc
+    audit_record(action=action, actor=actor, target=target)
+
+
 # --- properties ------------------------------------------------------------------------
 
 
@@ -74,13 +85,8 @@ def property_update(*, property: Property, actor: Actor = None, **fields: Any) -
 @transaction.atomic
 def property_delete(*, property: Property, actor: Actor = None) -> None:
     """Only an empty property: billing points carry billing history."""
-    name = property.name
-    try:
-        with transaction.atomic():
-            property.delete()
-    except (ProtectedError, RestrictedError) as exc:
-        raise Conflict(f"{name} still has billing points; delete or move them first.") from exc
-    audit_record(action="meters.property.delete", actor=actor, target=name)
+    _delete_kept(property, refusal=f"{property.name} still has billing points; delete or move "
+                 "them first.", action="meters.property.delete", actor=actor, target=property.name)
 
 
 # --- billing points --------------------------------------------------------------------
@@ -112,12 +118,8 @@ def billing_point_update(
 def billing_point_delete(*, billing_point: BillingPoint, actor: Actor = None) -> None:
     """Only a billing point that never had a meter or an occupant (its history is billed)."""
     target = str(billing_point)
-    try:
-        with transaction.atomic():
-            billing_point.delete()
-    except (ProtectedError, RestrictedError) as exc:
-        raise Conflict(f"{target} has meter or occupancy history and cannot be deleted.") from exc
-    audit_record(action="meters.billing_point.delete", actor=actor, target=target)
+    _delete_kept(billing_point, refusal=f"{target} has meter or occupancy history and cannot be "
+                 "deleted.", action="meters.billing_point.delete", actor=actor, target=target)
 
 
 # --- meters ----------------------------------------------------------------------------
@@ -230,9 +232,5 @@ def meter_rename(*, meter: Meter, label: str, actor: Actor = None) -> Meter:
 def meter_delete(*, meter: Meter, actor: Actor = None) -> None:
     """Only a meter that was never connected nor read: its history is billing evidence."""
     serial = meter.serial_number
-    try:
-        with transaction.atomic():
-            meter.delete()
-    except (ProtectedError, RestrictedError) as exc:
-        raise Conflict(f"Meter {serial} has assignments or readings; its history is kept.") from exc
-    audit_record(action="meters.meter.delete", actor=actor, target=serial)
+    _delete_kept(meter, refusal=f"Meter {serial} has assignments or readings; its history is "
+                 "kept.", action="meters.meter.delete", actor=actor, target=serial)
