@@ -29,6 +29,17 @@ METER_FIELDS = (
 )
 METER_EDITABLE = ("label", "unit", "multiplier", "register_digits", "parent", "notes")
 
+def _create(
+    model: type, fields: dict[str, Any], *, save: Callable[[Any], Any], action: str,
+    actor: Actor, target: Callable[[Any], str],
+) -> Any:
+    """A row of the current organization, saved through ``save`` (which cleans and
+    validates), and audited."""
+    obj = save(model(organization=require_organization(), **fields))
+    audit_record(action=action, actor=actor, target=target(obj))
+    return obj
+
+
 def _update(
     obj: Any, fields: dict[str, Any], *, save: Callable[[Any], Any], action: str, actor: Actor,
     target: Callable[[Any], str],
@@ -70,9 +81,8 @@ def property_create(*, actor: Actor = None, **fields: Any) -> Property:
     org = require_organization()
     fields.setdefault("time_zone", str(org.time_zone))
     fields.setdefault("currency", str(org.default_currency))
-    prop = _save_property(Property(organization=org, **fields))
-    audit_record(action="meters.property.create", actor=actor, target=prop.name)
-    return prop
+    return _create(Property, fields, save=_save_property, action="meters.property.create",
+                   actor=actor, target=lambda p: p.name)
 
 
 @transaction.atomic
@@ -100,9 +110,8 @@ def _save_billing_point(bp: BillingPoint) -> BillingPoint:
 @transaction.atomic
 def billing_point_create(*, actor: Actor = None, **fields: Any) -> BillingPoint:
     reject_unknown(fields, BILLING_POINT_FIELDS)
-    bp = _save_billing_point(BillingPoint(organization=require_organization(), **fields))
-    audit_record(action="meters.billing_point.create", actor=actor, target=str(bp))
-    return bp
+    return _create(BillingPoint, fields, save=_save_billing_point,
+                   action="meters.billing_point.create", actor=actor, target=str)
 
 
 @transaction.atomic
@@ -173,9 +182,8 @@ def _save_meter(meter: Meter) -> Meter:
 def meter_create(*, actor: Actor = None, **fields: Any) -> Meter:
     """A meter as the installer describes it; the unit defaults to the type's usual one."""
     reject_unknown(fields, METER_FIELDS)
-    meter = _save_meter(Meter(organization=require_organization(), **fields))
-    audit_record(action="meters.meter.create", actor=actor, target=meter.serial_number)
-    return meter
+    return _create(Meter, fields, save=_save_meter, action="meters.meter.create", actor=actor,
+                   target=lambda m: m.serial_number)
 
 
 @transaction.atomic
