@@ -18,6 +18,18 @@ from tariffs.models import Plan, PlanVariant
 DATE = forms.DateInput(attrs={"type": "date"})
 
 
+def period_in_order(
+    form: forms.Form, data: dict, start: str = "period_start", end: str = "period_end"
+) -> bool:
+    """Both ends of the period are given and it ends after it starts; a period that does not
+    is refused on ``end``."""
+    first, last = data.get(start), data.get(end)
+    if first and last and last <= first:
+        form.add_error(end, "The end must be after the start.")
+        return False
+    return bool(first and last)
+
+
 class SubscriptionForm(forms.Form):
     billing_point = PublicIdChoiceField(queryset=BillingPoint.objects.select_related("property"))
     plan = PublicIdChoiceField(queryset=Plan.objects.all())
@@ -47,8 +59,7 @@ class PeriodForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        if data.get("start") and data.get("end") and data["end"] <= data["start"]:
-            self.add_error("end", "The end must be after the start.")
+        period_in_order(self, data, "start", "end")
         if not data.get("subscription") and not data.get("property"):
             self.add_error("subscription", "Choose a subscription or a property.")
         return data
@@ -215,10 +226,7 @@ class RunStartForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        start, end = data.get("period_start"), data.get("period_end")
-        if start and end and end <= start:
-            self.add_error("period_end", "The end must be after the start.")
-        if start and end and (end - start).days > 366:
+        if period_in_order(self, data) and (data["period_end"] - data["period_start"]).days > 366:
             self.add_error("period_end", "A period is at most a year long.")
         return data
 

@@ -50,15 +50,7 @@ class MeterAssignmentAdmin(OrganizationScopedAdmin):
     )
     list_select_related = ("meter", "billing_point")
     search_fields = ("meter__serial_number", "billing_point__connection_id", "billing_point__name")
-    readonly_fields = (
-        "public_id",
-        "meter",
-        "billing_point",
-        "connected_at",
-        "removed_at",
-        "initial_reading",
-        "final_reading",
-    )
+    readonly_fields = ("public_id", *list_display)
 
     def has_add_permission(self, request):
         return False

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from celery import shared_task
 from django.db import OperationalError
+from django.db.models import QuerySet
 
 from billspree.core.models import Organization
 from billspree.core.scoping import organization_context
@@ -14,6 +18,16 @@ __all__ = [
     "invoice_statements_generate_task",
     "statement_delivery_send_task",
 ]
+
+
+def _act_on_row(organization_id: int, rows: QuerySet, pk: int, act: Callable[[Any], Any]) -> None:
+    """In the organization's context, call ``act`` with row ``pk`` of ``rows``; a row that is
+    gone (its transaction rolled back, or it was deleted since) leaves nothing to do."""
+    org = Organization.objects.get(pk=organization_id)
+    with organization_context(org):
+        row = rows.filter(pk=pk).first()
+        if row is not None:
+            act(row)
 
 
 @shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
@@ -33,13 +47,9 @@ def statement_delivery_send_task(organization_id: int, delivery_id: int) -> None
     from billing.models import StatementDelivery
     from billing.services import statement_delivery as svc
 
-    org = Organization.objects.get(pk=organization_id)
-    with organization_context(org):
-        delivery = (StatementDelivery.objects.select_related("invoice__tenant",
-                                                             "invoice__organization")
-                    .filter(pk=delivery_id).first())
-        if delivery is not None:
-            svc.statement_delivery_send(delivery=delivery)
+    rows = StatementDelivery.objects.select_related("invoice__tenant", "invoice__organization")
+    _act_on_row(organization_id, rows, delivery_id,
+                lambda delivery: svc.statement_delivery_send(delivery=delivery))
 
 
 @shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
@@ -48,12 +58,9 @@ def building_statement_generate_task(organization_id: int, statement_id: int) ->
     from billing.models import BuildingStatement
     from billing.services import building_statements as svc
 
-    org = Organization.objects.get(pk=organization_id)
-    with organization_context(org):
-        statement = (BuildingStatement.objects.select_related("property", "organization")
-                     .filter(pk=statement_id).first())
-        if statement is not None:
-            svc.building_statement_generate(statement=statement)
+    rows = BuildingStatement.objects.select_related("property", "organization")
+    _act_on_row(organization_id, rows, statement_id,
+                lambda statement: svc.building_statement_generate(statement=statement))
 
 
 @shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
@@ -62,8 +69,5 @@ def credit_note_pdf_store_task(organization_id: int, credit_note_id: int) -> Non
     from billing.models import CreditNote
     from billing.services import statements as svc
 
-    org = Organization.objects.get(pk=organization_id)
-    with organization_context(org):
-        note = CreditNote.objects.filter(pk=credit_note_id).first()
-        if note is not None:
-            svc.credit_note_pdf_store(credit_note=note)
+    _act_on_row(organization_id, CreditNote.objects.all(), credit_note_id,
+                lambda note: svc.credit_note_pdf_store(credit_note=note))

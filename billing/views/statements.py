@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.views import View
 
 from billing import services
+from billing.forms import period_in_order
 from billing.models import (
     BuildingStatement,
     CreditNote,
@@ -162,9 +163,7 @@ class BuildingStatementForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        start, end = data.get("period_start"), data.get("period_end")
-        if start and end and end <= start:
-            self.add_error("period_end", "The end must be after the start.")
+        period_in_order(self, data)
         return data
 
 

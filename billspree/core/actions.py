@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from django.http import HttpRequest
 
-from billspree.core.discovery import app_modules
+from billspree.core.discovery import app_hooks
 
 
 @dataclass(frozen=True)
@@ -27,8 +27,6 @@ class Action:
 
 def collect_actions(slot: str, request: HttpRequest, obj: object) -> list[Action]:
     actions: list[Action] = []
-    for module in app_modules("actions"):
-        contribute = getattr(module, slot, None)
-        if contribute is not None:
-            actions.extend(contribute(request, obj))
+    for contribute in app_hooks("actions", slot):
+        actions.extend(contribute(request, obj))
     return actions

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from django.urls import reverse
 
 from billspree.core.dashboard import Activity, ActivityRow
-from billspree.core.discovery import app_modules
+from billspree.core.discovery import app_hooks
 
 #: verbs of the actions apps record, for events nobody describes more precisely
 VERBS = {
@@ -71,10 +71,8 @@ def describe_events(events: Sequence) -> list[ActivityRow]:
     """Each event in words: the apps describe the actions they know (each app one call
     for all events), the core its own; anything else falls back to its action name."""
     described: dict[int, Activity] = describe(events)
-    for module in app_modules("dashboard"):
-        contribute = getattr(module, "describe", None)
-        if contribute is not None:
-            described.update(contribute(events))
+    for contribute in app_hooks("dashboard", "describe"):
+        described.update(contribute(events))
     return [ActivityRow(event=e, who=actor_name(e),
                         activity=described.get(e.pk) or fallback(e))
             for e in events]

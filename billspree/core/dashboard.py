@@ -21,7 +21,7 @@ from decimal import Decimal
 
 from django.http import HttpRequest
 
-from billspree.core.discovery import app_modules
+from billspree.core.discovery import app_hooks
 
 
 @dataclass(frozen=True)
@@ -65,19 +65,15 @@ class ActivityRow:
 
 def collect_cards(request: HttpRequest) -> list[Card]:
     cards: list[Card] = []
-    for module in app_modules("dashboard"):
-        contribute = getattr(module, "cards", None)
-        if contribute is not None:
-            cards.extend(contribute(request))
+    for contribute in app_hooks("dashboard", "cards"):
+        cards.extend(contribute(request))
     return cards
 
 
 def collect_steps(request: HttpRequest) -> list[Step]:
     steps: list[Step] = []
-    for module in app_modules("dashboard"):
-        contribute = getattr(module, "setup_steps", None)
-        if contribute is not None:
-            steps.extend(contribute(request))
+    for contribute in app_hooks("dashboard", "setup_steps"):
+        steps.extend(contribute(request))
     return sorted(steps, key=lambda s: s.order)
 
 

@@ -10,7 +10,7 @@ same name is not ours to call).
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
 from types import ModuleType
@@ -37,3 +37,12 @@ def _project_modules(name: str) -> tuple[ModuleType, ...]:
 def app_modules(name: str) -> Iterator[ModuleType]:
     """Each project app's module ``name`` (e.g. ``"panels"``), where it has one."""
     yield from _project_modules(name)
+
+
+def app_hooks(name: str, hook: str) -> Iterator[Callable]:
+    """Each project app's function ``hook`` of its module ``name`` (e.g. the ``cards`` of
+    ``dashboard``), where it has both."""
+    for module in _project_modules(name):
+        contribute = getattr(module, hook, None)
+        if contribute is not None:
+            yield contribute

@@ -13,7 +13,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from billspree.core.discovery import app_modules
+from billspree.core.discovery import app_hooks
 
 
 @dataclass(frozen=True)
@@ -27,8 +27,6 @@ class Panel:
 
 def collect_panels(slot: str, request: HttpRequest, obj: Any) -> list[Panel]:
     panels: list[Panel] = []
-    for module in app_modules("panels"):
-        contribute = getattr(module, slot, None)
-        if contribute is not None:
-            panels.extend(contribute(request, obj))
+    for contribute in app_hooks("panels", slot):
+        panels.extend(contribute(request, obj))
     return panels

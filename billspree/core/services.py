@@ -60,6 +60,19 @@ def audit_record(
     )
 
 
+def revoke_once(
+    obj: Any, *, action: str, actor: AbstractBaseUser | None, target: str,
+    detail: dict[str, Any] | None = None,
+) -> Any:
+    """Stamp ``revoked_at`` (now) on an invitation, API key or portal access and audit it;
+    revoking again changes nothing."""
+    if obj.revoked_at is None:
+        obj.revoked_at = timezone.now()
+        obj.save(update_fields=["revoked_at"])
+        audit_record(action=action, actor=actor, target=target, detail=detail)
+    return obj
+
+
 def login_lock_audit(
     *, email: str, scope: str, address: str, failures: int, minutes: float
 ) -> None:
@@ -213,11 +226,8 @@ def invitation_create(
 def invitation_revoke(*, invitation: Invitation, actor: AbstractBaseUser) -> Invitation:
     if invitation.accepted_at is not None:
         raise Conflict("This invitation was already accepted.")
-    if invitation.revoked_at is None:
-        invitation.revoked_at = timezone.now()
-        invitation.save(update_fields=["revoked_at"])
-        audit_record(action="invitation.revoke", actor=actor, target=invitation.email)
-    return invitation
+    return revoke_once(invitation, action="invitation.revoke", actor=actor,
+                       target=invitation.email)
 
 
 def invitation_by_token(token: str) -> Invitation | None:
@@ -352,11 +362,7 @@ def api_key_create(
 
 @transaction.atomic
 def api_key_revoke(*, api_key: ApiKey, actor: AbstractBaseUser | None) -> ApiKey:
-    if api_key.revoked_at is None:
-        api_key.revoked_at = timezone.now()
-        api_key.save(update_fields=["revoked_at"])
-        audit_record(action="api_key.revoke", actor=actor, target=api_key.name)
-    return api_key
+    return revoke_once(api_key, action="api_key.revoke", actor=actor, target=api_key.name)
 
 
 def api_key_authenticate(raw: str) -> ApiKey | None:

@@ -96,8 +96,10 @@ def _replayed(
     return current
 
 
-def _insert_assignment(assignment: MeterAssignment) -> MeterAssignment:
-    """Insert under a savepoint; the constraints' refusal becomes the Python check's error."""
+def _insert_assignment(**fields: Any) -> MeterAssignment:
+    """Insert an assignment of the current organization under a savepoint; the constraints'
+    refusal becomes the Python check's error."""
+    assignment = MeterAssignment(organization=require_organization(), **fields)
     try:
         with transaction.atomic():
             assignment.save()
@@ -143,13 +145,7 @@ def meter_assign(
         return replay
     _check_assignable(meter, at, tz)
     assignment = _insert_assignment(
-        MeterAssignment(
-            organization=require_organization(),
-            meter=meter,
-            billing_point=billing_point,
-            connected_at=at,
-            initial_reading=initial,
-        )
+        meter=meter, billing_point=billing_point, connected_at=at, initial_reading=initial
     )
     if getattr(assignment, "replayed", False):
         return assignment
@@ -365,15 +361,8 @@ def meter_assignment_record(
     final = to_register(final_reading, field="final_reading", meter=meter)
     _check_no_overlap(meter, start, end, tz)
     assignment = _insert_assignment(
-        MeterAssignment(
-            organization=require_organization(),
-            meter=meter,
-            billing_point=billing_point,
-            connected_at=start,
-            removed_at=end,
-            initial_reading=initial,
-            final_reading=final,
-        )
+        meter=meter, billing_point=billing_point, connected_at=start, removed_at=end,
+        initial_reading=initial, final_reading=final,
     )
     audit_record(
         action="meters.assignment.record",

@@ -29,6 +29,17 @@ METER_FIELDS = (
 )
 METER_EDITABLE = ("label", "unit", "multiplier", "register_digits", "parent", "notes")
 
+def _create(
+    model: type, fields: dict[str, Any], *, save: Callable[[Any], Any], action: str,
+    actor: Actor, target: Callable[[Any], str],
+) -> Any:
+    """A row of the current organization, saved through ``save`` (which cleans and
+    validates), and audited."""
+    obj = save(model(organization=require_organization(), **fields))
+    audit_record(action=action, actor=actor, target=target(obj))
+    return obj
+
+
 def _update(
     obj: Any, fields: dict[str, Any], *, save: Callable[[Any], Any], action: str, actor: Actor,
     target: Callable[[Any], str],
@@ -45,6 +56,17 @@ def _update(
     return obj
 
 
+def _delete_kept(obj: Any, *, refusal: str, action: str, actor: Actor, target: str) -> None:
+    """Delete a row nothing else refers to (under a savepoint), or refuse with ``refusal``
+    while its history (protected or restricted rows) exists; audit the deletion."""
+    try:
+        with transaction.atomic():
+            obj.delete()
+    except (ProtectedError, RestrictedError) as exc:
+        raise Conflict(refusal) from exc
+    audit_record(action=action, actor=actor, target=target)
+
+
 # --- properties ------------------------------------------------------------------------
 
 
@@ -59,9 +81,8 @@ def property_create(*, actor: Actor = None, **fields: Any) -> Property:
     org = require_organization()
     fields.setdefault("time_zone", str(org.time_zone))
     fields.setdefault("currency", str(org.default_currency))
-    prop = _save_property(Property(organization=org, **fields))
-    audit_record(action="meters.property.create", actor=actor, target=prop.name)
-    return prop
+    return _create(Property, fields, save=_save_property, action="meters.property.create",
+                   actor=actor, target=lambda p: p.name)
 
 
 @transaction.atomic
@@ -74,13 +95,8 @@ def property_update(*, property: Property, actor: Actor = None, **fields: Any) -
 @transaction.atomic
 def property_delete(*, property: Property, actor: Actor = None) -> None:
     """Only an empty property: billing points carry billing history."""
-    name = property.name
-    try:
-        with transaction.atomic():
-            property.delete()
-    except (ProtectedError, RestrictedError) as exc:
-        raise Conflict(f"{name} still has billing points; delete or move them first.") from exc
-    audit_record(action="meters.property.delete", actor=actor, target=name)
+    _delete_kept(property, refusal=f"{property.name} still has billing points; delete or move "
+                 "them first.", action="meters.property.delete", actor=actor, target=property.name)
 
 
 # --- billing points --------------------------------------------------------------------
@@ -94,9 +110,8 @@ def _save_billing_point(bp: BillingPoint) -> BillingPoint:
 @transaction.atomic
 def billing_point_create(*, actor: Actor = None, **fields: Any) -> BillingPoint:
     reject_unknown(fields, BILLING_POINT_FIELDS)
-    bp = _save_billing_point(BillingPoint(organization=require_organization(), **fields))
-    audit_record(action="meters.billing_point.create", actor=actor, target=str(bp))
-    return bp
+    return _create(BillingPoint, fields, save=_save_billing_point,
+                   action="meters.billing_point.create", actor=actor, target=str)
 
 
 @transaction.atomic
@@ -112,12 +127,8 @@ def billing_point_update(
 def billing_point_delete(*, billing_point: BillingPoint, actor: Actor = None) -> None:
     """Only a billing point that never had a meter or an occupant (its history is billed)."""
     target = str(billing_point)
-    try:
-        with transaction.atomic():
-            billing_point.delete()
-    except (ProtectedError, RestrictedError) as exc:
-        raise Conflict(f"{target} has meter or occupancy history and cannot be deleted.") from exc
-    audit_record(action="meters.billing_point.delete", actor=actor, target=target)
+    _delete_kept(billing_point, refusal=f"{target} has meter or occupancy history and cannot be "
+                 "deleted.", action="meters.billing_point.delete", actor=actor, target=target)
 
 
 # --- meters ----------------------------------------------------------------------------
@@ -171,9 +182,8 @@ def _save_meter(meter: Meter) -> Meter:
 def meter_create(*, actor: Actor = None, **fields: Any) -> Meter:
     """A meter as the installer describes it; the unit defaults to the type's usual one."""
     reject_unknown(fields, METER_FIELDS)
-    meter = _save_meter(Meter(organization=require_organization(), **fields))
-    audit_record(action="meters.meter.create", actor=actor, target=meter.serial_number)
-    return meter
+    return _create(Meter, fields, save=_save_meter, action="meters.meter.create", actor=actor,
+                   target=lambda m: m.serial_number)
 
 
 @transaction.atomic
@@ -230,9 +240,5 @@ def meter_rename(*, meter: Meter, label: str, actor: Actor = None) -> Meter:
 def meter_delete(*, meter: Meter, actor: Actor = None) -> None:
     """Only a meter that was never connected nor read: its history is billing evidence."""
     serial = meter.serial_number
-    try:
-        with transaction.atomic():
-            meter.delete()
-    except (ProtectedError, RestrictedError) as exc:
-        raise Conflict(f"Meter {serial} has assignments or readings; its history is kept.") from exc
-    audit_record(action="meters.meter.delete", actor=actor, target=serial)
+    _delete_kept(meter, refusal=f"Meter {serial} has assignments or readings; its history is "
+                 "kept.", action="meters.meter.delete", actor=actor, target=serial)

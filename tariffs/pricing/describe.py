@@ -75,22 +75,26 @@ def allowance(name: str, period: Period, free: Decimal, allowed: Decimal, unit: 
            f"(allowance {quantity_text(allowed, unit)})"
 
 
+def _span(lower: Decimal, upper: Decimal | None, unit: str, *, above: str, first: str,
+          between: str) -> str:
+    """A block [lower, upper) in words: ``above`` when open-ended, ``first`` when it starts
+    at zero, else ``between``; each a template of the bound(s) as "{}"."""
+    if upper is None:
+        return above.format(quantity_text(lower, unit))
+    if not lower:
+        return first.format(quantity_text(upper, unit))
+    return between.format(f"{number_text(lower)}{timefmt.DASH}{quantity_text(upper, unit)}")
+
+
 def tier_span(lower: Decimal, upper: Decimal | None, unit: str) -> str:
     """A block of a tiered rule: "first 100 kWh", "100–500 kWh", "above 500 kWh"."""
-    if upper is None:
-        return f"above {quantity_text(lower, unit)}"
-    if not lower:
-        return f"first {quantity_text(upper, unit)}"
-    return f"{number_text(lower)}{timefmt.DASH}{quantity_text(upper, unit)}"
+    return _span(lower, upper, unit, above="above {}", first="first {}", between="{}")
 
 
 def volume_span(lower: Decimal, upper: Decimal | None, unit: str) -> str:
     """A volume rule's block: "all units at the 100–500 kWh price"."""
-    if upper is None:
-        return f"all units at the above-{quantity_text(lower, unit)} price"
-    if not lower:
-        return f"all units at the up-to-{quantity_text(upper, unit)} price"
-    return f"all units at the {number_text(lower)}{timefmt.DASH}{quantity_text(upper, unit)} price"
+    return _span(lower, upper, unit, above="all units at the above-{} price",
+                 first="all units at the up-to-{} price", between="all units at the {} price")
 
 
 def band_text(band: Band) -> str:

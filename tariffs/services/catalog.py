@@ -19,10 +19,10 @@ from tariffs.models import (
 )
 from tariffs.services.common import (
     audit,
-    check_unique,
     clean_choice,
     clean_currency,
     clean_name,
+    clean_unique_name,
     model_data,
     store,
 )
@@ -33,9 +33,7 @@ from tariffs.validation import Errors, decimal
 def add_on_save(*, add_on: AddOn | None = None, actor: Any = None, **fields: Any) -> AddOn:
     errors = Errors()
     data = {**(model_data(add_on) if add_on else {}), **fields}
-    name = clean_name(data.get("name"), errors)
-    if name:
-        check_unique(AddOn, errors, exclude=add_on, name=name)
+    name = clean_unique_name(AddOn, data.get("name"), errors, exclude=add_on)
     currency = clean_currency(data.get("currency"), errors)
     if add_on is not None and currency != str(add_on.currency) and add_on.plans.exists():
         errors.add("currency", "This add-on is part of a plan; its currency cannot change.")
@@ -76,9 +74,7 @@ def plan_save(
     from meters.models import Property
 
     errors = Errors()
-    name = clean_name(name, errors)
-    if name:
-        check_unique(Plan, errors, exclude=plan, name=name)
+    name = clean_unique_name(Plan, name, errors, exclude=plan)
     clean_choice(property_kind, Property.Kind, "property_kind", errors)
     rate_lists, add_ons = list(rate_lists or []), list(add_ons or [])
     _same_currency(rate_lists, add_ons, errors)
@@ -127,9 +123,7 @@ def pricing_template_save(
     actor: Any = None,
 ) -> PricingTemplate:
     errors = Errors()
-    name = clean_name(name, errors)
-    if name:
-        check_unique(PricingTemplate, errors, exclude=template, name=name)
+    name = clean_unique_name(PricingTemplate, name, errors, exclude=template)
     if variant is not None and variant.plan_id != plan.pk:
         errors.add("variant", f"{variant.name} is a variant of {variant.plan.name}, not of "
                    f"{plan.name}.")

@@ -52,6 +52,16 @@ def check_unique(
                    "already exists.")
 
 
+def clean_unique_name(
+    model: type[models.Model], value: Any, errors: Errors, exclude: Any = None
+) -> str:
+    """A required name of at most 200 characters that no other ``model`` row has."""
+    name = clean_name(value, errors)
+    if name:
+        check_unique(model, errors, exclude=exclude, name=name)
+    return name
+
+
 CASH_ROUNDING_MOVED = (
     "Cash rounding is an organization setting per currency, not a rate list's: set it under "
     "Tariffs › Cash rounding (API: /api/v1/cash-roundings/)."

@@ -24,6 +24,7 @@ from tariffs.services.common import (
     check_unique,
     clean_currency,
     clean_name,
+    clean_unique_name,
     delete,
     money_options,
 )
@@ -86,9 +87,7 @@ def rate_list_update(
                    "create a new rate list for another currency.")
     values = money_options(fields, errors)
     if "name" in fields:
-        values["name"] = clean_name(fields["name"], errors)
-        if values["name"]:
-            check_unique(RateList, errors, exclude=rate_list, name=values["name"])
+        values["name"] = clean_unique_name(RateList, fields["name"], errors, exclude=rate_list)
     if "description" in fields:
         values["description"] = fields["description"] or ""
     errors.raise_if_any()
@@ -280,9 +279,7 @@ def holiday_calendar_save(
 ) -> HolidayCalendar:
     """Create or replace a holiday calendar; ``days`` are (date, name) pairs."""
     errors = Errors()
-    name = clean_name(name, errors)
-    if name:
-        check_unique(HolidayCalendar, errors, exclude=calendar, name=name)
+    name = clean_unique_name(HolidayCalendar, name, errors, exclude=calendar)
     cleaned = _clean_days(days, errors)
     errors.raise_if_any()
     if calendar is None:

@@ -25,7 +25,7 @@ from billspree.core.errors import Conflict
 from billspree.core.models import Membership
 from billspree.core.queue import enqueue_on_commit
 from billspree.core.scoping import organization_context, require_organization
-from billspree.core.services import audit_record
+from billspree.core.services import audit_record, revoke_once
 from tenants.models import Tenant, TenantAccess
 
 INVALID_LINK = "This portal invitation link is invalid, expired, revoked or already used."
@@ -112,12 +112,8 @@ def tenant_portal_resend(
 def tenant_portal_revoke(*, access: TenantAccess, actor: AbstractBaseUser | None) -> TenantAccess:
     """End access now: the middleware checks ``revoked_at`` on every request. Idempotent."""
     locked = TenantAccess.objects.select_for_update().get(pk=access.pk)
-    if locked.revoked_at is None:
-        locked.revoked_at = timezone.now()
-        locked.save(update_fields=["revoked_at"])
-        audit_record(action="tenants.portal.revoke", actor=actor, target=str(locked.tenant),
-                     detail={"email": locked.email})
-    return locked
+    return revoke_once(locked, action="tenants.portal.revoke", actor=actor,
+                       target=str(locked.tenant), detail={"email": locked.email})
 
 
 def tenant_access_by_token(token: str) -> TenantAccess | None:
