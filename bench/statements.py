@@ -13,7 +13,8 @@ once beforehand through the product's template), with the same stylesheet and fo
 configuration objects — the best bare WeasyPrint does on that document, so the ratio is
 the cost of everything the product adds around the layout engine.
 
-Both run in this one process (one core; PostgreSQL is on the other), alternating
+Both run in this one process (one core; PostgreSQL is on the other), under the garbage
+collector settings of a worker process (``billspree.core.gc_tuning``), alternating
 PDF by PDF so load from other work on the box hits both alike; the medians of the single
 PDFs' times are reported (per_s = 1 / median).
 The invoices are built in a dedicated organization inside a transaction that is rolled
@@ -45,13 +46,14 @@ from django.conf import settings  # noqa: E402
 from django.db import transaction  # noqa: E402
 from django.test.utils import override_settings  # noqa: E402
 
-from billing.models import Invoice, StatementStatus  # noqa: E402
+from billing.models import StatementStatus  # noqa: E402
 from billing.selectors.statements import (  # noqa: E402
-    STATEMENT_RELATED,
     invoice_statement_data,
+    invoices_for_statements,
 )
 from billing.services.statements import invoice_statement_generate  # noqa: E402
 from billing.statements import render  # noqa: E402
+from billspree.core.gc_tuning import worker_gc_tune  # noqa: E402
 from billspree.core.models import Organization  # noqa: E402
 from billspree.core.scoping import organization_context  # noqa: E402
 
@@ -116,14 +118,17 @@ def main() -> None:
             org, invoices = build(count)
             print(f"built {count} invoices in {time.perf_counter() - t:.1f} s", flush=True)
             with organization_context(org):
-                # loaded as the generation task loads its group of up to 200 invoices (one
-                # query for the group, with the relations the statement prints)
-                invoices = list(Invoice.objects.filter(pk__in=[i.pk for i in invoices])
-                                .select_related(*STATEMENT_RELATED).order_by("pk"))
+                # loaded as the generation task loads its group of up to 200 invoices (five
+                # queries for the group: relations, lines, billed periods, the charts'
+                # meters and rollups), outside the per-PDF timing: the group shares them
+                invoices = invoices_for_statements([i.pk for i in invoices])
                 htmls = [render.invoice_statement_html(invoice_statement_data(invoice=i))
                          for i in invoices]
                 product_one(invoices[0])  # warm up: fonts, templates, first queries
                 bare_one(htmls[0])
+                # the garbage collector as a worker process has it (billspree/celery.py):
+                # start-up heap frozen, young threshold raised; both paths run under it
+                worker_gc_tune()
                 product, bare = [], []
                 for n in range(runs):
                     # PDF by PDF, product and bare back to back, alternating which goes

@@ -21,7 +21,7 @@ from billing.models import (
     StatementStatus,
     statement_storage,
 )
-from billing.selectors.statements import STATEMENT_RELATED
+from billing.selectors.statements import invoices_for_statements
 from billing.services.statements import (
     credit_note_pdf_queue,
     credit_note_pdf_store,
@@ -185,10 +185,10 @@ def credit_note_after_create(*, credit_note: CreditNote, actor=None, api_key=Non
 def invoice_statements_generate(*, invoice_ids: list[int], send: bool,
                                 actor_id: int | None = None) -> None:
     """Generate the statements of a group of invoices (one background task) and, if
-    ``send``, email each tenant theirs. Invoices are loaded in one query; each PDF is
-    rendered on its own (the render, not the database, is the cost)."""
-    invoices = list(Invoice.objects.filter(pk__in=invoice_ids)
-                    .select_related(*STATEMENT_RELATED).order_by("pk"))
+    ``send``, email each tenant theirs. The group is loaded at once with its lines and
+    billed periods (:func:`invoices_for_statements`); each PDF is rendered on its own (the
+    render, not the database, is the cost)."""
+    invoices = invoices_for_statements(invoice_ids)
     # a task delivered again (a worker lost mid-group) must not email twice: invoices that
     # already have a sent or queued delivery are skipped; failed ones are tried again
     done = set(StatementDelivery.objects.filter(
