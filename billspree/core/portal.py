@@ -14,11 +14,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
 from billspree.core.models import Role
+from billspree.core.portal_pages import ForgivingPaging
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
-class OrganizationPortalMixin(LoginRequiredMixin):
+class OrganizationPortalMixin(ForgivingPaging, LoginRequiredMixin):
     read_role: str = Role.VIEWER
     write_role: str = Role.MANAGER
     slug_field = "public_id"

@@ -2,7 +2,8 @@
 
 A page number that is not a number shows the first page, one past the end the last one
 (``Paginator.get_page``): a bookmarked or hand-edited link never answers 404 or 500.
-Lists built on ``ListView(paginate_by=...)`` keep Django's own paging.
+Lists built on ``ListView(paginate_by=...)`` page the same way (:class:`ForgivingPaging`,
+part of every portal view through ``OrganizationPortalMixin``).
 """
 
 from __future__ import annotations
@@ -24,3 +25,17 @@ def page_context(page: Page, rows: str = "rows") -> dict[str, Any]:
     """What ``partials/pagination.html`` and the list need: ``page_obj``, ``is_paginated``
     and the page's rows under ``rows``."""
     return {"page_obj": page, "is_paginated": page.has_other_pages(), rows: page.object_list}
+
+
+class ForgivingPaging:
+    """``ListView`` paging as :func:`paginate` pages: a page number that is not a number or
+    out of range shows the first or last page instead of Django's 404."""
+
+    page_kwarg = "page"
+
+    def paginate_queryset(self, queryset: Any, page_size: int):
+        paginator = self.get_paginator(  # type: ignore[attr-defined]
+            queryset, page_size, orphans=self.get_paginate_orphans(),  # type: ignore[attr-defined]
+            allow_empty_first_page=self.get_allow_empty())  # type: ignore[attr-defined]
+        page = paginator.get_page(self.request.GET.get(self.page_kwarg))  # type: ignore[attr-defined]
+        return paginator, page, page.object_list, page.has_other_pages()

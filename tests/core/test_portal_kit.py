@@ -108,6 +108,21 @@ def test_a_list_page_with_a_bad_page_number_answers_200(world_a):
         assert manager.get(f"/meters/?page={asked}").status_code == 200
 
 
+def test_a_listview_list_pages_as_forgivingly(world_a):
+    """ListView lists (tenants: 25 a page) show the first or last page for a bad number,
+    where Django's own paging answered 404."""
+    from tenants.services import tenant_create
+
+    with organization_context(world_a.org):
+        for i in range(30):
+            tenant_create(name=f"Paging tenant {i:02d}", kind="person")
+    manager = login_client(world_a.manager, world_a.org)
+    for asked, shown in (("abc", 1), ("999", 2), ("0", 2), ("2", 2)):
+        response = manager.get(f"/tenants/?page={asked}")
+        assert response.status_code == 200, asked
+        assert response.context["page_obj"].number == shown, asked
+
+
 # --- Actor ---------------------------------------------------------------------------------
 
 
