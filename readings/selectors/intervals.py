@@ -4,20 +4,19 @@ in one query.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from readings.models import (
-    Reading,
-)
+from django.db.models import F, Window
+from django.db.models.functions import Lag
+
+from readings.models import Reading
 from readings.registers import metered
-from readings.selectors.segments import (
-    Segment,
-    id_array,
-)
+from readings.selectors.segments import Segment, id_array
 
 # --- interval data (time-of-use pricing) -----------------------------------------------------
 
@@ -41,8 +40,6 @@ def interval_data(
     consecutive readings in ``[start, end]`` at most ``INTERVAL_MAX`` apart, each
     difference of unwrapped totals × the meter's multiplier (daily readings are not interval
     data; gaps stay uncovered, so time-of-use pricing can say how many hours are missing)."""
-    from bisect import bisect_left, bisect_right
-
     wanted = {(s.meter.id, s.start, s.end): s.meter.multiplier for s in segments}
     if not wanted:
         return {}
@@ -73,9 +70,6 @@ def meters_with_interval_data(
 ) -> set[int]:
     """The meters with two consecutive readings at most ``INTERVAL_MAX`` apart in
     ``[start, end]``: what time-of-use pricing can split into bands (one query)."""
-    from django.db.models import F, Window
-    from django.db.models.functions import Lag
-
     ids = list(meter_ids)
     if not ids:
         return set()

@@ -29,9 +29,7 @@ from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 
 from meters.models import MeterAssignment
-from readings.models import (
-    MeterReadingState,
-)
+from readings.models import MeterReadingState
 from readings.registers import DAY_SECONDS, Point, advance, metered
 
 #: First look for boundary readings this close (few partitions), then without limit.
