@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "tariffs",
     "billing",
     "gateways",
+    "ledger",
 ]
 
 MIDDLEWARE = [

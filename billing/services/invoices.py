@@ -23,6 +23,7 @@ from billing.models import (
 from billing.services.invoice_rows import release, retotal, write_drafts
 from billing.services.numbering import document_number_take
 from billspree.core.errors import Conflict
+from billspree.core.ledger_hooks import announce_issued, invoice_settle_requested
 from billspree.core.scoping import require_organization
 from billspree.core.services import audit_record
 from tariffs import pricing
@@ -167,6 +168,7 @@ def invoice_issue(*, invoice: Invoice, actor=None, api_key=None) -> Invoice:
     # The PDF statement is prepared in the background once this commits. A hand-issued
     # invoice is not emailed automatically: the manager sends it from the statement panel
     # (or POST invoices/{id}/send/) after checking it; bill runs decide for themselves.
+    announce_issued(invoices=[inv], actor=actor, api_key=api_key)
     from billing.services.statements import statements_after_issue
 
     statements_after_issue(invoices=[inv], send=False, actor=actor)
@@ -192,6 +194,11 @@ def _move(
 
 @transaction.atomic
 def invoice_mark_paid(*, invoice: Invoice, actor=None, api_key=None) -> Invoice:
+    """Paid in full now. With the ledger installed this records a payment of what is
+    still open (the ledger then moves the status); otherwise only the status moves."""
+    inv = _locked(invoice)
+    if inv.status == InvoiceStatus.ISSUED:
+        invoice_settle_requested.send(sender=None, invoice=inv, actor=actor, api_key=api_key)
     inv, moved = _move(invoice, InvoiceStatus.ISSUED, InvoiceStatus.PAID, "paid_at",
                        refusal="only issued invoices can be marked paid.")
     if not moved:

@@ -35,6 +35,7 @@ from billing.models import (
 )
 from billing.services.numbering import sequence_locked
 from billspree.core.errors import Conflict
+from billspree.core.ledger_hooks import announce_issued
 from billspree.core.services import audit_record
 
 #: Runs whose chunks may still be processed.
@@ -112,6 +113,7 @@ def _issue(run: BillRun, drafts, *, actor, api_key) -> list[Invoice]:
     audit_record(action="bill_run.issue", actor=actor, api_key=api_key,
                  target=str(run.public_id),
                  detail={"invoices": len(rows), "first": numbers[0], "last": numbers[-1]})
+    announce_issued(invoices=rows, actor=actor, api_key=api_key)
     from billing.services.statements import statements_after_issue
 
     statements_after_issue(invoices=rows, send=run.send_statements, actor=actor)

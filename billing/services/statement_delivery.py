@@ -28,6 +28,7 @@ from billing.services.statements import (
     invoice_statement_generate,
 )
 from billspree.core.errors import Conflict
+from billspree.core.ledger_hooks import announce_issued
 from billspree.core.queue import enqueue_on_commit
 from billspree.core.services import audit_record
 from billspree.core.validators import one_line
@@ -172,7 +173,8 @@ def credit_note_after_create(*, credit_note: CreditNote, actor=None, api_key=Non
     """Keep the new credit note's PDF and, if the tenant was emailed the invoice it
     cancels (or an email of it is still queued: it will not go out, see
     ``statement_delivery_send``), email them the credit note too (they would otherwise
-    still expect to pay)."""
+    still expect to pay). The ledger posts it in this transaction."""
+    announce_issued(credit_notes=[credit_note], actor=actor, api_key=api_key)
     credit_note_pdf_queue(credit_note=credit_note)
     invoice = credit_note.invoice
     emailed = StatementDelivery.objects.filter(

@@ -1,0 +1,13 @@
+"""The money side: accounts, their append-only ledger entries, payments and allocations.
+
+See ``ledger/README.md`` for the invariants and the database triggers that hold them.
+"""
+
+from ledger.models.accounts import Account, AccountKind
+from ledger.models.entries import AMOUNT, Allocation, EntryKind, LedgerEntry
+from ledger.models.payments import Payment, PaymentMethod
+
+__all__ = [
+    "AMOUNT", "Account", "AccountKind", "Allocation", "EntryKind", "LedgerEntry", "Payment",
+    "PaymentMethod",
+]
