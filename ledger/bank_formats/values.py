@@ -36,7 +36,7 @@ def parse_amount(text: str) -> Decimal:
     """
     raw = text.strip()
     if not raw:
-        raise ValueError("is empty")
+        raise ValueError("is missing")
     s = raw.translate(THOUSANDS)
     if "," in s and "." in s:
         decimal_sep = "," if s.rfind(",") > s.rfind(".") else "."
@@ -66,7 +66,7 @@ def check_minor_units(amount: Decimal, currency: str) -> None:
 def parse_currency(text: str) -> str:
     code = text.strip().upper()
     if not code:
-        raise ValueError("is empty")
+        raise ValueError("is missing")
     if not CURRENCY.fullmatch(code):
         raise ValueError(f"{text.strip()!r} is not an ISO 4217 currency code (like CHF)")
     return code
@@ -76,7 +76,7 @@ def parse_date(text: str) -> date:
     """``YYYY-MM-DD`` or ``DD.MM.YYYY``; anything else is refused rather than guessed."""
     raw = text.strip()
     if not raw:
-        raise ValueError("is empty")
+        raise ValueError("is missing")
     try:
         if ISO_DATE.fullmatch(raw):
             return date.fromisoformat(raw)
