@@ -42,6 +42,8 @@ def safe_parser() -> etree.XMLParser:
 
 def read_document(data: bytes) -> tuple[etree._Element, str, str]:
     """Parse and identify the message: (root, message number '053'/'054', namespace)."""
+    if not data.startswith(b"\xef\xbb\xbf"):
+        data = data.lstrip()  # whitespace before <?xml ...?> is a common export glitch
     try:
         tree = etree.fromstring(data, parser=safe_parser())  # noqa: S320 - safe parser
     except etree.XMLSyntaxError as exc:

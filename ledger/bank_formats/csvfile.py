@@ -10,7 +10,8 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Protocol
 
 from ledger.bank_formats import values
 from ledger.bank_formats.lines import BankFileError, BankLine, RowError
@@ -37,6 +38,14 @@ ALIASES: dict[str, str] = {
     "account iban": "account_iban", "konto iban": "account_iban",
 }
 REQUIRED = ("date", "amount", "currency")
+
+
+class CsvReader(Protocol):
+    """What ``records`` needs of ``csv.reader``: the rows and the physical line count."""
+
+    line_num: int
+
+    def __next__(self) -> list[str]: ...
 DELIMITERS = (";", ",")
 
 
@@ -102,9 +111,8 @@ def parse_csv(data: bytes) -> list[BankLine]:
     errors: list[RowError] = []
     lines: list[BankLine] = []
     first_use: dict[str, int] = {}
-    line_no = 0
-    for cells in reader:
-        row, line_no = line_no + 1, reader.line_num
+    header_row = 0
+    for row, cells in records(reader):
         if not any(c.strip() for c in cells):
             continue
         if header is None:
@@ -125,9 +133,31 @@ def parse_csv(data: bytes) -> list[BankLine]:
         lines.append(line)
     if errors:
         raise BankFileError(errors)
+    if header is None:
+        raise BankFileError.single("header", "no header row (every line is empty)")
     if not lines:
         raise BankFileError.single("file", f"no data rows after the header (row {header_row})")
     return lines
+
+
+def records(reader: CsvReader) -> Iterator[tuple[int, list[str]]]:
+    """(line number where the record starts, cells); a quoted cell may span lines.
+
+    csv's own errors (a NUL byte, an endless quoted field) become a BankFileError
+    naming the line, instead of a 500 from deep inside the csv module.
+    """
+    line_no = 0
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise BankFileError.single(
+                "row", f"unreadable CSV ({exc})", row=reader.line_num
+            ) from exc
+        yield line_no + 1, cells
+        line_no = reader.line_num
 
 
 def parse_row(

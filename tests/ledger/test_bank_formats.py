@@ -370,3 +370,17 @@ def test_parse_date_and_iban_check():
         parse_date("11/03/2026")
     assert is_iban(QR_IBAN) and is_iban("CH93 0076 2011 6238 5295 7")
     assert not is_iban("CH9300762011623852958") and not is_iban("12345")
+
+
+def test_csv_odd_files_get_a_clear_error_not_a_crash():
+    (error,) = errors_of(b";;;\n;;\n")
+    assert (error.field, error.message) == ("header", "no header row (every line is empty)")
+    huge_cell = b'"' + b"x" * 200_000 + b'"'
+    (error,) = errors_of(b"date;amount;currency\n01.11.2026;5,00;CHF\n" + huge_cell + b";1;CHF\n")
+    assert (error.row, error.field) == (3, "row")
+    assert "unreadable CSV (field larger than field limit" in error.message
+
+
+def test_leading_whitespace_before_the_xml_declaration_is_tolerated():
+    (line,) = parse_bank_file(b"\r\n  " + load("camt053_v02_minimal.xml"))
+    assert line.amount == Decimal("512.40")
