@@ -79,3 +79,8 @@ class BankFileError(ValueError):
 
     def __str__(self) -> str:
         return self.describe()
+
+    def __reduce__(self) -> tuple[type[BankFileError], tuple[list[RowError]]]:
+        # Celery pickles exceptions of failed tasks; without this, unpickling would call
+        # BankFileError(message) and turn the error list into characters.
+        return (type(self), (self.errors,))

@@ -7,6 +7,7 @@ NtryRef, a bare camt.053.001.02); every value asserted here can be found in them
 
 from __future__ import annotations
 
+import pickle
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -384,3 +385,11 @@ def test_csv_odd_files_get_a_clear_error_not_a_crash():
 def test_leading_whitespace_before_the_xml_declaration_is_tolerated():
     (line,) = parse_bank_file(b"\r\n  " + load("camt053_v02_minimal.xml"))
     assert line.amount == Decimal("512.40")
+
+
+def test_bank_file_error_survives_pickling_with_its_rows():
+    with pytest.raises(BankFileError) as info:
+        parse_csv(load("bad_rows.csv"))
+    copy = pickle.loads(pickle.dumps(info.value))  # noqa: S301 - our own bytes
+    assert copy.errors == info.value.errors
+    assert str(copy) == str(info.value)
