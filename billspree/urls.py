@@ -18,6 +18,7 @@ api_v1 = [
     path("", include("tariffs.api_urls")),
     path("", include("billing.api_urls")),
     path("", include("gateways.api_urls")),
+    path("", include("ledger.api_urls")),
 ]
 
 urlpatterns = [
@@ -60,9 +61,11 @@ urlpatterns = [
     path("tariffs/", include("tariffs.urls")),
     path("billing/", include("billing.urls")),
     path("gateways/", include("gateways.urls")),
+    path("ledger/", include("ledger.urls")),
     # the tenant portal: tenants' pages and billing's pages under one prefix
     path("my/", include("tenants.portal_urls")),
     path("my/", include("billing.tenant_portal_urls")),
+    path("my/", include("ledger.tenant_portal_urls")),
     path("", include("billspree.core.urls")),
 ]
 

@@ -79,7 +79,7 @@ def _app_populators() -> list[Callable[[OrgWorld], None]]:
     import pkgutil
 
     found = [populate_core]
-    for app in ("meters", "readings", "tenants", "tariffs", "billing", "gateways"):
+    for app in ("meters", "readings", "tenants", "tariffs", "billing", "gateways", "ledger"):
         package = importlib.import_module(f"tests.{app}")
         names = sorted(
             m.name for m in pkgutil.iter_modules(package.__path__)

@@ -1,0 +1,3 @@
+"""REST endpoints of the ledger: accounts (included by ``ledger/api_urls.py``)."""
+
+urlpatterns: list = []

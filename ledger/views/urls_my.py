@@ -1,0 +1,3 @@
+"""The tenant portal's money pages (included by ``ledger/tenant_portal_urls.py``)."""
+
+urlpatterns: list = []
