@@ -131,6 +131,11 @@ class Invoice(OrganizationScopedModel):
         max_length=8, choices=InvoiceStatus.choices, default=InvoiceStatus.DRAFT
     )
     number = models.CharField(max_length=32, blank=True)
+    #: the structured reference printed on its payment slip (Swiss QR reference or ISO
+    #: 11649 "RF…" creditor reference), set when it is issued; bank files carry it back
+    #: so payments match the invoice (``ledger``). Empty: issued before slips existed.
+    payment_reference = models.CharField(max_length=32, blank=True, default="",
+                                         db_default="")
     kind = models.CharField(max_length=10, choices=InvoiceKind.choices,
                             default=InvoiceKind.REGULAR, db_default=InvoiceKind.REGULAR)
     net_total = models.DecimalField(**AMOUNT, default=Decimal("0"))
@@ -156,6 +161,10 @@ class Invoice(OrganizationScopedModel):
             models.UniqueConstraint(
                 fields=["organization", "number"], condition=~Q(number=""),
                 name="invoice_unique_number",
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "payment_reference"],
+                condition=~Q(payment_reference=""), name="invoice_unique_payment_reference",
             ),
             ExclusionConstraint(
                 name="invoice_one_per_tenant_period",
