@@ -54,6 +54,19 @@ def html_to_pdf(html: str) -> bytes:
                     url_fetcher=url_fetcher()).write_pdf(stylesheets=[css], font_config=fonts)
 
 
+def htmls_to_pdf(htmls: list[str]) -> bytes:
+    """One PDF of several statements' HTML, each starting on its own page (a parent's
+    summary with its children's statements attached)."""
+    from weasyprint import HTML
+
+    with _lock:
+        fonts, css = _weasy()
+        docs = [HTML(string=h, base_url=str(settings.BASE_DIR), url_fetcher=url_fetcher())
+                .render(stylesheets=[css], font_config=fonts) for h in htmls]
+        pages = [page for doc in docs for page in doc.pages]
+        return docs[0].copy(pages).write_pdf()
+
+
 def _charts(data: InvoiceStatementData) -> list[str]:
     color = data.organization.brand_color
     return [

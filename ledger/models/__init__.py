@@ -6,8 +6,9 @@ See ``ledger/README.md`` for the invariants and the database triggers that hold 
 from ledger.models.accounts import Account, AccountKind
 from ledger.models.entries import AMOUNT, Allocation, EntryKind, LedgerEntry
 from ledger.models.payments import Payment, PaymentMethod
+from ledger.models.summaries import ParentSummary, ParentSummaryItem
 
 __all__ = [
-    "AMOUNT", "Account", "AccountKind", "Allocation", "EntryKind", "LedgerEntry", "Payment",
-    "PaymentMethod",
+    "AMOUNT", "Account", "AccountKind", "Allocation", "EntryKind", "LedgerEntry", "ParentSummary",
+    "ParentSummaryItem", "Payment", "PaymentMethod",
 ]
