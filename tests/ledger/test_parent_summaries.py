@@ -62,11 +62,11 @@ def test_the_database_refuses_a_total_that_is_not_the_sum(company):
     issued(shop_a.tenant, shop_a.bp, "50.00")
     today = local_date(timezone.now(), w.org)
     [summary] = parent_summaries_create(first_day=today, last_day=today)
-    with pytest.raises(IntegrityError, match="not the sum"):
-        with transaction.atomic(), connection.cursor() as cur:
-            cur.execute("UPDATE ledger_parentsummary SET total = total + 0.01 WHERE id = %s",
-                        [summary.pk])
-            cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    with (pytest.raises(IntegrityError, match="not the sum"), transaction.atomic(),
+          connection.cursor() as cur):
+        cur.execute("UPDATE ledger_parentsummary SET total = total + 0.01 WHERE id = %s",
+                    [summary.pk])
+        cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
 def test_child_credit_stays_on_the_child_and_unparenting_with_a_balance_is_refused(company):
