@@ -40,9 +40,11 @@ def post_documents(*, invoice_ids: list[int], credit_note_ids: list[int], actor=
     terms = timedelta(days=org.payment_terms_days)
     user_id = actor.pk if actor is not None and getattr(actor, "is_authenticated", False) \
         and not getattr(actor, "api_key", None) else None
+    # issued ones (void with a number: issued, then cancelled by a credit note — backfill)
     invoices = list(Invoice.objects.filter(
-        pk__in=invoice_ids, status__in=[InvoiceStatus.ISSUED, InvoiceStatus.PAID],
-    ).exclude(total=0).values_list(
+        pk__in=invoice_ids,
+        status__in=[InvoiceStatus.ISSUED, InvoiceStatus.PAID, InvoiceStatus.VOID],
+    ).exclude(number="").exclude(total=0).values_list(
         "pk", "tenant_id", "currency", "total", "issued_at", "number",
         "billing_point__property__time_zone").order_by("issued_at", "number"))
     notes = list(CreditNote.objects.filter(pk__in=credit_note_ids).values_list(
