@@ -14,7 +14,6 @@ from decimal import Decimal
 
 from django.db.models import (
     DecimalField,
-    Exists,
     F,
     OuterRef,
     Q,
@@ -69,10 +68,32 @@ def bucket_q(bucket: str, today: date) -> Q:
     return q
 
 
-def _sum_open(qs: QuerySet) -> Subquery:
-    return Coalesce(Subquery(qs.filter(account=OuterRef("pk")).order_by().values("account")
-                             .annotate(s=Sum("open")).values("s"), output_field=MONEY),
-                    Value(ZERO), output_field=MONEY)
+def _debits() -> QuerySet[LedgerEntry]:
+    return (LedgerEntry.objects.filter(amount__gt=0, kind__in=DEBIT_KINDS)
+            .annotate(due=Coalesce("due_on", "booked_on")))
+
+
+def _allocations() -> QuerySet[Allocation]:
+    return (Allocation.objects.filter(debit__amount__gt=0, debit__kind__in=DEBIT_KINDS)
+            .annotate(due=Coalesce("debit__due_on", "debit__booked_on")))
+
+
+def _sum_open(q: Q | None = None, property_id: int | None = None):
+    """Per account (``OuterRef("pk")``): what is open on its debits matching ``q`` (on
+    ``due``) and the property. Allocations never exceed their debit, so the open amount of
+    a set of debits is Σ amounts − Σ their allocations: two plain aggregates."""
+    q = q if q is not None else Q()
+    debits, paid = _debits().filter(q), _allocations().filter(q)
+    if property_id is not None:
+        debits = debits.filter(invoice__billing_point__property_id=property_id)
+        paid = paid.filter(debit__invoice__billing_point__property_id=property_id)
+    owed = Subquery(debits.filter(account=OuterRef("pk")).order_by().values("account")
+                    .annotate(s=Sum("amount")).values("s"), output_field=MONEY)
+    got = Subquery(paid.filter(debit__account=OuterRef("pk")).order_by()
+                   .values("debit__account").annotate(s=Sum("amount")).values("s"),
+                   output_field=MONEY)
+    return (Coalesce(owed, Value(ZERO), output_field=MONEY)
+            - Coalesce(got, Value(ZERO), output_field=MONEY))
 
 
 @dataclass
@@ -91,7 +112,7 @@ def account_list(filters: AccountFilters, today: date) -> QuerySet[Account]:
     chosen, ``selected``: what is open in that selection — the number the finance page
     linked from, so the rows add up to it. Set-based: one statement for the page."""
     qs = Account.objects.select_related("tenant", "parent__tenant").annotate(
-        overdue=_sum_open(open_debits().filter(due__lt=today)))
+        overdue=_sum_open(Q(due__lt=today)))
     if filters.q:
         qs = qs.filter(Q(tenant__name__icontains=filters.q)
                        | Q(tenant__customer_number__icontains=filters.q))
@@ -101,14 +122,9 @@ def account_list(filters: AccountFilters, today: date) -> QuerySet[Account]:
         qs = qs.filter(currency=filters.currency)
     selected = None
     if filters.property_id is not None or filters.bucket:
-        chosen = open_debits()
-        if filters.property_id is not None:
-            chosen = chosen.filter(invoice__billing_point__property_id=filters.property_id)
-        if filters.bucket:
-            chosen = chosen.filter(bucket_q(filters.bucket, today))
-        selected = _sum_open(chosen)
-        qs = qs.annotate(selected=selected).filter(
-            Exists(chosen.filter(account=OuterRef("pk"))))
+        q = bucket_q(filters.bucket, today) if filters.bucket else Q()
+        selected = _sum_open(q, filters.property_id)
+        qs = qs.annotate(selected=selected).filter(selected__gt=0)
     sort = filters.sort if filters.sort in SORTS else "name"
     if sort == "selected" and selected is None:
         sort = "balance"
@@ -145,11 +161,10 @@ def open_items(account: Account, today: date) -> list[OpenItem]:
 
 def account_totals(account: Account, today: date) -> dict[str, Decimal]:
     """Balance (the ledger's), what is open on debits, and what of it is overdue."""
-    items = open_debits().filter(account=account).aggregate(
-        open=Coalesce(Sum("open"), Value(ZERO), output_field=MONEY),
-        overdue=Coalesce(Sum("open", filter=Q(due__lt=today)), Value(ZERO), output_field=MONEY))
-    nxt = (open_debits().filter(account=account, due__gte=today).order_by("due")
-           .values_list("due", flat=True).first())
+    rows = list(open_debits().filter(account=account).values_list("open", "due"))
+    items = {"open": sum((o for o, _ in rows), ZERO),
+             "overdue": sum((o for o, d in rows if d < today), ZERO)}
+    nxt = min((d for _, d in rows if d >= today), default=None)
     return {"balance": account.balance, "open": items["open"], "overdue": items["overdue"],
             "due": max(account.balance, ZERO), "next_due_on": nxt,
             "credit": -account.balance if account.balance < 0 else ZERO}

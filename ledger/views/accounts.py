@@ -65,7 +65,7 @@ class AccountListView(OrganizationPortalMixin, View):
             **NAV, **page_context(page, rows="accounts"), "f": filters, "prop": prop,
             "tenant": tenant, "properties": Property.objects.order_by("name"),
             "buckets": BUCKET_LABELS.items(), "bucket_label": BUCKET_LABELS.get(bucket, ""),
-            "filtered": any([filters.q, prop, tenant, bucket, filters.currency]),
+            "filtered": any(g.get(k) for k in ("q", "property", "tenant", "bucket", "currency")),
             "selection": prop is not None or bool(bucket), "today": today,
         })
 
