@@ -3,7 +3,7 @@ account page's numbers and the statement of account — numbers computed by hand
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -88,10 +88,10 @@ def test_payment_to_chosen_invoices_with_amounts(books):
     ({"allocation": "chosen"}, "allocation", "at least one invoice"),
 ])
 def test_bad_payment_input_names_the_field_and_saves_nothing(books, over, field, words):
-    w, account, *_ = books
+    w, account, _, _, today = books
     before = (Payment.objects.count(), LedgerEntry.objects.count())
     client = login_client(w.manager, w.org)
-    response = client.post(_url(account, "payments/new/"), _form(date.today(), **over))
+    response = client.post(_url(account, "payments/new/"), _form(today, **over))
     assert response.status_code == 400
     form = response.context["form"]
     assert field in form.errors, form.errors
