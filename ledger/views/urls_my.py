@@ -1,3 +1,12 @@
 """The tenant portal's money pages (included by ``ledger/tenant_portal_urls.py``)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from ledger.views import my as views
+
+urlpatterns = [
+    path("account/", views.AccountView.as_view(), name="account"),
+    path("account/card/", views.BalanceCardView.as_view(), name="card"),
+    path("account/<uuid:id>/statement.pdf", views.StatementPdfView.as_view(),
+         name="statement_pdf"),
+]

@@ -1,3 +1,13 @@
 """Portal pages of the ledger: payments (included by ``ledger/urls.py``)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from ledger.views import payments as views
+
+urlpatterns = [
+    path("payments/", views.PaymentListView.as_view(), name="payment_list"),
+    path("accounts/<uuid:id>/payments/new/", views.PaymentRecordView.as_view(),
+         name="payment_record"),
+    path("payments/<uuid:id>/reverse/", views.PaymentReverseView.as_view(),
+         name="payment_reverse"),
+]
