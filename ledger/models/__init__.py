@@ -6,8 +6,9 @@ See ``ledger/README.md`` for the invariants and the database triggers that hold 
 from ledger.models.accounts import Account, AccountKind
 from ledger.models.entries import AMOUNT, Allocation, EntryKind, LedgerEntry
 from ledger.models.payments import Payment, PaymentMethod
+from ledger.models.requests import PaymentRequest
 
 __all__ = [
     "AMOUNT", "Account", "AccountKind", "Allocation", "EntryKind", "LedgerEntry", "Payment",
-    "PaymentMethod",
+    "PaymentMethod", "PaymentRequest",
 ]
