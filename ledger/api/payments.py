@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 import django_filters
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
@@ -252,7 +253,7 @@ def replayed(stored: PaymentRequest, digest: str) -> Response:
             f"(payment {stored.payment.public_id}); nothing was recorded. Use a new key for "
             f"a new payment.",
             fields={KEY_HEADER: ["reused with other content"]}, code="idempotency_key_reused")
-    response = Response(stored.response, status=status.HTTP_200_OK)
+    response = Response(json.loads(stored.response), status=status.HTTP_200_OK)
     response["Idempotent-Replayed"] = "true"
     return response
 
@@ -329,8 +330,9 @@ class PaymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
                 return replayed(stored, digest)  # a concurrent first request won
             body = self.answer(payment)
             if key:
-                PaymentRequest.objects.create(key=key, request_hash=digest, payment=payment,
-                                              response=body)
+                PaymentRequest.objects.create(
+                    key=key, request_hash=digest, payment=payment,
+                    response=json.dumps(body, cls=DjangoJSONEncoder))
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
     @extend_schema(request=ReverseInputSerializer, responses=PaymentSerializer)

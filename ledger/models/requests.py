@@ -9,7 +9,6 @@ byte and a key reused with other content (another amount, note or allocation) is
 
 from __future__ import annotations
 
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
 from billspree.core.scoping import OrganizationScopedModel
@@ -20,7 +19,8 @@ class PaymentRequest(OrganizationScopedModel):
     request_hash = models.CharField(max_length=64)
     payment = models.ForeignKey("ledger.Payment", on_delete=models.PROTECT,
                                 related_name="api_requests")
-    response = models.JSONField(encoder=DjangoJSONEncoder)
+    #: the first answer's JSON as text (jsonb would reorder its keys)
+    response = models.TextField()
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
