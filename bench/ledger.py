@@ -150,7 +150,8 @@ def bank_csv(invoices: list[Invoice], day, full: bool = False) -> bytes:
     out = io.StringIO()
     out.write("date;amount;currency;reference;remittance;payer name;bank reference\n")
     for n, inv in enumerate(invoices):
-        amount = (inv.total / 2).quantize(Decimal("0.01")) if n % 10 == 0 and not full else inv.total
+        half = n % 10 == 0 and not full
+        amount = (inv.total / 2).quantize(Decimal("0.01")) if half else inv.total
         out.write(f"{day.isoformat()};{amount:.2f};{CURRENCY};{inv.payment_reference};"
                   f"Invoice {inv.number};Payer {n % 10_000};BANK-{inv.number}\n")
     return out.getvalue().encode()
@@ -290,7 +291,8 @@ def main() -> None:
                 sid = transaction.savepoint()
                 import_path(data)
                 assert Payment.objects.count() == payments + history
-                assert LedgerEntry.objects.filter(kind=EntryKind.PAYMENT).count() == payments + history
+                paid_in = LedgerEntry.objects.filter(kind=EntryKind.PAYMENT).count()
+                assert paid_in == payments + history
                 ages = {}
                 for by in ("account", "property"):
                     rows = aging(today, by=by)
