@@ -38,7 +38,7 @@ def today_of(request: Request) -> date:
     return local_date(timezone.now(), request.organization)
 
 
-class TenantRefSerializer(serializers.Serializer):
+class AccountTenantSerializer(serializers.Serializer):
     id = serializers.UUIDField(source="public_id")
     name = serializers.CharField()
 
@@ -47,7 +47,7 @@ class AccountSerializer(OrganizationModelSerializer):
     """An account: who pays, in one currency. ``balance`` > 0: the tenant owes; < 0: credit.
     ``overdue``: open amounts past their due day (today, the organization's local date)."""
 
-    tenant = TenantRefSerializer(read_only=True)
+    tenant = AccountTenantSerializer(read_only=True)
     currency = serializers.CharField(read_only=True)
     kind = serializers.ChoiceField(choices=AccountKind.choices, read_only=True)
     balance = MoneyField(read_only=True)
