@@ -418,6 +418,9 @@ SPECTACULAR_SETTINGS = {
         "BillRunStatusEnum": "billing.models.runs.BillRunStatus",
         "BillRunItemStatusEnum": "billing.models.runs.ItemStatus",
         "InvoiceLineKindEnum": "billing.models.invoices.LineKind",
+        "LedgerEntryKindEnum": "ledger.models.entries.EntryKind",
+        "AccountKindEnum": "ledger.models.accounts.AccountKind",
+        "PaymentMethodEnum": "ledger.models.payments.PaymentMethod",
         # Meter.status and MeterAssignment.status (read-only, computed: "active" iff there
         # is an open assignment). Declared as a bare value list in meters/api, so the list
         # here must be bare values too for the hash to match.

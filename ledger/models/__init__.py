@@ -6,9 +6,10 @@ See ``ledger/README.md`` for the invariants and the database triggers that hold 
 from ledger.models.accounts import Account, AccountKind
 from ledger.models.entries import AMOUNT, Allocation, EntryKind, LedgerEntry
 from ledger.models.payments import Payment, PaymentMethod
+from ledger.models.requests import PaymentRequest
 from ledger.models.summaries import ParentSummary, ParentSummaryItem
 
 __all__ = [
     "AMOUNT", "Account", "AccountKind", "Allocation", "EntryKind", "LedgerEntry", "ParentSummary",
-    "ParentSummaryItem", "Payment", "PaymentMethod",
+    "ParentSummaryItem", "Payment", "PaymentMethod", "PaymentRequest",
 ]

@@ -107,6 +107,11 @@ class AccountFilters:
     sort: str = "name"
 
 
+def with_overdue(accounts: QuerySet[Account], today: date) -> QuerySet[Account]:
+    """``accounts`` annotated with ``overdue``: what is open and past its due day."""
+    return accounts.annotate(overdue=_sum_open(Q(due__lt=today)))
+
+
 def account_list(filters: AccountFilters, today: date) -> QuerySet[Account]:
     """Accounts with ``overdue`` (open and past due) and, when a property or a bucket is
     chosen, ``selected``: what is open in that selection — the number the finance page
@@ -226,6 +231,10 @@ class StatementLine:
     credit: Decimal
     balance: Decimal
 
+    @property
+    def running(self) -> Decimal:
+        return self.balance
+
 
 @dataclass
 class AccountStatement:
@@ -245,6 +254,15 @@ class AccountStatement:
     @property
     def total_credit(self) -> Decimal:
         return sum((x.credit for x in self.lines), ZERO)
+
+    @property
+    def debits(self) -> Decimal:
+        return self.total_debit
+
+    @property
+    def credits(self) -> Decimal:
+        """Negative, as the entries' amounts are: opening + debits + credits = closing."""
+        return -self.total_credit
 
     @property
     def balanced(self) -> bool:
@@ -283,4 +301,4 @@ def account_statement(account: Account, start: date, end: date) -> AccountStatem
 
 __all__ = ["BUCKET_KEYS", "AccountFilters", "AccountStatement", "OpenItem", "PaymentRow",
            "account_entries", "account_list", "account_payments", "account_statement",
-           "account_totals", "bucket_q", "open_debits", "open_items"]
+           "account_totals", "bucket_q", "open_debits", "open_items", "with_overdue"]

@@ -10,7 +10,10 @@ from django.utils import timezone
 
 from billspree.core.timefmt import local_date
 from ledger.models import Account, Allocation, LedgerEntry
+from ledger.services.accounts import account_for_tenant, account_set_parent
 from ledger.services.payments import payment_record
+from ledger.services.summaries import parent_summaries_create
+from tenants import services as tenant_services
 
 
 def populate(world) -> None:
@@ -22,7 +25,14 @@ def populate(world) -> None:
         reference=f"Ref {world.marker}", payer_name=f"Payer {world.marker}",
         note=f"Payment {world.marker}", invoices=[(issued.pk, None)],
     )
+    group = tenant_services.tenant_create(name=f"Group {world.marker}")
+    parent = account_for_tenant(group, str(issued.currency))
+    account_set_parent(account=account, parent=parent)
+    day = local_date(issued.issued_at, world.org)
+    [summary] = parent_summaries_create(first_day=day, last_day=day)
     world.objects.update(
+        parent_account=parent, parent_summary=summary,
+        parent_summary_item=summary.items.first(),
         account=account, payment=payment,
         ledger_entry=LedgerEntry.objects.get(payment=payment),
         allocation=Allocation.objects.filter(credit__payment=payment).first(),
