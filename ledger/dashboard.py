@@ -46,6 +46,7 @@ def cards(request: HttpRequest) -> list[Card]:
 VERBS = {"payment.record": "recorded a payment on the account of",
          "payment.reverse": "reversed a payment on the account of",
          "account.parent": "changed the parent account of",
+         "parent_summary.create": "summarised the children's invoices for",
          "account.dunning_pause": "paused reminders for",
          "account.dunning_resume": "resumed reminders for"}
 
@@ -55,9 +56,10 @@ def describe(events) -> dict[int, Activity]:
     them into tenants with a link to the account."""
     import uuid
 
-    from ledger.models import Account, Payment
+    from ledger.models import Account, ParentSummary, Payment
 
-    ours = [e for e in by_action(events, "payment.", "account.") if e.action in VERBS]
+    ours = [e for e in by_action(events, "payment.", "account.", "parent_summary.")
+            if e.action in VERBS]
     if not ours:
         return {}
 
@@ -72,6 +74,8 @@ def describe(events) -> dict[int, Activity]:
         public_id__in=ids).select_related("account__tenant")}
     accounts = {str(a.public_id): a for a in Account.objects.filter(
         public_id__in=ids).select_related("tenant")}
+    accounts.update({str(x.public_id): x.account for x in ParentSummary.objects.filter(
+        public_id__in=ids).select_related("account__tenant")})
     out = {}
     for e in ours:
         account = payments.get(e.target) or accounts.get(e.target)
