@@ -4,10 +4,11 @@ See ``ledger/README.md`` for the invariants and the database triggers that hold 
 """
 
 from ledger.models.accounts import Account, AccountKind
+from ledger.models.dunning import DunningLevel, DunningNotice, EmailStatus, InvoiceDispute
 from ledger.models.entries import AMOUNT, Allocation, EntryKind, LedgerEntry
 from ledger.models.payments import Payment, PaymentMethod
 
 __all__ = [
-    "AMOUNT", "Account", "AccountKind", "Allocation", "EntryKind", "LedgerEntry", "Payment",
-    "PaymentMethod",
+    "AMOUNT", "Account", "AccountKind", "Allocation", "DunningLevel", "DunningNotice", "EmailStatus",
+    "EntryKind", "InvoiceDispute", "LedgerEntry", "Payment", "PaymentMethod",
 ]
