@@ -9,6 +9,6 @@ from ledger.models.entries import AMOUNT, Allocation, EntryKind, LedgerEntry
 from ledger.models.payments import Payment, PaymentMethod
 
 __all__ = [
-    "AMOUNT", "Account", "AccountKind", "Allocation", "DunningLevel", "DunningNotice", "EmailStatus",
-    "EntryKind", "InvoiceDispute", "LedgerEntry", "Payment", "PaymentMethod",
+    "AMOUNT", "Account", "AccountKind", "Allocation", "DunningLevel", "DunningNotice",
+    "EmailStatus", "EntryKind", "InvoiceDispute", "LedgerEntry", "Payment", "PaymentMethod",
 ]

@@ -97,15 +97,20 @@ class DunningLetterView(OrganizationPortalMixin, View):
     model = DunningNotice
 
     def get(self, request: HttpRequest, id: Any) -> HttpResponse:
-        notice = get_object_or_404(DunningNotice.objects.select_related("invoice"), public_id=id)
-        if not notice.letter:
-            raise Http404("This notice has no letter.")
-        try:
-            fh = letter_storage().open(notice.letter.name, "rb")
-        except OSError as exc:
-            raise Http404("The letter file is missing.") from exc
-        return FileResponse(fh, as_attachment=True, content_type="application/pdf",
-                            filename=f"reminder-{notice.invoice.number}-{notice.level_id}.pdf")
+        return letter_response(get_object_or_404(
+            DunningNotice.objects.select_related("invoice", "level"), public_id=id))
+
+
+def letter_response(notice: DunningNotice) -> FileResponse:
+    """A notice's letter as a PDF attachment (portal and API); 404 without one."""
+    if not notice.letter:
+        raise Http404("This notice has no letter.")
+    try:
+        fh = letter_storage().open(notice.letter.name, "rb")
+    except OSError as exc:
+        raise Http404("The letter file is missing.") from exc
+    return FileResponse(fh, as_attachment=True, content_type="application/pdf",
+                        filename=f"reminder-{notice.invoice.number}-{notice.level.position}.pdf")
 
 
 # --- the ladder --------------------------------------------------------------------------------
