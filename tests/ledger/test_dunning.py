@@ -292,3 +292,14 @@ def test_two_runs_at_once_send_each_notice_once(world_a, settings, tmp_path):
         assert LedgerEntry.objects.filter(kind=EntryKind.FEE).count() == 3
         assert sorted(DunningNotice.objects.values_list("level__position", flat=True)) == \
             [2, 2, 2]
+
+
+def test_beat_runs_each_organization_on_its_local_day(case, settings):
+    from ledger import tasks
+
+    inv, due, account = case
+    assert "ledger.tasks.dunning_sweep" in {
+        e["task"] for e in settings.CELERY_BEAT_SCHEDULE.values()}
+    # today nothing is late yet: the organization's run sends nothing
+    assert tasks.dunning_organization.run(account.organization_id) == 0
+    assert tasks.dunning_organization.run(999999999) == 0
