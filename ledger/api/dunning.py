@@ -130,6 +130,7 @@ class DunningNoticeSerializer(OrganizationModelSerializer):
     account = PublicIdRelatedField(read_only=True)
     fee_entry = PublicIdRelatedField(read_only=True)
     amount_due = serializers.DecimalField(**MONEY, read_only=True)
+    recipient = serializers.CharField(read_only=True, help_text="Empty: not emailed.")
     has_letter = serializers.SerializerMethodField()
 
     class Meta:

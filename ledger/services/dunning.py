@@ -128,7 +128,7 @@ def dunning_level_create(*, actor=None, api_key=None, **fields) -> DunningLevel:
     _check_level(data, ladder)
     level = DunningLevel.objects.create(**data)
     audit_record(action="dunning_level.create", actor=actor, api_key=api_key,
-                 target=str(level.public_id), detail=_audit_detail(level))
+                 target=f"dunning level {level.name}", detail=_audit_detail(level))
     return level
 
 
@@ -145,7 +145,7 @@ def dunning_level_update(*, level: DunningLevel, actor=None, api_key=None,
         setattr(current, name, value)
     current.save()
     audit_record(action="dunning_level.update", actor=actor, api_key=api_key,
-                 target=str(current.public_id), detail=_audit_detail(current))
+                 target=f"dunning level {current.name}", detail=_audit_detail(current))
     return current
 
 
@@ -157,7 +157,7 @@ def dunning_level_delete(*, level: DunningLevel, actor=None, api_key=None) -> No
         raise Conflict(f"“{level.name}” was already sent; deactivate it instead of deleting "
                        "it, so the notices keep their level.")
     audit_record(action="dunning_level.delete", actor=actor, api_key=api_key,
-                 target=str(level.public_id), detail=_audit_detail(level))
+                 target=f"dunning level {level.name}", detail=_audit_detail(level))
     level.delete()
 
 
@@ -281,7 +281,7 @@ def dunning_run(*, today: date, actor=None, api_key=None) -> DunningRun:
         _deliver(notice, due)
         result.sent.append(notice)
     if result.sent or result.failed:
-        audit_record(action="dunning.run", actor=actor, api_key=api_key, target=str(org.public_id),
+        audit_record(action="dunning.run", actor=actor, api_key=api_key, target=f"dunning run {today}",
                      detail={"date": today.isoformat(), "sent": len(result.sent),
                              "failed": result.failed[:20]})
     return result
@@ -322,14 +322,14 @@ def _send_one(due: DunningDue, today: date, *, actor=None, api_key=None) -> Dunn
         Account.objects.filter(pk=account.pk).update(disconnection_pending_since=timezone.now())
         account.disconnection_pending_since = timezone.now()
         audit_record(action="account.disconnection_pending", actor=actor, api_key=api_key,
-                     target=str(account.public_id),
+                     target=f"account of {account.tenant.name}",
                      detail={"invoice": due.invoice.number, "level": level.name})
     pdf = letter_pdf(due, notice)
     notice.letter.save(f"reminder-{due.invoice.number or due.invoice.pk}-{level.position}.pdf",
                        ContentFile(pdf), save=False)
     notice.save()
     audit_record(action="dunning.notice", actor=actor, api_key=api_key,
-                 target=str(notice.public_id),
+                 target=f"invoice {due.invoice.number}",
                  detail={"invoice": due.invoice.number, "account": str(account.public_id),
                          "level": level.name, "amount_due": str(due.amount_due),
                          "days_overdue": due.days_overdue, "fee": str(level.fee_amount)})
@@ -417,7 +417,7 @@ def dispute_open(*, invoice: Invoice, reason: str, actor=None, api_key=None) -> 
     dispute = InvoiceDispute.objects.create(invoice=invoice, reason=reason.strip()[:500],
                                             opened_by=user)
     audit_record(action="invoice.dispute_open", actor=actor, api_key=api_key,
-                 target=str(invoice.public_id), detail={"reason": dispute.reason})
+                 target=f"invoice {invoice.number}", detail={"reason": dispute.reason})
     return dispute
 
 
@@ -437,5 +437,5 @@ def dispute_resolve(*, dispute: InvoiceDispute, resolution: str, actor=None,
         getattr(actor, "is_authenticated", False) else None
     d.save(update_fields=["resolution", "resolved_at", "resolved_by"])
     audit_record(action="invoice.dispute_resolve", actor=actor, api_key=api_key,
-                 target=str(d.invoice.public_id), detail={"resolution": d.resolution})
+                 target=f"invoice {d.invoice.number}", detail={"resolution": d.resolution})
     return d
