@@ -266,7 +266,7 @@ class DunningRun:
 
 def dunning_run(*, today: date, actor=None, api_key=None) -> DunningRun:
     """Send every reminder due on ``today``; idempotent (a second run sends nothing)."""
-    org = require_organization()
+    require_organization()
     result = DunningRun(today=today)
     for due in dunning_preview(today):
         try:
@@ -281,7 +281,8 @@ def dunning_run(*, today: date, actor=None, api_key=None) -> DunningRun:
         _deliver(notice, due)
         result.sent.append(notice)
     if result.sent or result.failed:
-        audit_record(action="dunning.run", actor=actor, api_key=api_key, target=f"dunning run {today}",
+        audit_record(action="dunning.run", actor=actor, api_key=api_key,
+                     target=f"dunning run {today}",
                      detail={"date": today.isoformat(), "sent": len(result.sent),
                              "failed": result.failed[:20]})
     return result
