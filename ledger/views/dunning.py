@@ -20,7 +20,6 @@ from billspree.core.portal import OrganizationPortalMixin, organization_today
 from billspree.core.portal_pages import page_context, paginate
 from billspree.core.portal_views import ActorMixin, ConfirmView, ServiceFormView, confirmed
 from ledger.models import Account, DunningLevel, DunningNotice, InvoiceDispute
-from ledger.models.dunning import letter_storage
 from ledger.services import accounts as account_services
 from ledger.services import dunning as services
 from ledger.views import dunning_forms as forms
@@ -106,7 +105,7 @@ def letter_response(notice: DunningNotice) -> FileResponse:
     if not notice.letter:
         raise Http404("This notice has no letter.")
     try:
-        fh = letter_storage().open(notice.letter.name, "rb")
+        fh = notice.letter.storage.open(notice.letter.name, "rb")
     except OSError as exc:
         raise Http404("The letter file is missing.") from exc
     return FileResponse(fh, as_attachment=True, content_type="application/pdf",
