@@ -110,7 +110,7 @@ class DunningPreviewView(OrganizationAPIView):
         field = BoundedDateField(required=False)
         raw = request.query_params.get("date")
         try:
-            day = field.run_validation(raw) if raw else _org_today(request)
+            day = field.run_validation(raw) if raw is not None else _org_today(request)
         except serializers.ValidationError as exc:
             raise serializers.ValidationError({"date": exc.detail}) from exc
         rows = services.dunning_preview(day)
