@@ -312,7 +312,10 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "bill-runs-sweep": {"task": "billing.tasks.runs.bill_runs_sweep", "schedule": 60.0},
     "readings-uploads-sweep": {"task": "readings.tasks.uploads_sweep", "schedule": 300.0},
+    "dunning-sweep": {"task": "ledger.tasks.dunning_sweep", "schedule": 3600.0},
 }
+#: reminders of the day go out from this local hour on (each organization's time zone)
+DUNNING_LOCAL_HOUR = env.int("DUNNING_LOCAL_HOUR", default=7)
 
 # --- bill runs ------------------------------------------------------------------------
 BILL_RUN_CHUNK_SIZE = env.int("BILL_RUN_CHUNK_SIZE", default=200)

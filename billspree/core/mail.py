@@ -21,3 +21,14 @@ def send_link_mail(*, to: str, subject: str, template: str, path: str, **context
         from_email=settings.DEFAULT_FROM_EMAIL,
         recipient_list=[to],
     )
+
+
+def send_document_mail(*, to: str, subject: str, body: str, filename: str,
+                       content: bytes, mimetype: str = "application/pdf") -> None:
+    """Send ``body`` to ``to`` with one attached document (a reminder letter)."""
+    from django.core.mail import EmailMessage
+
+    msg = EmailMessage(subject=one_line(subject), body=body,
+                       from_email=settings.DEFAULT_FROM_EMAIL, to=[to])
+    msg.attach(filename, content, mimetype)
+    msg.send()
