@@ -4,10 +4,12 @@ See ``ledger/README.md`` for the invariants and the database triggers that hold 
 """
 
 from ledger.models.accounts import Account, AccountKind
+from ledger.models.bank import BankImport, BankImportLine, BankLineStatus, BankMatchHow
 from ledger.models.entries import AMOUNT, Allocation, EntryKind, LedgerEntry
 from ledger.models.payments import Payment, PaymentMethod
 
 __all__ = [
-    "AMOUNT", "Account", "AccountKind", "Allocation", "EntryKind", "LedgerEntry", "Payment",
+    "AMOUNT", "Account", "AccountKind", "BankImport", "BankImportLine", "BankLineStatus",
+    "BankMatchHow", "Allocation", "EntryKind", "LedgerEntry", "Payment",
     "PaymentMethod",
 ]
