@@ -4,6 +4,7 @@ See ``ledger/README.md`` for the invariants and the database triggers that hold 
 """
 
 from ledger.models.accounts import Account, AccountKind
+from ledger.models.bank import BankImport, BankImportLine, BankLineStatus, BankMatchHow
 from ledger.models.dunning import DunningLevel, DunningNotice, EmailStatus, InvoiceDispute
 from ledger.models.entries import AMOUNT, Allocation, EntryKind, LedgerEntry
 from ledger.models.payments import Payment, PaymentMethod
@@ -11,7 +12,8 @@ from ledger.models.requests import PaymentRequest
 from ledger.models.summaries import ParentSummary, ParentSummaryItem
 
 __all__ = [
-    "AMOUNT", "Account", "AccountKind", "Allocation", "DunningLevel", "DunningNotice",
-    "EmailStatus", "EntryKind", "InvoiceDispute", "LedgerEntry", "ParentSummary",
-    "ParentSummaryItem", "Payment", "PaymentMethod", "PaymentRequest",
+    "AMOUNT", "Account", "AccountKind", "Allocation", "BankImport", "BankImportLine",
+    "BankLineStatus", "BankMatchHow", "DunningLevel", "DunningNotice", "EmailStatus",
+    "EntryKind", "InvoiceDispute", "LedgerEntry", "ParentSummary", "ParentSummaryItem",
+    "Payment", "PaymentMethod", "PaymentRequest",
 ]
