@@ -131,6 +131,12 @@ class Invoice(OrganizationScopedModel):
         max_length=8, choices=InvoiceStatus.choices, default=InvoiceStatus.DRAFT
     )
     number = models.CharField(max_length=32, blank=True)
+    #: What the tenant quotes when paying: a QR reference (27 digits) or an ISO 11649
+    #: creditor reference ("RF…"), normalised (no spaces, upper case). Set in the UPDATE
+    #: that numbers the invoice and as final as the number; payments are matched back by
+    #: ``payment_reference == normalise_reference(text)`` in the organization. Invoices
+    #: issued before payment slips existed have none (and no payment slip).
+    payment_reference = models.CharField(max_length=32, blank=True, default="")
     kind = models.CharField(max_length=10, choices=InvoiceKind.choices,
                             default=InvoiceKind.REGULAR, db_default=InvoiceKind.REGULAR)
     net_total = models.DecimalField(**AMOUNT, default=Decimal("0"))
@@ -156,6 +162,10 @@ class Invoice(OrganizationScopedModel):
             models.UniqueConstraint(
                 fields=["organization", "number"], condition=~Q(number=""),
                 name="invoice_unique_number",
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "payment_reference"], condition=~Q(payment_reference=""),
+                name="invoice_unique_payment_reference",
             ),
             ExclusionConstraint(
                 name="invoice_one_per_tenant_period",

@@ -5,6 +5,7 @@ from djmoney.settings import CURRENCY_CHOICES
 from billspree.core.files import LimitedImageField
 from billspree.core.form_fields import BoundedDateField
 from billspree.core.models import ApiKeyScope, Organization, Role
+from billspree.core.postal import POSTAL_FIELDS
 
 
 class _CurrentLogo:
@@ -43,6 +44,8 @@ class OrganizationSettingsForm(forms.ModelForm):
         fields = ["name", "default_currency", "time_zone", "logo",
                   # statement branding (PDF statements and their emails)
                   "brand_color", "address", "payment_details", "payment_terms_days",
+                  # payment slips (QR-bill, EPC QR) and the statement header
+                  "iban", "bic", "vat_number", *POSTAL_FIELDS,
                   # tariffs: what new charge rules and add-ons start with
                   "default_vat_rate"]
         help_texts = {

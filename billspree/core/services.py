@@ -28,6 +28,7 @@ from billspree.core.models import (
     Organization,
     Role,
 )
+from billspree.core.postal import POSTAL_FIELDS
 from billspree.core.queue import enqueue_on_commit
 from billspree.core.scoping import organization_context, require_organization
 from billspree.core.signals import login_organizations, organization_changed
@@ -120,7 +121,7 @@ def organization_update(*, actor: AbstractBaseUser | None, **fields: Any) -> Org
     org = require_organization()
     allowed = {"name", "default_currency", "time_zone", "logo",
                "brand_color", "address", "payment_details", "payment_terms_days",
-               "default_vat_rate"}
+               "default_vat_rate", "iban", "bic", "vat_number", *POSTAL_FIELDS}
     unknown = set(fields) - allowed
     if unknown:
         raise ValidationError({k: ["This field cannot be changed."] for k in unknown})
