@@ -88,7 +88,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="invoice",
             name="payment_reference",
-            field=models.CharField(blank=True, default="", max_length=32),
+            field=models.CharField(blank=True, db_default="", default="", max_length=32),
         ),
         migrations.AddConstraint(
             model_name="invoice",

@@ -136,7 +136,7 @@ class Invoice(OrganizationScopedModel):
     #: that numbers the invoice and as final as the number; payments are matched back by
     #: ``payment_reference == normalise_reference(text)`` in the organization. Invoices
     #: issued before payment slips existed have none (and no payment slip).
-    payment_reference = models.CharField(max_length=32, blank=True, default="")
+    payment_reference = models.CharField(max_length=32, blank=True, default="", db_default="")
     kind = models.CharField(max_length=10, choices=InvoiceKind.choices,
                             default=InvoiceKind.REGULAR, db_default=InvoiceKind.REGULAR)
     net_total = models.DecimalField(**AMOUNT, default=Decimal("0"))
