@@ -30,10 +30,10 @@ SEP, OCT = date(2026, 9, 1), date(2026, 10, 1)
 
 
 def configure(org, *, iban: str, country: str = "CH", **extra) -> None:
-    address = {"CH": dict(street="Bahnhofstrasse", building_number="12", postal_code="8001",
-                          town="Zürich", country="CH"),
-               "DE": dict(street="Lindenstraße", building_number="12", postal_code="10969",
-                          town="Berlin", country="DE")}[country]
+    address = {"CH": {"street": "Bahnhofstrasse", "building_number": "12", "postal_code": "8001",
+                          "town": "Zürich", "country": "CH"},
+               "DE": {"street": "Lindenstraße", "building_number": "12", "postal_code": "10969",
+                          "town": "Berlin", "country": "DE"}}[country]
     Organization.objects.filter(pk=org.pk).update(
         iban=iban, vat_number="CHE-123.456.789 MWST" if country == "CH" else "DE123456789",
         **{**address, **extra})
@@ -50,10 +50,10 @@ def issued_invoice(*, currency: str, tenant_address: dict | None = None) -> Invo
     return services.invoice_issue(invoice=draft)
 
 
-TENANT_CH = dict(street="Dorfweg", building_number="3a", postal_code="3000", town="Bern",
-                 country="CH")
-TENANT_DE = dict(street="Hauptstraße", building_number="7", postal_code="80331",
-                 town="München", country="DE")
+TENANT_CH = {"street": "Dorfweg", "building_number": "3a", "postal_code": "3000", "town": "Bern",
+                 "country": "CH"}
+TENANT_DE = {"street": "Hauptstraße", "building_number": "7", "postal_code": "80331",
+                 "town": "München", "country": "DE"}
 
 
 def decode_pages(pdf: bytes) -> list[tuple[int, object]]:
@@ -193,7 +193,6 @@ def test_tenant_without_postal_address_leaves_the_debtor_box_empty(chf_org):
 
 def test_nothing_due_gets_no_payment_part(chf_org):
     inv = issued_invoice(currency="CHF", tenant_address=TENANT_CH)
-    Invoice.objects.filter(pk=inv.pk)  # issued invoices are immutable: judge a copy
-    inv.total = D("0")
+    inv.total = D("0")  # issued invoices are immutable: judge an in-memory copy
     part = payment_part(organization=chf_org, invoice=inv)
     assert part.kind == "" and "nothing is due" in part.reason
