@@ -37,6 +37,9 @@ class PaymentPart:
     svg: str = ""
     reason: str = ""
     reference: str = ""
+    #: as printed for people: QRR in groups of 2 + 5 x 5 digits (SIX), SCOR and IBAN by 4
+    reference_display: str = ""
+    iban_display: str = ""
 
 
 @dataclass(frozen=True)
@@ -60,10 +63,12 @@ def payment_part(*, organization, invoice) -> PaymentPart:
         if reason:
             log.info("No payment part on invoice %s: %s", invoice.number or invoice.pk, reason)
         return PaymentPart(reason=reason)
+    shown = {"reference": slip.reference, "reference_display": grouped_reference(slip.reference),
+             "iban_display": grouped(slip.iban)}
     try:
         if slip.currency == "CHF":
-            return PaymentPart(kind=QR_BILL, svg=qr_bill_svg(slip), reference=slip.reference)
-        return PaymentPart(kind=EPC, svg=epc_svg(slip), reference=slip.reference)
+            return PaymentPart(kind=QR_BILL, svg=qr_bill_svg(slip), **shown)
+        return PaymentPart(kind=EPC, svg=epc_svg(slip), **shown)
     except ValueError as exc:  # a rule of the spec we did not check ourselves
         reason = f"the payment slip was refused: {exc}"
         log.warning("No payment part on invoice %s: %s", invoice.number, reason)
@@ -151,3 +156,13 @@ def epc_svg(slip: SlipInput) -> str:
 
 def strip_xml_declaration(svg: str) -> str:
     return svg[svg.index("<svg"):] if "<svg" in svg else svg
+
+
+def grouped(text: str, size: int = 4) -> str:
+    return " ".join(text[i:i + size] for i in range(0, len(text), size))
+
+
+def grouped_reference(reference: str) -> str:
+    if is_valid_qr_reference(reference):
+        return reference[:2] + " " + grouped(reference[2:], 5)
+    return grouped(reference)

@@ -16,7 +16,7 @@ import zxingcpp
 from billing import services
 from billing.models import Invoice
 from billing.services.statements import invoice_statement_render
-from billing.statements.payment import payment_part
+from billing.statements.payment import grouped_reference, payment_part
 from billspree.core.models import Organization
 from billspree.core.payment_refs import normalise_reference
 from tenants import services as tenant_services
@@ -196,3 +196,8 @@ def test_nothing_due_gets_no_payment_part(chf_org):
     inv.total = D("0")  # issued invoices are immutable: judge an in-memory copy
     part = payment_part(organization=chf_org, invoice=inv)
     assert part.kind == "" and "nothing is due" in part.reason
+
+
+def test_references_are_printed_in_groups():
+    assert grouped_reference("210000000003139471430009017") == "21 00000 00003 13947 14300 09017"
+    assert grouped_reference("RF18539007547034") == "RF18 5390 0754 7034"

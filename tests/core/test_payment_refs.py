@@ -139,3 +139,4 @@ def test_qr_iban_detection():
     assert not is_qr_iban("CH93 0076 2011 6238 5295 7")
     assert not is_qr_iban("DE89 3704 0044 0532 0130 00")
     assert not is_qr_iban("CH44 3199 9123 0008 8901 3")  # bad checksum
+
