@@ -20,6 +20,15 @@ def iban_compact(value: str) -> str:
     return IBAN(value).compact
 
 
+def iban_or_raw(value: str) -> str:
+    """The compact IBAN, or ``value`` unchanged when it is not one (for the validator to
+    name what is wrong): people paste IBANs in groups of four, up to 42 characters."""
+    try:
+        return iban_compact(value)
+    except (SchwiftyException, TypeError):
+        return value
+
+
 def validate_iban(value: str) -> None:
     """Django validator: a complete IBAN with a correct checksum and bank code."""
     if not value:

@@ -2,6 +2,7 @@ from django import forms
 from django.urls import reverse
 from djmoney.settings import CURRENCY_CHOICES
 
+from billspree.core.banking import iban_or_raw, validate_iban
 from billspree.core.files import LimitedImageField
 from billspree.core.form_fields import BoundedDateField
 from billspree.core.models import ApiKeyScope, Organization, Role
@@ -33,6 +34,10 @@ class LogoInput(forms.ClearableFileInput):
 
 
 class OrganizationSettingsForm(forms.ModelForm):
+    #: 34 characters stored; pasted with the spaces of its groups of four it is up to 42
+    iban = forms.CharField(
+        label="IBAN", max_length=42, required=False, validators=[validate_iban],
+        help_text=Organization._meta.get_field("iban").help_text)
     logo = LimitedImageField(
         required=False,
         widget=LogoInput(attrs={"accept": "image/png,image/jpeg,image/gif,image/webp"}),
@@ -75,6 +80,9 @@ class OrganizationSettingsForm(forms.ModelForm):
         self.fields["default_currency"].choices = [c for c in CURRENCY_CHOICES if c[0] in allowed]
         for name in self.OPTIONAL_KEEP:
             self.fields[name].required = False
+
+    def clean_iban(self):
+        return iban_or_raw(self.cleaned_data.get("iban") or "")
 
     def clean_brand_color(self):
         return self.cleaned_data.get("brand_color") or self.instance.brand_color

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import uuid
 from decimal import Decimal
@@ -18,7 +17,7 @@ from django.utils import timezone
 from djmoney.models.fields import CurrencyField
 from timezone_field import TimeZoneField
 
-from billspree.core.banking import iban_compact, validate_bic, validate_iban
+from billspree.core.banking import iban_or_raw, validate_bic, validate_iban
 from billspree.core.files import random_name, uploads_storage
 from billspree.core.postal import PostalAddressFields
 from billspree.core.scoping import OrganizationScopedModel
@@ -147,8 +146,7 @@ class Organization(PostalAddressFields, models.Model):
         refused a bad one), so the statements and payment matching compare like with like."""
         super().clean()
         if self.iban:
-            with contextlib.suppress(ValueError):  # validate_iban reports it on the field
-                self.iban = iban_compact(self.iban)
+            self.iban = iban_or_raw(self.iban)  # validate_iban reports a bad one
         self.bic = "".join((self.bic or "").split()).upper()
 
     @property

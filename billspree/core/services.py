@@ -16,6 +16,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from billspree.core.banking import iban_or_raw
 from billspree.core.errors import Conflict
 from billspree.core.files import check_upload_size
 from billspree.core.limits import date_in_range, date_range_message
@@ -129,6 +130,8 @@ def organization_update(*, actor: AbstractBaseUser | None, **fields: Any) -> Org
         raise ValidationError({"name": ["An organization needs a name."]})
     if fields.get("logo"):
         check_upload_size(fields["logo"], field="logo")  # before the file is stored
+    if fields.get("iban"):  # pasted in groups of four: stored compact (validated below)
+        fields["iban"] = iban_or_raw(fields["iban"])
     changed = {k for k, v in fields.items() if getattr(org, k) != v}
     # from the database: a ModelForm has already put the new file on this very instance
     old_logo = Organization.objects.filter(pk=org.pk).values_list("logo", flat=True).first()

@@ -59,3 +59,15 @@ def test_api_refuses_a_bad_iban_and_saves_nothing(world_a):
     assert "iban" in fields and "Not a valid IBAN" in " ".join(fields["iban"])
     world_a.org.refresh_from_db()
     assert (world_a.org.iban, world_a.org.town) == ("", "")
+
+
+def test_a_long_iban_pasted_in_groups_fits(world_a):
+    # Malta: 31 characters, 38 with the spaces of its groups of four
+    response = settings_post(world_a, iban="MT84 MALT 0110 0001 2345 MTLC AST0 01S")
+    assert response.status_code == 302, response.content.decode()[:2000]
+    world_a.org.refresh_from_db()
+    assert world_a.org.iban == "MT84MALT011000012345MTLCAST001S"
+    admin = api_client(user=world_a.admin)
+    response = admin.patch("/api/v1/organization/",
+                           {"iban": "MT84 MALT 0110 0001 2345 MTLC AST0 01S"}, format="json")
+    assert response.status_code == 200, response.json()
