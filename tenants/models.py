@@ -16,6 +16,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from billspree.core.db import TstzRange  # migrations refer to it as tenants.models.TstzRange
+from billspree.core.postal import PostalAddressFields
 from billspree.core.scoping import OrganizationScopedModel
 from billspree.core.validators import validate_one_line
 from meters.models import BillingPoint, Property
@@ -41,7 +42,7 @@ def one_at_a_time(
     ]
 
 
-class Tenant(OrganizationScopedModel):
+class Tenant(PostalAddressFields, OrganizationScopedModel):
     """Whoever is billed for a billing point: a person, a company, or the owner."""
 
     class Kind(models.TextChoices):

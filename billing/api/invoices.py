@@ -153,12 +153,16 @@ class InvoiceSerializer(OrganizationModelSerializer):
     class Meta:
         model = Invoice
         fields = [
-            "id", "number", "status", "tenant", "tenant_name", "billing_point", "subscription",
+            "id", "number", "payment_reference", "status", "tenant", "tenant_name",
+            "billing_point", "subscription",
             "period_start", "period_end", "currency", "net_total", "tax_total", "vat_summary",
             "cash_rounding", "total", "kind", "created_at", "issued_at", "paid_at", "voided_at",
             "stale", "stale_reason", "stale_at", "lines", "adjustments",
         ]
         read_only_fields = fields
+        extra_kwargs = {"payment_reference": {"help_text": (
+            "What the tenant quotes when paying (QR reference or ISO 11649 'RF…', no spaces), "
+            "set when the invoice is issued; empty on drafts and older invoices.")}}
 
     @extend_schema_field(VatRowSerializer(many=True))
     def get_vat_summary(self, invoice: Invoice) -> list[dict[str, Any]]:

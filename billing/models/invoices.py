@@ -131,11 +131,12 @@ class Invoice(OrganizationScopedModel):
         max_length=8, choices=InvoiceStatus.choices, default=InvoiceStatus.DRAFT
     )
     number = models.CharField(max_length=32, blank=True)
-    #: the structured reference printed on its payment slip (Swiss QR reference or ISO
-    #: 11649 "RF…" creditor reference), set when it is issued; bank files carry it back
-    #: so payments match the invoice (``ledger``). Empty: issued before slips existed.
-    payment_reference = models.CharField(max_length=32, blank=True, default="",
-                                         db_default="")
+    #: What the tenant quotes when paying: a QR reference (27 digits) or an ISO 11649
+    #: creditor reference ("RF…"), normalised (no spaces, upper case). Set in the UPDATE
+    #: that numbers the invoice and as final as the number; payments are matched back by
+    #: ``payment_reference == normalise_reference(text)`` in the organization. Invoices
+    #: issued before payment slips existed have none (and no payment slip).
+    payment_reference = models.CharField(max_length=32, blank=True, default="", db_default="")
     kind = models.CharField(max_length=10, choices=InvoiceKind.choices,
                             default=InvoiceKind.REGULAR, db_default=InvoiceKind.REGULAR)
     net_total = models.DecimalField(**AMOUNT, default=Decimal("0"))
@@ -163,8 +164,8 @@ class Invoice(OrganizationScopedModel):
                 name="invoice_unique_number",
             ),
             models.UniqueConstraint(
-                fields=["organization", "payment_reference"],
-                condition=~Q(payment_reference=""), name="invoice_unique_payment_reference",
+                fields=["organization", "payment_reference"], condition=~Q(payment_reference=""),
+                name="invoice_unique_payment_reference",
             ),
             ExclusionConstraint(
                 name="invoice_one_per_tenant_period",

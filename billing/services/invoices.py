@@ -21,7 +21,7 @@ from billing.models import (
     Subscription,
 )
 from billing.services.invoice_rows import release, retotal, write_drafts
-from billing.services.numbering import document_number_take
+from billing.services.numbering import document_number_claim, invoice_payment_reference
 from billspree.core.errors import Conflict
 from billspree.core.ledger_hooks import announce_issued, invoice_settle_requested
 from billspree.core.scoping import require_organization
@@ -159,10 +159,12 @@ def invoice_issue(*, invoice: Invoice, actor=None, api_key=None) -> Invoice:
         from billing.services.recompute import stale_conflict
 
         raise stale_conflict([inv])
-    inv.number = document_number_take(kind=DocumentKind.INVOICE)
+    sequence_number, inv.number = document_number_claim(kind=DocumentKind.INVOICE)
+    inv.payment_reference = invoice_payment_reference(
+        sequence_number=sequence_number, number=inv.number, currency=inv.currency)
     inv.status = InvoiceStatus.ISSUED
     inv.issued_at = timezone.now()
-    inv.save(update_fields=["number", "status", "issued_at"])
+    inv.save(update_fields=["number", "payment_reference", "status", "issued_at"])
     audit_record(action="invoice.issue", actor=actor, api_key=api_key,
                  target=str(inv.public_id), detail={"number": inv.number, "total": str(inv.total)})
     # The PDF statement is prepared in the background once this commits. A hand-issued

@@ -10,6 +10,8 @@ from billing.models import (
     DocumentKind,
     DocumentSequence,
 )
+from billspree.core.banking import is_qr_iban
+from billspree.core.payment_refs import reference_for_invoice
 from billspree.core.scoping import require_organization
 
 
@@ -28,6 +30,13 @@ def sequence_locked(kind: str) -> DocumentSequence:
 def document_number_take(*, kind: str = DocumentKind.INVOICE) -> str:
     """The next number of ``kind`` in the current organization, consumed only if the
     caller's transaction commits (so numbers have neither gaps nor duplicates)."""
+    return document_number_claim(kind=kind)[1]
+
+
+def document_number_claim(*, kind: str = DocumentKind.INVOICE) -> tuple[int, str]:
+    """Like :func:`document_number_take`, with the sequence's integer too (what an
+    invoice's payment reference is derived from: unique per organization and kind, whatever
+    the prefix)."""
     if kind not in DocumentKind.values:
         raise ValueError(f"unknown document kind {kind!r}")
     if not transaction.get_connection().in_atomic_block:
@@ -35,4 +44,14 @@ def document_number_take(*, kind: str = DocumentKind.INVOICE) -> str:
     sequence = sequence_locked(kind)
     number = sequence.next_number
     DocumentSequence.objects.filter(pk=sequence.pk).update(next_number=number + 1)
-    return sequence.format(number)
+    return number, sequence.format(number)
+
+
+def invoice_payment_reference(*, sequence_number: int, number: str, currency: str) -> str:
+    """The payment reference an invoice gets when it is numbered (stored with the number,
+    printed on its payment slip, matched against bank payments): a QR reference where the
+    organization's account is a QR-IBAN and the invoice is in CHF (a QR-bill paid into a
+    QR-IBAN must carry one), an ISO 11649 creditor reference otherwise."""
+    org = require_organization()
+    qr = str(currency) == "CHF" and is_qr_iban(org.iban)
+    return reference_for_invoice(sequence_number, number, qr)

@@ -33,7 +33,7 @@ from billing.models import (
     InvoiceStatus,
     ItemStatus,
 )
-from billing.services.numbering import sequence_locked
+from billing.services.numbering import invoice_payment_reference, sequence_locked
 from billspree.core.errors import Conflict
 from billspree.core.ledger_hooks import announce_issued
 from billspree.core.services import audit_record
@@ -99,17 +99,22 @@ def _issue(run: BillRun, drafts, *, actor, api_key) -> list[Invoice]:
     type(sequence).objects.filter(pk=sequence.pk).update(next_number=first + len(rows))
     now = timezone.now()
     numbers = [sequence.format(first + n) for n in range(len(rows))]
+    references = [invoice_payment_reference(sequence_number=first + n, number=number,
+                                            currency=inv.currency)
+                  for n, (inv, number) in enumerate(zip(rows, numbers, strict=True))]
     with connection.cursor() as cur:
         cur.execute(
-            "UPDATE billing_invoice i SET status = 'issued', number = v.number, issued_at = %s "
-            "FROM unnest(%s::bigint[], %s::text[]) AS v(id, number) "
+            "UPDATE billing_invoice i SET status = 'issued', number = v.number, "
+            "payment_reference = v.reference, issued_at = %s "
+            "FROM unnest(%s::bigint[], %s::text[], %s::text[]) AS v(id, number, reference) "
             "WHERE i.id = v.id AND i.status = 'draft'",
-            [now, [r.pk for r in rows], numbers],
+            [now, [r.pk for r in rows], numbers, references],
         )
         if cur.rowcount != len(rows):
             raise Conflict("Some drafts changed meanwhile; nothing was issued. Try again.")
-    for inv, number in zip(rows, numbers, strict=True):
+    for inv, number, reference in zip(rows, numbers, references, strict=True):
         inv.status, inv.number, inv.issued_at = InvoiceStatus.ISSUED, number, now
+        inv.payment_reference = reference
     audit_record(action="bill_run.issue", actor=actor, api_key=api_key,
                  target=str(run.public_id),
                  detail={"invoices": len(rows), "first": numbers[0], "last": numbers[-1]})

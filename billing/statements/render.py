@@ -22,6 +22,7 @@ from django.utils import formats
 from billing.selectors.building_statements import BuildingStatementData
 from billing.selectors.statements import CreditNoteStatementData, InvoiceStatementData
 from billing.statements.chart import bar_chart_svg
+from billing.statements.payment import payment_part
 from billspree.core.pdf import url_fetcher
 
 CSS_PATH = Path(settings.BASE_DIR) / "templates" / "billing" / "statements" / "print.css"
@@ -77,8 +78,11 @@ def _charts(data: InvoiceStatementData) -> list[str]:
 
 
 def invoice_statement_html(data: InvoiceStatementData) -> str:
+    """The statement's HTML; with a QR-bill (CHF) or an EPC QR code (EUR) when the invoice
+    can carry one (see :mod:`billing.statements.payment`)."""
+    payment = payment_part(organization=data.organization, invoice=data.invoice)
     return render_to_string("billing/statements/invoice.html",
-                            {"s": data, "charts": _charts(data)})
+                            {"s": data, "charts": _charts(data), "payment": payment})
 
 
 def building_statement_html(data: BuildingStatementData) -> str:

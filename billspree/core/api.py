@@ -19,8 +19,10 @@ from billspree.core.api_base import (
     OrganizationViewSet,
 )
 from billspree.core.api_fields import BoundedDateTimeField
+from billspree.core.banking import validate_bic, validate_iban
 from billspree.core.limits import date_in_range
 from billspree.core.models import ApiKey, ApiKeyScope, AuditEvent, Invitation, Membership, Role
+from billspree.core.postal import validate_country
 
 
 class OrganizationSerializer(serializers.Serializer):
@@ -28,6 +30,20 @@ class OrganizationSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     default_currency = serializers.CharField(max_length=3)
     time_zone = serializers.CharField()
+    iban = serializers.CharField(
+        max_length=42, required=False, allow_blank=True, validators=[validate_iban],
+        help_text="Account tenants pay into (checked: country, length, checksum); stored "
+                  "compact. Printed as a QR-bill (CHF) or EPC QR code (EUR) on statements.")
+    bic = serializers.CharField(max_length=14, required=False, allow_blank=True,
+                                validators=[validate_bic])
+    vat_number = serializers.CharField(max_length=40, required=False, allow_blank=True)
+    street = serializers.CharField(max_length=70, required=False, allow_blank=True)
+    building_number = serializers.CharField(max_length=16, required=False, allow_blank=True)
+    postal_code = serializers.CharField(max_length=16, required=False, allow_blank=True)
+    town = serializers.CharField(max_length=35, required=False, allow_blank=True)
+    country = serializers.CharField(max_length=2, required=False, allow_blank=True,
+                                    validators=[validate_country],
+                                    help_text="Two-letter ISO code, e.g. CH or DE.")
     created_at = BoundedDateTimeField(read_only=True)
 
     def to_representation(self, instance):

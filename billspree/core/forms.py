@@ -2,9 +2,11 @@ from django import forms
 from django.urls import reverse
 from djmoney.settings import CURRENCY_CHOICES
 
+from billspree.core.banking import iban_or_raw, validate_iban
 from billspree.core.files import LimitedImageField
 from billspree.core.form_fields import BoundedDateField
 from billspree.core.models import ApiKeyScope, Organization, Role
+from billspree.core.postal import POSTAL_FIELDS
 
 
 class _CurrentLogo:
@@ -32,6 +34,10 @@ class LogoInput(forms.ClearableFileInput):
 
 
 class OrganizationSettingsForm(forms.ModelForm):
+    #: 34 characters stored; pasted with the spaces of its groups of four it is up to 42
+    iban = forms.CharField(
+        label="IBAN", max_length=42, required=False, validators=[validate_iban],
+        help_text=Organization._meta.get_field("iban").help_text)
     logo = LimitedImageField(
         required=False,
         widget=LogoInput(attrs={"accept": "image/png,image/jpeg,image/gif,image/webp"}),
@@ -43,6 +49,8 @@ class OrganizationSettingsForm(forms.ModelForm):
         fields = ["name", "default_currency", "time_zone", "logo",
                   # statement branding (PDF statements and their emails)
                   "brand_color", "address", "payment_details", "payment_terms_days",
+                  # payment slips (QR-bill, EPC QR) and the statement header
+                  "iban", "bic", "vat_number", *POSTAL_FIELDS,
                   # tariffs: what new charge rules and add-ons start with
                   "default_vat_rate"]
         help_texts = {
@@ -72,6 +80,9 @@ class OrganizationSettingsForm(forms.ModelForm):
         self.fields["default_currency"].choices = [c for c in CURRENCY_CHOICES if c[0] in allowed]
         for name in self.OPTIONAL_KEEP:
             self.fields[name].required = False
+
+    def clean_iban(self):
+        return iban_or_raw(self.cleaned_data.get("iban") or "")
 
     def clean_brand_color(self):
         return self.cleaned_data.get("brand_color") or self.instance.brand_color

@@ -17,7 +17,9 @@ from django.utils import timezone
 from djmoney.models.fields import CurrencyField
 from timezone_field import TimeZoneField
 
+from billspree.core.banking import iban_or_raw, validate_bic, validate_iban
 from billspree.core.files import random_name, uploads_storage
+from billspree.core.postal import PostalAddressFields
 from billspree.core.scoping import OrganizationScopedModel
 from billspree.core.timefmt import format_day, format_instant, local_datetime
 from billspree.core.validators import validate_one_line
@@ -94,7 +96,7 @@ def logo_path(instance: Organization, filename: str) -> str:
     return random_name("logos", filename, extensions=LOGO_EXTENSIONS)
 
 
-class Organization(models.Model):
+class Organization(PostalAddressFields, models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(validators=[validate_one_line], max_length=200)
     default_currency = CurrencyField(default="EUR")
@@ -115,6 +117,17 @@ class Organization(models.Model):
     payment_terms_days = models.PositiveSmallIntegerField(
         default=14, help_text="Days from issue to the due date printed on statements.",
     )
+    iban = models.CharField(
+        "IBAN", max_length=34, blank=True, validators=[validate_iban],
+        help_text="Account tenants pay into: printed as a QR-bill (CHF) or an EPC QR code "
+                  "(EUR) on statements. A Swiss QR-IBAN gets QR references.",
+    )
+    bic = models.CharField("BIC", max_length=11, blank=True, validators=[validate_bic],
+                           help_text="Optional; printed in the EPC QR code of EUR statements.")
+    vat_number = models.CharField(
+        "VAT number", max_length=40, blank=True, validators=[validate_one_line],
+        help_text="UID/MWST (CHE-123.456.789 MWST) or USt-IdNr. (DE123456789): statement header.",
+    )
     default_vat_rate = models.DecimalField(
         "default VAT rate", max_digits=5, decimal_places=2, default=Decimal("0"),
         validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
@@ -127,6 +140,14 @@ class Organization(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        """Store the IBAN and BIC compact and upper-case (the validators have already
+        refused a bad one), so the statements and payment matching compare like with like."""
+        super().clean()
+        if self.iban:
+            self.iban = iban_or_raw(self.iban)  # validate_iban reports a bad one
+        self.bic = "".join((self.bic or "").split()).upper()
 
     @property
     def logo_version(self) -> str:

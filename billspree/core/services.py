@@ -16,6 +16,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from billspree.core.banking import iban_or_raw
 from billspree.core.errors import Conflict
 from billspree.core.files import check_upload_size
 from billspree.core.limits import date_in_range, date_range_message
@@ -28,6 +29,7 @@ from billspree.core.models import (
     Organization,
     Role,
 )
+from billspree.core.postal import POSTAL_FIELDS
 from billspree.core.queue import enqueue_on_commit
 from billspree.core.scoping import organization_context, require_organization
 from billspree.core.signals import login_organizations, organization_changed
@@ -120,7 +122,7 @@ def organization_update(*, actor: AbstractBaseUser | None, **fields: Any) -> Org
     org = require_organization()
     allowed = {"name", "default_currency", "time_zone", "logo",
                "brand_color", "address", "payment_details", "payment_terms_days",
-               "default_vat_rate"}
+               "default_vat_rate", "iban", "bic", "vat_number", *POSTAL_FIELDS}
     unknown = set(fields) - allowed
     if unknown:
         raise ValidationError({k: ["This field cannot be changed."] for k in unknown})
@@ -128,6 +130,8 @@ def organization_update(*, actor: AbstractBaseUser | None, **fields: Any) -> Org
         raise ValidationError({"name": ["An organization needs a name."]})
     if fields.get("logo"):
         check_upload_size(fields["logo"], field="logo")  # before the file is stored
+    if fields.get("iban"):  # pasted in groups of four: stored compact (validated below)
+        fields["iban"] = iban_or_raw(fields["iban"])
     changed = {k for k, v in fields.items() if getattr(org, k) != v}
     # from the database: a ModelForm has already put the new file on this very instance
     old_logo = Organization.objects.filter(pk=org.pk).values_list("logo", flat=True).first()

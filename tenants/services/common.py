@@ -19,6 +19,11 @@ TENANT_FIELDS = (
     "phone",
     "language",
     "customer_number",
+    "street",
+    "building_number",
+    "postal_code",
+    "town",
+    "country",
     "notes",
 )
 OVERLAP_CONSTRAINTS = ("occupancy_no_overlap_per_billing_point", "badge_one_holder_at_a_time")

@@ -355,3 +355,16 @@ def test_missing_or_unknown_connection_names_the_field(setup, writer, payload, f
     assert field in error["fields"], error
     if field == "connectionID":
         assert "NOPE-404" in error["fields"][field][0]
+
+
+def test_tenant_postal_address_is_accepted_and_returned(setup, writer):
+    address = {"street": "Dorfweg", "building_number": "3a", "postal_code": "3000",
+               "town": "Bern", "country": "ch"}
+    response = writer.post("/api/v1/tenants/", {"name": "Frau Muster", **address}, format="json")
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert {k: body[k] for k in address} == {**address, "country": "CH"}
+    changed = writer.patch(f"/api/v1/tenants/{body['id']}/", {"town": "Thun"}, format="json")
+    assert changed.status_code == 200 and changed.json()["town"] == "Thun"
+    bad = writer.patch(f"/api/v1/tenants/{body['id']}/", {"country": "Schweiz"}, format="json")
+    assert bad.status_code == 400 and "country" in error_of(bad)["fields"]
