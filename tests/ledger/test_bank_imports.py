@@ -163,3 +163,41 @@ def test_1000_reference_payments_match_with_no_false_match(setting, django_asser
     assert all(got[f"M{n}"] == inv.pk for n, inv in enumerate(many))
     money = invoices_money([i.pk for i in many], today)
     assert all(m.state == PayState.PAID for m in money.values())
+
+
+# --- through the API --------------------------------------------------------------------
+
+
+def upload(client, data: bytes, name: str):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return client.post("/api/v1/bank-imports/", {"file": SimpleUploadedFile(name, data)},
+                       format="multipart")
+
+
+def test_api_import_report_repeat_bad_file_and_match_by_hand(setting):
+    from tests.conftest import api_client
+
+    w, a, b, today, invs = setting
+    client = api_client(w.write_key)
+    res = upload(client, the_file(today, invs), "camt054.xml")
+    assert res.status_code == 201, res.json()
+    body = res.json()
+    assert (body["matched_count"], body["unmatched_count"]) == (4, 1)
+    waiting = [x for x in body["lines"] if x["status"] == "unmatched"]
+    assert len(waiting) == 1 and waiting[0]["amount"] == "99.0000"
+    again = upload(client, the_file(today, invs), "same.xml")
+    assert again.status_code == 200 and "imported already" in again.json()["detail"]
+    bad = upload(client, b"date;amount;currency\n2026-01-01;abc;CHF\n", "bad.csv")
+    assert bad.status_code == 400, bad.json()
+    assert "row 2" in str(bad.json()) and "file" in str(bad.json())
+    queue = client.get("/api/v1/bank-lines/?status=unmatched").json()
+    assert [x["id"] for x in queue["results"]] == [waiting[0]["id"]]
+    done = client.post(f"/api/v1/bank-lines/{waiting[0]['id']}/match/",
+                       {"invoice": str(invs["by_hand"].public_id)}, format="json")
+    assert done.status_code == 200, done.json()
+    assert done.json()["status"] == "matched" and done.json()["matched_how"] == "hand"
+    invs["by_hand"].refresh_from_db()
+    assert invs["by_hand"].status == InvoiceStatus.PAID
+    readonly = api_client(w.read_key)
+    assert upload(readonly, b"x", "x.csv").status_code == 403
