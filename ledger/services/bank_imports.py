@@ -125,7 +125,8 @@ def bank_import_create(*, data: bytes, filename: str, actor=None, api_key=None) 
                           "on the account." if x.reversal else "Money out, not a payment in.")
             continue
         if x.bank_reference in paid_in or x.bank_reference in seen_refs:
-            row.status, row.reason = BankLineStatus.DUPLICATE, "In an earlier file already (paid in or waiting for review)."
+            row.status = BankLineStatus.DUPLICATE
+            row.reason = "In an earlier file already (paid in or waiting for review)."
             continue
         seen_refs.add(x.bank_reference)
         hit, how = None, BankMatchHow.NONE
