@@ -424,6 +424,9 @@ SPECTACULAR_SETTINGS = {
         "LedgerEntryKindEnum": "ledger.models.entries.EntryKind",
         "AccountKindEnum": "ledger.models.accounts.AccountKind",
         "PaymentMethodEnum": "ledger.models.payments.PaymentMethod",
+        "BankImportStatusEnum": "ledger.models.bank.BankImportStatus",
+        "BankLineStatusEnum": "ledger.models.bank.BankLineStatus",
+        "BankMatchHowEnum": "ledger.models.bank.BankMatchHow",
         # Meter.status and MeterAssignment.status (read-only, computed: "active" iff there
         # is an open assignment). Declared as a bare value list in meters/api, so the list
         # here must be bare values too for the hash to match.

@@ -32,11 +32,11 @@ MAX_BYTES = 50 * 1024 * 1024
 
 class BankLineSerializer(OrganizationModelSerializer):
     bank_import = PublicIdRelatedField(read_only=True)
-    invoice = PublicIdRelatedField(read_only=True)
+    invoice = PublicIdRelatedField(read_only=True, allow_null=True)
     invoice_number = serializers.CharField(source="invoice.number", read_only=True,
                                            allow_null=True, default=None)
-    account = PublicIdRelatedField(read_only=True)
-    payment = PublicIdRelatedField(read_only=True)
+    account = PublicIdRelatedField(read_only=True, allow_null=True)
+    payment = PublicIdRelatedField(read_only=True, allow_null=True)
 
     class Meta:
         model = BankImportLine
