@@ -61,7 +61,7 @@ from ledger.bank_formats import parse_bank_file  # noqa: E402
 from ledger.models import Account, EntryKind, LedgerEntry, Payment  # noqa: E402
 from ledger.selectors.aging import aging  # noqa: E402
 from ledger.services.accounts import accounts_for  # noqa: E402
-from ledger.services.payments import PaymentIn, payments_record  # noqa: E402
+from ledger.services.bank_imports import bank_import_create  # noqa: E402
 from ledger.services.postings_from_billing import post_documents  # noqa: E402
 from meters.models import BillingPoint, Property  # noqa: E402
 from tenants.models import Tenant  # noqa: E402
@@ -162,24 +162,12 @@ def bank_csv(invoices: list[Invoice], day, full: bool = False) -> bytes:
 
 
 def import_path(data: bytes) -> int:
-    """THE IMPORT PATH (switch to ``ledger.services.bank_imports.bank_import_create`` when it
-    exists): parse, match references set-based, record the payments. Returns the number of
-    ledger entries written."""
-    lines = parse_bank_file(data, "bank.csv")
-    found = {ref: (pk, tenant, str(cur)) for ref, pk, tenant, cur in Invoice.objects.filter(
-        payment_reference__in={ln.reference for ln in lines},
-    ).values_list("payment_reference", "pk", "tenant_id", "currency")}
-    ids = accounts_for({(t, c) for _, t, c in found.values()})
-    accounts = Account.objects.select_related("organization").in_bulk(list(ids.values()))
-    items = []
-    for ln in lines:
-        pk, tenant, cur = found[ln.reference]
-        items.append(PaymentIn(
-            account=accounts[ids[(tenant, cur)]], amount=ln.amount, received_on=ln.booked_on,
-            reference=ln.reference, remittance=ln.remittance, payer_name=ln.payer_name,
-            bank_reference=ln.bank_reference, invoices=[(pk, None)]))
-    done = payments_record(items, source="bank")
-    return sum(1 for _, created in done if created)
+    """The import path a manager's upload takes (``bank_import_create``: parse, match
+    set-based, record the payments, keep the row report). Returns the number of ledger
+    entries written."""
+    before = LedgerEntry.objects.count()
+    bank_import_create(data=data, filename="bank.csv")
+    return LedgerEntry.objects.count() - before
 
 
 def copy_prepare(org, invoices: list[Invoice], data: bytes) -> dict:

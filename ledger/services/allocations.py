@@ -91,6 +91,7 @@ def allocate(account_ids: Iterable[int], directives: Directives | None = None) -
     credit_by_id = {c[0]: c for rows in credits.values() for c in rows}
     rows: list[tuple[int, int, Decimal]] = []
     touched: set[int] = set()
+    left: dict[int, Decimal] = {}  # invoice id → what is open on it after this allocation
 
     def take(credit: list, debit: list, want: Decimal | None) -> None:
         amount = min(credit[1], debit[1], want if want is not None else debit[1])
@@ -101,6 +102,7 @@ def allocate(account_ids: Iterable[int], directives: Directives | None = None) -
         rows.append((credit[0], debit[0], amount))
         if debit[2]:
             touched.add(debit[2])
+            left[debit[2]] = debit[1]
 
     for credit_id, wishes in (directives or {}).items():
         credit = credit_by_id.get(credit_id)
@@ -119,8 +121,22 @@ def allocate(account_ids: Iterable[int], directives: Directives | None = None) -
                 if debit[1] > ZERO:
                     take(credit, debit, None)
     write_allocations(rows)
-    sync_invoice_status(touched)
+    _sync_known(left)
     return touched
+
+
+def _sync_known(left: dict[int, Decimal]) -> None:
+    """Invoice status from what :func:`allocate` knows is left open on each invoice it paid
+    (allocation only pays, so an invoice left at 0 is paid; the rest stays issued) — no
+    aggregate over the allocations, whose planner statistics do not know the rows this
+    transaction just wrote."""
+    paid = sorted(i for i, v in left.items() if v <= ZERO)
+    if not paid:
+        return
+    with connection.cursor() as cur:
+        cur.execute(
+            "UPDATE billing_invoice SET status = 'paid', paid_at = %s "
+            "WHERE id = ANY(%s) AND status = 'issued'", [timezone.now(), paid])
 
 
 def sync_invoice_status(invoice_ids: Iterable[int]) -> None:

@@ -22,9 +22,12 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import CharField, Func, Value
+from django.db.models.functions import Upper
 from django.utils import timezone
 
 from billing.models import Invoice, InvoiceStatus
+from billspree.core.db import insert_many
 from billspree.core.errors import Conflict
 from billspree.core.payment_refs import normalise_reference
 from billspree.core.scoping import require_organization
@@ -64,19 +67,18 @@ def _by_reference(lines: list[BankLine]) -> dict[str, tuple]:
 
 def _by_number(lines: list[BankLine]) -> dict[str, tuple]:
     """Invoice numbers found in remittance texts, compared without separators or case
-    ("inv 000042", "INV000042" and "INV-000042" are one number)."""
+    ("inv 000042", "INV000042" and "INV-000042" are one number): one query."""
     tokens = {_compact(t) for x in lines if x.remittance for t in TOKEN.findall(x.remittance)}
     tokens.discard("")
     if not tokens:
         return {}
     rows = (Invoice.objects.filter(status__in=PAID_OR_OPEN).exclude(number="")
-            .values_list("number", "pk", "tenant_id", "currency"))
-    found = {}
-    for number, pk, tenant, currency in rows.iterator(chunk_size=5000):
-        key = _compact(number)
-        if key in tokens:
-            found[key] = (pk, tenant, currency, number)
-    return found
+            .annotate(compact=Func(Upper("number"), Value("[^A-Z0-9]"), Value(""),
+                                   Value("g"), function="regexp_replace",
+                                   output_field=CharField()))
+            .filter(compact__in=tokens)
+            .values_list("compact", "pk", "tenant_id", "currency", "number"))
+    return {r[0]: r[1:] for r in rows}
 
 
 @transaction.atomic
@@ -106,13 +108,15 @@ def bank_import_create(*, data: bytes, filename: str, actor=None, api_key=None) 
     paid_in |= set(BankImportLine.objects.filter(  # waiting in review from another file
         bank_reference__in=known, status=BankLineStatus.UNMATCHED,
     ).values_list("bank_reference", flat=True))
-    by_ref, by_number = _by_reference(lines), _by_number(lines)
+    by_ref = _by_reference(lines)
+    by_number = _by_number([x for x in lines
+                            if normalise_reference(x.reference) not in by_ref])
     rows: list[BankImportLine] = []
     todo: list[tuple[BankImportLine, int, int, str]] = []  # line, invoice, tenant, currency
     seen_refs: set[str] = set()
     for x in lines:
         row = BankImportLine(
-            organization=org, bank_import=imp, row=x.row, amount=x.amount,
+            organization_id=org.pk, bank_import=imp, row=x.row, amount=x.amount,
             currency=x.currency, booked_on=x.booked_on, value_on=x.value_on,
             reference=normalise_reference(x.reference)[:140], remittance=x.remittance[:500],
             payer_name=x.payer_name[:200], payer_iban=x.payer_iban[:40],
@@ -161,7 +165,7 @@ def bank_import_create(*, data: bytes, filename: str, actor=None, api_key=None) 
     for (row, inv, t, c), (payment, _) in zip(todo, recorded, strict=True):
         row.status, row.invoice_id = BankLineStatus.MATCHED, inv
         row.account_id, row.payment_id = accounts[(t, c)], payment.pk
-    BankImportLine.objects.bulk_create(rows, batch_size=5000)
+    insert_many(rows, LINE_FIELDS)
     _count(imp, rows)
     audit_record(action="bank_import.create", actor=actor, api_key=api_key,
                  target=str(imp.public_id),
@@ -169,6 +173,12 @@ def bank_import_create(*, data: bytes, filename: str, actor=None, api_key=None) 
                          "matched": imp.matched_count, "unmatched": imp.unmatched_count})
     imp.repeat = False
     return imp
+
+
+LINE_FIELDS = ("organization_id", "bank_import_id", "row", "amount", "currency", "booked_on",
+               "value_on", "reference", "remittance", "payer_name", "payer_iban",
+               "bank_reference", "reversal", "status", "matched_how", "reason", "invoice_id",
+               "account_id", "payment_id", "resolved_by_id", "resolved_at")
 
 
 def _user(actor):

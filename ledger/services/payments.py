@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from billspree.core.db import insert_many
 from billspree.core.errors import Conflict
 from billspree.core.scoping import require_organization
 from billspree.core.services import audit_record
@@ -47,7 +48,7 @@ class PaymentIn:
     invoices: list[tuple[int, Decimal | None]] = field(default_factory=list)
 
 
-def _check(p: PaymentIn, row: str = "") -> dict[str, list[str]]:
+def _check(p: PaymentIn, row: str = "", today: date | None = None) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     where = f"{row}: " if row else ""
     if not isinstance(p.amount, Decimal) or not p.amount.is_finite() or p.amount <= ZERO:
@@ -59,7 +60,7 @@ def _check(p: PaymentIn, row: str = "") -> dict[str, list[str]]:
         errors["amount"] = [f"{where}{p.amount} is more than any payment we accept."]
     if p.method not in PaymentMethod.values:
         errors["method"] = [f"{where}choose one of: {', '.join(PaymentMethod.values)}."]
-    today = local_date(timezone.now(), p.account.organization)
+    today = today or local_date(timezone.now(), p.account.organization)
     if p.received_on > today:
         errors["received_on"] = [f"{where}{p.received_on} is in the future (today is {today})."]
     told = [a for _, a in p.invoices if a is not None]
@@ -104,10 +105,12 @@ def payments_record(items: list[PaymentIn], *, actor=None, api_key=None,
                     source: str = "manual") -> list[tuple[Payment, bool]]:
     """Record ``items``; each comes back with True if it was recorded now, False if it was
     recorded before (same idempotency key or bank line): replays change nothing."""
-    require_organization()
+    org = require_organization()
+    today = local_date(timezone.now(), org)  # every account is of this organization
     errors: dict[str, list[str]] = {}
     for n, p in enumerate(items):
-        for key, msgs in _check(p, f"payment {n + 1}" if len(items) > 1 else "").items():
+        for key, msgs in _check(p, f"payment {n + 1}" if len(items) > 1 else "",
+                                today).items():
             errors.setdefault(key, []).extend(msgs)
     if errors:
         raise ValidationError(errors)
@@ -127,7 +130,7 @@ def payments_record(items: list[PaymentIn], *, actor=None, api_key=None,
             for _, p in fresh]
     try:
         with transaction.atomic():
-            Payment.objects.bulk_create(rows, batch_size=5000)
+            _insert_payments(rows)
     except IntegrityError as exc:  # a concurrent replay on another account won the key
         raise Conflict("This payment was recorded at the same moment by another request; "
                        "look it up before recording it again.", code="concurrent") from exc
@@ -158,6 +161,19 @@ def payments_record(items: list[PaymentIn], *, actor=None, api_key=None,
     for n in range(len(items)):
         out.append((done[n], False) if n in done else (next(fresh_rows), True))
     return out
+
+
+PAYMENT_FIELDS = ("organization_id", "account_id", "amount", "currency", "received_on",
+                  "method", "reference", "remittance", "payer_name", "bank_reference", "note",
+                  "idempotency_key", "created_by_id", "created_at")
+
+
+def _insert_payments(rows: list[Payment]) -> None:
+    """The rows in one statement (see :func:`billspree.core.db.insert_many`)."""
+    now = timezone.now()
+    for r in rows:
+        r.created_at = now
+    insert_many(rows, PAYMENT_FIELDS)
 
 
 def _describe(p: PaymentIn) -> str:
