@@ -39,6 +39,7 @@ SKIPPED_PREFIXES = ("api/", "admin/", "accounts/reset/", "invite/", "my/invite/"
 #: Models of the routes whose view does not declare one, by the route's first words.
 ROUTE_MODELS = {
     "billing/invoices/": "billing.Invoice",
+    "my/account/": "ledger.Account",
     "billing/lines/": "billing.InvoiceLine",
     "billing/credit-notes/": "billing.CreditNote",
     "billing/subscriptions/": "billing.Subscription",

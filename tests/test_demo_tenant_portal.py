@@ -6,14 +6,18 @@ from __future__ import annotations
 
 import io
 
+import pypdfium2
 import pytest
+import zxingcpp
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 
 from billing.models import Invoice, InvoiceStatus, StatementStatus
 from billspree.core.management.commands.demo_seed import DEMO_PASSWORD
+from billspree.core.models import Organization
 from billspree.core.scoping import organization_context
+from ledger.models import BankImport, DunningLevel, Payment
 from tenants.demo import DEMO_TENANT_EMAIL
 from tenants.models import TenantAccess
 
@@ -51,3 +55,22 @@ def test_the_demo_tenant_has_issued_and_paid_invoices_with_pdfs(demo):
     call_command("demo_seed", stdout=io.StringIO())  # again: nothing new
     with organization_context(access.organization):
         assert Invoice.objects.filter(tenant=access.tenant).count() == len(invoices)
+
+
+def test_the_demo_has_money_to_show_and_its_statements_carry_a_payment_slip(demo):
+    """A ladder, a payment in part, a bank file with one line left to match, and a QR code
+    on the statements (the organizations' bank details are valid)."""
+    for org in Organization.objects.order_by("name"):
+        with organization_context(org):
+            assert DunningLevel.objects.count() == 3
+            imp = BankImport.objects.get()
+            assert imp.matched_count >= 1 and imp.unmatched_count == 1, org
+            assert Payment.objects.filter(note="Demo: paid in part").exists()
+            inv = Invoice.objects.exclude(payment_reference="").first()
+            assert inv is not None and inv.statement.status == StatementStatus.READY
+            with inv.statement.file.open("rb") as f:
+                pdf = pypdfium2.PdfDocument(io.BytesIO(f.read()))
+            page = pdf[len(pdf) - 1].render(scale=300 / 72).to_pil()
+            codes = zxingcpp.read_barcodes(page)
+            assert codes, f"no QR code on {inv.number} of {org}"
+            assert inv.payment_reference in codes[0].text

@@ -19,16 +19,20 @@ DEMO_ORGS = [
     ("Riverside Property Management", "EUR", "Europe/Berlin"),
     ("Harbor Utilities", "CHF", "Europe/Zurich"),
 ]
-#: Statement branding of each demo organization (fictional: the IBANs' check digits 00
-#: are never valid, the BICs name no bank).
+#: Statement branding of each demo organization. The IBANs are the banks' published
+#: example accounts (valid check digits, so the statements carry a working payment slip:
+#: Harbor's is a QR-IBAN, so its QR-bills use QR references); the BICs name no bank.
 DEMO_BRANDING = {
     "Riverside Property Management": {
         "address": "Am Flussufer 31\n10179 Berlin\nGermany",
         "payment_details": (
             "Riverside Demo Bank (fictional)\n"
-            "IBAN: DE00 1234 5678 9012 3456 78\n"
+            "IBAN: DE89 3704 0044 0532 0130 00\n"
             "BIC: DEMODEBBXXX"
         ),
+        "iban": "DE89370400440532013000", "vat_number": "DE123456789",
+        "street": "Am Flussufer", "building_number": "31", "postal_code": "10179",
+        "town": "Berlin", "country": "DE",
         "payment_terms_days": 14,
         "brand_color": "#0f766e",
     },
@@ -36,9 +40,12 @@ DEMO_BRANDING = {
         "address": "Seestrasse 140\n8002 Zürich\nSwitzerland",
         "payment_details": (
             "Harbor Demo Kantonalbank (fictional)\n"
-            "IBAN: CH00 1234 5000 0012 3456 7\n"
+            "QR-IBAN: CH44 3199 9123 0008 8901 2\n"
             "BIC: DEMOCHZZXXX"
         ),
+        "iban": "CH4431999123000889012", "vat_number": "CHE-123.456.789 MWST",
+        "street": "Seestrasse", "building_number": "140", "postal_code": "8002",
+        "town": "Zürich", "country": "CH",
         "payment_terms_days": 30,
         "brand_color": "#1d4ed8",
     },
@@ -83,6 +90,10 @@ class Command(BaseCommand):
         branding = DEMO_BRANDING.get(org.name)
         if branding and not (org.address or org.payment_details):
             organization_update(actor=actor, **branding)
+        elif branding and not org.iban and "DEMO" in org.payment_details:
+            # a demo from before payment slips: give it the bank details the slips need
+            organization_update(actor=actor, **{k: v for k, v in branding.items()
+                                                if k != "brand_color"})
 
     def seed_organization(self, org: Organization) -> None:
         """Each app may have a ``demo.py`` with ``seed(org)``; they run in INSTALLED_APPS order.
