@@ -12,11 +12,12 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import mixins, serializers
+from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from billing.models import Invoice
 from billspree.core.api_base import (
     OrganizationAPIView,
     OrganizationModelSerializer,
@@ -30,6 +31,7 @@ from ledger.models import Account, AccountKind, EntryKind, LedgerEntry
 from ledger.selectors.accounts import account_statement, open_items, with_overdue
 from ledger.selectors.aging import BUCKETS, aging
 from ledger.services.accounts import account_set_parent
+from ledger.services.entries import MANUAL, entry_record
 from meters.models import Property
 
 
@@ -171,6 +173,18 @@ def accounts_queryset(today: date) -> QuerySet:
     return with_overdue(Account.objects.select_related("tenant", "parent"), today)
 
 
+class EntryInSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=[(str(k), k.label) for k in MANUAL])
+    amount = serializers.DecimalField(max_digits=16, decimal_places=4, help_text=(
+        "Write-off and refund: positive. Adjustment and opening balance: + the tenant "
+        "owes, − the tenant has credit."))
+    booked_on = BoundedDateField()
+    description = serializers.CharField(max_length=300)
+    invoice = PublicIdRelatedField(queryset=Invoice.objects.all(), required=False,
+                                   allow_null=True, help_text="Write-off of this invoice.")
+    idempotency_key = serializers.CharField(max_length=200, required=False, allow_null=True)
+
+
 class AccountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
                      mixins.UpdateModelMixin, OrganizationViewSet):
     """Accounts (one per tenant and currency). ``PATCH {"parent": id | null}`` lets another
@@ -182,7 +196,7 @@ class AccountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
     filterset_class = AccountFilter
     search_fields = ["tenant__name"]
     ordering_fields = ["balance", "overdue", "created_at", "tenant__name"]
-    http_method_names = ["get", "patch", "head", "options"]
+    http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self) -> QuerySet:
         return accounts_queryset(today_of(self.request))
@@ -197,12 +211,23 @@ class AccountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
     def account(self, id: Any) -> Account:
         return get_object_or_404(Account.objects.all(), public_id=id)
 
-    @extend_schema(responses=EntrySerializer(many=True))
-    @action(detail=True, methods=["get"], filterset_class=None, search_fields=[],
+    @extend_schema(methods=["GET"], responses=EntrySerializer(many=True))
+    @extend_schema(methods=["POST"], request=EntryInSerializer, responses={201: EntrySerializer})
+    @action(detail=True, methods=["get", "post"], filterset_class=None, search_fields=[],
             ordering_fields=[])
     @paginated
     def entries(self, request: Request, id: Any = None) -> Response:
-        """The account's ledger entries, newest first, with the documents they post."""
+        """GET: the account's ledger entries, newest first, with the documents they post.
+        POST: book a write-off (of a chosen invoice, or of what is owed), a refund (pays
+        out credit), an adjustment (signed) or the opening balance (signed, once)."""
+        if request.method == "POST":
+            ser = EntryInSerializer(data=request.data, context={"request": request})
+            ser.is_valid(raise_exception=True)
+            entry = entry_record(account=self.account(id), **ser.validated_data,
+                                 **self.audit_kwargs())
+            entry = (LedgerEntry.objects.select_related(
+                "account", "invoice", "credit_note", "payment", "reverses").get(pk=entry.pk))
+            return Response(EntrySerializer(entry).data, status=status.HTTP_201_CREATED)
         entries = (LedgerEntry.objects.filter(account=self.account(id))
                    .select_related("account", "invoice", "credit_note", "payment", "reverses")
                    .order_by("-seq"))
