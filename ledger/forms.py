@@ -105,3 +105,34 @@ def parse_day(value: str) -> date | None:
         return date.fromisoformat(value) if value else None
     except ValueError:
         return None
+
+
+class EntryForm(forms.Form):
+    """A write-off, refund, adjustment or opening balance booked by hand."""
+
+    kind = forms.ChoiceField(choices=[
+        ("write_off", "Write-off (cancel what is owed)"),
+        ("refund", "Refund (pay out credit)"),
+        ("adjustment", "Adjustment (+ owes more, − credit)"),
+        ("opening_balance", "Opening balance (from the previous system)"),
+    ])
+    amount = forms.DecimalField(max_digits=14, decimal_places=2, help_text=(
+        "Write-off and refund: a positive amount. Adjustment and opening balance: "
+        "+ the tenant owes, − the tenant has credit."))
+    booked_on = forms.DateField(label="Booked on", widget=forms.DateInput(
+        attrs={"type": "date"}))
+    description = forms.CharField(max_length=300, help_text="Shown on the statement of "
+                                  "account.")
+    invoice = forms.ChoiceField(required=False, label="Invoice (write-off only)")
+
+    def __init__(self, *args, items=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.by_id = {str(i.entry.invoice.public_id): i.entry.invoice for i in items
+                      if i.entry.invoice_id}
+        self.fields["invoice"].choices = [("", "— none: what is owed overall —")] + [
+            (k, f"{inv.number} (open {i.open:.2f})") for (k, inv), i in zip(
+                self.by_id.items(), [i for i in items if i.entry.invoice_id], strict=True)]
+
+    def clean_invoice(self):
+        value = self.cleaned_data.get("invoice") or ""
+        return self.by_id.get(value)

@@ -19,9 +19,10 @@ from billspree.core.portal import OrganizationPortalMixin, organization_today
 from billspree.core.portal_forms import error_text
 from billspree.core.portal_pages import page_context, paginate
 from billspree.core.portal_views import ConfirmView, ServiceFormView, confirmed
-from ledger.forms import PaymentForm, ReverseForm, parse_day
+from ledger.forms import EntryForm, PaymentForm, ReverseForm, parse_day
 from ledger.models import Account, EntryKind, LedgerEntry, Payment, PaymentMethod
 from ledger.selectors.accounts import account_payments, open_items
+from ledger.services.entries import entry_record
 from ledger.services.payments import payment_record, payment_reverse
 
 NAV = {"nav_section": "ledger"}
@@ -110,6 +111,43 @@ class PaymentRecordView(ServiceFormView):
         return reverse("ledger:account_detail", args=[self.account.public_id])
 
 
+class EntryBookView(ServiceFormView):
+    """Book a write-off, refund, adjustment or opening balance on the account (managers)."""
+
+    model = Account
+    read_role = Role.MANAGER
+    template_name = "ledger/entry_form.html"
+    extra_context = NAV
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if "id" in kwargs:
+            self.account = get_object_or_404(Account.objects.select_related("tenant"),
+                                             public_id=kwargs["id"])
+        return super().dispatch(request, *args, **kwargs)
+
+    def make_form(self, data: Any = None) -> EntryForm:
+        items = open_items(self.account, organization_today(self.request))
+        return EntryForm(data, initial={"booked_on": organization_today(self.request)},
+                         items=items)
+
+    def context(self, form: Any, **extra: Any) -> dict[str, Any]:
+        return super().context(form, account=self.account, **extra)
+
+    def save(self, form: EntryForm) -> LedgerEntry:
+        d = form.cleaned_data
+        return entry_record(account=self.account, kind=d["kind"], amount=d["amount"],
+                            booked_on=d["booked_on"], description=d["description"],
+                            invoice=d["invoice"], **self.actor.kwargs())
+
+    def success_message(self, entry: LedgerEntry) -> str:
+        self.account.refresh_from_db()
+        return (f"{entry.get_kind_display()} of {entry.amount:.2f} {self.account.currency} "
+                f"booked. Balance now {self.account.balance:.2f} {self.account.currency}.")
+
+    def success_url(self, entry: LedgerEntry) -> str:
+        return reverse("ledger:account_detail", args=[self.account.public_id])
+
+
 class PaymentReverseView(ConfirmView):
     """A payment bounced or was booked in error: reverse it, with a reason (managers)."""
 
@@ -147,4 +185,4 @@ class PaymentReverseView(ConfirmView):
         return reverse("ledger:account_detail", args=[obj.account.public_id])
 
 
-__all__ = ["PaymentListView", "PaymentRecordView", "PaymentReverseView"]
+__all__ = ["EntryBookView", "PaymentListView", "PaymentRecordView", "PaymentReverseView"]

@@ -93,3 +93,23 @@ def test_api_books_an_adjustment_and_a_viewer_key_cannot(acct):
     assert bad.status_code == 400 and "amount" in str(bad.json())
     listed = api_client(w.read_key).get(url).json()
     assert listed["results"][0]["description"] == "Key replacement"
+
+
+def test_portal_books_a_write_off_and_shows_errors_on_the_field(acct):
+    from tests.conftest import login_client
+
+    w, house, account, today = acct
+    inv = issued(house.tenant, house.bp, "20.00")
+    client = login_client(w.manager, w.org)
+    url = f"/ledger/accounts/{account.public_id}/entries/new/"
+    page = client.get(url).content.decode()
+    assert inv.number in page
+    bad = client.post(url, {"kind": "write_off", "amount": "25.00", "booked_on": today,
+                            "description": "Goodwill", "invoice": str(inv.public_id)})
+    assert bad.status_code == 400 and "Only 20.00 EUR is open" in bad.content.decode()
+    ok = client.post(url, {"kind": "write_off", "amount": "20.00", "booked_on": today,
+                           "description": "Goodwill", "invoice": str(inv.public_id)})
+    assert ok.status_code == 302
+    inv.refresh_from_db()
+    assert inv.status == InvoiceStatus.PAID
+    assert login_client(w.viewer, w.org).get(url).status_code == 403
