@@ -18,6 +18,7 @@ from django.views import View
 from billing.models import Invoice, InvoiceStatus
 from billspree.core.actor import Actor
 from billspree.core.errors import Conflict
+from billspree.core.models import Role
 from billspree.core.portal import OrganizationPortalMixin
 from billspree.core.portal_forms import error_text
 from billspree.core.portal_pages import page_context, paginate
@@ -108,6 +109,7 @@ class BankLineMatchView(OrganizationPortalMixin, View):
     set the line aside with a reason (managers)."""
 
     model = BankImportLine
+    read_role = Role.MANAGER
 
     def line(self, id) -> BankImportLine:
         return get_object_or_404(BankImportLine.objects.select_related("bank_import"),

@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.functional import cached_property
 from django.views import View
 
 from billspree.core.errors import Conflict
@@ -119,11 +120,14 @@ class EntryBookView(ServiceFormView):
     template_name = "ledger/entry_form.html"
     extra_context = NAV
 
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if "id" in kwargs:
-            self.account = get_object_or_404(Account.objects.select_related("tenant"),
-                                             public_id=kwargs["id"])
-        return super().dispatch(request, *args, **kwargs)
+    @cached_property
+    def account(self) -> Account:
+        return get_object_or_404(Account.objects.select_related("tenant"),
+                                 public_id=self.kwargs["id"])
+
+    def get(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
+        self.account  # noqa: B018 - 404 before the form for an account not ours
+        return super().get(request, **kwargs)
 
     def make_form(self, data: Any = None) -> EntryForm:
         items = open_items(self.account, organization_today(self.request))
