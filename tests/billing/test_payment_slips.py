@@ -201,3 +201,18 @@ def test_nothing_due_gets_no_payment_part(chf_org):
 def test_references_are_printed_in_groups():
     assert grouped_reference("210000000003139471430009017") == "21 00000 00003 13947 14300 09017"
     assert grouped_reference("RF18539007547034") == "RF18 5390 0754 7034"
+
+
+def test_statement_email_asks_for_the_slips_reference(chf_org):
+    from django.template.loader import render_to_string
+
+    from billing.selectors.statements import invoice_statement_data
+
+    configure(chf_org, iban=CH_IBAN)
+    inv = issued_invoice(currency="CHF", tenant_address=TENANT_CH)
+    inv.refresh_from_db()
+    data = invoice_statement_data(invoice=inv)
+    for name in ("billing/email/statement.txt", "billing/email/statement.html"):
+        body = render_to_string(name, {"s": data})
+        assert inv.payment_reference in body, name
+        assert f"quote {inv.number}" not in body
