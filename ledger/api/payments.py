@@ -19,8 +19,6 @@ from decimal import Decimal
 from typing import Any
 
 import django_filters
-from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import (
@@ -58,6 +56,7 @@ from ledger.models import (
     PaymentRequest,
 )
 from ledger.selectors.invoices import invoices_money
+from ledger.services.payment_requests import payment_request_record
 from ledger.services.payments import payment_record, payment_reverse
 
 MAX_AMOUNT = Decimal("999999999.99")
@@ -314,25 +313,17 @@ class PaymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
         data = ser.validated_data
         key = idempotency_key(request, data)
         digest = request_hash(data)
-        with transaction.atomic():
-            if key and (stored := PaymentRequest.objects.select_related("payment")
-                        .filter(key=key).first()):
-                return replayed(stored, digest)
-            payment, created = payment_record(
+        stored, body, created = payment_request_record(
+            key=key, digest=digest, answer=self.answer,
+            record=lambda: payment_record(
                 account=data["account"], amount=data["amount"],
                 received_on=data["received_on"], method=data["method"],
                 reference=data["reference"], remittance=data["remittance"],
                 payer_name=data["payer_name"], note=data["note"], idempotency_key=key,
                 invoices=[(a["invoice"].pk, a.get("amount")) for a in data["allocations"]],
-                **self.audit_kwargs())
-            if key and not created and (stored := PaymentRequest.objects.select_related(
-                    "payment").filter(key=key).first()):
-                return replayed(stored, digest)  # a concurrent first request won
-            body = self.answer(payment)
-            if key:
-                PaymentRequest.objects.create(
-                    key=key, request_hash=digest, payment=payment,
-                    response=json.dumps(body, cls=DjangoJSONEncoder))
+                **self.audit_kwargs()))
+        if stored is not None:
+            return replayed(stored, digest)
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
     @extend_schema(request=ReverseInputSerializer, responses=PaymentSerializer)
