@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django import forms
 
+from billspree.core.timefmt import format_day
 from ledger.models import PaymentMethod
 
 OLDEST, CHOSEN = "oldest", "chosen"
@@ -37,7 +38,7 @@ class PaymentForm(forms.Form):
             inv = item.entry.invoice
             self.fields[self.field_name(item)] = forms.DecimalField(
                 required=False, min_value=Decimal("0.01"), max_digits=14, decimal_places=2,
-                label=f"Invoice {inv.number} (open {item.open:.2f}, due {item.due_on:%d.%m.%Y})",
+                label=f"Invoice {inv.number} (open {item.open:.2f}, due {format_day(item.due_on)})",
                 widget=forms.NumberInput(attrs={"step": "0.01", "data-invoice": inv.number}))
 
     @staticmethod

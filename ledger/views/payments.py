@@ -20,6 +20,7 @@ from billspree.core.portal import OrganizationPortalMixin, organization_today
 from billspree.core.portal_forms import error_text
 from billspree.core.portal_pages import page_context, paginate
 from billspree.core.portal_views import ConfirmView, ServiceFormView, confirmed
+from billspree.core.timefmt import format_day
 from ledger.forms import EntryForm, PaymentForm, ReverseForm, parse_day
 from ledger.models import Account, EntryKind, LedgerEntry, Payment, PaymentMethod
 from ledger.selectors.accounts import account_payments, open_items
@@ -181,7 +182,7 @@ class PaymentReverseView(ConfirmView):
             return render(request, self.confirm_template, self.confirm_context(obj, form),
                           status=400)
         messages.success(request, f"Payment of {obj.amount:.2f} {obj.currency} of "
-                                  f"{obj.received_on:%d.%m.%Y} reversed; its invoices are "
+                                  f"{format_day(obj.received_on)} reversed; its invoices are "
                                   "open again.")
         return redirect(self.success_url(obj))
 
