@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from django.db import models
+import io
+import os
+import re
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+
+from django.db import connection, models
 from django.db.models import Func
 
 
@@ -61,3 +69,80 @@ def _adapt(value):
         return value
     name = type(value).__name__
     return str(value) if name == "Currency" else value
+
+
+def next_ids(table: str, n: int) -> list[int]:
+    """``n`` fresh primary keys of ``table`` (its identity sequence), for rows written by
+    :func:`copy_rows`, which returns none."""
+    if n <= 0:
+        return []
+    with connection.cursor() as cur:
+        cur.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) "
+                    "FROM generate_series(1, %s)", [table, n])
+        return [r[0] for r in cur.fetchall()]
+
+
+def copy_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence]) -> int:
+    """Write ``rows`` with ``COPY … FROM STDIN`` (text format); returns how many.
+
+    A bank file of 100,000 lines is several tables of 100,000 rows: ``COPY`` is the
+    fastest way PostgreSQL takes rows in, and it fires the same triggers (row and
+    statement, with transition tables) and checks the same constraints as ``INSERT``.
+    ``table`` and ``columns`` come from code, never from input."""
+    buf = io.StringIO()
+    n = 0
+    for row in rows:
+        buf.write("\t".join([_copy_text(v) for v in row]))
+        buf.write("\n")
+        n += 1
+    if not n:
+        return 0
+    buf.seek(0)
+    # Django wraps execute() errors (a unique violation is an IntegrityError), not COPY's
+    with connection.cursor() as cur, connection.wrap_database_errors:
+        cur.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", buf)
+    return n
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_NEEDS_ESCAPE = re.compile(r"[\\\t\n\r]")
+
+
+def _aware(value: datetime) -> str:
+    if value.tzinfo is None:
+        raise ValueError(f"naive datetime {value} (time is aware everywhere)")
+    return value.isoformat()
+
+
+#: COPY's text for the types rows carry, by exact type (a dict lookup per value: a
+#: 100,000-line file is millions of values)
+_COPY_BY_TYPE = {int: str, Decimal: str, date: date.isoformat, datetime: _aware,
+                 uuid.UUID: str, bool: lambda v: "t" if v else "f"}
+
+
+def _copy_text(value) -> str:
+    """One value in COPY's text format: NULL is ``\\N``, text is escaped."""
+    if value is None:
+        return "\\N"
+    convert = _COPY_BY_TYPE.get(type(value))
+    if convert is not None:
+        return convert(value)
+    if isinstance(value, str):  # str and its subclasses (choices)
+        return value.translate(_COPY_ESCAPES) if _NEEDS_ESCAPE.search(value) else str(value)
+    if isinstance(value, datetime):
+        return _aware(value)
+    return str(value)  # Currency, date subclasses
+
+
+def uuid4_texts(n: int) -> list[str]:
+    """``n`` random (version 4) UUIDs as text, for public ids of rows written by
+    :func:`copy_rows` — one read of the system's randomness, not one per row."""
+    raw = os.urandom(16 * n)
+    out = []
+    for i in range(0, 16 * n, 16):
+        b = bytearray(raw[i:i + 16])
+        b[6] = (b[6] & 0x0F) | 0x40
+        b[8] = (b[8] & 0x3F) | 0x80
+        h = b.hex()
+        out.append(f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}")
+    return out

@@ -104,8 +104,11 @@ class LedgerEntry(OrganizationScopedModel):
 
 
 class Allocation(OrganizationScopedModel):
-    credit = models.ForeignKey(LedgerEntry, on_delete=models.PROTECT, related_name="allocated")
-    debit = models.ForeignKey(LedgerEntry, on_delete=models.PROTECT, related_name="paid_by")
+    # indexed by Meta.indexes below (one index each, not two)
+    credit = models.ForeignKey(LedgerEntry, on_delete=models.PROTECT, related_name="allocated",
+                               db_index=False)
+    debit = models.ForeignKey(LedgerEntry, on_delete=models.PROTECT, related_name="paid_by",
+                              db_index=False)
     #: negative: an earlier allocation undone (the payment bounced)
     amount = models.DecimalField(**AMOUNT)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -20,6 +20,7 @@ from decimal import Decimal
 from django.db import connection
 from django.utils import timezone
 
+from billspree.core.db import copy_rows, uuid4_texts
 from billspree.core.scoping import require_organization
 from ledger.models.entries import DEBIT_KINDS
 
@@ -66,17 +67,15 @@ def free_credits(account_ids: list[int]) -> dict[int, list[list]]:
 
 
 def write_allocations(rows: list[tuple[int, int, Decimal]]) -> None:
-    """Insert (credit entry, debit entry, amount) rows in one statement."""
+    """Write (credit entry, debit entry, amount) rows in one ``COPY``."""
     if not rows:
         return
-    credit, debit, amount = (list(c) for c in zip(*rows, strict=True))
-    with connection.cursor() as cur:
-        cur.execute(
-            "INSERT INTO ledger_allocation (organization_id, public_id, credit_id, debit_id, "
-            "amount, created_at) SELECT %s, gen_random_uuid(), v.c, v.d, v.a, now() "
-            "FROM unnest(%s::bigint[], %s::bigint[], %s::numeric[]) AS v(c, d, a)",
-            [require_organization().pk, credit, debit, amount],
-        )
+    org_id, now = require_organization().pk, timezone.now()
+    copy_rows("ledger_allocation", ("organization_id", "public_id", "credit_id", "debit_id",
+                                    "amount", "created_at"),
+              ((org_id, public_id, credit, debit, amount, now)
+               for public_id, (credit, debit, amount) in zip(uuid4_texts(len(rows)), rows,
+                                                              strict=True)))
 
 
 def allocate(account_ids: Iterable[int], directives: Directives | None = None) -> set[int]:

@@ -18,6 +18,8 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -27,7 +29,7 @@ from django.db.models.functions import Upper
 from django.utils import timezone
 
 from billing.models import Invoice, InvoiceStatus
-from billspree.core.db import insert_many
+from billspree.core.db import copy_rows, uuid4_texts
 from billspree.core.errors import Conflict
 from billspree.core.payment_refs import normalise_reference
 from billspree.core.scoping import require_organization
@@ -45,7 +47,7 @@ from ledger.models import (
 )
 from ledger.models.bank import BankImportStatus
 from ledger.services.accounts import accounts_for
-from ledger.services.payments import PaymentIn, payment_record, payments_record
+from ledger.services.payments import PaymentIn, payment_record, payments_record_ids
 
 ZERO = Decimal("0")
 PAID_OR_OPEN = (InvoiceStatus.ISSUED, InvoiceStatus.PAID)
@@ -111,17 +113,15 @@ def bank_import_create(*, data: bytes, filename: str, actor=None, api_key=None) 
     by_ref = _by_reference(lines)
     by_number = _by_number([x for x in lines
                             if normalise_reference(x.reference) not in by_ref])
-    rows: list[BankImportLine] = []
-    todo: list[tuple[BankImportLine, int, int, str]] = []  # line, invoice, tenant, currency
+    rows: list[_Line] = []
+    todo: list[tuple[_Line, int, int, str]] = []  # line, invoice, tenant, currency
     seen_refs: set[str] = set()
     for x in lines:
-        row = BankImportLine(
-            organization_id=org.pk, bank_import=imp, row=x.row, amount=x.amount,
-            currency=x.currency, booked_on=x.booked_on, value_on=x.value_on,
-            reference=normalise_reference(x.reference)[:140], remittance=x.remittance[:500],
-            payer_name=x.payer_name[:200], payer_iban=x.payer_iban[:40],
-            bank_reference=x.bank_reference[:200], reversal=x.reversal,
-            status=BankLineStatus.UNMATCHED)
+        ref = normalise_reference(x.reference)
+        row = _Line(row=x.row, amount=x.amount, currency=x.currency, booked_on=x.booked_on,
+                    value_on=x.value_on, reference=ref[:140], remittance=x.remittance[:500],
+                    payer_name=x.payer_name[:200], payer_iban=x.payer_iban[:40],
+                    bank_reference=x.bank_reference[:200], reversal=x.reversal)
         rows.append(row)
         if x.amount <= ZERO or x.reversal:
             row.status = BankLineStatus.IGNORED if not x.reversal else BankLineStatus.UNMATCHED
@@ -134,7 +134,6 @@ def bank_import_create(*, data: bytes, filename: str, actor=None, api_key=None) 
             continue
         seen_refs.add(x.bank_reference)
         hit, how = None, BankMatchHow.NONE
-        ref = normalise_reference(x.reference)
         if ref and ref in by_ref:
             hit, how = by_ref[ref][:3], BankMatchHow.REFERENCE
         else:
@@ -154,18 +153,23 @@ def bank_import_create(*, data: bytes, filename: str, actor=None, api_key=None) 
         todo.append((row, invoice_id, tenant_id, str(currency)))
     accounts = accounts_for({(t, c) for _, _, t, c in todo})
     account_rows = Account.objects.in_bulk({accounts[(t, c)] for _, _, t, c in todo})
-    recorded = payments_record([
+    note = f"Bank file {imp.filename}, row "
+    recorded = payments_record_ids([
         PaymentIn(account=account_rows[accounts[(t, c)]], amount=row.amount,
                   received_on=row.booked_on, method=PaymentMethod.BANK_TRANSFER,
                   reference=row.reference, remittance=row.remittance,
                   payer_name=row.payer_name, bank_reference=row.bank_reference,
-                  note=f"Bank file {imp.filename}, row {row.row}", invoices=[(inv, None)])
+                  note=f"{note}{row.row}", invoices=[(inv, None)])
         for row, inv, t, c in todo
     ], actor=actor, api_key=api_key, source="bank_file")
-    for (row, inv, t, c), (payment, _) in zip(todo, recorded, strict=True):
+    for (row, inv, t, c), (payment_id, _) in zip(todo, recorded, strict=True):
         row.status, row.invoice_id = BankLineStatus.MATCHED, inv
-        row.account_id, row.payment_id = accounts[(t, c)], payment.pk
-    insert_many(rows, LINE_FIELDS)
+        row.account_id, row.payment_id = accounts[(t, c)], payment_id
+    copy_rows(BankImportLine._meta.db_table, LINE_COLUMNS, (
+        (org.pk, imp.pk, public_id, r.row, r.amount, r.currency, r.booked_on, r.value_on,
+         r.reference, r.remittance, r.payer_name, r.payer_iban, r.bank_reference, r.reversal,
+         r.status, r.matched_how, r.reason, r.invoice_id, r.account_id, r.payment_id)
+        for r, public_id in zip(rows, uuid4_texts(len(rows)), strict=True)))
     _count(imp, rows)
     audit_record(action="bank_import.create", actor=actor, api_key=api_key,
                  target=str(imp.public_id),
@@ -175,10 +179,34 @@ def bank_import_create(*, data: bytes, filename: str, actor=None, api_key=None) 
     return imp
 
 
-LINE_FIELDS = ("organization_id", "bank_import_id", "row", "amount", "currency", "booked_on",
-               "value_on", "reference", "remittance", "payer_name", "payer_iban",
-               "bank_reference", "reversal", "status", "matched_how", "reason", "invoice_id",
-               "account_id", "payment_id", "resolved_by_id", "resolved_at")
+LINE_COLUMNS = ("organization_id", "bank_import_id", "public_id", "row", "amount", "currency",
+                "booked_on", "value_on", "reference", "remittance", "payer_name", "payer_iban",
+                "bank_reference", "reversal", "status", "matched_how", "reason", "invoice_id",
+                "account_id", "payment_id")
+
+
+@dataclass(slots=True)
+class _Line:
+    """A bank line as the import report keeps it (written with ``COPY``: no model
+    instance per line)."""
+
+    row: int
+    amount: Decimal
+    currency: str
+    booked_on: date
+    value_on: date | None
+    reference: str
+    remittance: str
+    payer_name: str
+    payer_iban: str
+    bank_reference: str
+    reversal: bool
+    status: str = BankLineStatus.UNMATCHED
+    matched_how: str = BankMatchHow.NONE
+    reason: str = ""
+    invoice_id: int | None = None
+    account_id: int | None = None
+    payment_id: int | None = None
 
 
 def _user(actor):
@@ -187,7 +215,7 @@ def _user(actor):
     return actor if ok else None
 
 
-def _count(imp: BankImport, rows: list[BankImportLine]) -> None:
+def _count(imp: BankImport, rows: list) -> None:
     counts = Counter(r.status for r in rows)
     totals: dict[str, Decimal] = defaultdict(lambda: ZERO)
     for r in rows:

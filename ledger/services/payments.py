@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from billspree.core.db import insert_many
+from billspree.core.db import copy_rows, next_ids, uuid4_texts
 from billspree.core.errors import Conflict
 from billspree.core.scoping import require_organization
 from billspree.core.services import audit_record
@@ -48,6 +48,10 @@ class PaymentIn:
     invoices: list[tuple[int, Decimal | None]] = field(default_factory=list)
 
 
+_METHODS = frozenset(PaymentMethod.values)
+_LABELS = dict(PaymentMethod.choices)
+
+
 def _check(p: PaymentIn, row: str = "", today: date | None = None) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     where = f"{row}: " if row else ""
@@ -58,35 +62,41 @@ def _check(p: PaymentIn, row: str = "", today: date | None = None) -> dict[str, 
                             f"{p.account.currency} has."]
     elif p.amount > Decimal("999999999.99"):
         errors["amount"] = [f"{where}{p.amount} is more than any payment we accept."]
-    if p.method not in PaymentMethod.values:
+    if p.method not in _METHODS:
         errors["method"] = [f"{where}choose one of: {', '.join(PaymentMethod.values)}."]
     today = today or local_date(timezone.now(), p.account.organization)
     if p.received_on > today:
         errors["received_on"] = [f"{where}{p.received_on} is in the future (today is {today})."]
-    told = [a for _, a in p.invoices if a is not None]
-    if any(a <= ZERO for a in told):
-        errors["allocations"] = [f"{where}each allocated amount must be greater than 0."]
-    elif sum(told, ZERO) > p.amount:
-        errors["allocations"] = [f"{where}the allocations add up to {sum(told, ZERO)}, "
-                                 f"more than the payment of {p.amount}."]
+    if p.invoices:
+        told = [a for _, a in p.invoices if a is not None]
+        if any(a <= ZERO for a in told):
+            errors["allocations"] = [f"{where}each allocated amount must be greater than 0."]
+        elif sum(told, ZERO) > p.amount:
+            errors["allocations"] = [f"{where}the allocations add up to {sum(told, ZERO)}, "
+                                     f"more than the payment of {p.amount}."]
     return errors
 
 
-def _same(existing: Payment, p: PaymentIn) -> bool:
-    return (existing.account_id == p.account.pk and existing.amount == p.amount
-            and existing.received_on == p.received_on and existing.method == p.method
-            and existing.reference == p.reference)
+def _same(existing: tuple, p: PaymentIn) -> bool:
+    """``existing``: (id, account, amount, received_on, method, reference)."""
+    return existing[1:] == (p.account.pk, p.amount, p.received_on, p.method, p.reference)
 
 
-def _replays(items: list[PaymentIn]) -> dict[int, Payment]:
-    """Payments recorded already under these items' idempotency keys or bank lines."""
+_REPLAY_FIELDS = ("pk", "account_id", "amount", "received_on", "method", "reference")
+
+
+def _replays(items: list[PaymentIn]) -> dict[int, int]:
+    """Payments recorded already under these items' idempotency keys or bank lines, by
+    the item's index: the payment's id."""
     keys = [p.idempotency_key for p in items if p.idempotency_key]
     lines = [p.bank_reference for p in items if p.bank_reference]
-    found: dict[int, Payment] = {}
+    found: dict[int, int] = {}
     if not keys and not lines:
         return found
-    by_key = {x.idempotency_key: x for x in Payment.objects.filter(idempotency_key__in=keys)}
-    by_line = {x.bank_reference: x for x in Payment.objects.filter(bank_reference__in=lines)}
+    by_key = {x[0]: x[1:] for x in Payment.objects.filter(idempotency_key__in=keys)
+              .values_list("idempotency_key", *_REPLAY_FIELDS)} if keys else {}
+    by_line = {x[0]: x[1:] for x in Payment.objects.filter(bank_reference__in=lines)
+               .values_list("bank_reference", *_REPLAY_FIELDS)} if lines else {}
     for n, p in enumerate(items):
         hit = by_key.get(p.idempotency_key) if p.idempotency_key else None
         hit = hit or (by_line.get(p.bank_reference) if p.bank_reference else None)
@@ -94,9 +104,9 @@ def _replays(items: list[PaymentIn]) -> dict[int, Payment]:
             if p.idempotency_key and not _same(hit, p):
                 raise Conflict(
                     f"Idempotency key {p.idempotency_key!r} was used for another payment "
-                    f"({hit.amount} {hit.currency} on {hit.received_on}); use a new key.",
+                    f"({hit[2]} {p.account.currency} on {hit[3]}); use a new key.",
                     code="idempotency_key_reused")
-            found[n] = hit
+            found[n] = hit[0]
     return found
 
 
@@ -105,6 +115,16 @@ def payments_record(items: list[PaymentIn], *, actor=None, api_key=None,
                     source: str = "manual") -> list[tuple[Payment, bool]]:
     """Record ``items``; each comes back with True if it was recorded now, False if it was
     recorded before (same idempotency key or bank line): replays change nothing."""
+    recorded = payments_record_ids(items, actor=actor, api_key=api_key, source=source)
+    rows = Payment.objects.in_bulk([pk for pk, _ in recorded])
+    return [(rows[pk], created) for pk, created in recorded]
+
+
+@transaction.atomic
+def payments_record_ids(items: list[PaymentIn], *, actor=None, api_key=None,
+                        source: str = "manual") -> list[tuple[int, bool]]:
+    """:func:`payments_record` for files of many thousand payments: the same checks and
+    writes, answering with the payments' ids only (no model instance is built)."""
     org = require_organization()
     today = local_date(timezone.now(), org)  # every account is of this organization
     errors: dict[str, list[str]] = {}
@@ -118,66 +138,62 @@ def payments_record(items: list[PaymentIn], *, actor=None, api_key=None,
     list(Account.objects.select_for_update().filter(
         pk__in=sorted({p.account.pk for p in items})).order_by("pk").values_list("pk"))
     done = _replays(items)
-    fresh = [(n, p) for n, p in enumerate(items) if n not in done]
+    fresh = [p for n, p in enumerate(items) if n not in done]
     user_id = actor.pk if actor is not None and getattr(actor, "is_authenticated", False) \
         and not getattr(actor, "api_key", None) else None
-    rows = [Payment(organization_id=p.account.organization_id, account=p.account,
-                    amount=p.amount, currency=p.account.currency, received_on=p.received_on,
-                    method=p.method, reference=p.reference[:140],
-                    remittance=p.remittance[:500], payer_name=p.payer_name[:200],
-                    bank_reference=p.bank_reference[:200], note=p.note[:300],
-                    idempotency_key=p.idempotency_key, created_by_id=user_id)
-            for _, p in fresh]
     try:
         with transaction.atomic():
-            _insert_payments(rows)
+            ids = _insert_payments(org.pk, fresh, user_id)
     except IntegrityError as exc:  # a concurrent replay on another account won the key
         raise Conflict("This payment was recorded at the same moment by another request; "
                        "look it up before recording it again.", code="concurrent") from exc
     posted = post([
         Posting(account_id=p.account.pk, kind=EntryKind.PAYMENT, amount=-p.amount,
-                booked_on=p.received_on, payment_id=row.pk, created_by_id=user_id,
+                booked_on=p.received_on, payment_id=pk, created_by_id=user_id,
                 description=_describe(p))
-        for (_, p), row in zip(fresh, rows, strict=True)
+        for p, pk in zip(fresh, ids, strict=True)
     ])
-    wanted = [inv for _, p in fresh for inv, _ in p.invoices]
+    wanted = [inv for p in fresh for inv, _ in p.invoices]
     invoice_entry = dict(LedgerEntry.objects.filter(
-        kind=EntryKind.INVOICE, invoice_id__in=wanted).values_list("invoice_id", "pk"))
+        kind=EntryKind.INVOICE, invoice_id__in=wanted).values_list("invoice_id", "pk")) \
+        if wanted else {}
     directives = {}
-    for (_, p), entry in zip(fresh, posted, strict=True):
+    for p, entry in zip(fresh, posted, strict=True):
         told = [(invoice_entry[i], a) for i, a in p.invoices if i in invoice_entry]
         if told:
             directives[entry.entry_id] = told
-    allocate([p.account.pk for _, p in fresh], directives)
+    allocate({p.account.pk for p in fresh}, directives)
     if fresh:
-        total = sum((p.amount for _, p in fresh), ZERO)
+        total = sum((p.amount for p in fresh), ZERO)
         audit_record(
             action="payment.record", actor=actor, api_key=api_key,
-            target=str(rows[0].public_id) if len(rows) == 1 else "",
-            detail={"payments": len(rows), "total": str(total), "source": source},
+            target=str(Payment.objects.get(pk=ids[0]).public_id) if len(ids) == 1 else "",
+            detail={"payments": len(ids), "total": str(total), "source": source},
         )
-    out: list[tuple[Payment, bool]] = []
-    fresh_rows = iter(rows)
-    for n in range(len(items)):
-        out.append((done[n], False) if n in done else (next(fresh_rows), True))
-    return out
+    fresh_ids = iter(ids)
+    return [(done[n], False) if n in done else (next(fresh_ids), True)
+            for n in range(len(items))]
 
 
-PAYMENT_FIELDS = ("organization_id", "account_id", "amount", "currency", "received_on",
-                  "method", "reference", "remittance", "payer_name", "bank_reference", "note",
-                  "idempotency_key", "created_by_id", "created_at")
+PAYMENT_COLUMNS = ("id", "organization_id", "public_id", "account_id", "amount", "currency",
+                   "received_on", "method", "reference", "remittance", "payer_name",
+                   "bank_reference", "note", "idempotency_key", "created_by_id", "created_at")
 
 
-def _insert_payments(rows: list[Payment]) -> None:
-    """The rows in one statement (see :func:`billspree.core.db.insert_many`)."""
+def _insert_payments(org_id: int, items: list[PaymentIn], user_id: int | None) -> list[int]:
+    """The payment rows in one ``COPY``, ids drawn beforehand (``COPY`` returns none)."""
+    ids = next_ids(Payment._meta.db_table, len(items))
     now = timezone.now()
-    for r in rows:
-        r.created_at = now
-    insert_many(rows, PAYMENT_FIELDS)
+    copy_rows(Payment._meta.db_table, PAYMENT_COLUMNS, (
+        (pk, org_id, public_id, p.account.pk, p.amount, p.account.currency,
+         p.received_on, p.method, p.reference[:140], p.remittance[:500], p.payer_name[:200],
+         p.bank_reference[:200], p.note[:300], p.idempotency_key, user_id, now)
+        for p, pk, public_id in zip(items, ids, uuid4_texts(len(items)), strict=True)))
+    return ids
 
 
 def _describe(p: PaymentIn) -> str:
-    how = PaymentMethod(p.method).label
+    how = _LABELS[p.method]
     ref = p.reference or p.remittance
     return f"Payment ({how.lower()})" + (f": {ref}" if ref else "")
 
