@@ -10,7 +10,9 @@ Matching, set-based (one query per rule for the whole file, then one
 (``Invoice.payment_reference``: Swiss QR reference or RF creditor reference), else an
 invoice number in the remittance text, else the line waits for the manager in the review
 queue (:func:`bank_line_match`). A matched line pays its invoice first; what is left is
-credit that pays the tenant's oldest open items (``ledger.services.allocations``).
+credit that pays the tenant's oldest open items (``ledger.services.allocations``). A line
+quoting a parent summary's reference is split over the children's invoices on it
+(``ledger.services.summaries``).
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ from ledger.models import (
 from ledger.models.bank import BankImportStatus
 from ledger.services.accounts import accounts_for
 from ledger.services.payments import PaymentIn, payment_record, payments_record
+from ledger.services.summaries import summaries_by_reference, summary_bank_lines_pay
 
 ZERO = Decimal("0")
 PAID_OR_OPEN = (InvoiceStatus.ISSUED, InvoiceStatus.PAID)
@@ -109,8 +112,11 @@ def bank_import_create(*, data: bytes, filename: str, actor=None, api_key=None) 
         bank_reference__in=known, status=BankLineStatus.UNMATCHED,
     ).values_list("bank_reference", flat=True))
     by_ref = _by_reference(lines)
-    by_number = _by_number([x for x in lines
-                            if normalise_reference(x.reference) not in by_ref])
+    by_summary = summaries_by_reference(  # a parent summary's reference: split over it
+        x.reference for x in lines if normalise_reference(x.reference) not in by_ref)
+    by_number = _by_number([x for x in lines if normalise_reference(x.reference)
+                            not in by_ref and normalise_reference(x.reference) not in by_summary])
+    to_split: list = []  # (line, summary)
     rows: list[BankImportLine] = []
     todo: list[tuple[BankImportLine, int, int, str]] = []  # line, invoice, tenant, currency
     seen_refs: set[str] = set()
@@ -137,6 +143,9 @@ def bank_import_create(*, data: bytes, filename: str, actor=None, api_key=None) 
         ref = normalise_reference(x.reference)
         if ref and ref in by_ref:
             hit, how = by_ref[ref][:3], BankMatchHow.REFERENCE
+        elif ref and ref in by_summary:
+            to_split.append((row, by_summary[ref]))
+            continue
         else:
             for token in TOKEN.findall(x.remittance or ""):
                 if _compact(token) in by_number:
@@ -165,6 +174,7 @@ def bank_import_create(*, data: bytes, filename: str, actor=None, api_key=None) 
     for (row, inv, t, c), (payment, _) in zip(todo, recorded, strict=True):
         row.status, row.invoice_id = BankLineStatus.MATCHED, inv
         row.account_id, row.payment_id = accounts[(t, c)], payment.pk
+    summary_bank_lines_pay(to_split, filename=imp.filename, actor=actor, api_key=api_key)
     insert_many(rows, LINE_FIELDS)
     _count(imp, rows)
     audit_record(action="bank_import.create", actor=actor, api_key=api_key,
