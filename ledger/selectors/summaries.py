@@ -27,8 +27,54 @@ from ledger.models import (
     ParentSummaryItem,
 )
 from ledger.selectors.invoices import InvoiceMoney, PayState, invoices_money
+from tenants.models import Tenant
+from tenants.portal import register_scope
 
 ZERO = Decimal("0")
+
+def pending_summary_items(*, first_day: date, last_day: date, parent: Account | None = None,
+                          ) -> tuple[dict[int, list[tuple[int, int, Decimal]]], set[int]]:
+    """The children's invoices issued ``first_day``–``last_day`` not on a summary yet, by
+    parent account id ([(child, invoice, amount)], in issue order), and the ids of every
+    parent concerned (one with nothing new too)."""
+    children = Account.objects.filter(parent__isnull=False)
+    if parent is not None:
+        children = children.filter(parent=parent)
+    by_child = dict(children.values_list("pk", "parent_id"))
+    if not by_child:
+        return {}, set()
+    entries = (LedgerEntry.objects.filter(
+        kind=EntryKind.INVOICE, account_id__in=list(by_child), booked_on__gte=first_day,
+        booked_on__lte=last_day, invoice__parent_summary_item__isnull=True,
+    ).order_by("account_id", "booked_on", "seq").values_list("account_id", "invoice_id",
+                                                              "amount"))
+    grouped: dict[int, list[tuple[int, int, Decimal]]] = {}
+    for child, invoice, amount in entries:
+        grouped.setdefault(by_child[child], []).append((child, invoice, amount))
+    return grouped, set(by_child.values())
+
+
+@dataclass(frozen=True)
+class PreviewRow:
+    account: Account
+    invoices: int
+    total: Decimal
+    existing: ParentSummary | None
+
+
+def summaries_preview(*, first_day: date, last_day: date,
+                      parent: Account | None = None) -> list[PreviewRow]:
+    """What creating the summaries would add, per parent (the confirmation page)."""
+    if last_day < first_day:
+        return []
+    grouped, _ = pending_summary_items(first_day=first_day, last_day=last_day, parent=parent)
+    accounts = Account.objects.select_related("tenant").in_bulk(list(grouped))
+    existing = {s.account_id: s for s in ParentSummary.objects.filter(
+        account_id__in=list(grouped), first_day=first_day, last_day=last_day)}
+    rows = [PreviewRow(accounts[pid], len(items), sum((a for _, _, a in items), ZERO),
+                       existing.get(pid)) for pid, items in grouped.items()]
+    return sorted(rows, key=lambda r: (r.account.tenant.name, str(r.account.currency)))
+
 
 def summaries_queryset() -> QuerySet[ParentSummary]:
     """Summaries with ``invoices_count`` and ``open_amount`` (one query for a page)."""
@@ -46,6 +92,14 @@ def summaries_queryset() -> QuerySet[ParentSummary]:
                       open_amount=Coalesce(Subquery(open_, output_field=DecimalField()),
                                            ZERO))
             .order_by("-first_day", "-last_day", "account__tenant__name", "-pk"))
+
+
+def tenant_summaries(tenant: Tenant) -> QuerySet[ParentSummary]:
+    """The tenant portal's scope: the summaries of the logged-in tenant's accounts."""
+    return summaries_queryset().filter(account__tenant=tenant)
+
+
+register_scope("ledger_summary", tenant_summaries)
 
 
 def summary_state(total: Decimal, open_amount: Decimal) -> str:

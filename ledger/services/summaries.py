@@ -36,14 +36,12 @@ from ledger.models import (
     Account,
     BankLineStatus,
     BankMatchHow,
-    EntryKind,
-    LedgerEntry,
     ParentSummary,
     ParentSummaryItem,
     Payment,
     PaymentMethod,
 )
-from ledger.selectors.summaries import summaries_open_shares
+from ledger.selectors.summaries import pending_summary_items, summaries_open_shares
 from ledger.services.payments import PaymentIn, payments_record
 from ledger.services.payments import _check as check_payment
 
@@ -58,20 +56,10 @@ def parent_summaries_create(*, first_day: date, last_day: date, parent: Account 
     only invoices issued since into the same summary; an invoice is on one summary only."""
     if last_day < first_day:
         raise ValidationError({"last_day": ["The period ends before it starts."]})
-    children = Account.objects.filter(parent__isnull=False)
-    if parent is not None:
-        children = children.filter(parent=parent)
-    by_child = dict(children.values_list("pk", "parent_id"))
-    if not by_child:
+    grouped, parent_ids = pending_summary_items(first_day=first_day, last_day=last_day,
+                                                parent=parent)
+    if not parent_ids:
         return []
-    entries = (LedgerEntry.objects.filter(
-        kind=EntryKind.INVOICE, account_id__in=list(by_child), booked_on__gte=first_day,
-        booked_on__lte=last_day, invoice__parent_summary_item__isnull=True,
-    ).order_by("account_id", "booked_on", "seq").values_list("account_id", "invoice_id",
-                                                              "amount"))
-    grouped: dict[int, list[tuple[int, int, Decimal]]] = defaultdict(list)
-    for child, invoice, amount in entries:
-        grouped[by_child[child]].append((child, invoice, amount))
     parents = {a.pk: a for a in Account.objects.filter(pk__in=list(grouped))
                .select_for_update()}
     for parent_id, rows in sorted(grouped.items()):
@@ -90,7 +78,7 @@ def parent_summaries_create(*, first_day: date, last_day: date, parent: Account 
                      target=str(summary.public_id),
                      detail={"invoices": len(rows), "total": str(summary.total)})
     return list(ParentSummary.objects.filter(
-        account_id__in=set(by_child.values()), first_day=first_day, last_day=last_day,
+        account_id__in=parent_ids, first_day=first_day, last_day=last_day,
     ).order_by("pk"))
 
 
