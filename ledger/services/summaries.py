@@ -171,10 +171,13 @@ def summary_payments_record(items: list[SummaryPaymentIn], *, actor=None, api_ke
             errors.setdefault(key, []).extend(msgs)
     if errors:
         raise ValidationError(errors)
-    # the parents' row locks serialize two payments of one summary (the split reads
-    # what is open, then pays it)
+    if not items:
+        return []
+    # the parents' and their children's row locks, in id order as every poster takes them:
+    # two payments of one summary queue (the split reads what is open, then pays it)
+    parents = sorted({p.summary.account_id for p in items})
     list(Account.objects.select_for_update().filter(
-        pk__in=sorted({p.summary.account_id for p in items})).order_by("pk").values_list("pk"))
+        Q(pk__in=parents) | Q(parent_id__in=parents)).order_by("pk").values_list("pk"))
     earlier = _earlier_parts([_key_prefix(p) for p in items])
     shares = summaries_open_shares(sorted({p.summary.pk for p in items}))
     open_left = {s.invoice_id: s.open for rows in shares.values() for s in rows}
@@ -231,6 +234,8 @@ def summary_bank_lines_pay(lines: list, *, filename: str, actor=None, api_key=No
     """Pay the bank lines that quote a summary's reference (``[(line, summary)]``, lines
     not saved yet): split, in one :func:`summary_payments_record`; each line is matched
     (its account: the parent, its payment: the first part) or says why not."""
+    if not lines:
+        return
     todo = []
     for row, summary in lines:
         if str(summary.currency) != row.currency:
