@@ -194,3 +194,27 @@ def test_a_parent_tenant_downloads_its_own_summaries_and_no_one_elses(world_a):
     other = login_client(shop.user)
     assert 'data-testid="my-summaries"' not in other.get("/my/account/").content.decode()
     assert other.get(f"/my/account/summaries/{summary.public_id}.pdf").status_code == 404
+
+
+def test_the_api_list_costs_the_same_queries_for_one_summary_or_three(company):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    w, parent, shop_a, shop_b, invs, today = company
+    client = api_client(key=w.write_key)
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get("/api/v1/parent-summaries/").status_code == 200
+        return len(ctx.captured_queries)
+
+    parent_summaries_create(first_day=today, last_day=today)
+    queries()  # the key's first use of the day is written once
+    one = queries()
+    for n in (1, 2):
+        shop = make_house()
+        other = account_for_tenant(tenant_services.tenant_create(name=f"Group {n}"), "EUR")
+        account_set_parent(account=account_for_tenant(shop.tenant, "EUR"), parent=other)
+        issued(shop.tenant, shop.bp, "10.00")
+    assert len(parent_summaries_create(first_day=today, last_day=today)) == 3
+    assert queries() == one
