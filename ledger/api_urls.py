@@ -7,4 +7,5 @@ urlpatterns = [
     path("", include("ledger.api.urls_payments")),
     path("", include("ledger.api.urls_bank")),
     path("", include("ledger.api.urls_dunning")),
+    path("", include("ledger.api.urls_summaries")),
 ]

@@ -11,4 +11,5 @@ urlpatterns = [
     path("", include("ledger.views.urls_bank")),
     path("", include("ledger.views.urls_dunning")),
     path("", include("ledger.views.urls_finance")),
+    path("", include("ledger.views.urls_summaries")),
 ]

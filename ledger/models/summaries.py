@@ -27,6 +27,11 @@ class ParentSummary(OrganizationScopedModel):
     last_day = models.DateField()
     currency = CurrencyField()
     total = models.DecimalField(**AMOUNT, default=Decimal("0"))
+    #: the reference the parent quotes when it pays the summary (QR reference with a
+    #: QR-IBAN in CHF, RF creditor reference otherwise), given at creation and stored like
+    #: ``Invoice.payment_reference``; a payment quoting it is split over the children's
+    #: invoices on it (``ledger.services.summaries``)
+    payment_reference = models.CharField(max_length=32, blank=True, default="", db_default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -36,6 +41,9 @@ class ParentSummary(OrganizationScopedModel):
                                     name="summary_one_per_parent_period"),
             models.CheckConstraint(condition=Q(last_day__gte=F("first_day")),
                                    name="summary_period_in_order"),
+            models.UniqueConstraint(fields=["organization", "payment_reference"],
+                                    condition=~Q(payment_reference=""),
+                                    name="summary_unique_payment_reference"),
         ]
 
     def __str__(self) -> str:

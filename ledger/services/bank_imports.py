@@ -10,7 +10,9 @@ Matching, set-based (one query per rule for the whole file, then one
 (``Invoice.payment_reference``: Swiss QR reference or RF creditor reference), else an
 invoice number in the remittance text, else the line waits for the manager in the review
 queue (:func:`bank_line_match`). A matched line pays its invoice first; what is left is
-credit that pays the tenant's oldest open items (``ledger.services.allocations``).
+credit that pays the tenant's oldest open items (``ledger.services.allocations``). A line
+quoting a parent summary's reference is split over the children's invoices on it
+(``ledger.services.summaries``).
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ from ledger.models import (
 from ledger.models.bank import BankImportStatus
 from ledger.services.accounts import accounts_for
 from ledger.services.payments import PaymentIn, payment_record, payments_record_ids
+from ledger.services.summaries import summaries_by_reference, summary_bank_lines_pay
 
 ZERO = Decimal("0")
 PAID_OR_OPEN = (InvoiceStatus.ISSUED, InvoiceStatus.PAID)
@@ -58,8 +61,8 @@ def _compact(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9]", "", text).upper()
 
 
-def _by_reference(lines: list[BankLine]) -> dict[str, tuple]:
-    refs = {normalise_reference(x.reference) for x in lines if x.reference}
+def _by_reference(references: list[str]) -> dict[str, tuple]:
+    refs = set(references) - {""}
     if not refs:
         return {}
     rows = Invoice.objects.filter(payment_reference__in=refs, status__in=PAID_OR_OPEN) \
@@ -110,14 +113,17 @@ def bank_import_create(*, data: bytes, filename: str, actor=None, api_key=None) 
     paid_in |= set(BankImportLine.objects.filter(  # waiting in review from another file
         bank_reference__in=known, status=BankLineStatus.UNMATCHED,
     ).values_list("bank_reference", flat=True))
-    by_ref = _by_reference(lines)
-    by_number = _by_number([x for x in lines
-                            if normalise_reference(x.reference) not in by_ref])
+    refs = [normalise_reference(x.reference) for x in lines]
+    by_ref = _by_reference(refs)
+    by_summary = summaries_by_reference(  # a parent summary's reference: split over it
+        r for r in refs if r and r not in by_ref)
+    by_number = _by_number([x for x, r in zip(lines, refs, strict=True)
+                            if r not in by_ref and r not in by_summary])
+    to_split: list = []  # (line, summary)
     rows: list[_Line] = []
     todo: list[tuple[_Line, int, int, str]] = []  # line, invoice, tenant, currency
     seen_refs: set[str] = set()
-    for x in lines:
-        ref = normalise_reference(x.reference)
+    for x, ref in zip(lines, refs, strict=True):
         row = _Line(row=x.row, amount=x.amount, currency=x.currency, booked_on=x.booked_on,
                     value_on=x.value_on, reference=ref[:140], remittance=x.remittance[:500],
                     payer_name=x.payer_name[:200], payer_iban=x.payer_iban[:40],
@@ -136,6 +142,9 @@ def bank_import_create(*, data: bytes, filename: str, actor=None, api_key=None) 
         hit, how = None, BankMatchHow.NONE
         if ref and ref in by_ref:
             hit, how = by_ref[ref][:3], BankMatchHow.REFERENCE
+        elif ref and ref in by_summary:
+            to_split.append((row, by_summary[ref]))
+            continue
         else:
             for token in TOKEN.findall(x.remittance or ""):
                 if _compact(token) in by_number:
@@ -165,6 +174,7 @@ def bank_import_create(*, data: bytes, filename: str, actor=None, api_key=None) 
     for (row, inv, t, c), (payment_id, _) in zip(todo, recorded, strict=True):
         row.status, row.invoice_id = BankLineStatus.MATCHED, inv
         row.account_id, row.payment_id = accounts[(t, c)], payment_id
+    summary_bank_lines_pay(to_split, filename=imp.filename, actor=actor, api_key=api_key)
     copy_rows(BankImportLine._meta.db_table, LINE_COLUMNS, (
         (org.pk, imp.pk, public_id, r.row, r.amount, r.currency, r.booked_on, r.value_on,
          r.reference, r.remittance, r.payer_name, r.payer_iban, r.bank_reference, r.reversal,

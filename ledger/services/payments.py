@@ -204,7 +204,18 @@ def payment_record(*, account: Account, amount: Decimal, received_on: date,
                    idempotency_key: str | None = None,
                    invoices: list[tuple[int, Decimal | None]] | None = None,
                    actor=None, api_key=None) -> tuple[Payment, bool]:
-    """Record one payment (see :func:`payments_record`)."""
+    """Record one payment (see :func:`payments_record`). A payment on a parent account
+    quoting one of its summaries' references (and naming no invoices) is split over the
+    children's invoices on it: the first part comes back (``ledger.services.summaries``)."""
+    if reference and not invoices:
+        from ledger.services.summaries import summary_payment_quoted  # imports this module
+
+        parts = summary_payment_quoted(
+            account=account, reference=reference, amount=amount, received_on=received_on,
+            method=method, remittance=remittance, payer_name=payer_name, note=note,
+            idempotency_key=idempotency_key, actor=actor, api_key=api_key)
+        if parts:
+            return parts[0]
     return payments_record([PaymentIn(
         account=account, amount=amount, received_on=received_on, method=method,
         reference=reference, remittance=remittance, payer_name=payer_name, note=note,

@@ -24,6 +24,7 @@ from ledger.selectors.accounts import (
     open_items,
 )
 from ledger.selectors.aging import BUCKETS, aging
+from ledger.selectors.summaries import summaries_filtered
 from ledger.statements import statement_filename, statement_pdf
 from meters.models import Property
 from tenants.models import Tenant
@@ -95,6 +96,7 @@ class AccountDetailView(OrganizationPortalMixin, View):
             "more_payments": max(n_payments - 30, 0), "aging": row, "buckets": BUCKETS,
             **page_context(entries, rows="entries"),
             "children": list(account.children.select_related("tenant")),
+            "summaries": list(summaries_filtered(account=account)[:12]),
             "dunning_pause_url": dunning_pause_url(account),
             "can_record": Role.at_least(request.role, Role.MANAGER),
         })

@@ -19,6 +19,7 @@ from django.views.generic import TemplateView
 from billspree.core.portal_pages import page_context, paginate
 from billspree.core.timefmt import local_date
 from ledger.forms import period_from
+from ledger.selectors import summaries as _summaries  # noqa: F401  (its tenant scope)
 from ledger.selectors.accounts import account_payments, account_statement
 from ledger.selectors.tenant_money import tenant_money, with_ledger_state
 from ledger.statements import statement_filename, statement_pdf
@@ -60,6 +61,7 @@ class AccountView(MoneyPage):
         ctx["open_invoices"] = [i for i in invoices if i.money and i.money.open > 0
                                 and i.status != "void"]
         ctx["settled_invoices"] = [i for i in invoices if i not in ctx["open_invoices"]]
+        ctx["summaries"] = list(self.scoped("ledger_summary")[:24])  # a parent's summaries
         return ctx
 
 

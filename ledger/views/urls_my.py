@@ -3,10 +3,12 @@
 from django.urls import path
 
 from ledger.views import my as views
+from ledger.views.summaries import MySummaryPdfView
 
 urlpatterns = [
     path("account/", views.AccountView.as_view(), name="account"),
     path("account/card/", views.BalanceCardView.as_view(), name="card"),
     path("account/<uuid:id>/statement.pdf", views.StatementPdfView.as_view(),
          name="statement_pdf"),
+    path("account/summaries/<uuid:id>.pdf", MySummaryPdfView.as_view(), name="summary_pdf"),
 ]

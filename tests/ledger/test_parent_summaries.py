@@ -79,3 +79,29 @@ def test_child_credit_stays_on_the_child_and_unparenting_with_a_balance_is_refus
     assert parent.balance == D("0") and child.balance < 0
     with pytest.raises(Conflict, match="settle it"):
         account_set_parent(account=child, parent=None)
+
+
+def test_the_summary_pdf_prints_its_reference_and_a_slip_for_what_is_open(company):
+    from billing.statements.payment import grouped_reference
+    from billspree.core.models import Organization
+
+    w, parent, shop_a, shop_b = company
+    issued(shop_a.tenant, shop_a.bp, "60.00")
+    issued(shop_b.tenant, shop_b.bp, "40.00")
+    today = local_date(timezone.now(), w.org)
+    [summary] = parent_summaries_create(first_day=today, last_day=today)
+
+    def first_page() -> str:
+        return PdfReader(io.BytesIO(summary_pdf(summary))).pages[0].extract_text()
+
+    text = first_page()  # no IBAN: the reference, no slip
+    assert grouped_reference(summary.payment_reference) in text
+    assert "PAY BY BANK APP" not in text.upper() and "100.00" in text
+    Organization.objects.filter(pk=w.org.pk).update(iban="DE89370400440532013000")
+    w.org.refresh_from_db()
+    summary.organization.refresh_from_db()
+    payment_record(account=account_for_tenant(shop_a.tenant, "EUR"), amount=D("60.00"),
+                   received_on=today)
+    text = first_page()
+    assert "PAY BY BANK APP" in text.upper()  # EPC QR code for the 40.00 still open
+    assert "Please pay 40.00 EUR" in text

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('ledger', '0006_bank_imports'),
+        ('ledger', '0007_summary_payment_reference'),
     ]
 
     operations = [
