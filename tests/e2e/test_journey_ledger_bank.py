@@ -51,14 +51,6 @@ pytestmark = pytest.mark.e2e
 D = Decimal
 
 
-@pytest.fixture
-def private_files(settings, tmp_path):
-    """PDF statements and reminder letters go to a temporary directory."""
-    settings.STORAGES = {**settings.STORAGES, "statements": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": str(tmp_path)}}}
-
-
 def account_of(tenant) -> Account:
     return Account.objects.get(tenant=tenant, currency="CHF")
 
@@ -66,7 +58,7 @@ def account_of(tenant) -> Account:
 # --- 1. the bank file ------------------------------------------------------------------------
 
 @pytest.fixture
-def bank_world(world_a, private_files):
+def bank_world(world_a):
     """Anna (tenant A) owes 100.00, 150.00 and 99.00; Ben (tenant B) 200.00 and 99.00, all
     issued today (due in 14 days). The bank file of today: Anna pays the 100.00 by its QR
     reference as the slip prints it (grouped), Ben the 200.00, Anna 50.00 of the 150.00,
@@ -225,7 +217,7 @@ LADDER = [  # position, name, days overdue, fee (gross, 8.1 % VAT inside), disco
 
 
 @pytest.fixture
-def aged_world(world_a, private_files):
+def aged_world(world_a):
     """Three tenants' invoices due around today T:
 
     ==== ============ ========= ====================================================
