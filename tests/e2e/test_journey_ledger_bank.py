@@ -14,6 +14,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.core import mail
 from playwright.sync_api import expect
 
 from billing.models import Invoice, InvoiceStatus
@@ -90,8 +91,14 @@ def test_bank_file_pays_in_full_in_part_and_one_is_matched_by_hand(page, bank_wo
     w, a, b, inv, data = bank_world
     with organization_context(w.org):
         acc_a, acc_b = account_of(a.tenant), account_of(b.tenant)
-    # by hand: Anna 100 + 150 + 99 − 100 − 50 = 199.00; Ben 200 + 99 − 200 = 99.00, and
-    # 0.00 once the 99.00 is matched to his invoice
+    # by hand: what each owes once the file's three known references are paid in, and
+    # Ben once his 99.00 is matched to his invoice; what the file brought in
+    anna = D("100.00") + D("150.00") + D("99.00") - D("100.00") - D("50.00")
+    ben = D("200.00") + D("99.00") - D("200.00")
+    ben_matched = ben - D("99.00")
+    file_total = D("100.00") + D("200.00") + D("50.00") + D("99.00")
+    assert (anna, ben, ben_matched, file_total) == (D("199.00"), D("99.00"), D("0.00"),
+                                                    D("449.00"))
     portal_login(page, w.manager.email)
     page.get_by_role("link", name="Money", exact=True).click()
     page.get_by_role("navigation", name="Money").get_by_role("link", name="Bank files").click()
@@ -121,9 +128,9 @@ def test_bank_file_pays_in_full_in_part_and_one_is_matched_by_hand(page, bank_wo
     # the accounts as the bank file left them: each invoice's open = total − paid
     balance = page.get_by_test_id("account-balance").get_by_test_id("balance")
     for acc, owed, items in [
-            (acc_a, "199.00", [(inv["a_part"], "150.00", "50.00", "100.00", "Partially paid"),
+            (acc_a, money(anna), [(inv["a_part"], "150.00", "50.00", "100.00", "Partially paid"),
                                (inv["a_decoy"], "99.00", "0.00", "99.00", "Open")]),
-            (acc_b, "99.00", [(inv["b_hand"], "99.00", "0.00", "99.00", "Open")])]:
+            (acc_b, money(ben), [(inv["b_hand"], "99.00", "0.00", "99.00", "Open")])]:
         page.goto(f"/ledger/accounts/{acc.public_id}/")
         expect(balance).to_have_text(f"{owed} CHF")
         rows = page.get_by_test_id("open-items").locator("tbody tr")
@@ -142,7 +149,7 @@ def test_bank_file_pays_in_full_in_part_and_one_is_matched_by_hand(page, bank_wo
     imports = page.get_by_test_id("import-table").locator("tbody tr")
     expect(imports).to_have_count(1)
     expect(imports.first.locator("td")).to_have_text(
-        [re.compile(".+"), "camt054-today.xml", "4", "3", "1", "0", "449.00 CHF"])  # 100+200+50+99
+        [re.compile(".+"), "camt054-today.xml", "4", "3", "1", "0", f"{money(file_total)} CHF"])
     waiting = page.get_by_test_id("waiting")
     expect(waiting).to_contain_text("1 payment waits for a match.")
     waiting.get_by_role("link", name="Match them by hand").click()
@@ -173,7 +180,7 @@ def test_bank_file_pays_in_full_in_part_and_one_is_matched_by_hand(page, bank_wo
     expect(led.get_by_test_id("ledger-open")).to_have_text("0.00")
     expect(led.get_by_test_id("ledger-paid")).to_have_text("99.00")
     led.get_by_role("link", name=f"Account of {b.tenant.name}").click()
-    expect(balance).to_have_text("0.00 CHF")
+    expect(balance).to_have_text(f"{money(ben_matched)} CHF")
     expect(page.get_by_test_id("open-items")).to_contain_text("Nothing open")
 
     # the same file again: nothing new
@@ -189,13 +196,13 @@ def test_bank_file_pays_in_full_in_part_and_one_is_matched_by_hand(page, bank_wo
     expect(flash(page)).to_contain_text("This file was imported already on ")
     expect(flash(page)).to_contain_text("nothing was added.")
     page.goto(f"/ledger/accounts/{acc_a.public_id}/")
-    expect(balance).to_have_text(f"{money(D('199.00'))} CHF")
+    expect(balance).to_have_text(f"{money(anna)} CHF")
     with organization_context(w.org):
         assert (BankImport.objects.count(), BankImportLine.objects.count(),
                 Payment.objects.count(), LedgerEntry.objects.count()) == before
         acc_a.refresh_from_db()
         acc_b.refresh_from_db()
-        assert (acc_a.balance, acc_b.balance) == (D("199.00"), D("0.00"))
+        assert (acc_a.balance, acc_b.balance) == (anna, ben_matched)
         assert set(BankImportLine.objects.values_list("status", flat=True)) == {
             BankLineStatus.MATCHED}
         statuses = dict(Invoice.objects.filter(pk__in=[i.pk for i in inv.values()])
@@ -297,19 +304,23 @@ def aging_and_the_list_behind_a_bucket(page, aged_world):
     expect(page.get_by_test_id("selection")).to_contain_text("1–30 days")
     listed = page.get_by_test_id("account-table").locator("tbody tr")
     expect(listed).to_have_count(2)
-    # tenant, customer no., currency, selected, overdue, balance (by hand)
-    for n, (tenant, selected, late, balance) in enumerate([
-            (q.tenant, "240.00", "330.00", "330.00"),   # 200 + 150 − 60 + 40
-            (r.tenant, "20.00", "370.00", "370.00")]):  # 300 + 50 + 20
+    # by hand, per account: the bucket's part, all that is late, the balance
+    q_row = (D("200.00") + D("40.00"),                          # q1, q3
+             D("200.00") + (D("150.00") - D("60.00")) + D("40.00"),
+             D("200.00") + D("150.00") - D("60.00") + D("40.00"))
+    r_row = (D("20.00"), D("300.00") + D("50.00") + D("20.00"),  # r1's fee; all late
+             D("300.00") + D("50.00") + D("20.00"))
+    assert q_row[0] + r_row[0] == buckets[1][1]  # the list adds up to the number clicked
+    # tenant, customer no., currency, selected, overdue, balance; biggest selection first
+    for n, (tenant, (selected, late, balance)) in enumerate([(q.tenant, q_row),
+                                                             (r.tenant, r_row)]):
         cells = listed.nth(n).locator("td")
         expect(cells.nth(0)).to_have_text(tenant.name)
-        expect(cells.nth(3)).to_have_text(selected)
-        expect(cells.nth(4)).to_have_text(late)
-        expect(cells.nth(5)).to_have_text(balance)
-    selected_sum = D("240.00") + D("20.00")
-    assert selected_sum == buckets[1][1]  # the list adds up to the number clicked
+        expect(cells.nth(3)).to_have_text(money(selected))
+        expect(cells.nth(4)).to_have_text(money(late))
+        expect(cells.nth(5)).to_have_text(money(balance))
 
-    # the overdue total opens the three late accounts
+    # the overdue total opens the two accounts with anything late (not P's)
     page.go_back()
     page.get_by_test_id("overdue-total").click()
     page.wait_for_url("**/ledger/accounts/?*bucket=overdue*")
@@ -318,14 +329,16 @@ def aging_and_the_list_behind_a_bucket(page, aged_world):
 
 
 def send_the_days_reminders(page, expected: int) -> None:
-    """Today's send step, from the reminders page: the button opens a confirmation that
-    lists what goes out; "Send" there sends them and lands on the notices sent.
-    (Kept in one place: the send step is about to become a background task.)"""
+    """Today's send step, from the reminders page: the button "Send N reminders…" (a
+    POST) opens a confirmation listing what goes out; its "Send" (POST, confirm=1) sends
+    them in the request and lands on the notices sent, saying how many went out. Kept in
+    one place: the send step is about to become a background task with a progress page."""
     page.get_by_role("button", name=f"Send {expected} reminders…").click()
     expect(page.get_by_role("heading", name=f"Send {expected} reminders of")).to_be_visible()
     expect(page.locator("section.confirm li")).to_have_count(expected)
     page.get_by_role("button", name="Send", exact=True).click()
     page.wait_for_url("**/ledger/reminders/sent/")
+    expect(flash(page)).to_have_text(f"Sent {expected} reminders.")
 
 
 def the_days_reminders_listed_sent_charged_and_lettered(page, aged_world):
@@ -362,7 +375,6 @@ def the_days_reminders_listed_sent_charged_and_lettered(page, aged_world):
         assert acc_q.balance == q_balance
 
     send_the_days_reminders(page, expected=3)
-    expect(flash(page)).to_have_text("Sent 3 reminders.")
 
     with organization_context(w.org):
         today_notices = DunningNotice.objects.filter(run_on=t)
@@ -377,6 +389,11 @@ def the_days_reminders_listed_sent_charged_and_lettered(page, aged_world):
             (acc_q.pk, fee, D("1.50"), t + timedelta(days=14))]
         acc_r.refresh_from_db()
         assert acc_r.disconnection_pending_since is not None
+    # each tenant has an email address: the letters went by mail (after the two of T − 40)
+    assert sorted((m.to[0], m.subject) for m in mail.outbox[2:]) == sorted([
+        ("q@example.test", f"Reminder: invoice {inv['q1'].number}"),
+        ("q@example.test", f"Second reminder: invoice {inv['q2'].number}"),
+        ("r@example.test", f"Final notice: invoice {inv['r1'].number}")])
 
     # the notices page: today's three on top of the two sent 40 days ago
     table = page.locator("main table")
