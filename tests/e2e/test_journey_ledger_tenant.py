@@ -50,8 +50,8 @@ EMAIL = "tina@example.test"
 def tenant_world(world_a):
     """Tina owes an old invoice of 70.00, due 3 days ago, of which she paid 30.00
     yesterday, and this month's 180.00, issued today through billing (its PDF statement
-    with the QR-bill is rendered when the issue commits), due in 14 days. Another tenant
-    of the same house owner has an invoice and an account of his own."""
+    with the QR-bill is rendered when the issue commits), due in 14 days. A neighbour
+    (another house of the same organization) has an invoice and an account of his own."""
     swiss(world_a.org)
     with organization_context(world_a.org):
         t = today()
