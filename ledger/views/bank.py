@@ -19,10 +19,12 @@ from billing.models import Invoice, InvoiceStatus
 from billspree.core.actor import Actor
 from billspree.core.errors import Conflict
 from billspree.core.models import Role
-from billspree.core.portal import OrganizationPortalMixin
+from billspree.core.portal import OrganizationPortalMixin, organization_today
 from billspree.core.portal_forms import error_text
 from billspree.core.portal_pages import page_context, paginate
-from ledger.models import BankImport, BankImportLine, BankLineStatus
+from ledger.models import BankImport, BankImportLine, BankLineStatus, EntryKind
+from ledger.selectors.accounts import open_debits
+from ledger.selectors.tenant_money import with_ledger_state
 from ledger.services.bank_imports import (
     bank_import_create,
     bank_line_ignore,
@@ -115,19 +117,23 @@ class BankLineMatchView(OrganizationPortalMixin, View):
         return get_object_or_404(BankImportLine.objects.select_related("bank_import"),
                                  public_id=id)
 
-    def candidates(self, line: BankImportLine, q: str):
+    def candidates(self, request, line: BankImportLine, q: str):
+        """Open invoices in the line's currency: those matching ``q`` (number or tenant),
+        else those whose total or whose rest (a part-paid invoice) is the line's amount;
+        each with ``money`` (paid, open)."""
         qs = (Invoice.objects.filter(status=InvoiceStatus.ISSUED, currency=line.currency)
               .select_related("tenant").order_by("-issued_at"))
         if q:
             qs = qs.filter(Q(number__icontains=q) | Q(tenant__name__icontains=q))
         else:
-            qs = qs.filter(total=line.amount)
-        return list(qs[:20])
+            rest = open_debits().filter(kind=EntryKind.INVOICE, open=line.amount)
+            qs = qs.filter(Q(total=line.amount) | Q(pk__in=rest.values("invoice_id")))
+        return with_ledger_state(qs[:20], organization_today(request))
 
     def page(self, request, line, error="", status=200):
         q = request.GET.get("q", "").strip()[:100]
         return render(request, "ledger/bank/match.html", {
-            **NAV, "line": line, "q": q, "candidates": self.candidates(line, q),
+            **NAV, "line": line, "q": q, "candidates": self.candidates(request, line, q),
             "error": error}, status=status)
 
     def get(self, request: HttpRequest, id) -> HttpResponse:

@@ -47,3 +47,24 @@ def test_a_bad_file_is_refused_with_its_rows_and_a_viewer_cannot_upload(setting)
     assert 'data-testid="bank-upload"' not in page
     assert viewer.post("/ledger/bank/", {"file": SimpleUploadedFile("x.csv", b"x")}
                        ).status_code == 403
+
+
+def test_the_rest_of_a_part_paid_invoice_is_offered_by_what_is_left(setting):  # noqa: F811
+    from tests.ledger.test_bank_imports import camt054
+
+    w, a, b, today, invs = setting
+    client = login_client(w.manager, w.org)
+    client.post("/ledger/bank/", {"file": SimpleUploadedFile(
+        "camt054.xml", the_file(today, invs))})  # pays 50.00 of the 150.00: 100.00 left
+    rest = camt054(today.isoformat(), [{"bank_ref": "R1", "amount": "100.00", "payer": "Anna",
+                                        "rmt": "<Ustrd>Rest of the bill</Ustrd>"}])
+    client.post("/ledger/bank/", {"file": SimpleUploadedFile("rest.xml", rest)})
+    line = BankImportLine.objects.get(status=BankLineStatus.UNMATCHED, amount="100.00")
+    page = client.get(f"/ledger/bank/lines/{line.public_id}/match/").content.decode()
+    # "full" (100.00 in total) is paid already; "part" has exactly 100.00 left
+    assert invs["part"].number in page and invs["full"].number not in page
+    assert "50.00 paid, <strong>100.00 left</strong>" in page
+    client.post(f"/ledger/bank/lines/{line.public_id}/match/",
+                {"action": "match", "invoice": str(invs["part"].public_id)})
+    invs["part"].refresh_from_db()
+    assert invs["part"].status == InvoiceStatus.PAID
