@@ -11,6 +11,11 @@ class LedgerConfig(AppConfig):
         documents_issued.connect(on_documents_issued, dispatch_uid="ledger.documents_issued")
         invoice_settle_requested.connect(on_settle_requested, dispatch_uid="ledger.settle")
 
+        from billspree.core.ledger_hooks import provide_open_amounts
+        from ledger.selectors.invoices import open_amounts
+
+        provide_open_amounts(open_amounts)
+
         from django.db.models.signals import post_save
 
         from ledger.services.accounts import on_tenant_saved

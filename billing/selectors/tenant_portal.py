@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from billing.models import CreditNote, Invoice, InvoiceStatement, InvoiceStatus
 from billing.selectors.statements import due_on
+from billspree.core.ledger_hooks import invoice_open_amounts
 from tenants.models import Tenant
 from tenants.portal import register_scope
 
@@ -52,9 +53,9 @@ def invoice_statement(invoice: Invoice) -> InvoiceStatement | None:
 
 @dataclass(frozen=True)
 class Payment:
-    """What a tenant owes on one invoice, from the invoice itself (until the ledger keeps
-    balances): the due date printed on its statement, and whether it is paid, due,
-    overdue or void (nothing to pay)."""
+    """What a tenant owes on one invoice: the due date printed on its statement, what is
+    still open on it (the ledger's, after part payments; the total when the invoice is
+    not on the ledger), and whether it is paid, due, overdue or void (nothing to pay)."""
 
     state: str  # "paid" | "due" | "overdue" | "void"
     due_on: date | None
@@ -72,8 +73,10 @@ class Payment:
                 "void": ""}[self.state]
 
 
-def invoice_payment(invoice: Invoice, today: date | None = None) -> Payment:
-    """The payment state of an issued, paid or void invoice; "today" is the property's."""
+def invoice_payment(invoice: Invoice, today: date | None = None,
+                    open_amount: Decimal | None = None) -> Payment:
+    """The payment state of an issued, paid or void invoice; "today" is the property's.
+    ``open_amount``: what the ledger says is open (looked up when not given)."""
     tz = invoice.billing_point.property.time_zone
     issued_on = timezone.localtime(invoice.issued_at, tz).date() if invoice.issued_at else None
     due = due_on(issued_on, invoice.organization)
@@ -82,9 +85,19 @@ def invoice_payment(invoice: Invoice, today: date | None = None) -> Payment:
     if invoice.status != InvoiceStatus.ISSUED:
         return Payment("void", due, Decimal(0))
     today = today or timezone.localtime(timezone.now(), tz).date()
+    if open_amount is None:
+        open_amount = invoice_open_amounts([invoice.pk]).get(invoice.pk, invoice.total)
     if due is not None and today > due:
-        return Payment("overdue", due, invoice.total, (today - due).days)
-    return Payment("due", due, invoice.total)
+        return Payment("overdue", due, open_amount, (today - due).days)
+    return Payment("due", due, open_amount)
+
+
+def invoices_payments(invoices: list[Invoice]) -> None:
+    """Set ``.payment`` on each of ``invoices`` (a page of them), with one look-up of the
+    open amounts."""
+    left = invoice_open_amounts([i.pk for i in invoices if i.status == InvoiceStatus.ISSUED])
+    for inv in invoices:
+        inv.payment = invoice_payment(inv, open_amount=left.get(inv.pk, inv.total))
 
 
 @dataclass(frozen=True)
@@ -104,13 +117,14 @@ class AmountDue:
 def tenant_amounts_due(tenant: Tenant) -> list[AmountDue]:
     """What the tenant owes now, per currency (one query)."""
     open_invoices = list(tenant_invoices(tenant).filter(status=InvoiceStatus.ISSUED))
+    invoices_payments(open_invoices)
     by_currency: dict[str, list[Invoice]] = {}
     for inv in open_invoices:
-        inv.payment = invoice_payment(inv)
         by_currency.setdefault(str(inv.currency), []).append(inv)
     out = []
     for currency, invoices in sorted(by_currency.items()):
         invoices.sort(key=lambda i: (i.payment.due_on or date.max, i.number))
-        out.append(AmountDue(currency, sum((i.total for i in invoices), Decimal(0)), invoices,
+        out.append(AmountDue(currency, sum((i.payment.amount_due for i in invoices), Decimal(0)),
+                             invoices,
                              any(i.payment.state == "overdue" for i in invoices)))
     return out

@@ -20,7 +20,11 @@ from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 
 from billspree.core.banking import is_qr_iban
-from billspree.core.payment_refs import is_valid_creditor_reference, is_valid_qr_reference
+from billspree.core.payment_refs import (
+    grouped_reference,
+    is_valid_creditor_reference,
+    is_valid_qr_reference,
+)
 from billspree.core.postal import PostalAddress, address_problems
 
 log = logging.getLogger(__name__)
@@ -162,7 +166,3 @@ def grouped(text: str, size: int = 4) -> str:
     return " ".join(text[i:i + size] for i in range(0, len(text), size))
 
 
-def grouped_reference(reference: str) -> str:
-    if is_valid_qr_reference(reference):
-        return reference[:2] + " " + grouped(reference[2:], 5)
-    return grouped(reference)

@@ -21,6 +21,7 @@ from billing.selectors.statements import invoice_statement_data
 from billing.selectors.tenant_portal import (
     invoice_payment,
     invoice_statement,
+    invoices_payments,
     tenant_amounts_due,
 )
 from billing.selectors.totals import invoice_totals
@@ -38,8 +39,7 @@ class InvoiceListView(TenantPortalMixin, TemplateView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         ctx = super().get_context_data(**kwargs)
         page = paginate(self.request, self.scoped(), PAGE_SIZE)
-        for inv in page.object_list:
-            inv.payment = invoice_payment(inv)
+        invoices_payments(list(page.object_list))
         ctx.update(amounts_due=tenant_amounts_due(self.tenant),
                    **page_context(page, rows="invoices"))
         return ctx
@@ -55,8 +55,7 @@ class LatestInvoicesView(TenantPortalMixin, TemplateView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         ctx = super().get_context_data(**kwargs)
         invoices = list(self.scoped()[:3])
-        for inv in invoices:
-            inv.payment = invoice_payment(inv)
+        invoices_payments(invoices)
         ctx.update(invoices=invoices, amounts_due=tenant_amounts_due(self.tenant))
         return ctx
 

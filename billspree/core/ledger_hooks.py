@@ -9,6 +9,9 @@ issue back, so an invoice never exists without its ledger entry.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from decimal import Decimal
+
 from django.dispatch import Signal
 
 #: Sent with ``invoices`` (issued :class:`billing.models.Invoice` rows, numbered) and
@@ -27,3 +30,21 @@ invoice_settle_requested = Signal()
 def announce_issued(*, invoices=(), credit_notes=(), actor=None, api_key=None) -> None:
     documents_issued.send(sender=None, invoices=list(invoices),
                           credit_notes=list(credit_notes), actor=actor, api_key=api_key)
+
+
+#: What is still open on issued invoices, by invoice id, as the ledger knows it (partial
+#: payments). The ledger registers its selector at start-up (``ledger.apps``); billing's
+#: tenant pages read it through :func:`invoice_open_amounts` without importing the ledger.
+_open_amounts: Callable[[list[int]], dict[int, Decimal]] | None = None
+
+
+def provide_open_amounts(fn: Callable[[list[int]], dict[int, Decimal]]) -> None:
+    global _open_amounts  # noqa: PLW0603 - a registry of one provider, set once at start-up
+    _open_amounts = fn
+
+
+def invoice_open_amounts(invoice_ids: list[int]) -> dict[int, Decimal]:
+    """Open amounts of the invoices the ledger has (an invoice not on it is missing)."""
+    if _open_amounts is None or not invoice_ids:
+        return {}
+    return _open_amounts(list(invoice_ids))

@@ -103,3 +103,14 @@ def reference_for_invoice(number_sequence: int, invoice_number: str, qr_iban: bo
     if not base or len(base) > CREDITOR_BASE_MAX:
         base = str(number_sequence)
     return creditor_reference(base)
+
+
+def grouped_reference(reference: str) -> str:
+    """A reference as printed for people to type: a QR reference in 2 + groups of 5 (as
+    SIX's style guide prints it), a creditor reference in groups of 4."""
+    def grouped(text: str, size: int) -> str:
+        return " ".join(text[i:i + size] for i in range(0, len(text), size))
+
+    if is_valid_qr_reference(reference):
+        return reference[:2] + " " + grouped(reference[2:], 5)
+    return grouped(reference, 4)

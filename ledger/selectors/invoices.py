@@ -67,6 +67,16 @@ def invoices_money(invoice_ids, today: date) -> dict[int, InvoiceMoney]:
     return out
 
 
+def open_amounts(invoice_ids: list[int]) -> dict[int, Decimal]:
+    """What is open on each invoice on the ledger (for billing's tenant pages, through
+    ``billspree.core.ledger_hooks``): two queries."""
+    entries = list(LedgerEntry.objects.filter(kind=EntryKind.INVOICE, invoice_id__in=invoice_ids)
+                   .values_list("pk", "invoice_id", "amount"))
+    paid = dict(Allocation.objects.filter(debit_id__in=[e[0] for e in entries])
+                .values("debit_id").annotate(s=Sum("amount")).values_list("debit_id", "s"))
+    return {invoice_id: amount - (paid.get(pk) or ZERO) for pk, invoice_id, amount in entries}
+
+
 def invoice_open_amount(invoice) -> tuple[Decimal, Account | None]:
     """What is still open on ``invoice`` and the account it is on (None: not on the
     ledger — issued before it existed)."""

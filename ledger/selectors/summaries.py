@@ -14,8 +14,9 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from billing.selectors.statements import invoice_statement_data, logo_data_uri
-from billing.statements.payment import PaymentPart, grouped_reference, payment_part
+from billing.statements.payment import PaymentPart, payment_part
 from billing.statements.render import htmls_to_pdf, invoice_statement_html
+from billspree.core.payment_refs import grouped_reference
 from billspree.core.scoping import require_organization
 from billspree.core.timefmt import format_days, local_date
 from ledger.models import (

@@ -16,9 +16,9 @@ import zxingcpp
 from billing import services
 from billing.models import Invoice
 from billing.services.statements import invoice_statement_render
-from billing.statements.payment import grouped_reference, payment_part
+from billing.statements.payment import payment_part
 from billspree.core.models import Organization
-from billspree.core.payment_refs import normalise_reference
+from billspree.core.payment_refs import grouped_reference, normalise_reference
 from tenants import services as tenant_services
 from tests.billing.builders import at, make_house, read
 

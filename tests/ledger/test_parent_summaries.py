@@ -82,8 +82,8 @@ def test_child_credit_stays_on_the_child_and_unparenting_with_a_balance_is_refus
 
 
 def test_the_summary_pdf_prints_its_reference_and_a_slip_for_what_is_open(company):
-    from billing.statements.payment import grouped_reference
     from billspree.core.models import Organization
+    from billspree.core.payment_refs import grouped_reference
 
     w, parent, shop_a, shop_b = company
     issued(shop_a.tenant, shop_a.bp, "60.00")

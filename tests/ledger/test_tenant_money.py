@@ -82,3 +82,33 @@ def test_a_member_is_not_a_tenant_and_a_tenant_is_not_a_manager(two_tenants, wor
     assert tenant.get(f"/ledger/accounts/{acc1.public_id}/").status_code in (302, 403, 404)
     assert tenant.post(f"/ledger/accounts/{acc1.public_id}/payments/new/",
                        {"amount": "1.00"}).status_code in (302, 403, 404)
+
+
+def test_billings_tenant_invoice_pages_ask_for_what_is_left_after_a_part_payment(two_tenants):
+    """The invoice page, the invoice list and the home card (billing's pages) read the open
+    amount from the ledger: 14.28 - 10.00 = 4.28, not the invoice total."""
+    a1, *_ = two_tenants
+    client = login_client(a1.user)
+    page = client.get(f"/my/invoices/{a1.invoice.public_id}/").content.decode()
+    assert 'data-testid="amount-due-total">4.28' in page
+    assert 'data-testid="how-to-pay-amount">4.28' in page
+    assert "14.28&nbsp;" not in page.split('data-testid="how-to-pay"')[1].split("</div>")[0]
+    listing = client.get("/my/invoices/").content.decode()
+    assert "4.28" in listing
+    latest = client.get("/my/invoices/latest/").content.decode()
+    assert "4.28" in latest and "14.28&nbsp;CHF</strong> due" not in latest
+
+
+def test_how_to_pay_gives_the_slips_reference_in_groups(two_tenants):
+    from billing.models import Invoice
+
+    a1, *_ = two_tenants
+    with organization_context(a1.invoice.organization):
+        ref = Invoice.objects.get(pk=a1.invoice.pk).payment_reference
+    assert ref, "the portal tenant's organization prints slips"
+    groups = ref[:2] + " " + " ".join(ref[i:i + 5] for i in range(2, len(ref), 5)) \
+        if ref.isdigit() else " ".join(ref[i:i + 4] for i in range(0, len(ref), 4))
+    client = login_client(a1.user)
+    page = client.get(f"/my/invoices/{a1.invoice.public_id}/").content.decode()
+    assert f'data-testid="how-to-pay-reference">{groups}<' in page
+    assert "QR code" in page

@@ -37,3 +37,11 @@ def may(context, url: str, method: str = "POST") -> bool:
 
     request = context.get("request")
     return role_allows_url(getattr(request, "role", None), str(url), method)
+
+
+@register.filter
+def grouped_ref(value: str) -> str:
+    """A payment reference in the groups people type it in (QR: 2 + 5s, RF: 4s)."""
+    from billspree.core.payment_refs import grouped_reference
+
+    return grouped_reference(value) if value else ""
