@@ -60,6 +60,7 @@ class AccountView(MoneyPage):
         ctx["open_invoices"] = [i for i in invoices if i.money and i.money.open > 0
                                 and i.status != "void"]
         ctx["settled_invoices"] = [i for i in invoices if i not in ctx["open_invoices"]]
+        ctx["reminders"] = self.scoped("ledger_dunning_notice")[:50]
         return ctx
 
 

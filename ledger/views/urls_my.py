@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from ledger.views import dunning_my
 from ledger.views import my as views
 
 urlpatterns = [
@@ -9,4 +10,6 @@ urlpatterns = [
     path("account/card/", views.BalanceCardView.as_view(), name="card"),
     path("account/<uuid:id>/statement.pdf", views.StatementPdfView.as_view(),
          name="statement_pdf"),
+    path("account/reminders/<uuid:id>/letter.pdf", dunning_my.MyReminderLetterView.as_view(),
+         name="reminder_letter"),
 ]

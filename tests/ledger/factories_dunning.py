@@ -1,14 +1,24 @@
 """Dunning rows for one organization (the isolation and role tests use them): a ladder
-level, a notice with its letter and fee for an overdue invoice, a dispute, all marked
-with ``world.marker``."""
+level, a recorded run that sent a notice with its letter and fee for an overdue invoice,
+a resend of that letter, a dispute, all marked with ``world.marker``."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
 
-from ledger.models import DunningNotice, EntryKind, InvoiceDispute, LedgerEntry
+from ledger.models import (
+    DunningDelivery,
+    DunningNotice,
+    DunningRun,
+    DunningRunStatus,
+    DunningRunTrigger,
+    EntryKind,
+    InvoiceDispute,
+    LedgerEntry,
+)
 from ledger.services import dunning
+from ledger.services.dunning_runs import dunning_notice_resend
 
 
 def populate(world) -> None:
@@ -18,8 +28,21 @@ def populate(world) -> None:
         letter_title=f"Reminder {world.marker} {{invoice}}")
     issued = world.objects["issued_invoice"]
     entry = LedgerEntry.objects.get(kind=EntryKind.INVOICE, invoice=issued)
-    dunning.dunning_run(today=entry.due_on + timedelta(days=10))
+    day = entry.due_on + timedelta(days=10)
+    # a run of a day still to come (the invoice was issued today): recorded here by hand,
+    # since starting one refuses future days; the sending is the real service
+    run = DunningRun.objects.create(run_on=day, trigger=DunningRunTrigger.SCHEDULE,
+                                    status=DunningRunStatus.RUNNING)
+    dunning.dunning_run(today=day, run=run)
+    DunningRun.objects.filter(pk=run.pk).update(status=DunningRunStatus.DONE)
     notice = DunningNotice.objects.filter(invoice=issued).first()
+    assert notice is not None and notice.run_id == run.pk
+    if notice.account.tenant.email:
+        delivery = dunning_notice_resend(notice=notice)
+    else:
+        delivery = DunningDelivery.objects.create(notice=notice,
+                                                  recipient=f"{world.marker.lower()}@example.org")
     dispute = dunning.dispute_open(invoice=issued, reason=f"Contested {world.marker}")
-    world.objects.update(dunning_level=level, dunning_notice=notice, invoice_dispute=dispute)
-    assert notice is not None and InvoiceDispute.objects.filter(pk=dispute.pk).exists()
+    world.objects.update(dunning_level=level, dunning_notice=notice, invoice_dispute=dispute,
+                         dunning_run=run, dunning_delivery=delivery)
+    assert InvoiceDispute.objects.filter(pk=dispute.pk).exists()
