@@ -413,7 +413,7 @@ def _deliver(notice: DunningNotice, due: DunningDue, *, actor=None) -> None:
             notice=notice, kind=DunningDeliveryKind.RUN, recipient=due.account.tenant.email,
             status=DunningDeliveryStatus.FAILED if error else DunningDeliveryStatus.SENT,
             error=error,
-            requested_by=_user(actor), sent_at=None if error else timezone.now())
+            requested_by=acting_user(actor), sent_at=None if error else timezone.now())
     DunningNotice.objects.filter(pk=notice.pk).update(email_status=status, email_error=error)
     notice.email_status, notice.email_error = status, error
 
@@ -443,7 +443,7 @@ def notice_due(notice: DunningNotice) -> DunningDue:
                       due_on=notice.run_on - timedelta(days=notice.days_overdue))
 
 
-def _user(actor):
+def acting_user(actor):
     return actor if actor is not None and getattr(actor, "is_authenticated", False) \
         and getattr(actor, "api_key", None) is None else None
 

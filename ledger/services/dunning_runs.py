@@ -68,7 +68,7 @@ def dunning_run_start(*, day: date | None = None, trigger: str = DunningRunTrigg
     if existing is not None:
         existing.created_now = False
         return existing
-    user = dunning_services._user(actor)
+    user = dunning_services.acting_user(actor)
     try:
         with transaction.atomic():
             run = DunningRun.objects.create(
@@ -144,7 +144,7 @@ def dunning_notice_resend(*, notice: DunningNotice, actor=None, api_key=None) ->
             "letter and post it."]})
     delivery = DunningDelivery.objects.create(
         notice=notice, kind=DunningDeliveryKind.RESEND, recipient=tenant.email.strip(),
-        requested_by=dunning_services._user(actor))
+        requested_by=dunning_services.acting_user(actor))
     audit_record(action="dunning_notice.resend", actor=actor, api_key=api_key,
                  target=f"invoice {notice.invoice.number}",
                  detail={"notice": str(notice.public_id), "level": notice.level.name,

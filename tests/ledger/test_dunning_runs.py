@@ -344,3 +344,59 @@ def test_a_tenant_sees_their_reminders_and_letters(world_a, storage):
     pdf = client.get(f"/my/account/reminders/{mine.public_id}/letter.pdf")
     assert b"".join(pdf.streaming_content).startswith(b"%PDF")
     assert client.get(f"/my/account/reminders/{theirs.public_id}/letter.pdf").status_code == 404
+
+
+def test_the_sweep_closes_runs_whose_worker_died_and_requeues_forgotten_ones(
+        late, django_capture_on_commit_callbacks):
+    from ledger import tasks
+
+    w, *_ = late
+    now = timezone.now()
+    today = org_today(w.org)
+    with organization_context(w.org):
+        dead = DunningRun.objects.create(run_on=today - timedelta(days=1),
+                                         status=DunningRunStatus.RUNNING,
+                                         started_at=now - timedelta(hours=2))
+        forgotten = DunningRun.objects.create(run_on=today)
+        DunningRun.objects.filter(pk=forgotten.pk).update(
+            created_at=now - timedelta(minutes=10))
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.dunning_sweep.run()
+    with organization_context(w.org):
+        dead.refresh_from_db()
+        forgotten.refresh_from_db()
+        assert dead.status == DunningRunStatus.FAILED and "worker was lost" in dead.error
+        assert (forgotten.status, forgotten.sent) == (DunningRunStatus.DONE, 2)
+        # the organization's scheduled run found today's run going and started none
+        assert not DunningRun.objects.filter(trigger=DunningRunTrigger.SCHEDULE).exists()
+        assert DunningNotice.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_four_starts_at_once_make_one_run(world_a):
+    import threading
+
+    from django.db import connection
+
+    org = world_a.org
+    barrier = threading.Barrier(4)
+    ids, errors = [], []
+
+    def work():
+        try:
+            barrier.wait()
+            with organization_context(org):
+                ids.append(dunning_run_start(enqueue=False).pk)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(repr(exc))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == [] and len(ids) == 4 and len(set(ids)) == 1
+    with organization_context(org):
+        assert DunningRun.objects.count() == 1
