@@ -229,7 +229,7 @@ class DunningRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Organi
                         status=status.HTTP_202_ACCEPTED if run.created_now else status.HTTP_200_OK)
 
 
-class DeliverySerializer(OrganizationModelSerializer):
+class DunningDeliverySerializer(OrganizationModelSerializer):
     class Meta:
         model = DunningDelivery
         fields = ["id", "kind", "recipient", "status", "error", "created_at", "sent_at"]
@@ -251,14 +251,14 @@ class DunningNoticeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
     def letter(self, request: Request, id: Any = None):
         return letter_response(self.get_object())
 
-    @extend_schema(request=None, responses={202: DeliverySerializer})
+    @extend_schema(request=None, responses={202: DunningDeliverySerializer})
     @action(detail=True, methods=["post"])
     def resend(self, request: Request, id: Any = None) -> Response:
         """Email the letter again to the tenant's current address: a new delivery (202,
         queued); no fee, no new level. 400 when the tenant has no email address."""
         delivery = run_services.dunning_notice_resend(notice=self.get_object(),
                                                       **self.audit_kwargs())
-        return Response(DeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
+        return Response(DunningDeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
 
 
 class DisputeSerializer(OrganizationModelSerializer):
