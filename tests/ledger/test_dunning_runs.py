@@ -13,9 +13,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from billspree.core.ledger_hooks import documents_issued
 from billspree.core.scoping import organization_context
-from billspree.core.timefmt import local_date
 from ledger.models import (
     DunningDelivery,
     DunningDeliveryKind,
@@ -29,36 +27,12 @@ from ledger.models import (
     LedgerEntry,
 )
 from ledger.services import dunning as svc
-from ledger.services.accounts import account_for_tenant
 from ledger.services.dunning_runs import dunning_run_start
-from ledger.services.posting import Posting, post
-from ledger.services.postings_from_billing import on_documents_issued
 from tests.billing.builders import make_house
 from tests.conftest import api_client, login_client
-from tests.ledger.builders import issued
+from tests.ledger.factories_dunning import org_today, overdue
 
 D = Decimal
-
-
-def org_today(org):
-    return local_date(timezone.now(), org)
-
-
-def overdue(house, total: str, days_late: int, org):
-    """An invoice issued earlier whose due date was ``days_late`` days before today: issued
-    through billing, then posted on the ledger with that due date (as the upgrade path posts
-    invoices issued before the ledger existed)."""
-    documents_issued.disconnect(dispatch_uid="ledger.documents_issued")
-    try:
-        inv = issued(house.tenant, house.bp, total)
-    finally:
-        documents_issued.connect(on_documents_issued, dispatch_uid="ledger.documents_issued")
-    due = org_today(org) - timedelta(days=days_late)
-    account = account_for_tenant(house.tenant, "EUR")
-    post([Posting(account_id=account.pk, kind=EntryKind.INVOICE, amount=inv.total,
-                  booked_on=due - timedelta(days=30), due_on=due, invoice_id=inv.pk,
-                  description=f"Invoice {inv.number}")])
-    return inv
 
 
 @pytest.fixture
