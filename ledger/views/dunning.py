@@ -20,7 +20,8 @@ from billspree.core.models import Role
 from billspree.core.portal import OrganizationPortalMixin, organization_today
 from billspree.core.portal_pages import page_context, paginate
 from billspree.core.portal_views import ConfirmView, ServiceFormView
-from ledger.models import Account, DunningLevel, DunningNotice, InvoiceDispute
+from ledger.models import Account, DunningLevel, DunningNotice, DunningRun, InvoiceDispute
+from ledger.models.dunning import LIVE_RUN_STATUSES
 from ledger.services import accounts as account_services
 from ledger.services import dunning as services
 from ledger.views import dunning_forms as forms
@@ -52,6 +53,8 @@ class DunningDueView(OrganizationPortalMixin, View):
             **NAV, "rows": rows, "day": day, "today": today, "is_today": day == today,
             "levels": DunningLevel.objects.filter(active=True).count(),
             "total_fees": sum((r.fee for r in rows), 0),
+            "live_run": DunningRun.objects.filter(run_on=day,
+                                                  status__in=LIVE_RUN_STATUSES).first(),
         })
 
 

@@ -93,6 +93,8 @@ def test_portal_send_confirms_queues_a_run_and_the_task_sends_it(
     assert "Queued" in page and 'hx-trigger="every 2s"' in page
     assert f"/ledger/reminders/runs/{run.public_id}/progress/?was=live" in page
     assert mail.outbox == []  # nothing was sent in the web request
+    due_page = manager.get("/ledger/reminders/").content.decode()
+    assert f"/ledger/reminders/runs/{run.public_id}/" in due_page  # "being sent now"
 
     run_callbacks(queued)  # the worker: the task's body, eagerly
     with organization_context(w.org):
