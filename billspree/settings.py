@@ -427,6 +427,9 @@ SPECTACULAR_SETTINGS = {
         "BankImportStatusEnum": "ledger.models.bank.BankImportStatus",
         "BankLineStatusEnum": "ledger.models.bank.BankLineStatus",
         "BankMatchHowEnum": "ledger.models.bank.BankMatchHow",
+        "DunningRunStatusEnum": "ledger.models.dunning.DunningRunStatus",
+        # statement deliveries and reminder deliveries: queued, sent, failed
+        "DeliveryStatusEnum": "billing.models.statements.DeliveryStatus",
         # Meter.status and MeterAssignment.status (read-only, computed: "active" iff there
         # is an open assignment). Declared as a bare value list in meters/api, so the list
         # here must be bare values too for the hash to match.

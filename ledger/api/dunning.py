@@ -1,9 +1,10 @@
 """REST endpoints of dunning (thin: parse, call one service, shape).
 
 ``dunning-levels/`` CRUD (the ladder); ``dunning-runs/preview/?date=`` (what a run on that
-day would send; reads only); ``POST dunning-runs/`` ``{"date"}`` (send them; idempotent: a
-second call answers an empty ``sent``); ``dunning-notices/`` (sent notices, with
-``{id}/letter/`` the PDF); ``invoice-disputes/`` (open, list, ``{id}/resolve/``);
+day would send; reads only); ``dunning-runs/`` (the runs; ``POST`` ``{"date"}`` queues the
+day's run → 202 with it, or 200 with the run of the day still going); ``dunning-notices/``
+(sent notices with their deliveries, ``{id}/letter/`` the PDF, ``POST {id}/resend/`` emails
+it again); ``invoice-disputes/`` (open, list, ``{id}/resolve/``);
 ``POST accounts/{id}/dunning-pause/`` ``{"until", "reason"}`` (``until: null`` resumes).
 Reads need ``viewer``, writes ``manager``.
 """
@@ -15,7 +16,12 @@ from typing import Any
 
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiTypes,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -30,9 +36,18 @@ from billspree.core.api_base import (
     PublicIdRelatedField,
 )
 from billspree.core.api_fields import BoundedDateField
-from ledger.models import Account, DunningLevel, DunningNotice, InvoiceDispute
+from ledger.models import (
+    Account,
+    DunningDelivery,
+    DunningLevel,
+    DunningNotice,
+    DunningRun,
+    DunningRunTrigger,
+    InvoiceDispute,
+)
 from ledger.services import accounts as account_services
 from ledger.services import dunning as services
+from ledger.services import dunning_runs as run_services
 from ledger.views.dunning import letter_response
 
 MONEY = {"max_digits": 16, "decimal_places": 2, "coerce_to_string": True}
@@ -117,11 +132,6 @@ class DunningPreviewView(OrganizationAPIView):
         return Response({"date": day, "due": [_due_row(r) for r in rows]})
 
 
-class RunInputSerializer(serializers.Serializer):
-    date = BoundedDateField(required=False, help_text="Default: today (organization's zone). "
-                                                      "Not in the future.")
-
-
 class DunningNoticeSerializer(OrganizationModelSerializer):
     invoice = PublicIdRelatedField(read_only=True)
     invoice_number = serializers.CharField(source="invoice.number", read_only=True)
@@ -132,47 +142,106 @@ class DunningNoticeSerializer(OrganizationModelSerializer):
     amount_due = serializers.DecimalField(**MONEY, read_only=True)
     recipient = serializers.CharField(read_only=True, help_text="Empty: not emailed.")
     has_letter = serializers.SerializerMethodField()
+    run = PublicIdRelatedField(read_only=True)
+    deliveries = serializers.SerializerMethodField()
 
     class Meta:
         model = DunningNotice
         fields = ["id", "invoice", "invoice_number", "level", "level_name", "account",
                   "run_on", "sent_at", "amount_due", "days_overdue", "fee_entry", "recipient",
-                  "email_status", "email_error", "has_letter"]
+                  "email_status", "email_error", "has_letter", "run", "deliveries"]
         read_only_fields = fields
 
     def get_has_letter(self, obj: DunningNotice) -> bool:
         return bool(obj.letter)
 
+    @extend_schema_field(serializers.ListField(child=serializers.DictField()))
+    def get_deliveries(self, obj: DunningNotice) -> list[dict]:
+        """Every email of the letter, newest first (the first one with the run, then each
+        resend)."""
+        return [{"id": d.public_id, "kind": d.kind, "recipient": d.recipient,
+                 "status": d.status, "error": d.error, "created_at": d.created_at,
+                 "sent_at": d.sent_at} for d in obj.deliveries.all()]
 
-class RunResultSerializer(serializers.Serializer):
-    date = serializers.DateField()
-    sent = DunningNoticeSerializer(many=True)
-    failed = serializers.ListField(child=serializers.CharField())
+
+class RunInputSerializer(serializers.Serializer):
+    date = BoundedDateField(required=False, help_text="Default: today (organization's zone). "
+                                                      "Not in the future.")
 
 
-class DunningRunView(OrganizationAPIView):
-    """Send the reminders due on ``date``; a repeated call sends nothing more."""
+class DunningRunSerializer(OrganizationModelSerializer):
+    date = serializers.DateField(source="run_on", read_only=True)
+    started_by = serializers.SerializerMethodField()
 
-    @extend_schema(request=RunInputSerializer, responses=RunResultSerializer)
-    def post(self, request: Request) -> Response:
+    class Meta:
+        model = DunningRun
+        fields = ["id", "date", "trigger", "status", "started_by", "planned", "sent", "skipped",
+                  "failed", "error", "created_at", "started_at", "finished_at"]
+        read_only_fields = fields
+
+    def get_started_by(self, run: DunningRun) -> str:
+        """The member's email, the API key's name, or "" (the schedule)."""
+        if run.started_by_id:
+            return run.started_by.email
+        return run.started_by_key.name if run.started_by_key_id else ""
+
+
+class DunningRunDetailSerializer(DunningRunSerializer):
+    notices = serializers.SerializerMethodField()
+
+    class Meta(DunningRunSerializer.Meta):
+        fields = [*DunningRunSerializer.Meta.fields, "notices"]
+        read_only_fields = fields
+
+    @extend_schema_field(DunningNoticeSerializer(many=True))
+    def get_notices(self, run: DunningRun) -> list[dict]:
+        rows = (DunningNotice.objects.filter(run=run)
+                .select_related("invoice", "level", "account", "fee_entry")
+                .prefetch_related("deliveries").order_by("pk"))
+        return DunningNoticeSerializer(rows, many=True).data
+
+
+class DunningRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrganizationViewSet):
+    """Runs that sent a day's reminders (the schedule's, the portal's, the API's), with
+    their counts and, one by one, the notices they sent. ``POST`` ``{"date"}`` queues the
+    run of that day (default today) and answers 202 with it; while a run of the day is
+    queued or running, the same run is answered (200) and nothing more is started."""
+
+    queryset = DunningRun.objects.select_related("started_by", "started_by_key")
+    serializer_class = DunningRunSerializer
+    filterset_fields = ["status", "trigger", "run_on"]
+    ordering_fields = ["created_at", "run_on"]
+
+    def get_serializer_class(self):
+        return DunningRunDetailSerializer if self.action == "retrieve" \
+            else DunningRunSerializer
+
+    @extend_schema(request=RunInputSerializer,
+                   responses={202: DunningRunSerializer, 200: DunningRunSerializer})
+    def create(self, request: Request) -> Response:
         ser = RunInputSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
-        today = _org_today(request)
-        day = ser.validated_data.get("date") or today
-        if day > today:
-            raise serializers.ValidationError(
-                {"date": [f"{day} is in the future (today is {today}): reminders are sent "
-                          "on their day."]})
-        result = services.dunning_run(today=day, **self.audit_kwargs())
-        return Response({"date": day, "failed": result.failed,
-                         "sent": DunningNoticeSerializer(result.sent, many=True).data})
+        run = run_services.dunning_run_start(day=ser.validated_data.get("date"),
+                                             trigger=DunningRunTrigger.API,
+                                             **self.audit_kwargs())
+        run.refresh_from_db()
+        return Response(DunningRunSerializer(run).data,
+                        status=status.HTTP_202_ACCEPTED if run.created_now else status.HTTP_200_OK)
+
+
+class DunningDeliverySerializer(OrganizationModelSerializer):
+    class Meta:
+        model = DunningDelivery
+        fields = ["id", "kind", "recipient", "status", "error", "created_at", "sent_at"]
+        read_only_fields = fields
 
 
 class DunningNoticeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
                            OrganizationViewSet):
     """Reminders sent (a level once per invoice)."""
 
-    queryset = DunningNotice.objects.select_related("invoice", "level", "account", "fee_entry")
+    queryset = (DunningNotice.objects.select_related("invoice", "level", "account", "fee_entry",
+                                                      "run").prefetch_related("deliveries"))
     serializer_class = DunningNoticeSerializer
     filterset_fields = ["email_status", "run_on"]
     ordering_fields = ["run_on", "sent_at"]
@@ -181,6 +250,15 @@ class DunningNoticeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
     @action(detail=True, methods=["get"])
     def letter(self, request: Request, id: Any = None):
         return letter_response(self.get_object())
+
+    @extend_schema(request=None, responses={202: DunningDeliverySerializer})
+    @action(detail=True, methods=["post"])
+    def resend(self, request: Request, id: Any = None) -> Response:
+        """Email the letter again to the tenant's current address: a new delivery (202,
+        queued); no fee, no new level. 400 when the tenant has no email address."""
+        delivery = run_services.dunning_notice_resend(notice=self.get_object(),
+                                                      **self.audit_kwargs())
+        return Response(DunningDeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
 
 
 class DisputeSerializer(OrganizationModelSerializer):

@@ -7,12 +7,12 @@ from ledger.api import dunning as api
 
 router = SimpleRouter()
 router.register("dunning-levels", api.DunningLevelViewSet, basename="dunning-level")
+router.register("dunning-runs", api.DunningRunViewSet, basename="dunning-run")
 router.register("dunning-notices", api.DunningNoticeViewSet, basename="dunning-notice")
 router.register("invoice-disputes", api.InvoiceDisputeViewSet, basename="invoice-dispute")
 
 urlpatterns = [
     path("dunning-runs/preview/", api.DunningPreviewView.as_view(), name="dunning-run-preview"),
-    path("dunning-runs/", api.DunningRunView.as_view(), name="dunning-run"),
     path("accounts/<uuid:id>/dunning-pause/", api.AccountDunningPauseView.as_view(),
          name="account-dunning-pause"),
     *router.urls,

@@ -1,4 +1,5 @@
-"""Dunning: the organization's reminder ladder, the notices sent, and invoice disputes.
+"""Dunning: the organization's reminder ladder, the notices sent, the runs that sent them,
+each email of a letter, and invoice disputes.
 
 A **level** says "this many days after the due date, send this letter (and email), charge
 this fee". A **notice** is one level sent for one invoice: UNIQUE(invoice, level) makes a
@@ -97,6 +98,9 @@ class DunningNotice(OrganizationScopedModel):
     email_error = models.TextField(blank=True)
     sent_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
                                 null=True, blank=True, related_name="+")
+    #: the recorded run that sent it (empty for notices sent before runs were recorded)
+    run = models.ForeignKey("ledger.DunningRun", on_delete=models.SET_NULL, null=True,
+                            blank=True, related_name="notices")
 
     class Meta:
         ordering = ["-run_on", "-pk"]
@@ -107,6 +111,118 @@ class DunningNotice(OrganizationScopedModel):
 
     def __str__(self) -> str:
         return f"{self.level.name} for {self.invoice}"
+
+
+class DunningRunStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Sending"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+#: a run in these states is still going: starting the same day again returns it
+LIVE_RUN_STATUSES = (DunningRunStatus.QUEUED, DunningRunStatus.RUNNING)
+
+
+class DunningRunTrigger(models.TextChoices):
+    SCHEDULE = "schedule", "Schedule"
+    PORTAL = "portal", "Portal"
+    API = "api", "API"
+
+
+class DunningRun(OrganizationScopedModel):
+    """One sending of the reminders due on a day, by the schedule, a manager or the API.
+
+    One live (queued or running) run per organization and day, and one scheduled run per
+    day that did not fail (the hourly sweep repeats; a failed scheduled run is retried).
+    The counts grow while it sends: ``planned`` when it was started, then ``sent``,
+    ``skipped`` (sent meanwhile by another run, paid or disputed meanwhile) and ``failed``.
+    """
+
+    run_on = models.DateField(help_text="The day whose reminders are sent.")
+    trigger = models.CharField(max_length=10, choices=DunningRunTrigger.choices,
+                               default=DunningRunTrigger.PORTAL)
+    status = models.CharField(max_length=8, choices=DunningRunStatus.choices,
+                              default=DunningRunStatus.QUEUED)
+    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                   null=True, blank=True, related_name="+")
+    started_by_key = models.ForeignKey("core.ApiKey", on_delete=models.SET_NULL, null=True,
+                                       blank=True, related_name="+")
+    planned = models.PositiveIntegerField(default=0)
+    sent = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    #: what went wrong: the run's own error, or one line per notice that failed
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "run_on"],
+                                    condition=Q(status__in=["queued", "running"]),
+                                    name="dunning_run_one_live_per_day"),
+            models.UniqueConstraint(fields=["organization", "run_on"],
+                                    condition=Q(trigger="schedule") & ~Q(status="failed"),
+                                    name="dunning_run_one_scheduled_per_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Reminders of {self.run_on:%Y-%m-%d} ({self.get_status_display()})"
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in LIVE_RUN_STATUSES
+
+    @property
+    def done_count(self) -> int:
+        return self.sent + self.skipped + self.failed
+
+    @property
+    def percent(self) -> int:
+        if not self.is_live:
+            return 100
+        if not self.planned:
+            return 0
+        return min(100, self.done_count * 100 // self.planned)
+
+
+class DunningDeliveryStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+
+
+class DunningDeliveryKind(models.TextChoices):
+    RUN = "run", "With the notice"
+    RESEND = "resend", "Resent"
+
+
+class DunningDelivery(OrganizationScopedModel):
+    """One email of a notice's letter: the first one with the run, then each resend (a new
+    row; the notice and its fee stay as they are)."""
+
+    notice = models.ForeignKey(DunningNotice, on_delete=models.CASCADE,
+                               related_name="deliveries")
+    kind = models.CharField(max_length=8, choices=DunningDeliveryKind.choices,
+                            default=DunningDeliveryKind.RESEND)
+    recipient = models.EmailField(blank=True)
+    status = models.CharField(max_length=8, choices=DunningDeliveryStatus.choices,
+                              default=DunningDeliveryStatus.QUEUED)
+    error = models.TextField(blank=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                     null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name_plural = "dunning deliveries"
+
+    def __str__(self) -> str:
+        return f"{self.notice} → {self.recipient or '?'} ({self.status})"
 
 
 class InvoiceDispute(OrganizationScopedModel):

@@ -27,7 +27,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import DecimalField, Exists, F, OuterRef, Q, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Concat
 from django.utils import timezone
 
 from billing.models import Invoice
@@ -37,8 +37,12 @@ from billspree.core.services import audit_record
 from ledger.models import (
     Account,
     Allocation,
+    DunningDelivery,
+    DunningDeliveryKind,
+    DunningDeliveryStatus,
     DunningLevel,
     DunningNotice,
+    DunningRun,
     EmailStatus,
     EntryKind,
     InvoiceDispute,
@@ -256,7 +260,7 @@ def dunning_preview(today: date, *, invoice_ids=None) -> list[DunningDue]:
 # --- the run ----------------------------------------------------------------------------------
 
 @dataclass
-class DunningRun:
+class DunningResult:
     today: date
     sent: list[DunningNotice] = field(default_factory=list)
     #: invoices found due but sent meanwhile by another run, or paid/disputed meanwhile
@@ -264,22 +268,31 @@ class DunningRun:
     failed: list[str] = field(default_factory=list)
 
 
-def dunning_run(*, today: date, actor=None, api_key=None) -> DunningRun:
-    """Send every reminder due on ``today``; idempotent (a second run sends nothing)."""
+def dunning_run(*, today: date, actor=None, api_key=None, run=None) -> DunningResult:
+    """Send every reminder due on ``today``; idempotent (a second run sends nothing).
+
+    With ``run`` (a recorded :class:`~ledger.models.DunningRun`), its notices point at it and
+    its counts grow after each invoice, so its page shows the progress while it sends."""
     require_organization()
-    result = DunningRun(today=today)
-    for due in dunning_preview(today):
+    result = DunningResult(today=today)
+    rows = dunning_preview(today)
+    if run is not None:
+        DunningRun.objects.filter(pk=run.pk).update(planned=len(rows))
+    for due in rows:
         try:
-            notice = _send_one(due, today, actor=actor, api_key=api_key)
+            notice = _send_one(due, today, actor=actor, api_key=api_key, run=run)
         except Exception as exc:  # one broken letter must not stop the others
             log.exception("dunning notice for invoice %s failed", due.invoice.pk)
             result.failed.append(f"{due.invoice.number}: {exc}")
+            _count(run, "failed", error=result.failed[-1])
             continue
         if notice is None:
             result.skipped += 1
+            _count(run, "skipped")
             continue
-        _deliver(notice, due)
+        _deliver(notice, due, actor=actor)
         result.sent.append(notice)
+        _count(run, "sent")
     if result.sent or result.failed:
         audit_record(action="dunning.run", actor=actor, api_key=api_key,
                      target=f"dunning run {today}",
@@ -288,8 +301,19 @@ def dunning_run(*, today: date, actor=None, api_key=None) -> DunningRun:
     return result
 
 
+def _count(run, name: str, error: str = "") -> None:
+    """One more ``name`` on the recorded run (one UPDATE, seen by its progress page)."""
+    if run is None:
+        return
+    changes = {name: F(name) + 1}
+    if error:
+        changes["error"] = Concat(F("error"), Value(error[:500] + "\n"))
+    DunningRun.objects.filter(pk=run.pk).update(**changes)
+
+
 @transaction.atomic
-def _send_one(due: DunningDue, today: date, *, actor=None, api_key=None) -> DunningNotice | None:
+def _send_one(due: DunningDue, today: date, *, actor=None, api_key=None,
+              run=None) -> DunningNotice | None:
     """The notice of ``due``, written under the account's lock after re-checking; None when
     another run sent it or the invoice stopped being due meanwhile."""
     Account.objects.select_for_update().filter(pk=due.account.pk).first()
@@ -305,7 +329,7 @@ def _send_one(due: DunningDue, today: date, *, actor=None, api_key=None) -> Dunn
                 invoice=due.invoice, level=due.level, account=due.account, run_on=today,
                 amount_due=due.amount_due, days_overdue=due.days_overdue,
                 recipient=(due.account.tenant.email or "") if due.level.send_email else "",
-                sent_by=user)
+                sent_by=user, run=run)
     except IntegrityError:  # the other run won the race
         return None
     level, account = due.level, due.account
@@ -375,30 +399,53 @@ def letter_pdf(due: DunningDue, notice: DunningNotice | None = None) -> bytes:
     return html_to_pdf(html)
 
 
-def _deliver(notice: DunningNotice, due: DunningDue) -> None:
-    """Email the letter (after its transaction committed); no address → print and post."""
-    from billspree.core.mail import send_document_mail
-
+def _deliver(notice: DunningNotice, due: DunningDue, *, actor=None) -> None:
+    """Email the letter (after its transaction committed); no address → print and post.
+    An email attempt is recorded as the notice's first delivery."""
     if not due.level.send_email:
         status, error = EmailStatus.NOT_EMAILED, ""
     elif not due.account.tenant.email:
         status, error = EmailStatus.PRINT, ""
     else:
-        values = letter_context(due)
-        try:
-            with notice.letter.open("rb") as fh:
-                pdf = fh.read()
-            send_document_mail(
-                to=due.account.tenant.email,
-                subject=fill_placeholders(due.level.letter_title, values),
-                body=fill_placeholders(due.level.letter_text, values),
-                filename=f"reminder-{due.invoice.number}.pdf", content=pdf)
-            status, error = EmailStatus.SENT, ""
-        except Exception as exc:  # the notice stands; the manager sees the failure
-            log.exception("reminder email for notice %s failed", notice.pk)
-            status, error = EmailStatus.FAILED, str(exc)[:500]
+        error = send_letter(notice, due, to=due.account.tenant.email)
+        status = EmailStatus.FAILED if error else EmailStatus.SENT
+        DunningDelivery.objects.create(
+            notice=notice, kind=DunningDeliveryKind.RUN, recipient=due.account.tenant.email,
+            status=DunningDeliveryStatus.FAILED if error else DunningDeliveryStatus.SENT,
+            error=error,
+            requested_by=acting_user(actor), sent_at=None if error else timezone.now())
     DunningNotice.objects.filter(pk=notice.pk).update(email_status=status, email_error=error)
     notice.email_status, notice.email_error = status, error
+
+
+def send_letter(notice: DunningNotice, due: DunningDue, *, to: str) -> str:
+    """Email the notice's letter to ``to``; the error text, or "" when it went out."""
+    from billspree.core.mail import send_document_mail
+
+    values = letter_context(due)
+    try:
+        with notice.letter.open("rb") as fh:
+            pdf = fh.read()
+        send_document_mail(
+            to=to, subject=fill_placeholders(due.level.letter_title, values),
+            body=fill_placeholders(due.level.letter_text, values),
+            filename=f"reminder-{due.invoice.number}.pdf", content=pdf)
+    except Exception as exc:  # the notice stands; the manager sees the failure
+        log.exception("reminder email for notice %s failed", notice.pk)
+        return str(exc)[:500] or exc.__class__.__name__
+    return ""
+
+
+def notice_due(notice: DunningNotice) -> DunningDue:
+    """The notice as it went out (amount, lateness, level), to fill its letter's text again."""
+    return DunningDue(invoice=notice.invoice, account=notice.account, level=notice.level,
+                      amount_due=notice.amount_due, days_overdue=notice.days_overdue,
+                      due_on=notice.run_on - timedelta(days=notice.days_overdue))
+
+
+def acting_user(actor):
+    return actor if actor is not None and getattr(actor, "is_authenticated", False) \
+        and getattr(actor, "api_key", None) is None else None
 
 
 # --- disputes ---------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
-"""Portal pages of dunning: reminders due today (preview, then send), the notices sent
-(with their letters), the ladder, pausing an account's reminders, invoice disputes.
+"""Portal pages of dunning: reminders due on a day (preview), the notices sent (with their
+letters), the ladder, pausing an account's reminders, invoice disputes. Sending a day's
+reminders, the runs and a notice's page are in ``ledger/views/dunning_runs.py``.
 Thin: parse, call one service, render."""
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from typing import Any
 from django.contrib import messages
 from django.db.models import Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views import View
 
@@ -18,8 +19,9 @@ from billing.models import Invoice
 from billspree.core.models import Role
 from billspree.core.portal import OrganizationPortalMixin, organization_today
 from billspree.core.portal_pages import page_context, paginate
-from billspree.core.portal_views import ActorMixin, ConfirmView, ServiceFormView, confirmed
-from ledger.models import Account, DunningLevel, DunningNotice, InvoiceDispute
+from billspree.core.portal_views import ConfirmView, ServiceFormView
+from ledger.models import Account, DunningLevel, DunningNotice, DunningRun, InvoiceDispute
+from ledger.models.dunning import LIVE_RUN_STATUSES
 from ledger.services import accounts as account_services
 from ledger.services import dunning as services
 from ledger.views import dunning_forms as forms
@@ -51,32 +53,9 @@ class DunningDueView(OrganizationPortalMixin, View):
             **NAV, "rows": rows, "day": day, "today": today, "is_today": day == today,
             "levels": DunningLevel.objects.filter(active=True).count(),
             "total_fees": sum((r.fee for r in rows), 0),
+            "live_run": DunningRun.objects.filter(run_on=day,
+                                                  status__in=LIVE_RUN_STATUSES).first(),
         })
-
-
-class DunningSendView(ActorMixin, OrganizationPortalMixin, View):
-    """POST: a confirmation page listing what goes out; with ``confirm=1``: send them."""
-
-    read_role = Role.MANAGER
-
-    def get(self, request: HttpRequest) -> HttpResponse:
-        return redirect("ledger:dunning_due")
-
-    def post(self, request: HttpRequest) -> HttpResponse:
-        today = organization_today(request)
-        if not confirmed(request):
-            rows = services.dunning_preview(today)
-            return render(request, "ledger/dunning/send_confirm.html",
-                          {**NAV, "rows": rows, "today": today})
-        result = services.dunning_run(today=today, **self.actor.kwargs())
-        if result.sent:
-            messages.success(request, f"Sent {len(result.sent)} reminder"
-                                      f"{'s' if len(result.sent) != 1 else ''}.")
-        else:
-            messages.info(request, "Nothing was due: no reminder sent.")
-        if result.failed:
-            messages.error(request, "Not sent: " + "; ".join(result.failed[:5]))
-        return redirect("ledger:dunning_notices")
 
 
 class DunningNoticeListView(OrganizationPortalMixin, View):

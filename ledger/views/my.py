@@ -62,6 +62,7 @@ class AccountView(MoneyPage):
                                 and i.status != "void"]
         ctx["settled_invoices"] = [i for i in invoices if i not in ctx["open_invoices"]]
         ctx["summaries"] = list(self.scoped("ledger_summary")[:24])  # a parent's summaries
+        ctx["reminders"] = self.scoped("ledger_dunning_notice")[:50]
         return ctx
 
 

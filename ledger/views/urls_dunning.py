@@ -3,11 +3,20 @@
 from django.urls import path
 
 from ledger.views import dunning as views
+from ledger.views import dunning_runs as runs
 
 urlpatterns = [
     path("reminders/", views.DunningDueView.as_view(), name="dunning_due"),
-    path("reminders/send/", views.DunningSendView.as_view(), name="dunning_send"),
+    path("reminders/send/", runs.DunningSendView.as_view(), name="dunning_send"),
+    path("reminders/runs/", runs.DunningRunListView.as_view(), name="dunning_runs"),
+    path("reminders/runs/<uuid:id>/", runs.DunningRunDetailView.as_view(), name="dunning_run"),
+    path("reminders/runs/<uuid:id>/progress/", runs.DunningRunProgressView.as_view(),
+         name="dunning_run_progress"),
     path("reminders/sent/", views.DunningNoticeListView.as_view(), name="dunning_notices"),
+    path("reminders/sent/<uuid:id>/", runs.DunningNoticeDetailView.as_view(),
+         name="dunning_notice"),
+    path("reminders/sent/<uuid:id>/resend/", runs.DunningNoticeResendView.as_view(),
+         name="dunning_notice_resend"),
     path("reminders/sent/<uuid:id>/letter.pdf", views.DunningLetterView.as_view(),
          name="dunning_letter"),
     path("reminders/levels/", views.DunningLevelListView.as_view(), name="dunning_levels"),

@@ -329,16 +329,23 @@ def aging_and_the_list_behind_a_bucket(page, aged_world):
 
 
 def send_the_days_reminders(page, expected: int) -> None:
-    """Today's send step, from the reminders page: the button "Send N reminders…" (a
-    POST) opens a confirmation listing what goes out; its "Send" (POST, confirm=1) sends
-    them in the request and lands on the notices sent, saying how many went out. Kept in
-    one place: the send step is about to become a background task with a progress page."""
+    """The send step, from the reminders page: "Send N reminders…" opens a confirmation
+    (what goes out, the fees, the emails); its "Send" queues a run (a Celery task, eager in
+    tests) and lands on the run's page, which shows it done with the notices it sent. Then
+    to the list of every notice sent."""
     page.get_by_role("button", name=f"Send {expected} reminders…").click()
     expect(page.get_by_role("heading", name=f"Send {expected} reminders of")).to_be_visible()
-    expect(page.locator("section.confirm li")).to_have_count(expected)
+    expect(page.get_by_test_id("dunning-send-confirm").locator("li")).to_have_count(expected)
+    expect(page.get_by_test_id("dunning-send-summary")).to_contain_text(
+        f"{expected} reminders")
     page.get_by_role("button", name="Send", exact=True).click()
-    page.wait_for_url("**/ledger/reminders/sent/")
-    expect(flash(page)).to_have_text(f"Sent {expected} reminders.")
+    page.wait_for_url("**/ledger/reminders/runs/*/")
+    expect(flash(page)).to_contain_text(f"{expected} planned")
+    expect(page.get_by_role("heading", name="Reminders of").get_by_test_id(
+        "dunning-run-status")).to_have_text("Done")
+    expect(page.get_by_test_id("dunning-run-notices").locator("tbody tr")).to_have_count(
+        expected)
+    page.goto("/ledger/reminders/sent/")
 
 
 def the_days_reminders_listed_sent_charged_and_lettered(page, aged_world):

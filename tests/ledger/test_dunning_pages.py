@@ -57,8 +57,8 @@ def test_api_ladder_preview_run_notices(setup):
     assert api.get("/api/v1/dunning-runs/preview/?date=nope").status_code == 400
     future = api.post("/api/v1/dunning-runs/", {"date": str(day)}, format="json")
     assert future.status_code == 400 and "date" in future.json()["error"]["fields"]
-    today = api.post("/api/v1/dunning-runs/", {}, format="json")
-    assert today.status_code == 200 and today.json()["sent"] == []  # nothing late yet
+    today = api.post("/api/v1/dunning-runs/", {}, format="json")  # queued (runs on commit)
+    assert today.status_code == 202 and today.json()["planned"] == 0  # nothing late yet
     with organization_context(w.org):
         svc.dunning_run(today=day)
     notices = api.get("/api/v1/dunning-notices/").json()["results"]
@@ -103,11 +103,11 @@ def test_portal_pages(setup):
     day = due + timedelta(days=11)
     page = manager.get(f"/ledger/reminders/?date={day}")
     assert page.status_code == 200 and inv.number.encode() in page.content
-    # today nothing is due; the send button shows a confirmation first
+    # today nothing is due; the send button shows a confirmation first, then the run's page
     confirm = manager.post("/ledger/reminders/send/")
     assert confirm.status_code == 200 and b'name="confirm"' in confirm.content
     sent = manager.post("/ledger/reminders/send/", {"confirm": "1"})
-    assert sent.status_code == 302
+    assert sent.status_code == 302 and sent.url.startswith("/ledger/reminders/runs/")
     with organization_context(w.org):
         mail.outbox.clear()
         svc.dunning_run(today=day)
