@@ -7,7 +7,13 @@ class CoreConfig(AppConfig):
     verbose_name = "Organizations"
 
     def ready(self) -> None:
+        from django.db.models import Field, ForeignObject
         from django.db.models.signals import pre_save
+
+        from billspree.core.db import AnyOf
+
+        Field.register_lookup(AnyOf)
+        ForeignObject.register_lookup(AnyOf)  # relations look their lookups up from here
 
         from billspree.core import schema  # noqa: F401  (registers the OpenAPI extension)
         from billspree.core.validators import refuse_multi_line_names

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from django.db import connection, models
-from django.db.models import Func
+from django.db.models import Func, Lookup
 
 
 class TstzRange(Func):
@@ -26,6 +26,25 @@ class TstzRange(Func):
 
     function = "TSTZRANGE"
     output_field = models.DateTimeField()
+
+
+class AnyOf(Lookup):
+    """``field__any=[…]``: ``field = ANY(%s)``, the list sent as one array parameter.
+
+    ``__in`` with a bank file's 100,000 references prepares and renders each value on its
+    own (``IN (%s, %s, …)``); one array is one parameter for the driver and one plan for
+    PostgreSQL. Registered on every field by the core app (``CoreConfig.ready``)."""
+
+    lookup_name = "any"
+    prepare_rhs = False
+
+    def get_db_prep_lookup(self, value, connection):
+        return "%s", [list(value)]
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} = ANY({rhs})", [*lhs_params, *rhs_params]
 
 
 def insert_many(objs: list, fields: tuple[str, ...]) -> None:

@@ -65,7 +65,7 @@ def _by_reference(references: list[str]) -> dict[str, tuple]:
     refs = set(references) - {""}
     if not refs:
         return {}
-    rows = Invoice.objects.filter(payment_reference__in=refs, status__in=PAID_OR_OPEN) \
+    rows = Invoice.objects.filter(payment_reference__any=refs, status__in=PAID_OR_OPEN) \
         .values_list("payment_reference", "pk", "tenant_id", "currency", "number")
     return {r[0]: r[1:] for r in rows}
 
@@ -81,7 +81,7 @@ def _by_number(lines: list[BankLine]) -> dict[str, tuple]:
             .annotate(compact=Func(Upper("number"), Value("[^A-Z0-9]"), Value(""),
                                    Value("g"), function="regexp_replace",
                                    output_field=CharField()))
-            .filter(compact__in=tokens)
+            .filter(compact__any=tokens)
             .values_list("compact", "pk", "tenant_id", "currency", "number"))
     return {r[0]: r[1:] for r in rows}
 
@@ -108,10 +108,10 @@ def bank_import_create(*, data: bytes, filename: str, actor=None, api_key=None) 
     imp = BankImport.objects.create(filename=filename[:255] or "bank file", sha256=digest,
                                     uploaded_by=_user(actor))
     known = [x.bank_reference for x in lines if x.bank_reference]
-    paid_in = set(Payment.objects.filter(bank_reference__in=known)
+    paid_in = set(Payment.objects.filter(bank_reference__any=known)
                   .values_list("bank_reference", flat=True))
     paid_in |= set(BankImportLine.objects.filter(  # waiting in review from another file
-        bank_reference__in=known, status=BankLineStatus.UNMATCHED,
+        bank_reference__any=known, status=BankLineStatus.UNMATCHED,
     ).values_list("bank_reference", flat=True))
     refs = [normalise_reference(x.reference) for x in lines]
     by_ref = _by_reference(refs)

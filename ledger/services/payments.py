@@ -93,9 +93,9 @@ def _replays(items: list[PaymentIn]) -> dict[int, int]:
     found: dict[int, int] = {}
     if not keys and not lines:
         return found
-    by_key = {x[0]: x[1:] for x in Payment.objects.filter(idempotency_key__in=keys)
+    by_key = {x[0]: x[1:] for x in Payment.objects.filter(idempotency_key__any=keys)
               .values_list("idempotency_key", *_REPLAY_FIELDS)} if keys else {}
-    by_line = {x[0]: x[1:] for x in Payment.objects.filter(bank_reference__in=lines)
+    by_line = {x[0]: x[1:] for x in Payment.objects.filter(bank_reference__any=lines)
                .values_list("bank_reference", *_REPLAY_FIELDS)} if lines else {}
     for n, p in enumerate(items):
         hit = by_key.get(p.idempotency_key) if p.idempotency_key else None
@@ -136,7 +136,7 @@ def payments_record_ids(items: list[PaymentIn], *, actor=None, api_key=None,
         raise ValidationError(errors)
     # the accounts' row locks serialize replays of one key: the second sees the first
     list(Account.objects.select_for_update().filter(
-        pk__in=sorted({p.account.pk for p in items})).order_by("pk").values_list("pk"))
+        pk__any=sorted({p.account.pk for p in items})).order_by("pk").values_list("pk"))
     done = _replays(items)
     fresh = [p for n, p in enumerate(items) if n not in done]
     user_id = actor.pk if actor is not None and getattr(actor, "is_authenticated", False) \
@@ -155,7 +155,7 @@ def payments_record_ids(items: list[PaymentIn], *, actor=None, api_key=None,
     ])
     wanted = [inv for p in fresh for inv, _ in p.invoices]
     invoice_entry = dict(LedgerEntry.objects.filter(
-        kind=EntryKind.INVOICE, invoice_id__in=wanted).values_list("invoice_id", "pk")) \
+        kind=EntryKind.INVOICE, invoice_id__any=wanted).values_list("invoice_id", "pk")) \
         if wanted else {}
     directives = {}
     for p, entry in zip(fresh, posted, strict=True):

@@ -78,3 +78,31 @@ def test_next_ids_are_fresh_keys_of_the_table():
     assert len(set(ids)) == 3 and ids == sorted(ids)
     assert next_ids(Allocation._meta.db_table, 1)[0] > ids[-1]
     assert next_ids(Allocation._meta.db_table, 0) == []
+
+
+def test_any_lookup_matches_like_in_with_one_array_parameter(world_a):
+    from django.db import connection as conn
+    from django.test.utils import CaptureQueriesContext
+
+    from billspree.core.scoping import organization_context
+    from meters.models import Property
+
+    with organization_context(world_a.org):
+        for name in ("Any house 1", "Any house 2"):
+            Property.objects.create(name=name, time_zone="Europe/Zurich", currency="CHF")
+        props = list(Property.objects.order_by("pk"))
+        names = [p.name for p in props]
+        with CaptureQueriesContext(conn) as q:
+            by_any = list(Property.objects.filter(name__any={*names, "no such name"})
+                          .order_by("pk"))
+        assert by_any == props
+        assert "= ANY(" in q.captured_queries[0]["sql"]
+        assert list(Property.objects.filter(pk__any=[props[0].pk])) == [props[0]]
+        # on a relation (its id column) too
+        assert list(Property.objects.filter(organization_id__any=[world_a.org.pk])
+                    .order_by("pk")) == props
+        assert list(Property.objects.filter(name__any=[])) == []
+        # the scoped manager still scopes: another organization's ids find nothing
+        others = list(Property.objects.unscoped().exclude(organization=world_a.org)
+                      .values_list("pk", flat=True))
+        assert list(Property.objects.filter(pk__any=others)) == []
