@@ -22,6 +22,7 @@ from billspree.core.scoping import OrganizationScopedModel
 from billspree.core.validators import validate_one_line
 from gateways.validators import HOST_HELP, U16_MESSAGE, relay_errors, validate_host
 from meters.models import MeterType
+from readings.measurements.models import CONVERSIONS, UNITS, Quantity
 
 ADDRESS_HELP = (
     "0-based address as sent on the wire. A manual's 1-based number drops its prefix and "
@@ -133,6 +134,12 @@ class Gateway(OrganizationScopedModel, HealthFields):
         help_text="Missed polls after which the gateway counts as offline.",
     )
     enabled = models.BooleanField(default=True)
+    poll_measurements = models.BooleanField(
+        default=False,
+        help_text="Also read the instantaneous values the meters' profiles define (power, "
+        "voltage, current…) after their readings, each poll, and store them as measurements. "
+        "A value that does not answer never holds up or fails the readings.",
+    )
     notes = models.TextField(blank=True)
     #: The poll slot (scheduled) last claimed; a poll runs only if it moves this forward.
     last_slot = models.DateTimeField(null=True, blank=True, editable=False)
@@ -263,6 +270,11 @@ class ProfileValue(OrganizationScopedModel):
         default=False,
         help_text="This is the cumulative register stored as the meter's readings.",
     )
+    quantity = models.CharField(
+        max_length=24, choices=Quantity.choices, blank=True,
+        help_text="Store this value as a measurement of this quantity (on gateways that poll "
+        "measurements); its unit must be the quantity's or convert to it (kW → W).",
+    )
 
     class Meta:
         ordering = ["profile", "-is_reading", "address"]
@@ -276,6 +288,25 @@ class ProfileValue(OrganizationScopedModel):
 
     def __str__(self) -> str:
         return f"{self.profile}: {self.label}"
+
+    def clean(self) -> None:
+        super().clean()
+        if not self.quantity:
+            return
+        if self.is_reading:
+            raise ValidationError({"quantity": "The reading register is stored as readings, "
+                                               "not as a measurement."})
+        stored = UNITS[self.quantity]
+        if self.unit != stored and (stored, self.unit) not in CONVERSIONS:
+            raise ValidationError({"unit": f"{self.get_quantity_display()} is stored in "
+                                           f"{stored or 'no unit'}; {self.unit!r} does not "
+                                           "convert to it."})
+
+    @property
+    def measurement_factor(self) -> float:
+        """What a value in this profile's unit is multiplied by to be in the quantity's."""
+        stored = UNITS[self.quantity]
+        return 1.0 if self.unit == stored else CONVERSIONS[(stored, self.unit)]
 
     @property
     def register_count(self) -> int:

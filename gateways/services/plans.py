@@ -32,10 +32,14 @@ class MapRow(NamedTuple):
     #: The old reading register while a register switch is pending (see
     #: ``gateways.services.register_switch``); the poll reads it too.
     switch: dict | None = None
+    #: The profile's values stored as measurements, when the gateway polls them.
+    measures: tuple[ProfileValue, ...] = ()
 
 
 #: Item ref of the old register of a map whose register switch is pending.
 OLD_REGISTER = "old-register"
+#: Item ref of a measurement value: (MEASURE, map id, profile value id).
+MEASURE = "measure"
 
 
 @dataclass
@@ -72,6 +76,20 @@ def target_of(gateway: Gateway, maps: Iterable[MapRow]) -> poller.Target:
         )
         for m in maps
         if m.switch and m.value is not None
+    ) + tuple(
+        poller.Item(
+            ref=(MEASURE, m.pk, v.pk),
+            device_id=m.device_id,
+            function_code=v.function_code,
+            address=v.address,
+            count=v.register_count,
+            answered_last=m.answered_last,
+            last_answer=m.last_answer,
+            secondary=True,
+        )
+        for m in maps
+        if m.value is not None
+        for v in m.measures
     )
     return poller.Target(
         ref=gateway.pk,
@@ -95,6 +113,7 @@ def maps_of(gateway_ids: list[int]) -> list[MapRow]:
         .values_list(
             "id", "gateway_id", "device_id", "profile_id", "meter__serial_number", "meter_id",
             "consecutive_failures", "last_success_at", "last_poll_at", "register_switch",
+            "gateway__poll_measurements",
         )
     )
     values = {
@@ -103,16 +122,29 @@ def maps_of(gateway_ids: list[int]) -> list[MapRow]:
             profile_id__in={r[3] for r in rows}, is_reading=True
         ).order_by()
     }
+    measures = _measures({r[3] for r in rows if r[10]})
     return [
         MapRow(
             pk, gateway_id, device_id, serial, values.get(profile_id), meter_id,
             _answered_last(failures, last_success_at),
             last_success_at.timestamp() if last_success_at else 0.0, failures, last_poll_at,
-            switch,
+            switch, measures.get(profile_id, ()) if poll_measurements else (),
         )
         for (pk, gateway_id, device_id, profile_id, serial, meter_id, failures, last_success_at,
-             last_poll_at, switch) in rows
+             last_poll_at, switch, poll_measurements) in rows
     ]
+
+
+def _measures(profile_ids: set[int]) -> dict[int, tuple[ProfileValue, ...]]:
+    """The values stored as measurements, by profile (one query; none when no gateway of
+    the poll reads measurements)."""
+    if not profile_ids:
+        return {}
+    found: dict[int, list[ProfileValue]] = {}
+    for v in ProfileValue.objects.filter(profile_id__in=profile_ids, is_reading=False
+                                         ).exclude(quantity="").order_by("address"):
+        found.setdefault(v.profile_id, []).append(v)
+    return {pk: tuple(vs) for pk, vs in found.items()}
 
 
 def _answered_last(consecutive_failures: int, last_success_at: datetime | None) -> bool | None:

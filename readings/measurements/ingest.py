@@ -34,7 +34,7 @@ from readings.measurements.models import (
     UNITS,
 )
 from readings.models import Source
-from readings.parsing import parse_instant
+from readings.parsing import parse_instant, parse_local_instant
 
 #: How far ahead of the server's clock an instant may be (clocks of devices drift).
 FUTURE_TOLERANCE = timedelta(minutes=5)
@@ -286,14 +286,15 @@ def _update(rows: list[MeasurementResult], source: str) -> None:
 
 def measurement_ingest(
     *, rows: Sequence[MeasurementIn], source: str = Source.API, replace: bool = False,
-    now: datetime | None = None,
+    now: datetime | None = None, local_dates: bool = False,
 ) -> MeasurementOutcome:
     """Validate and store a delivery of measurements, all or nothing.
 
     Idempotent: a row already stored with the same value is ``unchanged``; with another
     value it is refused (``replace`` overwrites it). ``committed`` is False when any row
     was refused: nothing of the delivery is stored then, and the valid rows say
-    ``not_imported``.
+    ``not_imported``. ``local_dates``: instants may also be written as the device's
+    property writes dates (CSV files; the API stays ISO 8601).
     """
     if len(rows) > BATCH_LIMIT:
         from django.core.exceptions import ValidationError
@@ -301,7 +302,7 @@ def measurement_ingest(
         raise ValidationError({"measurements": [f"At most {BATCH_LIMIT} rows per delivery."]})
     now = now or timezone.now()
     org = require_organization()
-    results = _validate(rows, _zone(org.time_zone), now)
+    results = _validate(rows, _zone(org.time_zone), now, local_dates)
     valid = [r for r in results if r.status != "rejected"]
     if len(valid) == len(results) and valid:
         partitions.ensure_for(partitions.RAW, {r.measured_at for r in valid})
@@ -318,8 +319,8 @@ def measurement_ingest(
     return MeasurementOutcome(results, committed=True)
 
 
-def _validate(rows: Sequence[MeasurementIn], org_tz: tzinfo, now: datetime
-              ) -> list[MeasurementResult]:
+def _validate(rows: Sequence[MeasurementIn], org_tz: tzinfo, now: datetime,
+              local_dates: bool = False) -> list[MeasurementResult]:
     results = []
     for row in rows:
         result = MeasurementResult(row.line, _text(row.meter_number or row.sensor_number)[:64],
@@ -342,14 +343,15 @@ def _validate(rows: Sequence[MeasurementIn], org_tz: tzinfo, now: datetime
             result.reject(name, f"No {kind} with number {serial[:64]!r} in this organization.")
         elif device is not None:
             result.device_id = device[0]
-        _check_instant(row, result, device[1] if device else org_tz, oldest, now)
+        _check_instant(row, result, device[1] if device else org_tz, oldest, now,
+                       parse_local_instant if local_dates else parse_instant)
     return results
 
 
 def _check_instant(row: MeasurementIn, result: MeasurementResult, tz: tzinfo,
-                   oldest: datetime, now: datetime) -> None:
+                   oldest: datetime, now: datetime, parse=parse_instant) -> None:
     try:
-        instant, why = parse_instant(row.measured_at, tz)
+        instant, why = parse(row.measured_at, tz)
     except OverflowError:
         instant, why = None, "The timestamp is out of range."
     if why:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from readings.measurements import partitions
 from readings.measurements.ingest import MeasurementIn, measurement_ingest, series_ensure
 from readings.measurements.models import MeasurementAggregate
 from readings.models import Source
@@ -20,6 +21,7 @@ def populate(world) -> None:
                       measured_at=at.isoformat(), value="21,5"),
     ], source=Source.API)
     assert outcome.committed, [r.errors for r in outcome.results]
+    partitions.ensure(partitions.AGGREGATE, {(2025, 1)})
     series = series_ensure("sensor", [(sensor.pk, "temperature")])[(sensor.pk, "temperature")]
     MeasurementAggregate.objects.create(
         series_id=series, bucket_start=datetime(2025, 1, 1, tzinfo=UTC), samples=2,

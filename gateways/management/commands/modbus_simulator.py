@@ -77,6 +77,7 @@ def meters_from_db(port: int) -> list[SimMeter]:
                 v.scale,
                 v.unit,
                 v.is_reading,
+                v.quantity,
             )
             for v in p.values.all()
         )
