@@ -265,7 +265,10 @@ class ProfileValue(OrganizationScopedModel):
         default=Decimal("1"),
         help_text="Multiply the raw number by this (0.1 for a register in tenths of kWh).",
     )
-    unit = models.CharField(max_length=8, help_text="Unit after scaling, e.g. kWh or m³.")
+    unit = models.CharField(
+        max_length=8, blank=True,
+        help_text="Unit after scaling, e.g. kWh or m³ (none only for a power factor).",
+    )
     is_reading = models.BooleanField(
         default=False,
         help_text="This is the cumulative register stored as the meter's readings.",
@@ -291,6 +294,8 @@ class ProfileValue(OrganizationScopedModel):
 
     def clean(self) -> None:
         super().clean()
+        if not self.unit and not (self.quantity and UNITS[self.quantity] == ""):
+            raise ValidationError({"unit": "This field cannot be blank."})
         if not self.quantity:
             return
         if self.is_reading:
@@ -380,6 +385,42 @@ class RegisterMap(OrganizationScopedModel, HealthFields):
         if self.last_success_at and now - self.last_success_at > gateway.silence_limit:
             return Health.OFFLINE
         return Health.ONLINE
+
+
+def _sensor_layouts() -> list[tuple[str, str]]:
+    from gateways.profiles import SENSOR_PROFILES
+
+    return [(key, p.name) for key, p in SENSOR_PROFILES.items()]
+
+
+class SensorMap(OrganizationScopedModel):
+    """How an environmental sensor is read: through which gateway, at which device id,
+    with which built-in register layout (``gateways.profiles.SENSOR_PROFILES``). Its values
+    are stored as measurements by gateways that poll measurements."""
+
+    sensor = models.OneToOneField(
+        "meters.Sensor", on_delete=models.CASCADE, related_name="register_map"
+    )
+    gateway = models.ForeignKey(Gateway, on_delete=models.CASCADE, related_name="sensor_maps")
+    device_id = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(247)],
+        help_text="Modbus device (unit / slave) id of the sensor on the bus, 1–247.",
+    )
+    layout = models.CharField(max_length=40, choices=_sensor_layouts)
+    enabled = models.BooleanField(default=True)
+    last_success_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["gateway__name", "device_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["gateway", "device_id"], name="sensor_map_unique_device"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sensor} @ {self.gateway} #{self.device_id}"
 
 
 class PollRun(OrganizationScopedModel):

@@ -292,3 +292,30 @@ BUILTIN_PROFILES: dict[str, ProfileDef] = {
         PREPAID_RELAY,
     )
 }
+
+
+# --- environmental sensors ---------------------------------------------------------------
+#
+# Register layouts of Modbus sensors (``gateways.models.SensorMap.layout``): every value is
+# a measurement of the sensor, there is no reading register. Built-in only for now.
+
+SHT20_XY_MD02 = ProfileDef(
+    key="sht20-xy-md02",
+    name="SHT20 temperature and humidity transmitter (XY-MD02)",
+    manufacturer="Generic (SHT20 / XY-MD02)",
+    meter_type="",
+    description="Input registers (function 04): temperature and relative humidity in tenths.",
+    source="The SHT20 RS485 transmitter's register list as verified on the device by "
+    "e-tinkers/Modbus-RTU (examples/SHT20: input register 0x0001 temperature, 0x0002 "
+    "humidity, tenths of °C and %RH) and the same map in t-teja/Sensors XY-MD02-Modbus.py "
+    "and the ya-modbus XY-MD1 driver (readInputRegisters(1, 2), ×0.1); temperature is "
+    "signed (below 0 °C).",
+    values=(
+        ValueDef("temperature", "Temperature", 4, 0x0001, "i16", scale=D("0.1"), unit="°C",
+                 quantity="temperature"),
+        ValueDef("humidity", "Relative humidity", 4, 0x0002, "u16", scale=D("0.1"), unit="%",
+                 quantity="humidity"),
+    ),
+)
+
+SENSOR_PROFILES: dict[str, ProfileDef] = {p.key: p for p in (SHT20_XY_MD02,)}

@@ -298,6 +298,9 @@ async def _read_secondary(
         if not i.secondary and (r := result.items.get(i.ref)) is not None
         and r.registers is not None
     }
+    # devices with nothing but secondary values (environmental sensors) are asked too
+    answered |= {b.device_id for b in blocks} - {i.device_id for i in target.items
+                                                 if not i.secondary}
     if result.gave_up is not None:  # the gateway itself failed: ask it nothing more
         answered = set()
     pending = deque(b for b in blocks if b.device_id in answered)

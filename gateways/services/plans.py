@@ -6,14 +6,15 @@ stores what came back) and relays (which talk to one device of a gateway).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import NamedTuple
 
 from django.conf import settings
 
 from gateways import decoding, poller
-from gateways.models import Gateway, PollRun, ProfileValue, RegisterMap
+from gateways.models import Gateway, PollRun, ProfileValue, RegisterMap, SensorMap
+from gateways.profiles import SENSOR_PROFILES, ValueDef
 
 
 class MapRow(NamedTuple):
@@ -40,6 +41,21 @@ class MapRow(NamedTuple):
 OLD_REGISTER = "old-register"
 #: Item ref of a measurement value: (MEASURE, map id, profile value id).
 MEASURE = "measure"
+#: Item ref of a sensor's value: (SENSOR, sensor map id, value key).
+SENSOR = "sensor"
+
+
+class SensorRow(NamedTuple):
+    """What a poll needs of one sensor map (gateways that poll measurements only)."""
+
+    pk: int
+    gateway_id: int
+    device_id: int
+    sensor_id: int
+    values: tuple[ValueDef, ...]
+
+    def value(self, key: str) -> ValueDef:
+        return next(v for v in self.values if v.key == key)
 
 
 @dataclass
@@ -49,9 +65,11 @@ class PollPlan:
     target: poller.Target
     run: PollRun | None = None  # created while the wire is busy (``recording.Cycle``)
     resting: int = 0  # meters left out of this poll (see ``_resting``)
+    sensors: dict[int, SensorRow] = field(default_factory=dict)
 
 
-def target_of(gateway: Gateway, maps: Iterable[MapRow]) -> poller.Target:
+def target_of(gateway: Gateway, maps: Iterable[MapRow],
+              sensors: Iterable[SensorRow] = ()) -> poller.Target:
     items = tuple(
         poller.Item(
             ref=m.pk,
@@ -90,6 +108,17 @@ def target_of(gateway: Gateway, maps: Iterable[MapRow]) -> poller.Target:
         for m in maps
         if m.value is not None
         for v in m.measures
+    ) + tuple(
+        poller.Item(
+            ref=(SENSOR, m.pk, v.key),
+            device_id=m.device_id,
+            function_code=v.function_code,
+            address=v.address,
+            count=decoding.register_count(v.data_type),
+            secondary=True,
+        )
+        for m in sensors
+        for v in m.values
     )
     return poller.Target(
         ref=gateway.pk,
@@ -145,6 +174,16 @@ def _measures(profile_ids: set[int]) -> dict[int, tuple[ProfileValue, ...]]:
                                          ).exclude(quantity="").order_by("address"):
         found.setdefault(v.profile_id, []).append(v)
     return {pk: tuple(vs) for pk, vs in found.items()}
+
+
+def sensor_maps_of(gateway_ids: list[int]) -> list[SensorRow]:
+    """The enabled sensor maps of those of these gateways that poll measurements."""
+    rows = SensorMap.objects.filter(
+        gateway_id__in=gateway_ids, enabled=True, gateway__poll_measurements=True
+    ).order_by("gateway_id", "device_id").values_list(
+        "id", "gateway_id", "device_id", "sensor_id", "layout")
+    return [SensorRow(pk, g, d, s, SENSOR_PROFILES[layout].values)
+            for pk, g, d, s, layout in rows if layout in SENSOR_PROFILES]
 
 
 def _answered_last(consecutive_failures: int, last_success_at: datetime | None) -> bool | None:

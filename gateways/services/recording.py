@@ -23,10 +23,10 @@ from django.db import Error, connection, transaction
 
 from billspree.core.errors import Conflict
 from gateways import decoding, poller
-from gateways.models import GatewayError, PollRun
-from gateways.services.plans import MEASURE, MapRow, PollPlan
+from gateways.models import GatewayError, PollRun, SensorMap
+from gateways.services.plans import MEASURE, SENSOR, MapRow, PollPlan
 from readings.measurements.ingest import measurements_store, series_ensure
-from readings.measurements.models import RANGES, UNITS
+from readings.measurements.models import CONVERSIONS, RANGES, UNITS
 from readings.models import Source
 from readings.services import reading_ingest_snapshot, upload_close, upload_open
 
@@ -147,7 +147,14 @@ class Cycle:
         for gateway_id, ref, item in batch:
             plan = self.plans[gateway_id]
             if ref.__class__ is tuple and ref[0] == MEASURE:  # (MEASURE, map id, value id)
-                measures.append((gateway_id, plan.maps.get(ref[1]), self._specs[ref[2]], item))
+                register_map = plan.maps.get(ref[1])
+                measures.append((gateway_id, "meter", register_map and register_map.meter_id,
+                                 self._specs[ref[2]], item))
+                continue
+            if ref.__class__ is tuple and ref[0] == SENSOR:  # (SENSOR, sensor map id, key)
+                sensor = plan.sensors[ref[1]]
+                measures.append((gateway_id, "sensor", sensor.sensor_id,
+                                 sensor.value(ref[2]), item))
                 continue
             if ref.__class__ is tuple:  # (OLD_REGISTER, map id): a pending register switch
                 self._old[ref[1]] = item
@@ -181,22 +188,28 @@ class Cycle:
         values, with the cycle's instant). A value that was not read or is implausible is
         counted on its run's summary; it never touches the readings or the health."""
         rows = []
-        for gateway_id, register_map, spec, item in measures:
+        for gateway_id, kind, device_id, spec, item in measures:
             value, why = _measurement(spec, item)
             counts = self.measured[gateway_id]
-            if why is not None or register_map is None:
+            if why is not None or device_id is None:
                 counts[1] += 1
                 counts[2] = counts[2] or f"{spec.label}: {why}"
             else:
-                rows.append((gateway_id, register_map.meter_id, spec.quantity, value))
+                rows.append((gateway_id, kind, device_id, spec.quantity, value))
         if not rows:
             return
-        series = series_ensure("meter", {(meter, quantity) for _, meter, quantity, _ in rows})
+        series = {}
+        for kind in ("meter", "sensor"):
+            pairs = {(d, q) for _, k, d, q, _ in rows if k == kind}
+            series.update({(kind, *key): pk for key, pk in series_ensure(kind, pairs).items()})
         inserted = measurements_store(
-            [(series[(m, q)], self.read_at, v) for _, m, q, v in rows], source=Source.GATEWAY
+            [(series[(k, d, q)], self.read_at, v) for _, k, d, q, v in rows],
+            source=Source.GATEWAY,
         )
-        for gateway_id, m, q, _ in rows:
-            self.measured[gateway_id][0] += (series[(m, q)], self.read_at) in inserted
+        for gateway_id, k, d, q, _ in rows:
+            self.measured[gateway_id][0] += (series[(k, d, q)], self.read_at) in inserted
+        if sensors := {d for _, k, d, _, _ in rows if k == "sensor"}:
+            SensorMap.objects.filter(sensor_id__in=sensors).update(last_success_at=self.now)
 
     def _switch(self, plan: PollPlan, register_map: MapRow, item: poller.ItemResult,
                 old_item: poller.ItemResult) -> _Outcome:
@@ -479,9 +492,10 @@ def _measurement(spec, item: poller.ItemResult) -> tuple[float | None, str | Non
         number = decoding.scaled(raw, spec.scale, spec.data_type)
     except decoding.DecodeError as exc:
         return None, str(exc)
-    factor = spec.measurement_factor
+    stored = UNITS[spec.quantity]
+    factor = 1.0 if spec.unit == stored else CONVERSIONS[(stored, spec.unit)]
     value = float(number * Decimal(repr(factor))) if factor != 1.0 else float(number)
-    low, high = RANGES[UNITS[spec.quantity]]
+    low, high = RANGES[stored]
     if not low <= value <= high:
         return None, f"{value:g} is not a plausible {spec.quantity}"
     return value, None

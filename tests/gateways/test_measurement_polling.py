@@ -172,3 +172,50 @@ def test_a_dead_meter_is_not_asked_for_its_measurements(in_org_a, sim):
     assert run.status == PollRun.Status.FAILED
     assert {r[2] for r in sim.store.reads} == {0x48}  # retried, but only the reading
     assert measured(register_map) == {}
+
+
+def test_an_environmental_sensor_on_the_bus_becomes_temperature_and_humidity(in_org_a, sim):
+    """An SHT20 transmitter (XY-MD02): input registers 1 and 2, tenths of °C (signed) and
+    of %RH. −4.5 °C is the signed word 0xFFD3 (−45), 63.2 % is 632 = 0x0278."""
+    from gateways.profiles import SENSOR_PROFILES
+    from gateways.services.sensors import sensor_map_create
+    from meters import services as meter_services
+    from meters.models import Property
+
+    gateway = make_gateway(sim, poll_measurements=True)
+    sensor = meter_services.sensor_create(
+        kind="temperature_humidity", serial_number="TH-20", area="Cold store",
+        property=Property.objects.get(name="Simulated site"))
+    sensor_map = sensor_map_create(sensor=sensor, gateway=gateway, device_id=30,
+                                   layout="sht20-xy-md02")
+    sim.store.meters[30] = SimMeter(30, SENSOR_PROFILES["sht20-xy-md02"],
+                                    pinned_words={INPUT: {1: 0xFFD3, 2: 0x0278}})
+    sim.store.reads.clear()
+    run = services.gateway_poll(gateway=gateway, now=T0)
+    assert run.status == PollRun.Status.OK, run.summary
+    rows = Measurement.objects.filter(series__sensor=sensor).values_list(
+        "series__quantity", "measured_at", "value", "source")
+    assert sorted(rows) == [("humidity", T0, 63.2, "gateway"),
+                            ("temperature", T0, -4.5, "gateway")]
+    assert sim.store.reads == [(30, INPUT, 1, 2)]  # both values in one request
+    sensor_map.refresh_from_db()
+    assert sensor_map.last_success_at == T0
+    # the slot is taken: a repeated poll of it reads nothing and stores nothing twice
+    assert services.gateway_poll(gateway=gateway, now=T0) is None
+    assert Measurement.objects.filter(series__sensor=sensor).count() == 2
+
+
+def test_a_device_id_is_either_a_meter_or_a_sensor(in_org_a, sim):
+    from django.core.exceptions import ValidationError
+
+    from gateways.services.sensors import sensor_map_create
+    from meters import services as meter_services
+    from meters.models import Property
+
+    gateway = make_gateway(sim)
+    map_meter(gateway, 20, Profile.objects.get(builtin="eastron-sdm630"))
+    sensor = meter_services.sensor_create(kind="temperature", serial_number="T-21",
+                                          property=Property.objects.get(name="Simulated site"))
+    with pytest.raises(ValidationError) as exc:
+        sensor_map_create(sensor=sensor, gateway=gateway, device_id=20, layout="sht20-xy-md02")
+    assert "Device 20 on Sim gateway is meter SIM-" in str(exc.value)
