@@ -6,10 +6,13 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import ProtectedError
 
+from billspree.core.errors import Conflict
+from billspree.core.scoping import require_organization
+from billspree.core.services import audit_record
 from meters.models import Sensor
-from meters.services.common import Actor, clean_and_save, reject_unknown
-from meters.services.registry import _create, _delete_kept, _update
+from meters.services.common import Actor, changed_fields, clean_and_save, reject_unknown
 
 SENSOR_FIELDS = ("kind", "serial_number", "label", "property", "billing_point", "area", "notes")
 SENSOR_EDITABLE = ("kind", "label", "property", "billing_point", "area", "notes")
@@ -30,8 +33,9 @@ def _save_sensor(sensor: Sensor) -> Sensor:
 def sensor_create(*, actor: Actor = None, **fields: Any) -> Sensor:
     """A sensor at a property (and optionally a billing point or a named area of it)."""
     reject_unknown(fields, SENSOR_FIELDS)
-    return _create(Sensor, fields, save=_save_sensor, action="meters.sensor.create",
-                   actor=actor, target=lambda s: s.serial_number)
+    sensor = _save_sensor(Sensor(organization=require_organization(), **fields))
+    audit_record(action="meters.sensor.create", actor=actor, target=sensor.serial_number)
+    return sensor
 
 
 @transaction.atomic
@@ -41,12 +45,23 @@ def sensor_update(*, sensor: Sensor, actor: Actor = None, **fields: Any) -> Sens
         raise ValidationError({"serial_number": ["The serial number of a sensor never changes."]})
     fields.pop("serial_number", None)
     reject_unknown(fields, SENSOR_EDITABLE)
-    return _update(sensor, fields, save=_save_sensor, action="meters.sensor.update",
-                   actor=actor, target=lambda s: s.serial_number)
+    changed = changed_fields(sensor, fields)
+    for key, value in changed.items():
+        setattr(sensor, key, value)
+    _save_sensor(sensor)
+    if changed:
+        audit_record(action="meters.sensor.update", actor=actor, target=sensor.serial_number,
+                     detail={k: str(v) for k, v in changed.items()})
+    return sensor
 
 
 @transaction.atomic
 def sensor_delete(*, sensor: Sensor, actor: Actor = None) -> None:
     """Delete a sensor that has no measurements yet (their history is kept)."""
-    _delete_kept(sensor, refusal="This sensor has measurements; its history is kept.",
-                 action="meters.sensor.delete", actor=actor, target=sensor.serial_number)
+    serial = sensor.serial_number
+    try:
+        with transaction.atomic():
+            sensor.delete()
+    except ProtectedError as exc:
+        raise Conflict("This sensor has measurements; its history is kept.") from exc
+    audit_record(action="meters.sensor.delete", actor=actor, target=serial)

@@ -25,8 +25,7 @@ from meters.models import Meter, Sensor
 from readings.api.query import instant_param
 from readings.measurements import selectors
 from readings.measurements.ingest import BATCH_LIMIT, MeasurementIn, measurement_ingest
-from readings.measurements.models import Measurement, Quantity
-from readings.models import Source
+from readings.measurements.models import Measurement, Quantity, Source
 
 UNPROCESSABLE = 422
 FIELDS_LIMIT = 100

@@ -14,7 +14,7 @@ from typing import IO
 
 from billspree.core.files import check_upload_size
 from readings.measurements.ingest import MeasurementIn, MeasurementOutcome, measurement_ingest
-from readings.models import Source
+from readings.measurements.models import Source
 from readings.parsing import sniff_delimiter
 
 COLUMNS = ("meterNumber", "sensorNumber", "quantity", "measuredAt", "value", "unit")

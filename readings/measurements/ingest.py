@@ -32,8 +32,8 @@ from readings.measurements.models import (
     RANGES,
     SENSOR_QUANTITIES,
     UNITS,
+    Source,
 )
-from readings.models import Source
 from readings.parsing import parse_instant, parse_local_instant
 
 #: How far ahead of the server's clock an instant may be (clocks of devices drift).
@@ -116,7 +116,10 @@ def parse_number(raw: Any) -> tuple[float | None, str | None]:
     if isinstance(raw, bool) or raw is None or (isinstance(raw, str) and not raw.strip()):
         return None, "A value is required."
     if isinstance(raw, int | float):
-        number = float(raw)
+        try:
+            number = float(raw)
+        except OverflowError:
+            return None, "The number is too large."
     else:
         text = str(raw).strip().replace("\u00a0", "").replace(" ", "")
         if "," in text and "." not in text and text.count(",") == 1:

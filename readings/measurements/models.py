@@ -36,11 +36,32 @@ from datetime import timedelta
 from django.db import models
 from django.db.models import Q
 
-from billspree.core.scoping import OrganizationScopedModel
-from readings.models import OrganizationScopedRow, Source
+from billspree.core.scoping import OrganizationOwnedModel, OrganizationScopedModel
 
 #: The length of a downsampled bucket (absolute, UTC-aligned).
 BUCKET = timedelta(minutes=15)
+
+
+class MeasurementRow(OrganizationOwnedModel):
+    """The organization-owned base of the big tables (scoped manager, save rule, no
+    ``public_id``, organization column unindexed), as ``readings.OrganizationScopedRow``;
+    its own so that this module does not import ``readings.models`` (which imports it)."""
+
+    organization = models.ForeignKey(
+        "core.Organization", on_delete=models.CASCADE, related_name="+", editable=False,
+        db_index=False,
+    )
+
+    class Meta:
+        abstract = True
+
+
+class Source(models.TextChoices):
+    """Where a measurement came from (the same words as a reading's source)."""
+
+    GATEWAY = "gateway", "Gateway"
+    UPLOAD = "upload", "CSV upload"
+    API = "api", "API"
 
 
 class Quantity(models.TextChoices):
@@ -124,7 +145,7 @@ class MeasurementSeries(OrganizationScopedModel):
         return f"{self.meter_id or self.sensor_id} {self.quantity}"
 
 
-class Measurement(OrganizationScopedRow):
+class Measurement(MeasurementRow):
     """An instantaneous value of a series at an instant (partitioned; see module doc)."""
 
     pk = models.CompositePrimaryKey("series_id", "measured_at")
@@ -142,7 +163,7 @@ class Measurement(OrganizationScopedRow):
         return f"{self.series_id} {self.measured_at:%Y-%m-%d %H:%M:%S} {self.value}"
 
 
-class MeasurementAggregate(OrganizationScopedRow):
+class MeasurementAggregate(MeasurementRow):
     """Min, average and max of a series over the 15-minute UTC bucket from ``bucket_start``
     (partitioned by month like :class:`Measurement`)."""
 

@@ -11,13 +11,17 @@ from datetime import UTC, datetime
 
 from django.db import connection, transaction
 
-from readings.partitions import _next_month, month_of
+from readings.partitions import month_of
 
 RAW = "readings_measurement"
 AGGREGATE = "readings_measurementaggregate"
 TABLES = (RAW, AGGREGATE)
 #: Another constant than readings' (which is 0x52454144), so the two never wait on each other.
 LOCK_ID = 0x4D454153
+
+
+def _next_month(year: int, month: int) -> tuple[int, int]:
+    return (year + 1, 1) if month == 12 else (year, month + 1)
 
 
 def partition_name(parent: str, year: int, month: int) -> str:

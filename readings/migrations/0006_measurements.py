@@ -117,7 +117,7 @@ class Migration(migrations.Migration):
                         ('pk', models.CompositePrimaryKey('series_id', 'measured_at', blank=True, editable=False, primary_key=True, serialize=False)),
                         ('measured_at', models.DateTimeField()),
                         ('value', models.FloatField()),
-                        ('source', models.CharField(choices=[('gateway', 'Gateway'), ('upload', 'CSV upload'), ('api', 'API'), ('manual', 'Manual entry'), ('estimate', 'Estimate')], max_length=8)),
+                        ('source', models.CharField(choices=[('gateway', 'Gateway'), ('upload', 'CSV upload'), ('api', 'API')], max_length=8)),
                         ('organization', models.ForeignKey(db_index=False, editable=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='core.organization')),
                         ('series', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='readings.measurementseries')),
                     ],

@@ -189,6 +189,11 @@ class Command(BaseCommand):
         return devices
 
     def describe(self, meter: SimMeter) -> None:
+        if not any(v.is_reading for v in meter.profile.values):  # an environmental sensor
+            values = ", ".join(f"{v.key} fc{v.function_code}@{v.address}"
+                               for v in meter.profile.values)
+            self.stdout.write(f"  device {meter.device_id:3d}  {meter.profile.name}: {values}")
+            return
         spec = meter.profile.reading
         self.stdout.write(
             f"  device {meter.device_id:3d}  {meter.profile.name:<42} {spec.key} "
