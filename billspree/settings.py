@@ -441,6 +441,10 @@ SPECTACULAR_SETTINGS = {
         # is an open assignment). Declared as a bare value list in meters/api, so the list
         # here must be bare values too for the hash to match.
         "ActivityStatusEnum": ["active", "inactive"],
+        # the status of each row of a reading or measurement batch
+        "BatchRowStatusEnum": ["created", "unchanged", "replaced", "rejected", "not_imported"],
+        "MeasurementSourceEnum": "readings.measurements.models.Source",
+        "SourceEnum": "readings.models.Source",  # a reading's (the name it always had)
     },
 }
 
