@@ -328,6 +328,16 @@ BILL_REVIEW_OUTLIER_PERCENT = env.int("BILL_REVIEW_OUTLIER_PERCENT", default=50)
 if not 1 <= BILL_REVIEW_OUTLIER_PERCENT <= 1000:
     raise ValueError("BILL_REVIEW_OUTLIER_PERCENT must be between 1 and 1000")
 
+# --- measurements (instantaneous values) -------------------------------------------------
+# Raw measurements are kept this many days, then downsampled into 15-minute min/avg/max
+# rows (readings.tasks.measurements_downsample, daily) and dropped.
+MEASUREMENT_RAW_DAYS = env.int("MEASUREMENT_RAW_DAYS", default=35)
+# Measurements older than this are refused on the way in (bounds the partitions a
+# delivery can create).
+MEASUREMENT_MAX_AGE_DAYS = env.int("MEASUREMENT_MAX_AGE_DAYS", default=1100)
+if MEASUREMENT_RAW_DAYS < 1 or MEASUREMENT_MAX_AGE_DAYS < 1:
+    raise ValueError("MEASUREMENT_RAW_DAYS and MEASUREMENT_MAX_AGE_DAYS must be at least 1")
+
 # --- gateway polls ---------------------------------------------------------------------
 # Seconds one gateway's poll may take in all (requests, retries, backoff): when it runs out
 # the request in flight is abandoned and the remaining meters wait for the next slot, so a
@@ -434,6 +444,10 @@ SPECTACULAR_SETTINGS = {
         # is an open assignment). Declared as a bare value list in meters/api, so the list
         # here must be bare values too for the hash to match.
         "ActivityStatusEnum": ["active", "inactive"],
+        # the status of each row of a reading or measurement batch
+        "BatchRowStatusEnum": ["created", "unchanged", "replaced", "rejected", "not_imported"],
+        "MeasurementSourceEnum": "readings.measurements.models.Source",
+        "SourceEnum": "readings.models.Source",  # a reading's (the name it always had)
     },
 }
 

@@ -12,8 +12,8 @@ from itertools import cycle
 
 from billspree.core.models import Organization
 from gateways import services
-from gateways.models import Gateway, Profile, RegisterMap
-from meters.models import Meter, MeterAssignment, Property
+from gateways.models import Gateway, Profile, RegisterMap, SensorMap
+from meters.models import Meter, MeterAssignment, Property, Sensor
 
 DEMO_NAME = "Basement gateway (simulator)"
 DEMO_HOST = "127.0.0.1"
@@ -43,6 +43,10 @@ def _free_device_ids() -> list[int]:
     organizations' gateways, hence the deliberate ``unscoped()``."""
     used = set(
         RegisterMap.objects.unscoped()
+        .filter(gateway__host=DEMO_HOST, gateway__port=simulator_port())
+        .values_list("device_id", flat=True)
+    ) | set(
+        SensorMap.objects.unscoped()
         .filter(gateway__host=DEMO_HOST, gateway__port=simulator_port())
         .values_list("device_id", flat=True)
     )
@@ -79,8 +83,11 @@ def seed(org: Organization) -> None:
         retries=1,
         request_delay_ms=5,
         poll_interval_s=60,
+        poll_measurements=True,
         notes="Polls the Modbus simulator started by `make demo` (manage.py modbus_simulator).",
     )
+    if not gateway.poll_measurements:  # seeded before measurements existed
+        services.gateway_update(gateway=gateway, poll_measurements=True)
     services.profile_builtins_ensure()
     profiles = {p.builtin: p for p in Profile.objects.exclude(builtin="")}
     electric = cycle(ELECTRIC)
@@ -102,3 +109,20 @@ def seed(org: Organization) -> None:
             meter=meter, gateway=gateway, device_id=next(free), profile=profiles[key]
         )
         left[kind] -= 1
+    _seed_sensor(gateway, prop, free)
+
+
+def _seed_sensor(gateway: Gateway, prop: Property, free) -> None:
+    """A temperature and humidity sensor in the plant room, on the simulated bus: its
+    values move with the time of day, so the demo's environment charts move."""
+    from gateways.services.sensors import sensor_map_create
+    from meters import services as meter_services
+
+    sensor = Sensor.objects.filter(serial_number="DEMO-TH-1").first()
+    if sensor is None:
+        sensor = meter_services.sensor_create(
+            kind="temperature_humidity", serial_number="DEMO-TH-1", label="Plant room",
+            property=prop, area="Plant room, basement")
+    if not SensorMap.objects.filter(sensor=sensor).exists():
+        sensor_map_create(sensor=sensor, gateway=gateway, device_id=next(free),
+                          layout="sht20-xy-md02")

@@ -22,6 +22,7 @@ from billspree.core.scoping import OrganizationScopedModel
 from billspree.core.validators import validate_one_line
 from gateways.validators import HOST_HELP, U16_MESSAGE, relay_errors, validate_host
 from meters.models import MeterType
+from readings.measurements.models import CONVERSIONS, UNITS, Quantity
 
 ADDRESS_HELP = (
     "0-based address as sent on the wire. A manual's 1-based number drops its prefix and "
@@ -133,6 +134,12 @@ class Gateway(OrganizationScopedModel, HealthFields):
         help_text="Missed polls after which the gateway counts as offline.",
     )
     enabled = models.BooleanField(default=True)
+    poll_measurements = models.BooleanField(
+        default=False,
+        help_text="Also read the instantaneous values the meters' profiles define (power, "
+        "voltage, current…) after their readings, each poll, and store them as measurements. "
+        "A value that does not answer never holds up or fails the readings.",
+    )
     notes = models.TextField(blank=True)
     #: The poll slot (scheduled) last claimed; a poll runs only if it moves this forward.
     last_slot = models.DateTimeField(null=True, blank=True, editable=False)
@@ -258,10 +265,18 @@ class ProfileValue(OrganizationScopedModel):
         default=Decimal("1"),
         help_text="Multiply the raw number by this (0.1 for a register in tenths of kWh).",
     )
-    unit = models.CharField(max_length=8, help_text="Unit after scaling, e.g. kWh or m³.")
+    unit = models.CharField(
+        max_length=8, blank=True,
+        help_text="Unit after scaling, e.g. kWh or m³ (none only for a power factor).",
+    )
     is_reading = models.BooleanField(
         default=False,
         help_text="This is the cumulative register stored as the meter's readings.",
+    )
+    quantity = models.CharField(
+        max_length=24, choices=Quantity.choices, blank=True,
+        help_text="Store this value as a measurement of this quantity (on gateways that poll "
+        "measurements); its unit must be the quantity's or convert to it (kW → W).",
     )
 
     class Meta:
@@ -276,6 +291,27 @@ class ProfileValue(OrganizationScopedModel):
 
     def __str__(self) -> str:
         return f"{self.profile}: {self.label}"
+
+    def clean(self) -> None:
+        super().clean()
+        if not self.unit and not (self.quantity and UNITS[self.quantity] == ""):
+            raise ValidationError({"unit": "This field cannot be blank."})
+        if not self.quantity:
+            return
+        if self.is_reading:
+            raise ValidationError({"quantity": "The reading register is stored as readings, "
+                                               "not as a measurement."})
+        stored = UNITS[self.quantity]
+        if self.unit != stored and (stored, self.unit) not in CONVERSIONS:
+            raise ValidationError({"unit": f"{self.get_quantity_display()} is stored in "
+                                           f"{stored or 'no unit'}; {self.unit!r} does not "
+                                           "convert to it."})
+
+    @property
+    def measurement_factor(self) -> float:
+        """What a value in this profile's unit is multiplied by to be in the quantity's."""
+        stored = UNITS[self.quantity]
+        return 1.0 if self.unit == stored else CONVERSIONS[(stored, self.unit)]
 
     @property
     def register_count(self) -> int:
@@ -349,6 +385,42 @@ class RegisterMap(OrganizationScopedModel, HealthFields):
         if self.last_success_at and now - self.last_success_at > gateway.silence_limit:
             return Health.OFFLINE
         return Health.ONLINE
+
+
+def _sensor_layouts() -> list[tuple[str, str]]:
+    from gateways.profiles import SENSOR_PROFILES
+
+    return [(key, p.name) for key, p in SENSOR_PROFILES.items()]
+
+
+class SensorMap(OrganizationScopedModel):
+    """How an environmental sensor is read: through which gateway, at which device id,
+    with which built-in register layout (``gateways.profiles.SENSOR_PROFILES``). Its values
+    are stored as measurements by gateways that poll measurements."""
+
+    sensor = models.OneToOneField(
+        "meters.Sensor", on_delete=models.CASCADE, related_name="register_map"
+    )
+    gateway = models.ForeignKey(Gateway, on_delete=models.CASCADE, related_name="sensor_maps")
+    device_id = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(247)],
+        help_text="Modbus device (unit / slave) id of the sensor on the bus, 1–247.",
+    )
+    layout = models.CharField(max_length=40, choices=_sensor_layouts)
+    enabled = models.BooleanField(default=True)
+    last_success_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["gateway__name", "device_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["gateway", "device_id"], name="sensor_map_unique_device"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sensor} @ {self.gateway} #{self.device_id}"
 
 
 class PollRun(OrganizationScopedModel):

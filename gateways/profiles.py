@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+D = Decimal
+
 
 @dataclass(frozen=True)
 class ValueDef:
@@ -28,6 +30,9 @@ class ValueDef:
     scale: Decimal = Decimal("1")
     unit: str = ""
     is_reading: bool = False
+    #: Stored as a measurement of this quantity (``readings.measurements.models.Quantity``)
+    #: by gateways that poll measurements; "" for values only shown.
+    quantity: str = ""
 
 
 @dataclass(frozen=True)
@@ -60,7 +65,12 @@ EASTRON_SDM630 = ProfileDef(
     source="Eastron, SDM630 Modbus Protocol (SDM630-Modbus V2), section \"Input Registers\" "
     "(function 04), parameters 1, 27, 37, 38: 30001 Phase 1 line to neutral volts, 30053 "
     "Total system power (W), 30073 Total import kWh, 30075 Total export kWh; all IEEE 754 "
-    "float, 2 registers, high word first.",
+    "float, 2 registers, high word first. Measurements (same table): 30001/30003/30005 "
+    "phase 1-3 line to neutral volts, 30007/30009/30011 phase 1-3 current (A), "
+    "30013/30015/30017 phase 1-3 power (W), 30031/30033/30035 phase 1-3 power factor, "
+    "30063 total system power factor, 30071 frequency (Hz); cross-checked with the "
+    "SDM630 register inventory of plebann/eastron_SDM_HA_integration "
+    "(docs/registers-sdm630.md) and ilseh/Oppleo SDM630v2.py.",
     values=(
         # 30073 Total import kWh
         ValueDef("energy_import", "Total import energy", 4, 0x0048, "f32", unit="kWh",
@@ -68,9 +78,38 @@ EASTRON_SDM630 = ProfileDef(
         # 30075 Total export kWh
         ValueDef("energy_export", "Total export energy", 4, 0x004A, "f32", unit="kWh"),
         # 30053 Total system power
-        ValueDef("power", "Total system power", 4, 0x0034, "f32", unit="W"),
-        # 30001 Phase 1 line to neutral volts
-        ValueDef("voltage_l1", "Voltage L1-N", 4, 0x0000, "f32", unit="V"),
+        ValueDef("power", "Total system power", 4, 0x0034, "f32", unit="W",
+                 quantity="active_power"),
+        # 30001 / 30003 / 30005 Phase 1-3 line to neutral volts
+        ValueDef("voltage_l1", "Voltage L1-N", 4, 0x0000, "f32", unit="V",
+                 quantity="voltage_l1"),
+        ValueDef("voltage_l2", "Voltage L2-N", 4, 0x0002, "f32", unit="V",
+                 quantity="voltage_l2"),
+        ValueDef("voltage_l3", "Voltage L3-N", 4, 0x0004, "f32", unit="V",
+                 quantity="voltage_l3"),
+        # 30007 / 30009 / 30011 Phase 1-3 current
+        ValueDef("current_l1", "Current L1", 4, 0x0006, "f32", unit="A", quantity="current_l1"),
+        ValueDef("current_l2", "Current L2", 4, 0x0008, "f32", unit="A", quantity="current_l2"),
+        ValueDef("current_l3", "Current L3", 4, 0x000A, "f32", unit="A", quantity="current_l3"),
+        # 30013 / 30015 / 30017 Phase 1-3 power
+        ValueDef("power_l1", "Power L1", 4, 0x000C, "f32", unit="W",
+                 quantity="active_power_l1"),
+        ValueDef("power_l2", "Power L2", 4, 0x000E, "f32", unit="W",
+                 quantity="active_power_l2"),
+        ValueDef("power_l3", "Power L3", 4, 0x0010, "f32", unit="W",
+                 quantity="active_power_l3"),
+        # 30031 / 30033 / 30035 Phase 1-3 power factor (sign: the nature of the load)
+        ValueDef("power_factor_l1", "Power factor L1", 4, 0x001E, "f32",
+                 quantity="power_factor_l1"),
+        ValueDef("power_factor_l2", "Power factor L2", 4, 0x0020, "f32",
+                 quantity="power_factor_l2"),
+        ValueDef("power_factor_l3", "Power factor L3", 4, 0x0022, "f32",
+                 quantity="power_factor_l3"),
+        # 30063 Total system power factor
+        ValueDef("power_factor", "Total system power factor", 4, 0x003E, "f32",
+                 quantity="power_factor"),
+        # 30071 Frequency of supply voltages
+        ValueDef("frequency", "Frequency", 4, 0x0046, "f32", unit="Hz", quantity="frequency"),
     ),
 )
 
@@ -88,9 +127,9 @@ EASTRON_SDM120 = ProfileDef(
         ValueDef("energy_import", "Import active energy", 4, 0x0048, "f32", unit="kWh",
                  is_reading=True),
         # 30013 Active power
-        ValueDef("power", "Active power", 4, 0x000C, "f32", unit="W"),
+        ValueDef("power", "Active power", 4, 0x000C, "f32", unit="W", quantity="active_power"),
         # 30001 Voltage
-        ValueDef("voltage_l1", "Voltage", 4, 0x0000, "f32", unit="V"),
+        ValueDef("voltage_l1", "Voltage", 4, 0x0000, "f32", unit="V", quantity="voltage_l1"),
     ),
 )
 
@@ -108,13 +147,42 @@ CARLO_GAVAZZI_EM24 = ProfileDef(
     "300065 / 0040h, 300067 / 0042h, 300069 / 0044h kWh (+) L1, L2, L3; INT32 sent least "
     "significant word first (section 2.1 data format). The same map is in Victron "
     "dbus-modbus-client carlo_gavazzi.py (EM24: 0x0034 /Ac/Energy/Forward, 0x0040 + 2·(n−1) "
-    "per phase). Before release 13 this profile read 0x0042 (phase L2 only).",
+    "per phase). Before release 13 this profile read 0x0042 (phase L2 only). Measurements, "
+    "as the same protocol and Victron's EM24 register list give them: 0000h/0002h/0004h V "
+    "L1-N..L3-N INT32 (V×10), 000Ch/000Eh/0010h A L1..L3 INT32 (A×1000), "
+    "0012h/0014h/0016h W L1..L3 INT32 (W×10), 0028h W sys, 0033h Hz (Hz×10); INT32 low word "
+    "first.",
     values=(
         # 300053 / 0034h kWh (+) TOT, INT32 low word first, weight kWh×10
         ValueDef("energy_import", "kWh (+) total", 3, 0x0034, "i32", "little",
-                 Decimal("0.1"), "kWh", is_reading=True),
+                 D("0.1"), "kWh", is_reading=True),
         # 300041 / 0028h W sys, INT32 low word first, weight W×10
-        ValueDef("power", "W system", 3, 0x0028, "i32", "little", Decimal("0.1"), "W"),
+        ValueDef("power", "W system", 3, 0x0028, "i32", "little", D("0.1"), "W",
+                 quantity="active_power"),
+        # 0000h / 0002h / 0004h V L1-N, L2-N, L3-N, INT32 low word first, weight V×10
+        ValueDef("voltage_l1", "V L1-N", 3, 0x0000, "i32", "little", D("0.1"), "V",
+                 quantity="voltage_l1"),
+        ValueDef("voltage_l2", "V L2-N", 3, 0x0002, "i32", "little", D("0.1"), "V",
+                 quantity="voltage_l2"),
+        ValueDef("voltage_l3", "V L3-N", 3, 0x0004, "i32", "little", D("0.1"), "V",
+                 quantity="voltage_l3"),
+        # 000Ch / 000Eh / 0010h A L1, L2, L3, INT32 low word first, weight A×1000
+        ValueDef("current_l1", "A L1", 3, 0x000C, "i32", "little", D("0.001"), "A",
+                 quantity="current_l1"),
+        ValueDef("current_l2", "A L2", 3, 0x000E, "i32", "little", D("0.001"), "A",
+                 quantity="current_l2"),
+        ValueDef("current_l3", "A L3", 3, 0x0010, "i32", "little", D("0.001"), "A",
+                 quantity="current_l3"),
+        # 0012h / 0014h / 0016h W L1, L2, L3, INT32 low word first, weight W×10
+        ValueDef("power_l1", "W L1", 3, 0x0012, "i32", "little", D("0.1"), "W",
+                 quantity="active_power_l1"),
+        ValueDef("power_l2", "W L2", 3, 0x0014, "i32", "little", D("0.1"), "W",
+                 quantity="active_power_l2"),
+        ValueDef("power_l3", "W L3", 3, 0x0016, "i32", "little", D("0.1"), "W",
+                 quantity="active_power_l3"),
+        # 0033h Hz, 16 bits, weight Hz×10
+        ValueDef("frequency", "Hz", 3, 0x0033, "u16", scale=D("0.1"), unit="Hz",
+                 quantity="frequency"),
     ),
 )
 
@@ -128,13 +196,36 @@ SCHNEIDER_IEM3255 = ProfileDef(
     source="Schneider Electric, iEM3100 / iEM3200 / iEM3300 series User manual "
     "(DOCA0005EN), chapter \"Communications via Modbus RS-485\", Modbus register list: "
     "3060 Total Active Power, Float32, kW; 3204 Total Active Energy Import, INT64, Wh; "
-    "function 03; the manual's register number is the wire address + 1; words high first.",
+    "function 03; the manual's register number is the wire address + 1; words high first. "
+    "Measurements, from the same list (Float32): 3000/3002/3004 Current I1-I3 (A), "
+    "3028/3030/3032 Voltage L1-N..L3-N (V), 3054/3056/3058 Active power phase 1-3 (kW), "
+    "3110 Frequency (Hz); cross-checked with SolarNetwork's PM3200Register (the iEM3255 "
+    "map). The power factor registers (3078-3084) use Schneider's four-quadrant encoding "
+    "(values beyond ±1) and are left out.",
     values=(
         # 3204 Total Active Energy Import, INT64, Wh
         ValueDef("energy_import", "Total active energy import", 3, 3203, "i64",
-                 scale=Decimal("0.001"), unit="kWh", is_reading=True),
+                 scale=D("0.001"), unit="kWh", is_reading=True),
         # 3060 Total Active Power, Float32, kW
-        ValueDef("power", "Total active power", 3, 3059, "f32", unit="kW"),
+        ValueDef("power", "Total active power", 3, 3059, "f32", unit="kW",
+                 quantity="active_power"),
+        # 3000 / 3002 / 3004 Current I1, I2, I3, Float32, A
+        ValueDef("current_l1", "Current I1", 3, 2999, "f32", unit="A", quantity="current_l1"),
+        ValueDef("current_l2", "Current I2", 3, 3001, "f32", unit="A", quantity="current_l2"),
+        ValueDef("current_l3", "Current I3", 3, 3003, "f32", unit="A", quantity="current_l3"),
+        # 3028 / 3030 / 3032 Voltage L1-N, L2-N, L3-N, Float32, V
+        ValueDef("voltage_l1", "Voltage L1-N", 3, 3027, "f32", unit="V", quantity="voltage_l1"),
+        ValueDef("voltage_l2", "Voltage L2-N", 3, 3029, "f32", unit="V", quantity="voltage_l2"),
+        ValueDef("voltage_l3", "Voltage L3-N", 3, 3031, "f32", unit="V", quantity="voltage_l3"),
+        # 3054 / 3056 / 3058 Active power phase 1, 2, 3, Float32, kW
+        ValueDef("power_l1", "Active power phase 1", 3, 3053, "f32", unit="kW",
+                 quantity="active_power_l1"),
+        ValueDef("power_l2", "Active power phase 2", 3, 3055, "f32", unit="kW",
+                 quantity="active_power_l2"),
+        ValueDef("power_l3", "Active power phase 3", 3, 3057, "f32", unit="kW",
+                 quantity="active_power_l3"),
+        # 3110 Frequency, Float32, Hz
+        ValueDef("frequency", "Frequency", 3, 3109, "f32", unit="Hz", quantity="frequency"),
     ),
 )
 
@@ -201,3 +292,30 @@ BUILTIN_PROFILES: dict[str, ProfileDef] = {
         PREPAID_RELAY,
     )
 }
+
+
+# --- environmental sensors ---------------------------------------------------------------
+#
+# Register layouts of Modbus sensors (``gateways.models.SensorMap.layout``): every value is
+# a measurement of the sensor, there is no reading register. Built-in only for now.
+
+SHT20_XY_MD02 = ProfileDef(
+    key="sht20-xy-md02",
+    name="SHT20 temperature and humidity transmitter (XY-MD02)",
+    manufacturer="Generic (SHT20 / XY-MD02)",
+    meter_type="",
+    description="Input registers (function 04): temperature and relative humidity in tenths.",
+    source="The SHT20 RS485 transmitter's register list as verified on the device by "
+    "e-tinkers/Modbus-RTU (examples/SHT20: input register 0x0001 temperature, 0x0002 "
+    "humidity, tenths of °C and %RH) and the same map in t-teja/Sensors XY-MD02-Modbus.py "
+    "and the ya-modbus XY-MD1 driver (readInputRegisters(1, 2), ×0.1); temperature is "
+    "signed (below 0 °C).",
+    values=(
+        ValueDef("temperature", "Temperature", 4, 0x0001, "i16", scale=D("0.1"), unit="°C",
+                 quantity="temperature"),
+        ValueDef("humidity", "Relative humidity", 4, 0x0002, "u16", scale=D("0.1"), unit="%",
+                 quantity="humidity"),
+    ),
+)
+
+SENSOR_PROFILES: dict[str, ProfileDef] = {p.key: p for p in (SHT20_XY_MD02,)}

@@ -75,6 +75,14 @@ def encode(value: int | float, data_type: str, word_order: str) -> list[int]:
     )
 
 
+def _factor(value: ValueDef) -> float:
+    """Stored unit per profile unit of a measurement value (1000 for a power in kW)."""
+    from readings.measurements.models import CONVERSIONS, UNITS
+
+    stored = UNITS[value.quantity]
+    return 1.0 if value.unit == stored else CONVERSIONS[(stored, value.unit)]
+
+
 def default_layout(count: int) -> dict[int, str]:
     """Device ids 1..count with profiles cycling through the built-ins."""
     return {i: LAYOUT_CYCLE[(i - 1) % len(LAYOUT_CYCLE)] for i in range(1, count + 1)}
@@ -147,6 +155,8 @@ class SimMeter:
             return self.reading(now)
         hour = ((now - EPOCH) / 3600) % 24
         load = self.per_hour * daily_shape(hour) if self.relay_on else 0.0
+        if value.quantity:
+            return self.measurement(value.quantity, load, now) / _factor(value)
         if value.key == "power":
             watts = load * 1000
             return watts if value.unit == "W" else watts / 1000
@@ -157,6 +167,27 @@ class SimMeter:
         if value.key == "energy_export":
             return 0.0
         return self.reading(now) / 3  # a secondary register that also grows
+
+    def measurement(self, quantity: str, load_kw: float, now: float) -> float:
+        """A plausible instantaneous value in the quantity's stored unit, moving with the
+        load (power, current), slowly around its nominal value (voltage, frequency, power
+        factor) or with the time of day (temperature, humidity)."""
+        phase = int(quantity[-1]) if quantity[-3:-1] == "_l" else 0
+        watts = load_kw * 1000
+        share = (1.0, 0.36, 0.31, 0.33)[phase]
+        volts = 230.0 + 2 * math.sin(now / 60 + 2.1 * phase)
+        pf = 0.94 + 0.03 * math.sin(now / 300 + phase)
+        day = 2 * math.pi * (((now - EPOCH) / 3600) % 24) / 24
+        kind = quantity.rsplit("_l", 1)[0] if phase else quantity
+        return {
+            "active_power": watts * share,
+            "voltage": volts,
+            "current": watts * share / volts / pf,
+            "power_factor": pf,
+            "frequency": 50.0 + 0.03 * math.sin(now / 45),
+            "temperature": 21.0 + 2.5 * math.sin(day - 2.0) + 0.2 * math.sin(now / 90),
+            "humidity": 45.0 + 6.0 * math.sin(day + 1.0),
+        }[kind]
 
     def raw(self, value: ValueDef, now: float) -> int | float:
         number = self.quantity(value, now) / float(value.scale)
@@ -199,6 +230,7 @@ class SimulatedGateway:
         self.silent: set[int] = set()
         self.requests = 0
         self.writes: list[tuple[int, int, int, list]] = []  # device, fc, address, values
+        self.reads: list[tuple[int, int, int, int]] = []  # device, fc, address, count
 
     def device_ids(self) -> list[int]:
         return list(self.meters)
@@ -233,6 +265,7 @@ class SimulatedGateway:
         return ExcCodes(code) if code else None
 
     async def async_getValues(self, device_id: int, func_code: int, address: int, count: int = 1):
+        self.reads.append((device_id, func_code, address, count))
         if fault := await self._fault(device_id):
             return fault
         meter = self.meter(device_id)

@@ -7,7 +7,7 @@ the edges) live in the services, which the portal and the API use.
 from django.contrib import admin
 
 from billspree.core.admin_site import OrganizationScopedAdmin
-from meters.models import BillingPoint, Meter, MeterAssignment, Property
+from meters.models import BillingPoint, Meter, MeterAssignment, Property, Sensor
 
 
 @admin.register(Property)
@@ -57,3 +57,11 @@ class MeterAssignmentAdmin(OrganizationScopedAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(Sensor)
+class SensorAdmin(OrganizationScopedAdmin):
+    list_display = ("serial_number", "label", "kind", "property", "billing_point", "area")
+    list_filter = ("kind", "property")
+    search_fields = ("serial_number", "label", "area")
+    list_select_related = ("property", "billing_point")

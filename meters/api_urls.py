@@ -10,6 +10,7 @@ router.register("properties", api.PropertyViewSet, basename="property")
 router.register("billing-points", api.BillingPointViewSet, basename="billing-point")
 router.register("connections", api.BillingPointViewSet, basename="connection")
 router.register("meters", api.MeterViewSet, basename="meter")
+router.register("sensors", api.SensorViewSet, basename="sensor")
 router.register("meter-assignments", api.MeterAssignmentViewSet, basename="meter-assignment")
 
 urlpatterns = [

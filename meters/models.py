@@ -201,3 +201,50 @@ class MeterAssignment(OrganizationScopedModel):
     @property
     def is_open(self) -> bool:
         return self.removed_at is None
+
+
+class SensorKind(models.TextChoices):
+    TEMPERATURE = "temperature", "Temperature"
+    HUMIDITY = "humidity", "Humidity"
+    TEMPERATURE_HUMIDITY = "temperature_humidity", "Temperature and humidity"
+    OTHER = "other", "Other"
+
+
+class Sensor(OrganizationScopedModel):
+    """An environmental sensor (temperature, humidity…) at a property, in an area of it or
+    at a billing point. Its values are measurements (``readings.MeasurementSeries``).
+
+    A device of its own type rather than a meter type: a meter has a register, a unit of
+    consumption, assignments, a multiplier and rollover, and an active meter is billed;
+    a sensor has none of these, and as a meter type every billing, consumption and
+    "meters not read" query would have to learn to leave it out.
+    """
+
+    kind = models.CharField(max_length=24, choices=SensorKind.choices)
+    serial_number = models.CharField(
+        max_length=64,
+        help_text="As printed on the device; never changes (sensorNumber in the API).",
+    )
+    label = models.CharField(validators=[validate_one_line], max_length=200, blank=True)
+    property = models.ForeignKey(Property, on_delete=models.PROTECT, related_name="sensors")
+    billing_point = models.ForeignKey(
+        BillingPoint, null=True, blank=True, on_delete=models.PROTECT, related_name="sensors",
+        help_text="The billing point it is in, if any (must be at the same property).",
+    )
+    area = models.CharField(
+        validators=[validate_one_line], max_length=200, blank=True,
+        help_text="Where at the property, e.g. “Server room, 2nd floor”.",
+    )
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["serial_number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "serial_number"], name="sensor_unique_serial"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.serial_number} {self.label}".strip()

@@ -4,6 +4,7 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from readings import api
+from readings.measurements import api as measurements_api
 
 router = SimpleRouter()
 router.register("readings/uploads", api.UploadViewSet, basename="reading-upload")
@@ -16,5 +17,6 @@ urlpatterns = [
         api.ConsumptionChartView.as_view(),
         name="reading-consumption-chart",
     ),
+    path("measurements/", measurements_api.MeasurementsView.as_view(), name="measurements"),
     *router.urls,
 ]

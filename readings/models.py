@@ -325,3 +325,13 @@ class MonthlyConsumption(OrganizationScopedRow):
 
     def __str__(self) -> str:
         return f"{self.meter_id} {self.month:%Y-%m}: {self.quantity}"
+
+
+# Measurements (instantaneous values) live in their own module; Django finds their models
+# through this one.
+from readings.measurements.models import (  # noqa: E402, F401
+    Measurement,
+    MeasurementAggregate,
+    MeasurementSeries,
+)
+

@@ -61,3 +61,23 @@ def rollups_rebuild_task(
         return services.consumption_rollups_rebuild(
             first=date.fromisoformat(first), last=date.fromisoformat(last), meter_ids=meter_ids
         )
+
+
+@shared_task
+def measurement_partitions_ahead() -> list[str]:
+    """Daily (scheduled by migration 0006): measurement partitions for this month and the
+    next three."""
+    from readings.measurements import partitions as measurement_partitions
+
+    return measurement_partitions.ahead(now=utcnow())
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def measurements_downsample() -> dict:
+    """Daily (scheduled by migration 0006): raw measurements older than
+    ``MEASUREMENT_RAW_DAYS`` become 15-minute min/avg/max rows (idempotent)."""
+    from readings.measurements.retention import measurements_downsample as downsample
+
+    result = downsample(now=utcnow())
+    return {"cutoff": result.cutoff.isoformat(), "buckets": result.buckets,
+            "deleted": result.deleted, "dropped": result.dropped}

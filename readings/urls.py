@@ -1,6 +1,7 @@
 from django.urls import path
 
 from readings import views
+from readings.measurements import views as measurement_views
 
 app_name = "readings"
 
@@ -14,5 +15,8 @@ urlpatterns = [
     path("uploads/<uuid:id>/errors.csv", views.UploadErrorsView.as_view(), name="upload_errors"),
     path("uploads/<uuid:id>/file", views.UploadFileView.as_view(), name="upload_file"),
     path("anomalies/", views.AnomalyListView.as_view(), name="anomalies"),
+    path("measurements/", measurement_views.MeasurementsView.as_view(), name="measurements"),
+    path("measurements/template.csv", measurement_views.MeasurementsTemplateView.as_view(),
+         name="measurements_template"),
     path("anomalies/<uuid:id>/review/", views.AnomalyReviewView.as_view(), name="anomaly_review"),
 ]

@@ -40,6 +40,7 @@ class ProfileValueSerializer(serializers.ModelSerializer):
             "scale",
             "unit",
             "is_reading",
+            "quantity",
         ]
         extra_kwargs = {"key": {"validators": []}}
 

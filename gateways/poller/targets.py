@@ -33,6 +33,10 @@ class Item(NamedTuple):
     #: When it last answered (epoch seconds; 0: never): among devices that did not answer
     #: last time, the ones alive most recently are asked first.
     last_answer: float = 0.0
+    #: A value read only after every reading register of the gateway, never in one
+    #: request with them, and only from devices whose reading answered in this poll
+    #: (measurements: see ``wire._read_secondary``).
+    secondary: bool = False
 
 
 @dataclass
@@ -52,6 +56,10 @@ class Block:
     @property
     def last_answer(self) -> float:
         return max(i.last_answer for i in self.items)
+
+    @property
+    def secondary(self) -> bool:
+        return self.items[0].secondary
 
 
 @dataclass(frozen=True)
@@ -109,14 +117,19 @@ class TargetResult:
 
 def plan_blocks(items: Sequence[Item], max_registers: int = MAX_REGISTERS) -> list[Block]:
     """Group items into as few requests as possible: same device and function code,
-    contiguous or overlapping addresses, at most ``max_registers`` per request."""
-    ordered = sorted(items, key=lambda i: (i.device_id, i.function_code, i.address, i.count))
+    contiguous or overlapping addresses, at most ``max_registers`` per request. Secondary
+    items are never grouped with the others (a reading register is read exactly as it
+    would be without them)."""
+    ordered = sorted(
+        items, key=lambda i: (i.secondary, i.device_id, i.function_code, i.address, i.count)
+    )
     blocks: list[Block] = []
     for item in ordered:
         last = blocks[-1] if blocks else None
         if (
             last is not None
-            and (last.device_id, last.function_code) == (item.device_id, item.function_code)
+            and (last.secondary, last.device_id, last.function_code)
+            == (item.secondary, item.device_id, item.function_code)
             and item.address <= last.address + last.count
             and max(last.address + last.count, item.address + item.count) - last.address
             <= max_registers

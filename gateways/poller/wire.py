@@ -245,7 +245,9 @@ async def poll_target(target: Target, on_items: ItemSink | None = None) -> Targe
     result = TargetResult(ref=target.ref)
     started = time.perf_counter()
     session = Session(target, result)
-    blocks = plan_blocks(target.items)
+    planned = plan_blocks(target.items)
+    blocks = [b for b in planned if not b.secondary]
+    secondary = [b for b in planned if b.secondary]
     # if nothing answered last time the whole gateway was down: no device is "known dead"
     some_alive = any(b.answered_last is not False for b in blocks)
     pending = deque(sorted(blocks, key=lambda b: (_ASK_ORDER[b.answered_last], -b.last_answer)))
@@ -267,10 +269,71 @@ async def poll_target(target: Target, on_items: ItemSink | None = None) -> Targe
         if not target.items and result.connect_failure is None:
             result.connect_failure = spent
         _skip_rest(result, pending, spent.message, on_items)
+    try:
+        await _read_secondary(session, target, result, secondary, started, on_items)
     finally:
         session.close()
         result.duration_s = time.perf_counter() - started
     return result
+
+
+async def _read_secondary(
+    session: Session,
+    target: Target,
+    result: TargetResult,
+    blocks: list[Block],
+    started: float,
+    on_items: ItemSink | None,
+) -> None:
+    """Read the secondary values (measurements) once every reading register is done, in
+    what is left of the budget: only from devices whose reading answered in this poll, one
+    attempt each, and the first transport failure (a timeout, a lost connection) skips the
+    rest. They leave the gateway's health as the readings made it: their latencies,
+    failures and give-ups are not the gateway's (``requests`` counts them, they were sent).
+    """
+    if not blocks:
+        return
+    answered = {
+        i.device_id for i in target.items
+        if not i.secondary and (r := result.items.get(i.ref)) is not None
+        and r.registers is not None
+    }
+    # devices with nothing but secondary values (environmental sensors) are asked too
+    answered |= {b.device_id for b in blocks} - {i.device_id for i in target.items
+                                                 if not i.secondary}
+    if result.gave_up is not None:  # the gateway itself failed: ask it nothing more
+        answered = set()
+    pending = deque(b for b in blocks if b.device_id in answered)
+    _skip_rest(result, deque(b for b in blocks if b.device_id not in answered),
+               "the device's reading did not answer in this poll", on_items)
+    left = None if target.budget is None else target.budget - (time.perf_counter() - started)
+    if left is not None and left <= 0:
+        _skip_rest(result, pending, "the poll's time budget ran out", on_items)
+        return
+    latencies, failed = len(result.latencies_ms), result.failed_requests
+    in_flight: list[Block] = []
+    try:
+        async with asyncio.timeout(left):
+            while pending:
+                block = pending.popleft()
+                in_flight[:] = [block]
+                if target.delay:
+                    await asyncio.sleep(target.delay)
+                registers, failure = await _read_block(session, block, 0)
+                in_flight.clear()
+                _distribute(result, block, registers, failure, None)
+                _hand_over(on_items, result, block)
+                if failure is not None and failure.kind != "exception":
+                    _skip_rest(result, pending, failure.message, on_items)
+    except TimeoutError:
+        spent = Failure("timeout", "the poll's time budget ran out")
+        for block in in_flight:
+            _distribute(result, block, None, spent, None)
+            _hand_over(on_items, result, block)
+        _skip_rest(result, pending, spent.message, on_items)
+    finally:
+        del result.latencies_ms[latencies:]
+        result.failed_requests = failed
 
 
 async def _read_blocks(

@@ -41,6 +41,7 @@ GATEWAY_FIELDS = (
     "poll_interval_s",
     "offline_after",
     "enabled",
+    "poll_measurements",
     "notes",
 )
 """The fields a person or integrator sets on a gateway (form, API and service)."""

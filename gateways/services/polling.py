@@ -30,7 +30,7 @@ from billspree.core.services import audit_record
 from gateways import poller
 from gateways.models import Gateway, PollRun
 from gateways.services import wire_lock
-from gateways.services.plans import MapRow, PollPlan, maps_of, target_of
+from gateways.services.plans import MapRow, PollPlan, maps_of, sensor_maps_of, target_of
 from gateways.services.recording import Cycle, interrupted_runs_close
 
 MANUAL_SLOT_SECONDS = 10
@@ -112,6 +112,9 @@ def _prepare(
     maps_by_gateway: dict[int, list[MapRow]] = {}
     for m in maps_of(list(claimed)):
         maps_by_gateway.setdefault(m.gateway_id, []).append(m)
+    sensors_by_gateway: dict[int, dict] = {}
+    for sensor in sensor_maps_of(list(claimed)):
+        sensors_by_gateway.setdefault(sensor.gateway_id, {})[sensor.pk] = sensor
     plans = []
     for gateway in gateways:
         if gateway.pk in claimed:
@@ -120,8 +123,10 @@ def _prepare(
             if not manual and gateway.consecutive_failures == 0:
                 asked = [m for m in maps if not _resting(m, gateway.poll_interval_s, now)]
                 maps, resting = asked, len(maps) - len(asked)
+            sensors = sensors_by_gateway.get(gateway.pk, {})
             plans.append(
-                PollPlan(gateway, {m.pk: m for m in maps}, target_of(gateway, maps), None, resting)
+                PollPlan(gateway, {m.pk: m for m in maps},
+                         target_of(gateway, maps, sensors.values()), None, resting, sensors)
             )
     return plans, claimed
 

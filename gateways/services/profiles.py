@@ -49,6 +49,7 @@ def profile_builtins_ensure() -> list[Profile]:
     """Give the current organization its read-only copy of each built-in profile (idempotent)."""
     org = require_organization()
     have = set(Profile.objects.exclude(builtin="").values_list("builtin", flat=True))
+    builtin_measurements_sync(Profile, ProfileValue, org)
     created = []
     for key, definition in BUILTIN_PROFILES.items():
         if key in have:
@@ -63,6 +64,37 @@ def profile_builtins_ensure() -> list[Profile]:
         )
         created.append(profile)
     return created
+
+
+def builtin_measurements_sync(profile_model, value_model, org) -> int:
+    """Give the built-in copies of ``org`` the measurement values their definitions gained
+    (a value added, or a quantity given to a value they have at the same register); the
+    reading value is never touched, so what the meters' readings are does not change.
+    Takes the models as arguments so migration 0010 runs it with its historical models.
+    Returns how many values were added or changed."""
+    changed = 0
+    present: dict[int, dict[str, Any]] = {}
+    builtin_of: dict[int, str] = {}
+    for value in value_model.objects.filter(organization=org).exclude(profile__builtin=""
+                                                                      ).select_related("profile"):
+        present.setdefault(value.profile_id, {})[value.key] = value
+        builtin_of[value.profile_id] = value.profile.builtin
+    for profile_id, values in present.items():
+        definition = BUILTIN_PROFILES.get(builtin_of[profile_id])
+        for d in definition.values if definition is not None else ():
+            if not d.quantity or d.is_reading:
+                continue
+            value = values.get(d.key)
+            if value is None:
+                value_model.objects.create(organization=org, profile_id=profile_id, **vars(d))
+                changed += 1
+            elif not value.quantity and (value.function_code, value.address, value.data_type,
+                                         value.word_order, value.scale, value.unit) == (
+                    d.function_code, d.address, d.data_type, d.word_order, d.scale, d.unit):
+                value.quantity = d.quantity
+                value.save(update_fields=["quantity"])
+                changed += 1
+    return changed
 
 
 def _check_values(values: Sequence[dict[str, Any]]) -> dict[str, list[str]]:
@@ -271,6 +303,7 @@ VALUE_FIELDS = (
     "scale",
     "unit",
     "is_reading",
+    "quantity",
 )
 
 

@@ -23,8 +23,10 @@ from django.db import Error, connection, transaction
 
 from billspree.core.errors import Conflict
 from gateways import decoding, poller
-from gateways.models import GatewayError, PollRun
-from gateways.services.plans import MapRow, PollPlan
+from gateways.models import GatewayError, PollRun, SensorMap
+from gateways.services.plans import MEASURE, SENSOR, MapRow, PollPlan
+from readings.measurements.ingest import measurements_store, series_ensure
+from readings.measurements.models import CONVERSIONS, RANGES, UNITS
 from readings.models import Source
 from readings.services import reading_ingest_snapshot, upload_close, upload_open
 
@@ -119,6 +121,9 @@ class Cycle:
         # maps with a register switch pending: their new and old register, until both came
         self._held: dict[int, tuple[PollPlan, MapRow, poller.ItemResult]] = {}
         self._old: dict[int, poller.ItemResult] = {}
+        # measurements: the profile values polled, and per gateway [stored, failed, why]
+        self._specs = {v.pk: v for p in plans for m in p.maps.values() for v in m.measures}
+        self.measured: dict[int, list] = {pk: [0, 0, ""] for pk in self.plans}
         runs = PollRun.objects.bulk_create(
             PollRun(
                 organization_id=self.organization_id,
@@ -138,8 +143,19 @@ class Cycle:
         and update the health of these meters."""
         _commit_without_flush()
         outcomes = []
+        measures = []
         for gateway_id, ref, item in batch:
             plan = self.plans[gateway_id]
+            if ref.__class__ is tuple and ref[0] == MEASURE:  # (MEASURE, map id, value id)
+                register_map = plan.maps.get(ref[1])
+                measures.append((gateway_id, "meter", register_map and register_map.meter_id,
+                                 self._specs[ref[2]], item))
+                continue
+            if ref.__class__ is tuple and ref[0] == SENSOR:  # (SENSOR, sensor map id, key)
+                sensor = plan.sensors[ref[1]]
+                measures.append((gateway_id, "sensor", sensor.sensor_id,
+                                 sensor.value(ref[2]), item))
+                continue
             if ref.__class__ is tuple:  # (OLD_REGISTER, map id): a pending register switch
                 self._old[ref[1]] = item
                 continue
@@ -165,6 +181,35 @@ class Cycle:
             self.outcomes[o.plan.gateway.pk].append(o)
         GatewayError.objects.bulk_create([o.error for o in outcomes if o.error is not None])
         _update_maps(outcomes, self.organization_id, self.now)
+        self._measure(measures)
+
+    def _measure(self, measures: list) -> None:
+        """Store the measurements of a batch (one statement for the series, one for the
+        values, with the cycle's instant). A value that was not read or is implausible is
+        counted on its run's summary; it never touches the readings or the health."""
+        rows = []
+        for gateway_id, kind, device_id, spec, item in measures:
+            value, why = _measurement(spec, item)
+            counts = self.measured[gateway_id]
+            if why is not None or device_id is None:
+                counts[1] += 1
+                counts[2] = counts[2] or f"{spec.label}: {why}"
+            else:
+                rows.append((gateway_id, kind, device_id, spec.quantity, value))
+        if not rows:
+            return
+        series = {}
+        for kind in ("meter", "sensor"):
+            pairs = {(d, q) for _, k, d, q, _ in rows if k == kind}
+            series.update({(kind, *key): pk for key, pk in series_ensure(kind, pairs).items()})
+        inserted = measurements_store(
+            [(series[(k, d, q)], self.read_at, v) for _, k, d, q, v in rows],
+            source=Source.GATEWAY,
+        )
+        for gateway_id, k, d, q, _ in rows:
+            self.measured[gateway_id][0] += (series[(k, d, q)], self.read_at) in inserted
+        if sensors := {d for _, k, d, _, _ in rows if k == "sensor"}:
+            SensorMap.objects.filter(sensor_id__in=sensors).update(last_success_at=self.now)
 
     def _switch(self, plan: PollPlan, register_map: MapRow, item: poller.ItemResult,
                 old_item: poller.ItemResult) -> _Outcome:
@@ -273,7 +318,7 @@ class Cycle:
         ended = self.ended()
         runs = [
             _finish_run(plan.run, by_ref[pk], self.outcomes[pk], errors[pk], ended,
-                        plan.resting)
+                        plan.resting, self.measured[pk])
             for pk, plan in self.plans.items()
         ]
         _update_runs(runs, self.organization_id)
@@ -438,8 +483,34 @@ def _update_runs(runs: list[PollRun], organization_id: int) -> None:
         cursor.execute(_RUNS_SQL, [*columns, organization_id])
 
 
-def _finish_run(run: PollRun, result, outcomes, errors, ended: datetime, resting: int = 0
-                ) -> PollRun:
+def _measurement(spec, item: poller.ItemResult) -> tuple[float | None, str | None]:
+    """A measurement value in its quantity's unit, or why there is none."""
+    if item.failure is not None:
+        return None, item.failure.message
+    try:
+        raw = decoding.decode(item.registers or [], spec.data_type, spec.word_order)
+        number = decoding.scaled(raw, spec.scale, spec.data_type)
+    except decoding.DecodeError as exc:
+        return None, str(exc)
+    stored = UNITS[spec.quantity]
+    factor = 1.0 if spec.unit == stored else CONVERSIONS[(stored, spec.unit)]
+    value = float(number * Decimal(repr(factor))) if factor != 1.0 else float(number)
+    low, high = RANGES[stored]
+    if not low <= value <= high:
+        return None, f"{value:g} is not a plausible {spec.quantity}"
+    return value, None
+
+
+def _measured_summary(measured: list | None) -> str:
+    if not measured or not (measured[0] or measured[1]):
+        return ""
+    stored, failed, why = measured
+    return f"; {stored} measurements stored" + (
+        f", {failed} values not read ({why})" if failed else "")
+
+
+def _finish_run(run: PollRun, result, outcomes, errors, ended: datetime, resting: int = 0,
+                measured: list | None = None) -> PollRun:
     ok = sum(o.error is None for o in outcomes)
     run.status = (
         PollRun.Status.OK
@@ -461,6 +532,7 @@ def _finish_run(run: PollRun, result, outcomes, errors, ended: datetime, resting
            "reopened, no reading stored this time)" if (switched := sum(
                o.switched for o in outcomes)) else "")
         + (f"; {resting} not answering, asked again later" if resting else "")
+        + _measured_summary(measured)
         + (f"; gateway given up: {result.gave_up.message}" if result.gave_up else "")
     )[:300]
     return run

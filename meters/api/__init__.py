@@ -21,6 +21,7 @@ from meters.api.registry import (
     MeterViewSet,
     PropertyViewSet,
 )
+from meters.api.sensors import SensorSerializer, SensorViewSet
 
 __all__ = [
     "BillingPointViewSet",
@@ -30,4 +31,6 @@ __all__ = [
     "MeterImportView",
     "MeterViewSet",
     "PropertyViewSet",
+    "SensorSerializer",
+    "SensorViewSet",
 ]

@@ -29,6 +29,7 @@ from meters.services.registry import (
     property_delete,
     property_update,
 )
+from meters.services.sensors import sensor_create, sensor_delete, sensor_update
 
 __all__ = [
     "MeterImportRejected",
@@ -50,6 +51,9 @@ __all__ = [
     "property_create",
     "property_delete",
     "property_update",
+    "sensor_create",
+    "sensor_delete",
+    "sensor_update",
     "to_instant",
     "to_register",
 ]

@@ -39,6 +39,7 @@ QUERY = {
     "/api/v1/readings/consumption/": lambda w: {
         "meter": w.objects["meter"].serial_number, "from": "2024-01-01", "to": "2027-01-01"},
     "/api/v1/readings/consumption/chart/": lambda w: {"meter": w.objects["meter"].serial_number},
+    "/api/v1/measurements/": lambda w: {"sensor": w.objects["sensor"].serial_number},
     "/api/v1/occupancies/occupants/": lambda w: {
         "billing_point": str(w.objects["billing_point"].public_id),
         "start": "2024-01-01T00:00:00Z", "end": "2027-01-01T00:00:00Z"},

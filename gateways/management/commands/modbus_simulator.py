@@ -77,6 +77,7 @@ def meters_from_db(port: int) -> list[SimMeter]:
                 v.scale,
                 v.unit,
                 v.is_reading,
+                v.quantity,
             )
             for v in p.values.all()
         )
@@ -101,7 +102,19 @@ def meters_from_db(port: int) -> list[SimMeter]:
         start = (math.floor(start / step) + 2) * step  # never below the last reading once read
         sim.base = start - sim.use_until(now)
         meters.append(sim)
-    return meters
+    return meters + sensors_from_db(port)
+
+
+def sensors_from_db(port: int) -> list[SimMeter]:
+    """Devices for the environmental sensors mapped to this simulator (their values move
+    with the time of day: see ``SimMeter.measurement``)."""
+    from gateways.models import SensorMap
+    from gateways.profiles import SENSOR_PROFILES
+
+    maps = SensorMap.objects.unscoped().filter(
+        gateway__host__in=("127.0.0.1", "localhost"), gateway__port=port)
+    return [SimMeter(m.device_id, SENSOR_PROFILES[m.layout], origin=f"sensor-map:{m.pk}")
+            for m in maps if m.layout in SENSOR_PROFILES]
 
 
 class Command(BaseCommand):
@@ -176,6 +189,11 @@ class Command(BaseCommand):
         return devices
 
     def describe(self, meter: SimMeter) -> None:
+        if not any(v.is_reading for v in meter.profile.values):  # an environmental sensor
+            values = ", ".join(f"{v.key} fc{v.function_code}@{v.address}"
+                               for v in meter.profile.values)
+            self.stdout.write(f"  device {meter.device_id:3d}  {meter.profile.name}: {values}")
+            return
         spec = meter.profile.reading
         self.stdout.write(
             f"  device {meter.device_id:3d}  {meter.profile.name:<42} {spec.key} "
