@@ -78,7 +78,7 @@ def parse_date(text: str) -> date:
     if not raw:
         raise ValueError("is missing")
     try:
-        if ISO_DATE.fullmatch(raw):
+        if len(raw) == 10 and raw[4] == "-" and ISO_DATE.fullmatch(raw):
             return date.fromisoformat(raw)
         m = SWISS_DATE.fullmatch(raw)
         if m:

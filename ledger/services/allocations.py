@@ -70,7 +70,7 @@ def write_allocations(rows: list[tuple[int, int, Decimal]]) -> None:
     """Write (credit entry, debit entry, amount) rows in one ``COPY``."""
     if not rows:
         return
-    org_id, now = require_organization().pk, timezone.now()
+    org_id, now = require_organization().pk, timezone.now().isoformat()
     copy_rows("ledger_allocation", ("organization_id", "public_id", "credit_id", "debit_id",
                                     "amount", "created_at"),
               ((org_id, public_id, credit, debit, amount, now)

@@ -49,7 +49,12 @@ from ledger.models import (
 )
 from ledger.models.bank import BankImportStatus
 from ledger.services.accounts import accounts_for
-from ledger.services.payments import PaymentIn, payment_record, payments_record_ids
+from ledger.services.payments import (
+    AccountRef,
+    PaymentIn,
+    payment_record,
+    payments_record_ids,
+)
 from ledger.services.summaries import summaries_by_reference, summary_bank_lines_pay
 
 ZERO = Decimal("0")
@@ -161,7 +166,8 @@ def bank_import_create(*, data: bytes, filename: str, actor=None, api_key=None) 
         row.matched_how = how
         todo.append((row, invoice_id, tenant_id, str(currency)))
     accounts = accounts_for({(t, c) for _, _, t, c in todo})
-    account_rows = Account.objects.in_bulk({accounts[(t, c)] for _, _, t, c in todo})
+    account_rows = {pk: AccountRef(pk, org.pk, str(cur)) for pk, cur in Account.objects.filter(
+        pk__any={accounts[(t, c)] for _, _, t, c in todo}).values_list("pk", "currency")}
     note = f"Bank file {imp.filename}, row "
     recorded = payments_record_ids([
         PaymentIn(account=account_rows[accounts[(t, c)]], amount=row.amount,

@@ -30,12 +30,22 @@ from tariffs.pricing.vat import minor_unit
 ZERO = Decimal("0")
 
 
+@dataclass(frozen=True, slots=True)
+class AccountRef:
+    """What recording a payment needs of its account, for files of many thousand payments
+    (no model instance per account)."""
+
+    pk: int
+    organization_id: int
+    currency: str
+
+
 @dataclass
 class PaymentIn:
     """One payment to record. ``invoices``: the invoice ids it pays first, each with the
     amount it should take (None: as much as is open), in that order."""
 
-    account: Account
+    account: Account | AccountRef
     amount: Decimal
     received_on: date
     method: str = PaymentMethod.BANK_TRANSFER
@@ -183,7 +193,7 @@ PAYMENT_COLUMNS = ("id", "organization_id", "public_id", "account_id", "amount",
 def _insert_payments(org_id: int, items: list[PaymentIn], user_id: int | None) -> list[int]:
     """The payment rows in one ``COPY``, ids drawn beforehand (``COPY`` returns none)."""
     ids = next_ids(Payment._meta.db_table, len(items))
-    now = timezone.now()
+    now = timezone.now().isoformat()
     copy_rows(Payment._meta.db_table, PAYMENT_COLUMNS, (
         (pk, org_id, public_id, p.account.pk, p.amount, p.account.currency,
          p.received_on, p.method, p.reference[:140], p.remittance[:500], p.payer_name[:200],

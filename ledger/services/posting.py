@@ -101,9 +101,11 @@ def _already_posted(cur, org_id: int, postings: Sequence[Posting]) -> dict[tuple
 
 def _identity(p: Posting) -> list[tuple]:
     ids = [("key", p.idempotency_key)] if p.idempotency_key else []
-    doc = getattr(p, f"{p.kind}_id", None) if p.kind in ("invoice", "credit_note",
-                                                          "payment") else None
-    return ids + ([(p.kind, doc)] if doc else [])
+    doc = (p.invoice_id if p.kind == "invoice" else p.credit_note_id
+           if p.kind == "credit_note" else p.payment_id if p.kind == "payment" else None)
+    if doc:
+        ids.append((p.kind, doc))
+    return ids
 
 
 def post(postings: Sequence[Posting]) -> list[Posted]:
@@ -124,8 +126,10 @@ def post(postings: Sequence[Posting]) -> list[Posted]:
         seen: dict[tuple, int] = {}
         for n, p in enumerate(postings):
             ident = _identity(p)
-            hit = next((existing[i] for i in ident if i in existing), None)
-            twin = next((seen[i] for i in ident if i in seen), None)
+            hit = twin = None
+            for i in ident:
+                hit = existing.get(i) if hit is None else hit
+                twin = seen.get(i) if twin is None else twin
             if hit is not None:
                 results.append(Posted(hit, False))
                 continue
@@ -153,7 +157,7 @@ def post(postings: Sequence[Posting]) -> list[Posted]:
         )
         # one COPY (ids drawn first): a bank file posts 100,000 entries at once
         ids = next_ids(TABLE, len(rows))
-        now = timezone.now()
+        now = timezone.now().isoformat()  # once, not once per row
         copy_rows(TABLE, ("id", "organization_id", "public_id", "created_at", *COLUMNS),
                   ((pk, org_id, public_id, now, *row) for pk, public_id, row
                    in zip(ids, uuid4_texts(len(rows)), rows, strict=True)))
