@@ -48,7 +48,7 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.db import connection
+from django.db import connection, transaction
 
 from billspree.core.queue import enqueue_on_commit
 from billspree.core.timefmt import local_midnight
@@ -193,12 +193,21 @@ def write_days(
         )
         changed = cursor.rowcount
         if computed.segments:
-            columns = [list(c) for c in zip(*computed.segments, strict=True)]
-            cursor.execute(_HOURS_SQL, [*columns, organization_id])
+            _write_hours(cursor, organization_id, computed.segments)
         cursor.execute(
             _UPSERT_MONTHS, [organization_id, [m[0] for m in months], [m[1] for m in months]]
         )
     return changed
+
+
+def _write_hours(cursor, organization_id: int, segments: list[tuple]) -> None:
+    """The hours statement, without JIT: its row estimates (``generate_series`` per line)
+    are far too high, and compiling it cost seconds for a statement that runs in tens of
+    milliseconds."""
+    columns = [list(c) for c in zip(*segments, strict=True)]
+    with transaction.atomic():
+        cursor.execute("SET LOCAL jit = off")
+        cursor.execute(_HOURS_SQL, [*columns, organization_id])
 
 
 #: The hours of day segments, in one statement. For each segment [s, e) of a meter's
@@ -226,16 +235,19 @@ WITH seg AS (
 ), lines AS (
     SELECT i, at AS a0, total AS v0, lead(at) OVER w AS a1, lead(total) OVER w AS v1
     FROM pts WINDOW w AS (PARTITION BY i ORDER BY at)
-), edges AS (
-    SELECT seg.i, x.at, readings_round4(seg.m * (readings_round4(CASE WHEN x.at = l.a0
-               THEN l.v0 ELSE l.v0 + (l.v1 - l.v0) * ((x.at - l.a0) / (l.a1 - l.a0)) END)
-               - seg.t0)) AS c
+), raw AS (
+    SELECT seg.i, x.at, seg.m, seg.t0, CASE WHEN x.at = l.a0 THEN l.v0
+               ELSE l.v0 + (l.v1 - l.v0) * ((x.at - l.a0) / (l.a1 - l.a0)) END AS total
     FROM lines l JOIN seg ON seg.i = l.i
     CROSS JOIN LATERAL generate_series(
         ceil((greatest(l.a0, seg.s) - seg.origin) / 3600)::int,
         ceil((least(l.a1, seg.e) - seg.origin) / 3600)::int - 1) k
     CROSS JOIN LATERAL (SELECT seg.origin + k * 3600 AS at) x
     WHERE l.a1 IS NOT NULL AND x.at > seg.s
+), metered AS (  -- readings_round4 of a plain column is inlined; of an expression it is not
+    SELECT i, at, m * (readings_round4(total) - t0) AS c FROM raw
+), edges AS (
+    SELECT i, at, readings_round4(c) AS c FROM metered
 ), cumulative AS (
     SELECT i, s AS at, 0::numeric AS c FROM seg
     UNION ALL SELECT i, at, c FROM edges

@@ -8,9 +8,9 @@ from django.db import migrations, models
 #: PostgreSQL rounds half away from zero).
 ROUND4 = """
 CREATE FUNCTION readings_round4(x numeric) RETURNS numeric
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
-    SELECT CASE WHEN x * 10000 - floor(x * 10000) = 0.5
-                THEN (floor(x * 10000) + mod(abs(floor(x * 10000)), 2)) / 10000
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN trunc(x, 5) = x AND mod(trunc(x * 100000), 10) IN (5, -5)
+                THEN round((floor(x * 10000) + mod(abs(floor(x * 10000)), 2)) / 10000, 4)
                 ELSE round(x, 4) END
 $$
 """
