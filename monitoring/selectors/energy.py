@@ -29,13 +29,14 @@ Every query is filtered by the organization of the scoping context (fails closed
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
 
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import connection, transaction
 
 from billspree.core.scoping import require_organization
 
@@ -148,11 +149,17 @@ def _grain(first: date, last: date, groups: tuple[str, ...]) -> str:
 # --- consumption ------------------------------------------------------------------------------
 
 _TABLES = {
-    "hour": ("readings_hourlyconsumption", "r.hour",
-             "r.hour >= (%(first)s::timestamp AT TIME ZONE asg.tz) "
-             "AND r.hour < (%(end)s::timestamp AT TIME ZONE asg.tz)"),
-    "day": ("readings_dailyconsumption", "r.day", "r.day BETWEEN %(first)s AND %(last)s"),
-    "month": ("readings_monthlyconsumption", "r.month", "r.month BETWEEN %(first)s AND %(last)s"),
+    "hour": ("readings_hourlyconsumption", "r.hour"),
+    "day": ("readings_dailyconsumption", "r.day"),
+    "month": ("readings_monthlyconsumption", "r.month"),
+}
+#: The period as row keys [start, end) of each assignment's zone: folded into the
+#: assignment's own range, so a row is tested by two plain comparisons (an ``AT TIME
+#: ZONE`` per row of a year of hours costs more than the aggregate).
+_PERIOD = {
+    "hour": ("(%(first)s::timestamp AT TIME ZONE a0.tz)", "(%(end)s::timestamp AT TIME ZONE a0.tz)"),
+    "day": ("%(first)s::date", "%(end)s::date"),
+    "month": ("%(first)s::date", "%(end)s::date"),
 }
 
 #: The first row key of a grain that begins at or after an instant ``x`` (timestamptz):
@@ -166,11 +173,11 @@ _CEIL = {
 _INFINITY = {"hour": "'{sign}infinity'::timestamptz", "day": "'{sign}infinity'::date",
              "month": "'{sign}infinity'::date"}
 
-_DIMENSIONS = {  # group → (select expressions, the names they come back as)
-    "property": ("asg.property_pid, asg.property_name", 2),
-    "billing_point": ("asg.bp_pid, asg.bp_name", 2),
+_DIMENSIONS = {  # group → (select expressions: name first, so rows sort by it; how many)
+    "property": ("asg.property_name, asg.property_pid", 2),
+    "billing_point": ("asg.bp_name, asg.bp_pid", 2),
     "meter_type": ("asg.type", 1),
-    "meter": ("asg.meter_pid, asg.serial_number", 2),
+    "meter": ("asg.serial_number, asg.meter_pid", 2),
 }
 _TIME = {  # (grain, group) → expression
     ("month", "month"): "r.month",
@@ -190,12 +197,12 @@ WITH a0 AS (
     JOIN meters_property p ON p.id = bp.property_id
     WHERE a.organization_id = %(org)s
     WINDOW w AS (PARTITION BY a.meter_id ORDER BY a.connected_at)
-), asg AS (
+), asg AS MATERIALIZED (  -- each assignment's range computed once, not per row
     SELECT a0.meter_id, a0.tz, m.type, m.unit, m.public_id::text AS meter_pid,
            m.serial_number, bp.public_id::text AS bp_pid, bp.name AS bp_name,
            p.public_id::text AS property_pid, p.name AS property_name,
-           CASE WHEN a0.n = 1 THEN {minus_inf} ELSE {lo} END AS lo,
-           CASE WHEN a0.next_at IS NULL THEN {plus_inf} ELSE {hi} END AS hi
+           greatest({start}, CASE WHEN a0.n = 1 THEN {minus_inf} ELSE {lo} END) AS lo,
+           least({end}, CASE WHEN a0.next_at IS NULL THEN {plus_inf} ELSE {hi} END) AS hi
     FROM a0
     JOIN meters_meter m ON m.id = a0.meter_id
     JOIN meters_billingpoint bp ON bp.id = a0.billing_point_id
@@ -204,9 +211,8 @@ WITH a0 AS (
 )
 SELECT {dims} asg.unit, sum(r.quantity)
 FROM asg JOIN {table} r ON r.meter_id = asg.meter_id AND {key} >= asg.lo AND {key} < asg.hi
-WHERE r.organization_id = %(org)s AND {period}
+WHERE r.organization_id = %(org)s
 GROUP BY {group_cols}
-ORDER BY {group_cols}
 """
 
 _ENERGY_FILTERS = {
@@ -218,20 +224,34 @@ _ENERGY_FILTERS = {
 
 
 def _energy_rows(org_id, first, last, groups, grain, filters) -> list[EnergyRow]:
-    table, key, period = _TABLES[grain]
+    table, key = _TABLES[grain]
+    start, end = _PERIOD[grain]
     select, widths = _select(groups, grain, _DIMENSIONS, _TIME)
     sql = _ENERGY_SQL.format(
         minus_inf=_INFINITY[grain].format(sign="-"), plus_inf=_INFINITY[grain].format(sign=""),
         lo=_CEIL[grain].format(x="a0.connected_at"), hi=_CEIL[grain].format(x="a0.next_at"),
         filters=_where(filters, _ENERGY_FILTERS), dims=select, table=table, key=key,
-        period=period, group_cols=", ".join(str(n + 1) for n in range(sum(widths) + 1)),
+        start=start, end=end, group_cols=", ".join(str(n + 1) for n in range(sum(widths) + 1)),
     )
     params = {"org": org_id, "first": first, "last": last,
               "end": last + timedelta(days=1), **filters}
-    with connection.cursor() as cursor:
+    with _no_jit() as cursor:
         cursor.execute(sql, params)
-        return [EnergyRow(_keys(groups, widths, row), row[-2], row[-1])
-                for row in cursor.fetchall()]
+        found = sorted(cursor.fetchall(), key=_order)  # sorted here: the plan may hash
+    return [EnergyRow(_keys(groups, widths, row), row[-2], row[-1]) for row in found]
+
+
+def _order(row: tuple) -> tuple:
+    return tuple((v is None, v) for v in row[:-1])
+
+
+@contextmanager
+def _no_jit():
+    """A cursor in a transaction without JIT: the range joins' estimates are high enough to
+    trigger it, and compiling costs more (up to seconds) than the aggregate itself."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL jit = off")
+        yield cursor
 
 
 def _select(groups, grain, dimensions, times) -> tuple[str, list[int]]:
@@ -254,7 +274,7 @@ def _where(filters: dict, clauses: dict) -> str:
 def _keys(groups, widths, row) -> dict[str, Any]:
     keys, at = {}, 0
     for g, width in zip(groups, widths, strict=True):
-        keys[g] = Ref(*row[at:at + 2]) if width == 2 else row[at]
+        keys[g] = Ref(id=row[at + 1], name=row[at]) if width == 2 else row[at]
         at += width
     return keys
 
@@ -262,8 +282,8 @@ def _keys(groups, widths, row) -> dict[str, Any]:
 # --- cost -----------------------------------------------------------------------------------
 
 _COST_DIMENSIONS = {
-    "property": ("p.public_id::text, p.name", 2),
-    "billing_point": ("bp.public_id::text, bp.name", 2),
+    "property": ("p.name, p.public_id::text", 2),
+    "billing_point": ("bp.name, bp.public_id::text", 2),
     "meter_type": ("x.meter_type", 1),
 }
 _COST_TIME = {(None, "month"): "date_trunc('month', i.period_start AT TIME ZONE p.time_zone)::date"}
@@ -305,7 +325,7 @@ def _cost_rows(org_id, first, last, groups, filters) -> list[CostRow]:
         dims=select, filters=_where(filters, _COST_FILTERS),
         group_cols=", ".join(str(n + 1) for n in range(sum(widths) + 1)),
     )
-    with connection.cursor() as cursor:
+    with _no_jit() as cursor:
         cursor.execute(sql, {"org": org_id, "first": first, "last": last, **filters})
         return [CostRow(_keys(groups, widths, row), row[-2], row[-1])
                 for row in cursor.fetchall()]
