@@ -157,7 +157,8 @@ _TABLES = {
 #: assignment's own range, so a row is tested by two plain comparisons (an ``AT TIME
 #: ZONE`` per row of a year of hours costs more than the aggregate).
 _PERIOD = {
-    "hour": ("(%(first)s::timestamp AT TIME ZONE a0.tz)", "(%(end)s::timestamp AT TIME ZONE a0.tz)"),
+    "hour": ("(%(first)s::timestamp AT TIME ZONE a0.tz)",
+             "(%(end)s::timestamp AT TIME ZONE a0.tz)"),
     "day": ("%(first)s::date", "%(end)s::date"),
     "month": ("%(first)s::date", "%(end)s::date"),
 }
