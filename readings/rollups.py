@@ -201,12 +201,13 @@ def write_days(
 
 
 def _write_hours(cursor, organization_id: int, segments: list[tuple]) -> None:
-    """The hours statement, without JIT: its row estimates (``generate_series`` per line)
-    are far too high, and compiling it cost seconds for a statement that runs in tens of
-    milliseconds."""
+    """The hours statement, without JIT and with room for its aggregate: its row estimates
+    (``generate_series`` per line) are far too high, so it would compile JIT code for
+    seconds and plan its final aggregate to spill to disk."""
     columns = [list(c) for c in zip(*segments, strict=True)]
     with transaction.atomic():
         cursor.execute("SET LOCAL jit = off")
+        cursor.execute("SET LOCAL work_mem = '32MB'")
         cursor.execute(_HOURS_SQL, [*columns, organization_id])
 
 
