@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
 
@@ -45,6 +45,10 @@ COST_GROUPS = frozenset({"property", "billing_point", "meter_type", "month"})
 #: The longest period a report covers, and the longest grouped by hour (rows per meter).
 MAX_DAYS = 3 * 366
 MAX_HOUR_DAYS = 366
+#: The widest offset of a time zone from UTC: the hours of local days lie within this of
+#: the same UTC days.
+ZONE_SPAN = timedelta(hours=15)
+ONE_DAY = timedelta(days=1)
 
 
 class Ref(NamedTuple):
@@ -148,10 +152,11 @@ def _grain(first: date, last: date, groups: tuple[str, ...]) -> str:
 
 # --- consumption ------------------------------------------------------------------------------
 
-_TABLES = {
-    "hour": ("readings_hourlyconsumption", "r.hour"),
-    "day": ("readings_dailyconsumption", "r.day"),
-    "month": ("readings_monthlyconsumption", "r.month"),
+_TABLES = {  # table, row key, the period as a plain filter (a superset for hours)
+    "hour": ("readings_hourlyconsumption", "r.hour",
+             "r.hour >= %(scan_lo)s AND r.hour < %(scan_hi)s"),
+    "day": ("readings_dailyconsumption", "r.day", "r.day BETWEEN %(first)s AND %(last)s"),
+    "month": ("readings_monthlyconsumption", "r.month", "r.month BETWEEN %(first)s AND %(last)s"),
 }
 #: The period as row keys [start, end) of each assignment's zone: folded into the
 #: assignment's own range, so a row is tested by two plain comparisons (an ``AT TIME
@@ -212,7 +217,7 @@ WITH a0 AS (
 )
 SELECT {dims} asg.unit, sum(r.quantity)
 FROM asg JOIN {table} r ON r.meter_id = asg.meter_id AND {key} >= asg.lo AND {key} < asg.hi
-WHERE r.organization_id = %(org)s
+WHERE r.organization_id = %(org)s AND {scan}
 GROUP BY {group_cols}
 """
 
@@ -225,21 +230,24 @@ _ENERGY_FILTERS = {
 
 
 def _energy_rows(org_id, first, last, groups, grain, filters) -> list[EnergyRow]:
-    table, key = _TABLES[grain]
+    table, key, scan = _TABLES[grain]
     start, end = _PERIOD[grain]
     select, widths = _select(groups, grain, _DIMENSIONS, _TIME)
     sql = _ENERGY_SQL.format(
         minus_inf=_INFINITY[grain].format(sign="-"), plus_inf=_INFINITY[grain].format(sign=""),
         lo=_CEIL[grain].format(x="a0.connected_at"), hi=_CEIL[grain].format(x="a0.next_at"),
         filters=_where(filters, _ENERGY_FILTERS), dims=select, table=table, key=key,
-        start=start, end=end, group_cols=", ".join(str(n + 1) for n in range(sum(widths) + 1)),
+        start=start, end=end, scan=scan,
+        group_cols=", ".join(str(n + 1) for n in range(sum(widths) + 1)),
     )
-    params = {"org": org_id, "first": first, "last": last,
-              "end": last + timedelta(days=1), **filters}
+    params = {"org": org_id, "first": first, "last": last, "end": last + timedelta(days=1),
+              "scan_lo": datetime.combine(first, time(0), UTC) - ZONE_SPAN,
+              "scan_hi": datetime.combine(last, time(0), UTC) + ONE_DAY + ZONE_SPAN, **filters}
     with _no_jit() as cursor:
         cursor.execute(sql, params)
         found = sorted(cursor.fetchall(), key=_order)  # sorted here: the plan may hash
-    return [EnergyRow(_keys(groups, widths, row), row[-2], row[-1]) for row in found]
+    refs: dict = {}
+    return [EnergyRow(_keys(groups, widths, row, refs), row[-2], row[-1]) for row in found]
 
 
 def _order(row: tuple) -> tuple:
@@ -272,10 +280,15 @@ def _where(filters: dict, clauses: dict) -> str:
     return " AND ".join(used) or "true"
 
 
-def _keys(groups, widths, row) -> dict[str, Any]:
+def _keys(groups, widths, row, refs: dict) -> dict[str, Any]:
+    """A row's keys by group; ``refs`` shares one :class:`Ref` per property/point/meter."""
     keys, at = {}, 0
     for g, width in zip(groups, widths, strict=True):
-        keys[g] = Ref(id=row[at + 1], name=row[at]) if width == 2 else row[at]
+        if width == 2:
+            pair = (row[at + 1], row[at])
+            keys[g] = refs.get(pair) or refs.setdefault(pair, Ref(*pair))
+        else:
+            keys[g] = row[at]
         at += width
     return keys
 
@@ -328,8 +341,9 @@ def _cost_rows(org_id, first, last, groups, filters) -> list[CostRow]:
     )
     with _no_jit() as cursor:
         cursor.execute(sql, {"org": org_id, "first": first, "last": last, **filters})
-        return [CostRow(_keys(groups, widths, row), row[-2], row[-1])
-                for row in cursor.fetchall()]
+        found = cursor.fetchall()
+    refs: dict = {}
+    return [CostRow(_keys(groups, widths, row, refs), row[-2], row[-1]) for row in found]
 
 
 def row_instant(value: Any) -> bool:
