@@ -92,7 +92,8 @@ def reset(meter_ids: list[int]) -> None:
     with connection.cursor() as cursor:
         for year, month in MONTHS:
             cursor.execute(f"TRUNCATE {partition_name(year, month)}")  # constant names
-        for table in ("meterreadingstate", "dailyconsumption", "monthlyconsumption"):
+        for table in ("meterreadingstate", "dailyconsumption", "monthlyconsumption",
+                      "hourlyconsumption"):
             cursor.execute(
                 f"DELETE FROM readings_{table} WHERE meter_id = ANY(%s)",  # noqa: S608
                 [meter_ids],

@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "billing",
     "gateways",
     "ledger",
+    "monitoring",
 ]
 
 MIDDLEWARE = [

@@ -19,6 +19,7 @@ api_v1 = [
     path("", include("billing.api_urls")),
     path("", include("gateways.api_urls")),
     path("", include("ledger.api_urls")),
+    path("", include("monitoring.api_urls")),
 ]
 
 urlpatterns = [
@@ -62,6 +63,7 @@ urlpatterns = [
     path("billing/", include("billing.urls")),
     path("gateways/", include("gateways.urls")),
     path("ledger/", include("ledger.urls")),
+    path("monitoring/", include("monitoring.urls")),
     # the tenant portal: tenants' pages and billing's pages under one prefix
     path("my/", include("tenants.portal_urls")),
     path("my/", include("billing.tenant_portal_urls")),

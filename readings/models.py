@@ -327,6 +327,33 @@ class MonthlyConsumption(OrganizationScopedRow):
         return f"{self.meter_id} {self.month:%Y-%m}: {self.quantity}"
 
 
+class HourlyConsumption(OrganizationScopedRow):
+    """Consumption of a meter in one hour of a complete local day, for hourly charts and reports.
+
+    ``hour`` is the absolute instant the hour begins (stored in UTC): the hours of a local
+    day are its local midnight + 0, 1, 2 … hours, so a DST day has 23 or 25 of them (in a
+    zone whose offset is not a whole number of hours they start at :30 or :45 UTC; where a
+    DST shift is not a whole hour the day's last bucket is shorter). Kept with the days,
+    by the same code and in the same transaction (``readings.rollups``): the boundary
+    totals are the consumption selector's, and each hour is the difference of the
+    cumulative consumption since the start of its day segment, rounded to the stored
+    places, so the hours of a day sum *exactly* to its :class:`DailyConsumption`.
+    """
+
+    pk = models.CompositePrimaryKey("meter_id", "hour")
+    meter = models.ForeignKey(
+        "meters.Meter", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    hour = models.DateTimeField(help_text="Start of the hour (the local day's midnight + n h).")
+    quantity = models.DecimalField(max_digits=VALUE_DIGITS + 8, decimal_places=VALUE_PLACES)
+
+    class Meta:
+        ordering = ["meter_id", "hour"]
+
+    def __str__(self) -> str:
+        return f"{self.meter_id} {self.hour:%Y-%m-%d %H:%M}: {self.quantity}"
+
+
 # Measurements (instantaneous values) live in their own module; Django finds their models
 # through this one.
 from readings.measurements.models import (  # noqa: E402, F401
@@ -334,4 +361,3 @@ from readings.measurements.models import (  # noqa: E402, F401
     MeasurementAggregate,
     MeasurementSeries,
 )
-

@@ -43,6 +43,8 @@ QUERY = {
     "/api/v1/occupancies/occupants/": lambda w: {
         "billing_point": str(w.objects["billing_point"].public_id),
         "start": "2024-01-01T00:00:00Z", "end": "2027-01-01T00:00:00Z"},
+    "/api/v1/reports/energy/": lambda w: {
+        "from": "2024-01-01", "to": "2026-12-31", "group_by": "property,meter_type,month"},
 }
 
 

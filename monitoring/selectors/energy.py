@@ -1,0 +1,351 @@
+"""The energy report: consumption (and cost) by property, billing point, meter type, meter,
+month, day or hour over a period of local days. The one selector the report page, the API
+and (later) the exports use.
+
+**Consumption** comes only from the consumption rollups of ``readings`` (hourly, daily,
+monthly per meter; built by the same segment arithmetic as invoices, complete local days
+only), one set-based query: the *grain* is the coarsest table that answers the request
+(hours if grouped by hour, days if grouped by day or the period is not whole months,
+months otherwise), so a year by property and month reads 12 rows per meter.
+
+**Billing points are a view, not a table.** A meter's rollup row is attributed to the
+billing point (and property) of the meter's assignment *at the start of the row's period*;
+the row in which a meter moves (a day, a month, an hour) counts for the billing point it
+was at when that period began, and a first assignment also takes the period it was
+connected in. A table per billing point would have to be rewritten whenever an
+assignment's dates are corrected, and would duplicate every meter row; the view costs one
+hash join on the meter and a range test (``lo``/``hi`` per assignment, in the grain's own
+key), and a move is as exact as the grain asked for (group by day or hour for a mid-month
+move).
+
+**Cost** is read from issued (and paid) invoices: the net amounts of their lines, less the
+lines of their credit notes, in the invoice's currency, by the local month the invoice
+period starts in ("monitoring reads what billing reads"). Lines carry their meter type
+(usage lines); standing charges and add-ons have none and show as ``meter_type=""``. Cost
+is available grouped by property, billing point, meter type and month only.
+
+Every query is filtered by the organization of the scoping context (fails closed without one).
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any, NamedTuple
+
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+
+from billspree.core.scoping import require_organization
+
+GROUPS = ("property", "billing_point", "meter_type", "meter", "month", "day", "hour")
+COST_GROUPS = frozenset({"property", "billing_point", "meter_type", "month"})
+#: The longest period a report covers, and the longest grouped by hour (rows per meter).
+MAX_DAYS = 3 * 366
+MAX_HOUR_DAYS = 366
+#: The widest offset of a time zone from UTC: the hours of local days lie within this of
+#: the same UTC days.
+ZONE_SPAN = timedelta(hours=15)
+ONE_DAY = timedelta(days=1)
+
+
+class Ref(NamedTuple):
+    """A property, billing point or meter in a row: its public id and its name."""
+
+    id: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class EnergyRow:
+    keys: dict[str, Any]
+    unit: str
+    quantity: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class CostRow:
+    keys: dict[str, Any]
+    currency: str
+    amount: Decimal
+
+
+@dataclass
+class EnergyReport:
+    first: date
+    last: date
+    group_by: tuple[str, ...]
+    grain: str
+    rows: list[EnergyRow] = field(default_factory=list)
+    totals: dict[str, Decimal] = field(default_factory=dict)  # unit → quantity
+    costs: list[CostRow] | None = None  # None: not available for this grouping
+    cost_totals: dict[str, Decimal] = field(default_factory=dict)  # currency → net amount
+
+
+def parse_group_by(raw: str | list[str] | tuple[str, ...] | None) -> tuple[str, ...]:
+    """``"property,month"`` (or a list) → the groups in the report's fixed order."""
+    if raw is None or raw == "":
+        return ()
+    items = raw.split(",") if isinstance(raw, str) else list(raw)
+    items = [i.strip() for i in items if i.strip()]
+    unknown = [i for i in items if i not in GROUPS]
+    if unknown:
+        raise ValidationError({"group_by": [
+            f"Unknown group {', '.join(map(repr, unknown))}: use any of {', '.join(GROUPS)}."]})
+    return tuple(g for g in GROUPS if g in items)
+
+
+def check_period(first: date | None, last: date | None, group_by: tuple[str, ...]) -> None:
+    errors: dict[str, list[str]] = {}
+    if first is None:
+        errors["from"] = ["Give the first local day of the period (YYYY-MM-DD)."]
+    if last is None:
+        errors["to"] = ["Give the last local day of the period (YYYY-MM-DD, inclusive)."]
+    if errors:
+        raise ValidationError(errors)
+    if last < first:
+        raise ValidationError({"to": [f"The period ends ({last}) before it begins ({first})."]})
+    days = (last - first).days + 1
+    if days > MAX_DAYS:
+        raise ValidationError({"to": [f"A report covers at most {MAX_DAYS} days; this is {days}."]})
+    if "hour" in group_by and days > MAX_HOUR_DAYS:
+        raise ValidationError({"group_by": [
+            f"Grouped by hour a report covers at most {MAX_HOUR_DAYS} days; this is {days}."]})
+
+
+def energy_report(
+    *,
+    first: date | None,
+    last: date | None,
+    group_by: tuple[str, ...] | list[str] | str | None = (),
+    property_id: int | None = None,
+    billing_point_id: int | None = None,
+    meter_id: int | None = None,
+    meter_type: str | None = None,
+) -> EnergyReport:
+    """Consumption (and cost) over the local days [first, last], grouped and filtered."""
+    groups = parse_group_by(group_by)
+    check_period(first, last, groups)
+    org = require_organization()
+    grain = _grain(first, last, groups)
+    filters = {"property_id": property_id, "billing_point_id": billing_point_id,
+               "meter_id": meter_id, "meter_type": meter_type or None}
+    report = EnergyReport(first, last, groups, grain)
+    report.rows = _energy_rows(org.pk, first, last, groups, grain, filters)
+    for row in report.rows:
+        report.totals[row.unit] = report.totals.get(row.unit, Decimal(0)) + row.quantity
+    if set(groups) <= COST_GROUPS:
+        report.costs = _cost_rows(org.pk, first, last, groups, filters)
+        for c in report.costs:
+            report.cost_totals[c.currency] = report.cost_totals.get(c.currency, 0) + c.amount
+    return report
+
+
+def _grain(first: date, last: date, groups: tuple[str, ...]) -> str:
+    if "hour" in groups:
+        return "hour"
+    whole_months = first.day == 1 and (last + timedelta(days=1)).day == 1
+    return "day" if "day" in groups or not whole_months else "month"
+
+
+# --- consumption ------------------------------------------------------------------------------
+
+_TABLES = {  # table, row key, the period as a plain filter (a superset for hours)
+    "hour": ("readings_hourlyconsumption", "r.hour",
+             "r.hour >= %(scan_lo)s AND r.hour < %(scan_hi)s"),
+    "day": ("readings_dailyconsumption", "r.day", "r.day BETWEEN %(first)s AND %(last)s"),
+    "month": ("readings_monthlyconsumption", "r.month", "r.month BETWEEN %(first)s AND %(last)s"),
+}
+#: The period as row keys [start, end) of each assignment's zone: folded into the
+#: assignment's own range, so a row is tested by two plain comparisons (an ``AT TIME
+#: ZONE`` per row of a year of hours costs more than the aggregate).
+_PERIOD = {
+    "hour": ("(%(first)s::timestamp AT TIME ZONE a0.tz)",
+             "(%(end)s::timestamp AT TIME ZONE a0.tz)"),
+    "day": ("%(first)s::date", "%(end)s::date"),
+    "month": ("%(first)s::date", "%(end)s::date"),
+}
+
+#: The first row key of a grain that begins at or after an instant ``x`` (timestamptz):
+#: a row belongs to the assignment in effect when its period begins.
+_CEIL = {
+    "hour": "{x}",
+    "day": "((({x}) AT TIME ZONE a0.tz) - interval '1 microsecond')::date + 1",
+    "month": "(date_trunc('month', (({x}) AT TIME ZONE a0.tz) - interval '1 microsecond')"
+             " + interval '1 month')::date",
+}
+_INFINITY = {"hour": "'{sign}infinity'::timestamptz", "day": "'{sign}infinity'::date",
+             "month": "'{sign}infinity'::date"}
+
+_DIMENSIONS = {  # group → (select expressions: name first, so rows sort by it; how many)
+    "property": ("asg.property_name, asg.property_pid", 2),
+    "billing_point": ("asg.bp_name, asg.bp_pid", 2),
+    "meter_type": ("asg.type", 1),
+    "meter": ("asg.serial_number, asg.meter_pid", 2),
+}
+_TIME = {  # (grain, group) → expression
+    ("month", "month"): "r.month",
+    ("day", "month"): "date_trunc('month', r.day)::date",
+    ("hour", "month"): "date_trunc('month', r.hour AT TIME ZONE asg.tz)::date",
+    ("day", "day"): "r.day",
+    ("hour", "day"): "(r.hour AT TIME ZONE asg.tz)::date",
+    ("hour", "hour"): "r.hour",
+}
+
+_ENERGY_SQL = """
+WITH a0 AS (
+    SELECT a.meter_id, a.billing_point_id, bp.property_id, p.time_zone AS tz, a.connected_at,
+           row_number() OVER w AS n, lead(a.connected_at) OVER w AS next_at
+    FROM meters_meterassignment a
+    JOIN meters_billingpoint bp ON bp.id = a.billing_point_id
+    JOIN meters_property p ON p.id = bp.property_id
+    WHERE a.organization_id = %(org)s
+    WINDOW w AS (PARTITION BY a.meter_id ORDER BY a.connected_at)
+), asg AS MATERIALIZED (  -- each assignment's range computed once, not per row
+    SELECT a0.meter_id, a0.tz, m.type, m.unit, m.public_id::text AS meter_pid,
+           m.serial_number, bp.public_id::text AS bp_pid, bp.name AS bp_name,
+           p.public_id::text AS property_pid, p.name AS property_name,
+           greatest({start}, CASE WHEN a0.n = 1 THEN {minus_inf} ELSE {lo} END) AS lo,
+           least({end}, CASE WHEN a0.next_at IS NULL THEN {plus_inf} ELSE {hi} END) AS hi
+    FROM a0
+    JOIN meters_meter m ON m.id = a0.meter_id
+    JOIN meters_billingpoint bp ON bp.id = a0.billing_point_id
+    JOIN meters_property p ON p.id = a0.property_id
+    WHERE {filters}
+)
+SELECT {dims} asg.unit, sum(r.quantity)
+FROM asg JOIN {table} r ON r.meter_id = asg.meter_id AND {key} >= asg.lo AND {key} < asg.hi
+WHERE r.organization_id = %(org)s AND {scan}
+GROUP BY {group_cols}
+"""
+
+_ENERGY_FILTERS = {
+    "property_id": "a0.property_id = %(property_id)s",
+    "billing_point_id": "a0.billing_point_id = %(billing_point_id)s",
+    "meter_id": "a0.meter_id = %(meter_id)s",
+    "meter_type": "m.type = %(meter_type)s",
+}
+
+
+def _energy_rows(org_id, first, last, groups, grain, filters) -> list[EnergyRow]:
+    table, key, scan = _TABLES[grain]
+    start, end = _PERIOD[grain]
+    select, widths = _select(groups, grain, _DIMENSIONS, _TIME)
+    sql = _ENERGY_SQL.format(
+        minus_inf=_INFINITY[grain].format(sign="-"), plus_inf=_INFINITY[grain].format(sign=""),
+        lo=_CEIL[grain].format(x="a0.connected_at"), hi=_CEIL[grain].format(x="a0.next_at"),
+        filters=_where(filters, _ENERGY_FILTERS), dims=select, table=table, key=key,
+        start=start, end=end, scan=scan,
+        group_cols=", ".join(str(n + 1) for n in range(sum(widths) + 1)),
+    )
+    params = {"org": org_id, "first": first, "last": last, "end": last + timedelta(days=1),
+              "scan_lo": datetime.combine(first, time(0), UTC) - ZONE_SPAN,
+              "scan_hi": datetime.combine(last, time(0), UTC) + ONE_DAY + ZONE_SPAN, **filters}
+    with _no_jit() as cursor:
+        cursor.execute(sql, params)
+        found = sorted(cursor.fetchall(), key=_order)  # sorted here: the plan may hash
+    refs: dict = {}
+    return [EnergyRow(_keys(groups, widths, row, refs), row[-2], row[-1]) for row in found]
+
+
+def _order(row: tuple) -> tuple:
+    return tuple((v is None, v) for v in row[:-1])
+
+
+@contextmanager
+def _no_jit():
+    """A cursor in a transaction without JIT: the range joins' estimates are high enough to
+    trigger it, and compiling costs more (up to seconds) than the aggregate itself."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL jit = off")
+        yield cursor
+
+
+def _select(groups, grain, dimensions, times) -> tuple[str, list[int]]:
+    parts, widths = [], []
+    for g in groups:
+        if g in dimensions:
+            expr, width = dimensions[g]
+        else:
+            expr, width = times[(grain, g)], 1
+        parts.append(expr)
+        widths.append(width)
+    return "".join(f"{p}, " for p in parts), widths
+
+
+def _where(filters: dict, clauses: dict) -> str:
+    used = [clauses[name] for name, value in filters.items() if value is not None]
+    return " AND ".join(used) or "true"
+
+
+def _keys(groups, widths, row, refs: dict) -> dict[str, Any]:
+    """A row's keys by group; ``refs`` shares one :class:`Ref` per property/point/meter."""
+    keys, at = {}, 0
+    for g, width in zip(groups, widths, strict=True):
+        if width == 2:
+            pair = (row[at + 1], row[at])
+            keys[g] = refs.get(pair) or refs.setdefault(pair, Ref(*pair))
+        else:
+            keys[g] = row[at]
+        at += width
+    return keys
+
+
+# --- cost -----------------------------------------------------------------------------------
+
+_COST_DIMENSIONS = {
+    "property": ("p.name, p.public_id::text", 2),
+    "billing_point": ("bp.name, bp.public_id::text", 2),
+    "meter_type": ("x.meter_type", 1),
+}
+_COST_TIME = {(None, "month"): "date_trunc('month', i.period_start AT TIME ZONE p.time_zone)::date"}
+
+#: Net amounts of issued (and paid) invoices' lines, and of the credit-note lines against
+#: them (negative), by the local day the invoice period begins.
+_COST_SQL = """
+WITH x AS (
+    SELECT l.invoice_id, l.meter_type, l.meter_id, l.amount FROM billing_invoiceline l
+    WHERE l.organization_id = %(org)s
+    UNION ALL
+    SELECT cn.invoice_id, coalesce(il.meter_type, ''), il.meter_id, c.amount
+    FROM billing_creditnoteline c JOIN billing_creditnote cn ON cn.id = c.credit_note_id
+    LEFT JOIN billing_invoiceline il ON il.id = c.invoice_line_id
+    WHERE c.organization_id = %(org)s
+)
+SELECT {dims} i.currency, sum(x.amount)
+FROM x JOIN billing_invoice i ON i.id = x.invoice_id
+JOIN meters_billingpoint bp ON bp.id = i.billing_point_id
+JOIN meters_property p ON p.id = bp.property_id
+WHERE i.organization_id = %(org)s AND i.status IN ('issued', 'paid')
+  AND (i.period_start AT TIME ZONE p.time_zone)::date BETWEEN %(first)s AND %(last)s
+  AND {filters}
+GROUP BY {group_cols}
+ORDER BY {group_cols}
+"""
+
+_COST_FILTERS = {
+    "property_id": "bp.property_id = %(property_id)s",
+    "billing_point_id": "i.billing_point_id = %(billing_point_id)s",
+    "meter_id": "x.meter_id = %(meter_id)s",
+    "meter_type": "x.meter_type = %(meter_type)s",
+}
+
+
+def _cost_rows(org_id, first, last, groups, filters) -> list[CostRow]:
+    select, widths = _select(groups, None, _COST_DIMENSIONS, _COST_TIME)
+    sql = _COST_SQL.format(
+        dims=select, filters=_where(filters, _COST_FILTERS),
+        group_cols=", ".join(str(n + 1) for n in range(sum(widths) + 1)),
+    )
+    with _no_jit() as cursor:
+        cursor.execute(sql, {"org": org_id, "first": first, "last": last, **filters})
+        found = cursor.fetchall()
+    refs: dict = {}
+    return [CostRow(_keys(groups, widths, row, refs), row[-2], row[-1]) for row in found]
+
+
+def row_instant(value: Any) -> bool:
+    """Whether a key value is an instant (the ``hour`` group) rather than a local date."""
+    return isinstance(value, datetime)

@@ -1,0 +1,1 @@
+"""Monitoring changes no state yet: reports are read-only (see ``monitoring.selectors``)."""

@@ -1,0 +1,1 @@
+"""Background jobs of monitoring (exports, scheduled reports): none yet."""
