@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 ARGS ?=
+# make test runs on this many processes (pytest-xdist; -n0 in ARGS: one process)
+TEST_WORKERS ?= 2
 
 .PHONY: venv demo test lint bench clean
 
@@ -18,7 +20,7 @@ demo: venv
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py demo
 
 test: venv
-	$(BIN)/python -m pytest $(ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal $(ARGS)
 
 lint: venv
 	$(BIN)/ruff check .

@@ -28,13 +28,18 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+#: How long a step or an ``expect`` waits for the page: Playwright's 5 s default for
+#: ``expect`` is short when the suite shares the cores with a second xdist worker (Swagger
+#: UI waits for the generated schema); what is expected is unchanged.
+TIMEOUT_MS = 15_000
 
 
 @pytest.fixture(scope="session")
 def browser():
     require_service(CHROMIUM is not None, "Chromium (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=TIMEOUT_MS)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield browser
@@ -45,7 +50,7 @@ def browser():
 def page(browser, live_server, request):
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 860})
     page = context.new_page()
-    page.set_default_timeout(15_000)
+    page.set_default_timeout(TIMEOUT_MS)
     yield page
     failed = getattr(request.node, "rep_call", None)
     if failed is not None and failed.failed:
