@@ -7,11 +7,11 @@ each in 100 properties, their accounts (``accounts_for``), one issued invoice pe
 fills every bucket) posted to the ledger in one ``post_documents`` call, and a CSV bank
 file of one credit line per invoice (every tenth pays half, the rest in full).
 
-Import path (:func:`import_path`): ``parse_bank_file`` → one query matching the lines'
-references to invoices → ``accounts_for`` → ``payments_record`` (payment rows, ledger
-entries through ``post``, allocation to the named invoice, invoice status, audit) — what the
-bank import does. The bank import service (``ledger/services/bank_imports.py``) is being
-written at the same time; switch :func:`import_path` to ``bank_import_create`` when it lands.
+Import path (:func:`import_path`): ``bank_import_create``, what a manager's upload runs —
+parse the file, match references to invoices (one query per rule), ``accounts_for``,
+``payments_record_ids`` (payment rows, entries through ``post``, allocation to the named
+invoice, paid status, audit), and the row report of every bank line; its rows go in with
+``COPY`` (``billspree.core.db.copy_rows``).
 
 Baseline: raw ``COPY`` of the same number of payment rows and ledger entry rows into the
 same tables (ids, sequence numbers and running balances computed beforehand), plus the
