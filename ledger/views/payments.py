@@ -102,12 +102,18 @@ class PaymentRecordView(ServiceFormView):
             account=self.account, amount=d["amount"], received_on=d["received_on"],
             method=d["method"], reference=d["reference"], note=d["note"],
             invoices=d["invoices"], **self.actor.kwargs())
+        self.received = d["amount"]
         return payment
 
     def success_message(self, payment: Payment) -> str:
         self.account.refresh_from_db()
-        return (f"Payment of {payment.amount:.2f} {payment.currency} recorded. "
-                f"Balance now {self.account.balance:.2f} {self.account.currency}.")
+        balance = f"Balance now {self.account.balance:.2f} {self.account.currency}."
+        if payment.account_id != self.account.pk or payment.amount != self.received:
+            # it quoted one of this parent account's summaries: split over the children
+            return (f"Payment of {self.received:.2f} {payment.currency} quotes summary "
+                    f"reference {payment.reference}: it was split over the children's "
+                    f"invoices on that summary (see the summary for each part). {balance}")
+        return f"Payment of {payment.amount:.2f} {payment.currency} recorded. {balance}"
 
     def success_url(self, payment: Payment) -> str:
         return reverse("ledger:account_detail", args=[self.account.public_id])

@@ -175,3 +175,21 @@ def test_a_bad_summary_payment_changes_nothing(group):
     row = imp.lines.get()
     assert row.status == BankLineStatus.UNMATCHED and "CHF" in row.reason
     assert open_of(invs, today)["a2"] == D("50.00")
+
+
+def test_the_portal_says_a_payment_on_the_parent_was_split(group):
+    from tests.conftest import login_client
+
+    w, today, summary, accounts, invs = group
+    client = login_client(w.manager, w.org)
+    url = f"/ledger/accounts/{accounts['parent'].public_id}/"
+    response = client.post(url + "payments/new/", {
+        "amount": "80.00", "received_on": today.isoformat(), "method": "bank_transfer",
+        "reference": summary.payment_reference, "note": "", "allocation": "oldest"})
+    assert response.status_code == 302
+    html = client.get(url).content.decode()
+    assert (f"Payment of 80.00 CHF quotes summary reference {summary.payment_reference}: "
+            "it was split over the children") in html
+    # 80.00 → a2 50.00 (due first) and b1 30.00: nothing stays on the parent
+    assert open_of(invs, today) == {"a1": D("100.00"), "a2": D("0"), "b1": D("170.00")}
+    assert "Balance now 0.00 CHF." in html
