@@ -13,7 +13,7 @@ from billspree.core.models import Role
 from billspree.core.portal import OrganizationPortalMixin, organization_today
 from billspree.core.portal_pages import page_context, paginate
 from ledger.forms import period_from
-from ledger.models import Account, Payment
+from ledger.models import Account, DunningNotice, Payment
 from ledger.selectors.accounts import (
     AccountFilters,
     account_entries,
@@ -97,6 +97,9 @@ class AccountDetailView(OrganizationPortalMixin, View):
             **page_context(entries, rows="entries"),
             "children": list(account.children.select_related("tenant")),
             "summaries": list(summaries_filtered(account=account)[:12]),
+            "reminders": list(DunningNotice.objects.filter(account=account)
+                              .select_related("level", "invoice", "fee_entry")
+                              .order_by("-run_on", "-pk")[:12]),
             "dunning_pause_url": dunning_pause_url(account),
             "can_record": Role.at_least(request.role, Role.MANAGER),
         })

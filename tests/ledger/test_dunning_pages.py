@@ -114,6 +114,11 @@ def test_portal_pages(setup):
         notice = DunningNotice.objects.get()
     listing = manager.get("/ledger/reminders/sent/")
     assert inv.number.encode() in listing.content
+    # the account's page lists its reminders, each linked to the notice
+    html = manager.get(f"/ledger/accounts/{account.public_id}/").content.decode()
+    card = html.split('data-testid="account-reminders"')[1].split("</section>")[0]
+    assert f"/ledger/reminders/sent/{notice.public_id}/" in card
+    assert ">Reminder</a>" in card and inv.number in card and "99.00" in card
     pdf = manager.get(f"/ledger/reminders/sent/{notice.public_id}/letter.pdf")
     assert pdf.status_code == 200, (notice.letter.name, pdf.content[:300])
     assert b"".join(pdf.streaming_content).startswith(b"%PDF")
