@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -66,9 +67,11 @@ class EnergyReportView(OrganizationAPIView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("from", str, required=True, description="First local day "
-                             "(YYYY-MM-DD) in each property's time zone"),
-            OpenApiParameter("to", str, required=True, description="Last local day, inclusive"),
+            OpenApiParameter("from", OpenApiTypes.DATE, required=True,
+                             description="First local day (YYYY-MM-DD) in each property's "
+                                         "time zone"),
+            OpenApiParameter("to", OpenApiTypes.DATE, required=True,
+                             description="Last local day, inclusive"),
             OpenApiParameter("group_by", str, description="Comma-separated, any of "
                              + ", ".join(GROUPS) + "; hour covers at most 366 days"),
             OpenApiParameter("property", str, description="Property id"),

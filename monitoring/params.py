@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
-from billspree.core.limits import date_in_range, date_range_message
+from billspree.core.limits import query_day
 from meters.models import BillingPoint, Meter, MeterType, Property
 from monitoring.selectors.energy import check_period, parse_group_by
 
@@ -53,16 +53,7 @@ def _collect(errors: dict, name: str, fn):
 
 
 def _date(query: Mapping[str, str], name: str) -> date | None:
-    raw = (query.get(name) or "").strip()
-    if not raw:
-        return None
-    try:
-        day = date.fromisoformat(raw)
-    except ValueError:
-        raise ValidationError({name: [f"Not a date (YYYY-MM-DD): {raw!r}."]}) from None
-    if not date_in_range(day):
-        raise ValidationError({name: [date_range_message()]})
-    return day
+    return query_day(query, name)
 
 
 def _scoped(query: Mapping[str, str], name: str, model) -> int | None:

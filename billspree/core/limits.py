@@ -22,3 +22,21 @@ def date_in_range(value: dt.date | dt.datetime) -> bool:
     """True when ``value`` (a date or datetime, aware or naive) lies within the bounds."""
     day = value.date() if isinstance(value, dt.datetime) else value
     return DATE_MIN <= day <= DATE_MAX
+
+
+def query_day(query, name: str) -> dt.date | None:
+    """The ``YYYY-MM-DD`` day in query parameter ``name`` (None when absent), or a
+    ``ValidationError`` on ``name`` saying why: the API and the report pages read their
+    ``from``/``to`` alike."""
+    from django.core.exceptions import ValidationError
+
+    raw = (query.get(name) or "").strip()
+    if not raw:
+        return None
+    try:
+        day = dt.date.fromisoformat(raw)
+    except ValueError:
+        raise ValidationError({name: [f"Not a date (YYYY-MM-DD): {raw!r}."]}) from None
+    if not date_in_range(day):
+        raise ValidationError({name: [date_range_message()]})
+    return day

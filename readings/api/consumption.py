@@ -19,7 +19,7 @@ from billspree.core.api_fields import (
     QuantityField,
     fixed_str,
 )
-from billspree.core.limits import date_in_range, date_range_message
+from billspree.core.limits import query_day
 from billspree.core.timefmt import api_instant
 from readings import selectors
 from readings.api.query import instant_param, meter_from_query, meter_zone
@@ -178,13 +178,4 @@ class ConsumptionChartView(OrganizationAPIView):
 
 
 def _date(request: Request, name: str) -> date | None:
-    raw = request.query_params.get(name)
-    if not raw:
-        return None
-    try:
-        day = date.fromisoformat(raw)
-    except ValueError:
-        raise ValidationError({name: [f"Not a date (YYYY-MM-DD): {raw!r}."]}) from None
-    if not date_in_range(day):
-        raise ValidationError({name: [date_range_message()]})
-    return day
+    return query_day(request.query_params, name)

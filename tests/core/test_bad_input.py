@@ -31,6 +31,7 @@ NEEDS = {
     "/api/v1/readings/": ("meter",),
     "/api/v1/readings/consumption/": ("meter",),
     "/api/v1/readings/consumption/chart/": ("meter",),
+    "/api/v1/measurements/": ("meter",),
 }
 
 
@@ -209,6 +210,7 @@ DATE_PARAMS = {"from": "date-time", "to": "date-time"}
 #: Valid values of the other required parameters, so the one under test is what is wrong.
 VALID = {
     "/api/v1/readings/consumption/": {"from": "2026-01-01", "to": "2026-02-01"},
+    "/api/v1/reports/energy/": {"from": "2026-01-01", "to": "2026-01-31"},
     "/api/v1/occupancies/occupants/": {"billing_point": "(the house's)",
                                        "start": "2026-01-01T00:00:00Z",
                                        "end": "2026-02-01T00:00:00Z"},
