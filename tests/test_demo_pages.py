@@ -188,9 +188,11 @@ def test_every_demo_page_renders_with_local_dates(demo):
     pages = _walk(tenant, tenant_routes, org, max_per_route=2)
     unreached = set(pages.pop("unreached").split("\n")) - {""}
     # the demo tenant has no credit note, switching needs a second portal access, and the
-    # demo organization has no logo (tests/core/test_private_files.py serves one)
+    # demo organization has no logo (tests/core/test_private_files.py serves one); the demo
+    # tenant is no parent account and got no reminder (tests/ledger cover both downloads)
     assert unreached <= {"my/credit-notes/<id>/credit-note.pdf", "my/switch/<access>/",
-                         "my/logo/<organization>/"}, unreached
+                         "my/logo/<organization>/", "my/account/summaries/<id>.pdf",
+                         "my/account/reminders/<id>/letter.pdf"}, unreached
     home = pages[reverse("my:home")]
     with organization_context(org):
         occupancies = list(access.tenant.occupancies.select_related("billing_point__property"))
