@@ -2,8 +2,8 @@
 
 from django.urls import path
 
-from monitoring import api
+from monitoring.api import energy
 
 urlpatterns = [
-    path("reports/energy/", api.EnergyReportView.as_view(), name="report-energy"),
+    path("reports/energy/", energy.EnergyReportView.as_view(), name="report-energy"),
 ]

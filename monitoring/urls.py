@@ -1,9 +1,9 @@
 from django.urls import path
 
-from monitoring import views
+from monitoring.views import energy
 
 app_name = "monitoring"
 
 urlpatterns = [
-    path("reports/energy/", views.EnergyReportView.as_view(), name="energy_report"),
+    path("reports/energy/", energy.EnergyReportView.as_view(), name="energy_report"),
 ]

@@ -1,0 +1,1 @@
+"""REST endpoints of monitoring, one module per report."""
