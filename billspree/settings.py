@@ -238,6 +238,18 @@ WHITENOISE_USE_FINDERS = DEBUG or TESTING
 # read (SizeLimitUploadHandler keeps the excess off the disk) and again by the services,
 # which refuse it with a message naming the limit before anything is stored.
 UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=50_000_000)  # "50 MB" in messages
+
+# --- report exports (monitoring.exports) ------------------------------------------------
+# An XLSX/PDF export of more rows than this is written by a Celery task (progress page,
+# download when done) instead of inside the request; CSV always streams.
+EXPORT_BACKGROUND_ROWS = env.int("EXPORT_BACKGROUND_ROWS", default=50_000)
+# A PDF prints at most this many rows per table (it says so; XLSX and CSV have every row).
+EXPORT_PDF_MAX_ROWS = env.int("EXPORT_PDF_MAX_ROWS", default=5_000)
+# A running export with no progress for this long is taken as stuck and re-dispatched.
+EXPORT_JOB_LEASE_SECONDS = env.int("EXPORT_JOB_LEASE_SECONDS", default=300)
+if min(EXPORT_BACKGROUND_ROWS, EXPORT_PDF_MAX_ROWS, EXPORT_JOB_LEASE_SECONDS) < 1:
+    raise ValueError("EXPORT_BACKGROUND_ROWS, EXPORT_PDF_MAX_ROWS and "
+                     "EXPORT_JOB_LEASE_SECONDS must be at least 1")
 if UPLOAD_MAX_BYTES < 1:
     raise ValueError("UPLOAD_MAX_BYTES must be at least 1")
 FILE_UPLOAD_HANDLERS = [

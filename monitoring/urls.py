@@ -1,9 +1,19 @@
 from django.urls import path
 
-from monitoring.views import energy
+from monitoring.views import energy, exports
 
 app_name = "monitoring"
 
 urlpatterns = [
     path("reports/energy/", energy.EnergyReportView.as_view(), name="energy_report"),
+    # exports (background jobs) and scheduled reports
+    path("exports/", exports.ExportListView.as_view(), name="export_list"),
+    path("exports/<uuid:id>/", exports.ExportDetailView.as_view(), name="export_detail"),
+    path("exports/<uuid:id>/download/", exports.ExportDownloadView.as_view(),
+         name="export_download"),
+    path("schedules/", exports.ScheduleListView.as_view(), name="schedule_list"),
+    path("schedules/new/", exports.ScheduleFormView.as_view(), name="schedule_new"),
+    path("schedules/<uuid:id>/", exports.ScheduleFormView.as_view(), name="schedule_edit"),
+    path("schedules/<uuid:id>/delete/", exports.ScheduleDeleteView.as_view(),
+         name="schedule_delete"),
 ]

@@ -100,3 +100,13 @@ def populate_organization(world: OrgWorld) -> OrgWorld:
         for populate in POPULATORS:
             populate(world)
     return world
+
+
+# monitoring (export jobs, scheduled reports): after every app it reads from
+def _populate_monitoring(world: OrgWorld) -> None:
+    from tests.monitoring.factories import populate
+
+    populate(world)
+
+
+POPULATORS.append(_populate_monitoring)

@@ -99,3 +99,8 @@ def credit_note_pdf(credit_note) -> bytes:
     from billing.selectors.statements import credit_note_statement_data
 
     return html_to_pdf(credit_note_html(credit_note_statement_data(credit_note=credit_note)))
+
+
+#: The one-render-at-a-time lock, for other PDFs rendered in the same process (report
+#: exports in ``monitoring.exports.pdf``): WeasyPrint is not thread-safe across documents.
+render_lock = _lock

@@ -1,0 +1,165 @@
+"""Background exports: create a job, run it (a Celery task calls :func:`export_job_run`),
+re-dispatch stuck ones.
+
+Running is claimed with a conditional update (``queued`` → ``running``, or a ``running``
+job whose heartbeat is older than the lease) and goes on only if exactly one row changed,
+so a task delivered twice (``acks_late``, a re-dispatch by the sweep) writes the file once.
+Progress (``rows_done``, ``heartbeat_at``) is written at most twice a second, outside any
+transaction, so the progress page sees it while the file is being written. A failure is
+stored as a sentence on the job (``error``), never lost in a log: the page says why.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files import File
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from billspree.core.models import Membership
+from billspree.core.scoping import organization_context
+from monitoring.models import ExportJob
+
+log = logging.getLogger(__name__)
+PROGRESS_INTERVAL_S = 0.5
+MAX_ATTEMPTS = 3
+
+
+def lease_seconds() -> int:
+    """A running job with no progress for this long is taken to be stuck (its worker died)."""
+    return int(getattr(settings, "EXPORT_JOB_LEASE_SECONDS", 300))
+
+
+def export_job_create(*, page: str, query: str, fmt: str, title: str, actor: Any,
+                      table: str = "", rows_total: int | None = None) -> ExportJob:
+    """A queued job; its task is sent when the transaction commits."""
+    job = ExportJob.objects.create(
+        page=page, query=query, format=fmt, table=table, title=title[:200],
+        rows_total=rows_total, created_by=actor if getattr(actor, "pk", None) else None)
+    transaction.on_commit(lambda: _dispatch(job.pk))
+    return job
+
+
+def _dispatch(job_id: int) -> None:
+    from monitoring.tasks import export_job_run as task
+
+    task.delay(job_id)
+
+
+def _claim(job_id: int) -> bool:
+    now = timezone.now()
+    stale = now - timedelta(seconds=lease_seconds())
+    claimable = Q(status=ExportJob.Status.QUEUED) | Q(status=ExportJob.Status.RUNNING,
+                                                      heartbeat_at__lt=stale)
+    changed = (ExportJob.objects.unscoped().filter(claimable, pk=job_id,
+                                                   attempts__lt=MAX_ATTEMPTS)
+               .update(status=ExportJob.Status.RUNNING, started_at=now, heartbeat_at=now,
+                       rows_done=0, error=""))
+    if changed:
+        ExportJob.objects.unscoped().filter(pk=job_id).update(attempts=F("attempts") + 1)
+    return changed == 1
+
+
+class _Progress:
+    def __init__(self, job_id: int) -> None:
+        self.job_id, self.last, self.count = job_id, 0.0, 0
+
+    def __call__(self, rows_done: int) -> None:
+        self.count = rows_done
+        now = time.monotonic()
+        if now - self.last < PROGRESS_INTERVAL_S:
+            return
+        self.last = now
+        ExportJob.objects.unscoped().filter(pk=self.job_id, status=ExportJob.Status.RUNNING
+                                            ).update(rows_done=rows_done,
+                                                     heartbeat_at=timezone.now())
+
+
+def export_job_run(*, job_id: int) -> bool:
+    """Write the job's file; False when another run has it (or it is finished)."""
+    from monitoring.exports.pages import EXTENSIONS, page_export, write_export
+
+    if not _claim(job_id):
+        return False
+    job = ExportJob.objects.unscoped().select_related("organization", "created_by").get(
+        pk=job_id)
+    org = job.organization
+    progress = _Progress(job.pk)
+    try:
+        with organization_context(org), timezone.override(org.time_zone):
+            export = page_export(page=job.page, query=job.query, organization=org,
+                                 user=job.created_by, role=_role(job))
+            with tempfile.TemporaryDirectory(prefix="bs-export-") as folder:
+                path = Path(folder) / f"export{EXTENSIONS[job.format]}"
+                write_export(export, job.format, path, table=job.table, progress=progress)
+                with path.open("rb") as fh:
+                    job.file.save(export.filename(job.format), File(fh), save=False)
+        job.filename = export.filename(job.format)
+        _finish(job, ExportJob.Status.DONE, rows=progress.count)
+    except ValidationError as exc:
+        _finish(job, ExportJob.Status.FAILED, error="The report's parameters are no longer "
+                "valid: " + "; ".join(f"{k}: {' '.join(v)}" for k, v in
+                                      exc.message_dict.items()))
+    except Exception as exc:  # noqa: BLE001 - the job must say why it failed, not hang
+        log.exception("export job %s failed", job.pk)
+        _finish(job, ExportJob.Status.FAILED,
+                error=f"The export failed ({type(exc).__name__}: {str(exc)[:300]}). "
+                      "Export again; if it fails again, tell support this job's id.")
+    return True
+
+
+def _role(job: ExportJob) -> str | None:
+    if job.created_by_id is None:
+        return None
+    return (Membership.objects.filter(user_id=job.created_by_id)
+            .values_list("role", flat=True).first())
+
+
+def _finish(job: ExportJob, status: str, *, error: str = "", rows: int | None = None) -> None:
+    now = timezone.now()
+    fields = {"status": status, "error": error, "finished_at": now, "heartbeat_at": now}
+    if status == ExportJob.Status.DONE:
+        fields.update(file=job.file.name, filename=job.filename, rows_done=rows or 0,
+                      rows_total=rows or 0)
+    ExportJob.objects.unscoped().filter(pk=job.pk).update(**fields)
+
+
+def export_jobs_sweep() -> int:
+    """Re-dispatch running jobs whose worker stopped (no heartbeat within the lease); after
+    ``MAX_ATTEMPTS`` such stops a job fails with that reason. Returns jobs re-dispatched."""
+    stale = timezone.now() - timedelta(seconds=lease_seconds())
+    jobs = ExportJob.objects.unscoped()
+    jobs.filter(status=ExportJob.Status.RUNNING, heartbeat_at__lt=stale,
+                attempts__gte=MAX_ATTEMPTS).update(
+        status=ExportJob.Status.FAILED, finished_at=timezone.now(),
+        error=f"The worker stopped {MAX_ATTEMPTS} times while writing this export (is it "
+              "running out of memory or time?). Export a shorter period or a single table.")
+    ids = list(jobs.filter(status=ExportJob.Status.RUNNING, heartbeat_at__lt=stale)
+               .values_list("pk", flat=True))
+    for job_id in ids:
+        _dispatch(job_id)
+    return len(ids)
+
+
+def stuck_reason(job: ExportJob) -> str:
+    """Why a job that is not finished may never finish ("" when all looks well)."""
+    now = timezone.now()
+    if job.status == ExportJob.Status.QUEUED and now - job.created_at > timedelta(minutes=2):
+        return ("No worker has started this export yet: the background worker may not be "
+                "running. It starts as soon as one is.")
+    if (job.status == ExportJob.Status.RUNNING and job.heartbeat_at is not None
+            and now - job.heartbeat_at > timedelta(seconds=lease_seconds())):
+        return ("No progress for over "
+                f"{lease_seconds() // 60} minutes: the worker writing it seems to have "
+                "stopped. It is restarted automatically (at most "
+                f"{MAX_ATTEMPTS} times).")
+    return ""
