@@ -174,7 +174,8 @@ def _send_one(now: datetime, exclude: set[int]) -> tuple[bool, int] | None:
     """Lock one due report (skipping ones another beat holds), send it, advance it."""
     error = ""
     with transaction.atomic():
-        report = (_due(now).exclude(pk__in=exclude).select_for_update(skip_locked=True, of=("self",))
+        report = (_due(now).exclude(pk__in=exclude)
+                  .select_for_update(skip_locked=True, of=("self",))
                   .select_related("organization", "created_by").order_by("next_run_at", "pk")
                   .first())
         if report is None:
