@@ -40,17 +40,17 @@ def test_download_xlsx_then_schedule_the_report(page, world_a, tmp_path):
     assert rows[1:] == [(bp, naive(d.year, d.month, d.day), q, u) for bp, d, q, u in EXPECTED]
 
     page.get_by_test_id("schedule-this").click()
-    expect(page.get_by_label("Report", exact=True)).to_have_value("/monitoring/reports/energy/")
-    expect(page.get_by_label("Report settings")).to_have_value(
+    expect(page.locator("#id_page")).to_have_value("/monitoring/reports/energy/")
+    expect(page.locator("#id_query")).to_have_value(
         "from=2026-10-24&to=2026-10-26&group_by=billing_point%2Cday")
-    page.get_by_label("Name").fill("Weekly energy for the owner")
-    page.get_by_label("Format").select_option("pdf")
-    page.get_by_label("Frequency").select_option("weekly")
-    page.get_by_label("Weekday").select_option("0")
-    page.get_by_label("Recipients").fill("owner@example.test, owner-at-example")
+    page.locator("#id_name").fill("Weekly energy for the owner")
+    page.locator("#id_format").select_option("pdf")
+    page.locator("#id_frequency").select_option("weekly")
+    page.locator("#id_weekday").select_option("0")
+    page.locator("#id_recipients").fill("owner@example.test, owner-at-example")
     page.get_by_role("button", name="Create scheduled report").click()
     expect(page.locator('[data-field="recipients"]')).to_contain_text("'owner-at-example'")
-    page.get_by_label("Recipients").fill("owner@example.test")
+    page.locator("#id_recipients").fill("owner@example.test")
     page.get_by_role("button", name="Create scheduled report").click()
     row = page.get_by_test_id("schedule-row")
     expect(row).to_contain_text("Weekly energy for the owner")
