@@ -26,17 +26,31 @@ Timed, alternating, medians of ``--runs``:
 * ``property_month_s`` and ``bp_day_s``: by property and month (monthly rollups), by
   billing point and day (daily rollups), each with its own bare aggregate and ratio.
 
-``export_s``, ``export_rss_mb`` and ``dashboard_p95_ms`` (issue 18) belong to the export
-and dashboard work that comes later: printed as ``na``.
+* ``export_s`` and ``export_rss_mb``: ``GET /api/v1/readings/export.csv`` (API key, the
+  in-process HTTP stack, the streamed response consumed chunk by chunk) of ~1,000,000
+  readings (the first 115 meters × the local year's 8,760 hours: 1,007,400 rows; at
+  ``--small`` all 50 meters: 438,000), in a **child process** started after the data is
+  built, so the parent's set-up does not count: ``export_s`` is the child's median time
+  from request to last byte over up to 3 runs, ``export_rss_mb`` the child's peak RSS
+  (``VmHWM``, Django loaded included; ``export_base_rss_mb`` is the same child after a
+  warm-up request of an empty period, which loads every URL module and view). Target
+  ≤ 10 s and < 150 MB. The child also checks the row count and the first data line.
+* ``dashboard_p95_ms``: ``bench.dashboard.dashboard_p95_ms(small=…)`` when that module
+  exists (the dashboard's own bench), else ``na``.
 
-Last line: ``BENCH reports report_s=… ratio=… … export_s=na export_rss_mb=na dashboard_p95_ms=na``
+Last line: ``BENCH reports meters=… report_s=… ratio=… … export_s=… export_rss_mb=…
+dashboard_p95_ms=…``
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import subprocess
+import sys
 import time
 from datetime import date
+from pathlib import Path
 
 import readings_setup as b  # noqa: F401  (Django set-up)
 from django.db import connection, transaction
@@ -132,7 +146,7 @@ def build(org: Organization, ids: list[int]) -> None:
                 cursor.execute(sql, params)
             print(f"built {name}: {cursor.rowcount:,} rows in {time.perf_counter() - began:.1f} s")
         for table in ("meters_meter", "meters_meterassignment", "meters_billingpoint",
-                      "readings_hourlyconsumption"):
+                      "readings_hourlyconsumption", "readings_reading"):
             cursor.execute(f"ANALYZE {table}")  # as autovacuum would have
         cursor.execute("ANALYZE readings_dailyconsumption")
         cursor.execute("ANALYZE readings_monthlyconsumption")
@@ -204,12 +218,91 @@ def timed(fn) -> float:
     return time.perf_counter() - began
 
 
+#: Meters of the export: 115 × 8,760 hours ≈ 1,000,000 readings.
+EXPORT_METERS = 115
+
+
+def hwm_mb() -> float:
+    """This process's peak RSS (``VmHWM``): ``ru_maxrss`` would not do in a child, Linux keeps
+    it across ``execve``, so it starts at the parent's peak (the data building's)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return b.peak_rss_mb()
+
+
+def export_child(argv: list[str]) -> None:
+    """In a fresh process: GET the export with an API key, consume the stream, print JSON."""
+    secret, meters, expect = argv[0], argv[1], int(argv[2])
+    from rest_framework.test import APIClient
+
+    client = APIClient(SERVER_NAME="localhost", HTTP_AUTHORIZATION=f"Api-Key {secret}")
+    empty = client.get("/api/v1/readings/export.csv", {"meter": meters, "from": "2150-01-01"})
+    assert b"".join(empty.streaming_content).count(b"\n") == 1  # warm-up: URLs, views loaded
+    base = hwm_mb()
+    times = []
+    for _ in range(int(argv[3])):
+        began = time.perf_counter()
+        response = client.get("/api/v1/readings/export.csv",
+                              {"meter": meters, "from": f"{YEAR}-01-01", "to": f"{YEAR}-12-31"})
+        assert response.status_code == 200, response.status_code
+        rows, size, first = 0, 0, b""
+        for chunk in response.streaming_content:
+            rows += chunk.count(b"\n")
+            size += len(chunk)
+            first = first if first.count(b"\n") > 1 else first + chunk[:400]
+        response.close()
+        times.append(time.perf_counter() - began)
+        assert rows - 1 == expect, (rows, expect)
+    print(json.dumps({"times": times, "rows": rows - 1, "bytes": size, "base_rss_mb": base,
+                      "peak_rss_mb": hwm_mb(), "first": first[:400].decode()}))
+
+
+def export(org: Organization, count: int, runs: int) -> dict:
+    """Time the readings export in a child process (see the module doc)."""
+    from billspree.core.models import ApiKeyScope
+    from billspree.core.services import api_key_create
+
+    n = min(count, EXPORT_METERS)
+    serials = list(Meter.objects.filter(serial_number__startswith="RPT-")
+                   .order_by("serial_number").values_list("serial_number", flat=True)[:n])
+    key, secret = api_key_create(name="bench reports export", scopes=[ApiKeyScope.READ],
+                                 actor=None)
+    try:
+        out = subprocess.run(  # noqa: S603 - our own script, our arguments
+            [sys.executable, str(Path(__file__).resolve()), "--export-child", secret,
+             ",".join(serials), str(n * 8760), str(min(runs, 3))],
+            check=True, capture_output=True, text=True)
+    finally:
+        key.delete()
+    found = json.loads(out.stdout.strip().splitlines()[-1])
+    print(f"export: {found['rows']:,} rows, {found['bytes'] / 1e6:.1f} MB of CSV in "
+          f"{', '.join(f'{t:.2f}' for t in found['times'])} s; child peak RSS "
+          f"{found['peak_rss_mb']:.0f} MB ({found['base_rss_mb']:.0f} MB after a warm-up "
+          f"request)\n  {found['first'].splitlines()[1]}")
+    return found
+
+
+def dashboard(small: bool) -> str:
+    """The dashboard bench's p95 (``bench/dashboard.py``, another part of issue 18), or na."""
+    try:
+        from bench.dashboard import dashboard_p95_ms
+    except ImportError as exc:
+        print(f"dashboard: na ({exc})")
+        return "na"
+    return f"{dashboard_p95_ms(small=small):.1f}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--small", action="store_true", help="50 meters")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--keep", action="store_true", help="leave the data for another run")
+    parser.add_argument("--export-child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.export_child:
+        return export_child(args.export_child)
     count = 50 if args.small else 500
     org = Organization.objects.filter(name=ORG_NAME).first() or Organization.objects.create(
         name=ORG_NAME, time_zone=ZONE)
@@ -228,17 +321,22 @@ def main() -> None:
             results[name] = (b.median(mine or [results["hour"][0]]), b.median(base))
             print(f"{name}: report {results[name][0]:.3f} s, bare SQL {results[name][1]:.3f} s, "
                   f"ratio {results[name][1] / results[name][0]:.2f}")
+        exported = export(org, count, args.runs)
         if not args.keep:
             cleanup(ids)
+    p95 = dashboard(args.small)
     (report_s, bare_s) = results["hour"]
     pm, bd, org_wide = results["property_month"], results["bp_day"], results["hour_by_org"]
+    export_s = b.median(exported["times"])
     print(
-        f"BENCH reports report_s={report_s:.3f} ratio={bare_s / report_s:.2f} "
-        f"bare_s={bare_s:.3f} meters={count} hourly_rows={count * 8760} runs={args.runs} "
+        f"BENCH reports meters={count} report_s={report_s:.3f} ratio={bare_s / report_s:.2f} "
+        f"bare_s={bare_s:.3f} hourly_rows={count * 8760} runs={args.runs} "
         f"property_month_s={pm[0]:.3f} property_month_ratio={pm[1] / pm[0]:.2f} "
         f"bp_day_s={bd[0]:.3f} bp_day_ratio={bd[1] / bd[0]:.2f} "
         f"org_scan_bare_s={org_wide[1]:.3f} org_scan_ratio={org_wide[1] / report_s:.2f} "
-        f"export_s=na export_rss_mb=na dashboard_p95_ms=na"
+        f"export_rows={exported['rows']} export_base_rss_mb={exported['base_rss_mb']:.0f} "
+        f"export_s={export_s:.2f} export_rss_mb={exported['peak_rss_mb']:.0f} "
+        f"dashboard_p95_ms={p95}"
     )
 
 

@@ -20,3 +20,12 @@ urlpatterns = [
     path("measurements/", measurements_api.MeasurementsView.as_view(), name="measurements"),
     *router.urls,
 ]
+
+# raw data exports (streamed CSV; the portal's download forms use them too)
+from readings.api import export as export_api  # noqa: E402
+
+urlpatterns += [
+    path("readings/export.csv", export_api.ReadingsExportView.as_view(), name="readings-export"),
+    path("measurements/export.csv", export_api.MeasurementsExportView.as_view(),
+         name="measurements-export"),
+]

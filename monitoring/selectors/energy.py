@@ -219,6 +219,7 @@ SELECT {dims} asg.unit, sum(r.quantity)
 FROM asg JOIN {table} r ON r.meter_id = asg.meter_id AND {key} >= asg.lo AND {key} < asg.hi
 WHERE r.organization_id = %(org)s AND {scan}
 GROUP BY {group_cols}
+ORDER BY {order}
 """
 
 _ENERGY_FILTERS = {
@@ -239,27 +240,77 @@ def _energy_rows(org_id, first, last, groups, grain, filters) -> list[EnergyRow]
         filters=_where(filters, _ENERGY_FILTERS), dims=select, table=table, key=key,
         start=start, end=end, scan=scan,
         group_cols=", ".join(str(n + 1) for n in range(sum(widths) + 1)),
+        order=_order_by(groups, grain),
     )
     params = {"org": org_id, "first": first, "last": last, "end": last + timedelta(days=1),
               "scan_lo": datetime.combine(first, time(0), UTC) - ZONE_SPAN,
               "scan_hi": datetime.combine(last, time(0), UTC) + ONE_DAY + ZONE_SPAN, **filters}
     with _no_jit() as cursor:
         cursor.execute(sql, params)
-        found = sorted(cursor.fetchall(), key=_order)  # sorted here: the plan may hash
+        found = cursor.fetchall()
+    return _energy_objects(groups, widths, found)
+
+
+def _order_by(groups: tuple[str, ...], grain: str) -> str:
+    """The rows' order, by every key column, names first (as :func:`_select` lays them
+    out), text in code-point order (``COLLATE "C"``: UTF-8 bytes sort as code points do, so
+    the order is Python's ``sorted`` of the same values), nulls last. Sorting 18,000 rows
+    of a year by billing point and day costs PostgreSQL a few milliseconds, Python ten
+    times that."""
+    parts = []
+    for g in groups:
+        if g in _DIMENSIONS:
+            parts += [f'{col} COLLATE "C"' for col in _DIMENSIONS[g][0].split(", ")]
+        else:
+            parts.append(_TIME[(grain, g)])
+    parts.append('asg.unit COLLATE "C"')
+    return ", ".join(f"{p} NULLS LAST" for p in parts)
+
+
+_new_row = EnergyRow.__new__
+_set_keys, _set_unit, _set_quantity = (EnergyRow.keys.__set__, EnergyRow.unit.__set__,
+                                       EnergyRow.quantity.__set__)
+
+
+def _energy_objects(groups, widths, found: list[tuple]) -> list[EnergyRow]:
+    """:class:`EnergyRow` objects of the fetched rows (one shared :class:`Ref` per
+    property/point/meter). A year by billing point and day is ~18,000 rows per 50 meters,
+    so this loop is the selector's Python cost: the slots are filled directly (a frozen
+    dataclass's ``__init__`` goes through ``object.__setattr__`` per field, three times
+    slower), and the key layout is worked out once, not per row."""
+    plan, at = [], 0
+    for g, width in zip(groups, widths, strict=True):
+        plan.append((g, at, width == 2))
+        at += width
     refs: dict = {}
-    return [EnergyRow(_keys(groups, widths, row, refs), row[-2], row[-1]) for row in found]
-
-
-def _order(row: tuple) -> tuple:
-    return tuple((v is None, v) for v in row[:-1])
+    out = []
+    append = out.append
+    for row in found:
+        keys = {}
+        for g, i, pair in plan:
+            if pair:
+                ref = refs.get(row[i + 1])
+                if ref is None or ref.name != row[i]:
+                    ref = refs[row[i + 1]] = Ref(row[i + 1], row[i])
+                keys[g] = ref
+            else:
+                keys[g] = row[i]
+        obj = _new_row(EnergyRow)
+        _set_keys(obj, keys)
+        _set_unit(obj, row[-2])
+        _set_quantity(obj, row[-1])
+        append(obj)
+    return out
 
 
 @contextmanager
 def _no_jit():
     """A cursor in a transaction without JIT: the range joins' estimates are high enough to
-    trigger it, and compiling costs more (up to seconds) than the aggregate itself."""
+    trigger it, and compiling costs more (up to seconds) than the aggregate itself. With
+    64 MB for the hash aggregate: a year by billing point and day (365 groups per point,
+    each keyed by name and public id) spilled to disk in 5 batches at the default 4 MB."""
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL jit = off")
+        cursor.execute("SET LOCAL jit = off; SET LOCAL work_mem = '64MB'")
         yield cursor
 
 

@@ -18,7 +18,7 @@ from readings.measurements.csv_import import (
     MeasurementCsvError,
     measurements_csv_import,
 )
-from readings.measurements.models import MeasurementSeries
+from readings.measurements.models import MeasurementSeries, Quantity
 from readings.views import ReadingsPortalMixin
 
 SERIES_ON_PAGE = 200
@@ -71,6 +71,7 @@ class MeasurementsView(ReadingsPortalMixin, View):
         return render(request, self.template_name, {
             "form": form, "series": series, "outcome": outcome,
             "rejected": outcome.rejected[:200] if outcome else [],
+            "quantities": Quantity.choices,  # the raw-data download form
         }, status=status)
 
 
