@@ -7,3 +7,9 @@ from monitoring.api import energy
 urlpatterns = [
     path("reports/energy/", energy.EnergyReportView.as_view(), name="report-energy"),
 ]
+
+from monitoring.api import dashboard  # noqa: E402
+
+urlpatterns += [
+    path("monitoring/dashboard/", dashboard.DashboardView.as_view(), name="monitoring-dashboard"),
+]

@@ -17,3 +17,11 @@ urlpatterns = [
     path("schedules/<uuid:id>/delete/", exports.ScheduleDeleteView.as_view(),
          name="schedule_delete"),
 ]
+
+from monitoring.views import dashboard  # noqa: E402
+
+urlpatterns += [
+    path("", dashboard.EnergyDashboardView.as_view(), name="dashboard"),
+    path("properties/<uuid:public_id>/", dashboard.PropertyDashboardView.as_view(),
+         name="property_dashboard"),
+]
