@@ -7,3 +7,12 @@ from monitoring.api import energy
 urlpatterns = [
     path("reports/energy/", energy.EnergyReportView.as_view(), name="report-energy"),
 ]
+
+from monitoring.api import environment as environment_api  # noqa: E402
+from monitoring.api import trends as trends_api  # noqa: E402
+
+urlpatterns += [
+    path("monitoring/trends/", trends_api.TrendView.as_view(), name="monitoring-trends"),
+    path("monitoring/environment/", environment_api.EnvironmentView.as_view(),
+         name="monitoring-environment"),
+]
