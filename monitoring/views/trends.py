@@ -80,8 +80,8 @@ def _when(at: date | datetime | None, t: Trend) -> str:
 def _cell(value, column: Column, zone) -> str:
     if value is None:
         return "—"
-    if column.kind == DATETIME:
-        return format_instant(value, zone)
+    if column.kind == DATETIME:  # with the zone's name: a DST day repeats an hour
+        return format_instant(value, zone, zone_name=True)
     if column.kind == MONTH:
         return format_month(value)
     if column.kind == DATE:
