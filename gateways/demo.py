@@ -7,16 +7,26 @@ starting at their last readings, so new readings arrive every minute.
 
 from __future__ import annotations
 
+import math
 import os
+from datetime import UTC, datetime, timedelta
 from itertools import cycle
 
 from billspree.core.models import Organization
 from gateways import services
 from gateways.models import Gateway, Profile, RegisterMap, SensorMap
+from gateways.profiles import SENSOR_PROFILES
+from gateways.simulator import AVERAGE_PER_HOUR, EPOCH, SimMeter, daily_shape
 from meters.models import Meter, MeterAssignment, Property, Sensor
+from readings.measurements.ingest import measurements_store, series_ensure
+from readings.measurements.models import Source
 
 DEMO_NAME = "Basement gateway (simulator)"
 DEMO_HOST = "127.0.0.1"
+#: Measurement history the demo starts with (so its power and temperature charts have a
+#: past), at the step of a 15-minute aggregate.
+HISTORY_DAYS = 3
+HISTORY_STEP = timedelta(minutes=15)
 QUOTA = {"electricity": 8, "mbus-water": 2, "mbus-heat": 2}
 ELECTRIC = (
     "eastron-sdm630",
@@ -110,6 +120,7 @@ def seed(org: Organization) -> None:
         )
         left[kind] -= 1
     _seed_sensor(gateway, prop, free)
+    seed_measurement_history(gateway, now=datetime.now(UTC))
 
 
 def _seed_sensor(gateway: Gateway, prop: Property, free) -> None:
@@ -126,3 +137,43 @@ def _seed_sensor(gateway: Gateway, prop: Property, free) -> None:
     if not SensorMap.objects.filter(sensor=sensor).exists():
         sensor_map_create(sensor=sensor, gateway=gateway, device_id=next(free),
                           layout="sht20-xy-md02")
+
+
+def _history_instants(now: datetime) -> list[datetime]:
+    end = datetime.fromtimestamp(math.floor(now.timestamp() / 900) * 900, UTC)
+    count = int(timedelta(days=HISTORY_DAYS) / HISTORY_STEP)
+    return [end - n * HISTORY_STEP for n in range(count, 0, -1)]
+
+
+def seed_measurement_history(gateway: Gateway, *, now: datetime) -> int:
+    """The last :data:`HISTORY_DAYS` of the gateway's power (electric meters whose profile
+    has a total active power register) and its sensors' temperature and humidity, every 15
+    minutes, from the very curves the simulator serves (``SimMeter.measurement``, with the
+    per-device load the ``--from-db`` simulator gives each map), so the demo's charts have a
+    past that runs on into the live polls. Set-based (two statements per kind of device)
+    and idempotent (a re-run only finds what is stored); returns the values written."""
+    instants = _history_instants(now)
+    rows: list[tuple[int, datetime, float]] = []
+    maps = list(gateway.register_maps.filter(profile__meter_type="electricity",
+                                             profile__values__quantity="active_power")
+                .distinct())
+    series = series_ensure("meter", [(m.meter_id, "active_power") for m in maps])
+    for m in maps:
+        per_hour = AVERAGE_PER_HOUR["electricity"] * (0.6 + (m.device_id * 37 % 80) / 100)
+        # measurement() depends on the load and the time only, not on the register layout
+        sim = SimMeter(m.device_id, SENSOR_PROFILES["sht20-xy-md02"], per_hour=per_hour)
+        for at in instants:
+            t = at.timestamp()
+            load = per_hour * daily_shape(((t - EPOCH) / 3600) % 24)
+            rows.append((series[(m.meter_id, "active_power")], at,
+                         round(sim.measurement("active_power", load, t), 1)))
+    sensor_maps = [m for m in gateway.sensor_maps.all() if m.layout in SENSOR_PROFILES]
+    pairs = [(m.sensor_id, q) for m in sensor_maps for q in ("temperature", "humidity")]
+    sensor_series = series_ensure("sensor", pairs)
+    for m in sensor_maps:
+        sim = SimMeter(m.device_id, SENSOR_PROFILES[m.layout])
+        for at in instants:
+            for q in ("temperature", "humidity"):
+                rows.append((sensor_series[(m.sensor_id, q)], at,
+                             round(sim.measurement(q, 0.0, at.timestamp()), 2)))
+    return len(measurements_store(rows, source=Source.GATEWAY))

@@ -12,4 +12,11 @@ from monitoring.api import dashboard  # noqa: E402
 
 urlpatterns += [
     path("monitoring/dashboard/", dashboard.DashboardView.as_view(), name="monitoring-dashboard"),
+from monitoring.api import environment as environment_api  # noqa: E402
+from monitoring.api import trends as trends_api  # noqa: E402
+
+urlpatterns += [
+    path("monitoring/trends/", trends_api.TrendView.as_view(), name="monitoring-trends"),
+    path("monitoring/environment/", environment_api.EnvironmentView.as_view(),
+         name="monitoring-environment"),
 ]

@@ -25,3 +25,11 @@ urlpatterns += [
     path("properties/<uuid:public_id>/", dashboard.PropertyDashboardView.as_view(),
          name="property_dashboard"),
 ]
+
+from monitoring.views import environment as environment_views  # noqa: E402
+from monitoring.views import trends as trends_views  # noqa: E402
+
+urlpatterns += [
+    path("trends/", trends_views.TrendsView.as_view(), name="trends"),
+    path("environment/", environment_views.EnvironmentView.as_view(), name="environment"),
+]

@@ -45,6 +45,10 @@ QUERY = {
         "start": "2024-01-01T00:00:00Z", "end": "2027-01-01T00:00:00Z"},
     "/api/v1/reports/energy/": lambda w: {
         "from": "2024-01-01", "to": "2026-12-31", "group_by": "property,meter_type,month"},
+    "/api/v1/monitoring/trends/": lambda w: {
+        "from": "2024-01-01", "to": "2026-12-31", "resolution": "month", "compare": "previous",
+        "meter_type": "electricity"},
+    "/api/v1/monitoring/environment/": lambda w: {"sensor": str(w.objects["sensor"].public_id)},
 }
 
 
