@@ -45,6 +45,8 @@ QUERY = {
         "start": "2024-01-01T00:00:00Z", "end": "2027-01-01T00:00:00Z"},
     "/api/v1/reports/energy/": lambda w: {
         "from": "2024-01-01", "to": "2026-12-31", "group_by": "property,meter_type,month"},
+    "/api/v1/monitoring/load/": lambda w: {"from": "2026-01-01", "to": "2026-12-31"},
+    "/api/v1/monitoring/extremes/": lambda w: {"from": "2024-01-01", "to": "2026-12-31"},
 }
 
 
