@@ -167,6 +167,9 @@ def _meters_in_scope(org, meter_id: int | None, property_id: int | None) -> dict
         qs = qs.filter(type=MeterType.ELECTRICITY).filter(
             rated_capacity__isnull=False) | qs.filter(
             type=MeterType.ELECTRICITY, measurement_series__quantity="active_power")
+    if property_id is not None:  # a superset: the latest assignment decides below
+        qs = qs.filter(pk__in=MeterAssignment.objects.filter(
+            billing_point__property_id=property_id).values("meter_id"))
     meters = {m.pk: m for m in qs.distinct()}
     places = _places(meters)
     out = {}
