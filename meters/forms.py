@@ -106,7 +106,9 @@ class MeterForm(forms.ModelForm):
             "register_digits",
             "parent",
             "notes",
+            "rated_capacity",
         ]
+        labels = {"rated_capacity": "Rated capacity (kW)"}
         widgets = {"notes": forms.Textarea(attrs={"rows": 2})}
 
     def __init__(self, *args: Any, **kwargs: Any):

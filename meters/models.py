@@ -143,6 +143,17 @@ class Meter(OrganizationScopedModel):
         help_text="The main meter upstream of this sub-meter.",
     )
     notes = models.TextField(blank=True)
+    rated_capacity = models.DecimalField(
+        "rated capacity",
+        max_digits=12,
+        decimal_places=3,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(
+            Decimal("0.001"), message="The rated capacity must be more than 0 kW.")],
+        help_text="The circuit's rated load in kW (e.g. the feeder's breaker rating); the load "
+        "analysis compares power with it. Blank: unknown.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -150,7 +161,12 @@ class Meter(OrganizationScopedModel):
         constraints = [
             models.UniqueConstraint(
                 fields=["organization", "serial_number"], name="meter_unique_serial"
-            )
+            ),
+            models.CheckConstraint(
+                condition=Q(rated_capacity__isnull=True) | Q(rated_capacity__gt=0),
+                name="meter_rated_capacity_positive",
+                violation_error_message="The rated capacity must be more than 0 kW.",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -1,6 +1,8 @@
 from django.urls import path
 
 from monitoring.views import energy, exports
+from monitoring.views import energy
+from monitoring.views import load as load_views
 
 app_name = "monitoring"
 
@@ -32,4 +34,6 @@ from monitoring.views import trends as trends_views  # noqa: E402
 urlpatterns += [
     path("trends/", trends_views.TrendsView.as_view(), name="trends"),
     path("environment/", environment_views.EnvironmentView.as_view(), name="environment"),
+    path("load/", load_views.LoadView.as_view(), name="load"),
+    path("extremes/", load_views.ExtremesView.as_view(), name="extremes"),
 ]

@@ -176,6 +176,7 @@ class MeterSerializer(OrganizationModelSerializer):
             "register_digits",
             "parent",
             "notes",
+            "rated_capacity",
             "status",
             "connectionID",
             "created_at",

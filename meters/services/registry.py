@@ -26,8 +26,10 @@ METER_FIELDS = (
     "register_digits",
     "parent",
     "notes",
+    "rated_capacity",
 )
-METER_EDITABLE = ("label", "unit", "multiplier", "register_digits", "parent", "notes")
+METER_EDITABLE = ("label", "unit", "multiplier", "register_digits", "parent", "notes",
+                  "rated_capacity")
 
 def _create(
     model: type, fields: dict[str, Any], *, save: Callable[[Any], Any], action: str,

@@ -212,6 +212,8 @@ VALID = {
     "/api/v1/readings/consumption/": {"from": "2026-01-01", "to": "2026-02-01"},
     "/api/v1/reports/energy/": {"from": "2026-01-01", "to": "2026-01-31"},
     "/api/v1/monitoring/trends/": {"from": "2026-01-01", "to": "2026-01-31"},
+    "/api/v1/monitoring/load/": {"from": "2026-01-01", "to": "2026-01-31"},
+    "/api/v1/monitoring/extremes/": {"from": "2026-01-01", "to": "2026-01-31"},
     "/api/v1/occupancies/occupants/": {"billing_point": "(the house's)",
                                        "start": "2026-01-01T00:00:00Z",
                                        "end": "2026-02-01T00:00:00Z"},

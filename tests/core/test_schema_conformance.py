@@ -49,6 +49,8 @@ QUERY = {
         "from": "2024-01-01", "to": "2026-12-31", "resolution": "month", "compare": "previous",
         "meter_type": "electricity"},
     "/api/v1/monitoring/environment/": lambda w: {"sensor": str(w.objects["sensor"].public_id)},
+    "/api/v1/monitoring/load/": lambda w: {"from": "2026-01-01", "to": "2026-12-31"},
+    "/api/v1/monitoring/extremes/": lambda w: {"from": "2024-01-01", "to": "2026-12-31"},
 }
 
 
