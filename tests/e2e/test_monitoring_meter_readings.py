@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from billspree.core.scoping import organization_context
-from tests.e2e.conftest import portal_login
+from tests.e2e.conftest import ARTIFACTS, portal_login
 from tests.e2e.test_csp import Violations
 from tests.monitoring.meter_readings_world import build_house
 
@@ -76,6 +76,8 @@ def test_a_manager_reads_registers_at_midnight_with_interpolations_marked(page, 
     expect(_row(page, "E-1", "2026-10-27 00:00").locator("td[data-basis]")).to_contain_text(
         "173.0000")
     expect(page.get_by_test_id("meter-readings-legend")).to_contain_text("interpolated")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "monitoring-meter-readings.png"), full_page=True)
 
     # spring: 02:30 does not exist on 29 Mar; W-1 is taken at 03:30 CEST = 12.5 m³
     _show(page, first="2026-03-28", last="2026-03-30", every="day", at="02:30", meters=["W-1"])
