@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
 
+from billspree.core.limits import date_in_range, date_range_message
 from meters.models import BillingPoint, Meter, Property
 from monitoring.params import _collect, _date, _scoped
 from monitoring.selectors.meter_readings import (
     DAY,
     EVERY,
+    LIST,
+    MAX_TIMES,
     MAX_TOLERANCE,
     METER_QUANTITIES,
 )
@@ -31,11 +34,13 @@ def meter_readings_params(query: Mapping[str, Any]) -> dict[str, Any]:
     → the keyword arguments of ``meter_readings``."""
     errors: dict[str, list[str]] = {}
     out: dict[str, Any] = {}
+    every = (query.get("every") or DAY).strip()
     for name, key in (("from", "first"), ("to", "last")):
         out[key] = _collect(errors, name, lambda name=name: _date(query, name))
-        if out[key] is None and name not in errors:
+        if out[key] is None and name not in errors and every != LIST:
             errors[name] = ["Required: a local date (YYYY-MM-DD)."]
-    every = (query.get("every") or DAY).strip()
+    out["times"] = _collect(errors, "times", lambda: _times(_many(query, "times"))) if (
+        every == LIST) else []
     if every not in EVERY:
         errors["every"] = [f"Unknown schedule {every!r}: use any of {', '.join(EVERY)}."]
     out["every"] = every
@@ -49,6 +54,9 @@ def meter_readings_params(query: Mapping[str, Any]) -> dict[str, Any]:
                                    lambda: _quantities(_many(query, "measurements")))
     out["tolerance"] = _collect(errors, "tolerance", lambda: _tolerance(query.get("tolerance")))
     first, last = out["first"], out["last"]
+    if every == LIST and out["times"]:  # the period is the times'
+        first, last = out["first"], out["last"] = (min(out["times"]).date(),
+                                                   max(out["times"]).date())
     if first and last and "to" not in errors:
         if last < first:
             errors["to"] = ["Must not be before from."]
@@ -76,6 +84,29 @@ def _time(raw: str | None) -> time:
     except ValueError:
         message = f"Not a local time (HH:MM, 00:00–23:59): {raw!r}."
         raise ValidationError({"at": [message]}) from None
+
+
+def _times(raw: list[str]) -> list[datetime]:
+    """Local wall-clock times "YYYY-MM-DD HH:MM" (or with a T), naive: each meter's
+    property zone gives them their instant."""
+    if not raw:
+        raise ValidationError({"times": ["Required for every=list: local times "
+                                         "YYYY-MM-DD HH:MM, comma-separated."]})
+    if len(raw) > MAX_TIMES:
+        raise ValidationError({"times": [f"At most {MAX_TIMES} times."]})
+    out = []
+    for value in raw:
+        try:
+            moment = datetime.fromisoformat(value.replace(" ", "T"))
+            if moment.tzinfo is not None or len(value) != 16:
+                raise ValueError
+        except ValueError:
+            raise ValidationError({"times": [f"Not a local time (YYYY-MM-DD HH:MM, no zone): "
+                                             f"{value!r}."]}) from None
+        if not date_in_range(moment):
+            raise ValidationError({"times": [date_range_message()]})
+        out.append(moment)
+    return out
 
 
 def _meters(raw: list[str]) -> list[int]:

@@ -67,13 +67,18 @@ class MeterReadingsView(OrganizationAPIView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("from", OpenApiTypes.DATE, required=True,
-                             description="First local day (YYYY-MM-DD)"),
-            OpenApiParameter("to", OpenApiTypes.DATE, required=True,
-                             description="Last local day, inclusive"),
+            OpenApiParameter("from", OpenApiTypes.DATE,
+                             description="First local day (YYYY-MM-DD); required unless "
+                                         "every=list"),
+            OpenApiParameter("to", OpenApiTypes.DATE,
+                             description="Last local day, inclusive; required unless "
+                                         "every=list"),
             OpenApiParameter("every", str, enum=list(EVERY), description="Default day"),
             OpenApiParameter("at", str, description="HH:MM local, for every=day (default "
                              "00:00)"),
+            OpenApiParameter("times", str, description="For every=list: local times "
+                             "YYYY-MM-DD HH:MM (or with T), comma-separated, at most 1000; "
+                             "from/to then follow from them"),
             OpenApiParameter("property", str, description="Property id"),
             OpenApiParameter("billing_point", str, description="Billing point id"),
             OpenApiParameter("meter", str, description="Meter ids, comma-separated"),

@@ -27,7 +27,7 @@ around every point at once). ``MAX_CELLS`` bounds meters × points.
 from __future__ import annotations
 
 import calendar
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
@@ -41,8 +41,10 @@ from monitoring.selectors.energy import Ref
 from readings.measurements.models import UNITS, MeasurementSeries, Quantity
 from readings.selectors.segments import id_array, register_values
 
-HOUR, DAY, MONTH_END = "hour", "day", "month_end"
-EVERY = (HOUR, DAY, MONTH_END)
+HOUR, DAY, MONTH_END, LIST = "hour", "day", "month_end", "list"
+EVERY = (HOUR, DAY, MONTH_END, LIST)
+#: local times one ``every=list`` request may name
+MAX_TIMES = 1000
 READ, INTERPOLATED, ESTIMATED = "read", "interpolated", "estimated"
 BASES = (READ, INTERPOLATED, ESTIMATED)
 #: meters × time points one request may ask for (a year of hours for two meters)
@@ -105,8 +107,11 @@ class MeterReadingReport:
 
 
 def time_points(zone: tzinfo, first: date, last: date, every: str,
-                at: time = time(0)) -> list[TimePoint]:
-    """The schedule's points over the local days [first, last] in ``zone``."""
+                at: time = time(0), times: Sequence[datetime] = ()) -> list[TimePoint]:
+    """The schedule's points over the local days [first, last] in ``zone``; for
+    ``every=list`` the naive local ``times`` themselves (in order, each once)."""
+    if every == LIST:
+        return [_wall_clock(t.date(), t.time(), zone) for t in sorted(set(times))]
     if every == HOUR:
         start = datetime.combine(first, time(0), tzinfo=zone).astimezone(UTC)
         end = datetime.combine(last + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
@@ -183,11 +188,17 @@ class _Placed:
 def meter_readings(*, first: date, last: date, every: str = DAY, at: time = time(0),
                    property_id: int | None = None, billing_point_id: int | None = None,
                    meter_ids: Iterable[int] = (), measurements: Iterable[str] = (),
-                   tolerance: timedelta = DEFAULT_TOLERANCE) -> MeterReadingReport:
+                   tolerance: timedelta = DEFAULT_TOLERANCE,
+                   times: Sequence[datetime] = ()) -> MeterReadingReport:
     """The register (and ``measurements``) of every selected meter at each point of the
     schedule over the local days [first, last]. Meters are those with an assignment at the
     property / billing point / among ``meter_ids`` (all given filters apply) overlapping
-    the period; their values are the registers at those places."""
+    the period; their values are the registers at those places. ``every=list`` reads at
+    the naive local ``times`` (wall-clock times in each meter's property zone) instead."""
+    if every == LIST:
+        if not times:
+            raise ValidationError({"times": ["Name at least one local time."]})
+        first, last = min(times).date(), max(times).date()
     quantities = tuple(dict.fromkeys(measurements))
     assignments = _selection(property_id, billing_point_id, list(meter_ids))
     # a window wide enough for every zone; meters outside the local period are dropped below
@@ -196,7 +207,7 @@ def meter_readings(*, first: date, last: date, every: str = DAY, at: time = time
     placed = _placed(assignments, *window)
     points: dict[int, list[TimePoint]] = {}
     for meter_id, p in list(placed.items()):
-        pts = time_points(p.zone, first, last, every, at)
+        pts = time_points(p.zone, first, last, every, at, times)
         if pts and any(c <= pts[-1].at and (r is None or r >= pts[0].at) for c, r, _ in p.spans):
             points[meter_id] = pts
         else:

@@ -21,7 +21,8 @@ from monitoring.selectors.meter_readings import (
 from monitoring.tables import DATETIME, NUMBER, Column, Table
 from readings.measurements.models import UNITS, Quantity
 
-EVERY_LABELS = {"day": "Every day at", "hour": "Every hour", "month_end": "Each month end (24:00)"}
+EVERY_LABELS = {"day": "Every day at", "hour": "Every hour", "month_end": "Each month end (24:00)",
+                "list": "At the listed times"}
 QUANTITY_LABELS = dict(Quantity.choices)
 
 

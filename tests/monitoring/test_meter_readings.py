@@ -126,6 +126,24 @@ def test_nonexistent_and_ambiguous_local_times_are_resolved_and_said(house):
                                "CEST, is taken.")
 
 
+def test_a_list_of_local_times(house):
+    params = meter_readings_params({"every": "list", "meter": str(house["E-1"].public_id),
+                                    "times": "2026-10-25 02:30,2026-10-24T00:00"})
+    assert (params["first"], params["last"]) == (date(2026, 10, 24), date(2026, 10, 25))
+    report = mr.meter_readings(**params)
+    # in order; 02:30 on 25 Oct is the first (CEST) one, 126.5 as in the daily test above
+    assert _cells(report) == [("2026-10-24 00:00", Decimal("100.0000"), "read"),
+                              ("2026-10-25 02:30", Decimal("126.5000"), "interpolated")]
+    assert "occurs twice" in report.rows[1].note
+    with pytest.raises(ValidationError) as exc:
+        meter_readings_params({"every": "list", "times": "2026-10-25 2:30"})
+    assert exc.value.message_dict == {"times": [
+        "Not a local time (YYYY-MM-DD HH:MM, no zone): '2026-10-25 2:30'."]}
+    with pytest.raises(ValidationError) as exc:
+        meter_readings_params({"every": "list"})
+    assert list(exc.value.message_dict) == ["times"]
+
+
 def test_month_end_and_a_replaced_meter(house):
     report = mr.meter_readings(first=date(2026, 10, 1), last=date(2026, 11, 30),
                                every="month_end", property_id=house["prop"].pk)
@@ -195,7 +213,8 @@ def test_bad_parameters_name_the_field(house, world_a):
     errors = exc.value.message_dict
     assert set(errors) == {"from", "to", "every", "at", "meter", "measurements", "tolerance"}
     assert errors["to"] == ["Required: a local date (YYYY-MM-DD)."]
-    assert errors["every"] == ["Unknown schedule 'week': use any of hour, day, month_end."]
+    assert errors["every"] == [
+        "Unknown schedule 'week': use any of hour, day, month_end, list."]
     assert errors["at"] == ["Not a local time (HH:MM, 00:00–23:59): '25:00'."]
     with pytest.raises(ValidationError) as exc:
         meter_readings_params({"from": "2026-10-02", "to": "2026-10-01"})
