@@ -3,6 +3,7 @@ shape the table the page and its CSV share)."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, timedelta
 
 from django.core.exceptions import ValidationError
@@ -88,10 +89,20 @@ class MeterReadingsView(ExportableMixin, OrganizationPortalMixin, TemplateView):
             every_choices=[(e, EVERY_LABELS[e]) for e in EVERY],
             properties=Property.objects.order_by("name").values_list("public_id", "name"),
             meters=[(str(pid), serial, str(pid) in chosen_meters) for pid, serial in
-                    Meter.objects.order_by("serial_number").values_list("public_id",
-                                                                        "serial_number")],
+                    _meter_choices(query.get("property"))],
             quantities=[(q, QUANTITY_LABELS[q], q in chosen_q) for q in METER_QUANTITIES],
             legend=LEGEND, measured=[(q, QUANTITY_LABELS[q], UNITS[q]) for q in
                                      (report.measurements if report else ())],
         )
         return ctx
+
+
+def _meter_choices(property_id: str | None):
+    """The meters to tick: those ever assigned at the chosen property (all without one)."""
+    meters = Meter.objects.order_by("serial_number")
+    try:
+        chosen = uuid.UUID((property_id or "").strip())
+    except ValueError:
+        return meters.values_list("public_id", "serial_number")
+    return meters.filter(assignments__billing_point__property__public_id=chosen).distinct(
+    ).values_list("public_id", "serial_number")
