@@ -23,3 +23,8 @@ urlpatterns += [
     path("monitoring/environment/", environment_api.EnvironmentView.as_view(),
          name="monitoring-environment"),
 ]
+
+from monitoring.api import meter_readings as _meter_readings  # noqa: E402
+
+urlpatterns.append(path("monitoring/meter-readings/", _meter_readings.MeterReadingsView.as_view(),
+                        name="monitoring-meter-readings"))

@@ -37,3 +37,8 @@ urlpatterns += [
     path("load/", load_views.LoadView.as_view(), name="load"),
     path("extremes/", load_views.ExtremesView.as_view(), name="extremes"),
 ]
+
+from monitoring.views import meter_readings as _meter_readings  # noqa: E402
+
+urlpatterns.append(path("meter-readings/", _meter_readings.MeterReadingsView.as_view(),
+                        name="meter_readings"))

@@ -379,3 +379,51 @@ def _interpolate(
         f"{use.quantize(Decimal('0.01'))} a day."
     )
     return prev.total + use * Decimal((at - prev.at).total_seconds()) / DAY_SECONDS
+
+
+# --- register values at instants (monitoring's scheduled meter reading) ---------------------
+
+
+def register_values(
+    assignments: QuerySet[MeterAssignment], wanted: dict[int, list[datetime]]
+) -> list[tuple[Segment, Boundary, BoundaryValue | None]]:
+    """The register of each meter at each of its ``wanted`` instants, computed exactly as a
+    consumption boundary is (same neighbours, same interpolation, the assignment's initial
+    and final values at connection and removal), so a scheduled reading at 00:00 equals the
+    start value an invoice for that day would use. No estimation after the last reading:
+    such a value is ``None``. An instant outside every assignment of its meter gets no
+    entry (``connected_at <= at <= removed_at`` is covered; at a replacement instant both
+    meters have one). Set-based: one assignments query and one (rarely two) for readings.
+    """
+    instants = [at for ats in wanted.values() for at in ats]
+    if not instants:
+        return []
+    first, last = min(instants), max(instants)
+    rows = (
+        assignments.filter(meter_id__in=id_array(list(wanted)), connected_at__lte=last)
+        .exclude(removed_at__lt=first)
+        .order_by("meter_id", "connected_at")
+        .values_list(*ASSIGNMENT_FIELDS)
+    )
+    meters: dict[int, MeterRow] = {}
+    segments: list[Segment] = []
+    for row in rows:
+        a = AssignmentRow(*row[:6])
+        meter = meters.get(row[6]) or meters.setdefault(row[6], MeterRow(*row[6:]))
+        segments.extend(
+            Segment(meter, a, at, at)
+            for at in wanted[meter.id]
+            if a.connected_at <= at and (a.removed_at is None or at <= a.removed_at)
+        )
+    found = {
+        (s.assignment.pk, s.start): Boundary(
+            s.meter.id, s.start, s.assignment.connected_at, s.assignment.removed_at
+        )
+        for s in segments
+    }
+    find_neighbours(found)
+    out = []
+    for s in segments:
+        b = found[(s.assignment.pk, s.start)]
+        out.append((s, b, _total_at(s, b, {}, Consumption(s.start, s.end, unit=s.meter.unit))))
+    return out

@@ -406,3 +406,5 @@ def test_every_api_view_parses_with_the_guarded_parsers():
             if not issubclass(parser, guarded):
                 bad.add(f"{path}: {parser.__module__}.{parser.__name__}")
     assert not bad, "\n".join(sorted(bad))
+
+VALID["/api/v1/monitoring/meter-readings/"] = {"from": "2026-01-01", "to": "2026-01-31"}

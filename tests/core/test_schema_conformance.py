@@ -234,3 +234,7 @@ def test_the_check_fails_on_a_mistyped_field(world, schema):
         wrong = copy.deepcopy(body)
         mutate(wrong)
         assert mismatches(wanted, wrong), mutate
+
+# scheduled meter reading: every meter of the world, read, interpolated and empty cells
+QUERY["/api/v1/monitoring/meter-readings/"] = lambda w: {
+    "from": "2026-08-31", "to": "2026-10-02", "every": "day", "measurements": "active_power"}
