@@ -7,3 +7,9 @@ from monitoring.api import energy
 urlpatterns = [
     path("reports/energy/", energy.EnergyReportView.as_view(), name="report-energy"),
 ]
+
+from monitoring.api import losses  # noqa: E402
+
+urlpatterns += [
+    path("monitoring/losses/", losses.LossReportView.as_view(), name="monitoring-losses"),
+]
