@@ -46,6 +46,7 @@ QUERY = {
     "/api/v1/reports/energy/": lambda w: {
         "from": "2024-01-01", "to": "2026-12-31", "group_by": "property,meter_type,month"},
 }
+QUERY["/api/v1/monitoring/losses/"] = lambda w: {"from": "2024-01-01", "to": "2026-12-31"}
 
 
 # --- OpenAPI 3.0 → JSON Schema ---------------------------------------------------------------
