@@ -28,3 +28,8 @@ from monitoring.api import meter_readings as _meter_readings  # noqa: E402
 
 urlpatterns.append(path("monitoring/meter-readings/", _meter_readings.MeterReadingsView.as_view(),
                         name="monitoring-meter-readings"))
+from monitoring.api import losses  # noqa: E402
+
+urlpatterns += [
+    path("monitoring/losses/", losses.LossReportView.as_view(), name="monitoring-losses"),
+]

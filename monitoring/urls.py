@@ -42,3 +42,9 @@ from monitoring.views import meter_readings as _meter_readings  # noqa: E402
 
 urlpatterns.append(path("meter-readings/", _meter_readings.MeterReadingsView.as_view(),
                         name="meter_readings"))
+from monitoring.views import losses  # noqa: E402
+
+urlpatterns += [
+    path("losses/", losses.LossListView.as_view(), name="losses"),
+    path("losses/<uuid:public_id>/", losses.LossDetailView.as_view(), name="loss_detail"),
+]

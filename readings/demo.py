@@ -31,6 +31,8 @@ DAILY_USE = {
 }
 FIFTEEN_MINUTE_METERS = 3
 FIFTEEN_MINUTE_DAYS = 3
+#: What a demo main meter measures beyond the sum of its sub-meters (4 %).
+MAIN_METER_GAP = 0.04
 
 
 def _factor(serial: str) -> float:
@@ -38,11 +40,27 @@ def _factor(serial: str) -> float:
     return 0.6 + int(hashlib.sha256(serial.encode()).hexdigest()[:4], 16) / 0xFFFF * 0.8
 
 
-def _register(a: MeterAssignment, at: datetime) -> Decimal:
-    """The meter's register at an instant: initial value + a seasonal, increasing curve."""
-    days = (at - a.connected_at).total_seconds() / 86400
+def _used(a: MeterAssignment, at: datetime) -> float:
+    """Register units a meter's seasonal, increasing curve has advanced since connection."""
+    days = max((at - a.connected_at).total_seconds() / 86400, 0.0)
     rate = DAILY_USE.get(a.meter.type, 5.0) * _factor(a.meter.serial_number)
-    used = rate * (days + 0.1 * 365 / (2 * math.pi) * math.sin(2 * math.pi * days / 365))
+    return rate * (days + 0.1 * 365 / (2 * math.pi) * math.sin(2 * math.pi * days / 365))
+
+
+def _register(a: MeterAssignment, at: datetime,
+              subs: list[MeterAssignment] | None = None) -> Decimal:
+    """The meter's register at an instant: initial value + a seasonal, increasing curve.
+
+    A main meter (``subs``: its sub-meters' current assignments) measures what they
+    measure plus :data:`MAIN_METER_GAP` (line losses and unmetered common use), so the
+    loss page shows a plausible gap: its curve is the sub-meters' consumption (× their
+    multipliers) × (1 + gap), in its own register units (÷ its multiplier).
+    """
+    if subs:
+        used = (1 + MAIN_METER_GAP) * sum(_used(s, at) * float(s.meter.multiplier)
+                                          for s in subs) / float(a.meter.multiplier)
+    else:
+        used = _used(a, at)
     cap = Decimal(10) ** a.meter.register_digits
     value = (a.initial_reading + Decimal(str(used))) % cap
     return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
@@ -57,7 +75,17 @@ def _month_starts(tz: ZoneInfo, today: datetime) -> list[datetime]:
     return starts
 
 
+def _sub_assignments(assignments: list[MeterAssignment]) -> dict[int, list[MeterAssignment]]:
+    """Each main meter's sub-meters' (current) assignments, from the list in hand."""
+    subs: dict[int, list[MeterAssignment]] = {}
+    for a in assignments:
+        if a.meter.parent_id is not None:
+            subs.setdefault(a.meter.parent_id, []).append(a)
+    return subs
+
+
 def _monthly_rows(assignments: list[MeterAssignment], now: datetime) -> list[RowIn]:
+    subs = _sub_assignments(assignments)
     rows = []
     for a in assignments:
         tz = ZoneInfo(str(a.billing_point.property.time_zone))
@@ -65,7 +93,8 @@ def _monthly_rows(assignments: list[MeterAssignment], now: datetime) -> list[Row
             if a.connected_at <= at <= now:
                 rows.append(
                     RowIn(
-                        len(rows) + 1, a.meter.serial_number, at.astimezone(UTC), _register(a, at)
+                        len(rows) + 1, a.meter.serial_number, at.astimezone(UTC),
+                        _register(a, at, subs.get(a.meter_id)),
                     )
                 )
     return rows
@@ -76,11 +105,13 @@ def _quarter_hour_rows(assignments: list[MeterAssignment], now: datetime) -> lis
         :FIFTEEN_MINUTE_METERS
     ]
     end = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    subs = _sub_assignments(assignments)
     rows = []
     for a in electric:
         at = max(end - timedelta(days=FIFTEEN_MINUTE_DAYS), a.connected_at)
         while at < end:
-            rows.append(RowIn(len(rows) + 1, a.meter.serial_number, at, _register(a, at)))
+            rows.append(RowIn(len(rows) + 1, a.meter.serial_number, at,
+                              _register(a, at, subs.get(a.meter_id))))
             at += timedelta(minutes=15)
     return rows
 

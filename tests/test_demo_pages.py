@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 from datetime import UTC
+from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
@@ -167,6 +168,7 @@ def test_every_demo_page_renders_with_local_dates(demo):
                             .select_related("billing_point__property"))
         assert invoices, f"the demo of {org} has no issued invoice"
         _assert_next_runs_agree(org, pages)
+        _assert_losses_show_the_gap(org, pages)
         _assert_move_ins_are_local(org, pages)
         for inv in invoices:
             # the list as a manager finds one invoice (the demo has more than a page)
@@ -290,3 +292,24 @@ def _assert_months_are_local(access, pages: dict[str, str]) -> None:
     assert meters
     for url in meters:
         assert f"<td>{timefmt.month_name(today, 'long')} {today.year}</td>" in pages[url], url
+
+
+def _assert_losses_show_the_gap(org, pages: dict[str, str]) -> None:
+    """The loss page (default: last month) shows each demo main meter's gap: the demo's
+    main meters read their sub-meters' sum + 4 % (readings/demo.py), i.e. a loss of
+    0.04 / 1.04 = 3.8 % of the main (± the registers' rounding), on complete days."""
+    from django.utils import timezone
+
+    from monitoring.loss_params import previous_month
+    from monitoring.selectors.losses import loss_report
+
+    first, last = previous_month(timefmt.local_date(timezone.now(), org))
+    with organization_context(org):
+        mains = loss_report(first=first, last=last).mains
+    assert {m.meter.serial_number for m in mains} == {"EL-LH-0001", "EL-HB-0001"}
+    body = pages[reverse("monitoring:losses")]
+    for main in mains:
+        assert main.incomplete_count == 0, main.periods
+        assert Decimal("3.3") <= main.percent <= Decimal("4.3"), main.percent
+        row = next(r for r in body.split("<tr") if main.meter.serial_number in r)
+        assert f">{main.percent}<" in row and f"{main.loss:,.3f}" in row

@@ -22,6 +22,7 @@ from billing.selectors.totals import legacy_rounding
 from billspree.core.models import Organization
 from billspree.core.timefmt import local_date, local_midnight
 from meters.models import BillingPoint, Meter, MeterAssignment, Property
+from readings import losses
 from readings.selectors import Consumption, meter_consumption, segment_consumption
 from tenants.selectors import occupants_for_billing_points
 
@@ -70,15 +71,11 @@ class MainMeterRow:
 
     @property
     def difference(self) -> Decimal | None:
-        if self.main is None or self.subs is None:
-            return None
-        return self.main - self.subs
+        return losses.loss(self.main, self.subs)  # as the loss pages compute it
 
     @property
     def percent(self) -> Decimal | None:
-        if self.difference is None or not self.main:
-            return None
-        return (self.difference * 100 / self.main).quantize(Decimal("0.1"))
+        return losses.loss_percent(self.main, self.subs)
 
 
 @dataclass
@@ -163,17 +160,16 @@ def _point_consumption(points: list[BillingPoint], mains: list[Meter], start: da
 def _main_meters(mains: list[Meter], start: datetime, end: datetime) -> list[MainMeterRow]:
     if not mains:
         return []
-    subs = list(Meter.objects.filter(parent__in=mains).values_list("pk", "parent_id"))
-    used = meter_consumption(meter_ids=[m.pk for m in mains] + [s for s, _ in subs],
+    subs = losses.sub_meters(m.pk for m in mains)
+    used = meter_consumption(meter_ids=[m.pk for m in mains] + [s for ids in subs.values()
+                                                                for s in ids],
                              start=start, end=end)
     rows = []
     for m in mains:
-        mine = [used[s] for s, parent in subs if parent == m.pk]
-        total: Decimal | None = Decimal(0)
-        for c in mine:
-            total = None if total is None or c.quantity is None else total + c.quantity
+        mine = [used[s] for s in subs[m.pk]]
         rows.append(MainMeterRow(m.serial_number, m.label, TYPE_LABELS.get(m.type, m.type),
-                                 m.unit, used[m.pk].quantity, total, len(mine),
+                                 m.unit, used[m.pk].quantity,
+                                 losses.total(c.quantity for c in mine), len(mine),
                                  used[m.pk].flagged or any(c.flagged for c in mine)))
     return rows
 

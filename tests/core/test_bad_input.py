@@ -218,6 +218,7 @@ VALID = {
                                        "start": "2026-01-01T00:00:00Z",
                                        "end": "2026-02-01T00:00:00Z"},
 }
+VALID["/api/v1/monitoring/losses/"] = {"from": "2026-01-01", "to": "2026-01-31"}
 
 
 def test_dates_out_of_range_in_every_filter_are_400_with_the_range(world_a, schema):

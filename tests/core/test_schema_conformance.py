@@ -52,6 +52,7 @@ QUERY = {
     "/api/v1/monitoring/load/": lambda w: {"from": "2026-01-01", "to": "2026-12-31"},
     "/api/v1/monitoring/extremes/": lambda w: {"from": "2024-01-01", "to": "2026-12-31"},
 }
+QUERY["/api/v1/monitoring/losses/"] = lambda w: {"from": "2024-01-01", "to": "2026-12-31"}
 
 
 # --- OpenAPI 3.0 → JSON Schema ---------------------------------------------------------------
