@@ -17,7 +17,7 @@ from monitoring.dashboard_params import dashboard_params
 from monitoring.selectors.dashboard import PERIODS, Dashboard, energy_dashboard
 
 
-class RefSerializer(serializers.Serializer):
+class DashboardRefSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     name = serializers.CharField()
 
@@ -65,8 +65,8 @@ class CostSerializer(serializers.Serializer):
 
 
 class ConsumerSerializer(serializers.Serializer):
-    property = RefSerializer()
-    billing_point = RefSerializer()
+    property = DashboardRefSerializer()
+    billing_point = DashboardRefSerializer()
     meter_type = serializers.CharField()
     unit = serializers.CharField()
     quantity = QuantityField()
@@ -84,11 +84,11 @@ class IntensitySerializer(serializers.Serializer):
 
 
 class QuietMeterSerializer(serializers.Serializer):
-    meter = RefSerializer(help_text="Public id and serial number.")
+    meter = DashboardRefSerializer(help_text="Public id and serial number.")
     label = serializers.CharField(allow_blank=True)
     meter_type = serializers.CharField()
-    property = RefSerializer()
-    billing_point = RefSerializer()
+    property = DashboardRefSerializer()
+    billing_point = DashboardRefSerializer()
     last_read_at = serializers.DateTimeField(allow_null=True)
     level = serializers.ChoiceField(choices=["amber", "red"],
                                     help_text="amber: not read for 24 h; red: 72 h or never.")
@@ -104,7 +104,7 @@ class MetersSerializer(serializers.Serializer):
 class DashboardSerializer(serializers.Serializer):
     """OpenAPI of ``GET monitoring/dashboard/``."""
 
-    property = RefSerializer(allow_null=True)
+    property = DashboardRefSerializer(allow_null=True)
     month = serializers.DateField(help_text="First day of this month.")
     today = serializers.DateField()
     time_zone = serializers.CharField()

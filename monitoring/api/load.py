@@ -19,7 +19,7 @@ from monitoring.selectors.load import load_analysis
 from readings.measurements.models import Quantity
 
 
-class RefSerializer(serializers.Serializer):
+class LoadRefSerializer(serializers.Serializer):
     id = serializers.CharField()
     name = serializers.CharField()
 
@@ -48,9 +48,9 @@ class LoadDaySerializer(serializers.Serializer):
 
 
 class LoadMeterSerializer(serializers.Serializer):
-    meter = RefSerializer()
+    meter = LoadRefSerializer()
     label = serializers.CharField(allow_blank=True)
-    property = RefSerializer(allow_null=True)
+    property = LoadRefSerializer(allow_null=True)
     time_zone = serializers.CharField()
     capacity_kw = _fixed(3, "Rated capacity, kW (null: not set).")
     days = LoadDaySerializer(many=True)
@@ -64,8 +64,8 @@ class LoadSerializer(_Period):
 
 class ExtremeSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=["meter", "sensor"])
-    device = RefSerializer(help_text="Public id and serial number.")
-    property = RefSerializer(allow_null=True)
+    device = LoadRefSerializer(help_text="Public id and serial number.")
+    property = LoadRefSerializer(allow_null=True)
     time_zone = serializers.CharField()
     quantity = serializers.ChoiceField(choices=Quantity.values)
     unit = serializers.CharField(allow_blank=True)

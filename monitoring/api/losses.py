@@ -51,7 +51,7 @@ class SubMeterUseSerializer(serializers.Serializer):
     common_area = serializers.BooleanField()
 
 
-class AllocationSerializer(serializers.Serializer):
+class LossAllocationSerializer(serializers.Serializer):
     billing_point = serializers.CharField()
     billing_point_id = serializers.CharField()
     area_m2 = serializers.CharField(allow_null=True)
@@ -74,7 +74,7 @@ class MainLossSerializer(serializers.Serializer):
     periods = LossPeriodSerializer(many=True, required=False)
     sub_meters = SubMeterUseSerializer(many=True, required=False)
     common_use = serializers.CharField(required=False)
-    allocation = AllocationSerializer(many=True, required=False)
+    allocation = LossAllocationSerializer(many=True, required=False)
 
 
 class LossReportSerializer(serializers.Serializer):

@@ -16,7 +16,7 @@ from monitoring.params_meter_readings import meter_readings_params
 from monitoring.selectors.meter_readings import BASES, EVERY, METER_QUANTITIES, meter_readings
 
 
-class RefSerializer(serializers.Serializer):
+class MeterReadingRefSerializer(serializers.Serializer):
     id = serializers.CharField()
     name = serializers.CharField()
 
@@ -29,9 +29,9 @@ class MeasuredSerializer(serializers.Serializer):
 
 
 class MeterReadingRowSerializer(serializers.Serializer):
-    meter = RefSerializer()
-    billing_point = RefSerializer(allow_null=True)
-    property = RefSerializer(allow_null=True)
+    meter = MeterReadingRefSerializer()
+    billing_point = MeterReadingRefSerializer(allow_null=True)
+    property = MeterReadingRefSerializer(allow_null=True)
     local_time = serializers.CharField(help_text="The wall-clock time as scheduled in the "
                                        "property's zone, e.g. '2026-10-31 24:00'.")
     time = serializers.DateTimeField(help_text="The instant it is (UTC).")
