@@ -450,6 +450,9 @@ SPECTACULAR_SETTINGS = {
         "BankImportStatusEnum": "ledger.models.bank.BankImportStatus",
         "BankLineStatusEnum": "ledger.models.bank.BankLineStatus",
         "BankMatchHowEnum": "ledger.models.bank.BankMatchHow",
+        "EnvironmentQuantityEnum": "monitoring.selectors.environment.QUANTITIES",
+        "TrendResolutionEnum": "monitoring.selectors.trends.RESOLUTIONS",
+        "MeasurementQuantityEnum": "readings.measurements.models.Quantity",
         "DunningRunStatusEnum": "ledger.models.dunning.DunningRunStatus",
         # statement deliveries and reminder deliveries: queued, sent, failed
         "DeliveryStatusEnum": "billing.models.statements.DeliveryStatus",
