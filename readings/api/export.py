@@ -143,6 +143,16 @@ def bound_param(request: Request, name: str, *, end: bool) -> Bound | None:
     return Bound(parsed, local=parsed.tzinfo is None)
 
 
+def format_param(request: Request) -> None:
+    """``?format=``, DRF's renderer override (the schema lists ``csv`` and ``json``): the body
+    is CSV either way, but a blank or unknown value is refused like any other bad parameter
+    rather than silently ignored."""
+    if "format" in request.query_params and request.query_params["format"] not in (
+            "csv", "json"):
+        raise ValidationError({"format": [
+            f"Unknown format {request.query_params['format'][:40]!r}: use csv (or leave it out)."]})
+
+
 def period(request: Request) -> tuple[Bound | None, Bound | None]:
     start, end = bound_param(request, "from", end=False), bound_param(request, "to", end=True)
     if start and end and start.local == end.local and end.at <= start.at:
@@ -183,6 +193,7 @@ class ReadingsExportView(OrganizationAPIView):
         responses=_CSV,
     )
     def get(self, request: Request) -> StreamingHttpResponse:
+        format_param(request)
         meters = devices(request, "meter", Meter)
         prop = property_param(request, meters)
         start, end = period(request)
@@ -215,6 +226,7 @@ class MeasurementsExportView(OrganizationAPIView):
         responses=_CSV,
     )
     def get(self, request: Request) -> StreamingHttpResponse:
+        format_param(request)
         meters = devices(request, "meter", Meter)
         sensors = devices(request, "sensor", Sensor)
         prop = property_param(request, meters, sensors)

@@ -133,6 +133,9 @@ def test_bad_input_is_a_400_naming_the_parameter(world_a, data):
     assert list(err["fields"]) == ["property"]
     err = _error(client.get(URL, {"meter": "EXP-1", "property": str(data[2].public_id)}))
     assert list(err["fields"]) == ["property"]
+    err = _error(client.get(URL, {"format": ""}))
+    assert list(err["fields"]) == ["format"] and "use csv" in err["fields"]["format"][0]
+    assert client.get(URL, {"format": "csv"}).status_code == 200
 
 
 def test_another_organizations_meter_is_unknown_as_a_missing_one(world_a, world_b, data):

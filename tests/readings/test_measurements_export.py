@@ -82,7 +82,7 @@ def test_bad_input_and_other_organizations_devices_are_400_naming_the_parameter(
     client = api_client(key=world_a.read_key)
     for query, field in (({"quantity": "watts"}, "quantity"), ({"sensor": "NO-SUCH"}, "sensor"),
                          ({"meter": "PWR-B"}, "meter"), ({"meter": str(theirs.public_id)}, "meter"),
-                         ({"to": "2026-13-01"}, "to"),
+                         ({"to": "2026-13-01"}, "to"), ({"format": ""}, "format"),
                          ({"sensor": "TH-1", "property": str(data[2].public_id)}, "property")):
         response = client.get(URL, query)
         assert response.status_code == 400, (query, response.content[:200])
