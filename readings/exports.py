@@ -144,10 +144,21 @@ def readings_csv(*, meters: Iterable[Meter] | None = None, property_id: int | No
     return stream_lines(sql, params, READING_COLUMNS)
 
 
+#: :data:`billspree.core.csv_export.FORMULA_START` and its plain-number exception as
+#: PostgreSQL regular expressions: the same rule, applied where the line is formatted.
+_FORMULA_START_RE = r"^[-=+@\t\r]"
+_PLAIN_NUMBER_RE = r"^[-+]?([0-9]+([.,][0-9]*)?|[.,][0-9]+)([eE][-+]?[0-9]+)?$"
+
+
 def csv_text(expr: str) -> str:
-    """SQL: a text value as a CSV field (quoted, quotes doubled, only when it needs it)."""
-    return (f"CASE WHEN {expr} ~ '[\",\\r\\n]' THEN '\"' || replace({expr}, '\"', '\"\"') "
-            f"|| '\"' ELSE {expr} END")
+    """SQL: a text value as a CSV field, formula-safe as
+    :func:`billspree.core.csv_export.safe_cell` (a leading ``'`` before text a spreadsheet
+    would evaluate, e.g. a meter number ``=HYPERLINK(…)``), then quoted with quotes doubled
+    only when it needs it."""
+    safe = (f"(CASE WHEN {expr} ~ '{_FORMULA_START_RE}' AND {expr} !~ '{_PLAIN_NUMBER_RE}' "
+            f"THEN '''' || {expr} ELSE {expr} END)")
+    return (f"CASE WHEN {safe} ~ '[\",\\r\\n]' THEN '\"' || replace({safe}, '\"', '\"\"') "
+            f"|| '\"' ELSE {safe} END")
 
 
 def stream_lines(sql: str, params: dict, header: Iterable[str],

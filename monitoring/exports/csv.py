@@ -1,13 +1,15 @@
 """CSV writer of report tables: plain text a script reads (numbers with a dot, dates ISO,
-instants ISO 8601 with their offset in the table's zone), streamed row by row."""
+instants ISO 8601 with their offset in the table's zone), streamed row by row, formula-safe
+(:mod:`billspree.core.csv_export`: a billing point named ``=HYPERLINK(…)`` is shown as text;
+a negative number stays a number)."""
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from typing import IO
 
+from billspree.core import csv_export
 from monitoring.tables import DATETIME, MONTH, Table
 
 CONTENT_TYPE = "text/csv; charset=utf-8"
@@ -22,7 +24,7 @@ def csv_lines(table: Table, progress: Callable[[int], None] | None = None) -> It
     """The table as CSV lines: a header of headings, then values as plain text, one line per
     row as the rows come (a generator of rows is never held in memory). ``progress`` is
     called with the number of rows written so far."""
-    writer = csv.writer(_Echo())
+    writer = csv_export.writer(_Echo())
     yield writer.writerow([c.heading for c in table.columns])
     kinds = [c.kind for c in table.columns]
     for n, row in enumerate(table.rows, 1):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
+from billspree.core.csv_export import safe_cell
 from billspree.core.scoping import require_organization
 from meters.models import Meter, MeterAssignment, Sensor
 from readings.exports import Bound, bound_params, bound_sql, iso_local, stream_lines
@@ -99,6 +100,9 @@ def _prefix(series: MeasurementSeries) -> str:
 
 
 def _quote(text: str) -> str:
+    """CSV-quoted and formula-safe (:func:`billspree.core.csv_export.safe_cell`: a number
+    like ``=HYPERLINK(…)`` is shown, not evaluated, by the spreadsheet that opens it)."""
+    text = safe_cell(text)
     if any(c in text for c in ',"\r\n'):
         return '"' + text.replace('"', '""') + '"'
     return text

@@ -25,6 +25,7 @@ from pypdf import PdfReader
 from billspree.core.scoping import organization_context
 from billspree.core.timefmt import local_midnight
 from meters.models import BillingPoint, Meter, MeterAssignment, MeterType, Property
+from monitoring.exports.csv import csv_lines
 from monitoring.exports.jobs import export_job_create, export_job_run, stuck_reason
 from monitoring.exports.schedules import next_run, scheduled_report_save, scheduled_reports_send
 from monitoring.exports.xlsx import sheet_names, write_xlsx
@@ -208,6 +209,16 @@ def test_xlsx_writer_percent_datetime_and_text_cells(tmp_path):
     assert sheet["A2"].data_type == "s"  # text, not a formula
     assert sheet["C2"].number_format == "0.0%" and sheet["D2"].number_format == "#,##0"
     assert [c.value for c in sheet[3]] == ["M-2", None, None, None, None]
+
+
+def test_csv_writer_neutralises_formulas_and_keeps_negative_numbers():
+    table = Table(name="t", title="T", zone=UTC,
+                  columns=[Column("bp", "Billing point"), Column("kwh", "kWh", NUMBER)],
+                  rows=iter([["=HYPERLINK(\"http://x\")", Decimal("-12.5")],
+                             ["@SUM(A1)", Decimal("3")], ["-2+3", None], ["Flat 1", 4]]))
+    assert "".join(csv_lines(table)).splitlines() == [
+        "Billing point,kWh", '"\'=HYPERLINK(""http://x"")",-12.5', "'@SUM(A1),3", "'-2+3,",
+        "Flat 1,4"]
 
 
 def test_sheet_names_are_excel_safe():

@@ -81,6 +81,23 @@ def test_every_reading_exactly_as_stored_in_each_meters_zone(world_a, data):
     assert csv_of(response) == [expected[k] for k in ("28", "29", "29dst", "30", "utc")]
 
 
+def test_a_meter_number_a_spreadsheet_would_evaluate_is_exported_as_text(world_a, data):
+    with organization_context(world_a.org):
+        evil = make_meter('=HYPERLINK("http://x","a,b")', tz="UTC",
+                          connected_at=datetime(2026, 3, 1, tzinfo=UTC))
+        ingest(('=HYPERLINK("http://x","a,b")', "2026-03-29T12:00:00Z", "7"), now=NOW)
+        neg = make_meter("-12", tz="UTC", connected_at=datetime(2026, 3, 1, tzinfo=UTC))
+        ingest(("-12", "2026-03-29T12:00:00Z", "8"), now=NOW)
+    client = api_client(key=world_a.read_key)
+    rows = csv_of(client.get(URL, {"meter": [str(evil.public_id), "-12"]}))
+    # a leading quote, then CSV quoting (the text has quotes and a comma); a plain number
+    # as a meter number stays as printed
+    assert rows == [
+        f"-12,{neg.public_id},kWh,2026-03-29T12:00:00+00:00,8.0000,api,actual,false,false",
+        f'"\'=HYPERLINK(""http://x"",""a,b"")",{evil.public_id},kWh,'
+        "2026-03-29T12:00:00+00:00,7.0000,api,actual,false,false"]
+
+
 def test_filters_local_days_local_times_instants_meters_and_property(world_a, data):
     one, two, zurich = data
     expected = lines(one, two)

@@ -75,6 +75,20 @@ def test_every_raw_value_as_stored_and_the_filters(world_a, data):
     assert csv_of(client.get(URL, {"to": "2026-03-28"})) == []
 
 
+def test_a_sensor_number_a_spreadsheet_would_evaluate_is_exported_as_text(world_a, data):
+    prop = data[2]
+    with organization_context(world_a.org):
+        sensor = meter_services.sensor_create(
+            kind="temperature_humidity", serial_number="@SUM(1+1)*cmd", property=prop)
+        outcome = measurement_ingest(rows=[MeasurementIn(
+            0, sensor_number="@SUM(1+1)*cmd", quantity="temperature",
+            measured_at="2026-03-29T01:15:00Z", value="-3.5")], source=Source.API)
+        assert outcome.committed, [r.errors for r in outcome.results]
+    rows = csv_of(api_client(key=world_a.read_key).get(URL, {"sensor": str(sensor.public_id)}))
+    assert rows == [f"sensor,'@SUM(1+1)*cmd,{sensor.public_id},temperature,°C,"
+                    "2026-03-29T03:15:00+02:00,-3.5,api"]
+
+
 def test_bad_input_and_other_organizations_devices_are_400_naming_the_parameter(
         world_a, world_b, data):
     with organization_context(world_b.org):
