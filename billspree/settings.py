@@ -247,9 +247,12 @@ EXPORT_BACKGROUND_ROWS = env.int("EXPORT_BACKGROUND_ROWS", default=50_000)
 EXPORT_PDF_MAX_ROWS = env.int("EXPORT_PDF_MAX_ROWS", default=5_000)
 # A running export with no progress for this long is taken as stuck and re-dispatched.
 EXPORT_JOB_LEASE_SECONDS = env.int("EXPORT_JOB_LEASE_SECONDS", default=300)
-if min(EXPORT_BACKGROUND_ROWS, EXPORT_PDF_MAX_ROWS, EXPORT_JOB_LEASE_SECONDS) < 1:
-    raise ValueError("EXPORT_BACKGROUND_ROWS, EXPORT_PDF_MAX_ROWS and "
-                     "EXPORT_JOB_LEASE_SECONDS must be at least 1")
+# A finished background export (file and row) is removed this many days after it finished.
+EXPORT_RETENTION_DAYS = env.int("EXPORT_RETENTION_DAYS", default=7)
+if min(EXPORT_BACKGROUND_ROWS, EXPORT_PDF_MAX_ROWS, EXPORT_JOB_LEASE_SECONDS,
+       EXPORT_RETENTION_DAYS) < 1:
+    raise ValueError("EXPORT_BACKGROUND_ROWS, EXPORT_PDF_MAX_ROWS, EXPORT_JOB_LEASE_SECONDS "
+                     "and EXPORT_RETENTION_DAYS must be at least 1")
 if UPLOAD_MAX_BYTES < 1:
     raise ValueError("UPLOAD_MAX_BYTES must be at least 1")
 FILE_UPLOAD_HANDLERS = [

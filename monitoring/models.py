@@ -17,6 +17,8 @@ schedule without a model change.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -76,6 +78,13 @@ class ExportJob(OrganizationScopedModel):
     @property
     def is_finished(self) -> bool:
         return self.status in (self.Status.DONE, self.Status.FAILED)
+
+    @property
+    def expires_at(self):
+        """When the beat removes this finished job and its file (``EXPORT_RETENTION_DAYS``)."""
+        if self.finished_at is None:
+            return None
+        return self.finished_at + timedelta(days=settings.EXPORT_RETENTION_DAYS)
 
     @property
     def progress_percent(self) -> int:

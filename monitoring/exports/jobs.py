@@ -150,6 +150,31 @@ def export_jobs_sweep() -> int:
     return len(ids)
 
 
+def retention_days() -> int:
+    """A finished export (its file and its row) is kept this long, then removed by the beat:
+    exports are copies of data the product keeps anyway, and a private file of tenant data
+    should not outlive its use on the server's disk."""
+    return int(getattr(settings, "EXPORT_RETENTION_DAYS", 7))
+
+
+def export_jobs_expire(*, now=None) -> int:
+    """Delete finished jobs older than :func:`retention_days` and their files; returns how
+    many. The file goes first: a row without a file is harmless (its download is a 404), a
+    file without a row would be an orphan nobody can see. Batched so a backlog (the beat
+    was down for weeks) does not hold one long transaction."""
+    cutoff = (now or timezone.now()) - timedelta(days=retention_days())
+    jobs = ExportJob.objects.unscoped().filter(
+        status__in=(ExportJob.Status.DONE, ExportJob.Status.FAILED), finished_at__lt=cutoff)
+    removed = 0
+    while batch := list(jobs.values_list("pk", "file")[:500]):
+        for _pk, name in batch:
+            if name:
+                ExportJob.file.field.storage.delete(name)
+        removed += ExportJob.objects.unscoped().filter(
+            pk__in=[pk for pk, _ in batch]).delete()[0]
+    return removed
+
+
 def stuck_reason(job: ExportJob) -> str:
     """Why a job that is not finished may never finish ("" when all looks well)."""
     now = timezone.now()

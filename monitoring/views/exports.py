@@ -15,7 +15,7 @@ from billspree.core.models import Role
 from billspree.core.portal import OrganizationPortalMixin
 from monitoring.exports import CONTENT_TYPES, background_rows
 from monitoring.exports.forms import ScheduledReportForm
-from monitoring.exports.jobs import stuck_reason
+from monitoring.exports.jobs import retention_days, stuck_reason
 from monitoring.exports.pages import exportable_pages
 from monitoring.exports.schedules import scheduled_report_delete, scheduled_report_save
 from monitoring.models import ExportJob, ScheduledReport
@@ -39,7 +39,7 @@ class ExportListView(OrganizationPortalMixin, ListView):
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(tab="exports", background_rows=background_rows(),
-                                        **kwargs)
+                                        retention_days=retention_days(), **kwargs)
 
 
 class ExportDetailView(OrganizationPortalMixin, DetailView):

@@ -26,7 +26,12 @@ from billspree.core.scoping import organization_context
 from billspree.core.timefmt import local_midnight
 from meters.models import BillingPoint, Meter, MeterAssignment, MeterType, Property
 from monitoring.exports.csv import csv_lines
-from monitoring.exports.jobs import export_job_create, export_job_run, stuck_reason
+from monitoring.exports.jobs import (
+    export_job_create,
+    export_job_run,
+    export_jobs_expire,
+    stuck_reason,
+)
 from monitoring.exports.schedules import next_run, scheduled_report_save, scheduled_reports_send
 from monitoring.exports.xlsx import sheet_names, write_xlsx
 from monitoring.models import ExportJob, ScheduledReport
@@ -255,6 +260,31 @@ def test_a_large_export_runs_as_a_job_with_progress_and_a_download(
     other = login_client(world_b.admin, world_b.org)
     assert other.get(f"/monitoring/exports/{job.public_id}/download/").status_code == 404
     assert export_job_run(job_id=job.pk) is False  # a second delivery writes nothing
+
+
+def test_finished_exports_and_their_files_are_removed_after_the_retention(
+        house, client_a, world_a, world_b, settings, django_capture_on_commit_callbacks):
+    settings.EXPORT_BACKGROUND_ROWS, settings.EXPORT_RETENTION_DAYS = 5, 7
+    with django_capture_on_commit_callbacks(execute=True):
+        client_a.get(PAGE, {**BY_POINT_DAY, "format": "xlsx"})
+        client_a.get(PAGE, {**BY_POINT_DAY, "format": "pdf"})
+    old, new = ExportJob.objects.order_by("pk")
+    storage = ExportJob.file.field.storage
+    assert old.status == new.status == "done" and storage.exists(old.file.name)
+    finished = old.finished_at
+    local = finished.astimezone(ZoneInfo(str(world_a.org.time_zone))) + timedelta(days=7)
+    detail = client_a.get(f"/monitoring/exports/{old.public_id}/").content.decode()
+    assert "Available until" in detail and str(local.day) in detail
+    assert "for 7 days after they finish" in client_a.get("/monitoring/exports/").content.decode()
+    with organization_context(world_b.org):  # another organization's running job stays
+        running = export_job_create(page=PAGE, query="", fmt="pdf", title="B", actor=None)
+    ExportJob.objects.unscoped().filter(pk=running.pk).update(status="running")
+    ExportJob.objects.filter(pk=old.pk).update(finished_at=finished - timedelta(days=7, hours=1))
+    assert export_jobs_expire() == 1
+    assert not storage.exists(old.file.name) and storage.exists(new.file.name)
+    assert list(ExportJob.objects.unscoped().order_by("pk")) == [new, running]
+    assert client_a.get(f"/monitoring/exports/{old.public_id}/download/").status_code == 404
+    assert export_jobs_expire() == 0  # nothing left to remove: a second beat changes nothing
 
 
 def test_a_job_says_why_it_failed_or_is_stuck(house, world_a):
