@@ -10,13 +10,14 @@ from __future__ import annotations
 import math
 import os
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from itertools import cycle
 
 from billspree.core.models import Organization
 from gateways import services
 from gateways.models import Gateway, Profile, RegisterMap, SensorMap
 from gateways.profiles import SENSOR_PROFILES
-from gateways.simulator import AVERAGE_PER_HOUR, EPOCH, SimMeter, daily_shape
+from gateways.simulator import EPOCH, SimMeter, daily_shape, device_per_hour
 from meters.models import Meter, MeterAssignment, Property, Sensor
 from readings.measurements.ingest import measurements_store, series_ensure
 from readings.measurements.models import Source
@@ -120,7 +121,27 @@ def seed(org: Organization) -> None:
         )
         left[kind] -= 1
     _seed_sensor(gateway, prop, free)
+    _rated_capacities(gateway)
     seed_measurement_history(gateway, now=datetime.now(UTC))
+
+
+#: The highest value of :func:`daily_shape` (at about 15:40).
+PEAK_SHAPE = max(daily_shape(h / 60) for h in range(24 * 60))
+#: The demo's circuits peak at this share of their rated capacity, so the load page has
+#: a few hours above 80 % a day to show (about four), none above 100 %.
+PEAK_SHARE = 0.9
+
+
+def _rated_capacities(gateway: Gateway) -> None:
+    """A rated capacity (kW) for the polled electric meters that have none: sized so the
+    simulated daily peak is :data:`PEAK_SHARE` of it."""
+    from meters.services import meter_update
+
+    for m in gateway.register_maps.filter(profile__meter_type="electricity",
+                                          meter__rated_capacity__isnull=True
+                                          ).select_related("meter"):
+        kw = device_per_hour("electricity", m.device_id) * PEAK_SHAPE / PEAK_SHARE
+        meter_update(meter=m.meter, rated_capacity=Decimal(f"{kw:.1f}"))
 
 
 def _seed_sensor(gateway: Gateway, prop: Property, free) -> None:
@@ -159,7 +180,7 @@ def seed_measurement_history(gateway: Gateway, *, now: datetime) -> int:
                 .distinct())
     series = series_ensure("meter", [(m.meter_id, "active_power") for m in maps])
     for m in maps:
-        per_hour = AVERAGE_PER_HOUR["electricity"] * (0.6 + (m.device_id * 37 % 80) / 100)
+        per_hour = device_per_hour("electricity", m.device_id)
         # measurement() depends on the load and the time only, not on the register layout
         sim = SimMeter(m.device_id, SENSOR_PROFILES["sht20-xy-md02"], per_hour=per_hour)
         for at in instants:

@@ -52,6 +52,12 @@ LAYOUT_CYCLE = (
 AVERAGE_PER_HOUR = {"electricity": 0.8, "cold_water": 0.012, "hot_water": 0.006, "heat": 1.5}
 
 
+def device_per_hour(meter_type: str, device_id: int) -> float:
+    """The average use an hour of a ``--from-db`` device: the type's average, spread 0.6–1.4×
+    by device id so the demo's meters differ (the demo's history and capacities use it too)."""
+    return AVERAGE_PER_HOUR.get(meter_type, 0.8) * (0.6 + (device_id * 37 % 80) / 100)
+
+
 _DATATYPE = ModbusClientMixin.DATATYPE
 PYMODBUS_TYPES = {
     "u16": _DATATYPE.UINT16,

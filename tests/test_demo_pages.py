@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
-from datetime import UTC
+from datetime import UTC, timedelta
 from decimal import Decimal
 
 import pytest
@@ -169,6 +169,7 @@ def test_every_demo_page_renders_with_local_dates(demo):
         assert invoices, f"the demo of {org} has no issued invoice"
         _assert_next_runs_agree(org, pages)
         _assert_losses_show_the_gap(org, pages)
+        _assert_load_has_capacities(org)
         _assert_move_ins_are_local(org, pages)
         for inv in invoices:
             # the list as a manager finds one invoice (the demo has more than a page)
@@ -292,6 +293,25 @@ def _assert_months_are_local(access, pages: dict[str, str]) -> None:
     assert meters
     for url in meters:
         assert f"<td>{timefmt.month_name(today, 'long')} {today.year}</td>" in pages[url], url
+
+
+def _assert_load_has_capacities(org) -> None:
+    """The demo's polled circuits have a rated capacity their simulated daily peak reaches
+    90 % of (gateways/demo.py), so yesterday's load shows a peak between 80 and 100 % and
+    some hours above 80 % (about four; the power history covers the last three days)."""
+    from django.utils import timezone
+
+    from monitoring.selectors.load import load_analysis
+
+    yesterday = timefmt.local_date(timezone.now(), org) - timedelta(days=1)
+    with organization_context(org):
+        meters = load_analysis(first=yesterday, last=yesterday).meters
+    rated = [m for m in meters if m.capacity_kw is not None]
+    assert len(rated) >= 4, [(m.meter.name, m.capacity_kw) for m in meters]
+    for m in rated:
+        (day,) = m.days
+        assert Decimal(80) < day.peak_percent < Decimal(100), (m.meter.name, day)
+        assert Decimal(2) <= day.hours_above <= Decimal(6), (m.meter.name, day)
 
 
 def _assert_losses_show_the_gap(org, pages: dict[str, str]) -> None:

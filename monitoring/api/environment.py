@@ -15,7 +15,12 @@ from rest_framework.response import Response
 from billspree.core.api_base import OrganizationAPIView
 from billspree.core.timefmt import api_instant
 from monitoring.env_params import environment_params
-from monitoring.selectors.environment import QUANTITIES, environment_now, sensor_history
+from monitoring.selectors.environment import (
+    QUANTITIES,
+    environment_now,
+    measures,
+    sensor_history,
+)
 
 
 class CurrentSerializer(serializers.Serializer):
@@ -96,7 +101,7 @@ class EnvironmentView(OrganizationAPIView):
                     })
         history = []
         for sensor in chosen["sensors"]:
-            for quantity in chosen["quantities"]:
+            for quantity in filter(lambda q, s=sensor: measures(s, q), chosen["quantities"]):
                 h = sensor_history(sensor=sensor, quantity=quantity, first=chosen["first"],
                                    last=chosen["last"])
                 history.append({"sensor": str(sensor.public_id), "quantity": quantity,

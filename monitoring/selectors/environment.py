@@ -55,10 +55,32 @@ class SensorNow:
         return not self.values or any(c.stale for c in self.values.values())
 
 
+@dataclass(frozen=True, slots=True)
+class AreaValue:
+    """One quantity over an area's sensors now: mean, minimum and maximum of the fresh
+    latest values (a stale sensor would drag the mean toward the past, so it is left out
+    and counted in ``stale``)."""
+
+    mean: float
+    min: float
+    max: float
+    sensors: int
+    stale: int
+
+
 @dataclass
 class Area:
     name: str  # the sensor's area, else its billing point's name, else ""
     sensors: list[SensorNow] = field(default_factory=list)
+
+    def summary(self, quantity: str) -> AreaValue | None:
+        """None when no sensor of the area has a fresh value of the quantity."""
+        found = [s.values[quantity] for s in self.sensors if quantity in s.values]
+        fresh = [c.value for c in found if not c.stale]
+        if not fresh:
+            return None
+        return AreaValue(sum(fresh) / len(fresh), min(fresh), max(fresh), len(fresh),
+                         len(found) - len(fresh))
 
 
 @dataclass
@@ -66,6 +88,12 @@ class PropertyGroup:
     property: Any
     zone: tzinfo
     areas: list[Area] = field(default_factory=list)
+
+
+def measures(sensor: Sensor, quantity: str) -> bool:
+    """Whether the sensor's kind measures the quantity (a temperature sensor gets no empty
+    humidity chart; "other" may measure anything)."""
+    return sensor.kind in (quantity, "temperature_humidity", "other")
 
 
 def area_of(sensor: Sensor) -> str:

@@ -3,7 +3,10 @@ area, and the history of the chosen sensors (thin: parse, select, shape)."""
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.core.exceptions import ValidationError
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
 from django.views.generic import TemplateView
 
@@ -12,7 +15,13 @@ from billspree.core.portal import OrganizationPortalMixin, organization_today
 from billspree.core.timefmt import format_day, format_instant
 from monitoring.env_params import environment_params
 from monitoring.exports import ExportableMixin
-from monitoring.selectors.environment import History, environment_now, sensor_history
+from monitoring.selectors.environment import (
+    MAX_SENSORS,
+    History,
+    environment_now,
+    measures,
+    sensor_history,
+)
 from monitoring.tables import DATETIME, NUMBER, TEXT, Column, Table
 
 LABELS = {"temperature": "Temperature", "humidity": "Relative humidity"}
@@ -78,6 +87,21 @@ def _value_text(current, unit: str, zone) -> dict:
             "age": age_text(current.age), "stale": current.stale}
 
 
+def _area_summary(area) -> str:
+    """"Mean 21.3 °C (20.9–21.8) · 46.0 % (44.1–47.9), 3 sensors": for an area of two or
+    more sensors, the fresh values' mean and range per quantity ("" otherwise)."""
+    if len(area.sensors) < 2:
+        return ""
+    parts = []
+    for quantity, unit in (("temperature", "°C"), ("humidity", "%")):
+        v = area.summary(quantity)
+        if v is not None:
+            stale = f", {v.stale} stale left out" if v.stale else ""
+            parts.append(f"{v.mean:.1f} {unit} ({v.min:.1f}–{v.max:.1f}; "
+                         f"{v.sensors} sensor{pluralize(v.sensors)}{stale})")
+    return "Mean " + " · ".join(parts) if parts else "No fresh values in this area"
+
+
 def _shaped(groups, selected: set[str]) -> list[dict]:
     """What the template prints: every value formatted here, in the property's zone."""
     out = []
@@ -95,7 +119,9 @@ def _shaped(groups, selected: set[str]) -> list[dict]:
                     "temperature": _value_text(t, "°C", g.zone) if t else None,
                     "humidity": _value_text(h, "%", g.zone) if h else None,
                 })
-            areas.append({"name": a.name or "No area", "sensors": sensors})
+            areas.append({"name": a.name or "No area", "sensors": sensors,
+                          "summary": _area_summary(a), "trend": urlencode(
+                              [("sensor", s["pid"]) for s in sensors[:MAX_SENSORS]])})
         out.append({"name": g.property.name, "zone": str(g.zone), "areas": areas})
     return out
 
@@ -123,6 +149,8 @@ class EnvironmentView(ExportableMixin, OrganizationPortalMixin, TemplateView):
         if chosen is not None:
             for sensor in chosen["sensors"]:
                 for quantity in chosen["quantities"]:
+                    if not measures(sensor, quantity):
+                        continue
                     h = sensor_history(sensor=sensor, quantity=quantity, first=chosen["first"],
                                        last=chosen["last"])
                     histories.append((h, history_chart(h)))

@@ -132,6 +132,35 @@ def test_api_and_page_show_current_values_and_history(sensors, world_a):
     assert client.get("/monitoring/environment/").status_code == 200
 
 
+def test_an_area_of_several_sensors_shows_its_mean_range_and_a_trend_of_them_all(
+        sensors, world_a):
+    now = timezone.now().replace(microsecond=0)
+    t1 = sensors["t1"]
+    t4 = sensor_create(kind="temperature_humidity", serial_number="T-4", property=sensors["prop"],
+                       area="Server room")
+    t5 = sensor_create(kind="temperature", serial_number="T-5", property=sensors["prop"],
+                       area="Server room")
+    store(t1, "temperature", (now - 5 * M, 21.0))
+    store(t1, "humidity", (now - 5 * M, 40.0))
+    store(t4, "temperature", (now - 2 * M, 24.0))
+    store(t4, "humidity", (now - 2 * M, 50.0))
+    store(t5, "temperature", (now - 90 * M, 5.0))  # stale: left out of the mean
+    room = next(a for g in environment_now(now=now) for a in g.areas if a.name == "Server room")
+    t = room.summary("temperature")
+    assert (t.mean, t.min, t.max, t.sensors, t.stale) == (22.5, 21.0, 24.0, 2, 1)
+    assert room.summary("humidity").mean == 45.0
+    client = login_client(world_a.viewer, world_a.org)
+    page = html.unescape(client.get("/monitoring/environment/").content.decode())
+    row = page.split('data-area="Server room"')[1].split("</tr>")[0]
+    assert ("Mean 22.5 °C (21.0–24.0; 2 sensors, 1 stale left out) · "
+            "45.0 % (40.0–50.0; 2 sensors)") in row
+    trend = row.split('href="?')[1].split('"')[0]
+    assert trend == "&".join(f"sensor={s.public_id}" for s in (t1, t4, t5))
+    assert 'data-area="Flat 1"' not in page  # one sensor: its row says it all
+    histories = html.unescape(client.get(f"/monitoring/environment/?{trend}").content.decode())
+    assert histories.count('data-testid="chart"') == 5  # T-1 ×2, T-4 ×2, T-5 (temperature only)
+
+
 @pytest.mark.parametrize(("query", "field", "words"), [
     ({"sensor": "nope"}, "sensor", "valid id"),
     ({"sensor": str(uuid.UUID(int=9))}, "sensor", "No sensor"),

@@ -23,11 +23,11 @@ from decimal import Decimal
 from django.core.management.base import BaseCommand, CommandError
 
 from gateways.simulator import (
-    AVERAGE_PER_HOUR,
     SimMeter,
     SimulatedGateway,
     SimulatorServer,
     default_layout,
+    device_per_hour,
     make_meters,
 )
 
@@ -93,7 +93,7 @@ def meters_from_db(port: int) -> list[SimMeter]:
             p.relay_on_value,
             p.relay_off_value,
         )
-        per_hour = AVERAGE_PER_HOUR.get(p.meter_type, 0.8) * (0.6 + (m.device_id * 37 % 80) / 100)
+        per_hour = device_per_hour(p.meter_type, m.device_id)
         sim = SimMeter(
             m.device_id, definition, per_hour=per_hour, origin=f"map:{m.pk}:meter:{m.meter_id}"
         )
