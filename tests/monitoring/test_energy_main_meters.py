@@ -29,6 +29,7 @@ from meters.models import BillingPoint, Meter, MeterAssignment, MeterType, Prope
 from monitoring.selectors import energy_report
 from monitoring.selectors.dashboard import energy_dashboard
 from monitoring.selectors.energy import Ref
+from monitoring.selectors.trends import selection_of, trend
 from tests.readings.helpers import ingest
 
 pytestmark = pytest.mark.django_db
@@ -118,3 +119,21 @@ def test_the_dashboard_counts_each_kwh_once_and_ranks_the_remainder(house):
     assert [(c.billing_point.name, c.quantity) for c in top] == [
         ("Flat B", Decimal("216.0000")), ("Flat A", Decimal("144.0000")),
         ("Services", Decimal("144.0000"))]
+
+
+def test_trends_count_each_kwh_once_and_a_main_meter_chosen_as_a_meter_is_gross(house):
+    prop, bps = house
+    main = Meter.objects.get(serial_number="M-1")
+
+    def total(resolution="day", **chosen):
+        t = trend(first=FIRST, last=LAST, resolution=resolution, meter_type="electricity",
+                  selection=selection_of(**chosen))
+        return t.total, [p.quantity for p in t.points]
+
+    assert total() == (Decimal("504.0000"), [Decimal("252.0000")] * 2)  # everything
+    assert total(properties=[prop.pk])[0] == Decimal("504.0000")
+    assert total(billing_points=[bps["Services"].pk])[0] == Decimal("144.0000")
+    assert total(billing_points=[bps["Services"].pk, bps["Flat A"].pk])[0] == Decimal("288.0000")
+    assert total(meters=[main.pk])[0] == Decimal("480.0000")
+    hourly = total("hour", billing_points=[bps["Services"].pk])[1]
+    assert hourly == [Decimal("3.0000")] * 48
