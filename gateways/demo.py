@@ -133,13 +133,15 @@ PEAK_SHARE = 0.9
 
 
 def _rated_capacities(gateway: Gateway) -> None:
-    """A rated capacity (kW) for the polled electric meters that have none: sized so the
-    simulated daily peak is :data:`PEAK_SHARE` of it."""
+    """A rated capacity (kW) for the electric meters whose power is polled (as
+    :func:`seed_measurement_history` picks them) that have none: sized so the simulated
+    daily peak is :data:`PEAK_SHARE` of it."""
     from meters.services import meter_update
 
     for m in gateway.register_maps.filter(profile__meter_type="electricity",
+                                          profile__values__quantity="active_power",
                                           meter__rated_capacity__isnull=True
-                                          ).select_related("meter"):
+                                          ).select_related("meter").distinct():
         kw = device_per_hour("electricity", m.device_id) * PEAK_SHAPE / PEAK_SHARE
         meter_update(meter=m.meter, rated_capacity=Decimal(f"{kw:.1f}"))
 

@@ -58,9 +58,34 @@ class HistorySerializer(serializers.Serializer):
     points = HistoryPointSerializer(many=True)
 
 
+class AreaValueSerializer(serializers.Serializer):
+    mean = serializers.FloatField()
+    min = serializers.FloatField()
+    max = serializers.FloatField()
+    sensors = serializers.IntegerField(help_text="Sensors with a fresh value (≤ 1 h old).")
+    stale = serializers.IntegerField(help_text="Sensors whose value is stale: left out.")
+
+
+class AreaSerializer(serializers.Serializer):
+    property = serializers.DictField(help_text="{id, name}")
+    name = serializers.CharField(help_text="The area (or the billing point's name; \"\": none).")
+    sensors = serializers.ListField(child=serializers.UUIDField())
+    temperature = AreaValueSerializer(allow_null=True)
+    humidity = AreaValueSerializer(allow_null=True)
+
+
 class EnvironmentSerializer(serializers.Serializer):
     sensors = SensorNowSerializer(many=True)
+    areas = AreaSerializer(many=True, help_text="Each area's sensors and the mean and range "
+                           "of their fresh values.")
     history = HistorySerializer(many=True)
+
+
+def _area_value(v) -> dict | None:
+    if v is None:
+        return None
+    return {"mean": round(v.mean, 3), "min": v.min, "max": v.max, "sensors": v.sensors,
+            "stale": v.stale}
 
 
 def _current(c) -> dict | None:
@@ -87,9 +112,14 @@ class EnvironmentView(OrganizationAPIView):
     def get(self, request: Request) -> Response:
         today = timezone.localdate(timezone=request.organization.time_zone)
         chosen = environment_params(request.query_params, today)
-        sensors = []
+        sensors, areas = [], []
         for g in environment_now(now=timezone.now()):
             for a in g.areas:
+                areas.append({
+                    "property": {"id": str(g.property.public_id), "name": g.property.name},
+                    "name": a.name, "sensors": [str(s.sensor.public_id) for s in a.sensors],
+                    "temperature": _area_value(a.summary("temperature")),
+                    "humidity": _area_value(a.summary("humidity"))})
                 for s in a.sensors:
                     sensors.append({
                         "id": str(s.sensor.public_id), "serial_number": s.sensor.serial_number,
@@ -109,4 +139,4 @@ class EnvironmentView(OrganizationAPIView):
                                     {"at": api_instant(p.at) if isinstance(p.at, datetime)
                                      else p.at.isoformat(), "min": p.min, "avg": p.avg,
                                      "max": p.max, "samples": p.samples} for p in h.points]})
-        return Response({"sensors": sensors, "history": history})
+        return Response({"sensors": sensors, "areas": areas, "history": history})

@@ -157,6 +157,12 @@ def test_an_area_of_several_sensors_shows_its_mean_range_and_a_trend_of_them_all
     trend = row.split('href="?')[1].split('"')[0]
     assert trend == "&".join(f"sensor={s.public_id}" for s in (t1, t4, t5))
     assert 'data-area="Flat 1"' not in page  # one sensor: its row says it all
+    body = api_client(key=world_a.read_key).get("/api/v1/monitoring/environment/").json()
+    (api_room,) = [a for a in body["areas"] if a["name"] == "Server room"]
+    assert api_room["sensors"] == [str(s.public_id) for s in (t1, t4, t5)]
+    assert api_room["temperature"] == {"mean": 22.5, "min": 21.0, "max": 24.0, "sensors": 2,
+                                       "stale": 1}
+    assert api_room["humidity"]["mean"] == 45.0
     histories = html.unescape(client.get(f"/monitoring/environment/?{trend}").content.decode())
     assert histories.count('data-testid="chart"') == 5  # T-1 ×2, T-4 ×2, T-5 (temperature only)
 
