@@ -21,6 +21,11 @@ dashboard and ``/healthz/`` in turn with 0.1–0.3 s between requests, logged in
 session cookie) for ``--seconds``; every response time is kept and the p95 computed
 exactly (not locust's rounded buckets). A non-200 answer fails the run.
 
+``--keep`` leaves the data, ``--reuse`` then skips rebuilding the days and months when
+they are complete for today (the reading states are always rebuilt: they are relative to
+now). ``--cache-seconds N`` serves with ``DASHBOARD_CACHE_SECONDS=N`` (0: the dashboard's
+cache off; ``cache_s`` in the line says which).
+
 Last line: ``BENCH dashboard meters=… dashboard_p95_ms=… baseline_p95_ms=… …``.
 ``dashboard_p95_ms(small=…)`` runs the same and returns the p95 (for ``bench/reports.py``).
 """
