@@ -21,6 +21,11 @@ dashboard and ``/healthz/`` in turn with 0.1–0.3 s between requests, logged in
 session cookie) for ``--seconds``; every response time is kept and the p95 computed
 exactly (not locust's rounded buckets). A non-200 answer fails the run.
 
+``--keep`` leaves the data, ``--reuse`` then skips rebuilding the days and months when
+they are complete for today (the reading states are always rebuilt: they are relative to
+now). ``--cache-seconds N`` serves with ``DASHBOARD_CACHE_SECONDS=N`` (0: the dashboard's
+cache off; ``cache_s`` in the line says which).
+
 Last line: ``BENCH dashboard meters=… dashboard_p95_ms=… baseline_p95_ms=… …``.
 ``dashboard_p95_ms(small=…)`` runs the same and returns the p95 (for ``bench/reports.py``).
 """
@@ -112,14 +117,22 @@ FROM unnest(%(ids)s::bigint[]) WITH ORDINALITY AS m(id, n)
 """
 
 
-def build(org: Organization, ids: list[int]) -> None:
-    cleanup(ids)
+def build(org: Organization, ids: list[int], *, reuse: bool = False) -> None:
     today = timezone.localdate(timezone=org.time_zone)
     params = {"org": org.pk, "ids": ids, "zone": ZONE, "now": timezone.now(),
               "first": add_months(today.replace(day=1), -MONTHS_BACK),
               "last": today - timedelta(days=1)}  # complete days only
+    steps = (("days", _DAYS), ("months", _MONTHS), ("states", _STATES))
+    if reuse and _built(ids, params):
+        print("reusing the days and months of an earlier --keep run")
+        steps = steps[2:]
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM readings_meterreadingstate WHERE meter_id = ANY(%s)",
+                           [ids])
+    else:
+        cleanup(ids)
     with connection.cursor() as cursor:
-        for name, sql in (("days", _DAYS), ("months", _MONTHS), ("states", _STATES)):
+        for name, sql in steps:
             began = time.perf_counter()
             with transaction.atomic():
                 cursor.execute("SET LOCAL jit = off")
@@ -129,6 +142,19 @@ def build(org: Organization, ids: list[int]) -> None:
                       "readings_dailyconsumption", "readings_monthlyconsumption",
                       "readings_meterreadingstate"):
             cursor.execute(f"ANALYZE {table}")  # as autovacuum would have
+
+
+def _built(ids: list[int], params: dict) -> bool:
+    """The days (up to yesterday) and months of every meter are there from a --keep run."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(DISTINCT meter_id), min(day), max(day) "
+                       "FROM readings_dailyconsumption WHERE meter_id = ANY(%s)", [ids])
+        meters, first, last = cursor.fetchone()
+        cursor.execute("SELECT count(*) FROM readings_monthlyconsumption "
+                       "WHERE meter_id = ANY(%s)", [ids])
+        months = cursor.fetchone()[0]
+    return (meters == len(ids) and first == params["first"] and last == params["last"]
+            and months == len(ids) * (MONTHS_BACK + 1))
 
 
 def cleanup(ids: list[int]) -> None:
@@ -185,11 +211,14 @@ def p95(values: list[float]) -> float:
     return ordered[max(0, -(-95 * len(ordered) // 100) - 1)]
 
 
-def load(cookie: str, *, users: int, seconds: int) -> dict[str, list[float]]:
+def load(cookie: str, *, users: int, seconds: int,
+         cache_seconds: int | None = None) -> dict[str, list[float]]:
     """Serve on 127.0.0.1 with gunicorn, run locust against it; response times by page."""
     port = _free_port()
     python = Path(sys.executable)
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "billspree.settings"}
+    if cache_seconds is not None:
+        env["DASHBOARD_CACHE_SECONDS"] = str(cache_seconds)
     # served as in production: hashed static names from the manifest (as the Dockerfile)
     subprocess.run([str(python), "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT,
                    env=env, check=True)
@@ -214,23 +243,27 @@ def load(cookie: str, *, users: int, seconds: int) -> dict[str, list[float]]:
 
 
 def run(*, small: bool, users: int = 4, seconds: int | None = None,
-        keep: bool = False) -> dict[str, float]:
+        keep: bool = False, reuse: bool = False,
+        cache_seconds: int | None = None) -> dict[str, float]:
     count = 200 if small else 2000
     seconds = seconds or (15 if small else 40)
     org = Organization.objects.filter(name=ORG_NAME).first() or Organization.objects.create(
         name=ORG_NAME, time_zone=ZONE)
     with organization_context(org):
         ids = setup(org, count)
-        build(org, ids)
+        build(org, ids, reuse=reuse)
         cookie = session_cookie(org)
         try:
-            times = load(cookie, users=users, seconds=seconds)
+            times = load(cookie, users=users, seconds=seconds, cache_seconds=cache_seconds)
         finally:
             if not keep:
                 cleanup(ids)
     if times["failures"] or not times["dashboard"]:
         raise RuntimeError(f"failed requests: {times['failures'][:5]}")
-    return {"meters": count, "users": users, "seconds": seconds,
+    if cache_seconds is None:
+        from django.conf import settings
+        cache_seconds = settings.DASHBOARD_CACHE_SECONDS
+    return {"meters": count, "users": users, "seconds": seconds, "cache_s": cache_seconds,
             "dashboard_p95_ms": p95(times["dashboard"]), "baseline_p95_ms": p95(times["healthz"]),
             "dashboard_n": len(times["dashboard"]), "baseline_n": len(times["healthz"]),
             "dashboard_median_ms": b.median(times["dashboard"])}
@@ -247,13 +280,19 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=4)
     parser.add_argument("--seconds", type=int, default=None)
     parser.add_argument("--keep", action="store_true", help="leave the data for another run")
+    parser.add_argument("--reuse", action="store_true",
+                        help="use the days and months a --keep run left if they are complete")
+    parser.add_argument("--cache-seconds", type=int, default=None,
+                        help="DASHBOARD_CACHE_SECONDS for the server (0: no cache; default: "
+                             "the setting's)")
     args = parser.parse_args()
-    r = run(small=args.small, users=args.users, seconds=args.seconds, keep=args.keep)
+    r = run(small=args.small, users=args.users, seconds=args.seconds, keep=args.keep,
+            reuse=args.reuse, cache_seconds=args.cache_seconds)
     print(f"BENCH dashboard meters={r['meters']} dashboard_p95_ms={r['dashboard_p95_ms']:.1f} "
           f"baseline_p95_ms={r['baseline_p95_ms']:.1f} "
           f"dashboard_median_ms={r['dashboard_median_ms']:.1f} users={r['users']} "
           f"seconds={r['seconds']} requests={r['dashboard_n']}+{r['baseline_n']} "
-          f"target_ms=150")
+          f"cache_s={r['cache_s']} target_ms=150")
 
 
 if __name__ == "__main__":

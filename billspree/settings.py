@@ -316,6 +316,12 @@ else:
         }
     }
 
+# The energy dashboard caches what it reads from the consumption rollups and the issued
+# invoices (monitoring.selectors.dashboard) for this long, keyed by the rollups' version (a
+# new complete day shows at once); invoices, assignments, names and areas can lag by up to
+# this. 0: no cache.
+DASHBOARD_CACHE_SECONDS = env.int("DASHBOARD_CACHE_SECONDS", default=60)
+
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

@@ -37,10 +37,17 @@ per hour); a batch that completes no day still costs nothing.
 :func:`rollups_rebuild` recomputes any range (the ``readings_rollups`` command and the
 ``readings.tasks.rollups_rebuild_task``), e.g. after an assignment's final reading was
 set, or for readings stored before the rollups existed.
+
+Every write of rollups (:func:`write_days`, which the rebuild goes through too) changes the
+organization's :func:`rollups_version`, a token in the shared cache: readers that cache
+what they derive from the rollups (the energy dashboard) key their entries by it, so a
+new complete day shows at once.
 """
 
 from __future__ import annotations
 
+import logging
+import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -48,12 +55,15 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from django.core.cache import cache
 from django.db import connection, transaction
 
 from billspree.core.queue import enqueue_on_commit
 from billspree.core.timefmt import local_midnight
 from meters.models import MeterAssignment
 from readings.selectors import complete_until, id_array, segment_consumption
+
+log = logging.getLogger(__name__)
 
 ONE_DAY = timedelta(days=1)
 
@@ -175,6 +185,38 @@ WHERE (m.quantity, m.days) IS DISTINCT FROM (EXCLUDED.quantity, EXCLUDED.days)
 """
 
 
+def _version_key(organization_id: int) -> str:
+    # the database's name too: test databases (and instances) sharing one Redis never mix
+    return f"readings:rollups-version:{connection.settings_dict['NAME']}:{organization_id}"
+
+
+def rollups_version(organization_id: int) -> str:
+    """A token that changes whenever the organization's rollups are written ("0" if the
+    cache has none or cannot be reached: a reader then recomputes, as after any change)."""
+    try:
+        return cache.get(_version_key(organization_id)) or "0"
+    except Exception:  # the cache server is down
+        log.warning("rollups version of organization %s not readable", organization_id,
+                    exc_info=True)
+        return "0"
+
+
+def rollups_changed(organization_id: int) -> None:
+    """Give the organization's rollups a new version: now (so this transaction's own reads
+    see it) and again on commit (so an entry cached from the old rows by a concurrent
+    reader between the two is not used after the commit). A cache that cannot be reached
+    only logs: ingestion does not fail for it (cached entries then expire by their TTL)."""
+    def bump() -> None:
+        try:
+            cache.set(_version_key(organization_id), uuid.uuid4().hex, timeout=None)
+        except Exception:  # the cache server is down: never fail ingestion for it
+            log.warning("rollups version of organization %s not changed", organization_id,
+                        exc_info=True)
+
+    bump()
+    transaction.on_commit(bump)
+
+
 def write_days(
     organization_id: int,
     computed: Computed,
@@ -197,6 +239,7 @@ def write_days(
         cursor.execute(
             _UPSERT_MONTHS, [organization_id, [m[0] for m in months], [m[1] for m in months]]
         )
+    rollups_changed(organization_id)
     return changed
 
 

@@ -176,6 +176,8 @@ _CEIL = {
     "month": "(date_trunc('month', (({x}) AT TIME ZONE a0.tz) - interval '1 microsecond')"
              " + interval '1 month')::date",
 }
+#: The first month (its first day) that begins at or after ``{x}``, in the zone ``a0.tz``.
+MONTH_CEIL = _CEIL["month"]
 _INFINITY = {"hour": "'{sign}infinity'::timestamptz", "day": "'{sign}infinity'::date",
              "month": "'{sign}infinity'::date"}
 
@@ -245,7 +247,7 @@ def _energy_rows(org_id, first, last, groups, grain, filters) -> list[EnergyRow]
     params = {"org": org_id, "first": first, "last": last, "end": last + timedelta(days=1),
               "scan_lo": datetime.combine(first, time(0), UTC) - ZONE_SPAN,
               "scan_hi": datetime.combine(last, time(0), UTC) + ONE_DAY + ZONE_SPAN, **filters}
-    with _no_jit() as cursor:
+    with no_jit() as cursor:
         cursor.execute(sql, params)
         found = cursor.fetchall()
     return _energy_objects(groups, widths, found)
@@ -304,7 +306,7 @@ def _energy_objects(groups, widths, found: list[tuple]) -> list[EnergyRow]:
 
 
 @contextmanager
-def _no_jit():
+def no_jit():
     """A cursor in a transaction without JIT: the range joins' estimates are high enough to
     trigger it, and compiling costs more (up to seconds) than the aggregate itself. With
     64 MB for the hash aggregate: a year by billing point and day (365 groups per point,
@@ -384,13 +386,27 @@ _COST_FILTERS = {
 }
 
 
+def cost_rows(*, first: date, last: date, group_by: tuple[str, ...],
+              property_id: int | None = None) -> list[CostRow]:
+    """The cost rows :func:`energy_report` returns for ``group_by`` (a subset of
+    ``COST_GROUPS``), without its consumption query (for the dashboard, which reads
+    consumption its own way)."""
+    groups = parse_group_by(group_by)
+    check_period(first, last, groups)
+    if not set(groups) <= COST_GROUPS:
+        raise ValueError(f"cost is not available by {groups}")
+    filters = {"property_id": property_id, "billing_point_id": None, "meter_id": None,
+               "meter_type": None}
+    return _cost_rows(require_organization().pk, first, last, groups, filters)
+
+
 def _cost_rows(org_id, first, last, groups, filters) -> list[CostRow]:
     select, widths = _select(groups, None, _COST_DIMENSIONS, _COST_TIME)
     sql = _COST_SQL.format(
         dims=select, filters=_where(filters, _COST_FILTERS),
         group_cols=", ".join(str(n + 1) for n in range(sum(widths) + 1)),
     )
-    with _no_jit() as cursor:
+    with no_jit() as cursor:
         cursor.execute(sql, {"org": org_id, "first": first, "last": last, **filters})
         found = cursor.fetchall()
     refs: dict = {}

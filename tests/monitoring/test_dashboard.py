@@ -140,6 +140,32 @@ def test_a_handful_of_queries_whatever_the_number_of_meters(world, django_assert
         energy_dashboard(now=w.NOW)
 
 
+def test_the_rollup_part_is_cached_until_the_rollups_change(world, settings):
+    """With ``DASHBOARD_CACHE_SECONDS`` the consumption and cost parts come from the cache
+    (no rollup query) until a rollup is written: a reading that completes a day changes the
+    rollups' version, and the next page shows the day at once. The quiet meters are always
+    read."""
+    settings.DASHBOARD_CACHE_SECONDS = 60
+    first = energy_dashboard(now=w.NOW)
+    with CaptureQueriesContext(connection) as cached:
+        again = energy_dashboard(now=w.NOW)
+    assert not [q for q in cached if "consumption" in q["sql"] or "invoice" in q["sql"]]
+    assert [q for q in cached if "meterreadingstate" in q["sql"]]
+    assert _types(again) == _types(first)
+    assert repr((again.top, again.intensity, again.costs)) == repr(
+        (first.top, first.intensity, first.costs))
+    water = ("cold_water", "m³")
+    assert _types(first)[water][0] == Decimal(26)
+    # SE-W1 read at 28 Oct 00:00: 27 Oct is complete now
+    w._ingest([("SE-W1", w.local_midnight(date(2026, 10, 28), w.ZURICH),
+                Decimal((date(2026, 10, 28) - w.FIRST_DAY).days))])
+    assert _types(energy_dashboard(now=w.NOW))[water][0] == Decimal(27)
+    settings.DASHBOARD_CACHE_SECONDS = 0
+    with CaptureQueriesContext(connection) as uncached:
+        energy_dashboard(now=w.NOW)
+    assert [q for q in uncached if "readings_monthlyconsumption" in q["sql"]]
+
+
 def test_cost_from_issued_invoices(in_org_a):
     """Berlin flat at 0.25/kWh + 9.90 a month, 10 kWh a day: Sep 2026 300 kWh → 75.00 +
     9.90; Oct 2026 310 kWh → 77.50 + 9.90; Oct 2025: no invoice."""
