@@ -46,6 +46,7 @@ from billspree.core.scoping import require_organization
 from billspree.core.timefmt import zone as zone_of
 from meters.models import Property
 from monitoring.selectors.energy import MONTH_CEIL, Ref, cost_rows, no_jit
+from monitoring.selectors.netting import netted_rollup
 from readings.rollups import rollups_version
 
 log = logging.getLogger(__name__)
@@ -263,10 +264,10 @@ WITH a0 AS (
 )
 """
 _ROLLUP = """
-FROM asg JOIN readings_monthlyconsumption r
+FROM asg JOIN {netted} r
   ON r.meter_id = asg.meter_id AND r.month >= asg.lo AND r.month < asg.hi
-WHERE r.organization_id = %(org)s AND r.month BETWEEN %(first)s AND %(last)s
-"""
+WHERE r.month BETWEEN %(first)s AND %(last)s
+""".format(netted=netted_rollup("readings_monthlyconsumption"))
 
 
 def _sql(template: str, property_id: int | None) -> str:

@@ -17,8 +17,9 @@ meter twice.
 **Every kWh counts once.** A main meter (``Meter.parent`` of its sub-meters) measures its
 sub-meters' energy again, so where it is chosen through its billing point or property (or
 nothing is chosen) it contributes only what its sub-meters do not measure (main − subs,
-hour by hour, as the energy report attributes it): a property is its main meter's total,
-not main + subs. A main meter chosen *as a meter* shows what it measured.
+hour by hour, as the energy report attributes it; :mod:`monitoring.selectors.netting`): a
+property is its main meter's total, not main + subs. A main meter chosen *as a meter*
+shows what it measured.
 
 **Units are never mixed:** a selection spanning units (kWh and m³) must name a meter type;
 hours are instants (a DST day has 23 or 25), days and months are local dates of each
@@ -41,6 +42,7 @@ from django.db import connection, transaction
 from billspree.core.limits import DATE_MAX, DATE_MIN
 from billspree.core.scoping import require_organization
 from billspree.core.timefmt import local_midnight
+from monitoring.selectors.netting import netted_rollup
 
 RESOLUTIONS = ("hour", "day", "month")
 COMPARISONS = ("none", "previous", "last_year")
@@ -313,15 +315,7 @@ WITH asg AS MATERIALIZED (  -- every assignment of a candidate meter, with the n
     WINDOW w AS (PARTITION BY a.meter_id ORDER BY a.connected_at)
 )
 SELECT {bucket}, asg.unit, sum(r.quantity)
-FROM (  -- every rollup row, and each sub-meter's row again, negated, as its main meter's
-    SELECT r.meter_id, r.{column}, r.quantity, false AS netted FROM {table} r
-    WHERE r.organization_id = %(org)s
-    UNION ALL
-    SELECT m.parent_id, r.{column}, -r.quantity, true FROM {table} r
-    JOIN meters_meter m ON m.id = r.meter_id AND m.parent_id IS NOT NULL
-    JOIN meters_meter pm ON pm.id = m.parent_id AND pm.unit = m.unit AND pm.type = m.type
-    WHERE r.organization_id = %(org)s
-) r
+FROM {rollup} r
 JOIN asg ON asg.meter_id = r.meter_id
  AND (asg.n = 1 OR {start} >= asg.connected_at)
  AND (asg.next_at IS NULL OR {start} < asg.next_at)
@@ -351,8 +345,8 @@ def _quantities(org_id: int, first: date, last: date, resolution: str,
     grain = _grain(first, last, resolution)
     table, key, start, period = _GRAINS[grain]
     bucket = "date_trunc('month', r.day)::date" if grain != resolution else key
-    sql = _TREND_SQL.format(bucket=bucket, table=table, start=start, period=period,
-                            column=key.removeprefix("r."))
+    sql = _TREND_SQL.format(bucket=bucket, start=start, period=period,
+                            rollup=netted_rollup(table))
     params = {**_params(org_id, selection), "meter_type": meter_type or None,
               "first": first, "last": last, "end": last + ONE_DAY,
               "scan_lo": datetime.combine(first, time(0), UTC) - ZONE_SPAN,

@@ -1,0 +1,47 @@
+"""Every kWh counts once: the consumption rollups with main meters net of their sub-meters.
+
+A main meter (``Meter.parent`` of its sub-meters) measures its sub-meters' energy again.
+Summed with them (a property's electricity, a meter type, an organization) it would count
+that energy twice, so above the meter level the reports, trends and the dashboard read the
+rollups through :func:`netted_rollup`: every rollup row as it is, plus each sub-meter's row
+once more, negated and booked to its main meter. Attributed like any row of the main meter
+(to the billing point and property of the main meter's assignment when the period began),
+the main meter's billing point then carries what its sub-meters do not measure (common use
+and losses: the building statement's gap), and any sum over billing points or properties
+counts the main meter's energy once. Grouped by meter, a main meter shows what it measured
+(callers leave the netting rows out: ``netted`` marks them).
+
+Only a sub-meter of the main meter's type and unit is netted: kWh are never subtracted from
+m³. A sub-meter without data for a period takes nothing off its main meter there, so the
+remainder overstates the common use until its readings come (the loss pages flag such
+periods "incomplete").
+"""
+
+from __future__ import annotations
+
+#: The rollup tables and their keys.
+ROLLUPS = {"readings_hourlyconsumption": "hour", "readings_dailyconsumption": "day",
+           "readings_monthlyconsumption": "month"}
+
+_NETTED = """(
+    SELECT r.meter_id, r.{column}, r.quantity, false AS netted FROM {table} r
+    WHERE r.organization_id = %(org)s
+    UNION ALL
+    SELECT m.parent_id, r.{column}, -r.quantity, true
+    FROM meters_meter m
+    JOIN meters_meter pm ON pm.id = m.parent_id AND pm.unit = m.unit AND pm.type = m.type
+    JOIN {table} r ON r.meter_id = m.id
+    WHERE m.organization_id = %(org)s AND m.parent_id IS NOT NULL
+      AND r.organization_id = %(org)s
+)"""
+
+
+def netted_rollup(table: str) -> str:
+    """SQL of a derived table ``(meter_id, <key>, quantity, netted)`` over the rollup
+    ``table`` (one of :data:`ROLLUPS`, whose key is hour, day or month) of the organization
+    ``%(org)s``, to be aliased by the caller.
+
+    Filters the caller puts on the key are pushed into both branches by PostgreSQL; the
+    second branch starts from the (few) sub-meters and reads their rows by the rollup's
+    primary key, so an organization without sub-meters pays one empty index probe."""
+    return _NETTED.format(table=table, column=ROLLUPS[table])
