@@ -203,25 +203,7 @@ def test_every_scoped_model_is_populated(populated):
     assert not empty, f"tests/<app>/factories.py must create rows of: {empty}"
 
 
-#: The walk below is split into this many tests, each a share of the routes (every
-#: SHARDS-th one) with its own two organizations, so pytest-xdist spreads them over its
-#: workers; together they walk every route (``test_the_shards_cover_every_route``).
-SHARDS = 4
-
-
-def shard_routes(shard: int) -> list[Route]:
-    return all_routes()[shard::SHARDS]
-
-
-def test_the_shards_cover_every_route():
-    shards = [shard_routes(n) for n in range(SHARDS)]
-    patterns = [r.pattern for share in shards for r in share]
-    assert sorted(patterns) == sorted(r.pattern for r in all_routes())
-    assert all(shards), "a shard with no route"
-
-
-@pytest.mark.parametrize("shard", range(SHARDS))
-def test_no_url_leaks_or_changes_another_organizations_data(staff_a, populated, settings, shard):
+def test_no_url_leaks_or_changes_another_organizations_data(staff_a, populated, settings):
     # every route, every caller, several ids: past the per-key rate within the minute
     # (tests/core/test_throttling.py tests the throttles)
     settings.API_THROTTLE_ENABLED = False
@@ -229,8 +211,7 @@ def test_no_url_leaks_or_changes_another_organizations_data(staff_a, populated, 
     before = snapshot(world_b.org)
     callers = _callers(world_a)
     checked = set()
-    routes = shard_routes(shard)
-    for route in routes:
+    for route in all_routes():
         ids = foreign_ids(world_b.org, route_model(route))
         candidates = fill_values(route, ids, random=False)
         random_url = route.fill(fill_values(route, ids, random=True)[0])
@@ -251,7 +232,7 @@ def test_no_url_leaks_or_changes_another_organizations_data(staff_a, populated, 
                         )
                         assert response.status_code not in (200, 201, 204), where
                 checked.add(route.pattern)
-    assert checked == {r.pattern for r in routes}, "some URL patterns were not exercised"
+    assert checked == {r.pattern for r in all_routes()}, "some URL patterns were not exercised"
     assert snapshot(world_b.org) == before, "another organization's data was changed"
 
 
