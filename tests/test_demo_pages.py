@@ -19,7 +19,6 @@ from datetime import UTC, timedelta
 from decimal import Decimal
 
 import pytest
-from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 from django.urls.converters import UUIDConverter
@@ -62,11 +61,10 @@ ROUTE_MODELS = {
 
 
 @pytest.fixture
-def demo(db, django_capture_on_commit_callbacks):
+def demo(demo_db):
     """The demo as ``manage.py demo_seed`` leaves it, with the statements (PDF) its issued
-    invoices queue after the commit rendered (tasks run inline in the tests)."""
-    with django_capture_on_commit_callbacks(execute=True):
-        call_command("demo_seed", stdout=io.StringIO())
+    invoices queue after the commit rendered (tasks run inline in the tests); seeded once
+    per test process and shared (``tests/demo_db.py``)."""
     return list(Organization.objects.order_by("name"))
 
 

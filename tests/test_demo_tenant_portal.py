@@ -23,9 +23,10 @@ from tenants.models import TenantAccess
 
 
 @pytest.fixture
-def demo(db, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):  # the worker renders the PDFs
-        call_command("demo_seed", stdout=io.StringIO())
+def demo(demo_db):
+    """The demo as ``manage.py demo_seed`` leaves it, with the PDFs the worker renders
+    (seeded once per test process and shared: ``tests/demo_db.py``)."""
+    return demo_db
 
 
 def test_the_demo_tenant_has_issued_and_paid_invoices_with_pdfs(demo):

@@ -27,10 +27,13 @@ def test_demo_seed_is_idempotent(world_a):
         assert (Subscription.objects.count(), Invoice.objects.count()) == (subs, invoices)
 
 
-def test_demo_command_brands_statements_once(db):
+def test_demo_command_brands_statements_once(demo_db):
     """``demo_seed`` gives both demo organizations an address, payment details and terms
     that their invoice statements print; running it again duplicates nothing, fills in an
-    older demo database's blank branding and keeps branding someone edited."""
+    older demo database's blank branding and keeps branding someone edited.
+
+    The demo was seeded by ``demo_seed`` on an empty database (``tests/demo_db.py``,
+    shared); the first call here is a re-run on it, which must leave it as it was."""
     from django.core.management import call_command
 
     from billing.selectors.statements import invoice_statement_data

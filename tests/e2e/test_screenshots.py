@@ -11,13 +11,11 @@ README are refreshed with::
 
 from __future__ import annotations
 
-import io
 import os
 import re
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
 
 from billing.models import BillRun, Invoice, InvoiceStatus
 from billspree.core.management.commands.demo_seed import DEMO_PASSWORD, DEMO_USERS
@@ -59,8 +57,9 @@ OVERFLOW = """() => {
 
 
 @pytest.fixture
-def demo(transactional_db):
-    call_command("demo_seed", stdout=io.StringIO())
+def demo(demo_db_copy):
+    """A copy of the demo as ``manage.py demo_seed`` leaves it (seeded once per test
+    process: ``tests/demo_db.py``), committed so the live server sees it."""
     return Organization.objects.order_by("name").first()
 
 
@@ -83,7 +82,7 @@ def _fits(page, url: str) -> None:
 
 
 def test_the_main_pages_of_both_portals(browser, live_server, demo):
-    """One test, one demo seed (it renders every demo statement): manager, then tenant."""
+    """One test, one copy of the demo: manager, then tenant."""
     _manager_pages(browser, live_server, demo)
     _tenant_pages(browser, live_server)
 

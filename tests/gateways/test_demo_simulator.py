@@ -14,12 +14,10 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from io import StringIO
 from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.core.management import call_command
 from pymodbus.client import ModbusTcpClient
 
 from billspree.core.management.commands.demo import simulator_args
@@ -101,15 +99,17 @@ def _gateway_readings(register_map: RegisterMap) -> int:
 
 
 def test_demo_gateways_read_every_meter_from_the_demo_simulator(
-    transactional_db, monkeypatch, tmp_path
+    demo_db_copy, monkeypatch, tmp_path
 ):
-    port = _free_port()
+    # the demo (``manage.py demo_seed``, tests/demo_db.py) was seeded with
+    # GATEWAYS_SIMULATOR_PORT set to a free port, as `make demo` seeds it
+    port = demo_db_copy.simulator_port
     monkeypatch.setenv("GATEWAYS_SIMULATOR_PORT", str(port))  # as `make demo` reads it
-    call_command("demo_seed", stdout=StringIO())
     gateways = list(Gateway.objects.unscoped().filter(name=gateways_demo.DEMO_NAME).order_by("pk"))
     assert len(gateways) == Organization.objects.count() == 2  # one per demo organization
     assert {(g.host, g.port) for g in gateways} == {("127.0.0.1", port)}
     log = tmp_path / "simulator.log"
+    assert not _listening(port), f"port {port} of the demo's simulator is taken"
     with simulator_process(simulator_args(str(port)), port, log):
         for gateway in gateways:
             with organization_context(Organization.objects.get(pk=gateway.organization_id)):
