@@ -24,10 +24,11 @@ ROLLUPS = {"readings_hourlyconsumption": "hour", "readings_dailyconsumption": "d
            "readings_monthlyconsumption": "month"}
 
 _NETTED = """(
-    SELECT r.meter_id, r.{column}, r.quantity, false AS netted FROM {table} r
+    SELECT r.meter_id, r.{column}, r.quantity, false AS netted, r.organization_id
+    FROM {table} r
     WHERE r.organization_id = %(org)s
     UNION ALL
-    SELECT m.parent_id, r.{column}, -r.quantity, true
+    SELECT m.parent_id, r.{column}, -r.quantity, true, r.organization_id
     FROM meters_meter m
     JOIN meters_meter pm ON pm.id = m.parent_id AND pm.unit = m.unit AND pm.type = m.type
     JOIN {table} r ON r.meter_id = m.id
@@ -37,9 +38,9 @@ _NETTED = """(
 
 
 def netted_rollup(table: str) -> str:
-    """SQL of a derived table ``(meter_id, <key>, quantity, netted)`` over the rollup
-    ``table`` (one of :data:`ROLLUPS`, whose key is hour, day or month) of the organization
-    ``%(org)s``, to be aliased by the caller.
+    """SQL of a derived table ``(meter_id, <key>, quantity, netted, organization_id)`` over
+    the rollup ``table`` (one of :data:`ROLLUPS`, whose key is hour, day or month) of the
+    organization ``%(org)s``, to be aliased by the caller.
 
     Filters the caller puts on the key are pushed into both branches by PostgreSQL; the
     second branch starts from the (few) sub-meters and reads their rows by the rollup's
