@@ -29,6 +29,7 @@ Every query is filtered by the organization of the scoping context (fails closed
 
 from __future__ import annotations
 
+import gc
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -316,8 +317,23 @@ def _energy_rows(org_id, first, last, groups, grain, filters):
             key_type=_KEY_TYPES[grain], table=table, key=key, scan=scan,
         )
         cursor.execute(sql, {**params, **arrays})
-        found = cursor.fetchall()
-    return _energy_objects(times, info, found)
+        with _gc_paused():
+            return _energy_objects(times, info, cursor.fetchall())
+
+
+@contextmanager
+def _gc_paused():
+    """The cyclic garbage collector off while a large report's rows are fetched and built:
+    they hold no cycles, but each few hundred new tuples and dicts start a collection that
+    walks the ever longer list of them (with it on, building a year by billing point and
+    day took four to five times as long)."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
 
 
 def _key_plan(dims, widths) -> list[tuple[str, int, bool]]:
