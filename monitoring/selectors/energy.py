@@ -270,7 +270,7 @@ def _energy_rows(org_id, first, last, groups, grain, filters):
               "scan_lo": datetime.combine(first, time(0), UTC) - ZONE_SPAN,
               "scan_hi": datetime.combine(last, time(0), UTC) + ONE_DAY + ZONE_SPAN, **filters}
     with _no_jit() as cursor:
-        cursor.execute(_ASSIGNMENTS_SQL.format(
+        cursor.execute(_SETTINGS + _ASSIGNMENTS_SQL.format(
             minus_inf=_INFINITY[grain].format(sign="-"),
             plus_inf=_INFINITY[grain].format(sign=""),
             lo=_CEIL[grain].format(x="a0.connected_at"), hi=_CEIL[grain].format(x="a0.next_at"),
@@ -409,14 +409,17 @@ def _energy_objects(times, info, found: list[tuple]):
     return out, totals
 
 
+#: Settings of the report's transaction, sent with its first statement (no round-trip of
+#: its own): no JIT, as the range joins' estimates are high enough to trigger it and
+#: compiling costs more (up to seconds) than the aggregate itself; 64 MB for a hash
+#: aggregate (a year of hours is 8,760 groups per output group, ~4.5 MB).
+_SETTINGS = "SET LOCAL jit = off; SET LOCAL work_mem = '64MB'; "
+
+
 @contextmanager
 def _no_jit():
-    """A cursor in a transaction without JIT: the range joins' estimates are high enough to
-    trigger it, and compiling costs more (up to seconds) than the aggregate itself. With
-    64 MB for the hash aggregate: a year by billing point and day (365 groups per point,
-    each keyed by name and public id) spilled to disk in 5 batches at the default 4 MB."""
+    """A cursor in a transaction; its first statement must start with :data:`_SETTINGS`."""
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL jit = off; SET LOCAL work_mem = '64MB'")
         yield cursor
 
 
@@ -497,7 +500,8 @@ def _cost_rows(org_id, first, last, groups, filters) -> list[CostRow]:
         group_cols=", ".join(str(n + 1) for n in range(sum(widths) + 1)),
     )
     with _no_jit() as cursor:
-        cursor.execute(sql, {"org": org_id, "first": first, "last": last, **filters})
+        cursor.execute(_SETTINGS + sql, {"org": org_id, "first": first, "last": last,
+                                         **filters})
         found = cursor.fetchall()
     refs: dict = {}
     return [CostRow(_keys(groups, widths, row, refs), row[-2], row[-1]) for row in found]
