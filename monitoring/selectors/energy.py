@@ -4,19 +4,22 @@ and (later) the exports use.
 
 **Consumption** comes only from the consumption rollups of ``readings`` (hourly, daily,
 monthly per meter; built by the same segment arithmetic as invoices, complete local days
-only), one set-based query: the *grain* is the coarsest table that answers the request
-(hours if grouped by hour, days if grouped by day or the period is not whole months,
-months otherwise), so a year by property and month reads 12 rows per meter.
+only), set-based: the *grain* is the coarsest table that answers the request (hours if
+grouped by hour, days if grouped by day or the period is not whole months, months
+otherwise), so a year by property and month reads 12 rows per meter. Two statements: the
+assignments in the report (a few rows per meter, with their ranges and names), then the
+rollups summed by one hash aggregate per output group (the dimensions' values and the
+unit, numbered in the report's order in Python), so PostgreSQL groups and sorts small
+integers and each output row comes back as a group number, its time keys and a quantity.
 
 **Billing points are a view, not a table.** A meter's rollup row is attributed to the
 billing point (and property) of the meter's assignment *at the start of the row's period*;
 the row in which a meter moves (a day, a month, an hour) counts for the billing point it
 was at when that period began, and a first assignment also takes the period it was
 connected in. A table per billing point would have to be rewritten whenever an
-assignment's dates are corrected, and would duplicate every meter row; the view costs one
-hash join on the meter and a range test (``lo``/``hi`` per assignment, in the grain's own
-key), and a move is as exact as the grain asked for (group by day or hour for a mid-month
-move).
+assignment's dates are corrected, and would duplicate every meter row; the view costs an
+index range scan per assignment (``lo``/``hi`` per assignment, in the grain's own key),
+and a move is as exact as the grain asked for (group by day or hour for a mid-month move).
 
 **Cost** is read from issued (and paid) invoices: the net amounts of their lines, less the
 lines of their credit notes, in the invoice's currency, by the local month the invoice
