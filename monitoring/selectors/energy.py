@@ -4,19 +4,22 @@ and (later) the exports use.
 
 **Consumption** comes only from the consumption rollups of ``readings`` (hourly, daily,
 monthly per meter; built by the same segment arithmetic as invoices, complete local days
-only), one set-based query: the *grain* is the coarsest table that answers the request
-(hours if grouped by hour, days if grouped by day or the period is not whole months,
-months otherwise), so a year by property and month reads 12 rows per meter.
+only), set-based: the *grain* is the coarsest table that answers the request (hours if
+grouped by hour, days if grouped by day or the period is not whole months, months
+otherwise), so a year by property and month reads 12 rows per meter. Two statements: the
+assignments in the report (a few rows per meter, with their ranges and names), then the
+rollups summed by one hash aggregate per output group (the dimensions' values and the
+unit, numbered in the report's order in Python), so PostgreSQL groups and sorts small
+integers and each output row comes back as a group number, its time keys and a quantity.
 
 **Billing points are a view, not a table.** A meter's rollup row is attributed to the
 billing point (and property) of the meter's assignment *at the start of the row's period*;
 the row in which a meter moves (a day, a month, an hour) counts for the billing point it
 was at when that period began, and a first assignment also takes the period it was
 connected in. A table per billing point would have to be rewritten whenever an
-assignment's dates are corrected, and would duplicate every meter row; the view costs one
-hash join on the meter and a range test (``lo``/``hi`` per assignment, in the grain's own
-key), and a move is as exact as the grain asked for (group by day or hour for a mid-month
-move).
+assignment's dates are corrected, and would duplicate every meter row; the view costs an
+index range scan per assignment (``lo``/``hi`` per assignment, in the grain's own key),
+and a move is as exact as the grain asked for (group by day or hour for a mid-month move).
 
 **Cost** is read from issued (and paid) invoices: the net amounts of their lines, less the
 lines of their credit notes, in the invoice's currency, by the local month the invoice
@@ -29,6 +32,7 @@ Every query is filtered by the organization of the scoping context (fails closed
 
 from __future__ import annotations
 
+import gc
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -133,9 +137,7 @@ def energy_report(
     filters = {"property_id": property_id, "billing_point_id": billing_point_id,
                "meter_id": meter_id, "meter_type": meter_type or None}
     report = EnergyReport(first, last, groups, grain)
-    report.rows = _energy_rows(org.pk, first, last, groups, grain, filters)
-    for row in report.rows:
-        report.totals[row.unit] = report.totals.get(row.unit, Decimal(0)) + row.quantity
+    report.rows, report.totals = _energy_rows(org.pk, first, last, groups, grain, filters)
     if set(groups) <= COST_GROUPS:
         report.costs = _cost_rows(org.pk, first, last, groups, filters)
         for c in report.costs:
@@ -196,7 +198,9 @@ _TIME = {  # (grain, group) → expression
     ("hour", "hour"): "r.hour",
 }
 
-_ENERGY_SQL = """
+#: The assignments of the report, one row each: the meter, its zone and unit, the row-key
+#: range [lo, hi) it covers within the period, and the columns of every dimension.
+_ASSIGNMENTS_SQL = """
 WITH a0 AS (
     SELECT a.meter_id, a.billing_point_id, bp.property_id, p.time_zone AS tz, a.connected_at,
            row_number() OVER w AS n, lead(a.connected_at) OVER w AS next_at
@@ -205,7 +209,7 @@ WITH a0 AS (
     JOIN meters_property p ON p.id = bp.property_id
     WHERE a.organization_id = %(org)s
     WINDOW w AS (PARTITION BY a.meter_id ORDER BY a.connected_at)
-), asg AS MATERIALIZED (  -- each assignment's range computed once, not per row
+), asg AS (
     SELECT a0.meter_id, a0.tz, m.type, m.unit, m.public_id::text AS meter_pid,
            m.serial_number, bp.public_id::text AS bp_pid, bp.name AS bp_name,
            p.public_id::text AS property_pid, p.name AS property_name,
@@ -217,12 +221,29 @@ WITH a0 AS (
     JOIN meters_property p ON p.id = a0.property_id
     WHERE {filters}
 )
-SELECT {dims} asg.unit, sum(r.quantity)
-FROM asg JOIN {table} r ON r.meter_id = asg.meter_id AND {key} >= asg.lo AND {key} < asg.hi
-WHERE r.organization_id = %(org)s AND {scan}
-GROUP BY {group_cols}
+SELECT asg.meter_id, asg.tz, asg.lo, asg.hi, {dims} asg.unit FROM asg WHERE asg.lo < asg.hi
+"""
+
+#: The consumption of each output group (its assignments are the slice [s, e] of the
+#: arrays), summed by the time keys in one hash aggregate per group: grouping the whole
+#: join by names and units at once, PostgreSQL cannot estimate how few groups there are
+#: and sorted the 4.4 M hours of a year on disk instead of hashing them.
+_ENERGY_SQL = """
+SELECT g.gid, {times_out} x.quantity
+FROM unnest(%(gid)s::int[], %(gs)s::int[], %(ge)s::int[], %(dim_rank)s::int[],
+            %(unit_rank)s::int[]) AS g(gid, s, e, dim_rank, unit_rank)
+CROSS JOIN LATERAL (
+    SELECT {times_in} sum(r.quantity) AS quantity
+    FROM unnest((%(meter)s::bigint[])[g.s:g.e], (%(lo)s::{key_type}[])[g.s:g.e],
+                (%(hi)s::{key_type}[])[g.s:g.e], (%(tz)s::text[])[g.s:g.e])
+         AS a(meter_id, lo, hi, tz)
+    JOIN {table} r ON r.meter_id = a.meter_id AND {key} >= a.lo AND {key} < a.hi
+    WHERE r.organization_id = %(org)s AND {scan}
+    {group}
+) x
 ORDER BY {order}
 """
+_KEY_TYPES = {"hour": "timestamptz", "day": "date", "month": "date"}
 
 _ENERGY_FILTERS = {
     "property_id": "a0.property_id = %(property_id)s",
@@ -232,41 +253,115 @@ _ENERGY_FILTERS = {
 }
 
 
-def _energy_rows(org_id, first, last, groups, grain, filters) -> list[EnergyRow]:
+def _text_order(value):
+    """A sort key of a column as ``ORDER BY value COLLATE "C" NULLS LAST`` orders it (UTF-8
+    bytes sort as code points do, so Python's order of the same strings)."""
+    return (value is None, value)
+
+
+def _energy_rows(org_id, first, last, groups, grain, filters):
+    """The report's rows and totals by unit.
+
+    Two statements: the assignments (a few rows per meter), then the rollups by one hash
+    aggregate per output group. The groups (the dimensions' values and the unit) are
+    numbered here, in the rows' order, so the big statement groups and sorts small
+    integers and returns three or four columns a row."""
     table, key, scan = _TABLES[grain]
     start, end = _PERIOD[grain]
-    select, widths = _select(groups, grain, _DIMENSIONS, _TIME)
-    sql = _ENERGY_SQL.format(
-        minus_inf=_INFINITY[grain].format(sign="-"), plus_inf=_INFINITY[grain].format(sign=""),
-        lo=_CEIL[grain].format(x="a0.connected_at"), hi=_CEIL[grain].format(x="a0.next_at"),
-        filters=_where(filters, _ENERGY_FILTERS), dims=select, table=table, key=key,
-        start=start, end=end, scan=scan,
-        group_cols=", ".join(str(n + 1) for n in range(sum(widths) + 1)),
-        order=_order_by(groups, grain),
-    )
+    dims = [g for g in groups if g in _DIMENSIONS]
+    times = [g for g in groups if g not in _DIMENSIONS]
+    select, widths = _select(tuple(dims), grain, _DIMENSIONS, _TIME)
     params = {"org": org_id, "first": first, "last": last, "end": last + timedelta(days=1),
               "scan_lo": datetime.combine(first, time(0), UTC) - ZONE_SPAN,
               "scan_hi": datetime.combine(last, time(0), UTC) + ONE_DAY + ZONE_SPAN, **filters}
-    with no_jit() as cursor:
-        cursor.execute(sql, params)
-        found = cursor.fetchall()
-    return _energy_objects(groups, widths, found)
+    with _no_jit() as cursor:
+        cursor.execute(_SETTINGS + _ASSIGNMENTS_SQL.format(
+            minus_inf=_INFINITY[grain].format(sign="-"),
+            plus_inf=_INFINITY[grain].format(sign=""),
+            lo=_CEIL[grain].format(x="a0.connected_at"), hi=_CEIL[grain].format(x="a0.next_at"),
+            filters=_where(filters, _ENERGY_FILTERS), dims=select, start=start, end=end,
+        ), params)
+        assignments = cursor.fetchall()
+        if not assignments:
+            return [], {}
+        # The output groups: the dimension columns and the unit, numbered in row order.
+        by_group: dict[tuple, list] = {}
+        for row in assignments:
+            by_group.setdefault(tuple(row[4:]), []).append(row)
+        dim_values = sorted({k[:-1] for k in by_group},
+                            key=lambda k: tuple(map(_text_order, k)))
+        dim_rank = {k: n for n, k in enumerate(dim_values)}
+        unit_rank = {u: n for n, u in enumerate(sorted({k[-1] for k in by_group},
+                                                        key=_text_order))}
+        arrays: dict[str, list] = {n: [] for n in
+                                   ("gid", "gs", "ge", "dim_rank", "unit_rank",
+                                    "meter", "lo", "hi", "tz")}
+        plan = _key_plan(dims, widths)
+        refs: dict = {}
+        info = []  # gid → (keys of the dimensions, unit)
+        for gid, (group_key, rows) in enumerate(by_group.items()):
+            arrays["gid"].append(gid)
+            arrays["gs"].append(len(arrays["meter"]) + 1)
+            for meter_id, tz, lo, hi, *_ in rows:
+                arrays["meter"].append(meter_id)
+                arrays["lo"].append(lo)
+                arrays["hi"].append(hi)
+                arrays["tz"].append(tz)
+            arrays["ge"].append(len(arrays["meter"]))
+            arrays["dim_rank"].append(dim_rank[group_key[:-1]])
+            arrays["unit_rank"].append(unit_rank[group_key[-1]])
+            info.append((_dimension_keys(plan, group_key, refs), group_key[-1]))
+        time_exprs = [_TIME[(grain, g)].replace("asg.", "a.") for g in times]
+        names = [f"t{n}" for n in range(len(times))]
+        sql = _ENERGY_SQL.format(
+            times_out="".join(f"x.{n}, " for n in names),
+            times_in="".join(f"{e} AS {n}, " for e, n in zip(time_exprs, names, strict=True)),
+            # without time keys: one row per group that has any rollup row
+            group=f"GROUP BY {', '.join(names)}" if names else "HAVING count(*) > 0",
+            order=", ".join(["g.dim_rank", *(f"x.{n}" for n in names), "g.unit_rank"]),
+            key_type=_KEY_TYPES[grain], table=table, key=key, scan=scan,
+        )
+        cursor.execute(sql, {**params, **arrays})
+        with _gc_paused():
+            return _energy_objects(times, info, cursor.fetchall())
 
 
-def _order_by(groups: tuple[str, ...], grain: str) -> str:
-    """The rows' order, by every key column, names first (as :func:`_select` lays them
-    out), text in code-point order (``COLLATE "C"``: UTF-8 bytes sort as code points do, so
-    the order is Python's ``sorted`` of the same values), nulls last. Sorting 18,000 rows
-    of a year by billing point and day costs PostgreSQL a few milliseconds, Python ten
-    times that."""
-    parts = []
-    for g in groups:
-        if g in _DIMENSIONS:
-            parts += [f'{col} COLLATE "C"' for col in _DIMENSIONS[g][0].split(", ")]
+@contextmanager
+def _gc_paused():
+    """The cyclic garbage collector off while a large report's rows are fetched and built:
+    they hold no cycles, but each few hundred new tuples and dicts start a collection that
+    walks the ever longer list of them (with it on, building a year by billing point and
+    day took four to five times as long)."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
+
+
+def _key_plan(dims, widths) -> list[tuple[str, int, bool]]:
+    """(group, first column, whether a name/public-id pair) for each dimension."""
+    plan, at = [], 0
+    for g, width in zip(dims, widths, strict=True):
+        plan.append((g, at, width == 2))
+        at += width
+    return plan
+
+
+def _dimension_keys(plan, values, refs: dict) -> dict[str, Any]:
+    """The keys of a group's dimensions (one shared :class:`Ref` per property/point/meter)."""
+    keys = {}
+    for g, i, pair in plan:
+        if pair:
+            ref = refs.get(values[i + 1])
+            if ref is None or ref.name != values[i]:
+                ref = refs[values[i + 1]] = Ref(values[i + 1], values[i])
+            keys[g] = ref
         else:
-            parts.append(_TIME[(grain, g)])
-    parts.append('asg.unit COLLATE "C"')
-    return ", ".join(f"{p} NULLS LAST" for p in parts)
+            keys[g] = values[i]
+    return keys
 
 
 _new_row = EnergyRow.__new__
@@ -274,35 +369,56 @@ _set_keys, _set_unit, _set_quantity = (EnergyRow.keys.__set__, EnergyRow.unit.__
                                        EnergyRow.quantity.__set__)
 
 
-def _energy_objects(groups, widths, found: list[tuple]) -> list[EnergyRow]:
-    """:class:`EnergyRow` objects of the fetched rows (one shared :class:`Ref` per
-    property/point/meter). A year by billing point and day is ~18,000 rows per 50 meters,
-    so this loop is the selector's Python cost: the slots are filled directly (a frozen
-    dataclass's ``__init__`` goes through ``object.__setattr__`` per field, three times
-    slower), and the key layout is worked out once, not per row."""
-    plan, at = [], 0
-    for g, width in zip(groups, widths, strict=True):
-        plan.append((g, at, width == 2))
-        at += width
-    refs: dict = {}
+def _energy_objects(times, info, found: list[tuple]):
+    """:class:`EnergyRow` objects of the fetched rows ``(gid, *time keys, quantity)``, and
+    the totals by unit (in the order the units first appear). A year by billing point and
+    day is ~18,000 rows per 50 meters, so this loop is the selector's Python cost: the
+    slots are filled directly (a frozen dataclass's ``__init__`` goes through
+    ``object.__setattr__`` per field, three times slower), a row's keys are a copy of its
+    group's, and the totals are summed per group."""
     out = []
     append = out.append
-    for row in found:
-        keys = {}
-        for g, i, pair in plan:
-            if pair:
-                ref = refs.get(row[i + 1])
-                if ref is None or ref.name != row[i]:
-                    ref = refs[row[i + 1]] = Ref(row[i + 1], row[i])
-                keys[g] = ref
-            else:
-                keys[g] = row[i]
-        obj = _new_row(EnergyRow)
-        _set_keys(obj, keys)
-        _set_unit(obj, row[-2])
-        _set_quantity(obj, row[-1])
-        append(obj)
-    return out
+    sums: dict[int, list] = {}
+    if len(times) == 1:
+        name = times[0]
+        for gid, t, quantity in found:
+            base, unit = info[gid]
+            keys = base.copy()
+            keys[name] = t
+            obj = _new_row(EnergyRow)
+            _set_keys(obj, keys)
+            _set_unit(obj, unit)
+            _set_quantity(obj, quantity)
+            append(obj)
+            got = sums.get(gid)
+            if got is None:
+                got = sums[gid] = []
+            got.append(quantity)
+    else:
+        for row in found:
+            gid, quantity = row[0], row[-1]
+            base, unit = info[gid]
+            keys = base.copy()
+            for n, name in enumerate(times, 1):
+                keys[name] = row[n]
+            obj = _new_row(EnergyRow)
+            _set_keys(obj, keys)
+            _set_unit(obj, unit)
+            _set_quantity(obj, quantity)
+            append(obj)
+            sums.setdefault(gid, []).append(quantity)
+    totals: dict[str, Decimal] = {}
+    for gid, quantities in sums.items():
+        unit = info[gid][1]
+        totals[unit] = totals.get(unit, Decimal(0)) + sum(quantities, Decimal(0))
+    return out, totals
+
+
+#: Settings of the report's transaction, sent with its first statement (no round-trip of
+#: its own): no JIT, as the range joins' estimates are high enough to trigger it and
+#: compiling costs more (up to seconds) than the aggregate itself; 64 MB for a hash
+#: aggregate (a year of hours is 8,760 groups per output group, ~4.5 MB).
+_SETTINGS = "SET LOCAL jit = off; SET LOCAL work_mem = '64MB'; "
 
 
 @contextmanager
@@ -312,7 +428,14 @@ def no_jit():
     64 MB for the hash aggregate: a year by billing point and day (365 groups per point,
     each keyed by name and public id) spilled to disk in 5 batches at the default 4 MB."""
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL jit = off; SET LOCAL work_mem = '64MB'")
+        cursor.execute(_SETTINGS)
+        yield cursor
+
+
+@contextmanager
+def _no_jit():
+    """A cursor in a transaction; its first statement must start with :data:`_SETTINGS`."""
+    with transaction.atomic(), connection.cursor() as cursor:
         yield cursor
 
 
@@ -406,8 +529,9 @@ def _cost_rows(org_id, first, last, groups, filters) -> list[CostRow]:
         dims=select, filters=_where(filters, _COST_FILTERS),
         group_cols=", ".join(str(n + 1) for n in range(sum(widths) + 1)),
     )
-    with no_jit() as cursor:
-        cursor.execute(sql, {"org": org_id, "first": first, "last": last, **filters})
+    with _no_jit() as cursor:
+        cursor.execute(_SETTINGS + sql, {"org": org_id, "first": first, "last": last,
+                                         **filters})
         found = cursor.fetchall()
     refs: dict = {}
     return [CostRow(_keys(groups, widths, row, refs), row[-2], row[-1]) for row in found]

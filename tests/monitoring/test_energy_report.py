@@ -118,6 +118,26 @@ def test_a_move_counts_by_where_the_meter_was_when_the_period_began(house):
     assert sum(r.quantity for r in only_flat1.rows) == Decimal(63)  # 50 + 13 h of E-3
 
 
+
+def test_rows_come_in_code_point_order_of_names_then_unit(house):
+    """Groups are numbered in Python and sorted by PostgreSQL: names in code-point order
+    (as ``COLLATE "C"``: "Zimmer" before "Ärea"), units last; a period without rollups has
+    no rows and no totals."""
+    _, flat1, flat2 = house
+    BillingPoint.objects.filter(pk=flat1.pk).update(name="Zimmer")
+    BillingPoint.objects.filter(pk=flat2.pk).update(name="Ärea")
+    report = energy_report(first=date(2026, 10, 24), last=date(2026, 10, 26),
+                           group_by="billing_point")
+    assert _rows(report) == [
+        (("Zimmer",), "kWh", Decimal(195)),  # E-1 146 + E-3 49 (24 and 25 Oct)
+        (("Ärea",), "kWh", Decimal(24)),  # E-3 on 26 Oct
+        (("Ärea",), "m³", Decimal(73)),
+    ]
+    assert list(report.totals.items()) == [("kWh", Decimal(219)), ("m³", Decimal(73))]
+    empty = energy_report(first=date(2026, 1, 1), last=date(2026, 1, 31),
+                          group_by="billing_point")
+    assert (empty.rows, empty.totals) == ([], {})
+
 def test_cost_is_read_from_the_issued_invoice(in_org_a):
     """300 kWh in September at 0.25 + standing charge 9.90 = 84.90 net."""
     house = make_house(connected=date(2026, 8, 30), initial="1000", flat="0.25")
