@@ -21,6 +21,12 @@ assignment's dates are corrected, and would duplicate every meter row; the view 
 index range scan per assignment (``lo``/``hi`` per assignment, in the grain's own key),
 and a move is as exact as the grain asked for (group by day or hour for a mid-month move).
 
+**Every kWh counts once.** Above the meter level a main meter contributes only what its
+sub-meters do not measure (main − subs; :mod:`monitoring.selectors.netting`), so a
+property's total is its main meter's, not main + subs, and the main meter's billing point
+shows the common use and losses. Grouped by meter, or for one meter, it is what it
+measured.
+
 **Cost** is read from issued (and paid) invoices: the net amounts of their lines, less the
 lines of their credit notes, in the invoice's currency, by the local month the invoice
 period starts in ("monitoring reads what billing reads"). Lines carry their meter type
@@ -43,6 +49,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 
 from billspree.core.scoping import require_organization
+from monitoring.selectors.netting import netted_rollup
 
 GROUPS = ("property", "billing_point", "meter_type", "meter", "month", "day", "hour")
 COST_GROUPS = frozenset({"property", "billing_point", "meter_type", "month"})
@@ -237,7 +244,7 @@ CROSS JOIN LATERAL (
     FROM unnest((%(meter)s::bigint[])[g.s:g.e], (%(lo)s::{key_type}[])[g.s:g.e],
                 (%(hi)s::{key_type}[])[g.s:g.e], (%(tz)s::text[])[g.s:g.e])
          AS a(meter_id, lo, hi, tz)
-    JOIN {table} r ON r.meter_id = a.meter_id AND {key} >= a.lo AND {key} < a.hi
+    JOIN {rollup} r ON r.meter_id = a.meter_id AND {key} >= a.lo AND {key} < a.hi
     WHERE r.organization_id = %(org)s AND {scan}
     {group}
 ) x
@@ -319,7 +326,11 @@ def _energy_rows(org_id, first, last, groups, grain, filters):
             # without time keys: one row per group that has any rollup row
             group=f"GROUP BY {', '.join(names)}" if names else "HAVING count(*) > 0",
             order=", ".join(["g.dim_rank", *(f"x.{n}" for n in names), "g.unit_rank"]),
-            key_type=_KEY_TYPES[grain], table=table, key=key, scan=scan,
+            key_type=_KEY_TYPES[grain], key=key, scan=scan,
+            # by meter (or of one meter) a main meter is what it measured; above, net of
+            # its sub-meters (monitoring.selectors.netting)
+            rollup=table if "meter" in groups or filters.get("meter_id") is not None
+            else netted_rollup(table),
         )
         cursor.execute(sql, {**params, **arrays})
         with _gc_paused():
