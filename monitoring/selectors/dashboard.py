@@ -45,7 +45,13 @@ from django.utils import timezone
 from billspree.core.scoping import require_organization
 from billspree.core.timefmt import zone as zone_of
 from meters.models import Property
-from monitoring.selectors.energy import MONTH_CEIL, Ref, cost_rows, no_jit
+from monitoring.selectors.energy import (
+    ASSIGNMENT_STARTS_CTE,
+    MONTH_CEIL,
+    Ref,
+    cost_rows,
+    no_jit,
+)
 from monitoring.selectors.netting import netted_rollup
 from readings.rollups import rollups_version
 
@@ -245,15 +251,7 @@ def _periods(this: date, today: date) -> dict[str, Period]:
 #: months before it), with only the columns the dashboard needs: no names or public ids for
 #: the 2,000 meters, only for the ten billing points shown per meter type.
 _RANGES = """
-WITH a0 AS (
-    SELECT a.meter_id, a.billing_point_id, bp.property_id, p.time_zone AS tz, a.connected_at,
-           row_number() OVER w AS n, lead(a.connected_at) OVER w AS next_at
-    FROM meters_meterassignment a
-    JOIN meters_billingpoint bp ON bp.id = a.billing_point_id
-    JOIN meters_property p ON p.id = bp.property_id
-    WHERE a.organization_id = %(org)s
-    WINDOW w AS (PARTITION BY a.meter_id ORDER BY a.connected_at)
-), asg AS MATERIALIZED (
+WITH {a0}, asg AS MATERIALIZED (
     SELECT a0.meter_id, a0.billing_point_id, m.type, m.unit,
            greatest(%(first)s::date,
                     CASE WHEN a0.n = 1 THEN '-infinity'::date ELSE {lo} END) AS lo,
@@ -272,6 +270,7 @@ WHERE r.month BETWEEN %(first)s AND %(last)s
 
 def _sql(template: str, property_id: int | None) -> str:
     ranges = _RANGES.format(
+        a0=ASSIGNMENT_STARTS_CTE,
         lo=MONTH_CEIL.format(x="a0.connected_at"), hi=MONTH_CEIL.format(x="a0.next_at"),
         property="true" if property_id is None else "a0.property_id = %(property)s")
     return template.format(ranges=ranges, rollup=_ROLLUP)

@@ -108,7 +108,10 @@ def parse_group_by(raw: str | list[str] | tuple[str, ...] | None) -> tuple[str, 
     return tuple(g for g in GROUPS if g in items)
 
 
-def check_period(first: date | None, last: date | None, group_by: tuple[str, ...]) -> None:
+def check_days(first: date | None, last: date | None, *, max_days: int, what: str) -> int:
+    """The number of local days in [first, last]; a ValidationError naming ``from``/``to``
+    when one is missing, the period ends before it begins or is longer than ``max_days``
+    ("A <what> covers at most …"). Shared by the monitoring selectors' period checks."""
     errors: dict[str, list[str]] = {}
     if first is None:
         errors["from"] = ["Give the first local day of the period (YYYY-MM-DD)."]
@@ -119,8 +122,14 @@ def check_period(first: date | None, last: date | None, group_by: tuple[str, ...
     if last < first:
         raise ValidationError({"to": [f"The period ends ({last}) before it begins ({first})."]})
     days = (last - first).days + 1
-    if days > MAX_DAYS:
-        raise ValidationError({"to": [f"A report covers at most {MAX_DAYS} days; this is {days}."]})
+    if days > max_days:
+        raise ValidationError({"to": [f"A {what} covers at most {max_days} days; this is "
+                                      f"{days}."]})
+    return days
+
+
+def check_period(first: date | None, last: date | None, group_by: tuple[str, ...]) -> None:
+    days = check_days(first, last, max_days=MAX_DAYS, what="report")
     if "hour" in group_by and days > MAX_HOUR_DAYS:
         raise ValidationError({"group_by": [
             f"Grouped by hour a report covers at most {MAX_HOUR_DAYS} days; this is {days}."]})
@@ -207,8 +216,10 @@ _TIME = {  # (grain, group) → expression
 
 #: The assignments of the report, one row each: the meter, its zone and unit, the row-key
 #: range [lo, hi) it covers within the period, and the columns of every dimension.
-_ASSIGNMENTS_SQL = """
-WITH a0 AS (
+#: ``a0``: every assignment of the organization with its property's zone, its rank among
+#: the meter's assignments (``n``) and when the next one begins (``next_at``), from which
+#: the row-key ranges are worked out (here and in the dashboard).
+ASSIGNMENT_STARTS_CTE = """a0 AS (
     SELECT a.meter_id, a.billing_point_id, bp.property_id, p.time_zone AS tz, a.connected_at,
            row_number() OVER w AS n, lead(a.connected_at) OVER w AS next_at
     FROM meters_meterassignment a
@@ -216,7 +227,9 @@ WITH a0 AS (
     JOIN meters_property p ON p.id = bp.property_id
     WHERE a.organization_id = %(org)s
     WINDOW w AS (PARTITION BY a.meter_id ORDER BY a.connected_at)
-), asg AS (
+)"""
+_ASSIGNMENTS_SQL = """
+WITH {a0}, asg AS (
     SELECT a0.meter_id, a0.tz, m.type, m.unit, m.public_id::text AS meter_pid,
            m.serial_number, bp.public_id::text AS bp_pid, bp.name AS bp_name,
            p.public_id::text AS property_pid, p.name AS property_name,
@@ -283,6 +296,7 @@ def _energy_rows(org_id, first, last, groups, grain, filters):
               "scan_hi": datetime.combine(last, time(0), UTC) + ONE_DAY + ZONE_SPAN, **filters}
     with _no_jit() as cursor:
         cursor.execute(_SETTINGS + _ASSIGNMENTS_SQL.format(
+            a0=ASSIGNMENT_STARTS_CTE,
             minus_inf=_INFINITY[grain].format(sign="-"),
             plus_inf=_INFINITY[grain].format(sign=""),
             lo=_CEIL[grain].format(x="a0.connected_at"), hi=_CEIL[grain].format(x="a0.next_at"),

@@ -39,13 +39,12 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.core.exceptions import ValidationError
 from django.db import connection
 
 from billspree.core.scoping import require_organization
 from billspree.core.timefmt import local_midnight
 from meters.models import Meter, MeterAssignment, MeterType
-from monitoring.selectors.energy import Ref
+from monitoring.selectors.energy import Ref, check_days
 from readings.models import DailyConsumption
 
 #: The longest period a load analysis covers (rows per meter: one a day).
@@ -96,19 +95,7 @@ class LoadReport:
 
 
 def check_load_period(first: date | None, last: date | None) -> None:
-    errors: dict[str, list[str]] = {}
-    if first is None:
-        errors["from"] = ["Give the first local day of the period (YYYY-MM-DD)."]
-    if last is None:
-        errors["to"] = ["Give the last local day of the period (YYYY-MM-DD, inclusive)."]
-    if errors:
-        raise ValidationError(errors)
-    if last < first:
-        raise ValidationError({"to": [f"The period ends ({last}) before it begins ({first})."]})
-    days = (last - first).days + 1
-    if days > MAX_DAYS:
-        raise ValidationError({"to": [
-            f"A load analysis covers at most {MAX_DAYS} days; this is {days}."]})
+    check_days(first, last, max_days=MAX_DAYS, what="load analysis")
 
 
 def load_analysis(
