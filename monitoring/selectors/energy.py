@@ -22,7 +22,8 @@ index range scan per assignment (``lo``/``hi`` per assignment, in the grain's ow
 and a move is as exact as the grain asked for (group by day or hour for a mid-month move).
 
 **Every kWh counts once.** Above the meter level a main meter contributes only what its
-sub-meters do not measure (main − subs; :mod:`monitoring.selectors.netting`), so a
+sub-meters do not measure (main − subs; :mod:`monitoring.selectors.netting`: here each
+sub-meter's rows are summed again, negated, over its main meter's assignment ranges), so a
 property's total is its main meter's, not main + subs, and the main meter's billing point
 shows the common use and losses. Grouped by meter, or for one meter, it is what it
 measured.
@@ -49,7 +50,6 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 
 from billspree.core.scoping import require_organization
-from monitoring.selectors.netting import netted_rollup
 
 GROUPS = ("property", "billing_point", "meter_type", "meter", "month", "day", "hour")
 COST_GROUPS = frozenset({"property", "billing_point", "meter_type", "month"})
@@ -241,8 +241,14 @@ WITH {a0}, asg AS (
     JOIN meters_property p ON p.id = a0.property_id
     WHERE {filters}
 )
-SELECT asg.meter_id, asg.tz, asg.lo, asg.hi, {dims} asg.unit FROM asg WHERE asg.lo < asg.hi
+SELECT asg.meter_id, asg.tz, asg.lo, asg.hi, {subs} AS subs, {dims} asg.unit
+FROM asg WHERE asg.lo < asg.hi
 """
+#: The sub-meters a main meter's assignment is netted of (same type and unit), or none.
+_SUBS = {True: "(SELECT array_agg(s.id ORDER BY s.id) FROM meters_meter s"
+               " WHERE s.parent_id = asg.meter_id AND s.organization_id = %(org)s"
+               " AND s.type = asg.type AND s.unit = asg.unit)",
+         False: "NULL::bigint[]"}
 
 #: The consumption of each output group (its assignments are the slice [s, e] of the
 #: arrays), summed by the time keys in one hash aggregate per group: grouping the whole
@@ -253,11 +259,12 @@ SELECT g.gid, {times_out} x.quantity
 FROM unnest(%(gid)s::int[], %(gs)s::int[], %(ge)s::int[], %(dim_rank)s::int[],
             %(unit_rank)s::int[]) AS g(gid, s, e, dim_rank, unit_rank)
 CROSS JOIN LATERAL (
-    SELECT {times_in} sum(r.quantity) AS quantity
+    SELECT {times_in} sum({quantity}) AS quantity
     FROM unnest((%(meter)s::bigint[])[g.s:g.e], (%(lo)s::{key_type}[])[g.s:g.e],
-                (%(hi)s::{key_type}[])[g.s:g.e], (%(tz)s::text[])[g.s:g.e])
-         AS a(meter_id, lo, hi, tz)
-    JOIN {rollup} r ON r.meter_id = a.meter_id AND {key} >= a.lo AND {key} < a.hi
+                (%(hi)s::{key_type}[])[g.s:g.e], (%(tz)s::text[])[g.s:g.e],
+                (%(sign)s::int[])[g.s:g.e])
+         AS a(meter_id, lo, hi, tz, sign)
+    JOIN {table} r ON r.meter_id = a.meter_id AND {key} >= a.lo AND {key} < a.hi
     WHERE r.organization_id = %(org)s AND {scan}
     {group}
 ) x
@@ -294,9 +301,13 @@ def _energy_rows(org_id, first, last, groups, grain, filters):
     params = {"org": org_id, "first": first, "last": last, "end": last + timedelta(days=1),
               "scan_lo": datetime.combine(first, time(0), UTC) - ZONE_SPAN,
               "scan_hi": datetime.combine(last, time(0), UTC) + ONE_DAY + ZONE_SPAN, **filters}
+    # by meter (or of one meter) a main meter is what it measured; above, it is netted of
+    # its sub-meters: each sub-meter's rows are summed again, negated, in the main meter's
+    # assignment ranges (monitoring.selectors.netting says why)
+    netting = "meter" not in groups and filters.get("meter_id") is None
     with _no_jit() as cursor:
         cursor.execute(_SETTINGS + _ASSIGNMENTS_SQL.format(
-            a0=ASSIGNMENT_STARTS_CTE,
+            a0=ASSIGNMENT_STARTS_CTE, subs=_SUBS[netting],
             minus_inf=_INFINITY[grain].format(sign="-"),
             plus_inf=_INFINITY[grain].format(sign=""),
             lo=_CEIL[grain].format(x="a0.connected_at"), hi=_CEIL[grain].format(x="a0.next_at"),
@@ -308,7 +319,7 @@ def _energy_rows(org_id, first, last, groups, grain, filters):
         # The output groups: the dimension columns and the unit, numbered in row order.
         by_group: dict[tuple, list] = {}
         for row in assignments:
-            by_group.setdefault(tuple(row[4:]), []).append(row)
+            by_group.setdefault(tuple(row[5:]), []).append(row)
         dim_values = sorted({k[:-1] for k in by_group},
                             key=lambda k: tuple(map(_text_order, k)))
         dim_rank = {k: n for n, k in enumerate(dim_values)}
@@ -316,18 +327,20 @@ def _energy_rows(org_id, first, last, groups, grain, filters):
                                                         key=_text_order))}
         arrays: dict[str, list] = {n: [] for n in
                                    ("gid", "gs", "ge", "dim_rank", "unit_rank",
-                                    "meter", "lo", "hi", "tz")}
+                                    "meter", "lo", "hi", "tz", "sign")}
         plan = _key_plan(dims, widths)
         refs: dict = {}
         info = []  # gid → (keys of the dimensions, unit)
         for gid, (group_key, rows) in enumerate(by_group.items()):
             arrays["gid"].append(gid)
             arrays["gs"].append(len(arrays["meter"]) + 1)
-            for meter_id, tz, lo, hi, *_ in rows:
-                arrays["meter"].append(meter_id)
-                arrays["lo"].append(lo)
-                arrays["hi"].append(hi)
-                arrays["tz"].append(tz)
+            for meter_id, tz, lo, hi, subs, *_ in rows:
+                for m_id, sign in ((meter_id, 1), *((s, -1) for s in subs or ())):
+                    arrays["meter"].append(m_id)
+                    arrays["lo"].append(lo)
+                    arrays["hi"].append(hi)
+                    arrays["tz"].append(tz)
+                    arrays["sign"].append(sign)
             arrays["ge"].append(len(arrays["meter"]))
             arrays["dim_rank"].append(dim_rank[group_key[:-1]])
             arrays["unit_rank"].append(unit_rank[group_key[-1]])
@@ -340,11 +353,8 @@ def _energy_rows(org_id, first, last, groups, grain, filters):
             # without time keys: one row per group that has any rollup row
             group=f"GROUP BY {', '.join(names)}" if names else "HAVING count(*) > 0",
             order=", ".join(["g.dim_rank", *(f"x.{n}" for n in names), "g.unit_rank"]),
-            key_type=_KEY_TYPES[grain], key=key, scan=scan,
-            # by meter (or of one meter) a main meter is what it measured; above, net of
-            # its sub-meters (monitoring.selectors.netting)
-            rollup=table if "meter" in groups or filters.get("meter_id") is not None
-            else netted_rollup(table),
+            key_type=_KEY_TYPES[grain], key=key, scan=scan, table=table,
+            quantity="r.quantity * a.sign" if -1 in arrays["sign"] else "r.quantity",
         )
         cursor.execute(sql, {**params, **arrays})
         with _gc_paused():
