@@ -18,11 +18,11 @@ from rest_framework.test import APIClient
 from billspree.core.middleware import SESSION_KEY
 from billspree.core.scoping import organization_context
 from tests.demo_db import (  # noqa: F401 - fixtures: the demo, seeded once and shared
-    _on_demo_copy,
-    _on_demo_database,
     demo_database,
     demo_db,
     demo_db_copy,
+    on_demo_copy,
+    on_demo_database,
 )
 from tests.factories import PASSWORD, OrgWorld, make_org_world, populate_organization
 

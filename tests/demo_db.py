@@ -146,7 +146,7 @@ def demo_database(django_db_setup, django_db_blocker) -> Iterator[DemoDatabase]:
 
 
 @pytest.fixture
-def _on_demo_database(demo_database) -> Iterator[DemoDatabase]:
+def on_demo_database(demo_database) -> Iterator[DemoDatabase]:
     test_name = connection.settings_dict["NAME"]
     assert not connection.in_atomic_block, (
         "request demo_db before db (the test transaction must begin on the demo database)"
@@ -157,14 +157,14 @@ def _on_demo_database(demo_database) -> Iterator[DemoDatabase]:
 
 
 @pytest.fixture
-def demo_db(_on_demo_database, db) -> DemoDatabase:
+def demo_db(on_demo_database, db) -> DemoDatabase:
     """The test runs on the shared demo database, in a transaction rolled back after it."""
-    assert connection.settings_dict["NAME"] == _on_demo_database.name
-    return _on_demo_database
+    assert connection.settings_dict["NAME"] == on_demo_database.name
+    return on_demo_database
 
 
 @pytest.fixture
-def _on_demo_copy(demo_database, django_db_blocker) -> Iterator[DemoDatabase]:
+def on_demo_copy(demo_database, django_db_blocker) -> Iterator[DemoDatabase]:
     test_name = connection.settings_dict["NAME"]
     assert not connection.in_atomic_block, "request demo_db_copy before transactional_db"
     copy = f"{demo_database.name}_copy"
@@ -179,7 +179,7 @@ def _on_demo_copy(demo_database, django_db_blocker) -> Iterator[DemoDatabase]:
 
 
 @pytest.fixture
-def demo_db_copy(_on_demo_copy, transactional_db) -> DemoDatabase:
+def demo_db_copy(on_demo_copy, transactional_db) -> DemoDatabase:
     """A fresh copy of the demo database for a test that commits (dropped after it)."""
-    assert connection.settings_dict["NAME"] == _on_demo_copy.name
-    return _on_demo_copy
+    assert connection.settings_dict["NAME"] == on_demo_copy.name
+    return on_demo_copy

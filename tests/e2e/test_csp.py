@@ -58,6 +58,18 @@ class Violations:
         assert self.found == [], f"CSP violations on {where}: {self.found}"
 
 
+def watched_context(browser, live_server, viewport, touch=False):
+    """A browser context at ``viewport`` (a phone's with touch), its first page, and the
+    CSP violations of everything it opens."""
+    context = browser.new_context(base_url=live_server.url, viewport=viewport,
+                                  has_touch=touch, is_mobile=touch)
+    violations = Violations(context)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    violations.watch(page)
+    return context, page, violations
+
+
 @pytest.fixture
 def world(world_a):
     """Two houses billed by a run waiting for review, one draft stale; an anomaly; a tenant

@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 from billspree.core import timefmt
 from billspree.core.scoping import organization_context
 from tests.e2e.conftest import ARTIFACTS, portal_login
-from tests.e2e.test_csp import Violations
+from tests.e2e.test_csp import watched_context
 from tests.tenants.factories_portal import BERLIN, make_portal_tenant, read
 
 pytestmark = pytest.mark.e2e
@@ -48,16 +48,6 @@ def home(world_a):
             day += timedelta(hours=12)
         read(tenant.meter, *points)  # all after the factory's readings of Feb/Mar 2025
     return tenant
-
-
-def _context(browser, live_server, viewport, touch=False):
-    context = browser.new_context(base_url=live_server.url, viewport=viewport,
-                                  has_touch=touch, is_mobile=touch)
-    violations = Violations(context)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    violations.watch(page)
-    return context, page, violations
 
 
 def _drawn(page, figure_id: str) -> dict:
@@ -106,7 +96,7 @@ def _shot(page, name: str) -> None:
 def test_manager_meter_page_charts_show_unit_year_and_values_on_hover(
     browser, live_server, world_a, home
 ):
-    context, page, violations = _context(browser, live_server, DESKTOP)
+    context, page, violations = watched_context(browser, live_server, DESKTOP)
     try:
         portal_login(page, world_a.manager.email)
         page.goto(f"/readings/meters/{home.meter.public_id}/")
@@ -155,7 +145,7 @@ def test_manager_meter_page_charts_show_unit_year_and_values_on_hover(
 
 
 def test_tenant_consumption_on_a_phone_shows_a_value_on_tap(browser, live_server, home):
-    context, page, violations = _context(browser, live_server, PHONE, touch=True)
+    context, page, violations = watched_context(browser, live_server, PHONE, touch=True)
     try:
         portal_login(page, home.user.email)
         page.goto("/my/consumption/")
@@ -194,7 +184,7 @@ def test_tenant_consumption_on_a_phone_shows_a_value_on_tap(browser, live_server
 
 
 def test_tenant_consumption_at_desktop_width(browser, live_server, home):
-    context, page, violations = _context(browser, live_server, DESKTOP)
+    context, page, violations = watched_context(browser, live_server, DESKTOP)
     try:
         portal_login(page, home.user.email)
         page.goto("/my/consumption/")
@@ -239,7 +229,7 @@ def test_time_axis_lines_and_grouped_bars_for_the_charts_built_on_this_one(
                                today=start.date())
     split.add(charts.Series(name="Day rate", values=[10, 20, 30, 5]))
     split.add(charts.Series(name="Night rate", values=[5, 10, 15, 2]))
-    context, page, violations = _context(browser, live_server, DESKTOP)
+    context, page, violations = watched_context(browser, live_server, DESKTOP)
     try:
         portal_login(page, world_a.manager.email)
         page.goto(f"/readings/meters/{home.meter.public_id}/")  # the chart assets loaded

@@ -17,23 +17,13 @@ from billspree.core.scoping import organization_context
 from meters.services.sensors import sensor_create
 from readings.measurements.ingest import measurements_store, series_ensure
 from tests.e2e.conftest import ARTIFACTS, portal_login
-from tests.e2e.test_csp import Violations
+from tests.e2e.test_csp import watched_context
 from tests.monitoring.test_trends import house  # noqa: F401 - the dataset, a fixture
 
 pytestmark = pytest.mark.e2e
 
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1440, "height": 900}
-
-
-def _context(browser, live_server, viewport, touch=False):
-    context = browser.new_context(base_url=live_server.url, viewport=viewport,
-                                  has_touch=touch, is_mobile=touch)
-    violations = Violations(context)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    violations.watch(page)
-    return context, page, violations
 
 
 def _drawn(page, figure_id: str) -> dict:
@@ -64,7 +54,7 @@ def _table(page) -> list[list[str]]:
 
 def test_trends_of_a_billing_point_with_the_previous_period(browser, live_server, world_a,
                                                             house):  # noqa: F811
-    context, page, violations = _context(browser, live_server, DESKTOP)
+    context, page, violations = watched_context(browser, live_server, DESKTOP)
     try:
         portal_login(page, world_a.manager.email)
         page.goto("/monitoring/trends/")
@@ -99,7 +89,7 @@ def test_trends_of_a_billing_point_with_the_previous_period(browser, live_server
 
 
 def test_hours_of_the_dst_day_on_a_phone(browser, live_server, world_a, house):  # noqa: F811
-    context, page, violations = _context(browser, live_server, PHONE, touch=True)
+    context, page, violations = watched_context(browser, live_server, PHONE, touch=True)
     try:
         portal_login(page, world_a.manager.email)
         page.goto(f"/monitoring/trends/?meter={house['e1'].public_id}"
@@ -134,7 +124,7 @@ def test_environment_shows_current_values_and_draws_a_history(browser, live_serv
                 for n in range(1, 9)]  # 20.1 (15 min ago) … 20.8 (2 h ago)
         rows.append((ids[(sensor.pk, "humidity")], now - timedelta(minutes=3), 47.5))
         measurements_store(rows, source="gateway")
-    context, page, violations = _context(browser, live_server, DESKTOP)
+    context, page, violations = watched_context(browser, live_server, DESKTOP)
     try:
         portal_login(page, world_a.manager.email)
         page.goto("/monitoring/environment/")
