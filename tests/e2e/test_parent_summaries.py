@@ -20,6 +20,10 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture
 def group(world_a):
+    # Berlin houses in a Berlin organization: the page's "today" is the invoices' issue day,
+    # also between 23:00 and 24:00 UTC (tests/ledger/conftest.py)
+    world_a.org.time_zone = "Europe/Berlin"
+    world_a.org.save(update_fields=["time_zone"])
     with organization_context(world_a.org):
         shop_a, shop_b = make_house(), make_house()
         parent = account_for_tenant(tenant_services.tenant_create(name="Retail Group AG"),

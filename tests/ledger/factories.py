@@ -28,7 +28,9 @@ def populate(world) -> None:
     group = tenant_services.tenant_create(name=f"Group {world.marker}")
     parent = account_for_tenant(group, str(issued.currency))
     account_set_parent(account=account, parent=parent)
-    day = local_date(issued.issued_at, world.org)
+    # the invoice is booked on its local issue day where its property is (Berlin), which
+    # is not the organization's (UTC) between 23:00 and 24:00 UTC
+    day = local_date(issued.issued_at, issued.billing_point.property.time_zone)
     [summary] = parent_summaries_create(first_day=day, last_day=day)
     world.objects.update(
         parent_account=parent, parent_summary=summary,
