@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any
@@ -11,6 +10,7 @@ from django.core.exceptions import ValidationError
 
 from billspree.core.limits import query_day
 from meters.models import Meter
+from monitoring.params import _scoped
 from monitoring.selectors.losses import GRAINS, check_params
 
 
@@ -56,15 +56,9 @@ def main_meter(raw: str | None, name: str = "main") -> int | None:
     """A main meter of this organization by public id (the scoped manager: another
     organization's meter is not found)."""
     raw = (raw or "").strip()
-    if not raw:
-        return None
-    try:
-        public_id = uuid.UUID(raw)
-    except ValueError:
-        raise ValidationError({name: [f"Not a valid id: {raw!r}."]}) from None
-    found = Meter.objects.filter(public_id=public_id).values_list("pk", flat=True).first()
+    found = _scoped({name: raw}, name, Meter)
     if found is None:
-        raise ValidationError({name: [f"No meter with id {raw} in this organization."]})
+        return None
     if not Meter.objects.filter(parent_id=found).exists():
         raise ValidationError({name: [f"Meter {raw} has no sub-meters: it is not a main "
                                       "meter."]})
