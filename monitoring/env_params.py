@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from billspree.core.limits import query_day
 from meters.models import Sensor
@@ -39,11 +41,28 @@ def chosen_sensors(query: Mapping) -> list[Sensor]:
     return list(dict.fromkeys(found[i] for i in ids))
 
 
-def environment_params(query: Mapping, today: date) -> dict[str, Any]:
+def default_last_day(sensors: list[Sensor], *, now: datetime, time_zone: Any) -> date:
+    """Today where it is latest, among the organization and the sensors' properties.
+
+    A history is cut at local midnights of each sensor's property; ending the default period
+    on the organization's today would hide the newest values of a building east of it (a
+    Zurich sensor in a UTC organization showed nothing between 00:00 and 01:00 Zurich)."""
+    return max([timezone.localdate(now, timezone=time_zone)]
+               + [timezone.localdate(now, timezone=ZoneInfo(str(s.property.time_zone)))
+                  for s in sensors])
+
+
+def environment_params(query: Mapping, *, now: datetime, time_zone: Any) -> dict[str, Any]:
     """``sensor`` (ids), ``quantity`` (temperature, humidity; none: both), ``from``/``to``
-    (local days; default yesterday and today) → sensors, quantities, first, last."""
+    (local days; default yesterday and today, see ``default_last_day``) → sensors,
+    quantities, first, last."""
     errors: dict[str, list[str]] = {}
     out: dict[str, Any] = {"sensors": [], "quantities": list(QUANTITIES)}
+    try:
+        out["sensors"] = chosen_sensors(query)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    today = default_last_day(out["sensors"], now=now, time_zone=time_zone)
     for name, key in (("from", "first"), ("to", "last")):
         try:
             out[key] = query_day(query, name)
@@ -64,10 +83,6 @@ def environment_params(query: Mapping, today: date) -> dict[str, Any]:
                                   f"{', '.join(QUANTITIES)}."]
         else:
             out["quantities"] = [quantity]
-    try:
-        out["sensors"] = chosen_sensors(query)
-    except ValidationError as exc:
-        errors.update(exc.message_dict)
     if errors:
         raise ValidationError(errors)
     return out

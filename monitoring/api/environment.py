@@ -110,8 +110,8 @@ class EnvironmentView(OrganizationAPIView):
         responses=EnvironmentSerializer,
     )
     def get(self, request: Request) -> Response:
-        today = timezone.localdate(timezone=request.organization.time_zone)
-        chosen = environment_params(request.query_params, today)
+        chosen = environment_params(request.query_params, now=timezone.now(),
+                                    time_zone=request.organization.time_zone)
         sensors, areas = [], []
         for g in environment_now(now=timezone.now()):
             for a in g.areas:

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.views.generic import TemplateView
 
 from billspree.core import charts
-from billspree.core.portal import OrganizationPortalMixin, organization_today
+from billspree.core.portal import OrganizationPortalMixin
 from billspree.core.timefmt import format_day, format_instant
 from monitoring.env_params import environment_params
 from monitoring.exports import ExportableMixin
@@ -138,12 +138,12 @@ class EnvironmentView(ExportableMixin, OrganizationPortalMixin, TemplateView):
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
         query = self.request.GET
-        today = organization_today(self.request)
         now = timezone.now()
         groups = environment_now(now=now)
         errors, chosen, histories = {}, None, []
         try:
-            chosen = environment_params(query, today)
+            chosen = environment_params(query, now=now,
+                                        time_zone=self.request.organization.time_zone)
         except ValidationError as exc:
             errors = exc.message_dict
         if chosen is not None:

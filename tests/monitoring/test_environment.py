@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 import uuid
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -15,6 +16,7 @@ from django.utils import timezone
 from billspree.core.scoping import organization_context
 from meters.models import BillingPoint, Property
 from meters.services.sensors import sensor_create
+from monitoring.env_params import environment_params
 from monitoring.selectors.environment import environment_now, sensor_history
 from readings.measurements.ingest import measurements_store, series_ensure
 from readings.measurements.models import MeasurementAggregate
@@ -105,6 +107,32 @@ def test_history_refuses_bad_input(sensors):
         sensor_history(sensor=sensors["t1"], quantity="pressure", first=date(2026, 10, 1),
                        last=date(2026, 10, 1))
     assert "quantity" in exc.value.message_dict
+
+
+def test_the_default_period_ends_on_the_latest_local_day_of_org_and_sensors(sensors):
+    """06 Dec 23:30 UTC is 07 Dec 00:30 in Zurich: a UTC organization's today (06 Dec) would cut
+    the Zurich history at 06 Dec 23:00 UTC and hide a value measured five minutes ago."""
+    late = datetime(2026, 12, 6, 23, 30, tzinfo=UTC)
+    t1 = sensors["t1"]
+    store(t1, "temperature", (late - 5 * M, 21.4))
+    query = {"sensor": str(t1.public_id)}
+    chosen = environment_params(query, now=late, time_zone=ZoneInfo("UTC"))
+    assert (chosen["first"], chosen["last"]) == (date(2026, 12, 6), date(2026, 12, 7))
+    h = sensor_history(sensor=t1, quantity="temperature", first=chosen["first"],
+                       last=chosen["last"])
+    assert [(p.at, p.avg) for p in h.points] == [(datetime(2026, 12, 6, 23, 15, tzinfo=UTC),
+                                                  21.4)]
+    # without sensors, or with a sensor west of the organization, the organization's today
+    assert environment_params({}, now=late, time_zone=ZoneInfo("UTC"))["last"] == date(2026, 12,
+                                                                                         6)
+    ny = sensor_create(kind="temperature", serial_number="T-NY", property=Property.objects.create(
+        name="Hudson", time_zone="America/New_York"))
+    chosen = environment_params({"sensor": str(ny.public_id)}, now=late,
+                                time_zone=ZoneInfo("UTC"))
+    assert chosen["last"] == date(2026, 12, 6)
+    # and the organization's today when it is ahead of every sensor
+    assert environment_params(query, now=late, time_zone=ZoneInfo("Asia/Tokyo"))["last"] == date(
+        2026, 12, 7)
 
 
 def test_api_and_page_show_current_values_and_history(sensors, world_a):
