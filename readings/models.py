@@ -347,8 +347,17 @@ class HourlyConsumption(OrganizationScopedRow):
     """
 
     pk = models.CompositePrimaryKey("meter_id", "hour")
+    # No foreign-key constraints in the database (Django still cascades a deleted meter or
+    # organization to its hours): the rows are derived and written millions at a time by
+    # one statement, and checking two keys per row at commit cost a rebuild a quarter of
+    # its time (83 s of 347 s for the demo's 6.9 million hours).
+    organization = models.ForeignKey(
+        "core.Organization", on_delete=models.CASCADE, related_name="+", editable=False,
+        db_index=False, db_constraint=False,
+    )
     meter = models.ForeignKey(
-        "meters.Meter", on_delete=models.CASCADE, related_name="+", db_index=False
+        "meters.Meter", on_delete=models.CASCADE, related_name="+", db_index=False,
+        db_constraint=False,
     )
     hour = models.DateTimeField(help_text="Start of the hour (the local day's midnight + n h).")
     quantity = models.DecimalField(max_digits=VALUE_DIGITS + 8, decimal_places=VALUE_PLACES)

@@ -161,3 +161,22 @@ def test_hours_days_month_selector_and_invoice_agree(in_org_a):
     assert sum(hours.values()) == sum(days.values()) == month.quantity
     assert month.quantity == selector[house.meter.id].quantity == usage.quantity
     assert_hours_add_up(house.meter, berlin)
+
+
+def test_a_deleted_meter_takes_its_hours_with_it(in_org_a):
+    """The hours have no foreign-key constraint in the database (a rebuild writes millions of
+    them); Django's cascade still deletes them with their meter, and nobody else's."""
+    from readings.models import Reading
+
+    start = local_midnight(date(2026, 10, 25), ZURICH).astimezone(UTC)
+    meter = make_meter(connected_at=start, tz="Europe/Zurich")
+    other = make_meter(serial="E-2", connected_at=start, tz="Europe/Zurich")
+    ingest(*[(serial, (start + k * H).isoformat(), str(2 * k)) for k in range(1, 27)
+             for serial in ("E-1", "E-2")], now=NOW)
+    assert len(hours_of(meter)) == len(hours_of(other)) == 25
+    Reading.objects.filter(meter=meter).delete()
+    MeterAssignment.objects.filter(meter=meter).delete()
+    meter.delete()
+    assert not HourlyConsumption.objects.filter(meter_id=meter.id).exists()
+    assert not DailyConsumption.objects.filter(meter_id=meter.id).exists()
+    assert len(hours_of(other)) == 25
