@@ -21,10 +21,25 @@ from tests.demo_db import (  # noqa: F401 - fixtures: the demo, seeded once and 
     demo_database,
     demo_db,
     demo_db_copy,
+    demo_seed_started,
+    drop_demo_template,
     on_demo_copy,
     on_demo_database,
 )
 from tests.factories import PASSWORD, OrgWorld, make_org_world, populate_organization
+
+
+def pytest_sessionfinish(session) -> None:
+    """The controlling process (or the only one) drops the run's demo template."""
+    if hasattr(session.config, "workerinput"):
+        return
+    from django.conf import settings
+    from django.db import connection
+
+    if not settings.configured:
+        return
+    drop_demo_template(connection.settings_dict,
+                       connection.creation._get_test_db_name())
 
 
 def require_service(available: bool, what: str) -> None:
