@@ -60,8 +60,9 @@ class ScheduledReportSerializer(OrganizationModelSerializer):
         read_only_fields = ["next_run_at", "last_run_at", "last_error", "created_at"]
 
     def get_page_title(self, report: ScheduledReport) -> str:
-        titles = self.context.setdefault("page_titles", dict(exportable_pages()))
-        return titles.get(report.page, report.page)
+        if "page_titles" not in self.context:  # once per answer, not per row
+            self.context["page_titles"] = dict(exportable_pages())
+        return self.context["page_titles"].get(report.page, report.page)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         """The portal's form, on the stored report (a new one: the model's defaults)

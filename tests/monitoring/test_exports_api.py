@@ -17,6 +17,8 @@ from decimal import Decimal
 
 import openpyxl
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -385,3 +387,18 @@ def test_the_portal_form_and_the_api_store_the_same_report(house, world_a):
     first, second = ScheduledReport.objects.order_by("pk").values(*fields)
     assert first == second
     assert second["next_run_at"] > datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def test_the_lists_cost_the_same_queries_for_one_row_or_many(house, world_a, writer):
+    def queries(url: str) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert writer.get(url).status_code == 200
+        return len(captured)
+
+    post_export(writer, format="csv")
+    writer.post(SCHEDULES, schedule(), format="json")
+    one = queries(EXPORTS), queries(SCHEDULES)
+    for n in range(4):
+        post_export(writer, format="xlsx")
+        writer.post(SCHEDULES, schedule(name=f"Report {n}"), format="json")
+    assert (queries(EXPORTS), queries(SCHEDULES)) == one
