@@ -1,8 +1,24 @@
 """REST endpoints of monitoring, mounted under /api/v1/."""
 
 from django.urls import path
+from rest_framework.routers import SimpleRouter
 
-from monitoring.api import dashboard, energy, environment, load, losses, meter_readings, trends
+from monitoring.api import (
+    dashboard,
+    energy,
+    environment,
+    exports,
+    load,
+    losses,
+    meter_readings,
+    schedules,
+    trends,
+)
+
+router = SimpleRouter()
+router.register("exports", exports.ExportJobViewSet, basename="export")
+router.register("scheduled-reports", schedules.ScheduledReportViewSet,
+                basename="scheduled-report")
 
 urlpatterns = [
     path("reports/energy/", energy.EnergyReportView.as_view(), name="report-energy"),
@@ -15,4 +31,5 @@ urlpatterns = [
     path("monitoring/meter-readings/", meter_readings.MeterReadingsView.as_view(),
          name="monitoring-meter-readings"),
     path("monitoring/losses/", losses.LossReportView.as_view(), name="monitoring-losses"),
+    *router.urls,
 ]

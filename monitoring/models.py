@@ -67,10 +67,20 @@ class ExportJob(OrganizationScopedModel):
     started_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    #: an API request's ``Idempotency-Key`` and what it asked for (a replay answers this job)
+    idempotency_key = models.CharField(max_length=200, blank=True)
+    request_hash = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ("-created_at", "-id")
         indexes = [models.Index(fields=["status", "heartbeat_at"], name="monitoring_export_sweep")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
+                name="monitoring_export_unique_idempotency_key",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.title} ({self.get_format_display()})"

@@ -11,27 +11,33 @@ stored as a sentence on the job (``error``), never lost in a log: the page says 
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import tempfile
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from billspree.core.errors import Conflict
 from billspree.core.models import Membership
-from billspree.core.scoping import organization_context
+from billspree.core.scoping import organization_context, require_organization
+from billspree.core.timefmt import api_instant
 from monitoring.models import ExportJob
 
 log = logging.getLogger(__name__)
 PROGRESS_INTERVAL_S = 0.5
 MAX_ATTEMPTS = 3
+KEY_HEADER = "Idempotency-Key"
+IDEMPOTENCY_KEY_MAX = 200
 
 
 def lease_seconds() -> int:
@@ -40,12 +46,62 @@ def lease_seconds() -> int:
 
 
 def export_job_create(*, page: str, query: str, fmt: str, title: str, actor: Any,
-                      table: str = "", rows_total: int | None = None) -> ExportJob:
+                      table: str = "", rows_total: int | None = None,
+                      idempotency_key: str = "", request_hash: str = "") -> ExportJob:
     """A queued job; its task is sent when the transaction commits."""
     job = ExportJob.objects.create(
         page=page, query=query, format=fmt, table=table, title=title[:200],
-        rows_total=rows_total, created_by=actor if getattr(actor, "pk", None) else None)
+        rows_total=rows_total, created_by=actor if getattr(actor, "pk", None) else None,
+        idempotency_key=idempotency_key, request_hash=request_hash)
     transaction.on_commit(lambda: _dispatch(job.pk))
+    return job
+
+
+def export_job_request(*, page: str, query: str, fmt: str, table: str = "", actor: Any,
+                       role: str | None = None, idempotency_key: str = "",
+                       ) -> tuple[ExportJob, bool]:
+    """A job asked for by an integrator: the page, query, format and table are checked now
+    (a ValidationError naming the field, nothing created), not when the worker runs it.
+    With an ``Idempotency-Key`` the same request again finds the first job (returned with
+    ``True``: a replay); the key with another request is a :class:`Conflict`."""
+    from monitoring.exports.pages import page_export_checked, report_query
+
+    key = idempotency_key.strip()
+    if len(key) > IDEMPOTENCY_KEY_MAX:
+        raise ValidationError({KEY_HEADER: [f"At most {IDEMPOTENCY_KEY_MAX} characters."]})
+    query = report_query(query)
+    digest = export_request_hash(page=page, query=query, fmt=fmt, table=table)
+    if key and (job := _replay(key, digest)) is not None:
+        return job, True
+    org = require_organization()
+    with timezone.override(org.time_zone):
+        export, rows = page_export_checked(page=page, query=query, fmt=fmt, table=table,
+                                           organization=org, user=actor, role=role)
+    try:
+        with transaction.atomic():
+            return export_job_create(page=page, query=query, fmt=fmt, table=table,
+                                     title=export.title, actor=actor, rows_total=rows,
+                                     idempotency_key=key, request_hash=digest), False
+    except IntegrityError:
+        if key and (job := _replay(key, digest)) is not None:
+            return job, True  # a concurrent request with the same key created it
+        raise
+
+
+def export_request_hash(*, page: str, query: str, fmt: str, table: str) -> str:
+    body = json.dumps({"page": page, "query": query, "format": fmt, "table": table},
+                      sort_keys=True)
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def _replay(key: str, digest: str) -> ExportJob | None:
+    job = ExportJob.objects.filter(idempotency_key=key).first()
+    if job is not None and job.request_hash != digest:
+        raise Conflict(
+            f"The {KEY_HEADER} {key!r} was already used for another export (job "
+            f"{job.public_id}); nothing was created. Use a new key for a new export.",
+            fields={KEY_HEADER: ["reused with another request"]},
+            code="idempotency_key_reused")
     return job
 
 
@@ -188,3 +244,23 @@ def stuck_reason(job: ExportJob) -> str:
                 "stopped. It is restarted automatically (at most "
                 f"{MAX_ATTEMPTS} times).")
     return ""
+
+
+def download_refusal(job: ExportJob, *, now: datetime | None = None) -> tuple[str, str] | None:
+    """Why the job's file cannot be downloaded now, as (code, sentence), or None when it
+    can: not finished yet, failed, past its retention (``expires_at``), or its file gone."""
+    if job.status in (ExportJob.Status.QUEUED, ExportJob.Status.RUNNING):
+        total = job.rows_total if job.rows_total is not None else "?"
+        stuck = stuck_reason(job)
+        return ("export_not_ready", f"The export is {job.status} ({job.rows_done} of {total} "
+                "rows written); download it when its status is done." + (
+                    f" {stuck}" if stuck else ""))
+    if job.status == ExportJob.Status.FAILED:
+        return "export_failed", f"The export failed, so it has no file: {job.error}"
+    if job.expires_at is not None and job.expires_at <= (now or timezone.now()):
+        return ("export_expired", f"This export expired at {api_instant(job.expires_at)}: "
+                f"files are kept {retention_days()} days after they finish. Create it again.")
+    if not job.file or not job.file.storage.exists(job.file.name):
+        return ("export_expired", "This export's file is no longer stored (it expired or "
+                "was removed). Create it again.")
+    return None

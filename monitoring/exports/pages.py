@@ -97,6 +97,10 @@ def page_export(*, page: str, query: str, organization: Any, user: Any = None,
     """The page's tables for ``query``, as its view builds them for a request by ``user``.
     Call inside ``organization_context(organization)``; a bad query raises the page's
     ValidationError (by parameter)."""
+    return _page_view(page, query, organization, user, role).page_export()
+
+
+def _page_view(page: str, query: str, organization: Any, user: Any, role: str | None):
     view_class, match = export_view_class(page)
     request = HttpRequest()
     request.method = "GET"
@@ -107,7 +111,42 @@ def page_export(*, page: str, query: str, organization: Any, user: Any = None,
     request.role = role
     view = view_class()
     view.setup(request, *match.args, **match.kwargs)
-    return view.page_export()
+    return view
+
+
+def query_errors(exc: ValidationError) -> ValidationError:
+    """A page's errors (by its query parameter) as errors of the stored ``query``, each
+    message naming its parameter ("to: The period ends before it begins.")."""
+    if not hasattr(exc, "error_dict"):
+        return ValidationError({"query": exc.messages})
+    return ValidationError({"query": [f"{name}: {text}" for name, texts in
+                                      exc.message_dict.items() for text in texts]})
+
+
+def page_export_checked(*, page: str, query: str, fmt: str, table: str = "",
+                        organization: Any, user: Any = None, role: str | None = None,
+                        ) -> tuple[PageExport, int | None]:
+    """What a background job of this page, query, format and table would write, checked
+    now: a ValidationError naming ``page``, ``query`` (with the page's parameter),
+    ``format`` or ``table``, else the export and how many rows it writes (None: unknown).
+    Call inside the organization's scope and time zone."""
+    if fmt not in WRITERS:
+        raise ValidationError({"format": [
+            f"Unknown format {fmt!r}: use any of {', '.join(WRITERS)}."]})
+    export_view_class(page)  # an unknown page is the page's error, not the query's
+    view = _page_view(page, query, organization, user, role)
+    try:
+        export = view.page_export()
+    except ValidationError as exc:
+        raise query_errors(exc) from None
+    tables = [t for t in export.tables if not table or t.name == table]
+    if table and not tables:
+        names = ", ".join(t.name for t in export.tables) or "none"
+        raise ValidationError({"table": [
+            f"No table {table!r} on this page for this query (its tables: {names})."]})
+    if not tables:
+        raise ValidationError({"table": ["This page has no table to export for this query."]})
+    return export, view.export_row_count(tables)
 
 
 def write_export(export: PageExport, fmt: str, path: str | Path, *, table: str = "",

@@ -122,18 +122,18 @@ def scheduled_report_save(*, report: ScheduledReport, actor: Any,
     """Create or update: checks the page and its query (by running the page's export for
     the next period: a report that cannot be written is refused now, not at 07:00 on
     Monday), then saves with its next run."""
-    from monitoring.exports.pages import page_export
+    from monitoring.exports.pages import export_view_class, page_export, query_errors
 
     org = report.organization if report.organization_id else _org()
     report.recipients = ", ".join(parse_recipients(report.recipients))
     report.next_run_at = next_run(report, now or timezone.now(), org)
+    export_view_class(report.page)  # an unknown page is the page's error, not the query's
     try:
         with timezone.override(org.time_zone):
             page_export(page=report.page, query=report_query(report, report.next_run_at, org),
                         organization=org, user=actor)
     except ValidationError as exc:
-        raise ValidationError({("page" if k == "page" else "query"): v
-                               for k, v in exc.message_dict.items()}) from None
+        raise query_errors(exc) from None
     if report.created_by_id is None and getattr(actor, "pk", None):
         report.created_by = actor
     report.last_error = ""
