@@ -279,7 +279,7 @@ class DeleteView(ConfirmView):
             "nav_section": "meters" if self.model is Meter else "properties",
         }
 
-    def delete(self, obj: Any) -> None:
+    def delete_object(self, obj: Any) -> None:
         raise NotImplementedError
 
     def detail_url(self, obj: Any) -> str:
@@ -289,7 +289,7 @@ class DeleteView(ConfirmView):
         raise NotImplementedError
 
     def act(self, obj: Any) -> str:
-        self.delete(obj)
+        self.delete_object(obj)
         return f"{self.kind.capitalize()} {obj} deleted."
 
     def success_url(self, obj: Any) -> str:
@@ -303,7 +303,7 @@ class PropertyDeleteView(DeleteView):
     model = Property
     kind = "property"
 
-    def delete(self, obj: Property) -> None:
+    def delete_object(self, obj: Property) -> None:
         services.property_delete(property=obj, **self.actor.kwargs())
 
     def detail_url(self, obj: Property) -> str:
@@ -317,7 +317,7 @@ class BillingPointDeleteView(DeleteView):
     model = BillingPoint
     kind = "billing point"
 
-    def delete(self, obj: BillingPoint) -> None:
+    def delete_object(self, obj: BillingPoint) -> None:
         services.billing_point_delete(billing_point=obj, **self.actor.kwargs())
 
     def detail_url(self, obj: BillingPoint) -> str:
@@ -331,7 +331,7 @@ class MeterDeleteView(DeleteView):
     model = Meter
     kind = "meter"
 
-    def delete(self, obj: Meter) -> None:
+    def delete_object(self, obj: Meter) -> None:
         services.meter_delete(meter=obj, **self.actor.kwargs())
 
     def detail_url(self, obj: Meter) -> str:

@@ -346,6 +346,12 @@ def test_delete_only_without_history_and_after_confirmation(manager, reg, world_
     gas, water = meters[MeterType.GAS], meters[MeterType.COLD_WATER]
     with organization_context(world_a.org):
         services.meter_assign(billing_point=bp, meter=water, connected_at=date(2026, 1, 1))
+    # the delete pages take GET and POST only: an HTTP DELETE is refused (it was a 500: the
+    # view's delete hook shadowed the DELETE handler), and deletes nothing
+    for url in (f"/meters/{gas.public_id}/delete/", f"/billing-points/{bp.public_id}/delete/",
+                f"/properties/{prop.public_id}/delete/"):
+        assert manager.delete(url).status_code == 405
+    assert _state(world_a.org)[1] == 4
     r = manager.post(f"/meters/{gas.public_id}/delete/")
     assert r.status_code == 200 and b"Delete meter" in r.content  # the confirmation page
     assert _state(world_a.org)[1] == 4
