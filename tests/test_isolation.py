@@ -212,6 +212,21 @@ def _shard(index: int) -> list[Route]:
     return all_routes()[index::SHARDS]
 
 
+def test_the_admin_has_no_pages_for_celery_beats_schedules(staff_a, populated):
+    """Beat's schedules are every organization's (billing batches, gateway polls) in one
+    table: the admin of the selected organization offers no page of them."""
+    from django_celery_beat.models import PeriodicTask
+
+    world_a, world_b = populated
+    theirs = PeriodicTask.objects.exclude(name__icontains=str(world_a.org.pk)).first()
+    client = login_client(world_a.admin, world_a.org)
+    assert client.get("/admin/").status_code == 200
+    assert b"django_celery_beat" not in client.get("/admin/").content
+    for url in ("/admin/django_celery_beat/periodictask/",
+                f"/admin/django_celery_beat/periodictask/{theirs.pk if theirs else 1}/change/"):
+        assert client.get(url).status_code == 404, url
+
+
 def test_the_shards_cover_every_route_once():
     patterns = [r.pattern for i in range(SHARDS) for r in _shard(i)]
     assert sorted(patterns) == sorted(r.pattern for r in all_routes())

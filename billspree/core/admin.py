@@ -93,3 +93,19 @@ class ApiKeyAdmin(OrganizationScopedAdmin):
 class AuditEventAdmin(ReadOnlyScopedAdmin):
     list_display = ("created_at", "action", "target", "actor", "api_key")
     list_filter = ("action",)
+
+
+def _unregister_beat_schedules() -> None:
+    """The admin shows the selected organization's rows only, and celery beat's rows are
+    not organizations' (billing batches and gateway polls of every organization, under one
+    table): their pages would show another organization's schedules. They are written by
+    the batch and gateway services; the System status page shows how beat is doing."""
+    from django_celery_beat import models as beat
+
+    for model in (beat.PeriodicTask, beat.IntervalSchedule, beat.CrontabSchedule,
+                  beat.SolarSchedule, beat.ClockedSchedule):
+        if admin.site.is_registered(model):
+            admin.site.unregister(model)
+
+
+_unregister_beat_schedules()  # after django_celery_beat's admin (it is installed before core)
