@@ -127,6 +127,12 @@ def foreign_ids(org: Organization, model=None) -> dict[str, list[str]]:
         if row:
             uuids.append(str(row[0]))
             pks.append(str(row[1]))
+    if model is not None and model._meta.label == "core.User":
+        # people belong to organizations through memberships: B's are B's members (another
+        # model's primary key may well be one of A's members, whom A's admin does see)
+        pks = [str(pk) for pk in model.objects.filter(memberships__organization=org)
+               .exclude(memberships__organization__in=Organization.objects.exclude(pk=org.pk))
+               .values_list("pk", flat=True)]
     return {"uuid": uuids, "pk": pks}
 
 

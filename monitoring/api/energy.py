@@ -43,6 +43,25 @@ class CostTotalSerializer(serializers.Serializer):
     amount = serializers.CharField()
 
 
+class NettedMeterSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    serial_number = serializers.CharField()
+
+
+class NettingGapSerializer(serializers.Serializer):
+    """Days a main meter was netted of less than all its sub-meters: the sub-meter (connected
+    then) has no consumption yet, so the main meter's remainder (its billing point's common
+    use and losses) still holds that sub-meter's use there."""
+
+    main_meter = NettedMeterSerializer()
+    sub_meter = NettedMeterSerializer()
+    to = serializers.DateField()
+    days = serializers.IntegerField()
+
+    def get_fields(self):
+        return {"from": serializers.DateField(), **super().get_fields()}
+
+
 class EnergyReportSerializer(serializers.Serializer):
     """OpenAPI of ``GET reports/energy/``."""
 
@@ -56,6 +75,7 @@ class EnergyReportSerializer(serializers.Serializer):
                               "meter, day or hour: costs are per invoice, billing point, "
                               "meter type and month.")
     cost_totals = CostTotalSerializer(many=True)
+    incomplete = NettingGapSerializer(many=True, help_text="Empty when grouped by meter.")
 
     def get_fields(self):
         return {"from": BoundedDateField(help_text="First local day."), **super().get_fields()}
@@ -95,6 +115,10 @@ class EnergyReportView(OrganizationAPIView):
                 for c in report.costs],
             "cost_totals": [{"currency": c, "amount": fixed_str(a, 2)}
                             for c, a in report.cost_totals.items()],
+            "incomplete": [{"main_meter": {"id": g.main_id, "serial_number": g.main_serial},
+                            "sub_meter": {"id": g.sub_id, "serial_number": g.sub_serial},
+                            "from": g.first.isoformat(), "to": g.last.isoformat(),
+                            "days": g.days} for g in report.incomplete],
         })
 
 

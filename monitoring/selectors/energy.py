@@ -50,6 +50,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 
 from billspree.core.scoping import require_organization
+from monitoring.selectors.netting import NettingGap, netting_gaps
 
 GROUPS = ("property", "billing_point", "meter_type", "meter", "month", "day", "hour")
 COST_GROUPS = frozenset({"property", "billing_point", "meter_type", "month"})
@@ -93,6 +94,9 @@ class EnergyReport:
     totals: dict[str, Decimal] = field(default_factory=dict)  # unit → quantity
     costs: list[CostRow] | None = None  # None: not available for this grouping
     cost_totals: dict[str, Decimal] = field(default_factory=dict)  # currency → net amount
+    #: Days a main meter in the report was netted of less than all its sub-meters (their
+    #: readings lag): its remainder there still holds their use. Empty by meter.
+    incomplete: list[NettingGap] = field(default_factory=list)
 
 
 def parse_group_by(raw: str | list[str] | tuple[str, ...] | None) -> tuple[str, ...]:
@@ -153,7 +157,11 @@ def energy_report(
     filters = {"property_id": property_id, "billing_point_id": billing_point_id,
                "meter_id": meter_id, "meter_type": meter_type or None}
     report = EnergyReport(first, last, groups, grain)
-    report.rows, report.totals = _energy_rows(org.pk, first, last, groups, grain, filters)
+    mains: dict[int, str] = {}
+    report.rows, report.totals = _energy_rows(org.pk, first, last, groups, grain, filters,
+                                              mains)
+    report.incomplete = netting_gaps(organization_id=org.pk, mains=mains, first=first,
+                                     last=last)
     if set(groups) <= COST_GROUPS:
         report.costs = _cost_rows(org.pk, first, last, groups, filters)
         for c in report.costs:
@@ -286,8 +294,9 @@ def _text_order(value):
     return (value is None, value)
 
 
-def _energy_rows(org_id, first, last, groups, grain, filters):
-    """The report's rows and totals by unit.
+def _energy_rows(org_id, first, last, groups, grain, filters, mains: dict[int, str]):
+    """The report's rows and totals by unit; the netted main meters (id → zone) go into
+    ``mains``.
 
     Two statements: the assignments (a few rows per meter), then the rollups by one hash
     aggregate per output group. The groups (the dimensions' values and the unit) are
@@ -335,6 +344,8 @@ def _energy_rows(org_id, first, last, groups, grain, filters):
             arrays["gid"].append(gid)
             arrays["gs"].append(len(arrays["meter"]) + 1)
             for meter_id, tz, lo, hi, subs, *_ in rows:
+                if subs:
+                    mains[meter_id] = tz
                 for m_id, sign in ((meter_id, 1), *((s, -1) for s in subs or ())):
                     arrays["meter"].append(m_id)
                     arrays["lo"].append(lo)

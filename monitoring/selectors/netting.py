@@ -13,11 +13,16 @@ counts the main meter's energy once. Grouped by meter, a main meter shows what i
 
 Only a sub-meter of the main meter's type and unit is netted: kWh are never subtracted from
 m³. A sub-meter without data for a period takes nothing off its main meter there, so the
-remainder overstates the common use until its readings come (the loss pages flag such
-periods "incomplete").
+remainder overstates the common use until its readings come: the loss pages flag such
+periods "incomplete", and the energy report lists them (:func:`netting_gaps`).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.db import connection
 
 #: The rollup tables and their keys.
 ROLLUPS = {"readings_hourlyconsumption": "hour", "readings_dailyconsumption": "day",
@@ -46,3 +51,52 @@ def netted_rollup(table: str) -> str:
     second branch starts from the (few) sub-meters and reads their rows by the rollup's
     primary key, so an organization without sub-meters pays one empty index probe."""
     return _NETTED.format(table=table, column=ROLLUPS[table])
+
+
+@dataclass(frozen=True, slots=True)
+class NettingGap:
+    """Days on which a main meter has consumption but one of its sub-meters, connected then,
+    has none yet: there the main meter's remainder still holds the sub-meter's use."""
+
+    main_id: str  # public ids and serial numbers
+    main_serial: str
+    sub_id: str
+    sub_serial: str
+    first: date
+    last: date
+    days: int
+
+
+#: For each (main meter, zone) pair: the days in [first, last] with a daily rollup of the
+#: main meter and none of a sub-meter (same type and unit) assigned on that local day.
+_GAPS = """
+SELECT pm.public_id::text, pm.serial_number, s.public_id::text, s.serial_number,
+       min(d.day), max(d.day), count(*)
+FROM unnest(%(main)s::bigint[], %(tz)s::text[]) AS t(main_id, tz)
+JOIN meters_meter pm ON pm.id = t.main_id
+JOIN meters_meter s ON s.parent_id = pm.id AND s.type = pm.type AND s.unit = pm.unit
+    AND s.organization_id = %(org)s
+JOIN readings_dailyconsumption d ON d.meter_id = pm.id AND d.organization_id = %(org)s
+    AND d.day BETWEEN %(first)s AND %(last)s
+WHERE NOT EXISTS (SELECT 1 FROM readings_dailyconsumption x
+                  WHERE x.meter_id = s.id AND x.day = d.day)
+  AND EXISTS (SELECT 1 FROM meters_meterassignment a
+              WHERE a.meter_id = s.id AND (a.connected_at AT TIME ZONE t.tz)::date <= d.day
+                AND (a.removed_at IS NULL OR (a.removed_at AT TIME ZONE t.tz)::date > d.day))
+GROUP BY pm.public_id, pm.serial_number, s.public_id, s.serial_number
+ORDER BY pm.serial_number, s.serial_number
+"""
+
+
+def netting_gaps(*, organization_id: int, mains: dict[int, str], first: date,
+                 last: date) -> list[NettingGap]:
+    """The days of [first, last] on which a main meter of ``mains`` (id → its property's
+    zone) was netted of less than all its sub-meters, per sub-meter (one statement; none
+    when there is no main meter)."""
+    if not mains:
+        return []
+    ids = sorted(mains)
+    with connection.cursor() as cursor:
+        cursor.execute(_GAPS, {"main": ids, "tz": [str(mains[m]) for m in ids],
+                               "org": organization_id, "first": first, "last": last})
+        return [NettingGap(*row) for row in cursor.fetchall()]

@@ -80,6 +80,8 @@ class EnergyReportView(ExportableMixin, OrganizationPortalMixin, TemplateView):
             period=(format_day(report.first, org) + " – " + format_day(report.last, org))
             if report else "",
             export_query=query.urlencode(),
+            incomplete=[(g.main_serial, g.sub_serial, format_days(g.first, g.last), g.days)
+                        for g in report.incomplete] if report else [],
         )
         return ctx
 

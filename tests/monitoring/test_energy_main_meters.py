@@ -137,3 +137,41 @@ def test_trends_count_each_kwh_once_and_a_main_meter_chosen_as_a_meter_is_gross(
     assert total(meters=[main.pk])[0] == Decimal("480.0000")
     hourly = total("hour", billing_points=[bps["Services"].pk])[1]
     assert hourly == [Decimal("3.0000")] * 48
+
+
+def test_days_a_sub_meter_lags_its_main_meter_are_listed_as_incomplete(house):
+    """S-2's readings stop after 2 Nov: on 3 Nov M-1 has 240 kWh and S-2 none, so the
+    Services remainder that day is 240 − 72 (S-1) = 168 kWh, holding S-2's use. Totals stay
+    right (every kWh once); the report lists the day, per sub-meter. By meter no netting,
+    so nothing is listed. Once S-2's readings arrive the list is empty."""
+    from readings.models import DailyConsumption
+
+    DailyConsumption.objects.filter(meter__serial_number="S-2", day=LAST).delete()
+    report = energy_report(first=FIRST, last=LAST, group_by="billing_point")
+    services = [r.quantity for r in report.rows if r.keys["billing_point"].name == "Services"]
+    assert services == [Decimal("144.0000") + Decimal("96.0000")]  # S-2's 3 Nov: 24 × 4
+    assert report.totals["kWh"] == Decimal("504.0000")
+    assert [(g.main_serial, g.sub_serial, g.first, g.last, g.days)
+            for g in report.incomplete] == [("M-1", "S-2", LAST, LAST, 1)]
+    assert energy_report(first=FIRST, last=FIRST, group_by="billing_point").incomplete == []
+    assert energy_report(first=FIRST, last=LAST, group_by="meter").incomplete == []
+
+
+def test_the_api_and_the_page_show_the_incomplete_days(house, world_a):
+    from readings.models import DailyConsumption
+    from tests.conftest import api_client, login_client
+
+    DailyConsumption.objects.filter(meter__serial_number="S-1").delete()
+    body = api_client(key=world_a.read_key).get("/api/v1/reports/energy/", {
+        "from": FIRST.isoformat(), "to": LAST.isoformat(), "group_by": "property"}).json()
+    s1 = Meter.objects.get(serial_number="S-1")
+    assert body["incomplete"] == [{
+        "main_meter": {"id": str(Meter.objects.get(serial_number="M-1").public_id),
+                       "serial_number": "M-1"},
+        "sub_meter": {"id": str(s1.public_id), "serial_number": "S-1"},
+        "from": "2026-11-02", "to": "2026-11-03", "days": 2}]
+    page = login_client(world_a.viewer, world_a.org).get("/monitoring/reports/energy/", {
+        "from": FIRST.isoformat(), "to": LAST.isoformat(), "group_by": "property"})
+    text = page.content.decode()
+    assert 'data-testid="energy-incomplete"' in text
+    assert "S-1 (sub-meter of M-1): 2–3 Nov 2026 (2 days)" in text
