@@ -233,6 +233,21 @@ def test_the_admin_has_no_pages_for_celery_beats_schedules(staff_a, populated):
         assert client.get(url).status_code == 404, url
 
 
+def test_a_staff_user_of_no_organization_sees_no_people_in_the_admin(populated):
+    """Without a selected organization the admin's people list is empty: a filter on the
+    organization ``None`` would have matched everyone without a membership (tenants)."""
+    from billspree.core.models import User
+    from tests.factories import PASSWORD
+
+    staff = User.objects.create_user("platform-staff@example.test", PASSWORD, is_staff=True,
+                                     is_superuser=True)
+    client = login_client(staff)
+    page = client.get("/admin/core/user/")
+    assert page.status_code == 200
+    assert b"portal-zebra" not in page.content and b"portal-aardvark" not in page.content
+    assert b"0 users" in page.content or b"0 people" in page.content
+
+
 def test_the_shards_cover_every_route_once():
     patterns = [r.pattern for i in range(SHARDS) for r in _shard(i)]
     assert sorted(patterns) == sorted(r.pattern for r in all_routes())

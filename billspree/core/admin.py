@@ -58,7 +58,14 @@ class UserAdmin(BaseUserAdmin):
 
     def get_queryset(self, request):
         org = getattr(request, "organization", None)
+        if org is None:  # a staff user of no organization: ``organization=None`` would
+            return super().get_queryset(request).none()  # match every non-member (tenants)
         return super().get_queryset(request).filter(memberships__organization=org).distinct()
+
+    def has_module_permission(self, request):
+        return getattr(request, "organization", None) is not None and super().has_module_permission(
+            request
+        )
 
 
 @admin.register(Membership)
