@@ -29,6 +29,15 @@ from tests.demo_db import (  # noqa: F401 - fixtures: the demo, seeded once and 
 from tests.factories import PASSWORD, OrgWorld, make_org_world, populate_organization
 
 
+def pytest_collection_modifyitems(config, items) -> None:
+    """The tests of the demo run last: the demo is seeded in the background from the first
+    test on (``tests/demo_db.py``), so by the time they come it is there and no process
+    waits for it. Every process orders the same way (pytest-xdist requires it)."""
+    demo = [i for i in items if "demo_database" in getattr(i, "fixturenames", ())]
+    if demo and len(demo) < len(items):
+        items[:] = [i for i in items if i not in demo] + demo
+
+
 def pytest_sessionfinish(session) -> None:
     """The controlling process (or the only one) drops the run's demo template."""
     if hasattr(session.config, "workerinput"):
