@@ -16,13 +16,17 @@ A refused URL is not fetched at all (WeasyPrint logs it and renders without it).
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.core.exceptions import SuspiciousFileOperation
-from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+if TYPE_CHECKING:
+    from weasyprint.urls import URLFetcher
 
 
 class RefusedURL(ValueError):  # noqa: N818 (reads as what happened, like ValueError's uses)
@@ -60,25 +64,36 @@ def _static_file(url: str) -> Path | None:
     return None
 
 
-class StaticOnlyURLFetcher(URLFetcher):
-    """WeasyPrint's fetcher limited to ``data:`` URIs and the product's static files."""
+@cache
+def _fetcher_class() -> type[URLFetcher]:
+    """The fetcher class, made on first use: importing WeasyPrint costs a process ~43 MB
+    (its fonts, Pango and CSS machinery), which web workers that only link to stored PDFs
+    and stream CSV exports should not carry (issue 18: an export's peak RSS < 150 MB)."""
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-    def __init__(self) -> None:
-        super().__init__(allowed_protocols={"data", "file"}, allow_redirects=False, timeout=5)
+    class StaticOnlyURLFetcher(URLFetcher):
+        """WeasyPrint's fetcher limited to ``data:`` URIs and the product's static files."""
 
-    def fetch(self, url: str, headers: dict | None = None) -> URLFetcherResponse:
-        scheme = url.split(":", 1)[0].lower()
-        if scheme == "data":
-            return super().fetch(url, headers)
-        if scheme == "file":
-            found = _static_file(url)
-            if found is not None:
-                return super().fetch(found.as_uri(), headers)
-        raise RefusedURL(
-            f"PDFs load only the product's static files and data: URIs; refused {url[:200]}"
-        )
+        def __init__(self) -> None:
+            super().__init__(allowed_protocols={"data", "file"}, allow_redirects=False,
+                             timeout=5)
+
+        def fetch(self, url: str, headers: dict | None = None) -> URLFetcherResponse:
+            scheme = url.split(":", 1)[0].lower()
+            if scheme == "data":
+                return super().fetch(url, headers)
+            if scheme == "file":
+                found = _static_file(url)
+                if found is not None:
+                    return super().fetch(found.as_uri(), headers)
+            raise RefusedURL(
+                "PDFs load only the product's static files and data: URIs; refused "
+                f"{url[:200]}"
+            )
+
+    return StaticOnlyURLFetcher
 
 
-def url_fetcher() -> StaticOnlyURLFetcher:
+def url_fetcher() -> URLFetcher:
     """A fresh fetcher (URLFetcher keeps per-request state, so one per render)."""
-    return StaticOnlyURLFetcher()
+    return _fetcher_class()()

@@ -26,8 +26,6 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-import xlsxwriter
-
 from monitoring.tables import DATE, DATETIME, MONTH, NUMBER, PERCENT, Column, Table
 
 CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -76,6 +74,8 @@ def write_xlsx(tables: list[Table], path: str | Path,
                progress: Callable[[int], None] | None = None) -> None:
     """Write ``tables`` as one workbook at ``path``. ``progress`` is called with the number
     of rows written so far (over all sheets)."""
+    import xlsxwriter  # here: ~10 MB that a web worker serving pages need not carry
+
     workbook = xlsxwriter.Workbook(str(path), {
         "constant_memory": True, "strings_to_numbers": False, "strings_to_formulas": False,
         "strings_to_urls": False, "remove_timezone": False,
