@@ -19,11 +19,14 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
+from contextlib import suppress
 from dataclasses import dataclass
 
 import pytest
 from django.apps import apps
 from django.core import serializers as dj_serializers
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.converters import IntConverter, PathConverter, StringConverter, UUIDConverter
 from rest_framework.relations import ManyRelatedField
@@ -108,25 +111,41 @@ def route_model(route: Route):
     model_admin = getattr(route.callback, "model_admin", None)
     if model_admin is not None:
         return model_admin.model
-    model = getattr(view, "model", None)
-    queryset = getattr(view, "queryset", None)
+    initkwargs = getattr(route.callback, "view_initkwargs", None) or {}
+    model = initkwargs.get("model") or getattr(view, "model", None)
+    queryset = initkwargs.get("queryset") or getattr(view, "queryset", None)
     return model or getattr(queryset, "model", None)
 
 
-def foreign_ids(org: Organization, model=None) -> dict[str, list[str]]:
+def org_rows(org: Organization) -> dict[type, tuple[str, str]]:
+    """One row of every scoped model (with a public id) of ``org``: model → (public id, pk)."""
+    found = {}
+    for m in filter(_has_public_id, scoped_models()):
+        row = m.objects.unscoped().filter(organization=org).values_list("public_id", "pk").first()
+        if row:
+            found[m] = (str(row[0]), str(row[1]))
+    return found
+
+
+def foreign_ids(org: Organization, model=None, *, rows: dict | None = None,
+                models: set | None = None) -> dict[str, list[str]]:
     """B's identifiers by converter kind: public ids (uuid) and primary keys (admin).
 
     When the view names its model only that model's rows are tried (plus the
-    organization's own id); otherwise one row of every scoped model.
+    organization's own id); otherwise one row of each of ``models`` (default: every
+    scoped model). ``rows``: :func:`org_rows` of ``org``, when the caller has them.
     """
-    models_ = [model] if model in scoped_models() else scoped_models()
+    if model in scoped_models():
+        models_ = [model]
+    else:
+        models_ = [m for m in scoped_models() if models is None or m in models]
     models_ = [m for m in models_ if _has_public_id(m)]
-    uuids, pks = ([] if len(models_) == 1 else [str(org.public_id)]), []
+    uuids, pks = ([] if len(models_) == 1 and model is not None else [str(org.public_id)]), []
+    rows = org_rows(org) if rows is None else rows
     for m in models_:
-        row = m.objects.unscoped().filter(organization=org).values_list("public_id", "pk").first()
-        if row:
-            uuids.append(str(row[0]))
-            pks.append(str(row[1]))
+        if m in rows:
+            uuids.append(rows[m][0])
+            pks.append(rows[m][1])
     if model is not None and model._meta.label == "core.User":
         # people belong to organizations through memberships: B's are B's members (another
         # model's primary key may well be one of A's members, whom A's admin does see)
@@ -173,6 +192,32 @@ def shortcut_values(org: Organization) -> list[dict[str, str]]:
             out.append({"content_type_id": str(ContentType.objects.get_for_model(m).pk),
                         "object_id": str(pk)})
     return out
+
+
+def looked_up(queries: CaptureQueriesContext, kwargs: dict[str, str]) -> set[type]:
+    """The scoped models whose tables a request's queries named together with one of the
+    URL's values (``kwargs``): the models the view looked that id up in.
+
+    A view that does not declare its model could look an id up in any table, and trying a
+    row of every scoped model with every caller and method was three quarters of the walk.
+    Its answer to a random id shows where it looks: a row of another organization can only
+    change the answer through a query by that id, and a random id of the same form takes
+    the same path up to that query. So the walk tries B's rows of those models (and B's
+    organization's id); a view that queried nothing by the id answered without looking it
+    up, and gets B's organization's id only."""
+    import re
+
+    values = set(kwargs.values())
+    for value in kwargs.values():
+        with suppress(ValueError):
+            values.add(uuid.UUID(value).hex)
+    tables = {m._meta.db_table: m for m in scoped_models()}
+    found = set()
+    for query in queries.captured_queries:
+        sql = query["sql"] or ""
+        if any(v in sql for v in values):
+            found.update(tables[t] for t in re.findall(r'"(\w+)"', sql) if t in tables)
+    return found
 
 
 def _placeholders(pattern: str) -> list[str]:
@@ -282,15 +327,24 @@ def test_no_url_leaks_or_changes_another_organizations_data(shard, staff_a, popu
     callers = _callers(world_a)
     checked = set()
     routes = _shard(shard)
+    rows_b = org_rows(world_b.org)
     for route in routes:
-        ids = foreign_ids(world_b.org, route_model(route))
+        model = route_model(route)
+        ids = foreign_ids(world_b.org, model, rows=rows_b)
         candidates = (shortcut_values(world_b.org) if route.pattern == SHORTCUT
                       else fill_values(route, ids, random=False))
-        random_url = route.fill(fill_values(route, ids, random=True)[0])
+        random_kwargs = fill_values(route, ids, random=True)[0]
+        random_url = route.fill(random_kwargs)
+        undeclared = route.pattern != SHORTCUT and model is None
         route_callers, methods = _plan(route, callers)
         for caller_name, client in route_callers.items():
             for method in methods:
-                baseline = getattr(client, method)(random_url, data={}, follow=False)
+                with CaptureQueriesContext(connection) as queries:
+                    baseline = getattr(client, method)(random_url, data={}, follow=False)
+                if undeclared:  # B's rows of the models this view looked the id up in
+                    candidates = fill_values(route, foreign_ids(
+                        world_b.org, rows=rows_b, models=looked_up(queries, random_kwargs)),
+                        random=False)
                 for kwargs in candidates:
                     url = route.fill(kwargs)
                     response = getattr(client, method)(url, data={}, follow=False)
