@@ -158,6 +158,10 @@ class Invoice(OrganizationScopedModel):
 
     class Meta:
         ordering = ["-period_start", "-pk"]
+        #: the cost of a few months (``monitoring.selectors.energy.cost_rows``) reads the
+        #: invoices whose period begins in them, not the organization's every invoice
+        indexes = [models.Index(fields=["organization", "period_start"],
+                                name="invoice_org_period_start")]
         constraints = [
             models.UniqueConstraint(
                 fields=["organization", "number"], condition=~Q(number=""),

@@ -311,8 +311,10 @@ def _by_month(dash: Dashboard, org_id: int, property_id: int | None) -> None:
             [by_month.get(m) for m in dash.chart_months],
             [by_month.get(m) for m in earlier_months],
         ))
+    # only the three periods' months are shown: their invoices, not 25 months' (the rows
+    # of those months are the same)
     costs = cost_rows(first=first, last=last, group_by=("meter_type", "month"),
-                      property_id=property_id)
+                      property_id=property_id, months=[p.first for p in dash.periods.values()])
     dash.costs = _cost_lines(costs, dash.periods)
 
 

@@ -48,6 +48,7 @@ from typing import Any, NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.db.backends.postgresql.psycopg_any import DateRange
 
 from billspree.core.scoping import require_organization
 from monitoring.selectors.netting import NettingGap, netting_gaps
@@ -522,62 +523,113 @@ _COST_DIMENSIONS = {
     "billing_point": ("bp.name, bp.public_id::text", 2),
     "meter_type": ("x.meter_type", 1),
 }
-_COST_TIME = {(None, "month"): "date_trunc('month', i.period_start AT TIME ZONE p.time_zone)::date"}
+_COST_TIME = {(None, "month"): "date_trunc('month', x.local_start)::date"}
+#: the names of properties and billing points, joined only when grouped by them
+_COST_NAMES = """JOIN meters_billingpoint bp ON bp.id = x.billing_point_id
+JOIN meters_property p ON p.id = bp.property_id"""
 
 #: Net amounts of issued (and paid) invoices' lines, and of the credit-note lines against
-#: them (negative), by the local day the invoice period begins.
+#: them (negative), by the local day the invoice period begins (``local_start``: the
+#: period's start in its property's zone). Invoices first: ``c``, the organization's issued
+#: or paid invoices whose period begins within ``ZONE_SPAN`` of the spans' UTC days (the
+#: index on ``(organization_id, period_start)``, constants the planner estimates from the
+#: statistics), each converted to local time once; ``i``, those that begin on a local day
+#: of a span. Then their lines and credit notes by ``invoice_id``. The cost of three months
+#: reads those months' invoices and lines, not every line of the organization. The spans
+#: are disjoint, so an invoice counts once.
 _COST_SQL = """
-WITH x AS (
-    SELECT l.invoice_id, l.meter_type, l.meter_id, l.amount FROM billing_invoiceline l
+WITH c AS MATERIALIZED (
+    SELECT i.id, i.currency, i.billing_point_id,
+           i.period_start AT TIME ZONE p.time_zone AS local_start
+    FROM billing_invoice i
+    JOIN meters_billingpoint bp ON bp.id = i.billing_point_id
+    JOIN meters_property p ON p.id = bp.property_id
+    WHERE i.organization_id = %(org)s AND i.status IN ('issued', 'paid')
+      AND ({instants}) AND {invoice_filters}
+), i AS MATERIALIZED (
+    SELECT * FROM c WHERE c.local_start::date <@ ANY (%(days)s::daterange[])
+), x AS (
+    SELECT i.currency, i.billing_point_id, i.local_start, l.meter_type, l.meter_id, l.amount
+    FROM i JOIN billing_invoiceline l ON l.invoice_id = i.id
     WHERE l.organization_id = %(org)s
     UNION ALL
-    SELECT cn.invoice_id, coalesce(il.meter_type, ''), il.meter_id, c.amount
-    FROM billing_creditnoteline c JOIN billing_creditnote cn ON cn.id = c.credit_note_id
+    SELECT i.currency, i.billing_point_id, i.local_start, coalesce(il.meter_type, ''),
+           il.meter_id, c.amount
+    FROM i JOIN billing_creditnote cn ON cn.invoice_id = i.id
+    JOIN billing_creditnoteline c ON c.credit_note_id = cn.id
     LEFT JOIN billing_invoiceline il ON il.id = c.invoice_line_id
     WHERE c.organization_id = %(org)s
 )
-SELECT {dims} i.currency, sum(x.amount)
-FROM x JOIN billing_invoice i ON i.id = x.invoice_id
-JOIN meters_billingpoint bp ON bp.id = i.billing_point_id
-JOIN meters_property p ON p.id = bp.property_id
-WHERE i.organization_id = %(org)s AND i.status IN ('issued', 'paid')
-  AND (i.period_start AT TIME ZONE p.time_zone)::date BETWEEN %(first)s AND %(last)s
-  AND {filters}
+SELECT {dims} x.currency, sum(x.amount)
+FROM x {names}
+WHERE {line_filters}
 GROUP BY {group_cols}
 ORDER BY {group_cols}
 """
+_COST_INSTANTS = "i.period_start >= %(lo{n})s AND i.period_start < %(hi{n})s"
 
-_COST_FILTERS = {
+_COST_INVOICE_FILTERS = {
     "property_id": "bp.property_id = %(property_id)s",
     "billing_point_id": "i.billing_point_id = %(billing_point_id)s",
+}
+_COST_LINE_FILTERS = {
     "meter_id": "x.meter_id = %(meter_id)s",
     "meter_type": "x.meter_type = %(meter_type)s",
 }
 
 
 def cost_rows(*, first: date, last: date, group_by: tuple[str, ...],
-              property_id: int | None = None) -> list[CostRow]:
+              property_id: int | None = None,
+              months: list[date] | tuple[date, ...] | None = None) -> list[CostRow]:
     """The cost rows :func:`energy_report` returns for ``group_by`` (a subset of
     ``COST_GROUPS``), without its consumption query (for the dashboard, which reads
-    consumption its own way)."""
+    consumption its own way). ``months`` (first days): only the invoices whose period
+    begins in those local months (within [first, last]) are read; the rows of those months
+    are the same as without it, the others are left out."""
     groups = parse_group_by(group_by)
     check_period(first, last, groups)
     if not set(groups) <= COST_GROUPS:
         raise ValueError(f"cost is not available by {groups}")
     filters = {"property_id": property_id, "billing_point_id": None, "meter_id": None,
                "meter_type": None}
-    return _cost_rows(require_organization().pk, first, last, groups, filters)
+    return _cost_rows(require_organization().pk, first, last, groups, filters, months)
 
 
-def _cost_rows(org_id, first, last, groups, filters) -> list[CostRow]:
+def _cost_spans(first: date, last: date, months) -> list[tuple[date, date]]:
+    """The disjoint local-day spans whose invoices are read: [first, last], or each month
+    of ``months`` cut to it."""
+    if months is None:
+        return [(first, last)]
+    spans = []
+    for m in sorted({m.replace(day=1) for m in months}):
+        end = (m + timedelta(days=32)).replace(day=1) - ONE_DAY
+        if max(m, first) <= min(end, last):
+            spans.append((max(m, first), min(end, last)))
+    return spans
+
+
+def _cost_rows(org_id, first, last, groups, filters, months=None) -> list[CostRow]:
+    spans = _cost_spans(first, last, months)
+    if not spans:
+        return []
     select, widths = _select(groups, None, _COST_DIMENSIONS, _COST_TIME)
+    invoice_filters = {k: v for k, v in filters.items() if k in _COST_INVOICE_FILTERS}
+    line_filters = {k: v for k, v in filters.items() if k in _COST_LINE_FILTERS}
     sql = _COST_SQL.format(
-        dims=select, filters=_where(filters, _COST_FILTERS),
+        dims=select, invoice_filters=_where(invoice_filters, _COST_INVOICE_FILTERS),
+        line_filters=_where(line_filters, _COST_LINE_FILTERS),
+        names=_COST_NAMES if {"property", "billing_point"} & set(groups) else "",
+        instants=" OR ".join(f"({_COST_INSTANTS.format(n=n)})" for n in range(len(spans))),
         group_cols=", ".join(str(n + 1) for n in range(sum(widths) + 1)),
     )
+    params = {"org": org_id, **filters,
+              "days": [DateRange(a, z, "[]") for a, z in spans]}
+    for n, (a, z) in enumerate(spans):
+        # a local day lies within ZONE_SPAN of the same UTC day
+        params[f"lo{n}"] = datetime.combine(a, time(), UTC) - ZONE_SPAN
+        params[f"hi{n}"] = datetime.combine(z, time(), UTC) + ONE_DAY + ZONE_SPAN
     with _no_jit() as cursor:
-        cursor.execute(_SETTINGS + sql, {"org": org_id, "first": first, "last": last,
-                                         **filters})
+        cursor.execute(_SETTINGS + sql, params)
         found = cursor.fetchall()
     refs: dict = {}
     return [CostRow(_keys(groups, widths, row, refs), row[-2], row[-1]) for row in found]
