@@ -446,30 +446,38 @@ def portal_world(populated) -> PortalWorld:
     return build_portal_world(*populated)
 
 
-def others_ids(pw: PortalWorld) -> list[str]:
-    """Ids A1 must not reach: A2's and B's rows, and one row of every scoped model of both
-    organizations (the owner's, the populated tenant's...), minus A1's own."""
+def others_ids(pw: PortalWorld, models: set | None = None,
+               rows: dict | None = None) -> list[str]:
+    """Ids A1 must not reach: A2's and B's rows, and one row of each of ``models`` (default:
+    every scoped model) of both organizations (the owner's, the populated tenant's...),
+    minus A1's own. ``rows``: :func:`org_rows` by organization, when the caller has them."""
     found = pw.a2.ids() | pw.b1.ids()
     for org in (pw.world_a.org, pw.world_b.org):
-        found |= set(foreign_ids(org)["uuid"])
+        found |= set(foreign_ids(org, rows=(rows or {}).get(org.pk), models=models)["uuid"])
     return sorted(found - pw.a1.ids())
 
 
 def test_a_tenant_sees_nothing_of_another_tenant(portal_world):
-    """Tenant A1 walks every /my/ URL with A2's ids, B's ids and every other row's id:
-    each answers exactly as a random id (404), no page shows A2's or B's marker, and
-    nothing changes."""
+    """Tenant A1 walks every /my/ URL with A2's ids, B's ids and both organizations' rows
+    of the models the view looks the id up in (:func:`looked_up`): each answers exactly as
+    a random id (404), no page shows A2's or B's marker, and nothing changes."""
     pw = portal_world
     before = snapshot(pw.world_a.org), snapshot(pw.world_b.org)
     client = login_client(pw.a1.user)
-    ids = {"uuid": others_ids(pw), "pk": []}
+    rows = {org.pk: org_rows(org) for org in (pw.world_a.org, pw.world_b.org)}
+    ids = {"uuid": others_ids(pw, rows=rows), "pk": []}
     routes = [r for r in all_routes() if r.pattern.startswith("my/")]
     assert len(routes) >= 9
     for route in routes:
-        random_url = route.fill(fill_values(route, ids, random=True)[0])
+        random_kwargs = fill_values(route, ids, random=True)[0]
+        random_url = route.fill(random_kwargs)
         for method in ("get", "post", "delete"):
-            baseline = getattr(client, method)(random_url, data={})
-            for kwargs in fill_values(route, ids, random=False):
+            with CaptureQueriesContext(connection) as queries:
+                baseline = getattr(client, method)(random_url, data={})
+            model = route_model(route)
+            models = {model} if model is not None else looked_up(queries, random_kwargs)
+            tried = {"uuid": others_ids(pw, models, rows), "pk": []}
+            for kwargs in fill_values(route, tried, random=False):
                 url = route.fill(kwargs)
                 response = getattr(client, method)(url, data={})
                 where = f"{method.upper()} {url} as tenant A1"

@@ -8,6 +8,8 @@ DELETEd every URL of the project with the organization's own ids, its data is un
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from tests.conftest import api_client, login_client
 from tests.test_isolation import (
@@ -15,6 +17,8 @@ from tests.test_isolation import (
     build_portal_world,
     fill_values,
     foreign_ids,
+    looked_up,
+    org_rows,
     route_model,
     snapshot,
 )
@@ -33,8 +37,10 @@ def test_api_refuses_anonymous_with_401(populated, settings):
     settings.API_THROTTLE_ENABLED = False
     world_a, _ = populated
     client = api_client()
+    rows_a = org_rows(world_a.org)
     for route in _api_routes():
-        url = route.fill(fill_values(route, foreign_ids(world_a.org, route_model(route)), False)[0])
+        ids = foreign_ids(world_a.org, route_model(route), rows=rows_a)
+        url = route.fill(fill_values(route, ids, False)[0])
         if url in PUBLIC:
             continue
         for method in ("get", *UNSAFE):
@@ -45,26 +51,41 @@ def test_api_refuses_anonymous_with_401(populated, settings):
 def test_viewer_and_read_key_cannot_write_anything(populated):
     world_a, _ = populated
     before = snapshot(world_a.org)
+    rows_a = org_rows(world_a.org)
     read_key = api_client(key=world_a.read_key)
     viewer_api = api_client(user=world_a.viewer)
     viewer_portal = login_client(world_a.viewer, world_a.org)
     for route in all_routes():
         if route.pattern.startswith("admin/"):
             continue  # a viewer is not staff; the admin is walked in test_isolation
-        for kwargs in fill_values(route, foreign_ids(world_a.org, route_model(route)), False):
-            url = route.fill(kwargs)
-            if route.pattern.startswith("api/v1/") and url not in PUBLIC:
-                for method in UNSAFE:
-                    for client in (read_key, viewer_api):
-                        status = getattr(client, method)(url, data={}).status_code
-                        assert status in (403, 405), f"{method.upper()} {url} → {status}"
-            else:
-                for method in ("post", "delete"):  # what portal views accept for changes
-                    getattr(viewer_portal, method)(url, data={})
+        model = route_model(route)
+        ids = foreign_ids(world_a.org, model, rows=rows_a)
+        is_api = route.pattern.startswith("api/v1/")
+        calls = ([(m, c) for m in UNSAFE for c in (read_key, viewer_api)] if is_api
+                 else [(m, viewer_portal) for m in ("post", "delete")])  # portal changes
+        for method, client in calls:
+            candidates = fill_values(route, ids, False)
+            if model is None and "<" in route.pattern:
+                # as in the isolation walk: A's rows of the models the view looks the id up
+                # in, seen in its answer to a random id (which is checked as well)
+                random_kwargs = fill_values(route, ids, True)[0]
+                candidates.insert(0, random_kwargs)
+                with CaptureQueriesContext(connection) as queries:
+                    _viewer_call(client, method, route.fill(random_kwargs), is_api)
+                candidates[1:] = fill_values(route, foreign_ids(
+                    world_a.org, rows=rows_a, models=looked_up(queries, random_kwargs)), False)
+            for kwargs in candidates:
+                _viewer_call(client, method, route.fill(kwargs), is_api)
         if route.pattern in LOGOUTS:  # the routes after it are walked logged in again
             viewer_portal = login_client(world_a.viewer, world_a.org)
             viewer_api = api_client(user=world_a.viewer)
     assert snapshot(world_a.org) == before, "a viewer changed the organization's data"
+
+
+def _viewer_call(client, method: str, url: str, is_api: bool) -> None:
+    status = getattr(client, method)(url, data={}).status_code
+    if is_api and url not in PUBLIC:
+        assert status in (403, 405), f"{method.upper()} {url} → {status}"
 
 
 # --- a tenant (portal login, no membership) -------------------------------------------------
@@ -97,10 +118,12 @@ def test_a_tenant_is_refused_every_manager_page_and_api(portal_world):
     client.raise_request_exception = False
     api = api_client(user=pw.a1.user)
     api.raise_request_exception = False
+    rows_a = org_rows(world_a.org)
     for route in all_routes():
         if route.pattern.startswith("my/") or route.pattern in LOGOUTS:
             continue
-        kwargs = fill_values(route, foreign_ids(world_a.org, route_model(route)), False)[0]
+        ids = foreign_ids(world_a.org, route_model(route), rows=rows_a)
+        kwargs = fill_values(route, ids, False)[0]
         url = route.fill(kwargs)
         is_api = route.pattern.startswith("api/")
         for method in ("get", "post", "put", "patch", "delete") if is_api else ("get", "post"):
