@@ -32,7 +32,11 @@ measured.
 lines of their credit notes, in the invoice's currency, by the local month the invoice
 period starts in ("monitoring reads what billing reads"). Lines carry their meter type
 (usage lines); standing charges and add-ons have none and show as ``meter_type=""``. Cost
-is available grouped by property, billing point, meter type and month only.
+is available grouped by property, billing point, meter type and month only. Whole local
+months (the dashboard's, a report by month) come from billing's cost rollup
+(``billing.models.MonthlyCost``: those sums by billing point, month and meter type, kept by
+the database as invoices are issued, voided and credited); a period that cuts a month, or
+one meter's cost, from the invoices and lines themselves. Tests hold the two equal.
 
 Every query is filtered by the organization of the scoping context (fails closed without one).
 """
@@ -568,6 +572,25 @@ ORDER BY {group_cols}
 """
 _COST_INSTANTS = "i.period_start >= %(lo{n})s AND i.period_start < %(hi{n})s"
 
+#: Whole local months without a meter filter: the same sums from billing's cost rollup
+#: (``billing.models.MonthlyCost``: by billing point, local month and meter type, kept by
+#: the database as invoices are issued, voided and credited), a few rows per billing point
+#: and month instead of its invoices and lines. ``i`` and ``bp`` as in :data:`_COST_SQL`, so
+#: the same filters apply.
+_COST_ROLLUP_SQL = """
+WITH x AS (
+    SELECT i.currency, i.billing_point_id, i.month AS local_start, i.meter_type, i.amount
+    FROM billing_monthlycost i {point_join}
+    WHERE i.organization_id = %(org)s AND i.month = ANY(%(months)s::date[])
+      AND {invoice_filters}
+)
+SELECT {dims} x.currency, sum(x.amount)
+FROM x {names}
+WHERE {line_filters}
+GROUP BY {group_cols}
+ORDER BY {group_cols}
+"""
+
 _COST_INVOICE_FILTERS = {
     "property_id": "bp.property_id = %(property_id)s",
     "billing_point_id": "i.billing_point_id = %(billing_point_id)s",
@@ -608,26 +631,52 @@ def _cost_spans(first: date, last: date, months) -> list[tuple[date, date]]:
     return spans
 
 
-def _cost_rows(org_id, first, last, groups, filters, months=None) -> list[CostRow]:
+def _whole_months(spans: list[tuple[date, date]]) -> list[date] | None:
+    """The first days of the months the spans cover when each is whole local months."""
+    months = []
+    for a, z in spans:
+        if a.day != 1 or (z + ONE_DAY).day != 1:
+            return None
+        while a <= z:
+            months.append(a)
+            a = (a + timedelta(days=32)).replace(day=1)
+    return months
+
+
+def _cost_rows(org_id, first, last, groups, filters, months=None, *,
+               source: str = "") -> list[CostRow]:
+    """``source``: "lines" or "rollup" forces one (tests compare them); by default the
+    rollup answers whole months without a meter filter, the lines everything else."""
     spans = _cost_spans(first, last, months)
     if not spans:
         return []
     select, widths = _select(groups, None, _COST_DIMENSIONS, _COST_TIME)
     invoice_filters = {k: v for k, v in filters.items() if k in _COST_INVOICE_FILTERS}
     line_filters = {k: v for k, v in filters.items() if k in _COST_LINE_FILTERS}
-    sql = _COST_SQL.format(
+    whole = _whole_months(spans)
+    if source == "rollup" or (not source and whole is not None
+                              and filters.get("meter_id") is None):
+        if whole is None or filters.get("meter_id") is not None:
+            raise ValueError("the cost rollup holds whole months, by billing point")
+        sql = _COST_ROLLUP_SQL
+        params = {"org": org_id, **filters, "months": whole}
+    else:
+        sql = _COST_SQL.replace("{instants}", " OR ".join(
+            f"({_COST_INSTANTS.format(n=n)})" for n in range(len(spans))))
+        params = {"org": org_id, **filters,
+                  "days": [DateRange(a, z, "[]") for a, z in spans]}
+        for n, (a, z) in enumerate(spans):
+            # a local day lies within ZONE_SPAN of the same UTC day
+            params[f"lo{n}"] = datetime.combine(a, time(), UTC) - ZONE_SPAN
+            params[f"hi{n}"] = datetime.combine(z, time(), UTC) + ONE_DAY + ZONE_SPAN
+    sql = sql.format(
         dims=select, invoice_filters=_where(invoice_filters, _COST_INVOICE_FILTERS),
         line_filters=_where(line_filters, _COST_LINE_FILTERS),
         names=_COST_NAMES if {"property", "billing_point"} & set(groups) else "",
-        instants=" OR ".join(f"({_COST_INSTANTS.format(n=n)})" for n in range(len(spans))),
+        point_join=("JOIN meters_billingpoint bp ON bp.id = i.billing_point_id"
+                    if invoice_filters.get("property_id") is not None else ""),
         group_cols=", ".join(str(n + 1) for n in range(sum(widths) + 1)),
     )
-    params = {"org": org_id, **filters,
-              "days": [DateRange(a, z, "[]") for a, z in spans]}
-    for n, (a, z) in enumerate(spans):
-        # a local day lies within ZONE_SPAN of the same UTC day
-        params[f"lo{n}"] = datetime.combine(a, time(), UTC) - ZONE_SPAN
-        params[f"hi{n}"] = datetime.combine(z, time(), UTC) + ONE_DAY + ZONE_SPAN
     with _no_jit() as cursor:
         cursor.execute(_SETTINGS + sql, params)
         found = cursor.fetchall()

@@ -107,3 +107,79 @@ def test_cost_by_property_and_billing_point(house):
     assert report.cost_totals == {"EUR": Decimal("157.40")}
     assert energy_report(first=SEP, last=date(2026, 11, 30), group_by="property",
                          property_id=house.prop.pk + 1000).costs == []
+
+
+# --- the cost rollup (billing.models.MonthlyCost, kept by triggers) ----------------------------
+
+GROUPINGS = [("meter_type", "month"), ("property", "month"), ("billing_point", "meter_type"),
+             ("month",), ()]
+
+
+def _rollup(house) -> dict:
+    from billing.models import MonthlyCost
+
+    return {(c.month, c.meter_type, c.currency): c.amount
+            for c in MonthlyCost.objects.filter(billing_point=house.bp)}
+
+
+def _both(first: date, last: date, groups, **filters):
+    from billspree.core.scoping import require_organization
+    from monitoring.selectors.energy import _cost_rows
+
+    filters = {"property_id": None, "billing_point_id": None, "meter_id": None,
+               "meter_type": None, **filters}
+    org = require_organization().pk
+    return (_cost_rows(org, first, last, groups, filters, source="rollup"),
+            _cost_rows(org, first, last, groups, filters, source="lines"))
+
+
+def _assert_rollup_is_lines(house, first=date(2026, 8, 1), last=date(2026, 12, 31)):
+    for groups in GROUPINGS:
+        for filters in ({}, {"property_id": house.prop.pk}, {"meter_type": "electricity"},
+                        {"billing_point_id": house.bp.pk}):
+            rollup, lines = _both(first, last, groups, **filters)
+            assert rollup == lines, (groups, filters)
+
+
+def test_the_rollup_holds_what_the_lines_say_after_issue_pay_credit_and_void(house):
+    # November was issued (rows written), then credited in full and voided (rows gone)
+    assert _rollup(house) == {
+        (SEP, "", "EUR"): Decimal("4.90"), (SEP, "electricity", "EUR"): Decimal("75.00"),
+        (OCT, "", "EUR"): Decimal("0.00"), (OCT, "electricity", "EUR"): Decimal("77.50")}
+    _assert_rollup_is_lines(house)
+    # November's new draft counts once it is issued
+    from billing.models import Invoice
+
+    draft = Invoice.objects.get(billing_point=house.bp, status=InvoiceStatus.DRAFT)
+    billing_services.invoice_issue(invoice=draft)
+    assert _rollup(house)[(NOV, "electricity", "EUR")] == draft.lines.get(
+        kind=LineKind.USAGE).amount
+    _assert_rollup_is_lines(house)
+
+
+def test_the_rollup_follows_a_time_zone_change_and_a_move_to_another_property(house):
+    from meters.models import Property
+
+    # in UTC the September invoice (31 Aug 22:00 UTC) is August's, October's September's
+    house.prop.time_zone = "UTC"
+    house.prop.save()
+    months = {m for m, _, _ in _rollup(house)}
+    assert months == {date(2026, 8, 1), SEP}
+    _assert_rollup_is_lines(house)
+    # back in Berlin's zone by moving the billing point to a Zurich property
+    zurich = Property.objects.create(name="Zurich block", time_zone="Europe/Zurich")
+    house.bp.property = zurich
+    house.bp.save()
+    assert {m for m, _, _ in _rollup(house)} == {SEP, OCT}
+    end = date(2026, 10, 31)
+    assert cost_rows(first=SEP, last=end, group_by=("month",)) == _both(SEP, end, ("month",))[1]
+
+
+def test_only_whole_months_without_a_meter_filter_are_read_from_the_rollup(house):
+    from monitoring.selectors.energy import _whole_months
+
+    assert _whole_months([(SEP, date(2026, 10, 31))]) == [SEP, OCT]
+    assert _whole_months([(SEP, date(2026, 10, 30))]) is None
+    assert _whole_months([(date(2026, 9, 2), date(2026, 9, 30))]) is None
+    with pytest.raises(ValueError, match="whole months"):
+        _both(SEP, date(2026, 9, 30), ("month",), meter_id=house.meter.pk)
