@@ -66,21 +66,24 @@ CREATE TRIGGER billing_cost_invoice_inserted AFTER INSERT ON billing_invoice
     REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT
     EXECUTE FUNCTION billing_cost_invoice_inserted();
 
--- an invoice counts while issued or paid; only a draft's billing point and period change
+-- an invoice counts while issued or paid (issued <-> paid changes no sum: a payment run
+-- marking 100,000 invoices paid refreshes nothing); only a draft's period changes
 CREATE FUNCTION billing_cost_invoice_updated() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM billing_cost_refresh(array_agg(c.bp), array_agg(c.at)) FROM (
         SELECT o.billing_point_id AS bp, o.period_start AS at
         FROM old_rows o JOIN new_rows n ON n.id = o.id
-        WHERE (o.status IN ('issued', 'paid') OR n.status IN ('issued', 'paid'))
-          AND (o.status, o.billing_point_id, o.period_start, o.currency)
-              IS DISTINCT FROM (n.status, n.billing_point_id, n.period_start, n.currency)
+        WHERE (o.status IN ('issued', 'paid')) <> (n.status IN ('issued', 'paid'))
+           OR (n.status IN ('issued', 'paid')
+               AND (o.billing_point_id, o.period_start, o.currency)
+                   IS DISTINCT FROM (n.billing_point_id, n.period_start, n.currency))
         UNION
         SELECT n.billing_point_id, n.period_start
         FROM old_rows o JOIN new_rows n ON n.id = o.id
-        WHERE (o.status IN ('issued', 'paid') OR n.status IN ('issued', 'paid'))
-          AND (o.status, o.billing_point_id, o.period_start, o.currency)
-              IS DISTINCT FROM (n.status, n.billing_point_id, n.period_start, n.currency)
+        WHERE (o.status IN ('issued', 'paid')) <> (n.status IN ('issued', 'paid'))
+           OR (n.status IN ('issued', 'paid')
+               AND (o.billing_point_id, o.period_start, o.currency)
+                   IS DISTINCT FROM (n.billing_point_id, n.period_start, n.currency))
     ) c;
     RETURN NULL;
 END $$;
