@@ -70,15 +70,10 @@ CREATE TRIGGER billing_cost_invoice_inserted AFTER INSERT ON billing_invoice
 -- marking 100,000 invoices paid refreshes nothing); only a draft's period changes
 CREATE FUNCTION billing_cost_invoice_updated() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    -- the months it left and the months it entered (the same unless a draft moved)
     PERFORM billing_cost_refresh(array_agg(c.bp), array_agg(c.at)) FROM (
-        SELECT o.billing_point_id AS bp, o.period_start AS at
-        FROM old_rows o JOIN new_rows n ON n.id = o.id
-        WHERE (o.status IN ('issued', 'paid')) <> (n.status IN ('issued', 'paid'))
-           OR (n.status IN ('issued', 'paid')
-               AND (o.billing_point_id, o.period_start, o.currency)
-                   IS DISTINCT FROM (n.billing_point_id, n.period_start, n.currency))
-        UNION
-        SELECT n.billing_point_id, n.period_start
+        SELECT unnest(ARRAY[o.billing_point_id, n.billing_point_id]) AS bp,
+               unnest(ARRAY[o.period_start, n.period_start]) AS at
         FROM old_rows o JOIN new_rows n ON n.id = o.id
         WHERE (o.status IN ('issued', 'paid')) <> (n.status IN ('issued', 'paid'))
            OR (n.status IN ('issued', 'paid')
