@@ -374,7 +374,9 @@ def check_cost(org: Organization) -> dict:
                   f"{got[None]} {CURRENCY} = the lines' sum ({partial} partial credit notes, "
                   f"{void} void and {paid} paid invoices in that month); likewise this month "
                   f"and a year ago")
-    [sql] = [q["sql"] for q in queries if "billing_invoiceline" in q["sql"]]
+    # the cost query: billing's cost rollup for whole months (the lines for other periods)
+    [sql] = [q["sql"] for q in queries
+             if "billing_monthlycost" in q["sql"] or "billing_invoiceline" in q["sql"]]
     return {"sql": ";".join(p for p in sql.split(";")
                             if p.strip() and not p.strip().upper().startswith("SET "))}
 
