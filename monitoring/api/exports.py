@@ -248,7 +248,7 @@ class ExportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         data = form.validated_data
         job, replayed = export_job_request(
             page=data["page"], query=data["query"], fmt=data["format"], table=data["table"],
-            actor=Actor.of(request).user, role=getattr(request, "role", None),
+            **Actor.of(request).audit_kwargs(), role=getattr(request, "role", None),
             idempotency_key=request.headers.get(KEY_HEADER, ""))
         job.refresh_from_db()
         body = self.get_serializer(job).data

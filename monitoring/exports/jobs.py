@@ -30,6 +30,7 @@ from django.utils import timezone
 from billspree.core.errors import Conflict
 from billspree.core.models import Membership
 from billspree.core.scoping import organization_context, require_organization
+from billspree.core.services import audit_record
 from billspree.core.timefmt import api_instant
 from monitoring.models import ExportJob
 
@@ -46,19 +47,25 @@ def lease_seconds() -> int:
 
 
 def export_job_create(*, page: str, query: str, fmt: str, title: str, actor: Any,
-                      table: str = "", rows_total: int | None = None,
+                      api_key: Any = None, table: str = "", rows_total: int | None = None,
                       idempotency_key: str = "", request_hash: str = "") -> ExportJob:
-    """A queued job; its task is sent when the transaction commits."""
+    """A queued job; its task is sent when the transaction commits. Audited: an export
+    takes the organization's data out (raw readings included), so who asked for which
+    page and format is kept (a member, or the API key an integrator used)."""
     job = ExportJob.objects.create(
         page=page, query=query, format=fmt, table=table, title=title[:200],
         rows_total=rows_total, created_by=actor if getattr(actor, "pk", None) else None,
         idempotency_key=idempotency_key, request_hash=request_hash)
+    audit_record(action="export.request", actor=actor, api_key=api_key, target=job.title,
+                 detail={"export": str(job.public_id), "page": page, "query": query,
+                         "format": fmt, "table": table, "rows": rows_total})
     transaction.on_commit(lambda: _dispatch(job.pk))
     return job
 
 
 def export_job_request(*, page: str, query: str, fmt: str, table: str = "", actor: Any,
-                       role: str | None = None, idempotency_key: str = "",
+                       api_key: Any = None, role: str | None = None,
+                       idempotency_key: str = "",
                        ) -> tuple[ExportJob, bool]:
     """A job asked for by an integrator: the page, query, format and table are checked now
     (a ValidationError naming the field, nothing created), not when the worker runs it.
@@ -80,7 +87,8 @@ def export_job_request(*, page: str, query: str, fmt: str, table: str = "", acto
     try:
         with transaction.atomic():
             return export_job_create(page=page, query=query, fmt=fmt, table=table,
-                                     title=export.title, actor=actor, rows_total=rows,
+                                     title=export.title, actor=actor, api_key=api_key,
+                                     rows_total=rows,
                                      idempotency_key=key, request_hash=digest), False
     except IntegrityError:
         if key and (job := _replay(key, digest)) is not None:

@@ -168,7 +168,7 @@ def energy_report(
     report.incomplete = netting_gaps(organization_id=org.pk, mains=mains, first=first,
                                      last=last)
     if set(groups) <= COST_GROUPS:
-        report.costs = _cost_rows(org.pk, first, last, groups, filters)
+        report.costs = cost_rows_filtered(org.pk, first, last, groups, filters)
         for c in report.costs:
             report.cost_totals[c.currency] = report.cost_totals.get(c.currency, 0) + c.amount
     return report
@@ -615,7 +615,7 @@ def cost_rows(*, first: date, last: date, group_by: tuple[str, ...],
         raise ValueError(f"cost is not available by {groups}")
     filters = {"property_id": property_id, "billing_point_id": None, "meter_id": None,
                "meter_type": None}
-    return _cost_rows(require_organization().pk, first, last, groups, filters, months)
+    return cost_rows_filtered(require_organization().pk, first, last, groups, filters, months)
 
 
 def _cost_spans(first: date, last: date, months) -> list[tuple[date, date]]:
@@ -631,7 +631,7 @@ def _cost_spans(first: date, last: date, months) -> list[tuple[date, date]]:
     return spans
 
 
-def _whole_months(spans: list[tuple[date, date]]) -> list[date] | None:
+def whole_months(spans: list[tuple[date, date]]) -> list[date] | None:
     """The first days of the months the spans cover when each is whole local months."""
     months = []
     for a, z in spans:
@@ -643,7 +643,7 @@ def _whole_months(spans: list[tuple[date, date]]) -> list[date] | None:
     return months
 
 
-def _cost_rows(org_id, first, last, groups, filters, months=None, *,
+def cost_rows_filtered(org_id, first, last, groups, filters, months=None, *,
                source: str = "") -> list[CostRow]:
     """``source``: "lines" or "rollup" forces one (tests compare them); by default the
     rollup answers whole months without a meter filter, the lines everything else."""
@@ -653,7 +653,7 @@ def _cost_rows(org_id, first, last, groups, filters, months=None, *,
     select, widths = _select(groups, None, _COST_DIMENSIONS, _COST_TIME)
     invoice_filters = {k: v for k, v in filters.items() if k in _COST_INVOICE_FILTERS}
     line_filters = {k: v for k, v in filters.items() if k in _COST_LINE_FILTERS}
-    whole = _whole_months(spans)
+    whole = whole_months(spans)
     if source == "rollup" or (not source and whole is not None
                               and filters.get("meter_id") is None):
         if whole is None or filters.get("meter_id") is not None:

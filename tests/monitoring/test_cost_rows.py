@@ -124,13 +124,13 @@ def _rollup(house) -> dict:
 
 def _both(first: date, last: date, groups, **filters):
     from billspree.core.scoping import require_organization
-    from monitoring.selectors.energy import _cost_rows
+    from monitoring.selectors.energy import cost_rows_filtered
 
     filters = {"property_id": None, "billing_point_id": None, "meter_id": None,
                "meter_type": None, **filters}
     org = require_organization().pk
-    return (_cost_rows(org, first, last, groups, filters, source="rollup"),
-            _cost_rows(org, first, last, groups, filters, source="lines"))
+    return (cost_rows_filtered(org, first, last, groups, filters, source="rollup"),
+            cost_rows_filtered(org, first, last, groups, filters, source="lines"))
 
 
 def _assert_rollup_is_lines(house, first=date(2026, 8, 1), last=date(2026, 12, 31)):
@@ -176,10 +176,10 @@ def test_the_rollup_follows_a_time_zone_change_and_a_move_to_another_property(ho
 
 
 def test_only_whole_months_without_a_meter_filter_are_read_from_the_rollup(house):
-    from monitoring.selectors.energy import _whole_months
+    from monitoring.selectors.energy import whole_months
 
-    assert _whole_months([(SEP, date(2026, 10, 31))]) == [SEP, OCT]
-    assert _whole_months([(SEP, date(2026, 10, 30))]) is None
-    assert _whole_months([(date(2026, 9, 2), date(2026, 9, 30))]) is None
+    assert whole_months([(SEP, date(2026, 10, 31))]) == [SEP, OCT]
+    assert whole_months([(SEP, date(2026, 10, 30))]) is None
+    assert whole_months([(date(2026, 9, 2), date(2026, 9, 30))]) is None
     with pytest.raises(ValueError, match="whole months"):
         _both(SEP, date(2026, 9, 30), ("month",), meter_id=house.meter.pk)

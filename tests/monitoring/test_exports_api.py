@@ -221,6 +221,27 @@ def test_the_same_idempotency_key_creates_one_job(house, world_a, writer):
     assert jobs(world_a) == 2
 
 
+def test_an_export_request_is_audited_with_the_api_key_or_the_member(house, world_a, writer):
+    """Exports take data out: each request names who asked (the replay and the refusals
+    above add nothing)."""
+    from billspree.core.models import ApiKey, AuditEvent
+
+    key = ApiKey.objects.get(prefix=world_a.write_key.split("_")[1])
+    job = post_export(writer, key="exp-a", format="xlsx").json()
+    assert post_export(writer, key="exp-a", format="xlsx").status_code == 200  # replay
+    assert post_export(writer, format="docx").status_code == 400
+    events = list(AuditEvent.objects.filter(action="export.request"))
+    assert len(events) == 1
+    event = events[0]
+    assert event.api_key_id == key.pk and event.actor_id is None
+    assert event.detail["export"] == job["id"] and event.detail["format"] == "xlsx"
+    assert event.detail["page"] == PAGE and event.target == job["title"]
+    member = api_client(user=world_a.admin)
+    assert post_export(member, format="csv").status_code == 202
+    by_member = AuditEvent.objects.filter(action="export.request").exclude(pk=event.pk).get()
+    assert by_member.actor_id == world_a.admin.pk and by_member.api_key_id is None
+
+
 # --- list ------------------------------------------------------------------------------------
 
 
